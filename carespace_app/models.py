@@ -1,0 +1,418 @@
+"""Every table of CareSpace. Times are naive UTC; secrets are stored only as hashes.
+
+Indexes follow the listings: each per-patient list has a composite index
+(patient_id, sort column) so a page is read from the index, whatever the total.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Optional
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from .clock import utcnow
+
+# --- value sets (kept as plain strings in the database) -----------------------
+
+ROLE_PATIENT = "patient"
+ROLE_CAREGIVER = "caregiver"
+ROLE_STAFF = "staff"
+
+RELATION_SELF = "self"
+RELATION_CAREGIVER = "caregiver"
+
+INVITE_PATIENT = "patient"
+INVITE_CAREGIVER = "caregiver"
+
+MESSAGE_CATEGORIES = (
+    "Appointment",
+    "Prescription refill",
+    "Billing",
+    "Test results",
+    "Medical question",
+    "Other",
+)
+THREAD_NEW = "new"
+THREAD_OPEN = "open"
+THREAD_CLOSED = "closed"
+
+APPOINTMENT_TYPES = ("Office visit", "Lab services", "Infusion", "Imaging", "Telehealth", "Other")
+APPOINTMENT_SCHEDULED = "scheduled"
+APPOINTMENT_CANCELLED = "cancelled"
+
+FLAG_NORMAL = "normal"
+FLAG_LOW = "low"
+FLAG_HIGH = "high"
+FLAG_CRITICAL_LOW = "critical low"
+FLAG_CRITICAL_HIGH = "critical high"
+
+OUTBOX_QUEUED = "queued"
+OUTBOX_SENDING = "sending"
+OUTBOX_SENT = "sent"
+OUTBOX_LOGGED = "delivered to log"
+OUTBOX_FAILED = "failed"
+
+
+# --- people -------------------------------------------------------------------
+
+
+class User(SQLModel, table=True):
+    """One account per person, whatever roles they hold."""
+
+    __tablename__ = "users"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    # NFKC + casefold of the address: the key every look-up uses.
+    email: str = Field(index=True, unique=True, max_length=320)
+    full_name: str = Field(max_length=200)
+    password_hash: str = Field(max_length=100)
+    is_staff: bool = Field(default=False)
+    is_admin: bool = Field(default=False)
+    is_active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    password_changed_at: datetime = Field(default_factory=utcnow)
+    deactivated_at: Optional[datetime] = None
+
+
+class Patient(SQLModel, table=True):
+    """A record at the practice, created by the office before any account exists."""
+
+    __tablename__ = "patients"
+    __table_args__ = (
+        Index("ix_patients_name", "last_name", "first_name"),
+        Index("ix_patients_last_name_key", "last_name_key"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    mrn: str = Field(index=True, unique=True, max_length=40)
+    first_name: str = Field(max_length=100)
+    last_name: str = Field(max_length=100)
+    # casefolded last name, for indexed prefix search by staff
+    last_name_key: str = Field(default="", max_length=100)
+    date_of_birth: date = Field(index=True)
+    email: str = Field(index=True, max_length=320)  # the address on file, normalised
+    phone: Optional[str] = Field(default=None, max_length=40)
+    user_id: Optional[int] = Field(default=None, foreign_key="users.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class PatientAccess(SQLModel, table=True):
+    """Who may open which patient's portal: the patient themself or a caregiver."""
+
+    __tablename__ = "patient_access"
+    __table_args__ = (
+        Index("ix_patient_access_user", "user_id", "revoked_at"),
+        Index("ix_patient_access_patient", "patient_id", "revoked_at"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patients.id")
+    user_id: int = Field(foreign_key="users.id")
+    relation: str = Field(max_length=20)  # RELATION_SELF | RELATION_CAREGIVER
+    granted_by_user_id: Optional[int] = Field(default=None, foreign_key="users.id")
+    granted_at: datetime = Field(default_factory=utcnow)
+    revoked_at: Optional[datetime] = None
+    revoked_by_user_id: Optional[int] = Field(default=None, foreign_key="users.id")
+
+
+class CaregiverGrant(SQLModel, table=True):
+    """A patient's decision to give a named person access, before and after they register.
+
+    Manage Users lists these: invited, expired, active or revoked.
+    """
+
+    __tablename__ = "caregiver_grants"
+    __table_args__ = (Index("ix_caregiver_grants_patient", "patient_id", "created_at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patients.id")
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=320)  # normalised
+    granted_by_user_id: int = Field(foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    access_id: Optional[int] = Field(default=None, foreign_key="patient_access.id")
+    revoked_at: Optional[datetime] = None
+
+
+class Invitation(SQLModel, table=True):
+    """A registration link. Only the SHA-256 of the token is kept."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (
+        Index("ix_invitations_patient", "patient_id", "kind", "created_at"),
+        Index("ix_invitations_email", "email"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    kind: str = Field(max_length=20)  # INVITE_PATIENT | INVITE_CAREGIVER
+    patient_id: int = Field(foreign_key="patients.id")
+    grant_id: Optional[int] = Field(default=None, foreign_key="caregiver_grants.id")
+    email: str = Field(max_length=320)  # the invited address, normalised
+    invitee_name: str = Field(max_length=200)
+    created_by_user_id: Optional[int] = Field(default=None, foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    used_at: Optional[datetime] = None
+    used_by_user_id: Optional[int] = Field(default=None, foreign_key="users.id")
+    superseded_at: Optional[datetime] = None  # a newer link (or an email change) killed it
+    failed_attempts: int = Field(default=0)
+    locked_at: Optional[datetime] = None
+    outbox_id: Optional[int] = Field(default=None, foreign_key="outbox_emails.id")
+
+
+# --- sign-in and sessions -----------------------------------------------------
+
+
+class UserSession(SQLModel, table=True):
+    """A server-side session; the browser holds only the token, in an HttpOnly cookie."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (Index("ix_user_sessions_user", "user_id", "ended_at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    user_id: int = Field(foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime  # the absolute limit
+    ended_at: Optional[datetime] = None
+    ended_reason: Optional[str] = Field(default=None, max_length=40)
+    active_patient_id: Optional[int] = Field(default=None, foreign_key="patients.id")
+    client_ip: Optional[str] = Field(default=None, max_length=64)
+    user_agent: Optional[str] = Field(default=None, max_length=300)
+
+
+class SignInTicket(SQLModel, table=True):
+    """A one-time, seconds-long ticket the browser swaps for the session cookie."""
+
+    __tablename__ = "sign_in_tickets"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    session_id: int = Field(foreign_key="user_sessions.id")
+    # The session token, sealed with the server key until the cookie route swaps it.
+    sealed_session_token: str = Field(sa_column=Column(Text, nullable=False))
+    expires_at: datetime
+    used_at: Optional[datetime] = None
+
+
+class SignInFailure(SQLModel, table=True):
+    """One failed sign-in; counted per account and per client to throttle guessing."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (
+        Index("ix_sign_in_failures_email", "email", "at"),
+        Index("ix_sign_in_failures_client", "client_ip", "at"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320)
+    client_ip: str = Field(max_length=64)
+    at: datetime = Field(default_factory=utcnow)
+
+
+class PasswordReset(SQLModel, table=True):
+    __tablename__ = "password_resets"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    used_at: Optional[datetime] = None
+    superseded_at: Optional[datetime] = None
+
+
+class EmailChange(SQLModel, table=True):
+    __tablename__ = "email_changes"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    new_email: str = Field(max_length=320)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    used_at: Optional[datetime] = None
+    superseded_at: Optional[datetime] = None
+
+
+# --- secure messaging ---------------------------------------------------------
+
+
+class MessageThread(SQLModel, table=True):
+    __tablename__ = "message_threads"
+    __table_args__ = (
+        Index("ix_threads_patient_last", "patient_id", "last_message_at"),
+        Index("ix_threads_queue", "status", "last_message_at"),
+        Index("ix_threads_category", "category", "last_message_at"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patients.id")
+    category: str = Field(max_length=40)
+    subject: str = Field(max_length=200)
+    status: str = Field(default=THREAD_NEW, max_length=10)
+    created_by_user_id: int = Field(foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    last_message_at: datetime = Field(default_factory=utcnow)
+    # What the staff queue and the patient's unread counts are computed from.
+    last_patient_message_at: Optional[datetime] = None
+    last_staff_message_at: Optional[datetime] = None
+    staff_read_at: Optional[datetime] = None
+    closed_at: Optional[datetime] = None
+    closed_by_user_id: Optional[int] = Field(default=None, foreign_key="users.id")
+    message_count: int = Field(default=0)
+
+
+class Message(SQLModel, table=True):
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_thread", "thread_id", "created_at"),
+        # A browser retry of the same send carries the same key: stored once.
+        UniqueConstraint("author_user_id", "client_key", name="uq_messages_client_key"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    thread_id: int = Field(foreign_key="message_threads.id")
+    author_user_id: int = Field(foreign_key="users.id")
+    from_staff: bool = Field(default=False)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    client_key: Optional[str] = Field(default=None, max_length=64)
+
+
+class ThreadRead(SQLModel, table=True):
+    """When a portal reader last read a thread (per reader: patient and caregivers apart)."""
+
+    __tablename__ = "thread_reads"
+    __table_args__ = (UniqueConstraint("thread_id", "user_id", name="uq_thread_reads"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    thread_id: int = Field(foreign_key="message_threads.id")
+    user_id: int = Field(foreign_key="users.id", index=True)
+    last_read_at: datetime = Field(default_factory=utcnow)
+
+
+# --- appointments and labs -----------------------------------------------------
+
+
+class Appointment(SQLModel, table=True):
+    __tablename__ = "appointments"
+    __table_args__ = (Index("ix_appointments_patient_start", "patient_id", "starts_at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patients.id")
+    starts_at: datetime  # UTC
+    duration_minutes: int = Field(default=30)
+    appointment_type: str = Field(max_length=40)
+    provider: str = Field(max_length=200)
+    location: str = Field(max_length=300)
+    instructions: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    status: str = Field(default=APPOINTMENT_SCHEDULED, max_length=20)
+    created_by_user_id: Optional[int] = Field(default=None, foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class LabReport(SQLModel, table=True):
+    __tablename__ = "lab_reports"
+    __table_args__ = (Index("ix_lab_reports_patient_resulted", "patient_id", "resulted_at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patients.id")
+    panel: str = Field(max_length=200)
+    collected_at: datetime
+    resulted_at: datetime
+    ordering_provider: str = Field(max_length=200)
+    created_by_user_id: Optional[int] = Field(default=None, foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LabResult(SQLModel, table=True):
+    __tablename__ = "lab_results"
+    __table_args__ = (
+        Index("ix_lab_results_history", "patient_id", "test_name", "collected_at"),
+        Index("ix_lab_results_report", "report_id"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="lab_reports.id")
+    patient_id: int = Field(foreign_key="patients.id")  # copied from the report for history
+    test_name: str = Field(max_length=120)
+    value: float
+    unit: str = Field(default="", max_length=40)
+    ref_low: Optional[float] = None
+    ref_high: Optional[float] = None
+    critical_low: Optional[float] = None
+    critical_high: Optional[float] = None
+    flag: str = Field(default=FLAG_NORMAL, max_length=20)
+    collected_at: datetime  # copied from the report for history
+    corrected_at: Optional[datetime] = None
+
+
+# --- practice content, audit and email ------------------------------------------
+
+
+class Resource(SQLModel, table=True):
+    __tablename__ = "resources"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    title: str = Field(max_length=200)
+    url: str = Field(max_length=500)
+    description: str = Field(default="", max_length=1000)
+    position: int = Field(default=0, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only: who did what, for which patient, when (UTC). Never a secret."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_patient_at", "patient_id", "at"),
+        Index("ix_audit_actor_at", "actor_user_id", "at"),
+        Index("ix_audit_action_at", "action", "at"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor_user_id: Optional[int] = Field(default=None, foreign_key="users.id")
+    actor_role: str = Field(default="", max_length=20)  # patient | caregiver | staff | admin | system | anonymous
+    patient_id: Optional[int] = Field(default=None, foreign_key="patients.id")
+    action: str = Field(max_length=60)
+    detail: str = Field(default="", max_length=1000)
+    client_ip: Optional[str] = Field(default=None, max_length=64)
+
+
+class OutboxEmail(SQLModel, table=True):
+    """Every email, durable before it is sent. Links inside are sealed, never in clear."""
+
+    __tablename__ = "outbox_emails"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_created", "created_at"),
+        Index("ix_outbox_patient", "patient_id", "created_at"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    to_address: str = Field(max_length=320)
+    subject: str = Field(max_length=300)
+    # The body with {link} where a secret link goes; the link itself is in sealed_link.
+    body_template: str = Field(sa_column=Column(Text, nullable=False))
+    sealed_link: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    kind: str = Field(max_length=40)
+    patient_id: Optional[int] = Field(default=None, foreign_key="patients.id")
+    status: str = Field(default=OUTBOX_QUEUED, max_length=20)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    last_error: Optional[str] = Field(default=None, max_length=500)
+    claimed_at: Optional[datetime] = None
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: Optional[datetime] = None

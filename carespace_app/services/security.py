@@ -1,0 +1,124 @@
+"""Passwords, tokens and sealed secrets: the only place that touches bcrypt and keys."""
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+import unicodedata
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+
+import bcrypt
+
+from ..config import get_settings
+from .errors import ValidationError
+
+BCRYPT_MAX_BYTES = 72
+TOKEN_BYTES = 32  # 256 bits, well over the 128 the product asks for
+
+# bcrypt runs in these threads so sign-ins never stall other users' events.
+# Two threads: the machine has two cores, and more would only queue inside bcrypt.
+_bcrypt_pool = ThreadPoolExecutor(max_workers=max(2, (os.cpu_count() or 2)), thread_name_prefix="bcrypt")
+
+
+def normalise_password(password: str) -> bytes:
+    """NFKC so the same password typed on any keyboard hashes alike."""
+    return unicodedata.normalize("NFKC", password).encode("utf-8")
+
+
+def password_too_long(password: str) -> bool:
+    return len(normalise_password(password)) > BCRYPT_MAX_BYTES
+
+
+def hash_password(password: str, rounds: int | None = None) -> str:
+    data = normalise_password(password)
+    if len(data) > BCRYPT_MAX_BYTES:
+        # Never truncate silently: bcrypt would ignore everything past byte 72.
+        raise ValidationError(
+            "Your password is too long: it can be at most 72 bytes "
+            "(about 72 letters, fewer with accents or emoji).",
+            field="password",
+        )
+    rounds = rounds or get_settings().bcrypt_rounds
+    return bcrypt.hashpw(data, bcrypt.gensalt(rounds=rounds)).decode("ascii")
+
+
+_DUMMY_HASH: str | None = None
+
+
+def dummy_hash() -> str:
+    """A real hash to check against when no account exists, so timing tells nothing."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+    return _DUMMY_HASH
+
+
+def check_password(password: str | None, hashed: str | None) -> bool:
+    """True only for the right password; never raises on odd input."""
+    if not isinstance(password, str) or not password or not hashed:
+        if hashed:
+            _burn(hashed)
+        return False
+    data = normalise_password(password)
+    if len(data) > BCRYPT_MAX_BYTES:
+        _burn(hashed)
+        return False
+    try:
+        return bcrypt.checkpw(data, hashed.encode("ascii"))
+    except (ValueError, TypeError):
+        return False
+
+
+def _burn(hashed: str) -> None:
+    # Spend the same time as a real check so a refusal's speed reveals nothing.
+    try:
+        bcrypt.checkpw(b"x", hashed.encode("ascii"))
+    except (ValueError, TypeError):
+        pass
+
+
+async def run_in_bcrypt_pool(fn, *args, **kwargs):
+    """Run a function that hashes or checks passwords off the event loop."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_bcrypt_pool, lambda: fn(*args, **kwargs))
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def token_hash(token: str) -> str:
+    """SHA-256 of a token: what the database keeps. Tokens have 256 bits, so no salt is needed."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def constant_time_equals(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+# --- sealing: secrets that must be recoverable (the link inside a queued email) ---
+
+
+@lru_cache(maxsize=4)
+def _aead(secret_key: str):
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    key = hashlib.sha256(("carespace-seal:" + secret_key).encode()).digest()
+    return AESGCM(key)
+
+
+def seal(plaintext: str, secret_key: str | None = None) -> str:
+    aead = _aead(secret_key or get_settings().secret_key)
+    nonce = os.urandom(12)
+    ct = aead.encrypt(nonce, plaintext.encode("utf-8"), b"carespace")
+    return base64.urlsafe_b64encode(nonce + ct).decode("ascii")
+
+
+def unseal(sealed: str, secret_key: str | None = None) -> str:
+    aead = _aead(secret_key or get_settings().secret_key)
+    raw = base64.urlsafe_b64decode(sealed.encode("ascii"))
+    return aead.decrypt(raw[:12], raw[12:], b"carespace").decode("utf-8")

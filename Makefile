@@ -1,0 +1,67 @@
+# CareSpace: `make run` serves the portal on http://localhost:3000, `make test` runs every test.
+# Both set everything up themselves and are safe to run again.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+PORT ?= 3000
+STAMPS := $(VENV)/.stamps
+
+# Reflex builds the frontend with bun, installed from the npm registry (see ENGINEERING notes).
+export NPM_CONFIG_REGISTRY ?= https://registry.npmjs.org
+export REFLEX_CHECK_LATEST_VERSION := false
+export REFLEX_BUN_PATH := $(CURDIR)/tools/bin/bun
+export PATH := $(CURDIR)/tools/bin:$(PATH)
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test setup test-setup migrate build chromium clean screenshots help
+
+help:
+	@echo "make run    - set up, migrate and serve CareSpace on http://localhost:$(PORT)"
+	@echo "make test   - set up and run the whole test suite (SQLite; CARESPACE_TEST_DATABASE_URL for PostgreSQL)"
+
+$(STAMPS)/deps: requirements.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/test-deps: requirements-test.txt $(STAMPS)/deps
+	$(BIN)/python -m pip install --quiet -r requirements-test.txt
+	@mkdir -p $(STAMPS) && touch $@
+
+tools/bin/bun: tools/package.json tools/package-lock.json
+	cd tools && npm ci --no-audit --no-fund --loglevel=error
+	@mkdir -p tools/bin
+	@# npm may skip bun's postinstall; the platform package always carries the real binary.
+	@for b in tools/node_modules/bun/bin/bun.exe tools/node_modules/@oven/bun-*/bin/bun; do \
+	  if [ -x "$$b" ] && "$$b" --version >/dev/null 2>&1; then ln -sf "$(CURDIR)/$$b" tools/bin/bun; break; fi; \
+	done
+	@tools/bin/bun --version >/dev/null || { echo "bun did not install; see README troubleshooting"; exit 1; }
+	@touch $@
+
+setup: $(STAMPS)/deps tools/bin/bun
+
+migrate: setup
+	$(BIN)/python -m carespace_app migrate
+
+run: setup migrate
+	$(BIN)/reflex run --env prod --single-port --frontend-port $(PORT) --backend-port $(PORT)
+
+# Debian's Chromium where we can install it; Playwright's own download elsewhere (macOS).
+chromium: $(STAMPS)/test-deps
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else $(BIN)/python -m playwright install chromium; fi
+
+test-setup: setup $(STAMPS)/test-deps chromium
+
+test: test-setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+screenshots: test-setup
+	CARESPACE_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/e2e/test_screenshots.py -q
+
+clean:
+	rm -rf .web .states tools/node_modules tools/bin $(VENV)

@@ -1,0 +1,41 @@
+"""Wires the pages, the HTTP routes, the security headers and the background jobs."""
+from __future__ import annotations
+
+import logging
+
+import reflex as rx
+
+from . import routes
+from .config import get_settings
+from .http import backend_routes, security_headers
+from .jobs import start_background_jobs
+from .pages.admin import admin_page
+from .pages.home import home_page
+from .pages.public import forgot_password_page, register_page, reset_password_page, sign_in_page
+from .state.admin import AdminState
+from .state.auth import ForgotPasswordState, RegisterState, ResetPasswordState, SignInState
+from .state.portal import HomeState
+
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+app = rx.App(
+    theme=rx.theme(accent_color="teal", gray_color="slate", radius="medium", scaling="100%",
+                   appearance="light"),
+    stylesheets=["/carespace.css"],
+    api_transformer=[backend_routes(), security_headers],
+    html_lang="en",
+    head_components=[rx.el.meta(name="viewport", content="width=device-width, initial-scale=1")],
+)
+
+app.add_page(sign_in_page, route=routes.SIGN_IN, title="Sign in · CareSpace", on_load=SignInState.load)
+app.add_page(register_page, route=routes.REGISTER, title="Create Password · CareSpace",
+             on_load=RegisterState.load)
+app.add_page(forgot_password_page, route=routes.FORGOT_PASSWORD, title="Forgot Password · CareSpace",
+             on_load=ForgotPasswordState.load)
+app.add_page(reset_password_page, route=routes.RESET_PASSWORD, title="Reset password · CareSpace",
+             on_load=ResetPasswordState.load)
+app.add_page(home_page, route=routes.HOME, title="Home · CareSpace", on_load=HomeState.load)
+app.add_page(admin_page, route=routes.ADMIN, title="Admin · CareSpace", on_load=AdminState.load)
+
+if get_settings().run_background_jobs:
+    app.register_lifespan_task(start_background_jobs)

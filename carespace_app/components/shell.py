@@ -1,0 +1,139 @@
+"""The portal's frame: header (practice, whose portal, the name menu) and the tabs."""
+from __future__ import annotations
+
+import reflex as rx
+
+from .. import routes
+from ..state.session import SessionState
+from .ui import ACCENT, MAX_WIDTH, brand
+
+TABS = [
+    ("Home", routes.HOME, "house"),
+    ("Messages", routes.MESSAGES, "mail"),
+    ("Appointments", routes.APPOINTMENTS, "calendar"),
+    ("Labs", routes.LABS, "flask-conical"),
+    ("Resources", routes.RESOURCES, "book-open"),
+    ("Help", routes.HELP, "circle-help"),
+]
+MANAGE_USERS_TAB = ("Manage Users", routes.MANAGE_USERS, "users")
+
+
+def _tab_link(label: str, href: str, icon: str, active: str) -> rx.Component:
+    is_active = label == active
+    return rx.link(
+        rx.hstack(rx.icon(icon, size=18, aria_hidden="true"), rx.text(label, size="3"),
+                  spacing="2", align="center"),
+        href=href,
+        class_name="cs-tab" + (" cs-tab-active" if is_active else ""),
+        aria_current="page" if is_active else None,
+        underline="none",
+    )
+
+
+def _tabs(active: str) -> rx.Component:
+    links = [_tab_link(label, href, icon, active) for label, href, icon in TABS]
+    manage = _tab_link(*MANAGE_USERS_TAB, active)
+    return rx.el.nav(
+        rx.hstack(*links, rx.cond(SessionState.relation == "self", manage),
+                  spacing="1", wrap="wrap"),
+        aria_label="Portal sections",
+        class_name="cs-tabs cs-desktop",
+    )
+
+
+def _phone_menu(active: str) -> rx.Component:
+    items = [rx.menu.item(rx.link(label, href=href, underline="none", width="100%"))
+             for label, href, _icon in TABS]
+    return rx.box(
+        rx.menu.root(
+            rx.menu.trigger(
+                rx.button(rx.icon("menu", aria_hidden="true"), rx.text(active), variant="soft",
+                          size="3", aria_label="Open menu"),
+            ),
+            rx.menu.content(
+                *items,
+                rx.cond(SessionState.relation == "self",
+                        rx.menu.item(rx.link("Manage Users", href=routes.MANAGE_USERS, underline="none",
+                                             width="100%"))),
+            ),
+        ),
+        class_name="cs-phone",
+    )
+
+
+def _name_menu() -> rx.Component:
+    return rx.menu.root(
+        rx.menu.trigger(
+            rx.button(rx.icon("circle-user", aria_hidden="true"),
+                      rx.text(SessionState.user_name, class_name="cs-name"),
+                      rx.icon("chevron-down", size=16, aria_hidden="true"),
+                      variant="ghost", size="3", aria_label="Account menu for " + SessionState.user_name),
+        ),
+        rx.menu.content(
+            rx.menu.item("Settings", on_select=rx.redirect(routes.SETTINGS)),
+            rx.menu.separator(),
+            rx.menu.item("Sign out", on_select=SessionState.sign_out),
+        ),
+    )
+
+
+def _patient_banner() -> rx.Component:
+    """Whose portal this is: always visible to a caregiver, with a switcher when several."""
+    return rx.cond(
+        SessionState.relation == "caregiver",
+        rx.box(
+            rx.hstack(
+                rx.icon("eye", size=18, aria_hidden="true"),
+                rx.text("You are viewing ", rx.text.strong(SessionState.patient_name), "'s portal.",
+                        size="3"),
+                rx.cond(SessionState.patient_choices.length() > 1, _switcher()),
+                align="center", spacing="2", wrap="wrap",
+            ),
+            class_name="cs-viewing",
+            role="status",
+        ),
+        rx.cond(SessionState.patient_choices.length() > 1,
+                rx.box(rx.hstack(rx.text("Your record", size="3"), _switcher(), align="center",
+                                 spacing="2", wrap="wrap"),
+                       class_name="cs-viewing")),
+    )
+
+
+def _switcher() -> rx.Component:
+    return rx.menu.root(
+        rx.menu.trigger(rx.button("Switch patient", variant="outline", size="2", min_height="44px")),
+        rx.menu.content(
+            rx.foreach(SessionState.patient_choices,
+                       lambda p: rx.menu.item(p["label"], on_select=SessionState.switch_patient(p["id"]))),
+        ),
+    )
+
+
+def portal_page(active: str, *children: rx.Component) -> rx.Component:
+    header = rx.el.header(
+        rx.hstack(
+            rx.link(brand(), href=routes.HOME, underline="none", color="inherit"),
+            rx.spacer(),
+            _phone_menu(active),
+            _name_menu(),
+            align="center", width="100%", max_width=MAX_WIDTH, margin_x="auto", spacing="3",
+            padding_x="1rem", padding_y="0.5rem",
+        ),
+        rx.box(_tabs(active), max_width=MAX_WIDTH, margin_x="auto", padding_x="1rem"),
+        class_name="cs-header",
+    )
+    return rx.box(
+        header,
+        rx.el.main(
+            rx.cond(
+                SessionState.signed_in,
+                rx.vstack(_patient_banner(), *children, spacing="5", width="100%", align="stretch"),
+                rx.center(rx.spinner(size="3"), padding="3rem"),
+            ),
+            max_width=MAX_WIDTH, margin_x="auto", padding="1rem", width="100%",
+            id="main",
+        ),
+        min_height="100vh",
+        background=rx.color("gray", 1),
+        data_accent=ACCENT,
+    )

@@ -1,0 +1,84 @@
+"""Small building blocks every page uses: calm, plain, large enough to tap."""
+from __future__ import annotations
+
+import reflex as rx
+
+from ..config import OFFICE_PHONE, OFFICE_PHONE_TEL, PRACTICE_NAME
+
+ACCENT = "teal"
+MAX_WIDTH = "72rem"
+
+
+def office_phone_link(**props) -> rx.Component:
+    return rx.link(OFFICE_PHONE, href=f"tel:{OFFICE_PHONE_TEL}", **props)
+
+
+def field(label: str, control: rx.Component, field_id: str, hint: str | rx.Component | None = None,
+          error: rx.Var | None = None) -> rx.Component:
+    """A labelled form field: the label's for= points at the control's id."""
+    parts = [rx.el.label(label, html_for=field_id, class_name="cs-label")]
+    parts.append(control)
+    if hint is not None:
+        parts.append(rx.text(hint, size="2", color_scheme="gray"))
+    if error is not None:
+        parts.append(rx.cond(error != "", rx.text(error, size="2", color_scheme="red", role="alert")))
+    return rx.vstack(*parts, spacing="1", width="100%", align="stretch")
+
+
+def text_input(field_id: str, **props) -> rx.Component:
+    return rx.input(id=field_id, name=props.pop("name", field_id), size="3", width="100%", **props)
+
+
+def primary_button(text: str, **props) -> rx.Component:
+    return rx.button(text, size="3", min_height="44px", **props)
+
+
+def error_callout(message: rx.Var) -> rx.Component:
+    return rx.cond(
+        message != "",
+        rx.callout(message, icon="triangle_alert", color_scheme="red", role="alert", width="100%"),
+    )
+
+
+def notice_callout(message: rx.Var) -> rx.Component:
+    return rx.cond(
+        message != "",
+        rx.callout(message, icon="info", color_scheme="blue", role="status", width="100%"),
+    )
+
+
+def brand() -> rx.Component:
+    return rx.hstack(
+        rx.icon("heart-pulse", color=rx.color(ACCENT, 9), size=28, aria_hidden="true"),
+        rx.heading(PRACTICE_NAME, size="5", as_="div"),
+        align="center",
+        spacing="2",
+    )
+
+
+def public_page(title: str, *children: rx.Component) -> rx.Component:
+    """The frame of the signed-out pages: a single calm card, centred."""
+    return rx.box(
+        rx.el.main(
+            rx.vstack(
+                brand(),
+                rx.card(
+                    rx.vstack(rx.heading(title, size="7", as_="h1"), *children,
+                              spacing="4", width="100%", align="stretch"),
+                    width="100%",
+                    size="3",
+                ),
+                rx.text("Questions? Call the office at ", office_phone_link(), ".", size="2",
+                        color_scheme="gray"),
+                spacing="5",
+                width="100%",
+                max_width="30rem",
+                align="center",
+                margin_x="auto",
+                padding_y="2.5rem",
+                padding_x="1rem",
+            ),
+        ),
+        background=rx.color("gray", 2),
+        min_height="100vh",
+    )

@@ -1,0 +1,288 @@
+"""Signed-out flows: sign in, register from an invitation, forgot and reset password.
+
+Passwords pass through these handlers as arguments and are never kept in a
+state var (state can live in Redis); only the rule ticks are.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import date
+
+import reflex as rx
+
+from .. import routes
+from ..clock import utcnow
+from ..db import session_scope
+from ..services import accounts, invitations, passwords, sessions
+from ..services.errors import DomainError, LinkError, ValidationError
+from ..services.security import run_in_bcrypt_pool
+from .session import SessionState
+
+log = logging.getLogger("carespace.auth")
+
+SIGN_IN_NOTICES = {
+    "signed-out": "You have signed out.",
+    "idle": "You were signed out after 15 minutes without activity. Please sign in again.",
+    "expired": "Your session has ended. Please sign in again.",
+    "revoked": "Your access has ended. Please sign in again.",
+    "password-changed": "Your password was changed. Please sign in with your new password.",
+    "reset": "Your password has been reset. Sign in with your new password.",
+    "email-confirmed": "Your new email address is confirmed. Sign in with it from now on.",
+}
+
+MAX_FIELD = 1000  # nothing a person types is longer; refuses megabyte payloads early
+
+
+def _text(form: dict, key: str) -> str:
+    value = form.get(key, "")
+    return value[:MAX_FIELD] if isinstance(value, str) else ""
+
+
+def _go_with_ticket(ticket: str):
+    return rx.call_script(f"window.location.assign('{routes.AUTH_SESSION}?ticket={ticket}')")
+
+
+def _rules_view(password: str, email: str | None) -> list[dict[str, str]]:
+    return [
+        {"code": code, "text": text, "met": "yes" if met else "no"}
+        for code, text, met in passwords.rule_status(password, email)
+    ]
+
+
+class SignInState(rx.State):
+    error: str = ""
+    notice: str = ""
+    busy: bool = False
+
+    async def load(self):
+        self.error = ""
+        self.busy = False
+        reason = self.router.url.query_parameters.get("reason", "")
+        self.notice = SIGN_IN_NOTICES.get(reason, "")
+        viewer = await (await self.get_state(SessionState))._viewer(touch=False)
+        if viewer is not None:
+            return rx.redirect(routes.ADMIN if viewer.user.is_staff else routes.HOME, replace=True)
+
+    @rx.event
+    async def submit(self, form: dict):
+        email, password = _text(form, "email"), _text(form, "password")
+        if not email or not password:
+            self.error = "Enter your email address and password."
+            return
+        self.busy = True
+        self.error = ""
+        yield
+        client_ip = self.router.session.client_ip or ""
+        user_agent = (self.router.headers.user_agent or "")[:300]
+
+        def sign_in() -> str:
+            with session_scope() as db:
+                user = accounts.authenticate(db, email, password, client_ip=client_ip, clock=utcnow)
+                return sessions.start_session(db, user, clock=utcnow, client_ip=client_ip,
+                                              user_agent=user_agent)
+
+        try:
+            ticket = await run_in_bcrypt_pool(sign_in)
+        except DomainError as exc:
+            self.busy = False
+            self.error = str(exc)
+            return
+        except Exception:
+            log.exception("sign-in failed unexpectedly")
+            self.busy = False
+            self.error = "Something went wrong on our side. Please try again in a minute."
+            return
+        yield _go_with_ticket(ticket)
+
+
+class RegisterState(rx.State):
+    """/register?token=…: the invitation link from the email."""
+
+    view: str = "loading"  # loading | form | invalid | expired | used | superseded | locked
+    link_message: str = ""
+    kind: str = ""
+    invitee_name: str = ""
+    needs_date_of_birth: bool = False
+    existing_account: bool = False
+    error: str = ""
+    error_field: str = ""
+    busy: bool = False
+    rules: list[dict[str, str]] = []
+    passwords_match: bool = True
+    _token: str = ""
+
+    def _token_from_url(self) -> str:
+        return self.router.url.query_parameters.get("token", "")[:200]
+
+    async def load(self):
+        self._token = self._token_from_url()
+        self.error = ""
+        self.error_field = ""
+        self.busy = False
+        self.rules = _rules_view("", None)
+
+        def inspect():
+            with session_scope() as db:
+                return invitations.inspect(db, self._token, clock=utcnow)
+
+        try:
+            found = await asyncio.to_thread(inspect)
+        except LinkError as exc:
+            self.view = exc.reason if exc.reason in {"expired", "used", "superseded", "locked"} else "invalid"
+            self.link_message = str(exc)
+            return
+        self.view = "form"
+        self.kind = found.kind
+        self.invitee_name = found.invitee_name
+        self.needs_date_of_birth = found.needs_date_of_birth
+        self.existing_account = found.existing_account
+
+    def check_password(self, value: str):
+        self.rules = _rules_view(value[:MAX_FIELD] if isinstance(value, str) else "", None)
+
+    @rx.event
+    async def submit(self, form: dict):
+        email = _text(form, "email")
+        password = _text(form, "password")
+        confirm = _text(form, "confirm_password")
+        accepted = form.get("terms") in (True, "on", "true")
+        dob_text = _text(form, "date_of_birth")
+        self.error = ""
+        self.error_field = ""
+        dob = None
+        if self.needs_date_of_birth:
+            try:
+                dob = date.fromisoformat(dob_text)
+            except ValueError:
+                self.error = "Enter your date of birth."
+                self.error_field = "date_of_birth"
+                return
+        if self.existing_account:
+            confirm = password  # they type their existing password once
+        self.busy = True
+        yield
+        token = self._token
+        client_ip = self.router.session.client_ip or ""
+        user_agent = (self.router.headers.user_agent or "")[:300]
+
+        def register() -> str:
+            with session_scope() as db:
+                user = invitations.redeem(
+                    db, token, email=email, password=password, confirm_password=confirm,
+                    date_of_birth=dob, accepted_terms=accepted, clock=utcnow, client_ip=client_ip,
+                )
+                return sessions.start_session(db, user, clock=utcnow, client_ip=client_ip,
+                                              user_agent=user_agent)
+
+        try:
+            ticket = await run_in_bcrypt_pool(register)
+        except LinkError as exc:
+            self.busy = False
+            self.view = exc.reason if exc.reason in {"expired", "used", "superseded", "locked"} else "invalid"
+            self.link_message = str(exc)
+            return
+        except ValidationError as exc:
+            self.busy = False
+            self.error = str(exc)
+            self.error_field = exc.field or ""
+            return
+        except DomainError as exc:
+            self.busy = False
+            self.error = str(exc)
+            return
+        except Exception:
+            log.exception("registration failed unexpectedly")
+            self.busy = False
+            self.error = "Something went wrong on our side. Your link still works: please try again in a minute."
+            return
+        yield _go_with_ticket(ticket)
+
+
+class ForgotPasswordState(rx.State):
+    sent: bool = False
+    error: str = ""
+    busy: bool = False
+
+    def load(self):
+        self.sent = False
+        self.error = ""
+        self.busy = False
+
+    @rx.event
+    async def submit(self, form: dict):
+        email = _text(form, "email").strip()
+        if not email:
+            self.error = "Enter the email address you use for CareSpace."
+            return
+        self.busy = True
+        yield
+
+        def request():
+            with session_scope() as db:
+                accounts.request_password_reset(db, email, clock=utcnow)
+
+        try:
+            await run_in_bcrypt_pool(request)
+        except Exception:
+            log.exception("password reset request failed")
+        # The same answer whether or not the address has an account.
+        self.busy = False
+        self.sent = True
+        self.error = ""
+
+
+class ResetPasswordState(rx.State):
+    view: str = "loading"  # loading | form | invalid | expired | used | superseded
+    link_message: str = ""
+    error: str = ""
+    busy: bool = False
+    rules: list[dict[str, str]] = []
+    _token: str = ""
+
+    async def load(self):
+        self._token = self.router.url.query_parameters.get("token", "")[:200]
+        self.error = ""
+        self.busy = False
+        self.rules = _rules_view("", None)
+
+        def inspect():
+            with session_scope() as db:
+                accounts.inspect_reset(db, self._token, clock=utcnow)
+
+        try:
+            await asyncio.to_thread(inspect)
+        except LinkError as exc:
+            self.view = exc.reason
+            self.link_message = str(exc)
+            return
+        self.view = "form"
+
+    def check_password(self, value: str):
+        self.rules = _rules_view(value[:MAX_FIELD] if isinstance(value, str) else "", None)
+
+    @rx.event
+    async def submit(self, form: dict):
+        password, confirm = _text(form, "password"), _text(form, "confirm_password")
+        self.busy = True
+        self.error = ""
+        yield
+        token = self._token
+
+        def reset():
+            with session_scope() as db:
+                accounts.reset_password(db, token, new_password=password, confirm_password=confirm,
+                                        clock=utcnow)
+
+        try:
+            await run_in_bcrypt_pool(reset)
+        except LinkError as exc:
+            self.busy = False
+            self.view = exc.reason
+            self.link_message = str(exc)
+            return
+        except DomainError as exc:
+            self.busy = False
+            self.error = str(exc)
+            return
+        yield rx.redirect(f"{routes.SIGN_IN}?reason=reset", replace=True)

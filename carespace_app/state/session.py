@@ -1,0 +1,166 @@
+"""The signed-in person, looked up from the HttpOnly cookie on every event.
+
+Nothing here trusts the browser: the cookie's token is resolved against the
+session table each time, and which patient is being viewed lives in that
+server-side session row, not in a browser-settable var.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+from typing import Callable, Optional, TypeVar
+
+import reflex as rx
+
+from .. import routes
+from ..clock import utcnow
+from ..db import session_scope
+from ..models import Patient, User, UserSession
+from ..services import access, sessions
+from ..services.errors import DomainError, NotAllowed
+
+log = logging.getLogger("carespace.state")
+T = TypeVar("T")
+
+
+@dataclass
+class Viewer:
+    """Who is acting, and for which patient (None for staff outside a patient)."""
+
+    user: User
+    session: UserSession
+    patient_id: Optional[int]
+    relation: Optional[str]
+    client_ip: str
+
+
+def _token_from_cookie_header(header: str) -> Optional[str]:
+    if not header:
+        return None
+    jar = SimpleCookie()
+    try:
+        jar.load(header)
+    except Exception:  # a malformed Cookie header is just "no session"
+        return None
+    morsel = jar.get(routes.SESSION_COOKIE)
+    return morsel.value if morsel else None
+
+
+def _resolve_viewer(token: Optional[str], client_ip: str, touch: bool) -> Optional[Viewer]:
+    with session_scope() as db:
+        found = sessions.resolve(db, token, clock=utcnow, touch=touch) if token else None
+        if found is None:
+            return None
+        session, user = found
+        patient_id = session.active_patient_id
+        relation = access.relation_to(db, user, patient_id) if patient_id else None
+        if patient_id and relation is None:
+            patient_id = None  # revoked since: fall back to what they may still open
+        if patient_id is None and not user.is_staff:
+            choices = access.portal_patients(db, user)
+            if choices:
+                patient_id, relation = choices[0][0].id, choices[0][1]
+                sessions.set_active_patient(db, session.id, patient_id)
+        return Viewer(user=user, session=session, patient_id=patient_id,
+                      relation=relation, client_ip=client_ip)
+
+
+class SessionState(rx.State):
+    """Base of every signed-in page's state."""
+
+    signed_in: bool = False
+    user_name: str = ""
+    user_email: str = ""
+    is_staff: bool = False
+    is_admin: bool = False
+    patient_name: str = ""
+    relation: str = ""
+    patient_choices: list[dict[str, str]] = []
+    error_message: str = ""
+
+    # --- helpers (underscore: not callable from the browser) ---
+
+    def _client_ip(self) -> str:
+        return self.router.session.client_ip or ""
+
+    def _session_token(self) -> Optional[str]:
+        return _token_from_cookie_header(self.router.headers.cookie or "")
+
+    async def _viewer(self, touch: bool = True) -> Optional[Viewer]:
+        return await asyncio.to_thread(
+            _resolve_viewer, self._session_token(), self._client_ip(), touch
+        )
+
+    async def _run(self, fn: Callable[..., T], *args, **kwargs) -> T:
+        """Database work runs in a thread so one user's query never stalls another's events."""
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    def _signed_out(self, reason: str = "expired"):
+        self.signed_in = False
+        return rx.call_script(f"window.location.assign('{routes.AUTH_SIGN_OUT}?reason={reason}')")
+
+    async def _show_identity(self, viewer: Viewer) -> None:
+        def load():
+            with session_scope() as db:
+                patient = db.get(Patient, viewer.patient_id) if viewer.patient_id else None
+                choices = [] if viewer.user.is_staff else access.portal_patients(db, viewer.user)
+                return patient, choices
+
+        patient, choices = await self._run(load)
+        self.signed_in = True
+        self.user_name = viewer.user.full_name
+        self.user_email = viewer.user.email
+        self.is_staff = viewer.user.is_staff
+        self.is_admin = viewer.user.is_admin
+        self.patient_name = patient.full_name if patient else ""
+        self.relation = viewer.relation or ""
+        self.patient_choices = [
+            {"id": str(p.id), "name": p.full_name,
+             "label": "Your record" if rel == "self" else f"{p.full_name} (you're a caregiver)"}
+            for p, rel in choices
+        ]
+
+    async def _portal_viewer(self) -> Optional[Viewer]:
+        """The viewer for a portal page, or None after sending them to sign in."""
+        viewer = await self._viewer()
+        if viewer is None or viewer.patient_id is None:
+            return None
+        return viewer
+
+    # --- events ---
+
+    async def sign_out(self):
+        token = self._session_token()
+        if token:
+            def end():
+                with session_scope() as db:
+                    sessions.end_session(db, token, reason="signed out", clock=utcnow)
+
+            await self._run(end)
+        self.signed_in = False
+        return rx.call_script(f"window.location.assign('{routes.AUTH_SIGN_OUT}')")
+
+    async def switch_patient(self, patient_id: str):
+        viewer = await self._viewer()
+        if viewer is None:
+            return self._signed_out()
+        try:
+            wanted = int(patient_id)
+        except (TypeError, ValueError):
+            return
+
+        def switch():
+            with session_scope() as db:
+                access.require_access(db, viewer.user, wanted, action="portal.switch_patient",
+                                      clock=utcnow, client_ip=viewer.client_ip)
+                sessions.set_active_patient(db, viewer.session.id, wanted)
+
+        try:
+            await self._run(switch)
+        except NotAllowed:
+            return rx.toast.error("You don't have access to that patient's portal.")
+        except DomainError as exc:
+            return rx.toast.error(str(exc))
+        return rx.call_script("window.location.reload()")

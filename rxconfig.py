@@ -3,6 +3,7 @@
 import os
 
 import reflex as rx
+from reflex.plugins.sitemap import SitemapPlugin
 
 from carespace_app.config import default_database_url
 
@@ -21,5 +22,5 @@ config = rx.Config(
     deploy_url=_base_url,
     cors_allowed_origins=[_base_url],
     trusted_proxy_hops=int(os.environ.get("CARESPACE_TRUSTED_PROXY_HOPS", "0")),
-    disable_plugins=["reflex.plugins.sitemap.SitemapPlugin"],
+    disable_plugins=[SitemapPlugin],
 )

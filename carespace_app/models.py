@@ -1,13 +1,15 @@
-"""Every table of CareSpace. Times are naive UTC; secrets are stored only as hashes.
+"""Every table of CareSpace. Times are naive UTC (``UTCNaive``: the same on SQLite and
+PostgreSQL, compared without time-zone surprises); secrets are stored only as hashes.
 
 Indexes follow the listings: each per-patient list has a composite index
 (patient_id, sort column) so a page is read from the index, whatever the total.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Optional
 
+from pydantic import NaiveDatetime as UTCNaive
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -70,9 +72,9 @@ class User(SQLModel, table=True):
     is_staff: bool = Field(default=False)
     is_admin: bool = Field(default=False)
     is_active: bool = Field(default=True)
-    created_at: datetime = Field(default_factory=utcnow)
-    password_changed_at: datetime = Field(default_factory=utcnow)
-    deactivated_at: Optional[datetime] = None
+    created_at: UTCNaive = Field(default_factory=utcnow)
+    password_changed_at: UTCNaive = Field(default_factory=utcnow)
+    deactivated_at: Optional[UTCNaive] = None
 
 
 class Patient(SQLModel, table=True):
@@ -94,8 +96,8 @@ class Patient(SQLModel, table=True):
     email: str = Field(index=True, max_length=320)  # the address on file, normalised
     phone: Optional[str] = Field(default=None, max_length=40)
     user_id: Optional[int] = Field(default=None, foreign_key="users.id", index=True)
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
+    created_at: UTCNaive = Field(default_factory=utcnow)
+    updated_at: UTCNaive = Field(default_factory=utcnow)
 
     @property
     def full_name(self) -> str:
@@ -116,8 +118,8 @@ class PatientAccess(SQLModel, table=True):
     user_id: int = Field(foreign_key="users.id")
     relation: str = Field(max_length=20)  # RELATION_SELF | RELATION_CAREGIVER
     granted_by_user_id: Optional[int] = Field(default=None, foreign_key="users.id")
-    granted_at: datetime = Field(default_factory=utcnow)
-    revoked_at: Optional[datetime] = None
+    granted_at: UTCNaive = Field(default_factory=utcnow)
+    revoked_at: Optional[UTCNaive] = None
     revoked_by_user_id: Optional[int] = Field(default=None, foreign_key="users.id")
 
 
@@ -135,9 +137,9 @@ class CaregiverGrant(SQLModel, table=True):
     name: str = Field(max_length=200)
     email: str = Field(max_length=320)  # normalised
     granted_by_user_id: int = Field(foreign_key="users.id")
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: UTCNaive = Field(default_factory=utcnow)
     access_id: Optional[int] = Field(default=None, foreign_key="patient_access.id")
-    revoked_at: Optional[datetime] = None
+    revoked_at: Optional[UTCNaive] = None
 
 
 class Invitation(SQLModel, table=True):
@@ -157,13 +159,13 @@ class Invitation(SQLModel, table=True):
     email: str = Field(max_length=320)  # the invited address, normalised
     invitee_name: str = Field(max_length=200)
     created_by_user_id: Optional[int] = Field(default=None, foreign_key="users.id")
-    created_at: datetime = Field(default_factory=utcnow)
-    expires_at: datetime
-    used_at: Optional[datetime] = None
+    created_at: UTCNaive = Field(default_factory=utcnow)
+    expires_at: UTCNaive
+    used_at: Optional[UTCNaive] = None
     used_by_user_id: Optional[int] = Field(default=None, foreign_key="users.id")
-    superseded_at: Optional[datetime] = None  # a newer link (or an email change) killed it
+    superseded_at: Optional[UTCNaive] = None  # a newer link (or an email change) killed it
     failed_attempts: int = Field(default=0)
-    locked_at: Optional[datetime] = None
+    locked_at: Optional[UTCNaive] = None
     outbox_id: Optional[int] = Field(default=None, foreign_key="outbox_emails.id")
 
 
@@ -179,10 +181,10 @@ class UserSession(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     token_hash: str = Field(unique=True, max_length=64)
     user_id: int = Field(foreign_key="users.id")
-    created_at: datetime = Field(default_factory=utcnow)
-    last_seen_at: datetime = Field(default_factory=utcnow)
-    expires_at: datetime  # the absolute limit
-    ended_at: Optional[datetime] = None
+    created_at: UTCNaive = Field(default_factory=utcnow)
+    last_seen_at: UTCNaive = Field(default_factory=utcnow)
+    expires_at: UTCNaive  # the absolute limit
+    ended_at: Optional[UTCNaive] = None
     ended_reason: Optional[str] = Field(default=None, max_length=40)
     active_patient_id: Optional[int] = Field(default=None, foreign_key="patients.id")
     client_ip: Optional[str] = Field(default=None, max_length=64)
@@ -199,8 +201,8 @@ class SignInTicket(SQLModel, table=True):
     session_id: int = Field(foreign_key="user_sessions.id")
     # The session token, sealed with the server key until the cookie route swaps it.
     sealed_session_token: str = Field(sa_column=Column(Text, nullable=False))
-    expires_at: datetime
-    used_at: Optional[datetime] = None
+    expires_at: UTCNaive
+    used_at: Optional[UTCNaive] = None
 
 
 class SignInFailure(SQLModel, table=True):
@@ -215,7 +217,7 @@ class SignInFailure(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     email: str = Field(max_length=320)
     client_ip: str = Field(max_length=64)
-    at: datetime = Field(default_factory=utcnow)
+    at: UTCNaive = Field(default_factory=utcnow)
 
 
 class PasswordReset(SQLModel, table=True):
@@ -224,10 +226,10 @@ class PasswordReset(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     token_hash: str = Field(unique=True, max_length=64)
     user_id: int = Field(foreign_key="users.id", index=True)
-    created_at: datetime = Field(default_factory=utcnow)
-    expires_at: datetime
-    used_at: Optional[datetime] = None
-    superseded_at: Optional[datetime] = None
+    created_at: UTCNaive = Field(default_factory=utcnow)
+    expires_at: UTCNaive
+    used_at: Optional[UTCNaive] = None
+    superseded_at: Optional[UTCNaive] = None
 
 
 class EmailChange(SQLModel, table=True):
@@ -237,10 +239,10 @@ class EmailChange(SQLModel, table=True):
     token_hash: str = Field(unique=True, max_length=64)
     user_id: int = Field(foreign_key="users.id", index=True)
     new_email: str = Field(max_length=320)
-    created_at: datetime = Field(default_factory=utcnow)
-    expires_at: datetime
-    used_at: Optional[datetime] = None
-    superseded_at: Optional[datetime] = None
+    created_at: UTCNaive = Field(default_factory=utcnow)
+    expires_at: UTCNaive
+    used_at: Optional[UTCNaive] = None
+    superseded_at: Optional[UTCNaive] = None
 
 
 # --- secure messaging ---------------------------------------------------------
@@ -260,13 +262,13 @@ class MessageThread(SQLModel, table=True):
     subject: str = Field(max_length=200)
     status: str = Field(default=THREAD_NEW, max_length=10)
     created_by_user_id: int = Field(foreign_key="users.id")
-    created_at: datetime = Field(default_factory=utcnow)
-    last_message_at: datetime = Field(default_factory=utcnow)
+    created_at: UTCNaive = Field(default_factory=utcnow)
+    last_message_at: UTCNaive = Field(default_factory=utcnow)
     # What the staff queue and the patient's unread counts are computed from.
-    last_patient_message_at: Optional[datetime] = None
-    last_staff_message_at: Optional[datetime] = None
-    staff_read_at: Optional[datetime] = None
-    closed_at: Optional[datetime] = None
+    last_patient_message_at: Optional[UTCNaive] = None
+    last_staff_message_at: Optional[UTCNaive] = None
+    staff_read_at: Optional[UTCNaive] = None
+    closed_at: Optional[UTCNaive] = None
     closed_by_user_id: Optional[int] = Field(default=None, foreign_key="users.id")
     message_count: int = Field(default=0)
 
@@ -284,7 +286,7 @@ class Message(SQLModel, table=True):
     author_user_id: int = Field(foreign_key="users.id")
     from_staff: bool = Field(default=False)
     body: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: UTCNaive = Field(default_factory=utcnow)
     client_key: Optional[str] = Field(default=None, max_length=64)
 
 
@@ -297,7 +299,7 @@ class ThreadRead(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     thread_id: int = Field(foreign_key="message_threads.id")
     user_id: int = Field(foreign_key="users.id", index=True)
-    last_read_at: datetime = Field(default_factory=utcnow)
+    last_read_at: UTCNaive = Field(default_factory=utcnow)
 
 
 # --- appointments and labs -----------------------------------------------------
@@ -309,7 +311,7 @@ class Appointment(SQLModel, table=True):
 
     id: Optional[int] = Field(default=None, primary_key=True)
     patient_id: int = Field(foreign_key="patients.id")
-    starts_at: datetime  # UTC
+    starts_at: UTCNaive  # UTC
     duration_minutes: int = Field(default=30)
     appointment_type: str = Field(max_length=40)
     provider: str = Field(max_length=200)
@@ -317,8 +319,8 @@ class Appointment(SQLModel, table=True):
     instructions: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     status: str = Field(default=APPOINTMENT_SCHEDULED, max_length=20)
     created_by_user_id: Optional[int] = Field(default=None, foreign_key="users.id")
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
+    created_at: UTCNaive = Field(default_factory=utcnow)
+    updated_at: UTCNaive = Field(default_factory=utcnow)
 
 
 class LabReport(SQLModel, table=True):
@@ -328,11 +330,11 @@ class LabReport(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     patient_id: int = Field(foreign_key="patients.id")
     panel: str = Field(max_length=200)
-    collected_at: datetime
-    resulted_at: datetime
+    collected_at: UTCNaive
+    resulted_at: UTCNaive
     ordering_provider: str = Field(max_length=200)
     created_by_user_id: Optional[int] = Field(default=None, foreign_key="users.id")
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: UTCNaive = Field(default_factory=utcnow)
 
 
 class LabResult(SQLModel, table=True):
@@ -353,8 +355,8 @@ class LabResult(SQLModel, table=True):
     critical_low: Optional[float] = None
     critical_high: Optional[float] = None
     flag: str = Field(default=FLAG_NORMAL, max_length=20)
-    collected_at: datetime  # copied from the report for history
-    corrected_at: Optional[datetime] = None
+    collected_at: UTCNaive  # copied from the report for history
+    corrected_at: Optional[UTCNaive] = None
 
 
 # --- practice content, audit and email ------------------------------------------
@@ -368,7 +370,7 @@ class Resource(SQLModel, table=True):
     url: str = Field(max_length=500)
     description: str = Field(default="", max_length=1000)
     position: int = Field(default=0, index=True)
-    updated_at: datetime = Field(default_factory=utcnow)
+    updated_at: UTCNaive = Field(default_factory=utcnow)
 
 
 class AuditEvent(SQLModel, table=True):
@@ -382,7 +384,7 @@ class AuditEvent(SQLModel, table=True):
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
-    at: datetime = Field(default_factory=utcnow, index=True)
+    at: UTCNaive = Field(default_factory=utcnow, index=True)
     actor_user_id: Optional[int] = Field(default=None, foreign_key="users.id")
     actor_role: str = Field(default="", max_length=20)  # patient | caregiver | staff | admin | system | anonymous
     patient_id: Optional[int] = Field(default=None, foreign_key="patients.id")
@@ -411,8 +413,8 @@ class OutboxEmail(SQLModel, table=True):
     patient_id: Optional[int] = Field(default=None, foreign_key="patients.id")
     status: str = Field(default=OUTBOX_QUEUED, max_length=20)
     attempts: int = Field(default=0)
-    next_attempt_at: datetime = Field(default_factory=utcnow)
+    next_attempt_at: UTCNaive = Field(default_factory=utcnow)
     last_error: Optional[str] = Field(default=None, max_length=500)
-    claimed_at: Optional[datetime] = None
-    created_at: datetime = Field(default_factory=utcnow)
-    sent_at: Optional[datetime] = None
+    claimed_at: Optional[UTCNaive] = None
+    created_at: UTCNaive = Field(default_factory=utcnow)
+    sent_at: Optional[UTCNaive] = None

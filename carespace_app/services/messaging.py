@@ -1,0 +1,451 @@
+"""Secure messaging: conversations between a patient's side and the office.
+
+A patient or their caregiver starts a conversation and replies in it; staff answer
+from the message queue. What was read is kept per reader (ThreadRead), so the
+patient opening a reply does not clear it for their caregiver. Emails that tell
+someone a message is waiting never carry the message, its subject or its category.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import and_, func, or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from .. import routes
+from ..clock import Clock, utcnow
+from ..config import OFFICE_PHONE
+from ..models import (
+    MESSAGE_CATEGORIES,
+    RELATION_CAREGIVER,
+    RELATION_SELF,
+    THREAD_CLOSED,
+    THREAD_NEW,
+    THREAD_OPEN,
+    Message,
+    MessageThread,
+    Patient,
+    PatientAccess,
+    ThreadRead,
+    User,
+)
+from . import access, audit, outbox, paging
+from .errors import NotAllowed, NotFound, ValidationError
+
+CATEGORIES = MESSAGE_CATEGORIES
+SUBJECT_MAX = 200
+BODY_MAX = 5000
+CLIENT_KEY_MAX = 64
+# A conversation shows its latest messages; older ones stay stored but unrendered.
+THREAD_MESSAGE_CAP = 500
+# "Never read by staff" compares as read at the epoch, so any patient message is newer.
+EPOCH = datetime(1970, 1, 1)
+NOTIFICATION_SUBJECT = "You have a new message in CareSpace"
+
+
+@dataclass
+class ThreadSummary:
+    id: int
+    category: str
+    subject: str
+    status: str
+    last_message_at: datetime
+    unread: bool
+    message_count: int
+    last_from_staff: bool
+
+
+@dataclass
+class MessageView:
+    id: int
+    author_name: str
+    from_staff: bool
+    body: str
+    created_at: datetime
+    mine: bool
+
+
+@dataclass
+class ThreadView:
+    id: int
+    patient_id: int
+    category: str
+    subject: str
+    status: str
+    created_at: datetime
+    messages: list[MessageView]
+    patient_name: str
+
+
+@dataclass
+class QueueItem:
+    id: int
+    patient_id: int
+    patient_name: str
+    mrn: str
+    category: str
+    subject: str
+    status: str
+    last_message_at: datetime
+    unread_by_staff: bool
+    last_replied_by: Optional[str]
+
+
+# --- small shared pieces -----------------------------------------------------------
+
+
+def audit_role(actor: User, relation: str) -> str:
+    """The audit log's words: patient | caregiver | staff | admin."""
+    if relation == RELATION_SELF:
+        return "patient"
+    if relation == RELATION_CAREGIVER:
+        return "caregiver"
+    return audit.role_of(actor)
+
+
+def _text(value, *, field: str, missing: str, label: str, limit: int) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        raise ValidationError(missing, field=field)
+    if len(text) > limit:
+        raise ValidationError(
+            f"The {label} can be at most {limit:,} characters; yours has {len(text):,}. "
+            "Shorten it and send again.", field=field)
+    return text
+
+
+def _body(body) -> str:
+    return _text(body, field="body", missing="Write your message before sending.",
+                 label="message", limit=BODY_MAX)
+
+
+def _client_key(key) -> Optional[str]:
+    if key is None or key == "":
+        return None
+    if not isinstance(key, str) or len(key) > CLIENT_KEY_MAX or not key.isprintable():
+        raise ValidationError("Your message could not be sent. Reload the page and send it again.")
+    return key
+
+
+def _sent_before(db: Session, author_id: int, key: Optional[str]) -> Optional[Message]:
+    """The message a browser retry already stored, found by its idempotency key."""
+    if not key:
+        return None
+    return db.exec(select(Message).where(Message.author_user_id == author_id,
+                                         Message.client_key == key)).first()
+
+
+def _mark_read(db: Session, thread_id: int, user_id: int, now: datetime) -> None:
+    """Upsert this reader's ThreadRead; a single statement, so two tabs cannot collide."""
+    if db.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:  # SQLite: the only other database we ship on
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(ThreadRead).values(thread_id=thread_id, user_id=user_id, last_read_at=now)
+    db.exec(statement.on_conflict_do_update(index_elements=["thread_id", "user_id"],
+                                            set_={"last_read_at": now}))
+
+
+def _thread_for(db: Session, actor: User, thread_id: int, *, action: str,
+                clock: Clock) -> tuple[MessageThread, str]:
+    """The thread and the reader's relation to its patient; ids come from the browser."""
+    thread = db.get(MessageThread, thread_id) if isinstance(thread_id, int) else None
+    if thread is None:
+        raise NotFound("That conversation was not found. Go back to Messages and open it again.")
+    relation = access.require_access(db, actor, thread.patient_id, action=action, clock=clock)
+    return thread, relation
+
+
+def notification_addresses(db: Session, patient_id: int, *,
+                           include_unregistered: bool = True) -> list[str]:
+    """Who hears that something is waiting: the patient's account (or, with no account,
+    the address on file) and every caregiver whose access is active now."""
+    patient = db.get(Patient, patient_id)
+    if patient is None:
+        return []
+    addresses: list[str] = []
+    owner = db.get(User, patient.user_id) if patient.user_id else None
+    if owner is not None and owner.is_active:
+        addresses.append(owner.email)
+    elif owner is None and include_unregistered and patient.email:
+        addresses.append(patient.email)
+    caregivers = db.exec(
+        select(User.email)
+        .join(PatientAccess, PatientAccess.user_id == User.id)
+        .where(PatientAccess.patient_id == patient_id,
+               PatientAccess.relation == RELATION_CAREGIVER,
+               PatientAccess.revoked_at.is_(None),
+               User.is_active.is_(True))
+        .order_by(PatientAccess.id)
+    ).all()
+    for address in caregivers:
+        if address not in addresses:
+            addresses.append(address)
+    return addresses
+
+
+def _notify_reply(db: Session, patient_id: int, *, clock: Clock) -> None:
+    # Only that a message waits: email is not a secure channel for what it says.
+    body = ("Hello,\n\n"
+            "A new message from your care team is waiting for you in CareSpace.\n\n"
+            f"To read it, sign in at {routes.sign_in_link()}\n\n"
+            f"If you have a question in the meantime, call the office at {OFFICE_PHONE}.")
+    for address in notification_addresses(db, patient_id):
+        outbox.enqueue(db, to=address, subject=NOTIFICATION_SUBJECT, body=body,
+                       kind="message_notification", patient_id=patient_id, clock=clock)
+
+
+# --- sending ----------------------------------------------------------------------
+
+
+def start_thread(db: Session, actor: User, patient_id: int, *, category: str, subject: str,
+                 body: str, client_key: Optional[str], clock: Clock) -> int:
+    """A new conversation from the patient's side; returns its id (the same id on a retry)."""
+    relation = access.require_access(db, actor, patient_id, action="message.send", clock=clock)
+    if relation == access.RELATION_STAFF:
+        raise NotAllowed("Staff answer in an existing conversation, from the message queue.")
+    if category not in CATEGORIES:
+        raise ValidationError("Choose a message category.", field="category")
+    subject = _text(subject, field="subject", missing="Enter a subject, like \"Question about my visit\".",
+                    label="subject", limit=SUBJECT_MAX)
+    body = _body(body)
+    key = _client_key(client_key)
+    author_id = actor.id
+    earlier = _sent_before(db, author_id, key)
+    if earlier is not None:
+        return earlier.thread_id
+    now = clock()
+    try:
+        thread = MessageThread(patient_id=patient_id, category=category, subject=subject,
+                               status=THREAD_NEW, created_by_user_id=author_id, created_at=now,
+                               last_message_at=now, last_patient_message_at=now, message_count=1)
+        db.add(thread)
+        db.flush()
+        thread_id = thread.id
+        db.add(Message(thread_id=thread_id, author_user_id=author_id, from_staff=False,
+                       body=body, created_at=now, client_key=key))
+        db.flush()
+        _mark_read(db, thread_id, author_id, now)
+        audit.record(db, "message.sent", actor=actor, role=audit_role(actor, relation),
+                     patient_id=patient_id, detail=f"new conversation {thread_id}", clock=clock)
+        db.commit()
+    except IntegrityError:
+        # The same send raced in from another tab or worker: it is stored once.
+        db.rollback()
+        earlier = _sent_before(db, author_id, key)
+        if earlier is None:
+            raise
+        return earlier.thread_id
+    return thread_id
+
+
+def reply(db: Session, actor: User, thread_id: int, *, body: str, client_key: Optional[str],
+          clock: Clock) -> int:
+    """A reply from the patient's side or from staff; returns the message id."""
+    thread, relation = _thread_for(db, actor, thread_id, action="message.reply", clock=clock)
+    body = _body(body)
+    key = _client_key(client_key)
+    author_id, patient_id = actor.id, thread.patient_id
+    earlier = _sent_before(db, author_id, key)
+    if earlier is not None:
+        return earlier.id
+    from_staff = relation == access.RELATION_STAFF
+    now = clock()
+    try:
+        message = Message(thread_id=thread.id, author_user_id=author_id, from_staff=from_staff,
+                          body=body, created_at=now, client_key=key)
+        db.add(message)
+        thread.last_message_at = now
+        thread.message_count = MessageThread.message_count + 1  # in SQL: no lost count
+        if from_staff:
+            if thread.status == THREAD_NEW:
+                thread.status = THREAD_OPEN
+            thread.last_staff_message_at = now
+            thread.staff_read_at = now
+        else:
+            # A patient writing again reopens a closed conversation; a new one stays new
+            # until staff answer it.
+            if thread.status == THREAD_CLOSED:
+                thread.status = THREAD_OPEN
+                thread.closed_at = None
+                thread.closed_by_user_id = None
+            thread.last_patient_message_at = now
+        db.add(thread)
+        db.flush()
+        message_id = message.id
+        if from_staff:
+            _notify_reply(db, patient_id, clock=clock)
+        else:
+            _mark_read(db, thread_id, author_id, now)
+        audit.record(db, "message.sent", actor=actor, role=audit_role(actor, relation),
+                     patient_id=patient_id, detail=f"reply in conversation {thread_id}", clock=clock)
+        db.commit()
+    except IntegrityError:
+        db.rollback()
+        earlier = _sent_before(db, author_id, key)
+        if earlier is None:
+            raise
+        return earlier.id
+    return message_id
+
+
+# --- reading ----------------------------------------------------------------------
+
+
+def _unread_for_portal(last_staff: Optional[datetime], last_read: Optional[datetime]) -> bool:
+    return last_staff is not None and (last_read is None or last_staff > last_read)
+
+
+def _unread_for_staff(last_patient: Optional[datetime], staff_read: Optional[datetime]) -> bool:
+    return last_patient is not None and last_patient > (staff_read or EPOCH)
+
+
+def list_threads(db: Session, actor: User, patient_id: int, *, offset: int = 0, limit: int = 20,
+                 clock: Clock) -> paging.Page[ThreadSummary]:
+    """The patient's conversations, latest activity first, with unread for this reader."""
+    relation = access.require_access(db, actor, patient_id, action="messages.list", clock=clock)
+    offset, limit = paging.clamp(offset, limit)
+    rows = db.exec(
+        select(MessageThread, ThreadRead.last_read_at)
+        .outerjoin(ThreadRead, and_(ThreadRead.thread_id == MessageThread.id,
+                                    ThreadRead.user_id == actor.id))
+        .where(MessageThread.patient_id == patient_id)
+        .order_by(MessageThread.last_message_at.desc(), MessageThread.id.desc())
+        .offset(offset).limit(limit + 1)
+    ).all()
+    staff_reader = relation == access.RELATION_STAFF
+    items = [
+        ThreadSummary(
+            id=t.id, category=t.category, subject=t.subject, status=t.status,
+            last_message_at=t.last_message_at, message_count=t.message_count,
+            unread=(_unread_for_staff(t.last_patient_message_at, t.staff_read_at) if staff_reader
+                    else _unread_for_portal(t.last_staff_message_at, last_read)),
+            last_from_staff=(t.last_staff_message_at is not None
+                             and t.last_staff_message_at >= (t.last_patient_message_at or EPOCH)),
+        )
+        for t, last_read in rows
+    ]
+    audit.record(db, "messages.listed", actor=actor, role=audit_role(actor, relation),
+                 patient_id=patient_id, detail=f"offset {offset}", clock=clock)
+    db.commit()
+    return paging.page_of(items, offset, limit)
+
+
+def unread_count(db: Session, actor: User, patient_id: int, *, clock: Clock = utcnow) -> int:
+    """How many conversations wait to be read by this reader: the Messages tab badge."""
+    relation = access.require_access(db, actor, patient_id, action="messages.unread_count",
+                                     clock=clock)
+    query = select(func.count(MessageThread.id)).where(MessageThread.patient_id == patient_id)
+    if relation == access.RELATION_STAFF:
+        query = query.where(MessageThread.last_patient_message_at
+                            > func.coalesce(MessageThread.staff_read_at, EPOCH))
+    else:
+        query = query.outerjoin(
+            ThreadRead, and_(ThreadRead.thread_id == MessageThread.id, ThreadRead.user_id == actor.id)
+        ).where(MessageThread.last_staff_message_at.is_not(None),
+                or_(ThreadRead.last_read_at.is_(None),
+                    MessageThread.last_staff_message_at > ThreadRead.last_read_at))
+    return int(db.exec(query).one())
+
+
+def open_thread(db: Session, actor: User, thread_id: int, *, clock: Clock) -> ThreadView:
+    """One conversation, oldest message first; opening it marks it read for this reader."""
+    thread, relation = _thread_for(db, actor, thread_id, action="thread.view", clock=clock)
+    patient = db.get(Patient, thread.patient_id)
+    rows = db.exec(
+        select(Message, User.full_name)
+        .join(User, User.id == Message.author_user_id)
+        .where(Message.thread_id == thread.id)
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(THREAD_MESSAGE_CAP)
+    ).all()
+    messages = [MessageView(id=m.id, author_name=name, from_staff=m.from_staff, body=m.body,
+                            created_at=m.created_at, mine=m.author_user_id == actor.id)
+                for m, name in reversed(rows)]
+    view = ThreadView(id=thread.id, patient_id=thread.patient_id, category=thread.category,
+                      subject=thread.subject, status=thread.status, created_at=thread.created_at,
+                      messages=messages, patient_name=patient.full_name if patient else "")
+    now = clock()
+    if relation == access.RELATION_STAFF:
+        thread.staff_read_at = now
+        db.add(thread)
+    else:
+        _mark_read(db, thread.id, actor.id, now)
+    audit.record(db, "thread.viewed", actor=actor, role=audit_role(actor, relation),
+                 patient_id=thread.patient_id, detail=f"conversation {thread.id}", clock=clock)
+    db.commit()
+    return view
+
+
+# --- the office's message queue ------------------------------------------------------
+
+
+def staff_queue(db: Session, actor: User, *, category: Optional[str] = None,
+                status: Optional[str] = None, unread_only: bool = False, offset: int = 0,
+                limit: int = 25, clock: Clock) -> paging.Page[QueueItem]:
+    """Conversations across patients, latest activity first, filtered in SQL."""
+    access.require_staff(db, actor, action="messages.queue", clock=clock)
+    offset, limit = paging.clamp(offset, limit)
+    if category and category not in CATEGORIES:
+        raise ValidationError("Choose a category from the list.", field="category")
+    if status and status not in (THREAD_NEW, THREAD_OPEN, THREAD_CLOSED):
+        raise ValidationError("Choose a status from the list.", field="status")
+    # The latest staff author, per row, read through ix_messages_thread.
+    last_replied_by = (
+        select(User.full_name)
+        .join(Message, Message.author_user_id == User.id)
+        .where(Message.thread_id == MessageThread.id, Message.from_staff.is_(True))
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(1)
+        .correlate(MessageThread)
+        .scalar_subquery()
+    )
+    query = (select(MessageThread, Patient.first_name, Patient.last_name, Patient.mrn,
+                    last_replied_by.label("last_replied_by"))
+             .join(Patient, Patient.id == MessageThread.patient_id))
+    if category:
+        query = query.where(MessageThread.category == category)
+    if status:
+        query = query.where(MessageThread.status == status)
+    if unread_only:
+        query = query.where(MessageThread.last_patient_message_at
+                            > func.coalesce(MessageThread.staff_read_at, EPOCH))
+    rows = db.exec(query.order_by(MessageThread.last_message_at.desc(), MessageThread.id.desc())
+                   .offset(offset).limit(limit + 1)).all()
+    items = [
+        QueueItem(id=t.id, patient_id=t.patient_id, patient_name=f"{first} {last}", mrn=mrn,
+                  category=t.category, subject=t.subject, status=t.status,
+                  last_message_at=t.last_message_at,
+                  unread_by_staff=_unread_for_staff(t.last_patient_message_at, t.staff_read_at),
+                  last_replied_by=replied_by)
+        for t, first, last, mrn, replied_by in rows
+    ]
+    filters = ", ".join(f for f in (category or "", status or "", "unread" if unread_only else "") if f)
+    audit.record(db, "messages.queue_viewed", actor=actor, detail=filters or "all", clock=clock)
+    db.commit()
+    return paging.page_of(items, offset, limit)
+
+
+def set_thread_status(db: Session, actor: User, thread_id: int, status: str, *, clock: Clock) -> None:
+    """Staff close a conversation that needs nothing more, or open it again."""
+    access.require_staff(db, actor, action="thread.set_status", clock=clock)
+    if status not in (THREAD_OPEN, THREAD_CLOSED):
+        raise ValidationError("Choose open or closed.", field="status")
+    thread = db.get(MessageThread, thread_id) if isinstance(thread_id, int) else None
+    if thread is None:
+        raise NotFound("That conversation was not found.")
+    if status == THREAD_CLOSED:
+        thread.closed_at = clock()
+        thread.closed_by_user_id = actor.id
+    else:
+        thread.closed_at = None
+        thread.closed_by_user_id = None
+    thread.status = status
+    db.add(thread)
+    audit.record(db, "thread.closed" if status == THREAD_CLOSED else "thread.reopened",
+                 actor=actor, patient_id=thread.patient_id, detail=f"conversation {thread.id}",
+                 clock=clock)
+    db.commit()

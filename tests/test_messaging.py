@@ -1,0 +1,319 @@
+"""Secure messaging as the patient, their caregiver, the office and an intruder see it."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from carespace_app.models import AuditEvent, Message, MessageThread, OutboxEmail
+from carespace_app.services import messaging
+from carespace_app.services.errors import NotAllowed, ValidationError
+from tests.factories import (
+    grant_caregiver,
+    make_patient,
+    make_practice,
+    patient_user,
+    recorded_queries,
+    revoke_caregiver,
+    selects,
+)
+
+
+@pytest.fixture
+def practice(db):
+    return make_practice(db)
+
+
+def send(db, user, patient, clock, *, subject="Question about my next visit",
+         body="Can I eat before my appointment?", category="Appointment", key=None):
+    return messaging.start_thread(db, user, patient.id, category=category, subject=subject,
+                                  body=body, client_key=key, clock=clock)
+
+
+def audits(db, action, **where):
+    query = select(AuditEvent).where(AuditEvent.action == action)
+    for name, value in where.items():
+        query = query.where(getattr(AuditEvent, name) == value)
+    return db.exec(query).all()
+
+
+# --- sending ---------------------------------------------------------------------------
+
+
+def test_patient_starts_a_conversation_and_sees_it_listed(db, clock, practice):
+    thread_id = send(db, practice.alice_user, practice.alice, clock)
+    page = messaging.list_threads(db, practice.alice_user, practice.alice.id, clock=clock)
+    assert [t.id for t in page.items] == [thread_id]
+    summary = page.items[0]
+    assert (summary.status, summary.message_count, summary.unread, summary.last_from_staff) == \
+        ("new", 1, False, False)
+    assert audits(db, "message.sent", patient_id=practice.alice.id, actor_role="patient")
+    assert audits(db, "messages.listed", patient_id=practice.alice.id)
+
+
+def test_the_same_send_retried_is_stored_once(db, clock, practice):
+    first = send(db, practice.alice_user, practice.alice, clock, key="k-123")
+    again = send(db, practice.alice_user, practice.alice, clock, key="k-123")
+    assert first == again
+    assert len(db.exec(select(MessageThread)).all()) == 1
+    reply_one = messaging.reply(db, practice.alice_user, first, body="Also: parking?",
+                                client_key="k-456", clock=clock)
+    reply_two = messaging.reply(db, practice.alice_user, first, body="Also: parking?",
+                                client_key="k-456", clock=clock)
+    assert reply_one == reply_two
+    assert len(db.exec(select(Message)).all()) == 2
+    assert db.get(MessageThread, first).message_count == 2
+
+
+def test_a_send_racing_past_the_check_is_still_stored_once(db, clock, practice, monkeypatch):
+    first = send(db, practice.alice_user, practice.alice, clock, key="race-key")
+    real = messaging._sent_before
+    calls = []
+
+    def misses_once(*args):
+        # The other tab's insert lands between our check and our insert.
+        calls.append(args)
+        return None if len(calls) == 1 else real(*args)
+
+    monkeypatch.setattr(messaging, "_sent_before", misses_once)
+    assert send(db, practice.alice_user, practice.alice, clock, key="race-key") == first
+    assert len(calls) == 2
+    assert len(db.exec(select(MessageThread)).all()) == 1
+    assert len(db.exec(select(Message)).all()) == 1
+
+
+@pytest.mark.parametrize("field,kwargs", [
+    ("category", {"category": "Gossip"}),
+    ("subject", {"subject": "   "}),
+    ("subject", {"subject": "x" * 201}),
+    ("body", {"body": ""}),
+    ("body", {"body": "x" * 5001}),
+])
+def test_a_message_that_breaks_a_rule_is_refused_with_the_field(db, clock, practice, field, kwargs):
+    with pytest.raises(ValidationError) as refused:
+        send(db, practice.alice_user, practice.alice, clock, **kwargs)
+    assert refused.value.field == field
+    assert db.exec(select(MessageThread)).all() == []
+
+
+def test_limits_are_inclusive(db, clock, practice):
+    assert send(db, practice.alice_user, practice.alice, clock, subject="s" * 200, body="b" * 5000)
+
+
+def test_staff_answer_in_the_queue_rather_than_start_conversations(db, clock, practice):
+    with pytest.raises(NotAllowed):
+        send(db, practice.staff, practice.alice, clock)
+
+
+# --- who may see what ------------------------------------------------------------------
+
+
+def test_a_patient_cannot_reach_another_patients_messages(db, clock, practice):
+    bobs = send(db, practice.bob_user, practice.bob, clock, subject="Private matter")
+    intruder = practice.alice_user
+    with pytest.raises(NotAllowed):
+        messaging.list_threads(db, intruder, practice.bob.id, clock=clock)
+    with pytest.raises(NotAllowed):
+        messaging.open_thread(db, intruder, bobs, clock=clock)
+    with pytest.raises(NotAllowed):
+        messaging.reply(db, intruder, bobs, body="hello", client_key=None, clock=clock)
+    with pytest.raises(NotAllowed):
+        send(db, intruder, practice.bob, clock)
+    with pytest.raises(NotAllowed):
+        messaging.unread_count(db, intruder, practice.bob.id, clock=clock)
+    refusals = audits(db, "access.refused", actor_user_id=intruder.id, patient_id=practice.bob.id)
+    assert len(refusals) == 5
+    assert db.get(MessageThread, bobs).message_count == 1
+    assert not audits(db, "thread.viewed")
+
+
+def test_a_caregiver_reads_and_replies_until_revoked(db, clock, practice):
+    thread_id = send(db, practice.alice_user, practice.alice, clock)
+    view = messaging.open_thread(db, practice.carer, thread_id, clock=clock)
+    assert view.patient_name == "Alice Moreno"
+    messaging.reply(db, practice.carer, thread_id, body="She also asks about parking.",
+                    client_key=None, clock=clock)
+    assert audits(db, "thread.viewed", actor_user_id=practice.carer.id, actor_role="caregiver")
+
+    revoke_caregiver(db, practice.alice, practice.carer, at=clock())
+    with pytest.raises(NotAllowed):
+        messaging.list_threads(db, practice.carer, practice.alice.id, clock=clock)
+    with pytest.raises(NotAllowed):
+        messaging.open_thread(db, practice.carer, thread_id, clock=clock)
+
+
+def test_staff_reading_a_conversation_is_audited_and_marks_it_read(db, clock, practice):
+    thread_id = send(db, practice.alice_user, practice.alice, clock)
+    assert messaging.staff_queue(db, practice.staff, clock=clock).items[0].unread_by_staff
+    clock.advance(minutes=5)
+    messaging.open_thread(db, practice.staff, thread_id, clock=clock)
+    assert audits(db, "thread.viewed", actor_user_id=practice.staff.id, actor_role="staff",
+                  patient_id=practice.alice.id)
+    assert db.get(MessageThread, thread_id).staff_read_at == clock()
+    assert not messaging.staff_queue(db, practice.staff, clock=clock).items[0].unread_by_staff
+
+
+def test_only_staff_see_the_queue_or_close_conversations(db, clock, practice):
+    thread_id = send(db, practice.alice_user, practice.alice, clock)
+    with pytest.raises(NotAllowed):
+        messaging.staff_queue(db, practice.alice_user, clock=clock)
+    with pytest.raises(NotAllowed):
+        messaging.set_thread_status(db, practice.alice_user, thread_id, "closed", clock=clock)
+    assert db.get(MessageThread, thread_id).status == "new"
+
+
+# --- replies, unread and notifications --------------------------------------------------
+
+
+def test_unread_is_kept_per_reader(db, clock, practice):
+    thread_id = send(db, practice.alice_user, practice.alice, clock)
+    clock.advance(hours=2)
+    messaging.reply(db, practice.staff, thread_id, body="Yes, a light breakfast is fine.",
+                    client_key=None, clock=clock)
+    for reader in (practice.alice_user, practice.carer):
+        assert messaging.unread_count(db, reader, practice.alice.id, clock=clock) == 1
+        assert messaging.list_threads(db, reader, practice.alice.id, clock=clock).items[0].unread
+
+    clock.advance(minutes=10)
+    view = messaging.open_thread(db, practice.alice_user, thread_id, clock=clock)
+    assert [m.from_staff for m in view.messages] == [False, True]
+    assert messaging.unread_count(db, practice.alice_user, practice.alice.id, clock=clock) == 0
+    summary = messaging.list_threads(db, practice.alice_user, practice.alice.id, clock=clock).items[0]
+    assert not summary.unread and summary.last_from_staff
+    # The patient reading it does not clear it for their daughter.
+    assert messaging.unread_count(db, practice.carer, practice.alice.id, clock=clock) == 1
+
+
+def test_a_conversation_shows_who_wrote_each_message_oldest_first(db, clock, practice):
+    thread_id = send(db, practice.alice_user, practice.alice, clock, body="first")
+    clock.advance(minutes=1)
+    messaging.reply(db, practice.staff, thread_id, body="second", client_key=None, clock=clock)
+    clock.advance(minutes=1)
+    messaging.reply(db, practice.carer, thread_id, body="third", client_key=None, clock=clock)
+    view = messaging.open_thread(db, practice.carer, thread_id, clock=clock)
+    assert [(m.body, m.author_name, m.from_staff, m.mine) for m in view.messages] == [
+        ("first", "Alice Moreno", False, False),
+        ("second", "Nora Quinn", True, False),
+        ("third", "Carla Moreno", False, True),
+    ]
+
+
+def test_staff_reply_tells_the_patient_and_caregivers_without_medical_details(db, clock, practice):
+    subject, body = "Swelling in my left ankle", "It started after the new tablets."
+    reply_text = "Please stop the tablets and call Dr. Rao today."
+    other_carer = make_patient(db, first_name="Revoked", last_name="Person")
+    revoked = grant_caregiver(db, practice.alice, user=patient_user(db, other_carer))
+    revoke_caregiver(db, practice.alice, revoked, at=clock())
+
+    thread_id = send(db, practice.alice_user, practice.alice, clock, subject=subject, body=body,
+                     category="Medical question")
+    clock.advance(hours=1)
+    messaging.reply(db, practice.staff, thread_id, body=reply_text, client_key=None, clock=clock)
+
+    emails = db.exec(select(OutboxEmail).order_by(OutboxEmail.id)).all()
+    assert sorted(e.to_address for e in emails) == sorted(
+        [practice.alice_user.email, practice.carer.email])
+    for email in emails:
+        assert email.subject == "You have a new message in CareSpace"
+        assert email.kind == "message_notification"
+        text = email.subject + email.body_template
+        for secret in (subject, body, reply_text, "Medical question", "ankle", "Dr. Rao"):
+            assert secret not in text
+        assert "(479) 587-1700" in email.body_template
+        assert "sign in" in email.body_template.lower()
+    # Patients writing do not email anyone.
+    messaging.reply(db, practice.alice_user, thread_id, body="Thanks", client_key=None, clock=clock)
+    assert len(db.exec(select(OutboxEmail)).all()) == 2
+
+
+def test_notification_falls_back_to_the_address_on_file(db, practice):
+    unregistered = make_patient(db, with_account=False, email="on.file@example.test")
+    assert messaging.notification_addresses(db, unregistered.id) == ["on.file@example.test"]
+    assert messaging.notification_addresses(db, practice.alice.id) == [
+        practice.alice_user.email, practice.carer.email]
+
+
+def test_status_follows_the_conversation(db, clock, practice):
+    thread_id = send(db, practice.alice_user, practice.alice, clock)
+    messaging.reply(db, practice.carer, thread_id, body="more", client_key=None, clock=clock)
+    assert db.get(MessageThread, thread_id).status == "new"  # still waiting for the office
+    messaging.reply(db, practice.staff, thread_id, body="answer", client_key=None, clock=clock)
+    assert db.get(MessageThread, thread_id).status == "open"
+    messaging.set_thread_status(db, practice.staff, thread_id, "closed", clock=clock)
+    thread = db.get(MessageThread, thread_id)
+    assert (thread.status, thread.closed_by_user_id) == ("closed", practice.staff.id)
+    assert audits(db, "thread.closed", patient_id=practice.alice.id)
+    messaging.reply(db, practice.alice_user, thread_id, body="one more thing", client_key=None,
+                    clock=clock)
+    thread = db.get(MessageThread, thread_id)
+    assert (thread.status, thread.closed_at) == ("open", None)
+    with pytest.raises(ValidationError):
+        messaging.set_thread_status(db, practice.staff, thread_id, "deleted", clock=clock)
+
+
+# --- the office's queue ------------------------------------------------------------------
+
+
+def test_queue_filters_and_names_the_last_staff_replier(db, clock, practice):
+    billing = send(db, practice.alice_user, practice.alice, clock, category="Billing")
+    clock.advance(minutes=1)
+    refill = send(db, practice.bob_user, practice.bob, clock, category="Prescription refill")
+    clock.advance(minutes=1)
+    messaging.reply(db, practice.staff, billing, body="Looking into it.", client_key=None, clock=clock)
+
+    queue = messaging.staff_queue(db, practice.staff, clock=clock)
+    assert [q.id for q in queue.items] == [billing, refill]
+    first = queue.items[0]
+    assert (first.patient_name, first.mrn, first.last_replied_by, first.status) == (
+        "Alice Moreno", practice.alice.mrn, "Nora Quinn", "open")
+    assert queue.items[1].last_replied_by is None
+
+    assert [q.id for q in messaging.staff_queue(db, practice.staff, category="Billing",
+                                                clock=clock).items] == [billing]
+    assert [q.id for q in messaging.staff_queue(db, practice.staff, status="new",
+                                                clock=clock).items] == [refill]
+    assert [q.id for q in messaging.staff_queue(db, practice.staff, unread_only=True,
+                                                clock=clock).items] == [refill]
+    assert audits(db, "messages.queue_viewed", actor_user_id=practice.staff.id)
+
+
+# --- paging --------------------------------------------------------------------------------
+
+
+def _many_threads(db, patient, author, count, clock):
+    start = clock() - timedelta(days=count)
+    db.add_all(MessageThread(patient_id=patient.id, category="Other", subject=f"Thread {n}",
+                             created_by_user_id=author.id, created_at=start,
+                             last_message_at=start + timedelta(hours=n),
+                             last_patient_message_at=start + timedelta(hours=n), message_count=1)
+               for n in range(count))
+    db.commit()
+
+
+@pytest.mark.parametrize("count", [10, 300])
+def test_the_list_reads_one_page_in_one_query(db, clock, practice, count):
+    _many_threads(db, practice.alice, practice.alice_user, count, clock)
+    with recorded_queries(db) as statements:
+        page = messaging.list_threads(db, practice.alice_user, practice.alice.id, clock=clock)
+    assert len(page.items) == min(count, 20)
+    assert page.has_more == (count > 20)
+    subjects = [t.subject for t in page.items]
+    assert subjects[0] == f"Thread {count - 1}"  # newest first
+    assert subjects == sorted(subjects, key=lambda s: -int(s.split()[1]))
+    reads = selects(statements, "message_threads")
+    assert len(reads) == 1  # unread comes from the same query (no N+1)
+    assert 21 in (list(reads[0][1].values()) if isinstance(reads[0][1], dict) else list(reads[0][1]))
+
+    if count > 20:
+        second = messaging.list_threads(db, practice.alice_user, practice.alice.id, offset=20,
+                                        clock=clock)
+        assert second.items[0].subject == f"Thread {count - 21}"
+
+
+def test_staff_queue_is_one_query_whatever_its_length(db, clock, practice):
+    _many_threads(db, practice.alice, practice.alice_user, 60, clock)
+    with recorded_queries(db) as statements:
+        page = messaging.staff_queue(db, practice.staff, limit=25, clock=clock)
+    assert len(page.items) == 25 and page.has_more
+    assert len(selects(statements, "message_threads")) == 1

@@ -1,0 +1,222 @@
+"""Appointments: the office books them, patients see them and add them to a calendar.
+
+Times are stored as naive UTC; the pages show them in the practice's time zone and
+the calendar file carries them in UTC, which every calendar app converts itself.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from icalendar import Calendar, Event
+from sqlmodel import Session, select
+
+from ..clock import Clock
+from ..models import (
+    APPOINTMENT_CANCELLED,
+    APPOINTMENT_SCHEDULED,
+    APPOINTMENT_TYPES,
+    Appointment,
+    Patient,
+)
+from . import access, audit, paging
+from .errors import NotFound, ValidationError
+from .messaging import audit_role
+
+MIN_DURATION = 5
+MAX_DURATION = 600  # ten hours: the longest infusion day
+PROVIDER_MAX = 200
+LOCATION_MAX = 300
+INSTRUCTIONS_MAX = 2000
+PRODID = "-//CareSpace//Patient Portal//EN"
+
+
+@dataclass
+class AppointmentView:
+    id: int
+    patient_id: int
+    starts_at: datetime
+    ends_at: datetime
+    appointment_type: str
+    provider: str
+    location: str
+    instructions: str
+    status: str
+
+
+def _view(a: Appointment) -> AppointmentView:
+    return AppointmentView(id=a.id, patient_id=a.patient_id, starts_at=a.starts_at,
+                           ends_at=a.starts_at + timedelta(minutes=a.duration_minutes),
+                           appointment_type=a.appointment_type, provider=a.provider,
+                           location=a.location, instructions=a.instructions or "", status=a.status)
+
+
+# --- what the patient sees -------------------------------------------------------------
+
+
+def _list(db: Session, actor, patient_id: int, *, upcoming_ones: bool, offset: int, limit: int,
+          clock: Clock) -> paging.Page[AppointmentView]:
+    relation = access.require_access(db, actor, patient_id, action="appointments.view", clock=clock)
+    offset, limit = paging.clamp(offset, limit)
+    now = clock()
+    query = select(Appointment).where(Appointment.patient_id == patient_id)
+    if upcoming_ones:
+        # A cancelled visit is no longer on the patient's calendar.
+        query = (query.where(Appointment.starts_at >= now,
+                             Appointment.status == APPOINTMENT_SCHEDULED)
+                 .order_by(Appointment.starts_at, Appointment.id))
+    else:
+        query = (query.where(Appointment.starts_at < now)
+                 .order_by(Appointment.starts_at.desc(), Appointment.id.desc()))
+    rows = db.exec(query.offset(offset).limit(limit + 1)).all()
+    audit.record(db, "appointments.viewed", actor=actor, role=audit_role(actor, relation),
+                 patient_id=patient_id, detail="upcoming" if upcoming_ones else "past", clock=clock)
+    db.commit()
+    return paging.page_of([_view(a) for a in rows], offset, limit)
+
+
+def upcoming(db: Session, actor, patient_id: int, *, offset: int = 0, limit: int = 20,
+             clock: Clock) -> paging.Page[AppointmentView]:
+    """Scheduled visits from now on, soonest first."""
+    return _list(db, actor, patient_id, upcoming_ones=True, offset=offset, limit=limit, clock=clock)
+
+
+def past(db: Session, actor, patient_id: int, *, offset: int = 0, limit: int = 20,
+         clock: Clock) -> paging.Page[AppointmentView]:
+    """Earlier visits, latest first; cancelled ones stay listed with their status."""
+    return _list(db, actor, patient_id, upcoming_ones=False, offset=offset, limit=limit, clock=clock)
+
+
+# --- what the office does ----------------------------------------------------------------
+
+
+def _required(value, field: str, label: str, limit: int) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        raise ValidationError(f"Enter the {label}.", field=field)
+    if len(text) > limit:
+        raise ValidationError(f"The {label} can be at most {limit} characters.", field=field)
+    return text
+
+
+def _validated(starts_at, duration_minutes, appointment_type, provider, location,
+               instructions) -> dict:
+    if not isinstance(starts_at, datetime):
+        raise ValidationError("Enter the date and time of the appointment.", field="starts_at")
+    if starts_at.tzinfo is not None:  # stored as naive UTC, whatever the caller passed
+        starts_at = starts_at.astimezone(timezone.utc).replace(tzinfo=None)
+    if not 2000 <= starts_at.year <= 2100:
+        raise ValidationError("Check the year of the appointment.", field="starts_at")
+    if isinstance(duration_minutes, bool) or not isinstance(duration_minutes, int) \
+            or not MIN_DURATION <= duration_minutes <= MAX_DURATION:
+        raise ValidationError(
+            f"Enter a length between {MIN_DURATION} and {MAX_DURATION} minutes.",
+            field="duration_minutes")
+    if appointment_type not in APPOINTMENT_TYPES:
+        raise ValidationError("Choose the type of appointment.", field="appointment_type")
+    instructions = instructions.strip() if isinstance(instructions, str) else ""
+    if len(instructions) > INSTRUCTIONS_MAX:
+        raise ValidationError(f"Instructions can be at most {INSTRUCTIONS_MAX} characters.",
+                              field="instructions")
+    return dict(
+        starts_at=starts_at,
+        duration_minutes=duration_minutes,
+        appointment_type=appointment_type,
+        provider=_required(provider, "provider", "provider's name", PROVIDER_MAX),
+        location=_required(location, "location", "location", LOCATION_MAX),
+        instructions=instructions,
+    )
+
+
+def _appointment(db: Session, appointment_id: int) -> Appointment:
+    found = db.get(Appointment, appointment_id) if isinstance(appointment_id, int) else None
+    if found is None:
+        raise NotFound("That appointment was not found.")
+    return found
+
+
+def create_appointment(db: Session, actor, patient_id: int, *, starts_at: datetime,
+                       duration_minutes: int, appointment_type: str, provider: str, location: str,
+                       instructions: str = "", clock: Clock) -> int:
+    access.require_staff(db, actor, action="appointment.create", clock=clock)
+    if db.get(Patient, patient_id) is None:
+        raise NotFound("That patient was not found.")
+    fields = _validated(starts_at, duration_minutes, appointment_type, provider, location,
+                        instructions)
+    now = clock()
+    appointment = Appointment(patient_id=patient_id, status=APPOINTMENT_SCHEDULED,
+                              created_by_user_id=actor.id, created_at=now, updated_at=now, **fields)
+    db.add(appointment)
+    db.flush()
+    appointment_id = appointment.id
+    audit.record(db, "appointment.created", actor=actor, patient_id=patient_id,
+                 detail=f"appointment {appointment_id}", clock=clock)
+    db.commit()
+    return appointment_id
+
+
+def update_appointment(db: Session, actor, appointment_id: int, *, starts_at: datetime,
+                       duration_minutes: int, appointment_type: str, provider: str, location: str,
+                       instructions: str = "", clock: Clock) -> None:
+    access.require_staff(db, actor, action="appointment.update", clock=clock)
+    appointment = _appointment(db, appointment_id)
+    if appointment.status == APPOINTMENT_CANCELLED:
+        raise ValidationError("This appointment was cancelled. Create a new appointment instead.")
+    fields = _validated(starts_at, duration_minutes, appointment_type, provider, location,
+                        instructions)
+    changed = sorted(name for name, value in fields.items() if getattr(appointment, name) != value)
+    for name, value in fields.items():
+        setattr(appointment, name, value)
+    appointment.updated_at = clock()
+    db.add(appointment)
+    audit.record(db, "appointment.updated", actor=actor, patient_id=appointment.patient_id,
+                 detail=f"appointment {appointment.id}: {', '.join(changed) or 'no change'}",
+                 clock=clock)
+    db.commit()
+
+
+def cancel_appointment(db: Session, actor, appointment_id: int, *, clock: Clock) -> None:
+    access.require_staff(db, actor, action="appointment.cancel", clock=clock)
+    appointment = _appointment(db, appointment_id)
+    if appointment.status == APPOINTMENT_CANCELLED:
+        return  # a second click changes nothing
+    appointment.status = APPOINTMENT_CANCELLED
+    appointment.updated_at = clock()
+    db.add(appointment)
+    audit.record(db, "appointment.cancelled", actor=actor, patient_id=appointment.patient_id,
+                 detail=f"appointment {appointment.id}", clock=clock)
+    db.commit()
+
+
+# --- the calendar file -------------------------------------------------------------------
+
+
+def _utc(naive_utc: datetime) -> datetime:
+    return naive_utc.replace(tzinfo=timezone.utc)
+
+
+def ics_for(db: Session, actor, appointment_id: int, *, clock: Clock) -> tuple[str, bytes]:
+    """(filename, iCalendar bytes) for "Add to calendar"."""
+    appointment = _appointment(db, appointment_id)
+    relation = access.require_access(db, actor, appointment.patient_id,
+                                     action="appointment.calendar", clock=clock)
+    view = _view(appointment)
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    event = Event()
+    event.add("uid", f"appointment-{view.id}@carespace")
+    event.add("dtstamp", _utc(clock()))
+    event.add("dtstart", _utc(view.starts_at))
+    event.add("dtend", _utc(view.ends_at))
+    event.add("summary", f"{view.appointment_type} with {view.provider}")
+    event.add("location", view.location)
+    if view.instructions:
+        event.add("description", view.instructions)
+    event.add("status", "CANCELLED" if view.status == APPOINTMENT_CANCELLED else "CONFIRMED")
+    calendar.add_component(event)
+    audit.record(db, "appointment.calendar_downloaded", actor=actor,
+                 role=audit_role(actor, relation), patient_id=view.patient_id,
+                 detail=f"appointment {view.id}", clock=clock)
+    db.commit()
+    return f"carespace-appointment-{view.id}.ics", calendar.to_ical()

@@ -1,0 +1,336 @@
+"""Lab reports: the office enters them, patients read them and follow a test over time.
+
+Each result carries its reference range and a flag computed when it is stored, so
+a list never recomputes flags and a later change of rules never rewrites history.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Optional
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from .. import routes
+from ..clock import Clock, utcnow
+from ..config import OFFICE_PHONE
+from ..models import (
+    FLAG_CRITICAL_HIGH,
+    FLAG_CRITICAL_LOW,
+    FLAG_HIGH,
+    FLAG_LOW,
+    FLAG_NORMAL,
+    LabReport,
+    LabResult,
+    Patient,
+)
+from . import access, audit, outbox, paging
+from .errors import NotFound, ValidationError
+from .messaging import audit_role, notification_addresses
+
+FLAG_LABELS = {
+    FLAG_NORMAL: "",
+    FLAG_LOW: "Low",
+    FLAG_HIGH: "High",
+    FLAG_CRITICAL_LOW: "Critical low",
+    FLAG_CRITICAL_HIGH: "Critical high",
+}
+TEXT_MAX = 200
+TEST_NAME_MAX = 120
+UNIT_MAX = 40
+HISTORY_MAX = 1000
+NOTIFICATION_SUBJECT = "New results are available in CareSpace"
+
+
+def compute_flag(value: float, ref_low: Optional[float], ref_high: Optional[float],
+                 critical_low: Optional[float] = None, critical_high: Optional[float] = None) -> str:
+    """The flag a patient sees. A value exactly on a reference limit is normal;
+    exactly on a critical limit is critical (critical limits are "at or beyond")."""
+    if critical_low is not None and value <= critical_low:
+        return FLAG_CRITICAL_LOW
+    if critical_high is not None and value >= critical_high:
+        return FLAG_CRITICAL_HIGH
+    if ref_low is not None and value < ref_low:
+        return FLAG_LOW
+    if ref_high is not None and value > ref_high:
+        return FLAG_HIGH
+    return FLAG_NORMAL
+
+
+def format_number(value: Optional[float], decimals: Optional[int] = None) -> str:
+    """5.0 → "5", 0.10 → "0.1" (or a fixed number of decimals when given)."""
+    if value is None:
+        return ""
+    if decimals is not None:
+        return f"{value:.{decimals}f}"
+    return f"{value:.10g}"
+
+
+def _decimals(value: float) -> int:
+    exponent = Decimal(format_number(value)).as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def reference_text(ref_low: Optional[float], ref_high: Optional[float]) -> str:
+    """"3.5–5.0", "< 200", "> 40" or "" — both limits of a range with the same decimals."""
+    if ref_low is not None and ref_high is not None:
+        places = max(_decimals(ref_low), _decimals(ref_high))
+        return f"{format_number(ref_low, places)}–{format_number(ref_high, places)}"
+    if ref_high is not None:
+        return f"< {format_number(ref_high)}"
+    if ref_low is not None:
+        return f"> {format_number(ref_low)}"
+    return ""
+
+
+@dataclass
+class ResultInput:
+    test_name: str
+    value: float
+    unit: str = ""
+    ref_low: Optional[float] = None
+    ref_high: Optional[float] = None
+    critical_low: Optional[float] = None
+    critical_high: Optional[float] = None
+
+
+@dataclass
+class ResultView:
+    id: int
+    test_name: str
+    value: float
+    unit: str
+    ref_low: Optional[float]
+    ref_high: Optional[float]
+    flag: str
+    flag_label: str
+    reference_text: str
+    corrected: bool
+    value_text: str = ""  # the value as written on the report: 5.0 → "5"
+
+
+@dataclass
+class ReportView:
+    id: int
+    panel: str
+    collected_at: datetime
+    resulted_at: datetime
+    ordering_provider: str
+    results: list[ResultView]
+    abnormal_count: int
+
+
+@dataclass
+class HistoryPoint:
+    collected_at: datetime
+    value: float
+    unit: str
+    ref_low: Optional[float]
+    ref_high: Optional[float]
+    flag: str
+
+
+def _result_view(r: LabResult) -> ResultView:
+    return ResultView(id=r.id, test_name=r.test_name, value=r.value, unit=r.unit,
+                      ref_low=r.ref_low, ref_high=r.ref_high, flag=r.flag,
+                      flag_label=FLAG_LABELS.get(r.flag, r.flag.capitalize()),
+                      reference_text=reference_text(r.ref_low, r.ref_high),
+                      corrected=r.corrected_at is not None, value_text=format_number(r.value))
+
+
+# --- entering and correcting (the office) ---------------------------------------------
+
+
+def _finite(value, field: str, message: str) -> Optional[float]:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValidationError(message, field=field)
+    return float(value)
+
+
+def _text(value, field: str, label: str, limit: int, *, required: bool = True) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if required and not text:
+        raise ValidationError(f"Enter the {label}.", field=field)
+    if len(text) > limit:
+        raise ValidationError(f"The {label} can be at most {limit} characters.", field=field)
+    return text
+
+
+def _checked_result(n: int, item: ResultInput) -> dict:
+    where = f"Result {n}: "
+    name = _text(item.test_name, "results", f"test name of result {n}", TEST_NAME_MAX)
+    value = _finite(item.value, "results", where + "enter the value as a number.")
+    if value is None:
+        raise ValidationError(where + "enter the value as a number.", field="results")
+    bounds = {key: _finite(getattr(item, key), "results", where + f"the {label} must be a number.")
+              for key, label in (("ref_low", "low limit"), ("ref_high", "high limit"),
+                                 ("critical_low", "critical low limit"),
+                                 ("critical_high", "critical high limit"))}
+    for low, high in (("ref_low", "ref_high"), ("critical_low", "critical_high")):
+        if bounds[low] is not None and bounds[high] is not None and bounds[low] > bounds[high]:
+            raise ValidationError(where + "the low limit must not be above the high limit.",
+                                  field="results")
+    return dict(test_name=name, value=value,
+                unit=_text(item.unit, "results", f"unit of result {n}", UNIT_MAX, required=False),
+                flag=compute_flag(value, bounds["ref_low"], bounds["ref_high"],
+                                  bounds["critical_low"], bounds["critical_high"]),
+                **bounds)
+
+
+def enter_report(db: Session, actor, patient_id: int, *, panel: str, collected_at: datetime,
+                 resulted_at: datetime, ordering_provider: str, results: list[ResultInput],
+                 clock: Clock) -> int:
+    """Store a report with its results and tell the patient's side results are in."""
+    access.require_staff(db, actor, action="lab_report.enter", clock=clock)
+    if db.get(Patient, patient_id) is None:
+        raise NotFound("That patient was not found.")
+    panel = _text(panel, "panel", "panel name", TEXT_MAX)
+    provider = _text(ordering_provider, "ordering_provider", "ordering provider", TEXT_MAX)
+    if not isinstance(collected_at, datetime):
+        raise ValidationError("Enter when the sample was collected.", field="collected_at")
+    if not isinstance(resulted_at, datetime):
+        raise ValidationError("Enter when the results came back.", field="resulted_at")
+    now = clock()
+    if collected_at > now:
+        raise ValidationError("The collection time can't be in the future.", field="collected_at")
+    if resulted_at < collected_at:
+        raise ValidationError("Results can't come back before the sample was collected.",
+                              field="resulted_at")
+    if not results:
+        raise ValidationError("Add at least one result.", field="results")
+    rows = [_checked_result(n, item) for n, item in enumerate(results, start=1)]
+    report = LabReport(patient_id=patient_id, panel=panel, collected_at=collected_at,
+                       resulted_at=resulted_at, ordering_provider=provider,
+                       created_by_user_id=actor.id, created_at=now)
+    db.add(report)
+    db.flush()
+    report_id = report.id
+    for row in rows:
+        db.add(LabResult(report_id=report_id, patient_id=patient_id, collected_at=collected_at, **row))
+    # Only that results are in; the email never says which test or what it showed.
+    body = ("Hello,\n\n"
+            "New lab results are available in CareSpace.\n\n"
+            f"To see them, sign in at {routes.sign_in_link()}\n\n"
+            f"If you have questions about your results, call the office at {OFFICE_PHONE}.")
+    # Someone without an account could not sign in to read them: no email for them.
+    for address in notification_addresses(db, patient_id, include_unregistered=False):
+        outbox.enqueue(db, to=address, subject=NOTIFICATION_SUBJECT, body=body,
+                       kind="lab_notification", patient_id=patient_id, clock=clock)
+    audit.record(db, "lab_report.entered", actor=actor, patient_id=patient_id,
+                 detail=f"report {report_id}, {len(rows)} results", clock=clock)
+    db.commit()
+    return report_id
+
+
+def correct_result(db: Session, actor, result_id: int, *, value: float, clock: Clock) -> None:
+    """Fix a mistyped value; the earlier one stays in the (staff-only) audit trail."""
+    access.require_staff(db, actor, action="lab_result.correct", clock=clock)
+    result = db.get(LabResult, result_id) if isinstance(result_id, int) else None
+    if result is None:
+        raise NotFound("That result was not found.")
+    new_value = _finite(value, "value", "Enter the corrected value as a number.")
+    if new_value is None:
+        raise ValidationError("Enter the corrected value as a number.", field="value")
+    old_value = result.value
+    result.value = new_value
+    result.flag = compute_flag(new_value, result.ref_low, result.ref_high,
+                               result.critical_low, result.critical_high)
+    result.corrected_at = clock()
+    db.add(result)
+    unit = f" {result.unit}" if result.unit else ""
+    audit.record(db, "lab_result.corrected", actor=actor, patient_id=result.patient_id,
+                 detail=(f"test {result.test_name}: {format_number(old_value)} -> "
+                         f"{format_number(new_value)}{unit}"), clock=clock)
+    db.commit()
+
+
+# --- reading (the patient's side, and staff) --------------------------------------------
+
+
+def _report_page(db: Session, patient_id: int, offset: int, limit: int) -> list[ReportView]:
+    """limit + 1 reports, newest result first, and all their results in one more query."""
+    reports = db.exec(
+        select(LabReport).where(LabReport.patient_id == patient_id)
+        .order_by(LabReport.resulted_at.desc(), LabReport.id.desc())
+        .offset(offset).limit(limit + 1)
+    ).all()
+    by_report: dict[int, list[ResultView]] = {r.id: [] for r in reports}
+    if by_report:
+        for result in db.exec(select(LabResult).where(LabResult.report_id.in_(list(by_report)))
+                              .order_by(LabResult.report_id, LabResult.id)).all():
+            by_report[result.report_id].append(_result_view(result))
+    return [
+        ReportView(id=r.id, panel=r.panel, collected_at=r.collected_at, resulted_at=r.resulted_at,
+                   ordering_provider=r.ordering_provider, results=by_report[r.id],
+                   abnormal_count=sum(1 for v in by_report[r.id] if v.flag != FLAG_NORMAL))
+        for r in reports
+    ]
+
+
+def list_reports(db: Session, actor, patient_id: int, *, offset: int = 0, limit: int = 10,
+                 clock: Clock) -> paging.Page[ReportView]:
+    relation = access.require_access(db, actor, patient_id, action="labs.view", clock=clock)
+    offset, limit = paging.clamp(offset, limit)
+    reports = _report_page(db, patient_id, offset, limit)
+    audit.record(db, "labs.viewed", actor=actor, role=audit_role(actor, relation),
+                 patient_id=patient_id, detail=f"offset {offset}", clock=clock)
+    db.commit()
+    return paging.page_of(reports, offset, limit)
+
+
+def latest_reports(db: Session, actor, patient_id: int, *, limit: int = 3,
+                   clock: Clock) -> list[ReportView]:
+    """The few newest reports, for Home."""
+    relation = access.require_access(db, actor, patient_id, action="labs.view", clock=clock)
+    _offset, limit = paging.clamp(0, limit)
+    reports = _report_page(db, patient_id, 0, limit)[:limit]
+    audit.record(db, "labs.viewed", actor=actor, role=audit_role(actor, relation),
+                 patient_id=patient_id, detail="latest on home", clock=clock)
+    db.commit()
+    return reports
+
+
+def test_history(db: Session, actor, patient_id: int, test_name: str, *, limit: int = 200,
+                 clock: Clock) -> list[HistoryPoint]:
+    """The most recent ``limit`` values of one test, oldest first (for the table and chart)."""
+    relation = access.require_access(db, actor, patient_id, action="lab_history.view", clock=clock)
+    try:  # browser-sent values: made safe before they reach SQL
+        limit = max(1, min(int(limit), HISTORY_MAX))
+    except (TypeError, ValueError):
+        limit = 200
+    test_name = test_name if isinstance(test_name, str) else ""
+    rows = db.exec(
+        select(LabResult).where(LabResult.patient_id == patient_id,
+                                LabResult.test_name == test_name)
+        .order_by(LabResult.collected_at.desc(), LabResult.id.desc())
+        .limit(limit)
+    ).all()
+    audit.record(db, "lab_history.viewed", actor=actor, role=audit_role(actor, relation),
+                 patient_id=patient_id, detail=f"{len(rows)} values", clock=clock)
+    db.commit()
+    return [HistoryPoint(collected_at=r.collected_at, value=r.value, unit=r.unit,
+                         ref_low=r.ref_low, ref_high=r.ref_high, flag=r.flag)
+            for r in reversed(rows)]
+
+
+def test_names(db: Session, actor, patient_id: int, *, clock: Clock = utcnow) -> list[str]:
+    """Every test this patient has a result for, for the history picker."""
+    relation = access.require_access(db, actor, patient_id, action="lab_history.view", clock=clock)
+    names = db.exec(
+        select(LabResult.test_name).where(LabResult.patient_id == patient_id)
+        .group_by(LabResult.test_name).order_by(func.lower(LabResult.test_name), LabResult.test_name)
+    ).all()
+    audit.record(db, "lab_tests.listed", actor=actor, role=audit_role(actor, relation),
+                 patient_id=patient_id, clock=clock)
+    db.commit()
+    return list(names)
+
+
+# Their names start with "test_": tell pytest they are not tests when a test imports them.
+test_history.__test__ = False  # type: ignore[attr-defined]
+test_names.__test__ = False  # type: ignore[attr-defined]

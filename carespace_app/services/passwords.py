@@ -1,0 +1,229 @@
+"""Email addresses and the practice's password rules.
+
+Shaped like Django's ``password_validation``: a list of small validators, each
+with a ``help_text`` the form shows as a ticking checklist and a ``validate``
+that says plainly why a password is refused. Rules are checked against the
+NFKC form of the password, because that is what ``security.hash_password``
+hashes: the rule a patient sees is the rule that applies to what is stored.
+"""
+from __future__ import annotations
+
+import unicodedata
+from typing import Optional
+
+from email_validator import EmailNotValidError, validate_email
+from zxcvbn import zxcvbn
+
+from . import security
+from .errors import ValidationError
+
+INVALID_EMAIL = "Enter a valid email address, like name@example.com."
+MIN_LENGTH = 8
+# Shorter local parts ("jo", "ann") are too likely to appear by chance in a good password.
+MIN_EMAIL_PART_TO_REFUSE = 4
+# zxcvbn refuses longer input; anything past that is refused by MaxBytesValidator anyway.
+ZXCVBN_MAX_CHARS = 72
+
+
+# --- email addresses ---------------------------------------------------------
+
+
+def normalize_email(email: str) -> str:
+    """The key for every email look-up and for storage.
+
+    NFKC folds look-alike *compatibility* forms (fullwidth letters) into ASCII,
+    casefold folds case. Neither folds a dotless "ı" into "i", so an address
+    that merely looks like another stays a different address.
+    """
+    return unicodedata.normalize("NFKC", (email or "").strip()).casefold()
+
+
+def validate_email_address(email: str) -> str:
+    """The normalised address, or ValidationError on the ``email`` field."""
+    candidate = normalize_email(email if isinstance(email, str) else "")
+    if not candidate or len(candidate) > 320:
+        raise ValidationError(INVALID_EMAIL, field="email")
+    try:
+        checked = validate_email(candidate, check_deliverability=False)
+    except EmailNotValidError:
+        raise ValidationError(INVALID_EMAIL, field="email") from None
+    return normalize_email(checked.normalized)
+
+
+# --- password rules ----------------------------------------------------------
+
+
+def _nfkc(password: str) -> str:
+    return unicodedata.normalize("NFKC", password or "")
+
+
+class PasswordRule:
+    """One rule: ``help_text`` for the checklist, ``message`` when it refuses."""
+
+    code: str = ""
+    help_text: str = ""
+    message: str = ""
+
+    def is_met(self, password: str, email: Optional[str] = None) -> bool:
+        raise NotImplementedError
+
+    def validate(self, password: str, email: Optional[str] = None) -> None:
+        if not self.is_met(password, email):
+            raise ValidationError(self.refusal(password, email), field="password")
+
+    def refusal(self, password: str, email: Optional[str] = None) -> str:
+        return self.message
+
+
+class MinimumLengthValidator(PasswordRule):
+    code = "min_length"
+    help_text = f"At least {MIN_LENGTH} characters"
+    message = f"Your password is too short: use at least {MIN_LENGTH} characters."
+
+    def is_met(self, password, email=None):
+        return len(_nfkc(password)) >= MIN_LENGTH
+
+
+class UppercaseValidator(PasswordRule):
+    code = "uppercase"
+    help_text = "One uppercase letter"
+    message = "Add at least one uppercase letter (A–Z)."
+
+    def is_met(self, password, email=None):
+        return any(ch.isupper() for ch in _nfkc(password))
+
+
+class LowercaseValidator(PasswordRule):
+    code = "lowercase"
+    help_text = "One lowercase letter"
+    message = "Add at least one lowercase letter (a–z)."
+
+    def is_met(self, password, email=None):
+        return any(ch.islower() for ch in _nfkc(password))
+
+
+class NumberValidator(PasswordRule):
+    code = "number"
+    help_text = "One number"
+    message = "Add at least one number (0–9)."
+
+    def is_met(self, password, email=None):
+        return any(ch.isdigit() for ch in _nfkc(password))
+
+
+class SpecialCharacterValidator(PasswordRule):
+    code = "special"
+    help_text = "One special character (like ! or #)"
+    message = "Add at least one special character, like ! or #."
+
+    def is_met(self, password, email=None):
+        # A space does not count: people do not think of it as a "special character".
+        return any(not ch.isalnum() and not ch.isspace() for ch in _nfkc(password))
+
+
+class MaxBytesValidator(PasswordRule):
+    """bcrypt ignores everything past byte 72: refuse rather than truncate silently."""
+
+    code = "max_bytes"
+    help_text = "At most 72 bytes (about 72 letters, fewer with accents or emoji)"
+    message = (
+        "Your password is too long: at most 72 bytes "
+        "(about 72 letters, fewer with accents or emoji)."
+    )
+
+    def is_met(self, password, email=None):
+        return not security.password_too_long(password or "")
+
+
+class NotEmailValidator(PasswordRule):
+    code = "not_email"
+    help_text = "Not your email address"
+    message = "Your password can't be or contain your email address."
+
+    def is_met(self, password, email=None):
+        if not email:
+            return True
+        folded = _nfkc(password).casefold()
+        address = normalize_email(email)
+        if folded == address or (address and address in folded):
+            return False
+        local = address.split("@", 1)[0]
+        return not (len(local) >= MIN_EMAIL_PART_TO_REFUSE and local in folded)
+
+
+class NotCommonValidator(PasswordRule):
+    """Refuses what zxcvbn, with its lists of leaked passwords and words, finds easy."""
+
+    code = "not_common"
+    help_text = "Not a common or easy-to-guess password"
+    message = (
+        "This is a very common password. Choose something harder to guess, "
+        "like a few unrelated words with a number and a symbol."
+    )
+    weak_message = (
+        "This password is too easy to guess. Make it longer, "
+        "or use a few unrelated words with a number and a symbol."
+    )
+
+    @staticmethod
+    def _judge(password: str, email: Optional[str]) -> tuple[int, str]:
+        inputs = []
+        if email:
+            address = normalize_email(email)
+            inputs = [address, address.split("@", 1)[0]]
+        result = zxcvbn(_nfkc(password)[:ZXCVBN_MAX_CHARS], user_inputs=inputs)
+        return result["score"], (result["feedback"].get("warning") or "")
+
+    def is_met(self, password, email=None):
+        if not password:
+            return False
+        score, warning = self._judge(password, email)
+        return score > 1 and "common" not in warning.lower()
+
+    def refusal(self, password, email=None):
+        _score, warning = self._judge(password, email)
+        return self.message if "common" in warning.lower() else self.weak_message
+
+
+# Display order. The cheap rules come first so a refusal is decided before zxcvbn runs,
+# and MaxBytes comes before NotCommon so zxcvbn never sees more than it accepts.
+RULES: list[PasswordRule] = [
+    MinimumLengthValidator(),
+    UppercaseValidator(),
+    LowercaseValidator(),
+    NumberValidator(),
+    SpecialCharacterValidator(),
+    MaxBytesValidator(),
+    NotEmailValidator(),
+    NotCommonValidator(),
+]
+COMPOSITION_CODES = ("min_length", "uppercase", "lowercase", "number", "special")
+
+
+def rule_status(password: str, email: Optional[str] = None) -> list[tuple[str, str, bool]]:
+    """(code, help_text, met) for the checklist that ticks as the patient types.
+
+    Nothing is ticked for an empty field. "not_common" is listed only once
+    something is typed (zxcvbn takes a few milliseconds per keystroke).
+    """
+    password = password if isinstance(password, str) else ""
+    status = []
+    for rule in RULES:
+        if rule.code == NotCommonValidator.code and not password:
+            continue
+        status.append((rule.code, rule.help_text, bool(password) and rule.is_met(password, email)))
+    return status
+
+
+def validate_password(
+    password: str,
+    *,
+    email: Optional[str] = None,
+    confirm: Optional[str] = None,
+) -> None:
+    """Raise the first rule the password breaks, then check the confirmation."""
+    password = password if isinstance(password, str) else ""
+    for rule in RULES:
+        rule.validate(password, email)
+    if confirm is not None and confirm != password:
+        raise ValidationError("The two passwords don't match.", field="confirm_password")

@@ -1,0 +1,99 @@
+"""Hashing, tokens and sealing: the primitives every account feature stands on."""
+from __future__ import annotations
+
+import pytest
+
+from carespace_app import config
+from carespace_app.services import security
+from carespace_app.services.errors import ValidationError
+
+
+@pytest.fixture
+def production_settings(monkeypatch):
+    """Settings as production reads them, with CARESPACE_BCRYPT_ROUNDS unset."""
+    monkeypatch.delenv("CARESPACE_BCRYPT_ROUNDS", raising=False)
+    config.get_settings.cache_clear()
+    yield config.get_settings()
+    monkeypatch.undo()
+    config.get_settings.cache_clear()
+
+
+def test_default_bcrypt_cost_is_12(production_settings):
+    assert production_settings.bcrypt_rounds == 12
+    hashed = security.hash_password("Zebra-Lamp-Cactus-42")
+    assert hashed.startswith("$2b$12$")
+    assert security.check_password("Zebra-Lamp-Cactus-42", hashed)
+
+
+def test_tests_run_with_cheap_hashes():
+    # conftest sets cost 4; the fixture above must have put it back.
+    assert config.get_settings().bcrypt_rounds == 4
+    assert security.hash_password("Zebra-Lamp-Cactus-42").startswith("$2b$04$")
+
+
+def test_hash_and_check():
+    hashed = security.hash_password("Zebra-Lamp-Cactus-42")
+    assert security.check_password("Zebra-Lamp-Cactus-42", hashed)
+    assert not security.check_password("zebra-Lamp-Cactus-42", hashed)
+    assert "Zebra" not in hashed
+
+
+def test_fullwidth_and_ascii_hash_alike():
+    fullwidth = "Ｐａｓｓ－Ｌａｍｐ－４２"
+    ascii_form = "Pass-Lamp-42"
+    assert security.check_password(ascii_form, security.hash_password(fullwidth))
+    assert security.check_password(fullwidth, security.hash_password(ascii_form))
+
+
+def test_72_bytes_hash_73_refused_never_truncated():
+    at_72 = "Z" * 72
+    hashed = security.hash_password(at_72)
+    assert security.check_password(at_72, hashed)
+    # bcrypt would ignore byte 73; we refuse instead of matching a longer password.
+    assert not security.check_password(at_72 + "x", hashed)
+    with pytest.raises(ValidationError) as caught:
+        security.hash_password(at_72 + "x")
+    assert caught.value.field == "password"
+    assert security.password_too_long(at_72 + "x")
+    assert not security.password_too_long(at_72)
+
+
+@pytest.mark.parametrize("odd", [None, "", "x" * 73, "é" * 37, 12345, b"bytes"])
+def test_check_password_never_raises(odd):
+    hashed = security.hash_password("Zebra-Lamp-Cactus-42")
+    assert security.check_password(odd, hashed) is False
+
+
+@pytest.mark.parametrize("odd_hash", [None, "", "not-a-bcrypt-hash", "$2b$04$short"])
+def test_check_password_against_a_broken_hash_is_false(odd_hash):
+    assert security.check_password("Zebra-Lamp-Cactus-42", odd_hash) is False
+
+
+def test_dummy_hash_is_a_real_hash_nothing_matches():
+    dummy = security.dummy_hash()
+    assert dummy.startswith("$2b$")
+    assert dummy == security.dummy_hash()
+    assert not security.check_password("Zebra-Lamp-Cactus-42", dummy)
+
+
+def test_tokens_are_long_random_and_stored_as_sha256():
+    first, second = security.new_token(), security.new_token()
+    assert first != second
+    assert len(first) >= 43  # 32 bytes, url-safe base64
+    digest = security.token_hash(first)
+    assert len(digest) == 64 and first not in digest
+    assert digest == security.token_hash(first)
+
+
+def test_seal_round_trip_and_wrong_key():
+    sealed = security.seal("https://example.org/reset?token=abc")
+    assert "token=abc" not in sealed
+    assert security.unseal(sealed) == "https://example.org/reset?token=abc"
+    assert security.seal("same") != security.seal("same")  # fresh nonce each time
+    with pytest.raises(Exception):
+        security.unseal(sealed, secret_key="another-key")
+
+
+def test_constant_time_equals():
+    assert security.constant_time_equals("abc", "abc")
+    assert not security.constant_time_equals("abc", "abd")

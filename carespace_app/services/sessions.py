@@ -1,0 +1,224 @@
+"""Server-side sessions and the one-time tickets that turn a sign-in into a cookie.
+
+The browser holds only an opaque token in an HttpOnly cookie; the database
+holds its SHA-256. Ending a session is a database write, so sign-out, a
+password change or a revocation takes effect on the very next request of an
+already open tab.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Optional
+
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from ..clock import Clock
+from ..models import SignInTicket, User, UserSession
+from . import security
+
+IDLE_TIMEOUT = timedelta(minutes=15)
+IDLE_WARNING = timedelta(minutes=14)  # the page warns a minute before the idle logoff
+ABSOLUTE_TIMEOUT = timedelta(hours=12)
+TICKET_TTL = timedelta(seconds=60)
+# last_seen_at is written at most this often: every click of every open tab would
+# otherwise be a write. The cost is that the idle logoff may come up to 30 s early.
+TOUCH_EVERY = timedelta(seconds=30)
+
+ENDED_IDLE = "idle"
+ENDED_EXPIRED = "expired"
+ENDED_DEACTIVATED = "account deactivated"
+
+
+@dataclass
+class SessionInfo:
+    """What a page needs to time the idle warning and the logoff."""
+
+    session_id: int
+    user_id: int
+    expires_at: datetime
+    last_seen_at: datetime
+    idle_deadline: datetime
+    active_patient_id: Optional[int]
+
+
+def session_info(session: UserSession) -> SessionInfo:
+    return SessionInfo(
+        session_id=session.id,
+        user_id=session.user_id,
+        expires_at=session.expires_at,
+        last_seen_at=session.last_seen_at,
+        idle_deadline=min(session.last_seen_at + IDLE_TIMEOUT, session.expires_at),
+        active_patient_id=session.active_patient_id,
+    )
+
+
+def start_session(
+    db: Session,
+    user: User,
+    *,
+    clock: Clock,
+    client_ip: Optional[str] = None,
+    user_agent: Optional[str] = None,
+) -> str:
+    """Open a session for a signed-in user; returns the one-time TICKET, not the session token.
+
+    The browser takes the ticket to the backend route, which swaps it for the
+    session token in an HttpOnly cookie: the token never passes through page state.
+    """
+    now = clock()
+    session_token = security.new_token()
+    session = UserSession(
+        token_hash=security.token_hash(session_token),
+        user_id=user.id,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + ABSOLUTE_TIMEOUT,
+        client_ip=(client_ip or None) and client_ip[:64],
+        user_agent=(user_agent or None) and user_agent[:300],
+    )
+    db.add(session)
+    db.flush()
+    ticket = security.new_token()
+    db.add(SignInTicket(
+        token_hash=security.token_hash(ticket),
+        session_id=session.id,
+        sealed_session_token=security.seal(session_token),
+        expires_at=now + TICKET_TTL,
+    ))
+    db.commit()
+    return ticket
+
+
+def redeem_ticket(db: Session, ticket: str, *, clock: Clock) -> Optional[str]:
+    """The session token for a fresh, unused ticket; None otherwise. Works once."""
+    if not isinstance(ticket, str) or not ticket:
+        return None
+    now = clock()
+    ticket_hash = security.token_hash(ticket)
+    # Conditional UPDATE: of two concurrent redemptions only one changes the row.
+    won = db.execute(
+        update(SignInTicket)
+        .where(
+            SignInTicket.token_hash == ticket_hash,
+            SignInTicket.used_at.is_(None),
+            SignInTicket.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won != 1:
+        db.commit()  # end the (empty) write transaction; the ticket is no good
+        return None
+    row = db.exec(select(SignInTicket).where(SignInTicket.token_hash == ticket_hash)).one()
+    db.refresh(row)
+    try:
+        session_token = security.unseal(row.sealed_session_token)
+    except Exception:  # sealed with another key, or already cleared
+        session_token = None
+    row.sealed_session_token = ""  # the cookie holds it now; the database need not
+    db.add(row)
+    db.commit()
+    return session_token
+
+
+def _end(session: UserSession, reason: str, now: datetime) -> None:
+    session.ended_at = now
+    session.ended_reason = reason[:40]
+
+
+def resolve(
+    db: Session,
+    token: Optional[str],
+    *,
+    clock: Clock,
+    touch: bool = True,
+) -> Optional[tuple[UserSession, User]]:
+    """The live session and its user for a cookie token, or None.
+
+    A session found idle (no activity for 15 minutes) or past its 12-hour limit
+    is ended in the database here, so it can't be revived by a later request.
+    ``touch`` records activity; pass False for a look that isn't the user acting.
+    """
+    if not isinstance(token, str) or not token:
+        return None
+    session = db.exec(
+        select(UserSession).where(UserSession.token_hash == security.token_hash(token))
+    ).first()
+    if session is None or session.ended_at is not None:
+        return None
+    now = clock()
+    ended = None
+    if now >= session.expires_at:
+        ended = ENDED_EXPIRED
+    elif now - session.last_seen_at > IDLE_TIMEOUT:
+        ended = ENDED_IDLE
+    user = db.get(User, session.user_id)
+    if ended is None and (user is None or not user.is_active):
+        ended = ENDED_DEACTIVATED
+    if ended is not None:
+        _end(session, ended, now)
+        db.add(session)
+        db.commit()
+        return None
+    if touch and now - session.last_seen_at >= TOUCH_EVERY:
+        session.last_seen_at = now
+        db.add(session)
+        db.commit()
+    return session, user
+
+
+def end_session(db: Session, token: Optional[str], *, reason: str = "signed out", clock: Clock) -> None:
+    """Sign out: the session stops working at once. Unknown or ended tokens are ignored."""
+    if not isinstance(token, str) or not token:
+        return
+    db.execute(
+        update(UserSession)
+        .where(UserSession.token_hash == security.token_hash(token), UserSession.ended_at.is_(None))
+        .values(ended_at=clock(), ended_reason=reason[:40])
+    )
+    db.commit()
+
+
+def end_user_sessions(
+    db: Session,
+    user_id: int,
+    *,
+    reason: str,
+    clock: Clock,
+    except_session_id: Optional[int] = None,
+) -> int:
+    """End every live session of a user inside the caller's transaction (no commit)."""
+    query = update(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+    if except_session_id is not None:
+        query = query.where(UserSession.id != except_session_id)
+    result = db.execute(
+        query.values(ended_at=clock(), ended_reason=reason[:40])
+    )
+    return result.rowcount
+
+
+def end_all_sessions(
+    db: Session,
+    user_id: int,
+    *,
+    reason: str,
+    clock: Clock,
+    except_session_id: Optional[int] = None,
+) -> int:
+    """End every live session of a user (all devices), but maybe the one in use; returns how many."""
+    count = end_user_sessions(db, user_id, reason=reason, clock=clock,
+                              except_session_id=except_session_id)
+    db.commit()
+    return count
+
+
+def set_active_patient(db: Session, session_id: int, patient_id: Optional[int]) -> None:
+    """Which patient a caregiver is viewing. The caller has checked their access."""
+    db.execute(
+        update(UserSession)
+        .where(UserSession.id == session_id)
+        .values(active_patient_id=patient_id)
+    )
+    db.commit()

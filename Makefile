@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 PORT ?= 3000
+export PORT
 STAMPS := $(VENV)/.stamps
 
 # Reflex builds the frontend with bun, installed from the npm registry (see ENGINEERING notes).

@@ -4,6 +4,7 @@ import os
 
 import reflex as rx
 from reflex.plugins.sitemap import SitemapPlugin
+from reflex_components_radix.plugin import RadixThemesPlugin
 
 from carespace_app.config import default_database_url
 
@@ -23,4 +24,8 @@ config = rx.Config(
     cors_allowed_origins=[_base_url],
     trusted_proxy_hops=int(os.environ.get("CARESPACE_TRUSTED_PROXY_HOPS", "0")),
     disable_plugins=[SitemapPlugin],
+    plugins=[
+        RadixThemesPlugin(theme=rx.theme(accent_color="teal", gray_color="slate", radius="medium",
+                                         scaling="100%", appearance="light")),
+    ],
 )

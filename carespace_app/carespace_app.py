@@ -19,8 +19,6 @@ from .state.portal import HomeState
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 app = rx.App(
-    theme=rx.theme(accent_color="teal", gray_color="slate", radius="medium", scaling="100%",
-                   appearance="light"),
     stylesheets=["/carespace.css"],
     api_transformer=[backend_routes(), security_headers],
     html_lang="en",

@@ -5,6 +5,7 @@ import reflex as rx
 
 from .. import routes
 from ..state.session import SessionState
+from .navigate import full_page_navigate
 from .ui import ACCENT, MAX_WIDTH, brand
 
 TABS = [
@@ -123,6 +124,7 @@ def portal_page(active: str, *children: rx.Component) -> rx.Component:
         class_name="cs-header",
     )
     return rx.box(
+        full_page_navigate(url=SessionState.navigate_to),
         header,
         rx.el.main(
             rx.cond(

@@ -50,7 +50,7 @@ def notice_callout(message: rx.Var) -> rx.Component:
 def brand() -> rx.Component:
     return rx.hstack(
         rx.icon("heart-pulse", color=rx.color(ACCENT, 9), size=28, aria_hidden="true"),
-        rx.heading(PRACTICE_NAME, size="5", as_="div"),
+        rx.text(PRACTICE_NAME, size="5", weight="bold"),
         align="center",
         spacing="2",
     )
@@ -58,7 +58,11 @@ def brand() -> rx.Component:
 
 def public_page(title: str, *children: rx.Component) -> rx.Component:
     """The frame of the signed-out pages: a single calm card, centred."""
+    from ..state.session import SessionState
+    from .navigate import full_page_navigate
+
     return rx.box(
+        full_page_navigate(url=SessionState.navigate_to),
         rx.el.main(
             rx.vstack(
                 brand(),

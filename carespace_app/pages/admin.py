@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from ..components.navigate import full_page_navigate
 from ..components.ui import MAX_WIDTH, brand
 from ..state.admin import AdminState
 from ..state.session import SessionState
@@ -10,6 +11,7 @@ from ..state.session import SessionState
 
 def admin_page() -> rx.Component:
     return rx.box(
+        full_page_navigate(url=SessionState.navigate_to),
         rx.el.header(
             rx.hstack(
                 brand(), rx.badge("Office", size="2"), rx.spacer(),

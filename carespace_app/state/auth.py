@@ -39,10 +39,6 @@ def _text(form: dict, key: str) -> str:
     return value[:MAX_FIELD] if isinstance(value, str) else ""
 
 
-def _go_with_ticket(ticket: str):
-    return rx.call_script(f"window.location.assign('{routes.AUTH_SESSION}?ticket={ticket}')")
-
-
 def _rules_view(password: str, email: str | None) -> list[dict[str, str]]:
     return [
         {"code": code, "text": text, "met": "yes" if met else "no"}
@@ -50,7 +46,7 @@ def _rules_view(password: str, email: str | None) -> list[dict[str, str]]:
     ]
 
 
-class SignInState(rx.State):
+class SignInState(SessionState):
     error: str = ""
     notice: str = ""
     busy: bool = False
@@ -60,7 +56,7 @@ class SignInState(rx.State):
         self.busy = False
         reason = self.router.url.query_parameters.get("reason", "")
         self.notice = SIGN_IN_NOTICES.get(reason, "")
-        viewer = await (await self.get_state(SessionState))._viewer(touch=False)
+        viewer = await self._viewer(touch=False)
         if viewer is not None:
             return rx.redirect(routes.ADMIN if viewer.user.is_staff else routes.HOME, replace=True)
 
@@ -93,10 +89,10 @@ class SignInState(rx.State):
             self.busy = False
             self.error = "Something went wrong on our side. Please try again in a minute."
             return
-        yield _go_with_ticket(ticket)
+        self._go(f"{routes.AUTH_SESSION}?ticket={ticket}")
 
 
-class RegisterState(rx.State):
+class RegisterState(SessionState):
     """/register?token=…: the invitation link from the email."""
 
     view: str = "loading"  # loading | form | invalid | expired | used | superseded | locked
@@ -196,10 +192,10 @@ class RegisterState(rx.State):
             self.busy = False
             self.error = "Something went wrong on our side. Your link still works: please try again in a minute."
             return
-        yield _go_with_ticket(ticket)
+        self._go(f"{routes.AUTH_SESSION}?ticket={ticket}")
 
 
-class ForgotPasswordState(rx.State):
+class ForgotPasswordState(SessionState):
     sent: bool = False
     error: str = ""
     busy: bool = False
@@ -232,7 +228,7 @@ class ForgotPasswordState(rx.State):
         self.error = ""
 
 
-class ResetPasswordState(rx.State):
+class ResetPasswordState(SessionState):
     view: str = "loading"  # loading | form | invalid | expired | used | superseded
     link_message: str = ""
     error: str = ""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import Callable, Optional, TypeVar
@@ -79,6 +80,8 @@ class SessionState(rx.State):
     relation: str = ""
     patient_choices: list[dict[str, str]] = []
     error_message: str = ""
+    # A local path the browser loads in full (FullPageNavigate); see components/navigate.py.
+    navigate_to: str = ""
 
     # --- helpers (underscore: not callable from the browser) ---
 
@@ -97,9 +100,18 @@ class SessionState(rx.State):
         """Database work runs in a thread so one user's query never stalls another's events."""
         return await asyncio.to_thread(fn, *args, **kwargs)
 
+    def _go(self, path: str) -> None:
+        """Leave this page with a real page load (backend routes, or a fresh start).
+
+        The nonce makes every navigation distinct, so a page that is reloaded with
+        the same state does not navigate again.
+        """
+        joiner = "&" if "?" in path else "?"
+        self.navigate_to = f"{path}{joiner}n={secrets.token_hex(6)}"
+
     def _signed_out(self, reason: str = "expired"):
         self.signed_in = False
-        return rx.call_script(f"window.location.assign('{routes.AUTH_SIGN_OUT}?reason={reason}')")
+        self._go(f"{routes.AUTH_SIGN_OUT}?reason={reason}")
 
     async def _show_identity(self, viewer: Viewer) -> None:
         def load():
@@ -140,7 +152,7 @@ class SessionState(rx.State):
 
             await self._run(end)
         self.signed_in = False
-        return rx.call_script(f"window.location.assign('{routes.AUTH_SIGN_OUT}')")
+        self._go(routes.AUTH_SIGN_OUT)
 
     async def switch_patient(self, patient_id: str):
         viewer = await self._viewer()
@@ -163,4 +175,4 @@ class SessionState(rx.State):
             return rx.toast.error("You don't have access to that patient's portal.")
         except DomainError as exc:
             return rx.toast.error(str(exc))
-        return rx.call_script("window.location.reload()")
+        self._go(routes.HOME)

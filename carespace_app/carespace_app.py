@@ -9,12 +9,9 @@ from . import routes
 from .config import get_settings
 from .http import backend_routes, security_headers
 from .jobs import start_background_jobs
-from .pages.admin import admin_page
-from .pages.home import home_page
+from .pages import admin_pages, people, records
 from .pages.public import forgot_password_page, register_page, reset_password_page, sign_in_page
-from .state.admin import AdminState
 from .state.auth import ForgotPasswordState, RegisterState, ResetPasswordState, SignInState
-from .state.portal import HomeState
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -32,8 +29,10 @@ app.add_page(forgot_password_page, route=routes.FORGOT_PASSWORD, title="Forgot P
              on_load=ForgotPasswordState.load)
 app.add_page(reset_password_page, route=routes.RESET_PASSWORD, title="Reset password · CareSpace",
              on_load=ResetPasswordState.load)
-app.add_page(home_page, route=routes.HOME, title="Home · CareSpace", on_load=HomeState.load)
-app.add_page(admin_page, route=routes.ADMIN, title="Admin · CareSpace", on_load=AdminState.load)
+# Each area registers its own pages (one module per area keeps merges apart).
+records.register(app)
+people.register(app)
+admin_pages.register(app)
 
 if get_settings().run_background_jobs:
     app.register_lifespan_task(start_background_jobs)

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ..components.navigate import full_page_navigate
-from ..components.ui import MAX_WIDTH, brand
-from ..state.admin import AdminState
-from ..state.session import SessionState
+from ...components.navigate import full_page_navigate
+from ...components.ui import MAX_WIDTH, brand
+from ...state.admin import AdminState
+from ...state.session import SessionState
 
 
 def admin_page() -> rx.Component:

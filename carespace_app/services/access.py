@@ -1,0 +1,146 @@
+"""The one place that answers "may this person read or act for this patient?".
+
+Every portal and admin action asks here, on every event, from the database as it is
+now: a revoked caregiver or a deactivated account loses access on the next click.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from sqlmodel import Session, select
+
+from ..clock import Clock
+from ..models import RELATION_CAREGIVER, RELATION_SELF, Patient, PatientAccess, User
+from . import audit
+from .errors import NotAllowed
+
+RELATION_STAFF = "staff"
+ROLE_SYSTEM = "system"  # the office's command line: no signed-in person
+
+
+def _active(user: Optional[User]) -> bool:
+    return user is not None and user.id is not None and bool(user.is_active)
+
+
+def _is_staff(user: Optional[User]) -> bool:
+    return _active(user) and bool(user.is_staff)
+
+
+def _is_admin(user: Optional[User]) -> bool:
+    return _is_staff(user) and bool(user.is_admin)
+
+
+def relation_to(db: Session, user: Optional[User], patient_id: Optional[int]) -> Optional[str]:
+    """"self", "caregiver", "staff" or None (no access)."""
+    if not _active(user) or patient_id is None:
+        return None
+    relations = set(
+        db.exec(
+            select(PatientAccess.relation).where(
+                PatientAccess.user_id == user.id,
+                PatientAccess.patient_id == patient_id,
+                PatientAccess.revoked_at.is_(None),
+            )
+        ).all()
+    )
+    # A staff member who is also this patient (or their caregiver) sees it as such.
+    if RELATION_SELF in relations:
+        return RELATION_SELF
+    if RELATION_CAREGIVER in relations:
+        return RELATION_CAREGIVER
+    if user.is_staff:
+        return RELATION_STAFF
+    return None
+
+
+def _refuse(db: Session, user: Optional[User], *, audit_action: str, action: str,
+            patient_id: Optional[int], clock: Clock, client_ip: Optional[str]) -> NotAllowed:
+    """Record the refusal durably and return the error for the caller to raise.
+
+    The refused unit of work must leave nothing behind, so whatever the caller had
+    pending is rolled back first; only the audit row is committed.
+    """
+    db.rollback()
+    audit.record(db, audit_action, actor=user if _active(user) else None,
+                 patient_id=patient_id, detail=action, client_ip=client_ip, clock=clock)
+    db.commit()
+    return NotAllowed()
+
+
+def require_access(db: Session, user: Optional[User], patient_id: int, *, action: str,
+                   clock: Clock, client_ip: Optional[str] = None) -> str:
+    """The viewer's relation to the patient, or NotAllowed (audited as access.refused)."""
+    relation = relation_to(db, user, patient_id)
+    if relation is None:
+        raise _refuse(db, user, audit_action="access.refused", action=action,
+                      patient_id=patient_id, clock=clock, client_ip=client_ip)
+    return relation
+
+
+def require_self(db: Session, user: Optional[User], patient_id: int, *, action: str,
+                 clock: Clock, client_ip: Optional[str] = None) -> User:
+    """Only the patient themself: Manage Users belongs to them alone, not to caregivers."""
+    if relation_to(db, user, patient_id) != RELATION_SELF:
+        raise _refuse(db, user, audit_action="access.refused", action=action,
+                      patient_id=patient_id, clock=clock, client_ip=client_ip)
+    return user
+
+
+def require_staff(db: Session, user: Optional[User], *, action: str, clock: Clock,
+                  client_ip: Optional[str] = None) -> User:
+    if not _is_staff(user):
+        raise _refuse(db, user, audit_action="admin.refused", action=action,
+                      patient_id=None, clock=clock, client_ip=client_ip)
+    return user
+
+
+def require_admin(db: Session, user: Optional[User], *, action: str, clock: Clock,
+                  client_ip: Optional[str] = None) -> User:
+    if not _is_admin(user):
+        raise _refuse(db, user, audit_action="admin.refused", action=action,
+                      patient_id=None, clock=clock, client_ip=client_ip)
+    return user
+
+
+def require_staff_or_system(db: Session, actor: Optional[User], *, system: bool, action: str,
+                            clock: Clock, client_ip: Optional[str] = None) -> str:
+    """For office actions the command line may also take: returns the audit role.
+
+    No actor means the command line only when the caller says so explicitly
+    (``system=True``); a forgotten actor anywhere else is refused, never trusted.
+    """
+    if actor is None and system:
+        return ROLE_SYSTEM
+    user = require_staff(db, actor, action=action, clock=clock, client_ip=client_ip)
+    return audit.role_of(user)
+
+
+def require_self_or_staff(db: Session, user: Optional[User], patient_id: int, *, action: str,
+                          clock: Clock, client_ip: Optional[str] = None) -> str:
+    """The patient themself or the office (not a caregiver): returns the relation."""
+    relation = relation_to(db, user, patient_id)
+    if relation not in (RELATION_SELF, RELATION_STAFF):
+        raise _refuse(db, user, audit_action="access.refused", action=action,
+                      patient_id=patient_id, clock=clock, client_ip=client_ip)
+    return relation
+
+
+def portal_patients(db: Session, user: Optional[User]) -> list[tuple[Patient, str]]:
+    """The patients whose portal this person may open: their own first, then by name."""
+    if not _active(user):
+        return []
+    rows = db.exec(
+        select(Patient, PatientAccess.relation)
+        .join(PatientAccess, PatientAccess.patient_id == Patient.id)
+        .where(PatientAccess.user_id == user.id, PatientAccess.revoked_at.is_(None))
+    ).all()
+    best: dict[int, tuple[Patient, str]] = {}
+    for patient, relation in rows:
+        # Two rows for one patient (e.g. re-granted) collapse; "self" wins over "caregiver".
+        if patient.id not in best or relation == RELATION_SELF:
+            best[patient.id] = (patient, relation)
+    return sorted(
+        best.values(),
+        key=lambda pr: (pr[1] != RELATION_SELF, pr[0].last_name_key or pr[0].last_name.casefold(),
+                        pr[0].first_name.casefold(), pr[0].id),
+    )

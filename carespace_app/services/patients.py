@@ -1,0 +1,235 @@
+"""Patient records, kept by the office: create, edit, open and search.
+
+Every function takes the staff member acting (``actor``). The office's command line
+passes ``actor=None, system=True``; no other caller may leave the actor out.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime
+from typing import Optional
+
+from sqlalchemy import and_, func, or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from ..clock import Clock
+from ..models import Patient, User
+from ..timefmt import to_local
+from . import access, audit, paging
+from .errors import NotFound, ValidationError
+from .passwords import normalize_email, validate_email_address
+
+EARLIEST_BIRTH_DATE = date(1900, 1, 1)
+_PHONE_CHARS = re.compile(r"^[0-9 ()+\-]+$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+
+
+def name_key(text: str) -> str:
+    """How names are compared: the same letters whatever the case or keyboard."""
+    return unicodedata.normalize("NFKC", text).strip().casefold()
+
+
+def parse_date_of_birth(text: str) -> Optional[date]:
+    """YYYY-MM-DD or MM/DD/YYYY (how the office writes it), else None."""
+    text = text.strip()
+    try:
+        if _ISO_DATE.match(text):
+            return date.fromisoformat(text)
+        found = _US_DATE.match(text)
+        if found:
+            month, day, year = (int(g) for g in found.groups())
+            return date(year, month, day)
+    except ValueError:
+        return None
+    return None
+
+
+# --- validation -------------------------------------------------------------------
+
+
+def _required(value: Optional[str], field: str, label: str, limit: int) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ValidationError(f"Enter the patient's {label}.", field=field)
+    if len(value) > limit:
+        raise ValidationError(f"The {label} can be at most {limit} characters.", field=field)
+    return value
+
+
+def _valid_date_of_birth(value, clock: Clock) -> date:
+    if isinstance(value, datetime) or not isinstance(value, date):
+        raise ValidationError("Enter the date of birth as a date, like 1956-03-14.",
+                              field="date_of_birth")
+    today = to_local(clock()).date()  # "the future" is the practice's today, not UTC's
+    if value > today:
+        raise ValidationError("The date of birth can't be in the future.", field="date_of_birth")
+    if value < EARLIEST_BIRTH_DATE:
+        raise ValidationError("The date of birth must be in 1900 or later.", field="date_of_birth")
+    return value
+
+
+def _valid_phone(value: Optional[str]) -> Optional[str]:
+    value = (value or "").strip()
+    if not value:
+        return None
+    digits = sum(ch.isdigit() for ch in value)
+    if not _PHONE_CHARS.match(value) or not 7 <= digits <= 15 or len(value) > 40:
+        raise ValidationError(
+            "Enter the phone number with digits, spaces, ( ) + and - only, like (479) 587-1700.",
+            field="phone",
+        )
+    return value
+
+
+def _cleaned(db: Session, *, patient_id: Optional[int], mrn, first_name, last_name,
+             date_of_birth, email, phone, clock: Clock) -> dict:
+    mrn = _required(mrn, "mrn", "MRN", 40)
+    holder = db.exec(select(Patient).where(Patient.mrn == mrn)).first()
+    if holder is not None and holder.id != patient_id:
+        raise ValidationError(f"That MRN is already used by {holder.full_name}.", field="mrn")
+    last_name = _required(last_name, "last_name", "last name", 100)
+    return {
+        "mrn": mrn,
+        "first_name": _required(first_name, "first_name", "first name", 100),
+        "last_name": last_name,
+        "last_name_key": name_key(last_name),
+        "date_of_birth": _valid_date_of_birth(date_of_birth, clock),
+        "email": normalize_email(validate_email_address(email or "")),
+        "phone": _valid_phone(phone),
+    }
+
+
+def _commit_or_mrn_taken(db: Session, mrn: str) -> None:
+    # Two offices typing the same MRN at once: the unique index decides, the user is told.
+    try:
+        db.commit()
+    except IntegrityError:
+        db.rollback()
+        raise ValidationError(f"That MRN ({mrn}) is already used by another patient.",
+                              field="mrn") from None
+
+
+# --- actions ----------------------------------------------------------------------
+
+
+def create_patient(db: Session, actor: Optional[User], *, mrn: str, first_name: str,
+                   last_name: str, date_of_birth: date, email: str, phone: Optional[str] = None,
+                   clock: Clock, system: bool = False, client_ip: Optional[str] = None) -> Patient:
+    role = access.require_staff_or_system(db, actor, system=system, action="patient.create",
+                                          clock=clock, client_ip=client_ip)
+    fields = _cleaned(db, patient_id=None, mrn=mrn, first_name=first_name, last_name=last_name,
+                      date_of_birth=date_of_birth, email=email, phone=phone, clock=clock)
+    now = clock()
+    patient = Patient(**fields, created_at=now, updated_at=now)
+    db.add(patient)
+    db.flush()
+    audit.record(db, "patient.created", actor=actor, role=role, patient_id=patient.id,
+                 detail=f"MRN {patient.mrn}", client_ip=client_ip, clock=clock)
+    _commit_or_mrn_taken(db, fields["mrn"])
+    return patient
+
+
+def update_patient(db: Session, actor: Optional[User], patient_id: int, *, mrn: str,
+                   first_name: str, last_name: str, date_of_birth: date, email: str,
+                   phone: Optional[str], clock: Clock, system: bool = False,
+                   client_ip: Optional[str] = None) -> Patient:
+    from . import invitations  # invitations never imports patients; this keeps it that way
+
+    role = access.require_staff_or_system(db, actor, system=system, action="patient.update",
+                                          clock=clock, client_ip=client_ip)
+    patient = _existing(db, patient_id)
+    fields = _cleaned(db, patient_id=patient.id, mrn=mrn, first_name=first_name,
+                      last_name=last_name, date_of_birth=date_of_birth, email=email, phone=phone,
+                      clock=clock)
+    changed = [name for name, value in fields.items()
+               if name != "last_name_key" and getattr(patient, name) != value]
+    email_changed = fields["email"] != patient.email
+    for name, value in fields.items():
+        setattr(patient, name, value)
+    patient.updated_at = clock()
+    audit.record(db, "patient.updated", actor=actor, role=role, patient_id=patient.id,
+                 detail="changed: " + (", ".join(changed) or "nothing"), client_ip=client_ip,
+                 clock=clock)
+    if email_changed:
+        # A link sent to the old address must not open an account for this record.
+        invitations.supersede_patient_invitations(
+            db, patient.id, actor=actor, role=role, reason="the email on file changed",
+            clock=clock, client_ip=client_ip)
+    _commit_or_mrn_taken(db, fields["mrn"])
+    return patient
+
+
+def _existing(db: Session, patient_id) -> Patient:
+    patient = db.get(Patient, patient_id) if isinstance(patient_id, int) else None
+    if patient is None:
+        raise NotFound("We couldn't find that patient record.")
+    return patient
+
+
+def get_patient(db: Session, actor: Optional[User], patient_id: int, *, clock: Clock,
+                system: bool = False, client_ip: Optional[str] = None) -> Patient:
+    role = access.require_staff_or_system(db, actor, system=system, action="patient.view",
+                                          clock=clock, client_ip=client_ip)
+    patient = _existing(db, patient_id)
+    audit.record(db, "patient.viewed", actor=actor, role=role, patient_id=patient.id,
+                 client_ip=client_ip, clock=clock)
+    db.commit()
+    return patient
+
+
+def find_by_mrn(db: Session, actor: Optional[User], mrn: str, *, clock: Clock,
+                system: bool = False) -> Patient:
+    """The record with exactly this MRN (the command line's way of naming a patient)."""
+    access.require_staff_or_system(db, actor, system=system, action="patient.view", clock=clock)
+    patient = db.exec(select(Patient).where(Patient.mrn == (mrn or "").strip())).first()
+    if patient is None:
+        raise NotFound(f"No patient has the MRN {mrn!r}.")
+    return patient
+
+
+def _starts_with(column, text: str):
+    # autoescape: a % or _ the user typed is a letter, not a wildcard.
+    return column.startswith(text, autoescape=True)
+
+
+def _name_conditions(query: str) -> list:
+    conditions = [_starts_with(Patient.last_name_key, name_key(query))]
+    if "," in query:  # "Last, First"
+        last, _, first = query.partition(",")
+        if last.strip() and first.strip():
+            conditions.append(and_(Patient.last_name_key == name_key(last),
+                                   _starts_with(func.lower(Patient.first_name), name_key(first))))
+    elif " " in query.strip():  # "First Last" (the first name may itself have a space)
+        first, _, last = query.strip().rpartition(" ")
+        conditions.append(and_(_starts_with(Patient.last_name_key, name_key(last)),
+                               _starts_with(func.lower(Patient.first_name), name_key(first))))
+    return conditions
+
+
+def search_patients(db: Session, actor: Optional[User], query: str, *, offset: int = 0,
+                    limit: int = 20, clock: Clock, system: bool = False,
+                    client_ip: Optional[str] = None) -> paging.Page[Patient]:
+    """By MRN, email on file, date of birth or name; an empty query lists everyone by name."""
+    role = access.require_staff_or_system(db, actor, system=system, action="patients.search",
+                                          clock=clock, client_ip=client_ip)
+    offset, limit = paging.clamp(offset, limit)
+    query = (query or "").strip()[:200]
+    statement = select(Patient)
+    if query:
+        conditions = [Patient.mrn == query] + _name_conditions(query)
+        if "@" in query:
+            conditions.append(Patient.email == normalize_email(query))
+        born = parse_date_of_birth(query)
+        if born is not None:
+            conditions.append(Patient.date_of_birth == born)
+        statement = statement.where(or_(*conditions))
+    statement = statement.order_by(Patient.last_name_key, Patient.first_name, Patient.id)
+    rows = db.exec(statement.offset(offset).limit(limit + 1)).all()
+    audit.record(db, "patients.searched", actor=actor, role=role,
+                 detail=f"query: {query}" if query else "all patients", client_ip=client_ip,
+                 clock=clock)
+    db.commit()
+    return paging.page_of(rows, offset, limit)

@@ -3,17 +3,11 @@ registers from the emailed link, signs out and back in; the used link is refused
 from __future__ import annotations
 
 import re
-import uuid
 
 from playwright.sync_api import Page, expect
 
 from .conftest import link_in
-
-PASSWORD = "Quiet-Harbor-42!"
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:6]}"
+from .people import PASSWORD, make_staff, unique
 
 
 def test_cli_invitation_to_signed_in_patient(server, page: Page):
@@ -99,11 +93,10 @@ def test_wrong_password_keeps_the_email_and_says_what_to_do(server, page: Page):
 
 
 def test_session_cookie_is_httponly(server, page: Page):
-    staff_email = f"{unique('desk')}@clinic.example.org"
-    server.cli("create-staff", "--email", staff_email, "--name", "Desk Person", input="Front-Desk-2026!\n")
+    staff = make_staff(server)
     page.goto("/")
-    page.get_by_label("Email address").fill(staff_email)
-    page.get_by_label("Password").fill("Front-Desk-2026!")
+    page.get_by_label("Email address").fill(staff.email)
+    page.get_by_label("Password").fill(staff.password)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(r"/admin/?$"), timeout=30_000)
     cookies = {c["name"]: c for c in page.context.cookies()}

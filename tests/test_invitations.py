@@ -265,7 +265,8 @@ def test_caregiver_invitation_email_and_registration(db, maria, patient, clock):
     grant, token = _grant(db, maria, patient, clock)
     email = db.exec(select(OutboxEmail).where(OutboxEmail.to_address == "luis@example.com")).one()
     subject, body = outbox.render(email)
-    assert "Maria Garcia" in subject and "Hello Luis Garcia" in body
+    assert subject == "Your invitation to Maria Garcia's CareSpace portal"
+    assert "Hello Luis Garcia" in body
     assert "full access to the portal, including all of their medical records and messages" in body
     assert "This link expires in 4 days" in body and "Do not forward" in body
     assert _status(db, maria, patient, clock) == [("luis@example.com", "invited")]

@@ -82,7 +82,7 @@ def _patient_email(patient: Patient, expires_at: datetime) -> tuple[str, str]:
 
 def _caregiver_email(grant: CaregiverGrant, patient: Patient,
                      expires_at: datetime) -> tuple[str, str]:
-    return f"{patient.full_name} gave you access to their CareSpace portal", (
+    return f"Your invitation to {patient.full_name}'s CareSpace portal", (
         f"Hello {grant.name},\n\n"
         f"{patient.full_name} has given you access to their CareSpace patient portal at "
         f"{PRACTICE_NAME}. You will have full access to the portal, including all of their "

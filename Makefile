@@ -58,8 +58,11 @@ chromium: $(STAMPS)/test-deps
 
 test-setup: setup $(STAMPS)/test-deps chromium
 
+# Two runs: pytest-playwright holds an event loop for the whole process, which the
+# asyncio tests of the services must not share.
 test: test-setup
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests --ignore=tests/e2e $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
 
 screenshots: test-setup
 	CARESPACE_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/e2e/test_screenshots.py -q

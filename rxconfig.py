@@ -7,6 +7,9 @@ from reflex.plugins.sitemap import SitemapPlugin
 from reflex_components_radix.plugin import RadixThemesPlugin
 
 from carespace_app.config import default_database_url
+from carespace_app.workers import enable_worker_respawn
+
+enable_worker_respawn()
 
 _port = int(os.environ.get("PORT", "3000"))
 _base_url = os.environ.get("CARESPACE_BASE_URL", f"http://localhost:{_port}").rstrip("/")

@@ -458,3 +458,17 @@ def test_missing_account(db, clock):
     with pytest.raises(NotFound):
         accounts.change_password(db, 999, current_password=PASSWORD, new_password=NEW_PASSWORD,
                                  confirm_password=NEW_PASSWORD, clock=clock)
+
+
+def test_a_password_change_kills_reset_links_sent_before_it(db, clock):
+    user = register(db, clock)
+    accounts.request_password_reset(db, "jane@example.org", clock=clock)
+    link_token = token_in(emails_to(db, "jane@example.org")[-1])
+    clock.advance(minutes=5)
+    accounts.change_password(db, user.id, current_password=PASSWORD, new_password=NEW_PASSWORD,
+                             confirm_password=NEW_PASSWORD, clock=clock)
+    with pytest.raises(LinkError) as caught:
+        accounts.reset_password(db, link_token, new_password="Another-Quiet-Field-7",
+                                confirm_password="Another-Quiet-Field-7", clock=clock)
+    assert caught.value.reason == "superseded"
+    assert sign_in(db, clock, password=NEW_PASSWORD)

@@ -234,6 +234,8 @@ def change_password(db: Session, user_id: int, *, current_password: str, new_pas
     db.add(user)
     sessions.end_user_sessions(db, user.id, reason="password changed", clock=clock,
                                except_session_id=keep_session_id)
+    # A reset link sent before the change (perhaps by someone else) must not undo it.
+    _supersede_resets(db, user.id, clock())
     audit.record(db, "password.changed", actor=user, client_ip=client_ip or None, clock=clock)
     _security_notice(db, user, user.email, "Your CareSpace password was changed",
                      "The password of your CareSpace account was just changed, and you were "

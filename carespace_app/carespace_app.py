@@ -6,7 +6,7 @@ import logging
 import reflex as rx
 
 from . import routes
-from .config import get_settings
+from .config import OFFICE_PHONE, get_settings
 from .http import backend_routes, security_headers
 from .jobs import start_background_jobs
 from .pages import admin_pages, people, records
@@ -14,12 +14,29 @@ from .pages.public import forgot_password_page, register_page, reset_password_pa
 from .state.auth import ForgotPasswordState, RegisterState, ResetPasswordState, SignInState
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+log = logging.getLogger("carespace")
+
+
+def calm_error(exception: Exception):
+    """Any error no handler caught: logged for us, a plain next step for the user.
+
+    Never the exception's text: it could name a table, a value or a secret.
+    """
+    log.error("unhandled error in an event handler", exc_info=exception)
+    return rx.toast.error(
+        "Something went wrong on our side. Please try again in a minute. If it keeps "
+        f"happening, call the office at {OFFICE_PHONE}.",
+        id="backend_error",
+        position="top-center",
+    )
+
 
 app = rx.App(
     stylesheets=["/carespace.css"],
     api_transformer=[backend_routes(), security_headers],
     html_lang="en",
     head_components=[rx.el.meta(name="viewport", content="width=device-width, initial-scale=1")],
+    backend_exception_handler=calm_error,
 )
 
 app.add_page(sign_in_page, route=routes.SIGN_IN, title="Sign in · CareSpace", on_load=SignInState.load)

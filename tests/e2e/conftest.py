@@ -7,6 +7,7 @@ database beside CARESPACE_TEST_DATABASE_URL's.
 """
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import os
@@ -170,17 +171,15 @@ def _wait_until_up(url: str, proc: subprocess.Popen, log_path: Path) -> None:
     raise RuntimeError(f"server did not start in {SERVER_START_TIMEOUT}s:\n{log_path.read_text()[-4000:]}")
 
 
-@pytest.fixture(scope="session")
-def server(smtp_server, e2e_database_url, tmp_path_factory):
-    port = free_port()
-    base_url = f"http://localhost:{port}"
+def server_env(*, port: int, database_url: str, smtp_port: int, **extra: str) -> dict:
+    """The environment of a server under test: its own port, database, SMTP and key."""
     env = {
         **os.environ,
         "PORT": str(port),
-        "REFLEX_DB_URL": e2e_database_url,
-        "CARESPACE_BASE_URL": base_url,
+        "REFLEX_DB_URL": database_url,
+        "CARESPACE_BASE_URL": f"http://localhost:{port}",
         "CARESPACE_SMTP_HOST": "127.0.0.1",
-        "CARESPACE_SMTP_PORT": str(smtp_server.port),
+        "CARESPACE_SMTP_PORT": str(smtp_port),
         "CARESPACE_SMTP_STARTTLS": "false",
         "CARESPACE_SECRET_KEY": "e2e-secret-" + uuid.uuid4().hex,
         "CARESPACE_BCRYPT_ROUNDS": os.environ.get("CARESPACE_E2E_BCRYPT_ROUNDS", "12"),
@@ -188,24 +187,60 @@ def server(smtp_server, e2e_database_url, tmp_path_factory):
         "REFLEX_TELEMETRY_ENABLED": "false",
         "NPM_CONFIG_REGISTRY": os.environ.get("NPM_CONFIG_REGISTRY", "https://registry.npmjs.org"),
         "PYTHONUNBUFFERED": "1",
+        **extra,
     }
     bun = ROOT / "tools" / "bin" / "bun"
     if bun.exists():
         env["REFLEX_BUN_PATH"] = str(bun)
         env["PATH"] = f"{bun.parent}:{env.get('PATH', '')}"
     env.pop("CARESPACE_TEST_DATABASE_URL", None)
+    return env
+
+
+# The production build bakes the backend's port into the frontend, so two servers
+# (or a developer's `make run` and the tests) must not share one .web folder: each
+# server under test runs from its own folder, the source linked, .web copied.
+APP_FILES_LINKED = ("carespace_app", "assets", "alembic", "alembic.ini", "rxconfig.py", "tools")
+APP_FILES_COPIED = ("reflex.lock",)
+_built_web: list[Path] = []
+
+
+def private_app_dir(base: Path) -> Path:
+    app_dir = base / "app"
+    app_dir.mkdir()
+    for name in APP_FILES_LINKED:
+        if (ROOT / name).exists():
+            (app_dir / name).symlink_to(ROOT / name)
+    for name in APP_FILES_COPIED:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, app_dir / name)
+    template = _built_web[0] if _built_web else ROOT / ".web"
+    if (template / "node_modules").is_dir():
+        shutil.copytree(template, app_dir / ".web", symlinks=True)
+    return app_dir
+
+
+@contextlib.contextmanager
+def running_server(env: dict, log_dir: Path, mailbox: Mailbox):
+    """Migrate, start `reflex run --env prod` and wait for it; stop its whole process group after."""
+    app_dir = private_app_dir(log_dir)
     subprocess.run([sys.executable, "-m", "carespace_app", "migrate"], cwd=ROOT, env=env, check=True,
                    capture_output=True, timeout=300)
-    log_path = tmp_path_factory.mktemp("server") / "server.log"
+    port = env["PORT"]
+    log_path = log_dir / "server.log"
     log_file = open(log_path, "w")
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "reflex"), "run", "--env", "prod", "--single-port",
-         "--frontend-port", str(port), "--backend-port", str(port), "--loglevel", "info"],
-        cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+         "--frontend-port", port, "--backend-port", port, "--loglevel", "info"],
+        cwd=app_dir, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
     )
     try:
-        _wait_until_up(base_url, proc, log_path)
-        yield Server(base_url=base_url, env=env, log_path=log_path, mailbox=smtp_server)
+        _wait_until_up(env["CARESPACE_BASE_URL"], proc, log_path)
+        if not _built_web:
+            _built_web.append(app_dir / ".web")
+        server = Server(base_url=env["CARESPACE_BASE_URL"], env=env, log_path=log_path, mailbox=mailbox)
+        server.process = proc  # type: ignore[attr-defined]
+        yield server
     finally:
         try:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -213,6 +248,13 @@ def server(smtp_server, e2e_database_url, tmp_path_factory):
         except Exception:
             os.killpg(proc.pid, signal.SIGKILL)
         log_file.close()
+
+
+@pytest.fixture(scope="session")
+def server(smtp_server, e2e_database_url, tmp_path_factory):
+    env = server_env(port=free_port(), database_url=e2e_database_url, smtp_port=smtp_server.port)
+    with running_server(env, tmp_path_factory.mktemp("server"), smtp_server) as running:
+        yield running
 
 
 # --- the browser --------------------------------------------------------------------

@@ -13,10 +13,8 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import psutil
 import pytest
@@ -28,7 +26,7 @@ from carespace_app.db import make_engine
 from carespace_app.models import OutboxEmail
 from carespace_app.services import outbox
 
-from .conftest import ROOT, Server, _wait_until_up, free_port
+from .conftest import free_port, running_server, server_env
 from .people import registered_patient
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -68,46 +66,12 @@ def cluster(smtp_server, tmp_path_factory):
         conn.execute(f'CREATE DATABASE "{name}"')
     db_url = base.set(database=name).render_as_string(hide_password=False)
 
-    port = free_port()
-    base_url = f"http://localhost:{port}"
-    env = {
-        **os.environ,
-        "PORT": str(port),
-        "REFLEX_DB_URL": db_url,
-        "REFLEX_REDIS_URL": f"redis://{REDIS[0]}:{REDIS[1]}/7",
-        "GRANIAN_WORKERS": "2",
-        "CARESPACE_BASE_URL": base_url,
-        "CARESPACE_SMTP_HOST": "127.0.0.1",
-        "CARESPACE_SMTP_PORT": str(smtp_server.port),
-        "CARESPACE_SMTP_STARTTLS": "false",
-        "CARESPACE_SECRET_KEY": "scale-secret-" + uuid.uuid4().hex,
-        "REFLEX_CHECK_LATEST_VERSION": "false",
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("CARESPACE_TEST_DATABASE_URL", None)
-    bun = ROOT / "tools" / "bin" / "bun"
-    if bun.exists():
-        env["REFLEX_BUN_PATH"] = str(bun)
-        env["PATH"] = f"{bun.parent}:{env.get('PATH', '')}"
-    subprocess.run([sys.executable, "-m", "carespace_app", "migrate"], cwd=ROOT, env=env, check=True,
-                   capture_output=True, timeout=300)
-    log_path = tmp_path_factory.mktemp("cluster") / "server.log"
-    log = open(log_path, "w")
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "reflex"), "run", "--env", "prod", "--single-port",
-         "--frontend-port", str(port), "--backend-port", str(port)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
+    env = server_env(port=free_port(), database_url=db_url, smtp_port=smtp_server.port,
+                     REFLEX_REDIS_URL=f"redis://{REDIS[0]}:{REDIS[1]}/7", GRANIAN_WORKERS="2")
     try:
-        _wait_until_up(base_url, proc, log_path)
-        yield Server(base_url=base_url, env=env, log_path=log_path, mailbox=smtp_server), proc
+        with running_server(env, tmp_path_factory.mktemp("cluster"), smtp_server) as server:
+            yield server, server.process
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=20)
-        except Exception:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
         with psycopg.connect(conninfo, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

@@ -30,11 +30,11 @@ def _appointment(a, upcoming: bool) -> rx.Component:
         _detail("Instructions", a["instructions"]),
     ]
     if upcoming:
-        # A plain anchor: the browser itself asks the backend route for the file, with
-        # its session cookie (client-side navigation would never reach the backend).
+        # The browser itself must ask the backend route for the file, with its session
+        # cookie: reload_document stops React Router from handling the click in the page.
         parts.append(rx.el.a(
             rx.icon("calendar-plus", size=18, aria_hidden="true"), "Add to calendar",
-            href=a["calendar"], download=True, class_name="cs-action-link",
+            href=a["calendar"], download=True, reload_document=True, class_name="cs-action-link",
         ))
     return rx.el.li(rx.vstack(*parts, spacing="1", width="100%", align="stretch"),
                     class_name="cs-item")

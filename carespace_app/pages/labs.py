@@ -108,6 +108,7 @@ def history_dialog() -> rx.Component:
                 role="img", aria_label="Trend chart of " + LabsState.history_test,
                 width="100%", class_name="cs-chart",
             ),
+            rx.heading("Earlier values", size="4", as_="h3", margin_top="1rem"),
             rx.box(
                 rx.table.root(
                     rx.table.header(rx.table.row(
@@ -117,7 +118,7 @@ def history_dialog() -> rx.Component:
                         rx.table.column_header_cell("Flag"),
                     )),
                     rx.table.body(rx.foreach(LabsState.history_rows, _history_row)),
-                    size="2", width="100%", aria_label="Earlier values",
+                    size="2", width="100%",
                 ),
                 class_name="cs-table-wrap",
             ),

@@ -20,19 +20,20 @@ def _result_row(r) -> rx.Component:
         ),
         rx.table.cell(rx.text(r.value, " ", r.unit, size="3", weight="bold"),
                       rx.cond(r.corrected, rx.text("(corrected)", size="2", color_scheme="gray"))),
-        rx.table.cell(rx.text(r.reference, size="3")),
         rx.table.cell(flag_text(r.flag_label, r.flag_icon)),
+        rx.table.cell(rx.text(r.reference, size="3")),
     )
 
 
 def _results_table(results) -> rx.Component:
+    # The flag comes before the range: on a phone it stays in view while the range scrolls.
     return rx.box(
         rx.table.root(
             rx.table.header(rx.table.row(
                 rx.table.column_header_cell("Test"),
                 rx.table.column_header_cell("Result"),
-                rx.table.column_header_cell("Reference range"),
                 rx.table.column_header_cell("Flag"),
+                rx.table.column_header_cell("Reference range"),
             )),
             rx.table.body(rx.foreach(results, _result_row)),
             size="2", width="100%",
@@ -73,7 +74,7 @@ def _chart(with_band: bool) -> rx.Component:
             class_name="cs-reference-band"))
     parts += [
         rx.recharts.cartesian_grid(stroke_dasharray="3 3"),
-        rx.recharts.x_axis(data_key="date"),
+        rx.recharts.x_axis(data_key="date", interval="preserveStartEnd"),
         rx.recharts.y_axis(width=48),
         rx.recharts.line(data_key="value", stroke=LINE, stroke_width=2, is_animation_active=False,
                          type_="monotone"),
@@ -87,8 +88,8 @@ def _history_row(h) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(rx.text(h["when"], size="3")),
         rx.table.cell(rx.text(h["value"], " ", h["unit"], size="3", weight="bold")),
-        rx.table.cell(rx.text(h["reference"], size="3")),
         rx.table.cell(flag_text(h["flag_label"], h["flag_icon"])),
+        rx.table.cell(rx.text(h["reference"], size="3")),
     )
 
 
@@ -114,8 +115,8 @@ def history_dialog() -> rx.Component:
                     rx.table.header(rx.table.row(
                         rx.table.column_header_cell("Collected"),
                         rx.table.column_header_cell("Result"),
-                        rx.table.column_header_cell("Reference range"),
                         rx.table.column_header_cell("Flag"),
+                        rx.table.column_header_cell("Reference range"),
                     )),
                     rx.table.body(rx.foreach(LabsState.history_rows, _history_row)),
                     size="2", width="100%",

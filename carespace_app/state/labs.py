@@ -65,6 +65,12 @@ def _history(viewer: Viewer, test_name: str):
         return labs.test_history(db, viewer.user, viewer.patient_id, test_name, clock=utcnow)
 
 
+def _chart_label(collected_at) -> str:
+    """ "Oct 25, 2026": short enough for the axis of a phone-wide chart."""
+    local = timefmt.to_local(collected_at)
+    return f"{local:%b} {local.day}, {local.year}"
+
+
 class LabsState(PortalState):
     reports: list[ReportRow] = []
     has_more: bool = False
@@ -129,7 +135,7 @@ class LabsState(PortalState):
              "flag_label": labs.FLAG_LABELS.get(p.flag, ""), "flag_icon": flag_icon(p.flag)}
             for p in reversed(points)  # the table reads newest first; the chart left to right
         ]
-        self.chart_data = [{"date": timefmt.day(p.collected_at), "value": p.value} for p in points]
+        self.chart_data = [{"date": _chart_label(p.collected_at), "value": p.value} for p in points]
         latest = points[-1] if points else None
         self.history_unit = latest.unit if latest else ""
         # The band drawn is today's reference range (the latest value's); a one-sided

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
+from .phone import assert_fits_phone
 from .people import make_staff, registered_patient
 from .records_office import enter_report, hemoglobin, wbc
 
@@ -57,7 +58,7 @@ def test_labs_on_a_phone_fit_the_screen(server, phone_page: Page):
     expect(page.get_by_role("button", name="Open menu")).to_be_visible()
     expect(page.get_by_role("navigation", name="Portal sections")).to_be_hidden()
     expect(page.get_by_text("Critical high")).to_be_visible()
-    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert_fits_phone(page)
     page.get_by_role("button", name="History of White blood cells").click()
     expect(page.get_by_role("dialog").locator("svg .recharts-reference-area")).to_have_count(1)
-    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert_fits_phone(page)

@@ -6,6 +6,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
+from .phone import assert_fits_phone
 from .people import make_staff, registered_patient
 from .records_office import staff_reply
 
@@ -72,6 +73,12 @@ def test_patient_writes_office_replies_patient_reads_and_answers(server, page: P
     page.get_by_role("button", name="All messages").click()
     expect(page.get_by_role("list", name="Your conversations")).to_contain_text("Refill for ondansetron")
 
+    # Home lists the newest conversations; one opens straight into it.
+    page.goto("/home")
+    page.get_by_role("link", name="Refill for ondansetron").click()
+    expect(page.get_by_role("heading", name="Refill for ondansetron")).to_be_visible()
+    expect(page.get_by_label("Reply")).to_be_visible()
+
 
 def test_a_refused_send_keeps_what_was_typed(server, page: Page):
     registered_patient(server, page, first="Walt", last="Dunn")
@@ -105,4 +112,4 @@ def test_messages_on_a_phone(server, phone_page: Page):
     dialog.get_by_label("Message").fill("Is it normal to feel this tired three days after?")
     dialog.get_by_role("button", name="Send message").click()
     expect(page.get_by_role("list", name="Your conversations")).to_contain_text("nausea")
-    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert_fits_phone(page)

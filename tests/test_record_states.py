@@ -21,6 +21,7 @@ from datetime import timedelta
 
 import pytest
 import reflex as rx
+from sqlmodel import select
 
 from carespace_app.models import AuditEvent, MessageThread
 from carespace_app.services import labs, messaging
@@ -31,7 +32,6 @@ from carespace_app.state.messages import MessagesState
 from carespace_app.state.portal import HomeState, PortalState
 from carespace_app.state.session import Viewer
 from tests.factories import make_practice
-from sqlmodel import select
 
 RECORD_STATES = [PortalState, HomeState, MessagesState, AppointmentsState, LabsState]
 FORBIDDEN = {"patient_id", "patient", "user_id", "user", "viewer", "actor"}

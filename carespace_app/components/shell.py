@@ -4,6 +4,7 @@ from __future__ import annotations
 import reflex as rx
 
 from .. import routes
+from ..state.portal import PortalState
 from ..state.session import SessionState
 from .navigate import full_page_navigate
 from .ui import ACCENT, MAX_WIDTH, brand
@@ -19,11 +20,21 @@ TABS = [
 MANAGE_USERS_TAB = ("Manage Users", routes.MANAGE_USERS, "users")
 
 
+def _unread_badge(label: str) -> rx.Component:
+    """The unread count beside "Messages" (words for screen readers, not colour alone)."""
+    if label != "Messages":
+        return rx.fragment()
+    return rx.cond(PortalState.unread_messages > 0,
+                   rx.badge(PortalState.unread_messages,
+                            rx.el.span(" unread", class_name="cs-sr-only"),
+                            color_scheme="teal", variant="solid", class_name="cs-tab-badge"))
+
+
 def _tab_link(label: str, href: str, icon: str, active: str) -> rx.Component:
     is_active = label == active
     return rx.link(
         rx.hstack(rx.icon(icon, size=18, aria_hidden="true"), rx.text(label, size="3"),
-                  spacing="2", align="center"),
+                  _unread_badge(label), spacing="2", align="center"),
         href=href,
         class_name="cs-tab" + (" cs-tab-active" if is_active else ""),
         aria_current="page" if is_active else None,
@@ -43,7 +54,7 @@ def _tabs(active: str) -> rx.Component:
 
 
 def _phone_menu(active: str) -> rx.Component:
-    items = [rx.menu.item(rx.link(label, href=href, underline="none", width="100%"))
+    items = [rx.menu.item(rx.link(label, _unread_badge(label), href=href, underline="none", width="100%"))
              for label, href, _icon in TABS]
     return rx.box(
         rx.menu.root(

@@ -1,15 +1,83 @@
-"""Home: the signed-in patient's first page."""
+"""Home: the signed-in patient's first page — next visits, messages, newest lab reports."""
 from __future__ import annotations
 
 import reflex as rx
 
+from .. import routes
+from ..components.records_ui import empty_state, loading_or, section, unread_badge
 from ..components.shell import portal_page
+from ..components.ui import error_callout
 from ..state.portal import HomeState
+
+
+def _visit(v) -> rx.Component:
+    return rx.el.li(
+        rx.text(v["when"], size="3", weight="bold"),
+        rx.text(v["type"], " with ", v["provider"], size="3"),
+        rx.text(v["location"], size="2", color_scheme="gray", class_name="cs-wrap"),
+        class_name="cs-item",
+    )
+
+
+def _thread(t) -> rx.Component:
+    return rx.el.li(
+        rx.flex(
+            rx.link(t["subject"], href=routes.MESSAGES + "?thread=" + t["id"], size="3",
+                    weight="bold", class_name="cs-wrap"),
+            unread_badge(t["unread"]),
+            justify="between", align="center", gap="2", width="100%",
+        ),
+        rx.text(t["category"], " · ", t["when"], size="2", color_scheme="gray"),
+        class_name="cs-item",
+    )
+
+
+def _report(r) -> rx.Component:
+    return rx.el.li(
+        rx.text(r["panel"], size="3", weight="bold"),
+        rx.text("Resulted ", r["resulted"], size="2", color_scheme="gray"),
+        rx.cond(r["abnormal"] != "",
+                rx.hstack(rx.icon("triangle-alert", size=16, aria_hidden="true"),
+                          rx.text("Outside the range: ", r["abnormal"], size="3"),
+                          spacing="1", align="center", class_name="cs-flag"),
+                rx.text("All results within the range", size="3")),
+        class_name="cs-item",
+    )
 
 
 def home_page() -> rx.Component:
     return portal_page(
         "Home",
         rx.heading("Welcome, ", HomeState.first_name, size="7", as_="h1"),
-        rx.text("This is your CareSpace portal.", size="3"),
+        error_callout(HomeState.error),
+        loading_or(
+            HomeState.loaded,
+            rx.grid(
+                section(
+                    "Your next visits",
+                    rx.cond(HomeState.visits.length() > 0,
+                            rx.el.ul(rx.foreach(HomeState.visits, _visit), class_name="cs-list"),
+                            empty_state("No upcoming visits.", "calendar")),
+                    link_text="All appointments", href=routes.APPOINTMENTS,
+                ),
+                section(
+                    "Messages",
+                    rx.text(rx.cond(HomeState.unread_messages == 1, "1 unread conversation",
+                                    HomeState.unread_messages.to_string() + " unread conversations"),
+                            size="3"),
+                    rx.cond(HomeState.threads.length() > 0,
+                            rx.el.ul(rx.foreach(HomeState.threads, _thread), class_name="cs-list"),
+                            empty_state("No messages yet — start one with New message", "mail")),
+                    link_text="Go to Messages", href=routes.MESSAGES,
+                ),
+                section(
+                    "Newest lab results",
+                    rx.cond(HomeState.reports.length() > 0,
+                            rx.el.ul(rx.foreach(HomeState.reports, _report), class_name="cs-list"),
+                            empty_state("No lab results yet.", "flask-conical")),
+                    link_text="All lab results", href=routes.LABS,
+                ),
+                columns=rx.breakpoints(initial="1", md="3"), gap="4", width="100%",
+            ),
+        ),
     )

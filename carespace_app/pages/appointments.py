@@ -1,0 +1,74 @@
+"""Appointments: upcoming visits soonest first, with "Add to calendar"; past ones apart."""
+from __future__ import annotations
+
+import reflex as rx
+
+from ..components.records_ui import empty_state, load_more, loading_or, page_title, section
+from ..components.shell import portal_page
+from ..components.ui import error_callout
+from ..state.appointments import AppointmentsState
+
+
+def _detail(label: str, value) -> rx.Component:
+    return rx.cond(
+        value != "",
+        rx.text(rx.text.strong(label + ": "), value, size="3", class_name="cs-wrap"),
+    )
+
+
+def _appointment(a, upcoming: bool) -> rx.Component:
+    parts = [
+        rx.flex(
+            rx.text(a["day"], size="4", weight="bold"),
+            rx.cond(a["cancelled"] == "yes", rx.badge("Cancelled", color_scheme="gray", size="2")),
+            justify="between", align="center", gap="2", wrap="wrap", width="100%",
+        ),
+        rx.text(a["time"], size="3"),
+        _detail("Type", a["type"]),
+        _detail("Provider", a["provider"]),
+        _detail("Location", a["location"]),
+        _detail("Instructions", a["instructions"]),
+    ]
+    if upcoming:
+        # The browser itself must ask the backend route for the file, with its session
+        # cookie: reload_document stops React Router from handling the click in the page.
+        parts.append(rx.el.a(
+            rx.icon("calendar-plus", size=18, aria_hidden="true"), "Add to calendar",
+            href=a["calendar"], download=True, reload_document=True, class_name="cs-action-link",
+        ))
+    return rx.el.li(rx.vstack(*parts, spacing="1", width="100%", align="stretch"),
+                    class_name="cs-item")
+
+
+def appointment_list(rows, upcoming: bool, empty: str, label: str) -> rx.Component:
+    return rx.cond(
+        rows.length() > 0,
+        rx.el.ul(rx.foreach(rows, lambda a: _appointment(a, upcoming)), class_name="cs-list",
+                 aria_label=label),
+        empty_state(empty, "calendar"),
+    )
+
+
+def appointments_page() -> rx.Component:
+    return portal_page(
+        "Appointments",
+        page_title("Appointments"),
+        error_callout(AppointmentsState.error),
+        loading_or(
+            AppointmentsState.loaded,
+            rx.vstack(
+                section("Upcoming",
+                        appointment_list(AppointmentsState.upcoming, True,
+                                         "No upcoming appointments. The office will add them here "
+                                         "when they are booked.", "Upcoming appointments"),
+                        load_more("Show more upcoming", AppointmentsState.upcoming_more,
+                                  AppointmentsState.more_upcoming)),
+                section("Past",
+                        appointment_list(AppointmentsState.past, False,
+                                         "No past appointments yet.", "Past appointments"),
+                        load_more("Show more past", AppointmentsState.past_more,
+                                  AppointmentsState.more_past)),
+                spacing="5", width="100%", align="stretch",
+            ),
+        ),
+    )

@@ -1,0 +1,161 @@
+"""Messages: the secure-messaging banner, the conversations, one conversation, New message."""
+from __future__ import annotations
+
+import reflex as rx
+
+from ..components.records_ui import empty_state, loading_or, page_title, unread_badge
+from ..components.shell import portal_page
+from ..components.ui import error_callout, field, notice_callout, office_phone_link, primary_button, text_input
+from ..services.messaging import BODY_MAX, CATEGORIES, SUBJECT_MAX
+from ..state.messages import MessagesState
+
+
+def banner() -> rx.Component:
+    return rx.callout.root(
+        rx.callout.icon(rx.icon("info", aria_hidden="true")),
+        rx.callout.text(
+            "Use messages for non-urgent questions only; the office answers them during normal "
+            "business hours. For an urgent request, call the office at ", office_phone_link(),
+            ". For a medical emergency, call ", rx.link("9-1-1", href="tel:911"), ".",
+            size="3",
+        ),
+        color_scheme="blue", role="note", width="100%",
+    )
+
+
+def _category_select() -> rx.Component:
+    # A native select: its <label for> works everywhere and phones show their own picker.
+    return rx.el.select(
+        rx.el.option("Choose a category", value="", disabled=True),
+        *[rx.el.option(c, value=c) for c in CATEGORIES],
+        id="category", name="category", default_value="", required=True, class_name="cs-select",
+    )
+
+
+def compose_dialog() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("New message"),
+            rx.dialog.description("Not for emergencies: for a medical emergency, call 9-1-1.",
+                                  size="2"),
+            rx.form(
+                rx.vstack(
+                    error_callout(MessagesState.compose_error),
+                    field("Category", _category_select(), "category"),
+                    field("Subject", text_input("subject", max_length=SUBJECT_MAX, required=True),
+                          "subject"),
+                    field("Message", rx.text_area(id="body", name="body", size="3", rows="6",
+                                                  max_length=BODY_MAX, required=True, width="100%"),
+                          "body"),
+                    rx.flex(
+                        rx.dialog.close(rx.button("Cancel", type="button", variant="soft",
+                                                  color_scheme="gray", size="3")),
+                        primary_button("Send message", type="submit", loading=MessagesState.sending),
+                        justify="end", gap="3", wrap="wrap", width="100%",
+                    ),
+                    spacing="4", width="100%", align="stretch",
+                ),
+                on_submit=MessagesState.send_message,
+                width="100%",
+            ),
+            max_width="36rem",
+        ),
+        open=MessagesState.compose_open,
+        on_open_change=MessagesState.set_compose_open,
+    )
+
+
+def _thread_item(t) -> rx.Component:
+    return rx.el.li(
+        rx.el.button(
+            rx.vstack(
+                rx.flex(
+                    rx.text(t["subject"], size="3", weight="bold", class_name="cs-wrap"),
+                    unread_badge(t["unread"]),
+                    justify="between", align="center", gap="2", width="100%",
+                ),
+                rx.flex(
+                    rx.text(t["category"], size="2", color_scheme="gray"),
+                    rx.text(t["when"], size="2", color_scheme="gray"),
+                    justify="between", gap="2", wrap="wrap", width="100%",
+                ),
+                spacing="1", width="100%", align="stretch",
+            ),
+            type="button",
+            on_click=MessagesState.open_thread(t["id"]),
+            class_name=rx.cond(t["unread"] == "yes", "cs-row-button cs-row-unread", "cs-row-button"),
+        ),
+    )
+
+
+def thread_list() -> rx.Component:
+    return rx.vstack(
+        rx.cond(
+            MessagesState.threads.length() > 0,
+            rx.el.ul(rx.foreach(MessagesState.threads, _thread_item), class_name="cs-list",
+                     aria_label="Your conversations"),
+            empty_state("No messages yet — start one with New message", "mail"),
+        ),
+        rx.flex(
+            rx.cond(MessagesState.offset > 0,
+                    rx.button("Previous", variant="outline", size="3",
+                              on_click=MessagesState.previous_page)),
+            rx.cond(MessagesState.has_more,
+                    rx.button("Next", variant="outline", size="3", on_click=MessagesState.next_page)),
+            gap="3",
+        ),
+        spacing="3", width="100%", align="stretch",
+    )
+
+
+def _message(m) -> rx.Component:
+    return rx.el.li(
+        rx.vstack(
+            rx.flex(
+                rx.text(m["author"], size="3", weight="bold"),
+                rx.text(m["when"], size="2", color_scheme="gray"),
+                justify="between", gap="2", wrap="wrap", width="100%",
+            ),
+            rx.text(m["body"], size="3", white_space="pre-wrap", class_name="cs-wrap"),
+            spacing="1", width="100%", align="stretch",
+        ),
+        class_name=rx.cond(m["from_staff"] == "yes", "cs-message cs-message-staff", "cs-message"),
+    )
+
+
+def thread_view() -> rx.Component:
+    return rx.vstack(
+        rx.button(rx.icon("arrow-left", aria_hidden="true"), "All messages", variant="ghost",
+                  size="3", on_click=MessagesState.close_thread, align_self="start"),
+        rx.heading(MessagesState.thread_subject, size="5", as_="h2", class_name="cs-wrap"),
+        rx.text(MessagesState.thread_category, size="2", color_scheme="gray"),
+        rx.el.ol(rx.foreach(MessagesState.thread_messages, _message), class_name="cs-list",
+                 aria_label="Messages in this conversation"),
+        rx.form(
+            rx.vstack(
+                error_callout(MessagesState.reply_error),
+                field("Reply", rx.text_area(id="reply", name="reply", size="3", rows="4",
+                                            max_length=BODY_MAX, width="100%"), "reply"),
+                primary_button("Send reply", type="submit", loading=MessagesState.replying),
+                spacing="3", width="100%", align="stretch",
+            ),
+            on_submit=MessagesState.send_reply,
+            width="100%",
+        ),
+        spacing="3", width="100%", align="stretch",
+    )
+
+
+def messages_page() -> rx.Component:
+    return portal_page(
+        "Messages",
+        page_title("Messages",
+                   primary_button("New message", on_click=MessagesState.start_compose,
+                                  type="button")),
+        banner(),
+        notice_callout(MessagesState.notice),
+        error_callout(MessagesState.error),
+        loading_or(MessagesState.loaded,
+                   rx.cond(MessagesState.thread_id != "", thread_view(), thread_list())),
+        compose_dialog(),
+    )

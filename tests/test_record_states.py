@@ -1,0 +1,166 @@
+"""The record pages' states never let the browser choose the patient.
+
+Every public method of a Reflex State can be called from the browser with any
+arguments, and every public var can be overwritten (``setvar``). So:
+
+1. No event handler of these states takes a patient id (or a user id): the
+   patient always comes from the server-side session row (viewer.patient_id).
+2. No browser-visible var holds a patient or user id: ``setvar`` cannot point a
+   handler at another patient. The ids a browser does send (a thread id, a test
+   name) are only filters the services check against the session's patient.
+3. Driven with a signed-in patient A, the handlers given patient B's thread id or
+   B's test name show a refusal or nothing — never B's data. (The services' own
+   refusals — list/open/reply/unread/ics/labs for a stranger — are proved in
+   tests/test_messaging.py, test_appointments.py and test_labs.py.)
+"""
+from __future__ import annotations
+
+import asyncio
+import inspect
+from datetime import timedelta
+
+import pytest
+import reflex as rx
+from sqlmodel import select
+
+from carespace_app.models import AuditEvent, MessageThread
+from carespace_app.services import labs, messaging
+from carespace_app.state import portal
+from carespace_app.state.appointments import AppointmentsState
+from carespace_app.state.labs import LabsState
+from carespace_app.state.messages import MessagesState
+from carespace_app.state.portal import HomeState, PortalState
+from carespace_app.state.session import Viewer
+from tests.factories import make_practice
+
+RECORD_STATES = [PortalState, HomeState, MessagesState, AppointmentsState, LabsState]
+FORBIDDEN = {"patient_id", "patient", "user_id", "user", "viewer", "actor"}
+# What the browser may send, and where it goes: a page number never, ids only to a service.
+ALLOWED_ARGUMENTS = {"self", "form", "thread_id", "test_name", "is_open"}
+
+
+def _own_handlers(state):
+    """Public handlers this state defines (not ones inherited from SessionState)."""
+    base = set(rx.State.event_handlers)
+    for name, handler in state.event_handlers.items():
+        if name not in base and name in state.__dict__:
+            yield name, handler
+
+
+@pytest.mark.parametrize("state", RECORD_STATES, ids=lambda s: s.__name__)
+def test_no_handler_takes_a_patient_or_user_from_the_browser(state):
+    for name, handler in _own_handlers(state):
+        parameters = set(inspect.signature(handler.fn).parameters)
+        assert not parameters & FORBIDDEN, f"{state.__name__}.{name} takes {parameters & FORBIDDEN}"
+        assert parameters <= ALLOWED_ARGUMENTS, (
+            f"{state.__name__}.{name} takes {parameters - ALLOWED_ARGUMENTS}: document what it "
+            "is and add it to ALLOWED_ARGUMENTS only if a service checks it")
+
+
+@pytest.mark.parametrize("state", RECORD_STATES, ids=lambda s: s.__name__)
+def test_no_browser_settable_var_names_a_patient_or_user(state):
+    for name in state.vars:
+        assert "patient_id" not in name and "user_id" not in name, f"{state.__name__}.{name}"
+
+
+def test_idempotency_keys_stay_on_the_server():
+    # A browser that could set the key could replay someone else's send key.
+    assert "_compose_key" not in MessagesState.vars
+    assert "_reply_key" not in MessagesState.vars
+
+
+# --- the handlers, driven with a signed-in patient A ---------------------------------
+
+
+@pytest.fixture
+def practice(db):
+    return make_practice(db)
+
+
+def _state(state_class, viewer: Viewer):
+    root = rx.State(_reflex_internal_init=True)
+    state = root.get_substate(state_class.get_full_name().split(".")[1:])
+
+    async def as_viewer(self=None):
+        return viewer
+
+    # The cookie lookup is SessionState's (tested with the sessions service); here the
+    # viewer is who the session says, and the handlers must keep to that patient.
+    object.__setattr__(state, "_portal_viewer", as_viewer)
+    return state
+
+
+def _viewer(user, patient_id) -> Viewer:
+    return Viewer(user=user, session=None, patient_id=patient_id, relation="self", client_ip="")
+
+
+def _run(handler_result):
+    async def drain():
+        if inspect.isasyncgen(handler_result):
+            async for _ in handler_result:
+                pass
+        elif inspect.iscoroutine(handler_result):
+            await handler_result
+
+    asyncio.run(drain())
+
+
+def test_opening_another_patients_thread_shows_a_refusal_not_the_thread(db, clock, practice):
+    bobs = messaging.start_thread(db, practice.bob_user, practice.bob.id, category="Billing",
+                                  subject="Bob's private bill", body="Bob's secret",
+                                  client_key=None, clock=clock)
+    state = _state(MessagesState, _viewer(practice.alice_user, practice.alice.id))
+    _run(MessagesState.open_thread.fn(state, str(bobs)))
+    assert state.error == portal.NO_ACCESS
+    assert state.thread_id == "" and state.thread_messages == []
+    assert "Bob's private bill" not in state.thread_subject
+
+
+def test_a_reply_aimed_at_another_patients_thread_is_refused_and_not_stored(db, clock, practice):
+    bobs = messaging.start_thread(db, practice.bob_user, practice.bob.id, category="Billing",
+                                  subject="Bob's private bill", body="Bob's secret",
+                                  client_key=None, clock=clock)
+    state = _state(MessagesState, _viewer(practice.alice_user, practice.alice.id))
+    # thread_id is a browser-visible var (setvar can change it): treated as browser input.
+    state.thread_id = str(bobs)
+    state._reply_key = "k-1"
+    _run(MessagesState.send_reply.fn(state, {"reply": "Alice writing into Bob's thread"}))
+    assert state.reply_error == portal.NO_ACCESS
+    assert db.get(MessageThread, bobs).message_count == 1
+
+
+def test_a_new_message_always_goes_to_the_sessions_patient(db, clock, practice):
+    state = _state(MessagesState, _viewer(practice.alice_user, practice.alice.id))
+    state.start_compose()
+    form = {"category": "Other", "subject": "Hello", "body": "From Alice", "patient_id": str(practice.bob.id)}
+    _run(MessagesState.send_message.fn(state, form))
+    assert state.compose_error == ""
+    threads = db.exec(select(MessageThread)).all()
+    assert [t.patient_id for t in threads] == [practice.alice.id]
+    # The second click of a double click finds the compose already sent: nothing more stored.
+    _run(MessagesState.send_message.fn(state, form))
+    assert len(db.exec(select(MessageThread)).all()) == 1
+
+
+def test_lab_history_by_test_name_never_reaches_another_patients_values(db, clock, practice):
+    collected = clock() - timedelta(days=2)
+    labs.enter_report(db, practice.staff, practice.bob.id, panel="Chemistry", collected_at=collected,
+                      resulted_at=collected, ordering_provider="Dr. Park",
+                      results=[labs.ResultInput(test_name="Potassium", value=6.1, unit="mmol/L",
+                                                ref_low=3.5, ref_high=5.0)], clock=clock)
+    state = _state(LabsState, _viewer(practice.alice_user, practice.alice.id))
+    _run(LabsState.show_history.fn(state, "Potassium"))
+    assert state.history_rows == [] and state.chart_data == []
+    viewed = db.exec(select(AuditEvent).where(AuditEvent.action == "lab_history.viewed")).all()
+    assert [e.patient_id for e in viewed] == [practice.alice.id]
+
+
+def test_a_surprise_is_logged_and_shown_calmly(db, clock, practice, monkeypatch, caplog):
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("database exploded: SELECT secret")
+
+    monkeypatch.setattr(messaging, "open_thread", broken)
+    state = _state(MessagesState, _viewer(practice.alice_user, practice.alice.id))
+    _run(MessagesState.open_thread.fn(state, "1"))
+    assert state.error == portal.SOMETHING_WRONG
+    assert "exploded" in caplog.text

@@ -134,7 +134,10 @@ def test_a_signed_in_tab_survives_its_worker_being_killed(cluster, browser):
             victim.wait(timeout=10)
             _wait_for_workers(proc, 2)
             assert proc.poll() is None, "the server must survive a worker's death"
-        # The open tab's next action is still served, with its state from Redis.
+        # The open tab's next actions are still served, with its state from Redis.
+        page.get_by_role("link", name=re.compile("^Messages")).first.click()
+        expect(page.get_by_text("No messages yet — start one with New message")).to_be_visible(
+            timeout=30_000)
         page.get_by_role("button", name=re.compile("Account menu")).click()
         page.get_by_role("menuitem", name="Sign out").click()
         expect(page.get_by_text("You have signed out.")).to_be_visible(timeout=30_000)

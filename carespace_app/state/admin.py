@@ -92,6 +92,3 @@ class AdminState(SessionState):
 
     def _page_param(self, name: str) -> str:
         return self.router.url.query_parameters.get(name, "")[:40]
-
-    async def load(self):
-        await self._enter()

@@ -14,13 +14,15 @@ def _form(prefix: str, values, on_submit, button: str, extra=None) -> rx.Compone
         default = values[name] if values is not None else props.pop("default", "")
         props.pop("default", None)
         return field(label, text_input(f"{prefix}{name}", name=name, default_value=default, **props),
-                     f"{prefix}{name}", error=S.errors[_error_key(name)])
+                     f"{prefix}{name}",
+                     error=None if name == "start_time" else S.errors[_error_key(name)])
 
     return rx.form(
         rx.vstack(
             rx.grid(
-                select_field("Type", f"{prefix}appointment_type", S.types,
-                             default=values["type"] if values is not None else None),
+                select_field("Type", f"{prefix}appointment_type", S.types, name="appointment_type",
+                             default=values["type"] if values is not None else None,
+                             error=S.errors["appointment_type"]),
                 one("Provider", "provider", required=True),
                 one("Location", "location", required=True),
                 one("Date", "start_date", type="date", required=True),
@@ -32,7 +34,7 @@ def _form(prefix: str, values, on_submit, button: str, extra=None) -> rx.Compone
             field("Instructions", rx.text_area(id=f"{prefix}instructions", name="instructions",
                                                default_value=values["instructions"] if values is not None else "",
                                                size="3", width="100%"),
-                  f"{prefix}instructions"),
+                  f"{prefix}instructions", error=S.errors["instructions"]),
             rx.text("Times are in the practice's time zone.", size="2", color_scheme="gray"),
             rx.hstack(primary_button(button, type="submit"), extra or rx.fragment(), spacing="3"),
             spacing="3", width="100%", align="start",

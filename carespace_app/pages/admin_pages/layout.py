@@ -93,16 +93,17 @@ def data_table(headers: list[str], items, row: Callable, empty: str) -> rx.Compo
     )
 
 
-def select_field(label: str, field_id: str, options, default=None, **props) -> rx.Component:
+def select_field(label: str, field_id: str, options, default=None, name: str | None = None,
+                 error=None, **props) -> rx.Component:
     """A native select: labelled, keyboard friendly, and submitted with its form."""
     from ...components.ui import field
 
     control = rx.el.select(
         rx.foreach(options, lambda o: rx.el.option(o, value=o)) if isinstance(options, rx.Var)
         else [rx.el.option(o, value=o) for o in options],
-        id=field_id, name=field_id, default_value=default, class_name="cs-select", **props,
+        id=field_id, name=name or field_id, default_value=default, class_name="cs-select", **props,
     )
-    return field(label, control, field_id)
+    return field(label, control, field_id, error=error)
 
 
 def pager(state) -> rx.Component:

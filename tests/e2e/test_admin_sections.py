@@ -37,7 +37,10 @@ def test_staff_books_changes_and_cancels_an_appointment(server, page: Page):
     expect(row).to_contain_text("Dr. Anita Rao")
 
     row.get_by_role("button", name=re.compile("^Edit appointment")).click()
-    page.get_by_label("Provider", exact=True).first.fill("Dr. Marcus Lee")
+    editing = page.locator(".cs-editing")
+    expect(editing.get_by_role("heading", name="Change appointment")).to_be_visible()
+    expect(editing.get_by_label("Provider", exact=True)).to_have_value("Dr. Anita Rao")
+    editing.get_by_label("Provider", exact=True).fill("Dr. Marcus Lee")
     page.get_by_role("button", name="Save appointment").click()
     expect(page.get_by_role("row").filter(has_text="Infusion suite")).to_contain_text("Dr. Marcus Lee")
 

@@ -117,6 +117,23 @@ def test_staff_enters_a_lab_report_and_sees_the_flag(server, page: Page):
     expect(potassium).to_contain_text("High")
     expect(report.get_by_role("row").filter(has_text="Sodium")).not_to_contain_text("High")
 
+    # A mistyped value is corrected; the flag follows, the earlier value stays in the audit log.
+    potassium.get_by_role("button", name="Correct value of Potassium").click()
+    page.get_by_label("Corrected value for Potassium").fill("4.2")
+    page.get_by_role("button", name="Save correction").click()
+    expect(potassium).to_contain_text("Corrected")
+    expect(potassium).not_to_contain_text("High")
+    page.get_by_role("link", name="Audit log").click()
+    page.get_by_label("Patient MRN").fill(person.mrn)
+    page.get_by_label("Action", exact=True).fill("lab_result.corrected")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_role("row").filter(has_text="lab_result.corrected")).to_contain_text("6.1 -> 4.2")
+
+    # At a tablet's width nothing scrolls sideways but the tables, inside their own box.
+    page.set_viewport_size({"width": 768, "height": 1024})
+    page.go_back()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
 
 def test_deactivated_staff_loses_their_open_tab(server, page: Page, browser: Browser):
     admin = make_staff(server, admin=True, name="Ada Administrator")

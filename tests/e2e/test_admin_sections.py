@@ -81,3 +81,25 @@ def test_outbox_shows_status_but_never_the_link(server, page: Page):
     expect(row).to_contain_text("sent")
     html = page.content()
     assert "/register?token" not in html and "token=" not in html
+
+
+def test_view_as_patient_opens_their_portal(server, page: Page, browser):
+    from .people import register_from_email
+
+    person = make_patient(server, first="Greta", last="Holm")
+    patient_context = browser.new_context(base_url=server.base_url)
+    register_from_email(server, patient_context.new_page(), person)
+    patient_context.close()
+
+    staff = make_staff(server, name="Vic Viewer")
+    sign_in(page, staff, lands_on=ADMIN_HOME)
+    _open_patient(page, person.mrn, "Holm, Greta")
+    expect(page.locator("[data-invitation-status='registered']")).to_be_visible()
+    page.get_by_role("button", name="View as patient").click()
+    expect(page).to_have_url(re.compile(r"/home/?(\?.*)?$"), timeout=30_000)
+    expect(page.get_by_role("navigation", name="Portal sections")).to_be_visible()
+    page.goto("/admin/audit")
+    page.get_by_label("Action", exact=True).fill("portal.viewed_as_patient")
+    page.get_by_label("Patient MRN").fill(person.mrn)
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("[data-action='portal.viewed_as_patient']")).to_have_count(1)

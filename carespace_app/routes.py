@@ -19,7 +19,13 @@ HELP = "/help"
 MANAGE_USERS = "/manage-users"
 SETTINGS = "/settings"
 RECORD_ACTIVITY = "/record-activity"
-ADMIN = "/admin"
+ADMIN = "/admin"  # the admin page opens on Patients
+ADMIN_PATIENT = "/admin/patient"  # ?id=…
+ADMIN_MESSAGES = "/admin/messages"
+ADMIN_RESOURCES = "/admin/resources"
+ADMIN_OUTBOX = "/admin/outbox"
+ADMIN_AUDIT = "/admin/audit"
+ADMIN_STAFF = "/admin/staff"
 
 # Backend (Starlette) routes, served on the same port as the pages.
 AUTH_SESSION = "/auth/session"  # ?ticket=… → sets the HttpOnly cookie, redirects

@@ -1,12 +1,41 @@
-"""The admin page for the office staff."""
+"""The admin page for the office staff: one module per section, registered here."""
 from __future__ import annotations
 
 import reflex as rx
 
 from ... import routes
-from ...state.admin import AdminState
-from .home import admin_page
+from ...state.admin_appointments import AdminAppointmentsState
+from ...state.admin_audit import AdminAuditState
+from ...state.admin_labs import AdminLabsState
+from ...state.admin_messages import AdminMessagesState
+from ...state.admin_outbox import AdminOutboxState
+from ...state.admin_patient import AdminPatientState
+from ...state.admin_patients import AdminPatientsState
+from ...state.admin_resources import AdminResourcesState
+from ...state.admin_staff import AdminStaffState
+from .audit_log import audit_log_page
+from .messages import messages_page
+from .outbox import outbox_page
+from .patient_detail import patient_detail_page
+from .patients import patients_page
+from .resources import resources_page
+from .staff import staff_page
+
+TITLE = "{} · Admin · CareSpace"
 
 
 def register(app: rx.App) -> None:
-    app.add_page(admin_page, route=routes.ADMIN, title="Admin · CareSpace", on_load=AdminState.load)
+    app.add_page(patients_page, route=routes.ADMIN, title=TITLE.format("Patients"),
+                 on_load=AdminPatientsState.load)
+    app.add_page(patient_detail_page, route=routes.ADMIN_PATIENT, title=TITLE.format("Patient"),
+                 on_load=[AdminPatientState.load, AdminAppointmentsState.load, AdminLabsState.load])
+    app.add_page(messages_page, route=routes.ADMIN_MESSAGES, title=TITLE.format("Messages"),
+                 on_load=AdminMessagesState.load)
+    app.add_page(resources_page, route=routes.ADMIN_RESOURCES, title=TITLE.format("Resources"),
+                 on_load=AdminResourcesState.load)
+    app.add_page(outbox_page, route=routes.ADMIN_OUTBOX, title=TITLE.format("Outbox"),
+                 on_load=AdminOutboxState.load)
+    app.add_page(audit_log_page, route=routes.ADMIN_AUDIT, title=TITLE.format("Audit log"),
+                 on_load=AdminAuditState.load)
+    app.add_page(staff_page, route=routes.ADMIN_STAFF, title=TITLE.format("Staff"),
+                 on_load=AdminStaffState.load)

@@ -1,0 +1,93 @@
+"""Admin › Messages: the queue across patients and the open conversation."""
+from __future__ import annotations
+
+import reflex as rx
+
+from ... import routes
+from ...components.ui import error_callout, field, primary_button
+from ...state.admin_messages import AdminMessagesState as S
+from .layout import admin_shell, data_table, pager, section, select_field, small_button
+
+
+def _filters() -> rx.Component:
+    return rx.form(
+        rx.hstack(
+            rx.box(select_field("Category", "category", S.categories, default=S.category), min_width="12rem"),
+            rx.box(select_field("Status", "status", S.statuses, default=S.status), min_width="9rem"),
+            rx.checkbox("Unread only", name="unread_only", default_checked=S.unread_only, size="3"),
+            primary_button("Filter", type="submit"),
+            spacing="3", align="end", wrap="wrap",
+        ),
+        on_submit=S.apply_filters, width="100%",
+    )
+
+
+def _row(t) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.cond(t["unread"] != "", rx.badge(t["unread"], color_scheme="amber"))),
+        rx.table.cell(small_button(t["subject"], on_click=S.open_thread(t["id"]), variant="ghost",
+                                   aria_label="Open conversation " + t["subject"])),
+        rx.table.cell(rx.link(t["patient"], href=routes.ADMIN_PATIENT + "?id=" + t["patient_id"]),
+                      rx.text(t["mrn"], size="1", color_scheme="gray")),
+        rx.table.cell(t["category"]),
+        rx.table.cell(t["status"]),
+        rx.table.cell(t["last"]),
+        rx.table.cell(t["replied_by"]),
+    )
+
+
+def _message(m) -> rx.Component:
+    return rx.box(
+        rx.text(rx.text.strong(m["author"]), " · ", m["from"], " · ", m["at"], size="2",
+                color_scheme="gray"),
+        rx.text(m["body"], size="3", white_space="pre-wrap"),
+        class_name=rx.cond(m["from"] == "Office", "cs-msg cs-msg-office", "cs-msg"),
+    )
+
+
+def _thread() -> rx.Component:
+    return section(
+        "Conversation",
+        rx.hstack(
+            rx.vstack(
+                rx.heading(S.thread["subject"], size="4", as_="h3"),
+                rx.text(S.thread["patient"], " · ", S.thread["category"], " · status ",
+                        rx.text.strong(S.thread["status"]), size="2"),
+                spacing="1",
+            ),
+            rx.spacer(),
+            rx.cond(S.thread["status"] == "closed",
+                    small_button("Reopen", on_click=S.reopen_thread),
+                    small_button("Close", on_click=S.close_thread)),
+            small_button("Back to the queue", on_click=S.close_thread_view, variant="outline"),
+            spacing="2", width="100%", wrap="wrap", align="center",
+        ),
+        rx.vstack(rx.foreach(S.thread_messages, _message), spacing="2", width="100%"),
+        error_callout(S.reply_error),
+        rx.form(
+            rx.vstack(
+                field("Reply", rx.text_area(id="reply", name="reply", size="3", rows="5",
+                                            width="100%", required=True), "reply",
+                      hint="The patient is emailed that there's a new message; the email never "
+                           "includes what you write."),
+                primary_button("Send reply", type="submit"),
+                spacing="2", width="100%", align="start",
+            ),
+            on_submit=S.send_reply, key=S.reply_version, width="100%",
+        ),
+    )
+
+
+def messages_page() -> rx.Component:
+    return admin_shell(
+        "Messages",
+        rx.heading("Messages", size="7", as_="h1"),
+        rx.cond(S.thread.contains("id"), _thread()),
+        section(
+            "Message queue",
+            _filters(),
+            data_table(["", "Subject", "Patient", "Category", "Status", "Last message", "Replied by"],
+                       S.queue, _row, "No conversations match these filters."),
+            pager(S),
+        ),
+    )

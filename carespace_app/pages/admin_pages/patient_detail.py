@@ -1,0 +1,132 @@
+"""Admin › one patient: the record, the invitation, caregivers and conversations."""
+from __future__ import annotations
+
+import reflex as rx
+
+from ... import routes
+from ...components.ui import error_callout, notice_callout, primary_button
+from ...state.admin_patient import AdminPatientState as S
+from .appointments import appointments_section
+from .labs import labs_section
+from .layout import admin_shell, data_table, section, small_button
+from .patients import patient_fields
+
+
+def _record() -> rx.Component:
+    return section(
+        "Record",
+        error_callout(S.form_error),
+        notice_callout(S.saved_note),
+        rx.form(
+            rx.vstack(
+                *patient_fields(S.errors, S.patient),
+                rx.text("Changing the email cancels any invitation link already sent: send a "
+                        "new one after saving.", size="2", color_scheme="gray"),
+                primary_button("Save changes", type="submit"),
+                spacing="3", width="100%", align="start",
+            ),
+            on_submit=S.save_patient, key=S.form_version, width="100%",
+        ),
+    )
+
+
+def _invitation() -> rx.Component:
+    not_registered = S.invitation_status != "registered"
+    return section(
+        "Invitation",
+        rx.hstack(
+            rx.text("Status: ", rx.text.strong(S.invitation_text), size="3",
+                    data_invitation_status=S.invitation_status),
+            rx.cond(S.invitation_expires != "",
+                    rx.text("· link expires ", S.invitation_expires, size="3")),
+            rx.cond(S.invitation_delivery != "",
+                    rx.badge("Email: ", S.invitation_delivery, size="2")),
+            spacing="2", align="center", wrap="wrap",
+        ),
+        rx.cond(
+            not_registered,
+            rx.hstack(
+                rx.cond(S.invitation_status == "not invited",
+                        primary_button("Send invitation", on_click=S.send_invitation),
+                        primary_button("Send new link", on_click=S.send_invitation)),
+                rx.text("Sent to ", S.patient["email"], ". A new link cancels every earlier one.",
+                        size="2", color_scheme="gray"),
+                spacing="3", align="center", wrap="wrap",
+            ),
+        ),
+    )
+
+
+def _caregiver_row(c) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(c["name"]),
+        rx.table.cell(c["email"]),
+        rx.table.cell(c["status"], rx.cond(c["expires"] != "", rx.text(" until ", c["expires"]))),
+        rx.table.cell(rx.hstack(
+            rx.cond(c["can_send"] == "yes",
+                    small_button("Send new link", on_click=S.send_caregiver_link(c["grant_id"]),
+                                 aria_label="Send new link to " + c["email"])),
+            rx.cond(c["can_revoke"] == "yes", _revoke(c)),
+            spacing="2", wrap="wrap",
+        )),
+    )
+
+
+def _revoke(c) -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(small_button("Revoke access", color_scheme="red",
+                                             aria_label="Revoke access for " + c["email"])),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Revoke access?"),
+            rx.alert_dialog.description(
+                "This is permanent. ", c["name"], " loses access to this patient's portal at once."),
+            rx.hstack(
+                rx.alert_dialog.cancel(small_button("Keep access", variant="soft")),
+                rx.alert_dialog.action(small_button("Revoke access", color_scheme="red", variant="solid",
+                                                    on_click=S.revoke_caregiver(c["grant_id"]))),
+                spacing="3", justify="end", margin_top="1rem",
+            ),
+        ),
+    )
+
+
+def _thread_row(t) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.link(t["subject"], href=routes.ADMIN_MESSAGES + "?thread=" + t["id"])),
+        rx.table.cell(t["category"]),
+        rx.table.cell(t["status"]),
+        rx.table.cell(t["last"]),
+        rx.table.cell(rx.cond(t["unread"] != "", rx.badge(t["unread"], color_scheme="amber"))),
+    )
+
+
+def patient_detail_page() -> rx.Component:
+    body = rx.vstack(
+        rx.hstack(
+            rx.vstack(
+                rx.heading(S.patient["name"], size="7", as_="h1"),
+                rx.text("MRN ", S.patient["mrn"], " · born ", S.patient["dob_text"], size="3",
+                        color_scheme="gray"),
+                spacing="1",
+            ),
+            rx.spacer(),
+            small_button("View as patient", on_click=S.view_as_patient, variant="outline"),
+            align="center", width="100%", wrap="wrap",
+        ),
+        _invitation(),
+        _record(),
+        section("Caregivers (authorized users)",
+                data_table(["Name", "Email", "Status", "Actions"], S.caregivers, _caregiver_row,
+                           "No authorized users. The patient adds them from Manage Users.")),
+        section("Conversations",
+                data_table(["Subject", "Category", "Status", "Last message", ""], S.threads,
+                           _thread_row, "No messages yet.")),
+        appointments_section(),
+        labs_section(),
+        spacing="4", width="100%", align="stretch",
+    )
+    return admin_shell(
+        "Patients",
+        rx.link("← All patients", href=routes.ADMIN, size="2"),
+        rx.cond(S.found, body, rx.text("We couldn't find that patient record.", size="3")),
+    )

@@ -1,0 +1,60 @@
+"""Admin › Staff (administrators only): accounts, deactivation, password reset links."""
+from __future__ import annotations
+
+import reflex as rx
+
+from ...components.ui import error_callout, field, primary_button, text_input
+from ...state.admin_staff import AdminStaffState as S
+from .layout import admin_shell, data_table, section, small_button
+
+
+def _row(m) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(m["name"]), rx.table.cell(m["email"]), rx.table.cell(m["role"]),
+        rx.table.cell(m["status"]),
+        rx.table.cell(rx.cond(m["me"] == "yes", rx.text("You", size="2"), rx.hstack(
+            rx.cond(m["active"] == "yes",
+                    small_button("Deactivate", color_scheme="red", on_click=S.deactivate(m["id"]),
+                                 aria_label="Deactivate " + m["email"]),
+                    small_button("Reactivate", on_click=S.reactivate(m["id"]),
+                                 aria_label="Reactivate " + m["email"])),
+            rx.cond(m["active"] == "yes",
+                    small_button("Send password reset link", on_click=S.send_reset_link(m["id"]),
+                                 aria_label="Send password reset link to " + m["email"])),
+            spacing="2", wrap="wrap"))),
+    )
+
+
+def staff_page() -> rx.Component:
+    new_member = rx.form(
+        rx.vstack(
+            rx.grid(
+                field("Email", text_input("email", type="email", required=True, auto_complete="off"),
+                      "email", error=S.errors["email"]),
+                field("Full name", text_input("full_name", required=True, auto_complete="off"),
+                      "full_name", error=S.errors["full_name"]),
+                columns=rx.breakpoints(initial="1", sm="2"), spacing="3", width="100%",
+            ),
+            rx.checkbox("Administrator (can manage staff accounts)", name="is_admin", size="3"),
+            rx.text("No password is emailed: they get a link to choose their own (valid one hour).",
+                    size="2", color_scheme="gray"),
+            primary_button("Create staff account", type="submit"),
+            spacing="3", width="100%", align="start",
+        ),
+        on_submit=S.create_member, key=S.form_version, width="100%",
+    )
+    return admin_shell(
+        "Staff",
+        rx.heading("Staff accounts", size="7", as_="h1"),
+        rx.cond(
+            S.refused,
+            rx.callout("Only the practice administrator manages staff accounts.", icon="lock",
+                       color_scheme="amber", role="alert"),
+            rx.vstack(
+                section("Staff", data_table(["Name", "Email", "Role", "Status", ""], S.members, _row,
+                                            "No staff accounts.")),
+                section("New staff account", error_callout(S.form_error), new_member),
+                spacing="4", width="100%", align="stretch",
+            ),
+        ),
+    )

@@ -1,0 +1,149 @@
+"""Admin › a patient's appointments: book, change, cancel.
+
+The office types times on the practice's clock; they are stored as naive UTC
+(timefmt.to_utc_naive), and shown back on the practice's clock.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+import reflex as rx
+
+from ..clock import utcnow
+from ..models import APPOINTMENT_TYPES
+from ..services import appointments
+from ..services.errors import ValidationError
+from ..timefmt import to_local, to_utc_naive, when
+from .admin import AdminState, int_or_none
+
+FIELDS = ("appointment_type", "provider", "location", "starts_at", "duration_minutes", "instructions")
+
+
+def _blank() -> dict[str, str]:
+    return {name: "" for name in FIELDS}
+
+
+def _start_from_form(form: dict) -> Optional[datetime]:
+    try:
+        local = datetime.fromisoformat(f"{form.get('start_date', '')}T{form.get('start_time', '')}")
+    except ValueError:
+        return None
+    return to_utc_naive(local)
+
+
+def _values(form: dict) -> dict:
+    starts_at = _start_from_form(form)
+    if starts_at is None:
+        raise ValidationError("Enter the date and time of the appointment.", field="starts_at")
+    duration = int_or_none(form.get("duration_minutes", ""))
+    return dict(starts_at=starts_at, duration_minutes=duration if duration is not None else -1,
+                appointment_type=str(form.get("appointment_type", "")),
+                provider=str(form.get("provider", "")), location=str(form.get("location", "")),
+                instructions=str(form.get("instructions", "")))
+
+
+def _row(a) -> dict[str, str]:
+    local = to_local(a.starts_at)
+    return {"id": str(a.id), "when": when(a.starts_at), "type": a.appointment_type,
+            "provider": a.provider, "location": a.location, "instructions": a.instructions,
+            "status": a.status, "duration": str(int((a.ends_at - a.starts_at).total_seconds() // 60)),
+            "date": local.strftime("%Y-%m-%d"), "time": local.strftime("%H:%M")}
+
+
+class AdminAppointmentsState(AdminState):
+    upcoming: list[dict[str, str]] = []
+    past: list[dict[str, str]] = []
+    errors: dict[str, str] = _blank()
+    form_error: str = ""
+    editing: dict[str, str] = {}
+    form_version: int = 0
+    types: list[str] = list(APPOINTMENT_TYPES)
+
+    def _patient_id(self) -> Optional[int]:
+        return int_or_none(self._page_param("id"))
+
+    async def _refresh(self, viewer):
+        patient_id = self._patient_id()
+        if patient_id is None:
+            return
+
+        def read(db, v):
+            soon = appointments.upcoming(db, v.user, patient_id, limit=50, clock=utcnow).items
+            before = appointments.past(db, v.user, patient_id, limit=20, clock=utcnow).items
+            return soon, before
+
+        got = await self._act(viewer, read)
+        if got.ok:
+            self.upcoming = [_row(a) for a in got.value[0]]
+            self.past = [_row(a) for a in got.value[1]]
+
+    async def load(self):
+        viewer = await self._staff()
+        if viewer is None:
+            return
+        self.errors, self.form_error, self.editing = _blank(), "", {}
+        await self._refresh(viewer)
+
+    def _show_error(self, outcome) -> None:
+        self.errors, self.form_error = _blank(), ""
+        if outcome.field in self.errors:
+            self.errors[outcome.field] = outcome.error
+        else:
+            self.form_error = outcome.error
+
+    async def create_appointment(self, form: dict):
+        viewer = await self._staff()
+        if viewer is None:
+            return
+        patient_id = self._patient_id()
+        made = await self._act(viewer, lambda db, v: appointments.create_appointment(
+            db, v.user, patient_id, **_values(form), clock=utcnow))
+        if not made.ok:
+            return self._show_error(made)
+        self.errors, self.form_error = _blank(), ""
+        self.form_version += 1
+        await self._refresh(viewer)
+        return rx.toast.success("Appointment booked.")
+
+    async def start_edit(self, appointment_id: str):
+        viewer = await self._staff()
+        if viewer is None:
+            return
+        found = next((a for a in self.upcoming + self.past if a["id"] == str(appointment_id)), None)
+        self.editing = dict(found) if found else {}
+        self.errors, self.form_error = _blank(), ""
+        self.form_version += 1
+
+    async def stop_edit(self):
+        viewer = await self._staff()
+        if viewer is None:
+            return
+        self.editing = {}
+        self.form_version += 1
+
+    async def save_appointment(self, form: dict):
+        viewer = await self._staff()
+        if viewer is None:
+            return
+        wanted = int_or_none(self.editing.get("id", ""))
+        saved = await self._act(viewer, lambda db, v: appointments.update_appointment(
+            db, v.user, wanted, **_values(form), clock=utcnow))
+        if not saved.ok:
+            return self._show_error(saved)
+        self.editing, self.errors, self.form_error = {}, _blank(), ""
+        self.form_version += 1
+        await self._refresh(viewer)
+        return rx.toast.success("Appointment changed.")
+
+    async def cancel_appointment(self, appointment_id: str):
+        viewer = await self._staff()
+        if viewer is None:
+            return
+        wanted = int_or_none(appointment_id)
+        done = await self._act(viewer, lambda db, v: appointments.cancel_appointment(
+            db, v.user, wanted, clock=utcnow))
+        if not done.ok:
+            return rx.toast.error(done.error)
+        await self._refresh(viewer)
+        return rx.toast.success("Appointment cancelled.")

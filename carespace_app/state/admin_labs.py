@@ -1,0 +1,162 @@
+"""Admin › a patient's lab reports: enter a report with its results, correct a value.
+
+The flag (high, low, critical) is computed by the service from the reference
+range; the page shows it after saving, never asks the office to type it.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Optional
+
+import reflex as rx
+
+from ..clock import utcnow
+from ..services import labs
+from ..services.errors import ValidationError
+from ..timefmt import to_utc_naive, when
+from .admin import AdminState, int_or_none
+
+FIRST_ROWS = 3
+MAX_ROWS = 40
+FIELDS = ("panel", "collected_at", "resulted_at", "ordering_provider", "results")
+
+
+def _blank() -> dict[str, str]:
+    return {name: "" for name in FIELDS}
+
+
+def _number(text, label: str, required: bool = False) -> Optional[float]:
+    text = str(text or "").strip()
+    if not text:
+        if required:
+            raise ValidationError(f"{label}: enter the value as a number.", field="results")
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValidationError(f"{label}: {text!r} is not a number.", field="results") from None
+    if not math.isfinite(value):
+        raise ValidationError(f"{label}: {text!r} is not a number.", field="results")
+    return value
+
+
+def _when(form: dict, name: str, label: str) -> datetime:
+    try:
+        return to_utc_naive(datetime.fromisoformat(str(form.get(name, ""))))
+    except ValueError:
+        raise ValidationError(f"Enter the {label} date and time.", field=name) from None
+
+
+def _results(form: dict, rows: list[int]) -> list[labs.ResultInput]:
+    found = []
+    for n, row in enumerate(rows, start=1):
+        name = str(form.get(f"test_{row}", "")).strip()
+        value = str(form.get(f"value_{row}", "")).strip()
+        if not name and not value:
+            continue  # a spare empty row is not an error
+        label = f"Result {n}"
+        found.append(labs.ResultInput(
+            test_name=name, value=_number(value, label, required=True),
+            unit=str(form.get(f"unit_{row}", "")),
+            ref_low=_number(form.get(f"low_{row}"), f"{label} reference low"),
+            ref_high=_number(form.get(f"high_{row}"), f"{label} reference high")))
+    return found
+
+
+@dataclass
+class ReportRow:
+    id: str
+    panel: str
+    collected: str
+    resulted: str
+    provider: str
+    results: list[dict[str, str]]
+
+
+def _report(r) -> ReportRow:
+    return ReportRow(
+        id=str(r.id), panel=r.panel, collected=when(r.collected_at), resulted=when(r.resulted_at),
+        provider=r.ordering_provider,
+        results=[{"id": str(x.id), "test": x.test_name, "value": x.value_text, "unit": x.unit,
+                  "range": x.reference_text, "flag": x.flag_label,
+                  "abnormal": "yes" if x.flag != "normal" else "",
+                  "corrected": "Corrected" if x.corrected else ""} for x in r.results])
+
+
+class AdminLabsState(AdminState):
+    reports: list[ReportRow] = []
+    rows: list[int] = list(range(FIRST_ROWS))
+    errors: dict[str, str] = _blank()
+    form_error: str = ""
+    form_version: int = 0
+
+    def _patient_id(self) -> Optional[int]:
+        return int_or_none(self._page_param("id"))
+
+    async def _refresh(self, viewer):
+        patient_id = self._patient_id()
+        if patient_id is None:
+            return
+        got = await self._act(viewer, lambda db, v: labs.list_reports(
+            db, v.user, patient_id, limit=20, clock=utcnow).items)
+        if got.ok:
+            self.reports = [_report(r) for r in got.value]
+
+    async def load(self):
+        viewer = await self._staff()
+        if viewer is None:
+            return
+        self.rows, self.errors, self.form_error = list(range(FIRST_ROWS)), _blank(), ""
+        await self._refresh(viewer)
+
+    async def add_result_row(self):
+        viewer = await self._staff()
+        if viewer is None:
+            return
+        if len(self.rows) < MAX_ROWS:
+            self.rows = self.rows + [max(self.rows, default=-1) + 1]
+
+    async def enter_report(self, form: dict):
+        viewer = await self._staff()
+        if viewer is None:
+            return
+        patient_id, rows = self._patient_id(), list(self.rows)
+
+        def enter(db, v):
+            return labs.enter_report(
+                db, v.user, patient_id, panel=str(form.get("panel", "")),
+                collected_at=_when(form, "collected_at", "collection"),
+                resulted_at=_when(form, "resulted_at", "result"),
+                ordering_provider=str(form.get("ordering_provider", "")),
+                results=_results(form, rows), clock=utcnow)
+
+        made = await self._act(viewer, enter)
+        self.errors, self.form_error = _blank(), ""
+        if not made.ok:
+            if made.field in self.errors:
+                self.errors[made.field] = made.error
+            else:
+                self.form_error = made.error
+            return
+        self.rows = list(range(FIRST_ROWS))
+        self.form_version += 1
+        await self._refresh(viewer)
+        return rx.toast.success("Lab report saved. The flags below were worked out from the reference ranges.")
+
+    async def correct_result(self, form: dict):
+        viewer = await self._staff()
+        if viewer is None:
+            return
+        wanted = int_or_none(form.get("result_id", ""))
+
+        def correct(db, v):
+            value = _number(form.get("value"), "Corrected value", required=True)
+            labs.correct_result(db, v.user, wanted, value=value, clock=utcnow)
+
+        done = await self._act(viewer, correct)
+        if not done.ok:
+            return rx.toast.error(done.error)
+        await self._refresh(viewer)
+        return rx.toast.success("Value corrected. The earlier value is kept in the audit log.")

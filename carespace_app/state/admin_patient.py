@@ -1,0 +1,179 @@
+"""Admin › a patient's page: the record, invitation, caregivers, conversations, View as patient.
+
+The patient comes from the page's ``?id=`` and is only ever handed to services,
+which check the staff role and audit the read.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import reflex as rx
+
+from .. import routes
+from ..clock import utcnow
+from ..services import access, audit, invitations, messaging, office_outbox, patients, sessions
+from ..timefmt import day, when
+from .admin import AdminState, int_or_none
+from .admin_patients import blank_errors, patient_form_values
+
+STATUS_TEXT = {
+    "not invited": "Not invited",
+    "invited": "Invited",
+    "expired": "Invitation expired",
+    "registered": "Registered",
+    "locked": "Link locked after wrong answers",
+}
+
+
+def _patient_dict(p) -> dict[str, str]:
+    return {"id": str(p.id), "mrn": p.mrn, "first_name": p.first_name, "last_name": p.last_name,
+            "name": p.full_name, "date_of_birth": p.date_of_birth.isoformat(),
+            "dob_text": day(p.date_of_birth), "email": p.email, "phone": p.phone or ""}
+
+
+class AdminPatientState(AdminState):
+    patient: dict[str, str] = {}
+    found: bool = False
+    invitation_status: str = ""
+    invitation_text: str = ""
+    invitation_expires: str = ""
+    invitation_delivery: str = ""
+    caregivers: list[dict[str, str]] = []
+    threads: list[dict[str, str]] = []
+    errors: dict[str, str] = blank_errors()
+    form_error: str = ""
+    saved_note: str = ""
+    # Bumped after a save so the uncontrolled form re-mounts with the stored values.
+    form_version: int = 0
+
+    def _patient_id(self) -> Optional[int]:
+        return int_or_none(self._page_param("id"))
+
+    def _read(self, db, v, patient_id: int) -> dict:
+        patient = patients.get_patient(db, v.user, patient_id, clock=utcnow, client_ip=v.client_ip)
+        status = invitations.invitation_status(db, patient_id, clock=utcnow)
+        latest = invitations.latest_invitation(db, patient_id)
+        delivery = office_outbox.invitation_delivery(db, v.user, latest, clock=utcnow) \
+            if status != "not invited" else ""
+        caregivers = invitations.authorized_users(db, v.user, patient_id, clock=utcnow,
+                                                  client_ip=v.client_ip)
+        threads = messaging.list_threads(db, v.user, patient_id, limit=20, clock=utcnow).items
+        return dict(patient=_patient_dict(patient), status=status, latest=latest,
+                    delivery=delivery, caregivers=caregivers, threads=threads)
+
+    async def _refresh(self, viewer):
+        patient_id = self._patient_id()
+        if patient_id is None:
+            self.found = False
+            return
+        got = await self._act(viewer, lambda db, v: self._read(db, v, patient_id))
+        if not got.ok:
+            self.found = False
+            return rx.toast.error(got.error)
+        data = got.value
+        self.found = True
+        self.patient = data["patient"]
+        self.invitation_status = data["status"]
+        self.invitation_text = STATUS_TEXT.get(data["status"], data["status"])
+        latest = data["latest"]
+        self.invitation_expires = when(latest.expires_at) if latest and data["status"] == "invited" else ""
+        self.invitation_delivery = data["delivery"]
+        self.caregivers = [
+            {"grant_id": str(c["grant_id"]), "name": c["name"], "email": c["email"],
+             "status": c["status"], "expires": when(c["expires_at"]) if c["expires_at"] else "",
+             "can_send": "yes" if c["status"] in ("invited", "expired") else "",
+             "can_revoke": "yes" if c["status"] != "revoked" else ""}
+            for c in data["caregivers"]]
+        self.threads = [
+            {"id": str(t.id), "subject": t.subject, "category": t.category, "status": t.status,
+             "last": when(t.last_message_at), "unread": "Unread" if t.unread else ""}
+            for t in data["threads"]]
+
+    async def load(self):
+        viewer = await self._enter()
+        if viewer is None:
+            return
+        self.errors = blank_errors()
+        self.form_error = self.saved_note = ""
+        return await self._refresh(viewer)
+
+    async def save_patient(self, form: dict):
+        viewer = await self._staff()
+        if viewer is None:
+            return
+        patient_id = self._patient_id()
+        values = patient_form_values(form)
+        saved = await self._act(viewer, lambda db, v: patients.update_patient(
+            db, v.user, patient_id, **values, clock=utcnow, client_ip=v.client_ip))
+        self.errors = blank_errors()
+        self.form_error = self.saved_note = ""
+        if not saved.ok:
+            if saved.field in self.errors:
+                self.errors[saved.field] = saved.error
+            else:
+                self.form_error = saved.error
+            return
+        email_changed = values["email"].strip().casefold() != self.patient.get("email", "")
+        self.saved_note = ("Saved. The email changed, so any earlier invitation link no longer "
+                           "works: send a new one." if email_changed else "Saved.")
+        self.form_version += 1
+        await self._refresh(viewer)
+        return rx.toast.success(self.saved_note)
+
+    async def send_invitation(self):
+        viewer = await self._staff()
+        if viewer is None:
+            return
+        patient_id = self._patient_id()
+        sent = await self._act(viewer, lambda db, v: invitations.send_patient_invitation(
+            db, patient_id, sent_by=v.user, clock=utcnow, client_ip=v.client_ip).expires_at)
+        if not sent.ok:
+            return rx.toast.error(sent.error)
+        await self._refresh(viewer)
+        return rx.toast.success(f"Invitation sent to {self.patient.get('email', '')}. "
+                                f"The link expires {when(sent.value)}.")
+
+    async def send_caregiver_link(self, grant_id: str):
+        viewer = await self._staff()
+        if viewer is None:
+            return
+        wanted = int_or_none(grant_id)
+        sent = await self._act(viewer, lambda db, v: invitations.send_caregiver_invitation(
+            db, wanted, sent_by=v.user, clock=utcnow, client_ip=v.client_ip).email)
+        if not sent.ok:
+            return rx.toast.error(sent.error)
+        await self._refresh(viewer)
+        return rx.toast.success(f"A new link was sent to {sent.value}.")
+
+    async def revoke_caregiver(self, grant_id: str):
+        viewer = await self._staff()
+        if viewer is None:
+            return
+        wanted = int_or_none(grant_id)
+        done = await self._act(viewer, lambda db, v: invitations.revoke_access(
+            db, v.user, wanted, clock=utcnow, client_ip=v.client_ip))
+        if not done.ok:
+            return rx.toast.error(done.error)
+        await self._refresh(viewer)
+        return rx.toast.success("Access revoked. They can no longer open this portal.")
+
+    async def view_as_patient(self):
+        """Open the portal as this patient sees it (relation "staff"); the switch is audited."""
+        viewer = await self._staff()
+        if viewer is None:
+            return
+        patient_id = self._patient_id()
+
+        def switch(db, v):
+            patients.get_patient(db, v.user, patient_id, clock=utcnow, client_ip=v.client_ip)
+            access.require_staff(db, v.user, action="portal.view_as", clock=utcnow,
+                                 client_ip=v.client_ip)
+            sessions.set_active_patient(db, v.session.id, patient_id)
+            audit.record(db, "portal.viewed_as_patient", actor=v.user, patient_id=patient_id,
+                         client_ip=v.client_ip, clock=utcnow)
+            db.commit()
+
+        done = await self._act(viewer, switch)
+        if not done.ok:
+            return rx.toast.error(done.error)
+        self._go(routes.HOME)

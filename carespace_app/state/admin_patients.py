@@ -1,0 +1,90 @@
+"""Admin › Patients: search the records and create a new one."""
+from __future__ import annotations
+
+import reflex as rx
+
+from .. import routes
+from ..clock import utcnow
+from ..services import patients
+from ..timefmt import day
+from .admin import AdminState
+
+PAGE_SIZE = 20
+PATIENT_FIELDS = ("mrn", "first_name", "last_name", "date_of_birth", "email", "phone")
+
+
+def blank_errors() -> dict[str, str]:
+    return {name: "" for name in PATIENT_FIELDS}
+
+
+def patient_form_values(form: dict) -> dict:
+    """The record's fields from a submitted form; a date the service can't read stays None."""
+    born = patients.parse_date_of_birth(str(form.get("date_of_birth", "")))
+    return dict(mrn=str(form.get("mrn", "")), first_name=str(form.get("first_name", "")),
+                last_name=str(form.get("last_name", "")), date_of_birth=born,
+                email=str(form.get("email", "")), phone=str(form.get("phone", "")))
+
+
+class AdminPatientsState(AdminState):
+    query: str = ""
+    results: list[dict[str, str]] = []
+    offset: int = 0
+    has_more: bool = False
+    searched: bool = False
+    errors: dict[str, str] = blank_errors()
+    form_error: str = ""
+
+    async def load(self):
+        viewer = await self._enter()
+        if viewer is None:
+            return
+        self.errors = blank_errors()
+        self.form_error = ""
+        await self._search(viewer, self.query, 0)
+
+    async def _search(self, viewer, query: str, offset: int):
+        found = await self._act(viewer, lambda db, v: patients.search_patients(
+            db, v.user, query, offset=offset, limit=PAGE_SIZE, clock=utcnow, client_ip=v.client_ip))
+        if not found.ok:
+            return rx.toast.error(found.error)
+        page = found.value
+        self.query, self.offset, self.has_more, self.searched = query, page.offset, page.has_more, True
+        self.results = [{"id": str(p.id), "mrn": p.mrn, "name": f"{p.last_name}, {p.first_name}",
+                         "dob": day(p.date_of_birth), "email": p.email, "phone": p.phone or ""}
+                        for p in page.items]
+
+    async def search(self, form: dict):
+        viewer = await self._staff()
+        if viewer is None:
+            return
+        return await self._search(viewer, str(form.get("query", ""))[:200], 0)
+
+    async def next_page(self):
+        viewer = await self._staff()
+        if viewer is None:
+            return
+        return await self._search(viewer, self.query, self.offset + PAGE_SIZE)
+
+    async def previous_page(self):
+        viewer = await self._staff()
+        if viewer is None:
+            return
+        return await self._search(viewer, self.query, max(0, self.offset - PAGE_SIZE))
+
+    async def create_patient(self, form: dict):
+        viewer = await self._staff()
+        if viewer is None:
+            return
+        values = patient_form_values(form)
+        made = await self._act(viewer, lambda db, v: patients.create_patient(
+            db, v.user, **values, clock=utcnow, client_ip=v.client_ip).id)
+        self.errors = blank_errors()
+        self.form_error = ""
+        if not made.ok:
+            if made.field in self.errors:
+                self.errors[made.field] = made.error
+            else:
+                self.form_error = made.error
+            return
+        return [rx.toast.success("Patient record created."),
+                rx.redirect(f"{routes.ADMIN_PATIENT}?id={made.value}")]

@@ -5,6 +5,7 @@ import reflex as rx
 
 from .. import routes
 from ..state.session import SessionState
+from .idle import idle_guard
 from .navigate import full_page_navigate
 from .ui import ACCENT, MAX_WIDTH, brand
 
@@ -19,11 +20,19 @@ TABS = [
 MANAGE_USERS_TAB = ("Manage Users", routes.MANAGE_USERS, "users")
 
 
+def tab_extra(label: str) -> rx.Component | None:
+    """Something shown after a tab's name (e.g. the unread count beside Messages)."""
+    return None
+
+
 def _tab_link(label: str, href: str, icon: str, active: str) -> rx.Component:
     is_active = label == active
+    parts = [rx.icon(icon, size=18, aria_hidden="true"), rx.text(label, size="3")]
+    extra = tab_extra(label)
+    if extra is not None:
+        parts.append(extra)
     return rx.link(
-        rx.hstack(rx.icon(icon, size=18, aria_hidden="true"), rx.text(label, size="3"),
-                  spacing="2", align="center"),
+        rx.hstack(*parts, spacing="2", align="center"),
         href=href,
         class_name="cs-tab" + (" cs-tab-active" if is_active else ""),
         aria_current="page" if is_active else None,
@@ -43,8 +52,7 @@ def _tabs(active: str) -> rx.Component:
 
 
 def _phone_menu(active: str) -> rx.Component:
-    items = [rx.menu.item(rx.link(label, href=href, underline="none", width="100%"))
-             for label, href, _icon in TABS]
+    items = [rx.menu.item(label, on_select=rx.redirect(href)) for label, href, _icon in TABS]
     return rx.box(
         rx.menu.root(
             rx.menu.trigger(
@@ -54,8 +62,7 @@ def _phone_menu(active: str) -> rx.Component:
             rx.menu.content(
                 *items,
                 rx.cond(SessionState.relation == "self",
-                        rx.menu.item(rx.link("Manage Users", href=routes.MANAGE_USERS, underline="none",
-                                             width="100%"))),
+                        rx.menu.item("Manage Users", on_select=rx.redirect(routes.MANAGE_USERS))),
             ),
         ),
         class_name="cs-phone",
@@ -72,6 +79,8 @@ def _name_menu() -> rx.Component:
         ),
         rx.menu.content(
             rx.menu.item("Settings", on_select=rx.redirect(routes.SETTINGS)),
+            rx.cond(SessionState.relation == "self",
+                    rx.menu.item("Who viewed my record", on_select=rx.redirect(routes.RECORD_ACTIVITY))),
             rx.menu.separator(),
             rx.menu.item("Sign out", on_select=SessionState.sign_out),
         ),
@@ -125,6 +134,7 @@ def portal_page(active: str, *children: rx.Component) -> rx.Component:
     )
     return rx.box(
         full_page_navigate(url=SessionState.navigate_to),
+        idle_guard(),
         header,
         rx.el.main(
             rx.cond(

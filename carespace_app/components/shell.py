@@ -5,6 +5,7 @@ import reflex as rx
 
 from .. import routes
 from ..state.session import SessionState
+from .flash import flash_toast
 from .idle import idle_guard
 from .navigate import full_page_navigate
 from .ui import ACCENT, MAX_WIDTH, brand
@@ -135,6 +136,7 @@ def portal_page(active: str, *children: rx.Component) -> rx.Component:
     return rx.box(
         full_page_navigate(url=SessionState.navigate_to),
         idle_guard(),
+        flash_toast(),
         header,
         rx.el.main(
             rx.cond(

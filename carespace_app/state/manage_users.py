@@ -115,7 +115,7 @@ class ManageUsersState(PortalState):
                              f"{name} will have full access once they accept.")
         self.form_key += 1
         await self._reload(viewer)
-        return rx.toast.success(f"Invitation sent to {name}.")
+        self._flash("success", f"Invitation sent to {name}.")
 
     async def _act(self, fn, done: str):
         viewer = await self._portal_viewer()
@@ -130,12 +130,13 @@ class ManageUsersState(PortalState):
             await self._run(run)
         except DomainError as exc:
             await self._reload(viewer)
-            return rx.toast.error(str(exc))
+            return self._flash("error", str(exc))
         except Exception:
             log.exception("manage users action failed")
-            return rx.toast.error(SOMETHING_WRONG)
+            return self._flash("error", SOMETHING_WRONG)
         await self._reload(viewer)
-        return rx.toast.success(done)
+        self.grant_notice = done
+        self._flash("success", done)
 
     @rx.event
     async def send_new_link(self, grant_id: str):

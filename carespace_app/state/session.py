@@ -102,6 +102,8 @@ class SessionState(rx.State):
     navigate_to: str = ""
     # The idle warning a minute before the 15-minute sign-out (components/idle.py ticks).
     idle_warning: bool = False
+    # The latest toast (components/flash.py); the id makes a repeated message show again.
+    flash: dict[str, str] = {}
     _end_reason: str = ""
 
     # --- helpers (underscore: not callable from the browser) ---
@@ -132,6 +134,10 @@ class SessionState(rx.State):
         """
         joiner = "&" if "?" in path else "?"
         self.navigate_to = f"{path}{joiner}n={secrets.token_hex(6)}"
+
+    def _flash(self, kind: str, text: str) -> None:
+        """A toast ("success", "error" or "info"). Use instead of returning rx.toast (CSP)."""
+        self.flash = {"kind": kind, "text": text, "id": secrets.token_hex(4)}
 
     def _signed_out(self, reason: str = "expired"):
         # A page says "expired"; say more precisely why when the session lookup knows.
@@ -204,9 +210,9 @@ class SessionState(rx.State):
         try:
             await self._run(switch)
         except NotAllowed:
-            return rx.toast.error("You don't have access to that patient's portal.")
+            return self._flash("error", "You don't have access to that patient's portal.")
         except DomainError as exc:
-            return rx.toast.error(str(exc))
+            return self._flash("error", str(exc))
         self._go(routes.HOME)
 
     async def check_idle(self):

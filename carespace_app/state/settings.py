@@ -98,7 +98,7 @@ class SettingsState(PortalState):
         self.dialog_open = False
         self.notice = (f"We've sent a confirmation link to {new_email}. Your email address changes "
                        "when you open it (the link works for 24 hours).")
-        yield rx.toast.success("Check your new inbox for the confirmation link.")
+        self._flash("success", "Check your new inbox for the confirmation link.")
 
     @rx.event
     async def change_password(self, form: dict):
@@ -133,7 +133,7 @@ class SettingsState(PortalState):
         self.busy = False
         self.dialog_open = False
         self.notice = "Your password was changed. You were signed out on your other devices."
-        yield rx.toast.success("Password changed.")
+        self._flash("success", "Password changed.")
 
 
 class ConfirmEmailState(SessionState):

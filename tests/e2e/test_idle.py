@@ -28,7 +28,9 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def _age_sessions(engine, email: str, idle: timedelta) -> None:
+def _age_sessions(engine, email: str, idle: timedelta, page: Page) -> None:
+    # Wait for the page's load event to have run: it is activity and would undo the ageing.
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
     with engine.begin() as conn:
         changed = conn.execute(text(
             "UPDATE user_sessions SET last_seen_at = :at WHERE ended_at IS NULL AND user_id = "
@@ -46,7 +48,7 @@ def _last_seen(engine, email: str) -> datetime:
 
 def test_after_15_idle_minutes_the_next_action_lands_on_sign_in(server, server_db, page: Page):
     patient = registered_patient(server, page, first="Irma", last="Stone")
-    _age_sessions(server_db, patient.email, timedelta(minutes=16))
+    _age_sessions(server_db, patient.email, timedelta(minutes=16), page)
     page.get_by_role("link", name="Help").first.click()
     expect(page.get_by_role("heading", name="Sign in to CareSpace")).to_be_visible()
     expect(page.get_by_text(IDLE_MESSAGE)).to_be_visible()
@@ -56,7 +58,7 @@ def test_after_15_idle_minutes_the_next_action_lands_on_sign_in(server, server_d
 
 def test_warning_a_minute_before_and_stay_signed_in(server, server_db, page: Page):
     patient = registered_patient(server, page, first="Otto", last="Reed")
-    _age_sessions(server_db, patient.email, timedelta(minutes=14, seconds=10))
+    _age_sessions(server_db, patient.email, timedelta(minutes=14, seconds=10), page)
     dialog = page.get_by_role("alertdialog")
     expect(dialog).to_be_visible(timeout=(TICK + 5) * 1000)
     expect(dialog).to_contain_text("signed out in about a minute")
@@ -70,7 +72,7 @@ def test_warning_a_minute_before_and_stay_signed_in(server, server_db, page: Pag
 
 def test_an_unattended_tab_signs_itself_out(server, server_db, page: Page):
     patient = registered_patient(server, page, first="Pia", last="Lowe")
-    _age_sessions(server_db, patient.email, timedelta(minutes=15, seconds=5))
+    _age_sessions(server_db, patient.email, timedelta(minutes=15, seconds=5), page)
     expect(page.get_by_role("heading", name="Sign in to CareSpace")).to_be_visible(
         timeout=(TICK + 5) * 1000)
     expect(page.get_by_text(IDLE_MESSAGE)).to_be_visible()

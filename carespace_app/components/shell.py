@@ -57,8 +57,8 @@ def _phone_menu(active: str) -> rx.Component:
     return rx.box(
         rx.menu.root(
             rx.menu.trigger(
-                rx.button(rx.icon("menu", aria_hidden="true"), rx.text(active), variant="soft",
-                          size="3", aria_label="Open menu"),
+                rx.button(rx.icon("menu", aria_hidden="true"), rx.text("Menu"), variant="soft",
+                          size="3", aria_label=f"Menu: {active}"),
             ),
             rx.menu.content(
                 *items,

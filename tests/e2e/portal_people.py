@@ -39,3 +39,11 @@ def user_card(page: Page, person: Person):
 def open_menu_item(page: Page, item: str) -> None:
     page.get_by_role("button", name=re.compile("Account menu")).click()
     page.get_by_role("menuitem", name=item).click()
+
+
+def wait_for_hydration(page: Page) -> None:
+    """Wait until React owns the page's form: typing into server-rendered HTML before
+    hydration is lost when React takes over (and an empty required field blocks submit)."""
+    page.wait_for_function(
+        "() => { const f = document.querySelector('form');"
+        " return !!f && Object.keys(f).some(k => k.startsWith('__reactProps')); }")

@@ -7,7 +7,7 @@ from playwright.sync_api import Page, expect
 
 from .conftest import link_in
 from .people import registered_patient, sign_in, sign_out
-from .portal_people import new_page
+from .portal_people import new_page, wait_for_hydration
 
 NEW_PASSWORD = "Orchard-Kettle-58#"
 
@@ -15,6 +15,8 @@ NEW_PASSWORD = "Orchard-Kettle-58#"
 def _ask_for_link(page: Page, email: str) -> None:
     page.goto("/")
     page.get_by_role("link", name="Forgot Password").click()
+    expect(page.get_by_role("heading", name="Forgot Password")).to_be_visible()
+    wait_for_hydration(page)
     page.get_by_label("Email address").fill(email)
     page.get_by_role("button", name="Send reset link").click()
     expect(page.get_by_role("status").filter(has_text="link works for 1 hour")).to_be_visible(

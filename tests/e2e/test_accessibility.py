@@ -58,6 +58,8 @@ def _is_missing(page: Page) -> bool:
 
 
 def _check_pages(page: Page, server, report: dict, missing: list) -> None:
+    # A dialog caught mid fade-in has half-transparent text that axe rightly calls faint.
+    page.emulate_media(reduced_motion="reduce")
     invited = make_patient(server, first="Axel", last="Check")
     register_link = link_in(server.mailbox.wait_for(invited.email, "invitation"), "/register")
     for name, path in [("sign in", "/"), ("register", register_link),
@@ -76,6 +78,8 @@ def _check_pages(page: Page, server, report: dict, missing: list) -> None:
         report[path] = _blocking(page)
         if path == "/settings":
             page.get_by_role("button", name="Change email address or password").click()
+            expect(page.get_by_role("dialog")).to_be_visible()
+            page.wait_for_timeout(400)
             report["/settings: Email tab"] = _blocking(page)
             page.get_by_role("dialog").get_by_role("tab", name="Password").click()
             report["/settings: Password tab"] = _blocking(page)
@@ -83,6 +87,7 @@ def _check_pages(page: Page, server, report: dict, missing: list) -> None:
         if path == "/manage-users":
             page.get_by_role("button", name=re.compile("Revoke access for")).first.click()
             expect(page.get_by_role("alertdialog")).to_be_visible()
+            page.wait_for_timeout(400)
             report["/manage-users: revoke dialog"] = _blocking(page)
             page.get_by_role("button", name="Keep access").click()
     sign_out(page)

@@ -6,11 +6,12 @@ import logging
 import reflex as rx
 
 from . import routes
-from .config import OFFICE_PHONE, get_settings
+from .config import get_settings
 from .http import backend_routes, security_headers
 from .jobs import start_background_jobs
 from .pages import admin_pages, people, records
 from .pages.public import forgot_password_page, register_page, reset_password_page, sign_in_page
+from .state.session import SessionState
 from .state.auth import ForgotPasswordState, RegisterState, ResetPasswordState, SignInState
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -20,15 +21,12 @@ log = logging.getLogger("carespace")
 def calm_error(exception: Exception):
     """Any error no handler caught: logged for us, a plain next step for the user.
 
-    Never the exception's text: it could name a table, a value or a secret.
+    Never the exception's text: it could name a table, a value or a secret. The
+    message is shown through a state event (rx.toast would be eval'd, which our CSP
+    forbids).
     """
     log.error("unhandled error in an event handler", exc_info=exception)
-    return rx.toast.error(
-        "Something went wrong on our side. Please try again in a minute. If it keeps "
-        f"happening, call the office at {OFFICE_PHONE}.",
-        id="backend_error",
-        position="top-center",
-    )
+    return SessionState.show_problem()
 
 
 app = rx.App(

@@ -6,6 +6,8 @@ import reflex as rx
 from .. import routes
 from ..state.portal import PortalState
 from ..state.session import SessionState
+from .flash import flash_toast
+from .idle import idle_guard
 from .navigate import full_page_navigate
 from .ui import ACCENT, MAX_WIDTH, brand
 
@@ -20,10 +22,10 @@ TABS = [
 MANAGE_USERS_TAB = ("Manage Users", routes.MANAGE_USERS, "users")
 
 
-def _unread_badge(label: str) -> rx.Component:
+def tab_extra(label: str) -> rx.Component | None:
     """The unread count beside "Messages" (words for screen readers, not colour alone)."""
     if label != "Messages":
-        return rx.fragment()
+        return None
     return rx.cond(PortalState.unread_messages > 0,
                    rx.badge(PortalState.unread_messages,
                             rx.el.span(" unread", class_name="cs-sr-only"),
@@ -32,9 +34,12 @@ def _unread_badge(label: str) -> rx.Component:
 
 def _tab_link(label: str, href: str, icon: str, active: str) -> rx.Component:
     is_active = label == active
+    parts = [rx.icon(icon, size=18, aria_hidden="true"), rx.text(label, size="3")]
+    extra = tab_extra(label)
+    if extra is not None:
+        parts.append(extra)
     return rx.link(
-        rx.hstack(rx.icon(icon, size=18, aria_hidden="true"), rx.text(label, size="3"),
-                  _unread_badge(label), spacing="2", align="center"),
+        rx.hstack(*parts, spacing="2", align="center"),
         href=href,
         class_name="cs-tab" + (" cs-tab-active" if is_active else ""),
         aria_current="page" if is_active else None,
@@ -54,19 +59,18 @@ def _tabs(active: str) -> rx.Component:
 
 
 def _phone_menu(active: str) -> rx.Component:
-    items = [rx.menu.item(rx.link(label, _unread_badge(label), href=href, underline="none", width="100%"))
+    items = [rx.menu.item(label, tab_extra(label) or rx.fragment(), on_select=rx.redirect(href))
              for label, href, _icon in TABS]
     return rx.box(
         rx.menu.root(
             rx.menu.trigger(
-                rx.button(rx.icon("menu", aria_hidden="true"), rx.text(active), variant="soft",
-                          size="3", aria_label="Open menu"),
+                rx.button(rx.icon("menu", aria_hidden="true"), rx.text("Menu"), variant="soft",
+                          size="3", aria_label=f"Menu: {active}"),
             ),
             rx.menu.content(
                 *items,
                 rx.cond(SessionState.relation == "self",
-                        rx.menu.item(rx.link("Manage Users", href=routes.MANAGE_USERS, underline="none",
-                                             width="100%"))),
+                        rx.menu.item("Manage Users", on_select=rx.redirect(routes.MANAGE_USERS))),
             ),
         ),
         class_name="cs-phone",
@@ -83,6 +87,8 @@ def _name_menu() -> rx.Component:
         ),
         rx.menu.content(
             rx.menu.item("Settings", on_select=rx.redirect(routes.SETTINGS)),
+            rx.cond(SessionState.relation == "self",
+                    rx.menu.item("Who viewed my record", on_select=rx.redirect(routes.RECORD_ACTIVITY))),
             rx.menu.separator(),
             rx.menu.item("Sign out", on_select=SessionState.sign_out),
         ),
@@ -136,6 +142,8 @@ def portal_page(active: str, *children: rx.Component) -> rx.Component:
     )
     return rx.box(
         full_page_navigate(url=SessionState.navigate_to),
+        idle_guard(),
+        flash_toast(),
         header,
         rx.el.main(
             rx.cond(

@@ -59,10 +59,12 @@ def brand() -> rx.Component:
 def public_page(title: str, *children: rx.Component) -> rx.Component:
     """The frame of the signed-out pages: a single calm card, centred."""
     from ..state.session import SessionState
+    from .flash import flash_toast
     from .navigate import full_page_navigate
 
     return rx.box(
         full_page_navigate(url=SessionState.navigate_to),
+        flash_toast(),
         rx.el.main(
             rx.vstack(
                 brand(),

@@ -104,7 +104,7 @@ class AdminAppointmentsState(AdminState):
         self.errors, self.form_error = _blank(), ""
         self.form_version += 1
         await self._refresh(viewer)
-        return rx.toast.success("Appointment booked.")
+        return self._flash("success", "Appointment booked.")
 
     async def start_edit(self, appointment_id: str):
         viewer = await self._staff()
@@ -134,7 +134,7 @@ class AdminAppointmentsState(AdminState):
         self.editing, self.errors, self.form_error = {}, _blank(), ""
         self.form_version += 1
         await self._refresh(viewer)
-        return rx.toast.success("Appointment changed.")
+        return self._flash("success", "Appointment changed.")
 
     async def cancel_appointment(self, appointment_id: str):
         viewer = await self._staff()
@@ -144,6 +144,6 @@ class AdminAppointmentsState(AdminState):
         done = await self._act(viewer, lambda db, v: appointments.cancel_appointment(
             db, v.user, wanted, clock=utcnow))
         if not done.ok:
-            return rx.toast.error(done.error)
+            return self._flash("error", done.error)
         await self._refresh(viewer)
-        return rx.toast.success("Appointment cancelled.")
+        return self._flash("success", "Appointment cancelled.")

@@ -35,7 +35,7 @@ class AdminAuditState(AdminState):
             from_day=_day(f["from_day"]), to_day=_day(f["to_day"]), offset=offset,
             limit=PAGE_SIZE, clock=utcnow, client_ip=v.client_ip))
         if not got.ok:
-            return rx.toast.error(got.error)
+            return self._flash("error", got.error)
         page = got.value
         self.offset, self.has_more = page.offset, page.has_more
         self.events = [{"id": str(e.id), "at": when(e.at),

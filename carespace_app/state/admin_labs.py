@@ -143,7 +143,7 @@ class AdminLabsState(AdminState):
         self.rows = list(range(FIRST_ROWS))
         self.form_version += 1
         await self._refresh(viewer)
-        return rx.toast.success("Lab report saved. The flags below were worked out from the reference ranges.")
+        return self._flash("success", "Lab report saved. The flags below were worked out from the reference ranges.")
 
     async def correct_result(self, form: dict):
         viewer = await self._staff()
@@ -157,6 +157,6 @@ class AdminLabsState(AdminState):
 
         done = await self._act(viewer, correct)
         if not done.ok:
-            return rx.toast.error(done.error)
+            return self._flash("error", done.error)
         await self._refresh(viewer)
-        return rx.toast.success("Value corrected. The earlier value is kept in the audit log.")
+        return self._flash("success", "Value corrected. The earlier value is kept in the audit log.")

@@ -43,7 +43,7 @@ class AdminMessagesState(AdminState):
             db, v.user, category=category, status=status, unread_only=self.unread_only,
             offset=offset, limit=PAGE_SIZE, clock=utcnow))
         if not got.ok:
-            return rx.toast.error(got.error)
+            return self._flash("error", got.error)
         page = got.value
         self.offset, self.has_more = page.offset, page.has_more
         self.queue = [{"id": str(t.id), "patient": t.patient_name, "mrn": t.mrn,
@@ -89,7 +89,7 @@ class AdminMessagesState(AdminState):
                                                                           clock=utcnow))
         if not got.ok:
             self.thread, self.thread_messages = {}, []
-            return rx.toast.error(got.error)
+            return self._flash("error", got.error)
         t = got.value
         self.thread = {"id": str(t.id), "subject": t.subject, "category": t.category,
                        "status": t.status, "patient": t.patient_name,
@@ -127,7 +127,7 @@ class AdminMessagesState(AdminState):
         self.reply_version += 1
         await self._open(viewer, thread_id)
         await self._refresh(viewer, self.offset)
-        return rx.toast.success("Reply sent. The patient gets an email telling them to sign in.")
+        return self._flash("success", "Reply sent. The patient gets an email telling them to sign in.")
 
     async def _set_status(self, status: str, said: str):
         viewer = await self._staff()
@@ -137,10 +137,10 @@ class AdminMessagesState(AdminState):
         done = await self._act(viewer, lambda db, v: messaging.set_thread_status(
             db, v.user, thread_id, status, clock=utcnow))
         if not done.ok:
-            return rx.toast.error(done.error)
+            return self._flash("error", done.error)
         self.thread["status"] = status
         await self._refresh(viewer, self.offset)
-        return rx.toast.success(said)
+        return self._flash("success", said)
 
     async def close_thread(self):
         return await self._set_status(THREAD_CLOSED, "Conversation closed.")

@@ -25,7 +25,7 @@ class AdminOutboxState(AdminState):
             db, v.user, status=status, offset=offset, limit=PAGE_SIZE, clock=utcnow,
             client_ip=v.client_ip))
         if not got.ok:
-            return rx.toast.error(got.error)
+            return self._flash("error", got.error)
         page = got.value
         self.offset, self.has_more = page.offset, page.has_more
         self.emails = [{"id": str(e.id), "to": e.to_address, "subject": e.subject, "kind": e.kind,
@@ -68,6 +68,6 @@ class AdminOutboxState(AdminState):
         done = await self._act(viewer, lambda db, v: office_outbox.retry_email(
             db, v.user, wanted, clock=utcnow, client_ip=v.client_ip))
         if not done.ok:
-            return rx.toast.error(done.error)
+            return self._flash("error", done.error)
         await self._refresh(viewer, self.offset)
-        return rx.toast.success(f"The email to {done.value.to_address} will be sent again now.")
+        return self._flash("success", f"The email to {done.value.to_address} will be sent again now.")

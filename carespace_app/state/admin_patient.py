@@ -69,7 +69,7 @@ class AdminPatientState(AdminState):
         got = await self._act(viewer, lambda db, v: self._read(db, v, patient_id))
         if not got.ok:
             self.found = False
-            return rx.toast.error(got.error)
+            return self._flash("error", got.error)
         data = got.value
         self.found = True
         self.patient = data["patient"]
@@ -118,7 +118,7 @@ class AdminPatientState(AdminState):
                            "works: send a new one." if email_changed else "Saved.")
         self.form_version += 1
         await self._refresh(viewer)
-        return rx.toast.success(self.saved_note)
+        return self._flash("success", self.saved_note)
 
     async def send_invitation(self):
         viewer = await self._staff()
@@ -128,9 +128,9 @@ class AdminPatientState(AdminState):
         sent = await self._act(viewer, lambda db, v: invitations.send_patient_invitation(
             db, patient_id, sent_by=v.user, clock=utcnow, client_ip=v.client_ip).expires_at)
         if not sent.ok:
-            return rx.toast.error(sent.error)
+            return self._flash("error", sent.error)
         await self._refresh(viewer)
-        return rx.toast.success(f"Invitation sent to {self.patient.get('email', '')}. "
+        return self._flash("success", f"Invitation sent to {self.patient.get('email', '')}. "
                                 f"The link expires {when(sent.value)}.")
 
     async def send_caregiver_link(self, grant_id: str):
@@ -141,9 +141,9 @@ class AdminPatientState(AdminState):
         sent = await self._act(viewer, lambda db, v: invitations.send_caregiver_invitation(
             db, wanted, sent_by=v.user, clock=utcnow, client_ip=v.client_ip).email)
         if not sent.ok:
-            return rx.toast.error(sent.error)
+            return self._flash("error", sent.error)
         await self._refresh(viewer)
-        return rx.toast.success(f"A new link was sent to {sent.value}.")
+        return self._flash("success", f"A new link was sent to {sent.value}.")
 
     async def revoke_caregiver(self, grant_id: str):
         viewer = await self._staff()
@@ -153,9 +153,9 @@ class AdminPatientState(AdminState):
         done = await self._act(viewer, lambda db, v: invitations.revoke_access(
             db, v.user, wanted, clock=utcnow, client_ip=v.client_ip))
         if not done.ok:
-            return rx.toast.error(done.error)
+            return self._flash("error", done.error)
         await self._refresh(viewer)
-        return rx.toast.success("Access revoked. They can no longer open this portal.")
+        return self._flash("success", "Access revoked. They can no longer open this portal.")
 
     async def view_as_patient(self):
         """Open the portal as this patient sees it (relation "staff"); the switch is audited."""
@@ -175,5 +175,5 @@ class AdminPatientState(AdminState):
 
         done = await self._act(viewer, switch)
         if not done.ok:
-            return rx.toast.error(done.error)
+            return self._flash("error", done.error)
         self._go(routes.HOME)

@@ -46,7 +46,7 @@ class AdminPatientsState(AdminState):
         found = await self._act(viewer, lambda db, v: patients.search_patients(
             db, v.user, query, offset=offset, limit=PAGE_SIZE, clock=utcnow, client_ip=v.client_ip))
         if not found.ok:
-            return rx.toast.error(found.error)
+            return self._flash("error", found.error)
         page = found.value
         self.query, self.offset, self.has_more, self.searched = query, page.offset, page.has_more, True
         self.results = [{"id": str(p.id), "mrn": p.mrn, "name": f"{p.last_name}, {p.first_name}",
@@ -86,5 +86,5 @@ class AdminPatientsState(AdminState):
             else:
                 self.form_error = made.error
             return
-        return [rx.toast.success("Patient record created."),
-                rx.redirect(f"{routes.ADMIN_PATIENT}?id={made.value}")]
+        self._flash("success", "Patient record created.")
+        return rx.redirect(f"{routes.ADMIN_PATIENT}?id={made.value}")

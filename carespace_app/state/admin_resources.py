@@ -64,7 +64,7 @@ class AdminResourcesState(AdminState):
         self.errors, self.form_error = _blank(), ""
         self.form_version += 1
         await self._refresh(viewer)
-        return rx.toast.success("Link added. Patients see it on their Resources tab.")
+        return self._flash("success", "Link added. Patients see it on their Resources tab.")
 
     async def start_edit(self, resource_id: str):
         viewer = await self._staff()
@@ -94,7 +94,7 @@ class AdminResourcesState(AdminState):
         self.editing, self.errors, self.form_error = {}, _blank(), ""
         self.form_version += 1
         await self._refresh(viewer)
-        return rx.toast.success("Link saved.")
+        return self._flash("success", "Link saved.")
 
     async def delete_link(self, resource_id: str):
         viewer = await self._staff()
@@ -104,9 +104,9 @@ class AdminResourcesState(AdminState):
         done = await self._act(viewer, lambda db, v: resources.delete_resource(
             db, v.user, wanted, clock=utcnow))
         if not done.ok:
-            return rx.toast.error(done.error)
+            return self._flash("error", done.error)
         await self._refresh(viewer)
-        return rx.toast.success("Link deleted.")
+        return self._flash("success", "Link deleted.")
 
     async def move_link(self, resource_id: str, direction: str):
         viewer = await self._staff()
@@ -116,5 +116,5 @@ class AdminResourcesState(AdminState):
         done = await self._act(viewer, lambda db, v: resources.move_resource(
             db, v.user, wanted, str(direction), clock=utcnow))
         if not done.ok:
-            return rx.toast.error(done.error)
+            return self._flash("error", done.error)
         await self._refresh(viewer)

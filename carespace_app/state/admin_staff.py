@@ -32,7 +32,7 @@ class AdminStaffState(AdminState):
         self.refused = got.refused
         if not got.ok:
             self.members = []
-            return rx.toast.error(got.error)
+            return self._flash("error", got.error)
         self.members = [{"id": str(m.id), "name": m.full_name, "email": m.email,
                          "role": "Administrator" if m.is_admin else "Staff",
                          "active": "yes" if m.is_active else "",
@@ -63,7 +63,7 @@ class AdminStaffState(AdminState):
             return
         self.form_version += 1
         await self._refresh(viewer)
-        return rx.toast.success(f"Account created. {made.value.email} was emailed a link to "
+        return self._flash("success", f"Account created. {made.value.email} was emailed a link to "
                                 "choose their password.")
 
     async def _change(self, member_id: str, action, said: str):
@@ -74,9 +74,9 @@ class AdminStaffState(AdminState):
         done = await self._act(viewer, lambda db, v: action(db, v.user, wanted, clock=utcnow,
                                                             client_ip=v.client_ip))
         if not done.ok:
-            return rx.toast.error(done.error)
+            return self._flash("error", done.error)
         await self._refresh(viewer)
-        return rx.toast.success(said)
+        return self._flash("success", said)
 
     async def deactivate(self, member_id: str):
         return await self._change(member_id, staff.deactivate,

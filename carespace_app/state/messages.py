@@ -196,7 +196,7 @@ class MessagesState(PortalState):
         self._compose_key = ""
         self.notice = "Your message was sent. The office answers during normal business hours."
         await self._show_page(viewer, 0)
-        yield rx.toast.success("Message sent.")
+        yield self._flash("success", "Message sent.")
 
     @rx.event
     async def send_reply(self, form: dict):
@@ -227,5 +227,5 @@ class MessagesState(PortalState):
             return
         self.replying = False
         await self._open_thread(viewer, str(thread_id))
-        yield rx.toast.success("Reply sent.")
+        yield self._flash("success", "Reply sent.")
         yield rx.set_value("reply", "")

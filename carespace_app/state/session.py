@@ -14,12 +14,14 @@ from http.cookies import SimpleCookie
 from typing import Callable, Optional, TypeVar
 
 import reflex as rx
+from sqlmodel import select
 
 from .. import routes
+from ..config import OFFICE_PHONE
 from ..clock import utcnow
 from ..db import session_scope
 from ..models import Patient, User, UserSession
-from ..services import access, sessions
+from ..services import access, security, sessions
 from ..services.errors import DomainError, NotAllowed
 
 log = logging.getLogger("carespace.state")
@@ -49,11 +51,19 @@ def _token_from_cookie_header(header: str) -> Optional[str]:
     return morsel.value if morsel else None
 
 
-def _resolve_viewer(token: Optional[str], client_ip: str, touch: bool) -> Optional[Viewer]:
+def _ended_reason(db, token: Optional[str]) -> str:
+    """Why a cookie's session no longer works, in the words of the sign-in page's notices."""
+    row = db.exec(select(UserSession.ended_reason).where(
+        UserSession.token_hash == security.token_hash(token))).first() if token else None
+    return "idle" if row == sessions.ENDED_IDLE else "expired"
+
+
+def _resolve_viewer(token: Optional[str], client_ip: str, touch: bool) -> tuple[Optional[Viewer], str]:
+    """The viewer, or None and why ("idle" or "expired")."""
     with session_scope() as db:
         found = sessions.resolve(db, token, clock=utcnow, touch=touch) if token else None
         if found is None:
-            return None
+            return None, _ended_reason(db, token)
         session, user = found
         patient_id = session.active_patient_id
         relation = access.relation_to(db, user, patient_id) if patient_id else None
@@ -65,7 +75,16 @@ def _resolve_viewer(token: Optional[str], client_ip: str, touch: bool) -> Option
                 patient_id, relation = choices[0][0].id, choices[0][1]
                 sessions.set_active_patient(db, session.id, patient_id)
         return Viewer(user=user, session=session, patient_id=patient_id,
-                      relation=relation, client_ip=client_ip)
+                      relation=relation, client_ip=client_ip), ""
+
+
+def _idle_seconds(token: Optional[str]) -> Optional[float]:
+    """Seconds since the session's last activity, without counting this look as activity."""
+    with session_scope() as db:
+        found = sessions.resolve(db, token, clock=utcnow, touch=False) if token else None
+        if found is None:
+            return None
+        return (utcnow() - found[0].last_seen_at).total_seconds()
 
 
 class SessionState(rx.State):
@@ -82,6 +101,11 @@ class SessionState(rx.State):
     error_message: str = ""
     # A local path the browser loads in full (FullPageNavigate); see components/navigate.py.
     navigate_to: str = ""
+    # The idle warning a minute before the 15-minute sign-out (components/idle.py ticks).
+    idle_warning: bool = False
+    # The latest toast (components/flash.py); the id makes a repeated message show again.
+    flash: dict[str, str] = {}
+    _end_reason: str = ""
 
     # --- helpers (underscore: not callable from the browser) ---
 
@@ -92,9 +116,12 @@ class SessionState(rx.State):
         return _token_from_cookie_header(self.router.headers.cookie or "")
 
     async def _viewer(self, touch: bool = True) -> Optional[Viewer]:
-        return await asyncio.to_thread(
+        viewer, self._end_reason = await asyncio.to_thread(
             _resolve_viewer, self._session_token(), self._client_ip(), touch
         )
+        if viewer is not None and touch:
+            self.idle_warning = False
+        return viewer
 
     async def _run(self, fn: Callable[..., T], *args, **kwargs) -> T:
         """Database work runs in a thread so one user's query never stalls another's events."""
@@ -109,8 +136,16 @@ class SessionState(rx.State):
         joiner = "&" if "?" in path else "?"
         self.navigate_to = f"{path}{joiner}n={secrets.token_hex(6)}"
 
+    def _flash(self, kind: str, text: str) -> None:
+        """A toast ("success", "error" or "info"). Use instead of returning rx.toast (CSP)."""
+        self.flash = {"kind": kind, "text": text, "id": secrets.token_hex(4)}
+
     def _signed_out(self, reason: str = "expired"):
+        # A page says "expired"; say more precisely why when the session lookup knows.
+        if reason == "expired" and self._end_reason in ("idle", "revoked"):
+            reason = self._end_reason
         self.signed_in = False
+        self.idle_warning = False
         self._go(f"{routes.AUTH_SIGN_OUT}?reason={reason}")
 
     async def _show_identity(self, viewer: Viewer) -> None:
@@ -137,7 +172,11 @@ class SessionState(rx.State):
     async def _portal_viewer(self) -> Optional[Viewer]:
         """The viewer for a portal page, or None after sending them to sign in."""
         viewer = await self._viewer()
-        if viewer is None or viewer.patient_id is None:
+        if viewer is None:
+            return None
+        if viewer.patient_id is None:
+            if not viewer.user.is_staff:
+                self._end_reason = "revoked"  # a caregiver whose last access was revoked
             return None
         return viewer
 
@@ -172,7 +211,29 @@ class SessionState(rx.State):
         try:
             await self._run(switch)
         except NotAllowed:
-            return rx.toast.error("You don't have access to that patient's portal.")
+            return self._flash("error", "You don't have access to that patient's portal.")
         except DomainError as exc:
-            return rx.toast.error(str(exc))
+            return self._flash("error", str(exc))
         self._go(routes.HOME)
+
+    def show_problem(self):
+        """Shown after an error no handler caught (see carespace_app.calm_error)."""
+        self._flash("error", "Something went wrong on our side. Please try again in a minute. "
+                    f"If it keeps happening, call the office at {OFFICE_PHONE}.")
+
+    async def check_idle(self):
+        """The page's timer asks every few seconds; the question is not activity itself."""
+        idle = await self._run(_idle_seconds, self._session_token())
+        if idle is None:
+            if self.signed_in:
+                await self._viewer(touch=False)  # learns why: idle, or ended elsewhere
+                return self._signed_out("expired")
+            return
+        self.idle_warning = idle >= sessions.IDLE_WARNING.total_seconds()
+
+    async def stay_signed_in(self):
+        """"Stay signed in": this event is the activity (resolve records it)."""
+        viewer = await self._viewer(touch=True)
+        if viewer is None:
+            return self._signed_out("expired")
+        self.idle_warning = False

@@ -10,6 +10,8 @@ from typing import Callable
 import reflex as rx
 
 from ... import routes
+from ...components.flash import flash_toast
+from ...components.idle import idle_guard
 from ...components.navigate import full_page_navigate
 from ...components.ui import ACCENT, MAX_WIDTH, brand
 from ...state.session import SessionState
@@ -58,6 +60,8 @@ def admin_shell(active: str, *children: rx.Component) -> rx.Component:
     )
     return rx.box(
         full_page_navigate(url=SessionState.navigate_to),
+        idle_guard(),
+        flash_toast(),
         header,
         rx.el.main(
             rx.cond(

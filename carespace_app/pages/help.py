@@ -1,0 +1,109 @@
+"""Help: the practice's own FAQ and troubleshooting, with the office phone."""
+from __future__ import annotations
+
+import reflex as rx
+
+from .. import routes
+from ..components.shell import portal_page
+from ..components.ui import office_phone_link
+
+
+def _section(title: str, *body: rx.Component) -> rx.Component:
+    return rx.el.section(
+        rx.vstack(rx.heading(title, size="5", as_="h2"), *body, spacing="2", align="start"),
+        class_name="cs-help-section",
+    )
+
+
+def _steps(*steps: str) -> rx.Component:
+    return rx.el.ol(*[rx.el.li(rx.text(s, size="3")) for s in steps], class_name="cs-steps")
+
+
+def _qa(question: str, *answer) -> rx.Component:
+    return rx.vstack(rx.heading(question, size="4", as_="h3"), rx.text(*answer, size="3"),
+                     spacing="1", align="start")
+
+
+def help_page() -> rx.Component:
+    return portal_page(
+        "Help",
+        rx.heading("Help", size="7", as_="h1"),
+        rx.callout(rx.text("Need a person? Call the office at ", office_phone_link(), ". For a medical "
+                           "emergency, call 9-1-1.", size="3"), icon="phone", color_scheme="teal"),
+        _section(
+            "How to register for CareSpace",
+            rx.text("A direct invitation link is required to register for the CareSpace patient "
+                    "portal. This invitation is sent directly from the doctor's office to the "
+                    "patient's email address on file.", size="3"),
+            _steps("Look for a registration invitation email from noreply@carespaceportal.com.",
+                   "Click the registration link in the email (check your spam folder if you don't "
+                   "see it).",
+                   "Create a password and confirm your date of birth.",
+                   "Agree to the terms of service and click \u201cCreate Password\u201d."),
+        ),
+        _section(
+            "Troubleshooting",
+            rx.text("You must register within 4 days of the date your registration email was sent "
+                    "or the link will expire. If your link has expired, please contact your "
+                    "physician's office or the user who granted you access to their portal. Do not "
+                    "forward the registration email to a different account; the registration link "
+                    "won't work if forwarded.", size="3"),
+        ),
+        _section(
+            "Using secure messaging",
+            rx.text("CareSpace allows you to send non-urgent secure messages to your doctor's "
+                    "office at any time. Messages will be answered by staff during normal business "
+                    "hours. If you have an urgent request, please call the office directly. If you "
+                    "have a medical emergency, call 9-1-1 immediately.", size="3"),
+            _steps("Click \u201cNew message\u201d in the upper-right corner of the Messages page.",
+                   "Select the message category.",
+                   "Include a subject line and message for your provider team.",
+                   "Click \u201cSend message\u201d."),
+        ),
+        _section("Viewing appointments",
+                 rx.text("From the Appointments tab, you can view upcoming office visits, lab "
+                         "services and more.", size="3")),
+        _section("Viewing lab results",
+                 rx.text("From the Labs tab, you can view lab reports as well as lab history.",
+                         size="3")),
+        _section(
+            "Granting access to family or caregivers",
+            rx.text("You can authorize someone you trust to view your CareSpace account and "
+                    "records. By granting access, authorized users (friends, family, caregivers) "
+                    "will have full access to your patient portal, including all medical records "
+                    "and messages. Go to ", rx.link("Manage Users", href=routes.MANAGE_USERS),
+                    " to grant access.", size="3"),
+        ),
+        _section(
+            "How to change your password",
+            rx.text("Click on your name and select Settings. Then click on \u201cChange email "
+                    "address or password\u201d. Select the Password tab in the new window to "
+                    "change your password.", size="3"),
+        ),
+        _section("Helpful resources",
+                 rx.text("Visit the ", rx.link("Resources", href=routes.RESOURCES),
+                         " tab to find links to the National Cancer Institute, American Cancer "
+                         "Society, and CancerCare.", size="3")),
+        _section(
+            "Frequently asked questions",
+            _qa("What if I didn't receive the registration email?",
+                "Please call our office at ", office_phone_link(), " to confirm the email address "
+                "on file. If your invitation link has expired, request a new registration link "
+                "from your care team. Do not forward the original registration email: invitation "
+                "links are invalid if sent to an alternate email address."),
+            _qa("What are the password requirements?",
+                "Minimum 8 characters, with at least one uppercase letter, one lowercase letter, "
+                "one number, and one special character."),
+            _qa("What happens if I forgot my password or am having trouble signing in?",
+                "Click \u201cForgot Password\u201d on the sign-in page, or ask a trusted caregiver "
+                "for help."),
+            _qa("Can I use CareSpace on my phone?",
+                "Yes. There is no app for CareSpace: use Safari (iOS) or Chrome (Android) to sign "
+                "in with your phone's browser."),
+            _qa("How do I revoke access for a caregiver?",
+                "Go to Manage Users and click \u201cRevoke access\u201d next to the user's email. "
+                "Note: this action is permanent."),
+            _qa("Still having trouble?",
+                "You can contact our office directly at ", office_phone_link(), " for help."),
+        ),
+    )

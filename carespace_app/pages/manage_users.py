@@ -1,0 +1,116 @@
+"""Manage Users: who the patient trusts with their portal."""
+from __future__ import annotations
+
+import reflex as rx
+
+from ..components.shell import portal_page
+from ..components.ui import error_callout, field, primary_button, text_input
+from ..state.manage_users import ManageUsersState as S
+
+FULL_ACCESS = ("The person you add will have full access to your portal, including all medical "
+               "records and messages. They'll get an email with a link that works for 4 days.")
+
+
+def _grant_form() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("Give someone access", size="5", as_="h2"),
+            rx.callout(FULL_ACCESS, icon="info", color_scheme="amber", size="2"),
+            error_callout(S.grant_error),
+            rx.form(
+                rx.vstack(
+                    field("Name", text_input("name", auto_complete="off", required=True,
+                                             max_length=200), "name"),
+                    field("Email", text_input("email", type="email", auto_complete="off",
+                                              required=True), "email"),
+                    primary_button("Grant access", type="submit"),
+                    spacing="4", width="100%", align="start",
+                ),
+                on_submit=S.grant,
+                key=S.form_key,
+                width="100%",
+            ),
+            rx.cond(S.grant_notice != "",
+                    rx.callout(S.grant_notice, icon="mail", color_scheme="green", role="status")),
+            spacing="4", width="100%", align="stretch",
+        ),
+        size="3",
+    )
+
+
+def _revoke_dialog(user) -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(
+            rx.button("Revoke access", color_scheme="red", variant="soft", size="3",
+                      aria_label="Revoke access for " + user["email"]),
+        ),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Revoke access for ", user["name"], "?"),
+            rx.alert_dialog.description(
+                user["name"], " (", user["email"], ") will no longer be able to open your portal, "
+                "starting right away. This is permanent: to give them access again, you would "
+                "grant access again and they would need a new invitation.",
+                size="3",
+            ),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button("Keep access", variant="soft", color_scheme="gray",
+                                                 size="3")),
+                rx.alert_dialog.action(rx.button("Yes, revoke access", color_scheme="red", size="3",
+                                                 on_click=S.revoke(user["grant_id"]))),
+                spacing="3", justify="end", margin_top="1rem", wrap="wrap",
+            ),
+        ),
+    )
+
+
+def _user_card(user) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.text(user["name"], size="4", weight="bold"),
+                rx.badge(user["status_label"], size="2",
+                         color_scheme=rx.match(user["status"], ("active", "green"), ("invited", "blue"),
+                                               ("revoked", "gray"), "amber")),
+                spacing="3", align="center", wrap="wrap",
+            ),
+            rx.hstack(
+                rx.text(user["email"], size="3", class_name="cs-break"),
+                rx.cond(user["can_revoke"] == "yes", _revoke_dialog(user)),
+                spacing="3", align="center", wrap="wrap",
+            ),
+            rx.text(user["note"], size="3", color_scheme="gray"),
+            rx.cond(user["can_resend"] == "yes",
+                    rx.button("Send new link", variant="outline", size="3",
+                              aria_label="Send new link to " + user["email"],
+                              on_click=S.send_new_link(user["grant_id"]))),
+            spacing="2", align="start",
+        ),
+        data_testid="authorized-user",
+        width="100%",
+    )
+
+
+def manage_users_page() -> rx.Component:
+    return portal_page(
+        "Manage Users",
+        rx.heading("Manage Users", size="7", as_="h1"),
+        rx.cond(
+            S.allowed,
+            rx.vstack(
+                rx.text("Choose who you trust to see your CareSpace portal: family, friends or "
+                        "caregivers.", size="3"),
+                _grant_form(),
+                rx.heading("Authorized users", size="5", as_="h2"),
+                rx.cond(
+                    S.users.length() > 0,
+                    rx.vstack(rx.foreach(S.users, _user_card), spacing="3", width="100%"),
+                    rx.cond(S.loaded,
+                            rx.text("No one else has access yet. Add someone with Grant access above.",
+                                    size="3", color_scheme="gray")),
+                ),
+                spacing="4", width="100%", align="stretch",
+            ),
+            rx.callout("Only the patient can choose who has access to their portal.", icon="lock",
+                       color_scheme="gray"),
+        ),
+    )

@@ -1,0 +1,57 @@
+"""Who viewed my record: every look at and change to the patient's record, newest first."""
+from __future__ import annotations
+
+import reflex as rx
+
+from ..components.shell import portal_page
+from ..state.info import RecordActivityState as S
+
+
+def _entry(entry) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(entry["when"]),
+        rx.table.cell(entry["who"]),
+        rx.table.cell(entry["what"]),
+    )
+
+
+def record_activity_page() -> rx.Component:
+    table = rx.box(
+        rx.table.root(
+            rx.table.header(rx.table.row(
+                rx.table.column_header_cell("When", scope="col"),
+                rx.table.column_header_cell("Who", scope="col"),
+                rx.table.column_header_cell("What", scope="col"),
+            )),
+            rx.table.body(rx.foreach(S.entries, _entry)),
+            size="2", width="100%",
+        ),
+        class_name="cs-table-wrap",
+    )
+    return portal_page(
+        "Who viewed my record",
+        rx.heading("Who viewed my record", size="7", as_="h1"),
+        rx.cond(
+            S.allowed,
+            rx.vstack(
+                rx.text("Every time someone opens or changes your record: you, the people you gave "
+                        "access to, and the office. If something looks wrong, call the office.",
+                        size="3"),
+                rx.cond(
+                    S.entries.length() > 0,
+                    table,
+                    rx.cond(S.loaded, rx.text("Nothing to show yet.", size="3", color_scheme="gray")),
+                ),
+                rx.hstack(
+                    rx.cond(S.offset > 0, rx.button("Newer", variant="outline", size="3",
+                                                    on_click=S.newer)),
+                    rx.cond(S.has_more, rx.button("Older", variant="outline", size="3",
+                                                  on_click=S.older)),
+                    spacing="3",
+                ),
+                spacing="4", width="100%", align="stretch",
+            ),
+            rx.callout("Only the patient can see who viewed their record.", icon="lock",
+                       color_scheme="gray"),
+        ),
+    )

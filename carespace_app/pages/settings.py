@@ -1,0 +1,132 @@
+"""Settings (under the name menu): the account's email address and password."""
+from __future__ import annotations
+
+import reflex as rx
+
+from .. import routes
+from ..components.shell import portal_page
+from ..components.ui import error_callout, field, notice_callout, primary_button, public_page, text_input
+from ..state.settings import ConfirmEmailState, SettingsState as S
+from .public import link_problem, password_rules
+
+
+def _email_tab() -> rx.Component:
+    return rx.form(
+        rx.vstack(
+            rx.text("We'll send a confirmation link to the new address. Your address changes when "
+                    "you open it, and we'll tell your current address about the change.", size="3"),
+            error_callout(S.email_error),
+            field("New email address", text_input("new_email", type="email", auto_complete="email",
+                                                  required=True), "new_email"),
+            field("Current password", text_input("email_current_password", name="current_password",
+                                                 type="password", auto_complete="current-password",
+                                                 required=True),
+                  "email_current_password"),
+            primary_button("Send confirmation link", type="submit", loading=S.busy),
+            spacing="4", width="100%", align="stretch",
+        ),
+        on_submit=S.change_email,
+        width="100%",
+    )
+
+
+def _password_tab() -> rx.Component:
+    return rx.form(
+        rx.vstack(
+            rx.text("You'll stay signed in here; your other devices will be signed out.", size="3"),
+            error_callout(S.password_error),
+            field("Current password", text_input("password_current_password", name="current_password",
+                                                 type="password", auto_complete="current-password",
+                                                 required=True),
+                  "password_current_password"),
+            field("New password", text_input("new_password", type="password",
+                                              auto_complete="new-password", required=True,
+                                              on_change=S.check_password.debounce(150)),
+                  "new_password"),
+            password_rules(S.rules),
+            field("Confirm new password", text_input("confirm_new_password", type="password",
+                                                     auto_complete="new-password", required=True),
+                  "confirm_new_password"),
+            primary_button("Change password", type="submit", loading=S.busy),
+            spacing="4", width="100%", align="stretch",
+        ),
+        on_submit=S.change_password,
+        width="100%",
+    )
+
+
+def _change_dialog() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.trigger(primary_button("Change email address or password")),
+        rx.dialog.content(
+            rx.dialog.title("Change email address or password"),
+            rx.dialog.description("Both need your current password.", size="3"),
+            rx.tabs.root(
+                rx.tabs.list(rx.tabs.trigger("Email", value="email"),
+                             rx.tabs.trigger("Password", value="password"), size="2"),
+                rx.tabs.content(rx.box(_email_tab(), padding_top="1rem"), value="email"),
+                rx.tabs.content(rx.box(_password_tab(), padding_top="1rem"), value="password"),
+                value=S.tab,
+                on_change=S.set_tab,
+                key=S.form_key,
+            ),
+            rx.dialog.close(rx.button("Close", variant="soft", color_scheme="gray", size="3",
+                                      margin_top="1rem")),
+            max_width="34rem",
+        ),
+        open=S.dialog_open,
+        on_open_change=S.set_dialog_open,
+    )
+
+
+def settings_page() -> rx.Component:
+    return portal_page(
+        "Settings",
+        rx.heading("Settings", size="7", as_="h1"),
+        notice_callout(S.notice),
+        rx.card(
+            rx.vstack(
+                rx.heading("Your account", size="5", as_="h2"),
+                rx.el.dl(
+                    rx.el.dt("Name", class_name="cs-label"), rx.el.dd(S.user_name),
+                    rx.el.dt("Email address", class_name="cs-label"), rx.el.dd(S.user_email),
+                    class_name="cs-dl",
+                ),
+                _change_dialog(),
+                spacing="4", align="start",
+            ),
+            size="3",
+        ),
+        rx.cond(
+            S.relation == "self",
+            rx.card(
+                rx.vstack(
+                    rx.heading("Your privacy", size="5", as_="h2"),
+                    rx.text("See who opened your record, and when: you, the people you gave access "
+                            "to, and the office.", size="3"),
+                    rx.link("Who viewed my record", href=routes.RECORD_ACTIVITY, size="3"),
+                    spacing="3", align="start",
+                ),
+                size="3",
+            ),
+        ),
+    )
+
+
+def confirm_email_page() -> rx.Component:
+    return public_page(
+        "Confirm your email address",
+        rx.match(
+            ConfirmEmailState.view,
+            ("loading", rx.center(rx.spinner(size="3"), padding="2rem")),
+            ("done", rx.vstack(
+                rx.callout(ConfirmEmailState.message, icon="circle-check", color_scheme="green",
+                           role="status"),
+                rx.link("Go to sign in", href=routes.SIGN_IN, size="3"),
+                spacing="3",
+            )),
+            ("error", rx.vstack(error_callout(ConfirmEmailState.message),
+                                rx.link("Go to sign in", href=routes.SIGN_IN, size="3"), spacing="3")),
+            link_problem(ConfirmEmailState.view, ConfirmEmailState.message),
+        ),
+    )

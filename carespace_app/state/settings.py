@@ -1,0 +1,169 @@
+"""Settings: change the email address or the password (both ask for the current password),
+and confirm a new email address from the emailed link."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import reflex as rx
+
+from ..clock import utcnow
+from ..db import session_scope
+from ..services import accounts, passwords
+from ..services.errors import DomainError, LinkError
+from ..services.security import run_in_bcrypt_pool
+from .portal import PortalState
+from .session import SessionState
+
+log = logging.getLogger("carespace.settings")
+
+MAX_FIELD = 1000
+SOMETHING_WRONG = "Something went wrong on our side. Please try again in a minute."
+
+
+def _text(form: dict, key: str) -> str:
+    value = form.get(key, "")
+    return value[:MAX_FIELD] if isinstance(value, str) else ""
+
+
+def _rules_view(password: str, email: str | None) -> list[dict[str, str]]:
+    return [{"code": code, "text": text, "met": "yes" if met else "no"}
+            for code, text, met in passwords.rule_status(password, email)]
+
+
+class SettingsState(PortalState):
+    dialog_open: bool = False
+    tab: str = "email"
+    email_error: str = ""
+    password_error: str = ""
+    notice: str = ""
+    busy: bool = False
+    rules: list[dict[str, str]] = []
+    form_key: int = 0
+
+    async def load(self):
+        self.dialog_open = False
+        self.email_error = ""
+        self.password_error = ""
+        self.notice = ""
+        self.busy = False
+        viewer = await self._enter()
+        if viewer is None:
+            return self._signed_out("expired")
+        self.rules = _rules_view("", viewer.user.email)
+
+    def set_dialog_open(self, value: bool):
+        self.dialog_open = bool(value)
+        if self.dialog_open:
+            self.email_error = ""
+            self.password_error = ""
+            self.form_key += 1
+            self.rules = _rules_view("", self.user_email)
+
+    def set_tab(self, value: str):
+        self.tab = "password" if value == "password" else "email"
+
+    def check_password(self, value: str):
+        self.rules = _rules_view(value[:MAX_FIELD] if isinstance(value, str) else "", self.user_email)
+
+    @rx.event
+    async def change_email(self, form: dict):
+        viewer = await self._viewer()
+        if viewer is None:
+            self._signed_out("expired")
+            return
+        current, new_email = _text(form, "current_password"), _text(form, "new_email").strip()
+        self.email_error = ""
+        self.busy = True
+        yield
+
+        def request():
+            with session_scope() as db:
+                accounts.request_email_change(db, viewer.user.id, current_password=current,
+                                              new_email=new_email, clock=utcnow,
+                                              client_ip=viewer.client_ip)
+
+        try:
+            await run_in_bcrypt_pool(request)
+        except DomainError as exc:
+            self.busy = False
+            self.email_error = str(exc)
+            return
+        except Exception:
+            log.exception("email change request failed")
+            self.busy = False
+            self.email_error = SOMETHING_WRONG
+            return
+        self.busy = False
+        self.dialog_open = False
+        self.notice = (f"We've sent a confirmation link to {new_email}. Your email address changes "
+                       "when you open it (the link works for 24 hours).")
+        self._flash("success", "Check your new inbox for the confirmation link.")
+
+    @rx.event
+    async def change_password(self, form: dict):
+        viewer = await self._viewer()
+        if viewer is None:
+            self._signed_out("expired")
+            return
+        current = _text(form, "current_password")
+        new, confirm = _text(form, "new_password"), _text(form, "confirm_new_password")
+        self.password_error = ""
+        self.busy = True
+        yield
+
+        def change():
+            with session_scope() as db:
+                accounts.change_password(db, viewer.user.id, current_password=current,
+                                         new_password=new, confirm_password=confirm, clock=utcnow,
+                                         keep_session_id=viewer.session.id,
+                                         client_ip=viewer.client_ip)
+
+        try:
+            await run_in_bcrypt_pool(change)
+        except DomainError as exc:
+            self.busy = False
+            self.password_error = str(exc)
+            return
+        except Exception:
+            log.exception("password change failed")
+            self.busy = False
+            self.password_error = SOMETHING_WRONG
+            return
+        self.busy = False
+        self.dialog_open = False
+        self.notice = "Your password was changed. You were signed out on your other devices."
+        self._flash("success", "Password changed.")
+
+
+class ConfirmEmailState(SessionState):
+    """/confirm-email?token=…: the link sent to the new address."""
+
+    view: str = "loading"  # loading | done | invalid | expired | used | superseded | error
+    message: str = ""
+    new_email: str = ""
+
+    async def load(self):
+        token = self.router.url.query_parameters.get("token", "")[:200]
+
+        def confirm():
+            with session_scope() as db:
+                return accounts.confirm_email_change(db, token, clock=utcnow).email
+
+        try:
+            self.new_email = await asyncio.to_thread(confirm)
+        except LinkError as exc:
+            self.view = exc.reason if exc.reason in {"expired", "used", "superseded"} else "invalid"
+            self.message = str(exc)
+            return
+        except DomainError as exc:
+            self.view = "error"
+            self.message = str(exc)
+            return
+        except Exception:
+            log.exception("email confirmation failed")
+            self.view = "error"
+            self.message = SOMETHING_WRONG
+            return
+        self.view = "done"
+        self.message = f"Your email address is now {self.new_email}. Sign in with it from now on."

@@ -1,0 +1,111 @@
+"""Caregivers: registering from the invitation, an existing account accepting with its
+password, and one login for the portals of two patients."""
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from .conftest import link_in
+from .people import register_from_email, registered_patient
+from .portal_people import caregiver, grant_access, new_page
+
+
+def _viewing(page: Page):
+    return page.get_by_role("status").filter(has_text="You are viewing")
+
+
+def test_new_caregiver_registers_without_date_of_birth_and_with_the_invited_email(server, page: Page,
+                                                                                  browser):
+    registered_patient(server, page, first="Nell", last="Adams")
+    carer = caregiver("Theo", "Adams")
+    grant_access(page, carer)
+    link = link_in(server.mailbox.wait_for(carer.email, "gave you access"), "/register")
+
+    carer_page = new_page(browser, server)
+    try:
+        carer_page.goto(link)
+        expect(carer_page.get_by_text("You've been given access")).to_be_visible()
+        expect(carer_page.get_by_label("Date of birth")).to_have_count(0)
+        # The link is bound to the invited address: another address is refused.
+        carer_page.get_by_label("Email address").fill("someone.else@example.net")
+        carer_page.get_by_label("Password", exact=True).fill(carer.password)
+        carer_page.get_by_label("Confirm password").fill(carer.password)
+        carer_page.get_by_role("checkbox", name="I agree to the terms of service").check()
+        carer_page.get_by_role("button", name="Create Password").click()
+        expect(carer_page.get_by_role("alert")).to_contain_text("doesn't match")
+
+        carer_page.get_by_label("Email address").fill(carer.email)
+        carer_page.get_by_role("button", name="Create Password").click()
+        expect(carer_page).to_have_url(re.compile(r"/home/?$"), timeout=30_000)
+        expect(_viewing(carer_page)).to_contain_text("Nell Adams's portal")
+    finally:
+        carer_page.context.close()
+
+
+def test_an_existing_patient_accepts_with_their_current_password(server, page: Page, browser):
+    registered_patient(server, page, first="Olga", last="Ivanova")
+    other_page = new_page(browser, server)
+    try:
+        friend = registered_patient(server, other_page, first="Vera", last="Lund")
+        grant_access(page, friend)
+        link = link_in(server.mailbox.wait_for(friend.email, "gave you access"), "/register")
+
+        other_page.goto(link)
+        expect(other_page.get_by_text("You already have a CareSpace account")).to_be_visible()
+        expect(other_page.get_by_label("Confirm password")).to_have_count(0)
+        other_page.get_by_label("Email address").fill(friend.email)
+        other_page.get_by_label("Password", exact=True).fill("Not-My-Password-9!")
+        other_page.get_by_role("checkbox", name="I agree to the terms of service").check()
+        other_page.get_by_role("button", name="Create Password").click()
+        expect(other_page.get_by_role("alert")).to_contain_text("doesn't match your existing")
+
+        other_page.get_by_label("Password", exact=True).fill(friend.password)
+        other_page.get_by_role("button", name="Create Password").click()
+        expect(other_page).to_have_url(re.compile(r"/home/?$"), timeout=30_000)
+
+        # Vera is a patient and now Olga's caregiver: one login, a switcher.
+        other_page.get_by_role("button", name="Switch patient").click()
+        other_page.get_by_role("menuitem", name=re.compile("Olga Ivanova")).click()
+        expect(_viewing(other_page)).to_contain_text("Olga Ivanova's portal")
+        expect(other_page.get_by_role("link", name="Manage Users")).to_have_count(0)
+
+        other_page.get_by_role("button", name="Switch patient").click()
+        other_page.get_by_role("menuitem", name="Your record").click()
+        expect(_viewing(other_page)).to_have_count(0)
+        expect(other_page.get_by_role("link", name="Manage Users")).to_be_visible()
+    finally:
+        other_page.context.close()
+
+
+def test_caregiver_of_two_patients_always_sees_whose_portal(server, page: Page, browser):
+    registered_patient(server, page, first="Hugo", last="Brandt")
+    carer = caregiver("Ada", "Brandt")
+    grant_access(page, carer)
+    carer_page = new_page(browser, server)
+    second_page = new_page(browser, server)
+    try:
+        register_from_email(server, carer_page, carer, subject="gave you access")
+        expect(_viewing(carer_page)).to_contain_text("Hugo Brandt's portal")
+        expect(carer_page.get_by_role("button", name="Switch patient")).to_have_count(0)
+
+        registered_patient(server, second_page, first="Lotte", last="Brandt")
+        grant_access(second_page, carer)
+        link = link_in(server.mailbox.wait_for(carer.email, "Lotte Brandt gave you access"), "/register")
+        carer_page.goto(link)
+        carer_page.get_by_label("Email address").fill(carer.email)
+        carer_page.get_by_label("Password", exact=True).fill(carer.password)
+        carer_page.get_by_role("checkbox", name="I agree to the terms of service").check()
+        carer_page.get_by_role("button", name="Create Password").click()
+        expect(carer_page).to_have_url(re.compile(r"/home/?$"), timeout=30_000)
+        expect(_viewing(carer_page)).to_be_visible()
+
+        for name in ("Lotte Brandt", "Hugo Brandt", "Lotte Brandt"):
+            carer_page.get_by_role("button", name="Switch patient").click()
+            carer_page.get_by_role("menuitem", name=re.compile(name)).click()
+            expect(_viewing(carer_page)).to_contain_text(f"{name}'s portal")
+            carer_page.get_by_role("link", name="Help").first.click()
+            expect(_viewing(carer_page)).to_contain_text(f"{name}'s portal")
+    finally:
+        carer_page.context.close()
+        second_page.context.close()

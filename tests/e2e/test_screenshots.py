@@ -1,0 +1,83 @@
+"""`make screenshots`: a picture of every page, at desktop width and on a phone, for the docs.
+
+Skipped unless CARESPACE_SCREENSHOTS names the folder to write (docs/screenshots).
+Signed in as a demo patient (seed-demo), so the pages show a realistic practice.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from carespace_app.services.demo import DEMO_PASSWORD, DOMAIN
+
+from .conftest import ROOT, link_in
+from .people import Person, make_patient, sign_in, sign_out
+
+OUT = os.environ.get("CARESPACE_SCREENSHOTS", "")
+pytestmark = pytest.mark.skipif(not OUT, reason="set CARESPACE_SCREENSHOTS=docs/screenshots")
+
+PATIENT = Person(email=f"rosa.alvarez@{DOMAIN}", password=DEMO_PASSWORD)
+ADMIN = Person(email=f"dana@{DOMAIN}", password=DEMO_PASSWORD)
+PORTAL = [("home", "/home"), ("messages", "/messages"), ("appointments", "/appointments"),
+          ("labs", "/labs"), ("resources", "/resources"), ("help", "/help"),
+          ("manage-users", "/manage-users"), ("settings", "/settings"),
+          ("record-activity", "/record-activity")]
+SIZES = {
+    "desktop": {"viewport": {"width": 1280, "height": 800}},
+    "phone": {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touch": True},
+}
+
+
+def _ready(page: Page) -> bool:
+    """Wait for the page to settle; False for a route not built yet (404)."""
+    not_found = page.get_by_text("404: Page not found")
+    expect(page.get_by_role("heading", level=1).first.or_(not_found)).to_be_visible()
+    page.wait_for_timeout(500)
+    return not_found.count() == 0
+
+
+def _shoot(page: Page, name: str, size: str) -> None:
+    folder = Path(OUT) if Path(OUT).is_absolute() else ROOT / OUT
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}-{size}.png"))
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_screenshots(server, browser, size):
+    server.cli("seed-demo")
+    invited = make_patient(server, first="Elena", last="Marsh")
+    register_link = link_in(server.mailbox.wait_for(invited.email, "invitation"), "/register")
+    context = browser.new_context(base_url=server.base_url, locale="en-US",
+                                  timezone_id="America/Chicago", **SIZES[size])
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        for name, path in [("sign-in", "/"), ("register", register_link),
+                           ("forgot-password", "/forgot-password")]:
+            page.goto(path)
+            _ready(page)
+            _shoot(page, name, size)
+
+        sign_in(page, PATIENT)
+        for name, path in PORTAL:
+            page.goto(path)
+            if _ready(page):
+                _shoot(page, name, size)
+        page.goto("/settings")
+        _ready(page)
+        page.get_by_role("button", name="Change email address or password").click()
+        page.get_by_role("dialog").get_by_role("tab", name="Password").click()
+        page.wait_for_timeout(300)
+        _shoot(page, "settings-password", size)
+        page.keyboard.press("Escape")
+        sign_out(page)
+
+        sign_in(page, ADMIN, lands_on=r"/admin/?$")
+        _ready(page)
+        _shoot(page, "admin", size)
+    finally:
+        context.close()

@@ -1,0 +1,60 @@
+"""The shell's view of a session: why it ended (idle or not), and a revoked caregiver's fallback."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import select
+
+from carespace_app.clock import utcnow
+from carespace_app.models import UserSession
+from carespace_app.services import sessions
+from carespace_app.state.session import _idle_seconds, _resolve_viewer
+from tests.factories import make_practice, revoke_caregiver
+
+
+def _signed_in(db, user) -> tuple[str, UserSession]:
+    ticket = sessions.start_session(db, user, clock=utcnow)
+    token = sessions.redeem_ticket(db, ticket, clock=utcnow)
+    return token, db.exec(select(UserSession).where(UserSession.user_id == user.id)
+                          .order_by(UserSession.id.desc())).first()
+
+
+def _age(db, session: UserSession, idle: timedelta) -> None:
+    session.last_seen_at = utcnow() - idle
+    db.add(session)
+    db.commit()
+
+
+def test_an_idle_session_says_idle_and_a_signed_out_one_says_expired(db):
+    p = make_practice(db)
+    token, session = _signed_in(db, p.alice_user)
+    viewer, reason = _resolve_viewer(token, "127.0.0.1", touch=False)
+    assert viewer is not None and viewer.patient_id == p.alice.id and viewer.relation == "self"
+
+    _age(db, session, timedelta(minutes=16))
+    assert _resolve_viewer(token, "127.0.0.1", touch=False) == (None, "idle")
+
+    other, _ = _signed_in(db, p.bob_user)
+    sessions.end_session(db, other, clock=utcnow)
+    assert _resolve_viewer(other, "127.0.0.1", touch=False) == (None, "expired")
+    assert _resolve_viewer("not-a-token", "127.0.0.1", touch=False) == (None, "expired")
+
+
+def test_idle_seconds_is_a_look_not_activity(db):
+    p = make_practice(db)
+    token, session = _signed_in(db, p.alice_user)
+    _age(db, session, timedelta(minutes=14, seconds=10))
+    assert 14 * 60 <= _idle_seconds(token) < 15 * 60
+    assert 14 * 60 <= _idle_seconds(token) < 15 * 60  # still idle: asking didn't touch it
+    _age(db, session, timedelta(minutes=15, seconds=1))
+    assert _idle_seconds(token) is None
+
+
+def test_a_revoked_caregiver_has_no_patient_left(db):
+    p = make_practice(db)
+    token, _session = _signed_in(db, p.carer)
+    viewer, _ = _resolve_viewer(token, "127.0.0.1", touch=True)
+    assert viewer.patient_id == p.alice.id and viewer.relation == "caregiver"
+    revoke_caregiver(db, p.alice, p.carer)
+    viewer, _ = _resolve_viewer(token, "127.0.0.1", touch=True)
+    assert viewer is not None and viewer.patient_id is None

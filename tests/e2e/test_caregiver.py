@@ -20,7 +20,7 @@ def test_new_caregiver_registers_without_date_of_birth_and_with_the_invited_emai
     registered_patient(server, page, first="Nell", last="Adams")
     carer = caregiver("Theo", "Adams")
     grant_access(page, carer)
-    link = link_in(server.mailbox.wait_for(carer.email, "gave you access"), "/register")
+    link = link_in(server.mailbox.wait_for(carer.email, "CareSpace portal"), "/register")
 
     carer_page = new_page(browser, server)
     try:
@@ -49,7 +49,7 @@ def test_an_existing_patient_accepts_with_their_current_password(server, page: P
     try:
         friend = registered_patient(server, other_page, first="Vera", last="Lund")
         grant_access(page, friend)
-        link = link_in(server.mailbox.wait_for(friend.email, "gave you access"), "/register")
+        link = link_in(server.mailbox.wait_for(friend.email, "CareSpace portal"), "/register")
 
         other_page.goto(link)
         expect(other_page.get_by_text("You already have a CareSpace account")).to_be_visible()
@@ -85,13 +85,13 @@ def test_caregiver_of_two_patients_always_sees_whose_portal(server, page: Page, 
     carer_page = new_page(browser, server)
     second_page = new_page(browser, server)
     try:
-        register_from_email(server, carer_page, carer, subject="gave you access")
+        register_from_email(server, carer_page, carer, subject="CareSpace portal")
         expect(_viewing(carer_page)).to_contain_text("Hugo Brandt's portal")
         expect(carer_page.get_by_role("button", name="Switch patient")).to_have_count(0)
 
         registered_patient(server, second_page, first="Lotte", last="Brandt")
         grant_access(second_page, carer)
-        link = link_in(server.mailbox.wait_for(carer.email, "Lotte Brandt gave you access"), "/register")
+        link = link_in(server.mailbox.wait_for(carer.email, "Lotte Brandt's CareSpace portal"), "/register")
         carer_page.goto(link)
         carer_page.get_by_label("Email address").fill(carer.email)
         carer_page.get_by_label("Password", exact=True).fill(carer.password)

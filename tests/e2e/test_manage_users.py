@@ -24,7 +24,7 @@ def test_grant_register_revoke_and_the_open_tab_loses_access(server, page: Page,
 
     carer_page = new_page(browser, server)
     try:
-        register_from_email(server, carer_page, carer, subject="gave you access")
+        register_from_email(server, carer_page, carer, subject="CareSpace portal")
         expect(carer_page.get_by_role("status").filter(has_text="You are viewing")).to_contain_text(
             "Ruth Okafor")
         # A caregiver never manages the patient's users.
@@ -54,11 +54,11 @@ def test_send_new_link_replaces_the_old_one(server, page: Page):
     registered_patient(server, page, first="Lena", last="Park")
     carer = caregiver("Min", "Park")
     grant_access(page, carer)
-    first_link = link_in(server.mailbox.wait_for(carer.email, "gave you access"), "/register")
+    first_link = link_in(server.mailbox.wait_for(carer.email, "CareSpace portal"), "/register")
 
     user_card(page, carer).get_by_role("button", name=f"Send new link to {carer.email}").click()
     expect(page.get_by_text("A new link is on its way").first).to_be_visible()
-    server.mailbox.wait_for(carer.email, "gave you access")
+    server.mailbox.wait_for(carer.email, "CareSpace portal")
     assert len(server.mailbox.all_to(carer.email)) == 2
 
     page.goto(first_link)

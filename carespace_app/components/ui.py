@@ -36,14 +36,14 @@ def primary_button(text: str, **props) -> rx.Component:
 def error_callout(message: rx.Var) -> rx.Component:
     return rx.cond(
         message != "",
-        rx.callout(message, icon="triangle_alert", color_scheme="red", role="alert", width="100%"),
+        rx.callout(message, icon="triangle_alert", color_scheme="red", high_contrast=True, size="3", role="alert", width="100%"),
     )
 
 
 def notice_callout(message: rx.Var) -> rx.Component:
     return rx.cond(
         message != "",
-        rx.callout(message, icon="info", color_scheme="blue", role="status", width="100%"),
+        rx.callout(message, icon="info", color_scheme="blue", high_contrast=True, size="3", role="status", width="100%"),
     )
 
 

@@ -15,11 +15,13 @@ def banner() -> rx.Component:
         rx.callout.icon(rx.icon("info", aria_hidden="true")),
         rx.callout.text(
             "Use messages for non-urgent questions only; the office answers them during normal "
-            "business hours. For an urgent request, call the office at ", office_phone_link(),
-            ". For a medical emergency, call ", rx.link("9-1-1", href="tel:911"), ".",
+            "business hours. For an urgent request, call the office at ",
+            office_phone_link(high_contrast=True, weight="bold"),
+            ". For a medical emergency, call ",
+            rx.link("9-1-1", href="tel:911", high_contrast=True, weight="bold"), ".",
             size="3",
         ),
-        color_scheme="blue", role="note", width="100%",
+        color_scheme="amber", high_contrast=True, size="3", role="note", width="100%",
     )
 
 

@@ -110,10 +110,25 @@ def _patient_banner() -> rx.Component:
             class_name="cs-viewing",
             role="status",
         ),
-        rx.cond(SessionState.patient_choices.length() > 1,
-                rx.box(rx.hstack(rx.text("Your record", size="3"), _switcher(), align="center",
-                                 spacing="2", wrap="wrap"),
-                       class_name="cs-viewing")),
+        rx.cond(
+            SessionState.relation == "staff",
+            # "View as patient" from the admin page: say so, and the way back.
+            rx.box(
+                rx.hstack(
+                    rx.icon("eye", size=18, aria_hidden="true"),
+                    rx.text("The office is viewing ", rx.text.strong(SessionState.patient_name),
+                            "'s portal as they see it.", size="3"),
+                    rx.link("Back to the admin page", href=routes.ADMIN, size="3"),
+                    align="center", spacing="2", wrap="wrap",
+                ),
+                class_name="cs-viewing",
+                role="status",
+            ),
+            rx.cond(SessionState.patient_choices.length() > 1,
+                    rx.box(rx.hstack(rx.text("Your record", size="3"), _switcher(), align="center",
+                                     spacing="2", wrap="wrap"),
+                           class_name="cs-viewing")),
+        ),
     )
 
 

@@ -69,7 +69,12 @@ def public_page(title: str, *children: rx.Component) -> rx.Component:
             rx.vstack(
                 brand(),
                 rx.card(
-                    rx.vstack(rx.heading(title, size="7", as_="h1"), *children,
+                    rx.vstack(rx.heading(title, size="7", as_="h1"),
+                              # Until the page is connected, typing would be lost when it
+                              # hydrates: show the form only once it can take input.
+                              rx.cond(rx.State.is_hydrated,
+                                      rx.fragment(*children),
+                                      rx.center(rx.spinner(size="3"), padding="2rem")),
                               spacing="4", width="100%", align="stretch"),
                     width="100%",
                     size="3",

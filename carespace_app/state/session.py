@@ -229,7 +229,11 @@ class SessionState(rx.State):
                 await self._viewer(touch=False)  # learns why: idle, or ended elsewhere
                 return self._signed_out("expired")
             return
-        self.idle_warning = idle >= sessions.IDLE_WARNING.total_seconds()
+        warn = idle >= sessions.IDLE_WARNING.total_seconds()
+        # Only a change is sent: an unchanged var set every tick would still go to the
+        # browser and re-render the page under the user's hands (an open menu, a form).
+        if warn != self.idle_warning:
+            self.idle_warning = warn
 
     async def stay_signed_in(self):
         """"Stay signed in": this event is the activity (resolve records it)."""

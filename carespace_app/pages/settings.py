@@ -66,7 +66,9 @@ def _change_dialog() -> rx.Component:
                              rx.tabs.trigger("Password", value="password"), size="2"),
                 rx.tabs.content(rx.box(_email_tab(), padding_top="1rem"), value="email"),
                 rx.tabs.content(rx.box(_password_tab(), padding_top="1rem"), value="password"),
-                value=S.tab,
+                # Uncontrolled: the tab switches at the click, not when the server answers
+                # (a controlled tab lagged behind, and typing landed in the other tab's field).
+                default_value="email",
                 on_change=S.set_tab,
                 key=S.form_key,
             ),

@@ -57,8 +57,11 @@ class SettingsState(PortalState):
         if self.dialog_open:
             self.email_error = ""
             self.password_error = ""
-            self.form_key += 1
             self.rules = _rules_view("", self.user_email)
+        else:
+            # Fresh fields next time. Not on opening: this reply can arrive after the
+            # person has started typing, and a remount would wipe what they typed.
+            self.form_key += 1
 
     def set_tab(self, value: str):
         self.tab = "password" if value == "password" else "email"

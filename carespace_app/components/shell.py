@@ -142,6 +142,11 @@ def _switcher() -> rx.Component:
     )
 
 
+def signed_in_hooks() -> list[rx.Component]:
+    """What every signed-in frame (portal and admin) needs: navigation, idle guard, toasts."""
+    return [full_page_navigate(url=SessionState.navigate_to), idle_guard(), flash_toast()]
+
+
 def portal_page(active: str, *children: rx.Component) -> rx.Component:
     header = rx.el.header(
         rx.hstack(
@@ -156,9 +161,7 @@ def portal_page(active: str, *children: rx.Component) -> rx.Component:
         class_name="cs-header",
     )
     return rx.box(
-        full_page_navigate(url=SessionState.navigate_to),
-        idle_guard(),
-        flash_toast(),
+        *signed_in_hooks(),
         header,
         rx.el.main(
             rx.cond(

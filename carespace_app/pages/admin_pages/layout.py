@@ -10,9 +10,7 @@ from typing import Callable
 import reflex as rx
 
 from ... import routes
-from ...components.flash import flash_toast
-from ...components.idle import idle_guard
-from ...components.navigate import full_page_navigate
+from ...components.shell import signed_in_hooks
 from ...components.ui import ACCENT, MAX_WIDTH, brand
 from ...state.session import SessionState
 
@@ -59,9 +57,7 @@ def admin_shell(active: str, *children: rx.Component) -> rx.Component:
         class_name="cs-header",
     )
     return rx.box(
-        full_page_navigate(url=SessionState.navigate_to),
-        idle_guard(),
-        flash_toast(),
+        *signed_in_hooks(),
         header,
         rx.el.main(
             rx.cond(

@@ -67,6 +67,8 @@ class Settings:
     bcrypt_rounds: int = 12
     cookie_secure: bool = False
     run_background_jobs: bool = True
+    # How long a request waits for a locked or unreachable database before the user is told.
+    db_timeout: int = 30
 
     @property
     def smtp_enabled(self) -> bool:
@@ -97,4 +99,5 @@ def get_settings() -> Settings:
         cookie_secure=_bool(os.environ.get("CARESPACE_COOKIE_SECURE"),
                             default=base_url.startswith("https://")),
         run_background_jobs=_bool(os.environ.get("CARESPACE_BACKGROUND_JOBS"), default=True),
+        db_timeout=max(1, _int("CARESPACE_DB_TIMEOUT", 30)),
     )

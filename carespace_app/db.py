@@ -21,16 +21,23 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, timeout: int | None = None) -> Engine:
     """hide_parameters: a failed statement's message must not carry an email, a hash or a token
-    into the log."""
+    into the log.
+
+    ``timeout`` (CARESPACE_DB_TIMEOUT, seconds) bounds every wait for the database: a
+    locked SQLite file, an unreachable PostgreSQL host, a full pool. Past it the
+    request fails and the user is told, instead of a spinner that never ends.
+    """
     url = normalise_url(url)
+    if timeout is None:
+        timeout = get_settings().db_timeout
     if url.startswith("sqlite"):
         if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
             from pathlib import Path
 
             Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": timeout},
                                hide_parameters=True)
 
         @event.listens_for(engine, "connect")
@@ -38,11 +45,12 @@ def make_engine(url: str) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
             cur.close()
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                         pool_timeout=timeout, connect_args={"connect_timeout": timeout},
                          hide_parameters=True)
 
 

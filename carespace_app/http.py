@@ -78,11 +78,22 @@ async def session_route(request: Request) -> Response:
 
 def _end(token: str) -> None:
     with session_scope() as db:
-        sessions.end_session(db, token, reason="signed out", clock=utcnow)
+        sessions.end_session(db, token, clock=utcnow)
+
+
+# Sec-Fetch-Site of a navigation the user or our own pages started: a link, an address
+# typed or bookmarked. Another site's link says "cross-site" (or "same-site" from a
+# sibling domain) and must not sign anyone out. A browser too old to send the header
+# (none that CareSpace supports) is let through: its sign-out still works.
+OWN_NAVIGATION = {"same-origin", "none"}
 
 
 async def sign_out_route(request: Request) -> Response:
     token = request.cookies.get(routes.SESSION_COOKIE)
+    fetched_from = request.headers.get("sec-fetch-site")
+    if fetched_from is not None and fetched_from not in OWN_NAVIGATION:
+        # Someone else's page linked here: nothing ends, the user is back where they were.
+        return _no_store(RedirectResponse(routes.SIGN_IN, status_code=303))
     if token:
         await asyncio.to_thread(_end, token)
     reason = request.query_params.get("reason", "signed-out")
@@ -153,6 +164,11 @@ def security_headers(app):
     https = get_settings().base_url.startswith("https://")
 
     async def wrapped(scope, receive, send):
+        if https and scope["type"] in ("http", "websocket"):
+            # TLS ends at the reverse proxy, so the request arrives as plain http; the
+            # absolute URLs built from it (the trailing-slash redirect of /register?token=…)
+            # must still say https, or the browser follows them to http:// with the token.
+            scope = {**scope, "scheme": "https" if scope["type"] == "http" else "wss"}
         if scope["type"] != "http":
             return await app(scope, receive, send)
 

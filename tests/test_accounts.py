@@ -143,6 +143,15 @@ def test_success_resets_the_consecutive_count(db, clock):
     assert sign_in(db, clock)
 
 
+def registered_long_ago(db, clock) -> User:
+    """An account whose password was set long before the failures below."""
+    user = register(db, clock)
+    user.password_changed_at = clock() - timedelta(days=30)
+    db.add(user)
+    db.commit()
+    return user
+
+
 def _old_failures(db, clock, count, *, email="jane@example.org", ip=IP, spread=timedelta(minutes=50)):
     # Failures spread over the past 50 minutes, the latest over a minute ago.
     start = clock() - spread - timedelta(minutes=2)
@@ -152,7 +161,7 @@ def _old_failures(db, clock, count, *, email="jane@example.org", ip=IP, spread=t
 
 
 def test_the_101st_failure_within_an_hour_is_refused(db, clock):
-    register(db, clock)
+    registered_long_ago(db, clock)
     _old_failures(db, clock, 99, ip="203.0.113.1")
     fail(db, clock)  # the 100th failure is still a real check
     clock.advance(seconds=61)
@@ -163,7 +172,7 @@ def test_the_101st_failure_within_an_hour_is_refused(db, clock):
 
 
 def test_a_stranger_cannot_lock_the_patient_out_past_the_hour(db, clock):
-    register(db, clock)
+    registered_long_ago(db, clock)
     _old_failures(db, clock, 100, ip="203.0.113.1")
     with pytest.raises(Throttled) as caught:
         sign_in(db, clock, ip="192.0.2.50")
@@ -171,6 +180,30 @@ def test_a_stranger_cannot_lock_the_patient_out_past_the_hour(db, clock):
     assert sign_in(db, clock, ip="192.0.2.50")
     clock.advance(hours=1)
     assert sign_in(db, clock, ip="192.0.2.50")
+
+
+def test_a_reset_lets_a_patient_locked_out_by_a_stranger_back_in(db, clock):
+    # The refusal says "or use Forgot Password": that must work now, not in an hour.
+    registered_long_ago(db, clock)
+    _old_failures(db, clock, 100, ip="203.0.113.1")
+    with pytest.raises(Throttled):
+        sign_in(db, clock)
+    accounts.request_password_reset(db, "jane@example.org", clock=clock)
+    link_token = token_in(emails_to(db, "jane@example.org")[-1])
+    clock.advance(seconds=1)
+    accounts.reset_password(db, link_token, new_password=NEW_PASSWORD,
+                            confirm_password=NEW_PASSWORD, clock=clock)
+    assert sign_in(db, clock, password=NEW_PASSWORD)
+    # Guessing the new password starts a new count of 100.
+    clock.advance(seconds=1)
+    _recent = clock()
+    for n in range(100):
+        db.add(SignInFailure(email="jane@example.org", client_ip="203.0.113.1",
+                             at=_recent - timedelta(seconds=n % 59 * 0.01)))
+    db.commit()
+    clock.advance(seconds=61)
+    with pytest.raises(Throttled):
+        sign_in(db, clock, password=NEW_PASSWORD)
 
 
 def test_one_client_trying_many_accounts_is_throttled(db, clock):

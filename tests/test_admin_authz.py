@@ -1,8 +1,11 @@
-"""Every handler of every admin state refuses anyone who isn't staff, and says so in the audit log.
+"""The office's pages refuse anyone who isn't staff, in the services as well as the states.
 
-The handlers are found by introspection (each Reflex State's event_handlers), so a
-new handler shows up here; EXPECTED must then be updated on purpose, and the
-new handler is exercised by the same refusal tests.
+Which roles may call which admin handler, driven with real sessions for every role
+(patients and caregivers are sent away with one admin.refused each; signed-out
+people go to sign in, unaudited), is the access matrix: tests/security/matrix.py
+and tests/security/test_access_matrix.py, which find every handler by
+introspection. Here: the non-admin staff case in detail, and every office service
+called directly by a patient and a caregiver.
 """
 from __future__ import annotations
 
@@ -22,25 +25,7 @@ from carespace_app.state.admin import AdminState
 from carespace_app.state.session import Viewer
 
 from .factories import make_practice
-
-# setvar is Reflex's own built-in on every state; it only sets this browser's display vars.
-BUILT_IN = {"setvar"}
-EXPECTED = {
-    "AdminState": set(),  # the base: helpers only
-    "AdminPatientsState": {"load", "search", "next_page", "previous_page", "create_patient"},
-    "AdminPatientState": {"load", "save_patient", "send_invitation", "send_caregiver_link",
-                          "revoke_caregiver", "view_as_patient"},
-    "AdminAppointmentsState": {"load", "create_appointment", "start_edit", "stop_edit",
-                               "save_appointment", "cancel_appointment"},
-    "AdminLabsState": {"load", "add_result_row", "enter_report", "correct_result"},
-    "AdminMessagesState": {"load", "apply_filters", "next_page", "previous_page", "open_thread",
-                           "close_thread_view", "send_reply", "close_thread", "reopen_thread"},
-    "AdminResourcesState": {"load", "add_link", "start_edit", "stop_edit", "save_link",
-                            "delete_link", "move_link"},
-    "AdminOutboxState": {"load", "filter_status", "next_page", "previous_page", "retry"},
-    "AdminAuditState": {"load", "apply_filters", "next_page", "previous_page"},
-    "AdminStaffState": {"load", "create_member", "deactivate", "reactivate", "send_reset_link"},
-}
+from .security.matrix import ADMIN_ONLY, MATRIX, STAFF
 
 
 def _admin_states() -> list[type]:
@@ -52,14 +37,10 @@ def _admin_states() -> list[type]:
     return found
 
 
-def _handlers() -> list[tuple[type, str]]:
-    return [(cls, name) for cls in _admin_states()
-            for name in sorted(set(cls.event_handlers) - BUILT_IN)]
-
-
-def test_every_admin_handler_is_known():
-    actual = {cls.__name__: set(cls.event_handlers) - BUILT_IN for cls in _admin_states()}
-    assert actual == EXPECTED, "a new admin handler needs its entry here (and is then tested below)"
+def test_every_admin_handler_is_for_the_office_in_the_matrix():
+    for cls in _admin_states():
+        for name in set(cls.event_handlers) - {"setvar"}:
+            assert MATRIX.get((cls.__name__, name)) in (STAFF, ADMIN_ONLY), f"{cls.__name__}.{name}"
 
 
 def _args(fn) -> list:
@@ -89,26 +70,8 @@ def _viewer_for(db, user, patient_id, relation) -> Viewer:
                   client_ip="203.0.113.5")
 
 
-@pytest.mark.parametrize("who", ["alice_user", "carer"])
-@pytest.mark.parametrize("cls,name", _handlers(), ids=lambda v: getattr(v, "__name__", v))
-def test_patients_and_caregivers_are_sent_away_and_audited(db, monkeypatch, who, cls, name):
-    p = make_practice(db)
-    user = getattr(p, who)
-    viewer = _viewer_for(db, user, p.alice.id, "self" if who == "alice_user" else "caregiver")
-    state = _run_handler(cls, name, viewer, monkeypatch)
-    assert state.navigate_to.startswith("/auth/sign-out?reason=revoked")
-    events = db.exec(select(AuditEvent)).all()
-    assert [(e.action, e.actor_user_id) for e in events] == [("admin.refused", user.id)]
-
-
-@pytest.mark.parametrize("cls,name", _handlers(), ids=lambda v: getattr(v, "__name__", v))
-def test_signed_out_people_are_sent_to_sign_in(db, monkeypatch, cls, name):
-    state = _run_handler(cls, name, None, monkeypatch)
-    assert state.navigate_to.startswith("/auth/sign-out?reason=expired")
-    assert db.exec(select(AuditEvent)).all() == []
-
-
-@pytest.mark.parametrize("name", sorted(EXPECTED["AdminStaffState"]))
+@pytest.mark.parametrize("name", sorted(h for (s, h), e in MATRIX.items()
+                                         if s == "AdminStaffState" and e == ADMIN_ONLY))
 def test_staff_who_are_not_admins_are_refused_staff_accounts(db, monkeypatch, name):
     from carespace_app.state.admin_staff import AdminStaffState
 

@@ -315,6 +315,13 @@ def test_caregiver_with_an_account_gets_access_added(db, maria, patient, clock):
     assert len(_audit(db, "caregiver.access_added")) == 1
 
 
+def test_a_caregiver_name_is_one_line(db, maria, patient, clock):
+    grant, _token_ = _grant(db, maria, patient, clock, name="Luis\r\nSubject: forged")
+    assert grant.name == "Luis  Subject: forged"
+    [mail] = [m for m in db.exec(select(OutboxEmail)).all() if m.to_address == "luis@example.com"]
+    assert "\n" not in mail.subject and "\r" not in mail.subject
+
+
 def test_grant_refusals(db, maria, patient, nurse, clock):
     with pytest.raises(ValidationError, match="your own email"):
         invitations.grant_access(db, maria, patient.id, name="Me", email="MARIA@example.com",

@@ -66,6 +66,30 @@ def test_the_same_send_retried_is_stored_once(db, clock, practice):
     assert db.get(MessageThread, first).message_count == 2
 
 
+def test_a_staff_reply_retried_after_a_lost_answer_tells_the_patient_once(db, clock, practice):
+    # The server died after the commit, before the browser heard back: the retry carries
+    # the same key, so neither the reply nor its notification email is doubled.
+    thread_id = send(db, practice.alice_user, practice.alice, clock)
+    first = messaging.reply(db, practice.staff, thread_id, body="Yes, a light breakfast.",
+                            client_key="staff-k1", clock=clock)
+    clock.advance(seconds=30)
+    again = messaging.reply(db, practice.staff, thread_id, body="Yes, a light breakfast.",
+                            client_key="staff-k1", clock=clock)
+    assert first == again
+    assert len(db.exec(select(Message).where(Message.from_staff.is_(True))).all()) == 1
+    notes = db.exec(select(OutboxEmail).where(OutboxEmail.kind == "message_notification")).all()
+    assert len(notes) == len(messaging.notification_addresses(db, practice.alice.id)) >= 1
+    assert len(audits(db, "message.sent", actor_role="staff")) == 1
+
+
+def test_one_key_is_one_send_per_author_not_across_authors(db, clock, practice):
+    thread_id = send(db, practice.alice_user, practice.alice, clock, key="same-key")
+    messaging.reply(db, practice.staff, thread_id, body="Noted.", client_key="same-key", clock=clock)
+    stored = db.exec(select(Message).where(Message.thread_id == thread_id)).all()
+    assert sorted(m.body for m in stored) == ["Can I eat before my appointment?", "Noted."]
+    assert db.get(MessageThread, thread_id).message_count == 2
+
+
 def test_a_send_racing_past_the_check_is_still_stored_once(db, clock, practice, monkeypatch):
     first = send(db, practice.alice_user, practice.alice, clock, key="race-key")
     real = messaging._sent_before
@@ -183,6 +207,23 @@ def test_unread_is_kept_per_reader(db, clock, practice):
     assert not summary.unread and summary.last_from_staff
     # The patient reading it does not clear it for their daughter.
     assert messaging.unread_count(db, practice.carer, practice.alice.id, clock=clock) == 1
+
+
+def test_the_badge_counts_a_new_reply_in_an_old_conversation(db, clock, practice, monkeypatch):
+    """The badge reads only the latest UNREAD_WINDOW conversations (constant work per page);
+    a reply brings its conversation into that window, however old it is."""
+    monkeypatch.setattr(messaging, "UNREAD_WINDOW", 3)
+    oldest = send(db, practice.alice_user, practice.alice, clock, subject="The first one")
+    for n in range(5):
+        clock.advance(hours=1)
+        send(db, practice.alice_user, practice.alice, clock, subject=f"Later question {n}")
+    assert messaging.unread_count(db, practice.alice_user, practice.alice.id, clock=clock) == 0
+    clock.advance(hours=1)
+    messaging.reply(db, practice.staff, oldest, body="Answering your first question.",
+                    client_key=None, clock=clock)
+    assert messaging.unread_count(db, practice.alice_user, practice.alice.id, clock=clock) == 1
+    messaging.open_thread(db, practice.alice_user, oldest, clock=clock)
+    assert messaging.unread_count(db, practice.alice_user, practice.alice.id, clock=clock) == 0
 
 
 def test_a_conversation_shows_who_wrote_each_message_oldest_first(db, clock, practice):

@@ -39,6 +39,14 @@ def test_create_patient_normalises_and_audits(db, nurse, clock):
     assert (event.actor_user_id, event.patient_id, event.actor_role) == (nurse.id, patient.id, "staff")
 
 
+def test_a_name_is_one_line_whatever_the_event_carried(db, nurse, clock):
+    # A forged event can carry line breaks a browser field never sends; names go into
+    # email subjects and audit lines.
+    patient = _new(db, nurse, clock, first_name="Eve\r\nBcc: x@evil.example", last_name="Forger\n\tX")
+    assert patient.first_name == "Eve  Bcc: x@evil.example"
+    assert patient.last_name == "Forger  X"
+
+
 def test_only_staff_or_the_command_line_create_patients(db, clock):
     patient_user = User(email="p@example.com", full_name="P", password_hash="x")
     db.add(patient_user)

@@ -78,3 +78,18 @@ def test_browser_paging_values_are_clamped(db, clock):
     page = record_activity.patient_trail(db, p.alice_user, p.alice.id, offset=-5, limit=10_000,
                                          clock=clock)
     assert page.offset == 0 and page.limit == 100
+
+
+def test_another_patients_refused_attempt_does_not_name_them(db, clock):
+    # Naming Bob would tell Alice that Bob is treated here; her own caregivers stay named.
+    p = make_practice(db)
+    _event(db, clock, "access.refused", p.bob_user, p.alice.id)
+    _event(db, clock, "access.refused", p.carer, p.alice.id)
+
+    page = record_activity.patient_trail(db, p.alice_user, p.alice.id, clock=clock)
+
+    assert [(e.who, e.what) for e in page.items] == [
+        ("Carla Moreno", "Tried to open your record and was refused"),
+        ("Someone without access to your record", "Tried to open your record and was refused"),
+    ]
+    assert all("Bob" not in e.who and "Lindqvist" not in e.who for e in page.items)

@@ -97,3 +97,77 @@ def test_seal_round_trip_and_wrong_key():
 def test_constant_time_equals():
     assert security.constant_time_equals("abc", "abc")
     assert not security.constant_time_equals("abc", "abd")
+
+
+def _https_wrapped_scope(monkeypatch, base_url: str, scope_type: str) -> dict:
+    import asyncio
+
+    from carespace_app.http import security_headers
+
+    monkeypatch.setenv("CARESPACE_BASE_URL", base_url)
+    config.get_settings.cache_clear()
+    seen = {}
+
+    async def app(scope, receive, send):
+        seen.update(scope)
+
+    try:
+        wrapped = security_headers(app)
+        asyncio.run(wrapped({"type": scope_type, "scheme": "http" if scope_type == "http" else "ws",
+                             "headers": []}, None, None))
+    finally:
+        monkeypatch.undo()
+        config.get_settings.cache_clear()
+    return seen
+
+
+def test_behind_a_tls_proxy_the_app_builds_https_urls(monkeypatch):
+    # TLS ends at the proxy: without this, the trailing-slash redirect of
+    # /register?token=… sends the browser (and the token) to http://.
+    assert _https_wrapped_scope(monkeypatch, "https://portal.example.org", "http")["scheme"] == "https"
+    assert _https_wrapped_scope(monkeypatch, "https://portal.example.org", "websocket")["scheme"] == "wss"
+    assert _https_wrapped_scope(monkeypatch, "http://localhost:3000", "http")["scheme"] == "http"
+
+
+def test_the_database_wait_is_bounded_by_carespace_db_timeout(monkeypatch, tmp_path):
+    from carespace_app.db import make_engine
+
+    monkeypatch.setenv("CARESPACE_DB_TIMEOUT", "4")
+    config.get_settings.cache_clear()
+    try:
+        engine = make_engine(f"sqlite:///{tmp_path}/t.db")
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 4000
+        engine.dispose()
+    finally:
+        monkeypatch.undo()
+        config.get_settings.cache_clear()
+
+
+def test_a_silent_postgresql_host_fails_fast_instead_of_hanging(monkeypatch):
+    # A host that takes the connection and never answers (a dead VM, a firewall
+    # black hole): without connect_timeout every request would wait forever.
+    import socket
+    import time
+
+    from sqlalchemy.exc import OperationalError
+
+    from carespace_app.db import make_engine
+
+    monkeypatch.setenv("CARESPACE_DB_TIMEOUT", "2")
+    config.get_settings.cache_clear()
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        engine = make_engine(f"postgresql+psycopg://u@127.0.0.1:{silent.getsockname()[1]}/x")
+        assert engine.pool.timeout() == 2
+        started = time.monotonic()
+        with pytest.raises(OperationalError):
+            with engine.connect():
+                pass
+        assert time.monotonic() - started < 10
+    finally:
+        silent.close()
+        monkeypatch.undo()
+        config.get_settings.cache_clear()

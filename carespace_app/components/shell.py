@@ -144,7 +144,7 @@ def _switcher() -> rx.Component:
 
 def signed_in_hooks() -> list[rx.Component]:
     """What every signed-in frame (portal and admin) needs: navigation, idle guard, toasts."""
-    return [full_page_navigate(url=SessionState.navigate_to), idle_guard(), flash_toast()]
+    return [full_page_navigate(url=SessionState.navigate_to, origin=SessionState.navigate_from), idle_guard(), flash_toast()]
 
 
 def portal_page(active: str, *children: rx.Component) -> rx.Component:

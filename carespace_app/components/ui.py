@@ -63,7 +63,7 @@ def public_page(title: str, *children: rx.Component) -> rx.Component:
     from .navigate import full_page_navigate
 
     return rx.box(
-        full_page_navigate(url=SessionState.navigate_to),
+        full_page_navigate(url=SessionState.navigate_to, origin=SessionState.navigate_from),
         flash_toast(),
         rx.el.main(
             rx.vstack(

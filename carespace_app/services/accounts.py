@@ -21,6 +21,7 @@ from ..models import EmailChange, Patient, PasswordReset, SignInFailure, User, U
 from . import audit, outbox, security, sessions
 from .errors import AuthenticationFailed, LinkError, NotFound, Throttled, ValidationError
 from .passwords import normalize_email, validate_email_address, validate_password
+from .text import one_line
 
 # --- throttling numbers --------------------------------------------------------
 # A patient who mistypes a few times is slowed, never locked out: after
@@ -52,8 +53,9 @@ RESET_LINK_MESSAGES = {
     "expired": "This password reset link has expired (links last one hour). "
                "Request a new one from Forgot Password.",
     "used": "This password reset link was already used. Request a new one from Forgot Password.",
-    "superseded": "A newer password reset link was sent; only the newest one works. "
-                  "Use it, or request a new one from Forgot Password.",
+    "superseded": "This password reset link no longer works: a newer link was sent, or the "
+                  "password or email address was changed since. Use the newest link, or "
+                  "request a new one from Forgot Password.",
 }
 EMAIL_LINK_MESSAGES = {
     "invalid": "This confirmation link is not valid. Sign in and change your email address again.",
@@ -80,8 +82,15 @@ def _wait_seconds(until: datetime, now: datetime) -> int:
 def check_throttle(db: Session, email: str, client_ip: str, *, user: Optional[User], clock: Clock) -> None:
     """Raise Throttled if this account or this client has failed too often lately."""
     now = clock()
+    # Guesses at a password that has since been changed (a reset proves the person holds
+    # the mailbox) say nothing about the new one: they no longer count, so "use Forgot
+    # Password" really lets a patient locked out by a stranger back in.
+    window_start = now - ACCOUNT_WINDOW
+    if user is not None and user.password_changed_at is not None \
+            and user.password_changed_at > window_start:
+        window_start = user.password_changed_at - timedelta(microseconds=1)
     count, oldest, _latest = _failures(
-        db, SignInFailure.email == email, SignInFailure.at > now - ACCOUNT_WINDOW)
+        db, SignInFailure.email == email, SignInFailure.at > window_start)
     if count >= ACCOUNT_LIMIT:
         wait = _wait_seconds(oldest + ACCOUNT_WINDOW, now)
         raise Throttled(
@@ -96,7 +105,7 @@ def check_throttle(db: Session, email: str, client_ip: str, *, user: Optional[Us
                 "Too many unsuccessful sign-ins from your network. Try again in about "
                 f"{max(1, wait // 60)} minutes.", retry_after_seconds=wait)
     # Consecutive failures: those since the last successful sign-in (its session's start).
-    since = now - ACCOUNT_BURST_WINDOW
+    since = max(now - ACCOUNT_BURST_WINDOW, window_start)
     if user is not None:
         last_success = db.exec(
             select(func.max(UserSession.created_at)).where(UserSession.user_id == user.id)
@@ -176,7 +185,7 @@ def create_user(db: Session, *, email: str, full_name: str, password: str, clock
     """A new account. ``commit=False`` lets registration create it in the same
     transaction as consuming the invitation (the caller then commits)."""
     email = validate_email_address(email)
-    full_name = (full_name or "").strip()[:200]
+    full_name = one_line(full_name if isinstance(full_name, str) else "")[:200]
     if not full_name:
         raise ValidationError("Enter your full name.", field="full_name")
     validate_password(password, email=email, confirm=confirm_password)
@@ -232,7 +241,7 @@ def change_password(db: Session, user_id: int, *, current_password: str, new_pas
     user.password_hash = security.hash_password(new_password)
     user.password_changed_at = clock()
     db.add(user)
-    sessions.end_user_sessions(db, user.id, reason="password changed", clock=clock,
+    sessions.end_user_sessions(db, user.id, reason=sessions.ENDED_PASSWORD_CHANGED, clock=clock,
                                except_session_id=keep_session_id)
     # A reset link sent before the change (perhaps by someone else) must not undo it.
     _supersede_resets(db, user.id, clock())
@@ -338,7 +347,7 @@ def reset_password(db: Session, token: str, *, new_password: str, confirm_passwo
     user.password_changed_at = now
     db.add(user)
     _supersede_resets(db, user.id, now, except_id=reset.id)
-    sessions.end_user_sessions(db, user.id, reason="password reset", clock=clock)
+    sessions.end_user_sessions(db, user.id, reason=sessions.ENDED_PASSWORD_RESET, clock=clock)
     audit.record(db, "password.reset", actor=user, clock=clock)
     _security_notice(db, user, user.email, "Your CareSpace password was reset",
                      "The password of your CareSpace account was just reset from a Forgot "

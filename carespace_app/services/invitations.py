@@ -23,6 +23,7 @@ from ..timefmt import to_local, when
 from . import access, accounts, audit, outbox, security
 from .errors import DomainError, LinkError, NotFound, ValidationError
 from .passwords import normalize_email, validate_email_address, validate_password
+from .text import one_line
 
 INVITATION_TTL = timedelta(hours=96)
 MAX_WRONG_ANSWERS = 5
@@ -184,7 +185,7 @@ def grant_access(db: Session, patient_user: User, patient_id: int, *, name: str,
     """The patient gives a named person full access to their portal; an invitation goes out."""
     access.require_self(db, patient_user, patient_id, action="caregiver.grant", clock=clock,
                         client_ip=client_ip)
-    name = (name or "").strip()
+    name = one_line(name if isinstance(name, str) else "")
     if not name:
         raise ValidationError("Enter the person's name.", field="name")
     if len(name) > 200:

@@ -334,11 +334,22 @@ def list_threads(db: Session, actor: User, patient_id: int, *, offset: int = 0, 
     return paging.page_of(items, offset, limit)
 
 
+# The badge looks at the patient's most recently active conversations only, so every page
+# load costs the same for 10 conversations as for 10,000 (it is in every page's frame).
+# A new message is its conversation's latest activity, so an unopened reply sits at the
+# top of this window and leaves it only after 500 other conversations have had newer
+# activity; the inbox itself still marks every unread conversation, however old.
+UNREAD_WINDOW = 500
+
+
 def unread_count(db: Session, actor: User, patient_id: int, *, clock: Clock = utcnow) -> int:
     """How many conversations wait to be read by this reader: the Messages tab badge."""
     relation = access.require_access(db, actor, patient_id, action="messages.unread_count",
                                      clock=clock)
-    query = select(func.count(MessageThread.id)).where(MessageThread.patient_id == patient_id)
+    recent = (select(MessageThread.id).where(MessageThread.patient_id == patient_id)
+              .order_by(MessageThread.last_message_at.desc()).limit(UNREAD_WINDOW)
+              .scalar_subquery())
+    query = select(func.count(MessageThread.id)).where(MessageThread.id.in_(recent))
     if relation == access.RELATION_STAFF:
         query = query.where(MessageThread.last_patient_message_at
                             > func.coalesce(MessageThread.staff_read_at, EPOCH))

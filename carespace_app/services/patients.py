@@ -20,6 +20,7 @@ from ..timefmt import to_local
 from . import access, audit, paging
 from .errors import NotFound, ValidationError
 from .passwords import normalize_email, validate_email_address
+from .text import one_line
 
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 _PHONE_CHARS = re.compile(r"^[0-9 ()+\-]+$")
@@ -51,7 +52,7 @@ def parse_date_of_birth(text: str) -> Optional[date]:
 
 
 def _required(value: Optional[str], field: str, label: str, limit: int) -> str:
-    value = (value or "").strip()
+    value = one_line(value or "")
     if not value:
         raise ValidationError(f"Enter the patient's {label}.", field=field)
     if len(value) > limit:

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from .. import timefmt
 from ..clock import Clock
-from ..models import AuditEvent, User
+from ..models import AuditEvent, PatientAccess, User
 from . import access
 from .paging import Page, clamp, page_of
 
@@ -66,7 +66,11 @@ def _who(event: AuditEvent, viewer: User, names: dict[int, str]) -> str:
         return f"The office ({name})" if name else "The office"
     if event.actor_role == access.ROLE_SYSTEM:
         return "The office"
-    return name or "Someone without an account"
+    if event.actor_user_id is not None:
+        # Another patient (or anyone this patient never gave access) who tried and was
+        # refused: their name would tell this patient who else is treated here.
+        return name or "Someone without access to your record"
+    return "Someone without an account"
 
 
 def patient_trail(db: Session, actor: User, patient_id: int, *, offset: int = 0, limit: int = 20,
@@ -84,7 +88,11 @@ def patient_trail(db: Session, actor: User, patient_id: int, *, offset: int = 0,
     actor_ids = {e.actor_user_id for e in events if e.actor_user_id is not None}
     names = {}
     if actor_ids:
-        names = {u.id: u.full_name for u in db.exec(select(User).where(User.id.in_(actor_ids))).all()}
+        # Named: the office, and the people this patient gave access (revoked ones too).
+        known = set(db.exec(select(PatientAccess.user_id)
+                            .where(PatientAccess.patient_id == patient_id)).all())
+        names = {u.id: u.full_name for u in db.exec(select(User).where(User.id.in_(actor_ids))).all()
+                 if u.is_staff or u.id in known}
     entries = [TrailEntry(id=e.id, who=_who(e, actor, names), what=PLAIN_WORDS[e.action],
                           when=timefmt.when(e.at), at=e.at) for e in events]
     return page_of(entries, offset, limit)

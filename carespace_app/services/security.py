@@ -19,9 +19,12 @@ from .errors import ValidationError
 BCRYPT_MAX_BYTES = 72
 TOKEN_BYTES = 32  # 256 bits, well over the 128 the product asks for
 
-# bcrypt runs in these threads so sign-ins never stall other users' events.
-# Two threads: the machine has two cores, and more would only queue inside bcrypt.
-_bcrypt_pool = ThreadPoolExecutor(max_workers=max(2, (os.cpu_count() or 2)), thread_name_prefix="bcrypt")
+# bcrypt runs in these threads so sign-ins never stall other users' events: one core
+# fewer than the machine has (at least one), so a burst of sign-ins (a cost-12 hash is
+# a quarter to a whole second of CPU) queues here and leaves a core for the event loop
+# and everyone else's clicks (benchmarks/load.py --only signin; docs/PERFORMANCE.md).
+_BCRYPT_THREADS = int(os.environ.get("CARESPACE_BCRYPT_THREADS") or max(1, (os.cpu_count() or 2) - 1))
+_bcrypt_pool = ThreadPoolExecutor(max_workers=_BCRYPT_THREADS, thread_name_prefix="bcrypt")
 
 
 def normalise_password(password: str) -> bytes:

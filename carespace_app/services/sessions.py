@@ -29,6 +29,9 @@ TOUCH_EVERY = timedelta(seconds=30)
 ENDED_IDLE = "idle"
 ENDED_EXPIRED = "expired"
 ENDED_DEACTIVATED = "account deactivated"
+ENDED_SIGNED_OUT = "signed out"
+ENDED_PASSWORD_CHANGED = "password changed"
+ENDED_PASSWORD_RESET = "password reset"
 
 
 @dataclass
@@ -169,7 +172,7 @@ def resolve(
     return session, user
 
 
-def end_session(db: Session, token: Optional[str], *, reason: str = "signed out", clock: Clock) -> None:
+def end_session(db: Session, token: Optional[str], *, reason: str = ENDED_SIGNED_OUT, clock: Clock) -> None:
     """Sign out: the session stops working at once. Unknown or ended tokens are ignored."""
     if not isinstance(token, str) or not token:
         return

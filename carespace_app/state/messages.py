@@ -81,7 +81,7 @@ class MessagesState(PortalState):
     _reply_key: str = ""
 
     async def load(self):
-        viewer = await self._enter()
+        viewer = await self._enter(unread=False)  # the list below brings the badge's count
         if viewer is None:
             return self._signed_out("expired")
         self.error = self.notice = ""

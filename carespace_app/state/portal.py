@@ -51,13 +51,18 @@ class PortalState(SessionState):
     # The Messages tab's badge: conversations with a care-team reply this reader hasn't opened.
     unread_messages: int = 0
 
-    async def _enter(self) -> Optional[Viewer]:
-        """On every portal page load: None means "send them to sign in"."""
+    async def _enter(self, unread: bool = True) -> Optional[Viewer]:
+        """On every portal page load: None means "send them to sign in".
+
+        ``unread=False`` for a page that counts the unread conversations itself (Messages):
+        the count reads every conversation of the patient, so it is done once per load.
+        """
         viewer = await self._portal_viewer()
         if viewer is None:
             return None
         await self._show_identity(viewer)
-        await self._refresh_unread(viewer)
+        if unread:
+            await self._refresh_unread(viewer)
         return viewer
 
     async def _refresh_unread(self, viewer: Viewer) -> None:

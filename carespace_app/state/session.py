@@ -21,7 +21,7 @@ from ..config import OFFICE_PHONE
 from ..clock import utcnow
 from ..db import session_scope
 from ..models import Patient, User, UserSession
-from ..services import access, security, sessions
+from ..services import access, audit, security, sessions
 from ..services.errors import DomainError, NotAllowed
 
 log = logging.getLogger("carespace.state")
@@ -51,15 +51,26 @@ def _token_from_cookie_header(header: str) -> Optional[str]:
     return morsel.value if morsel else None
 
 
+# Why a session ended -> the sign-in page's notice (state/auth.py SIGN_IN_NOTICES).
+_NOTICE_FOR_ENDED = {
+    sessions.ENDED_IDLE: "idle",
+    # A page still loading when Sign out was clicked, or another tab of the same browser:
+    # its next action finds the session ended and says so truthfully.
+    sessions.ENDED_SIGNED_OUT: "signed-out",
+    sessions.ENDED_PASSWORD_CHANGED: "password-changed",
+    sessions.ENDED_PASSWORD_RESET: "password-changed",
+}
+
+
 def _ended_reason(db, token: Optional[str]) -> str:
     """Why a cookie's session no longer works, in the words of the sign-in page's notices."""
     row = db.exec(select(UserSession.ended_reason).where(
         UserSession.token_hash == security.token_hash(token))).first() if token else None
-    return "idle" if row == sessions.ENDED_IDLE else "expired"
+    return _NOTICE_FOR_ENDED.get(row, "expired")
 
 
 def _resolve_viewer(token: Optional[str], client_ip: str, touch: bool) -> tuple[Optional[Viewer], str]:
-    """The viewer, or None and why ("idle" or "expired")."""
+    """The viewer, or None and why (a key of the sign-in page's notices)."""
     with session_scope() as db:
         found = sessions.resolve(db, token, clock=utcnow, touch=touch) if token else None
         if found is None:
@@ -68,7 +79,13 @@ def _resolve_viewer(token: Optional[str], client_ip: str, touch: bool) -> tuple[
         patient_id = session.active_patient_id
         relation = access.relation_to(db, user, patient_id) if patient_id else None
         if patient_id and relation is None:
-            patient_id = None  # revoked since: fall back to what they may still open
+            # Access ended since this session opened the patient's portal (a caregiver
+            # revoked): the attempt goes on the patient's trail, once, as the session forgets
+            # the patient, and the viewer falls back to what they may still open.
+            audit.record(db, "access.refused", actor=user, patient_id=patient_id,
+                         detail="portal.open_after_revocation", client_ip=client_ip, clock=utcnow)
+            sessions.set_active_patient(db, session.id, None)  # commits both
+            patient_id = None
         if patient_id is None and not user.is_staff:
             choices = access.portal_patients(db, user)
             if choices:
@@ -101,6 +118,8 @@ class SessionState(rx.State):
     error_message: str = ""
     # A local path the browser loads in full (FullPageNavigate); see components/navigate.py.
     navigate_to: str = ""
+    # The page that asked for it: a load of another page ignores it (components/navigate.py).
+    navigate_from: str = ""
     # The idle warning a minute before the 15-minute sign-out (components/idle.py ticks).
     idle_warning: bool = False
     # The latest toast (components/flash.py); the id makes a repeated message show again.
@@ -134,6 +153,7 @@ class SessionState(rx.State):
         the same state does not navigate again.
         """
         joiner = "&" if "?" in path else "?"
+        self.navigate_from = self.router.url.path or ""
         self.navigate_to = f"{path}{joiner}n={secrets.token_hex(6)}"
 
     def _flash(self, kind: str, text: str) -> None:
@@ -142,7 +162,7 @@ class SessionState(rx.State):
 
     def _signed_out(self, reason: str = "expired"):
         # A page says "expired"; say more precisely why when the session lookup knows.
-        if reason == "expired" and self._end_reason in ("idle", "revoked"):
+        if reason == "expired" and self._end_reason:
             reason = self._end_reason
         self.signed_in = False
         self.idle_warning = False
@@ -187,7 +207,7 @@ class SessionState(rx.State):
         if token:
             def end():
                 with session_scope() as db:
-                    sessions.end_session(db, token, reason="signed out", clock=utcnow)
+                    sessions.end_session(db, token, clock=utcnow)
 
             await self._run(end)
         self.signed_in = False
@@ -204,8 +224,14 @@ class SessionState(rx.State):
 
         def switch():
             with session_scope() as db:
-                access.require_access(db, viewer.user, wanted, action="portal.switch_patient",
-                                      clock=utcnow, client_ip=viewer.client_ip)
+                relation = access.require_access(db, viewer.user, wanted,
+                                                 action="portal.switch_patient", clock=utcnow,
+                                                 client_ip=viewer.client_ip)
+                if relation == access.RELATION_STAFF:
+                    # The same as Admin's "View as patient": the office opening a portal is audited.
+                    audit.record(db, "portal.viewed_as_patient", actor=viewer.user, patient_id=wanted,
+                                 client_ip=viewer.client_ip, clock=utcnow)
+                    db.commit()
                 sessions.set_active_patient(db, viewer.session.id, wanted)
 
         try:

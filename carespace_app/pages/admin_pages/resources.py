@@ -29,7 +29,7 @@ def _form(prefix: str, values, on_submit, button: str, extra=None) -> rx.Compone
 def _row(r) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.text.strong(r["title"]), rx.text(r["description"], size="2", color_scheme="gray")),
-        rx.table.cell(rx.link(r["url"], href=r["url"], is_external=True)),
+        rx.table.cell(rx.link(r["url"], href=r["url"], is_external=True, rel="noopener noreferrer")),
         rx.table.cell(rx.hstack(
             small_button("Move up", on_click=S.move_link(r["id"], "up"), disabled=r["first"] == "yes",
                          aria_label="Move " + r["title"] + " up"),

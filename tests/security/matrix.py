@@ -1,0 +1,219 @@
+"""The access matrix: what each role may do with every event handler of every Reflex State.
+
+Every public method of a State is an endpoint the browser can call with any
+arguments, so every (state, handler) pair found by introspection must have an
+entry here; ``tests/security/test_access_matrix.py`` fails for a pair without
+one (and for an entry whose handler is gone). An entry says, for each role,
+what calling the handler *with ids that belong to someone else* comes to:
+
+    ALLOWED     it runs for this role: nothing of another patient leaks into the
+                state, nothing of another patient changes, no refusal
+    REFUSED     nothing changes, nothing foreign leaks, and the refusal is audited
+                (access.refused / admin.refused) with this person as the actor
+    SIGNED_OUT  nothing changes, nothing leaks, the tab is sent to sign in
+                (no one is signed in, or the signed-in person has no portal here)
+    DISPLAY     only this tab's own display vars (a dialog, a tab, password
+                rule ticks, the idle warning, Reflex's hydration flags): nothing
+                in the database changes, nothing of any record appears
+    PUBLIC      a signed-out flow (sign in, register, forgot/reset password,
+                confirm email): it works from what the browser proves (a link's
+                token, a password) and, given someone else's address, signs no
+                one in and changes no one's account or record
+
+``setvar`` (Reflex's built-in on every state) is a separate kind of entry:
+``SetVar(names)`` lists the only vars the browser can set through it on that
+state; the test tries every var of every state (public, private, router) and
+checks that only these move.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ROLES = ("anonymous", "patient_a", "patient_b", "caregiver", "revoked_caregiver", "staff", "admin")
+
+ALLOWED = "allowed"
+REFUSED = "refused"
+SIGNED_OUT = "signed out"
+DISPLAY = "display only"
+PUBLIC = "public flow"
+OUTCOMES = (ALLOWED, REFUSED, SIGNED_OUT, DISPLAY, PUBLIC)
+
+
+@dataclass(frozen=True)
+class SetVar:
+    """The vars ``setvar`` reaches on a state (Reflex calls ``set_<name>``; we have no auto setters)."""
+
+    names: frozenset[str]
+
+
+def _row(anonymous, patient_a, patient_b, caregiver, revoked_caregiver, staff, admin) -> dict[str, str]:
+    return dict(zip(ROLES, (anonymous, patient_a, patient_b, caregiver, revoked_caregiver, staff,
+                            admin)))
+
+
+def same(outcome: str) -> dict[str, str]:
+    return _row(*[outcome] * len(ROLES))
+
+
+# A portal page's handler. Staff outside "View as patient" have no portal patient: sent to sign in.
+PORTAL = _row(SIGNED_OUT, ALLOWED, ALLOWED, ALLOWED, SIGNED_OUT, SIGNED_OUT, SIGNED_OUT)
+# A portal handler given another patient's id (a thread): the service refuses and audits.
+PORTAL_FOREIGN = _row(SIGNED_OUT, REFUSED, REFUSED, REFUSED, SIGNED_OUT, SIGNED_OUT, SIGNED_OUT)
+# The patient's own pages (Manage Users, Who viewed my record): not their caregivers.
+PATIENT_ONLY = _row(SIGNED_OUT, ALLOWED, ALLOWED, REFUSED, SIGNED_OUT, SIGNED_OUT, SIGNED_OUT)
+PATIENT_ONLY_FOREIGN = _row(SIGNED_OUT, REFUSED, REFUSED, REFUSED, SIGNED_OUT, SIGNED_OUT, SIGNED_OUT)
+# The person's own account (any signed-in person, also staff and a caregiver whose last
+# access was revoked: it touches their own sign-in only).
+OWN_ACCOUNT = _row(SIGNED_OUT, ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED)
+# The office's pages: staff and administrators.
+STAFF = _row(SIGNED_OUT, REFUSED, REFUSED, REFUSED, REFUSED, ALLOWED, ALLOWED)
+ADMIN_ONLY = _row(SIGNED_OUT, REFUSED, REFUSED, REFUSED, REFUSED, REFUSED, ALLOWED)
+
+MATRIX: dict[tuple[str, str], object] = {
+    # --- Reflex's own states: hydration and page-load plumbing of this tab ---
+    ("State", "hydrate"): same(DISPLAY),
+    ("State", "hydrate_and_load"): same(DISPLAY),
+    ("State", "set_is_hydrated"): same(DISPLAY),
+    ("State", "setvar"): SetVar(frozenset({"is_hydrated"})),
+    ("FrontendEventExceptionState", "handle_frontend_exception"): same(DISPLAY),
+    ("FrontendEventExceptionState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+    # Sets client-storage vars (rx.Cookie / rx.LocalStorage) only; CareSpace has none.
+    ("UpdateVarsInternalState", "update_vars_internal"): same(DISPLAY),
+    ("UpdateVarsInternalState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+    # Returns the page's own on_load events, which are themselves in this matrix.
+    ("OnLoadInternalState", "on_load_internal"): same(DISPLAY),
+    ("OnLoadInternalState", "set_is_hydrated"): same(DISPLAY),
+    ("OnLoadInternalState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+    ("ComponentState", "hydrate"): same(DISPLAY),
+    ("ComponentState", "hydrate_and_load"): same(DISPLAY),
+    ("ComponentState", "set_is_hydrated"): same(DISPLAY),
+    ("ComponentState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+    ("SharedStateBaseInternal", "setvar"): SetVar(frozenset({"is_hydrated"})),
+    ("SharedState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+
+    # --- the shell every signed-in page shares ---
+    ("SessionState", "sign_out"): _row(SIGNED_OUT, ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED,
+                                        ALLOWED),
+    # Given another patient's id: refused and audited, whoever asks; staff may open any
+    # patient's portal (the switch is audited as portal.viewed_as_patient).
+    ("SessionState", "switch_patient"): _row(SIGNED_OUT, REFUSED, REFUSED, REFUSED, REFUSED,
+                                              ALLOWED, ALLOWED),
+    ("SessionState", "show_problem"): same(DISPLAY),
+    ("SessionState", "check_idle"): same(DISPLAY),
+    ("SessionState", "stay_signed_in"): OWN_ACCOUNT,
+    ("SessionState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+
+    # --- signed-out pages ---
+    ("SignInState", "load"): same(PUBLIC),
+    ("SignInState", "submit"): same(PUBLIC),
+    ("SignInState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+    ("RegisterState", "load"): same(PUBLIC),
+    ("RegisterState", "check_password"): same(DISPLAY),
+    ("RegisterState", "submit"): same(PUBLIC),
+    ("RegisterState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+    ("ForgotPasswordState", "load"): same(PUBLIC),
+    ("ForgotPasswordState", "submit"): same(PUBLIC),
+    ("ForgotPasswordState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+    ("ResetPasswordState", "load"): same(PUBLIC),
+    ("ResetPasswordState", "check_password"): same(DISPLAY),
+    ("ResetPasswordState", "submit"): same(PUBLIC),
+    ("ResetPasswordState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+    ("ConfirmEmailState", "load"): same(PUBLIC),
+    ("ConfirmEmailState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+
+    # --- the portal ---
+    ("PortalState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+    ("HomeState", "load"): PORTAL,
+    ("HomeState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+    # load is given ?thread=<someone else's conversation>.
+    ("MessagesState", "load"): PORTAL_FOREIGN,
+    ("MessagesState", "next_page"): PORTAL,
+    ("MessagesState", "previous_page"): PORTAL,
+    ("MessagesState", "open_thread"): PORTAL_FOREIGN,
+    ("MessagesState", "close_thread"): PORTAL,
+    ("MessagesState", "start_compose"): same(DISPLAY),
+    ("MessagesState", "set_compose_open"): same(DISPLAY),
+    # The form names another patient; the message still goes to the session's patient.
+    ("MessagesState", "send_message"): PORTAL,
+    # thread_id (not settable from the browser) is forced to someone else's conversation.
+    ("MessagesState", "send_reply"): PORTAL_FOREIGN,
+    ("MessagesState", "setvar"): SetVar(frozenset({"is_hydrated", "compose_open"})),
+    ("AppointmentsState", "load"): PORTAL,
+    ("AppointmentsState", "more_upcoming"): PORTAL,
+    ("AppointmentsState", "more_past"): PORTAL,
+    ("AppointmentsState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+    ("LabsState", "load"): PORTAL,
+    ("LabsState", "more_reports"): PORTAL,
+    # Another patient's test name is only a filter inside the session's own patient.
+    ("LabsState", "show_history"): PORTAL,
+    ("LabsState", "set_history_open"): same(DISPLAY),
+    ("LabsState", "setvar"): SetVar(frozenset({"is_hydrated", "history_open"})),
+    ("RecordActivityState", "load"): PATIENT_ONLY,
+    ("RecordActivityState", "older"): PATIENT_ONLY,
+    ("RecordActivityState", "newer"): PATIENT_ONLY,
+    ("RecordActivityState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+    ("ResourcesState", "load"): PORTAL,
+    ("ResourcesState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+    ("HelpState", "load"): PORTAL,
+    ("HelpState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+    ("ManageUsersState", "load"): PATIENT_ONLY,
+    # Inviting someone (here: another patient's address) to the session's own patient.
+    ("ManageUsersState", "grant"): PATIENT_ONLY,
+    ("ManageUsersState", "send_new_link"): PATIENT_ONLY_FOREIGN,
+    ("ManageUsersState", "revoke"): PATIENT_ONLY_FOREIGN,
+    ("ManageUsersState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+    ("SettingsState", "load"): PORTAL,
+    ("SettingsState", "set_dialog_open"): same(DISPLAY),
+    ("SettingsState", "set_tab"): same(DISPLAY),
+    ("SettingsState", "check_password"): same(DISPLAY),
+    ("SettingsState", "change_email"): OWN_ACCOUNT,
+    ("SettingsState", "change_password"): OWN_ACCOUNT,
+    ("SettingsState", "setvar"): SetVar(frozenset({"is_hydrated", "dialog_open", "tab"})),
+
+    # --- the office ---
+    ("AdminState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+    **{("AdminPatientsState", h): STAFF for h in ("load", "search", "next_page", "previous_page",
+                                                  "create_patient")},
+    ("AdminPatientsState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+    **{("AdminPatientState", h): STAFF for h in ("load", "save_patient", "send_invitation",
+                                                 "send_caregiver_link", "revoke_caregiver",
+                                                 "view_as_patient")},
+    ("AdminPatientState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+    **{("AdminAppointmentsState", h): STAFF for h in ("load", "create_appointment", "start_edit",
+                                                      "stop_edit", "save_appointment",
+                                                      "cancel_appointment")},
+    ("AdminAppointmentsState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+    **{("AdminLabsState", h): STAFF for h in ("load", "add_result_row", "enter_report",
+                                              "correct_result")},
+    ("AdminLabsState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+    **{("AdminMessagesState", h): STAFF for h in ("load", "apply_filters", "next_page",
+                                                  "previous_page", "open_thread",
+                                                  "close_thread_view", "send_reply", "close_thread",
+                                                  "reopen_thread")},
+    ("AdminMessagesState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+    **{("AdminResourcesState", h): STAFF for h in ("load", "add_link", "start_edit", "stop_edit",
+                                                   "save_link", "delete_link", "move_link")},
+    ("AdminResourcesState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+    **{("AdminOutboxState", h): STAFF for h in ("load", "filter_status", "next_page",
+                                                "previous_page", "retry")},
+    ("AdminOutboxState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+    **{("AdminAuditState", h): STAFF for h in ("load", "apply_filters", "next_page",
+                                               "previous_page")},
+    ("AdminAuditState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+    # Staff accounts are the administrator's alone.
+    **{("AdminStaffState", h): ADMIN_ONLY for h in ("load", "create_member", "deactivate",
+                                                    "reactivate", "send_reset_link")},
+    ("AdminStaffState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+}
+
+# Allowed actions that must leave this audit event (with the person as actor).
+AUDITED = {
+    ("SessionState", "switch_patient"): {"staff": "portal.viewed_as_patient",
+                                          "admin": "portal.viewed_as_patient"},
+    ("AdminPatientState", "view_as_patient"): {"staff": "portal.viewed_as_patient",
+                                               "admin": "portal.viewed_as_patient"},
+}
+
+for _key, _entry in MATRIX.items():
+    assert isinstance(_entry, SetVar) or (set(_entry) == set(ROLES)
+                                          and set(_entry.values()) <= set(OUTCOMES)), _key

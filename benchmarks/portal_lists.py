@@ -14,7 +14,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from datetime import date, datetime, timedelta
@@ -27,6 +26,7 @@ os.environ.setdefault("CARESPACE_BCRYPT_ROUNDS", "4")
 from sqlalchemy import insert, text  # noqa: E402
 from sqlmodel import Session, SQLModel, select  # noqa: E402
 
+from benchmarks import serve  # noqa: E402
 from carespace_app import models  # noqa: E402
 from carespace_app.db import make_engine  # noqa: E402
 from carespace_app.services import labs, messaging, security  # noqa: E402
@@ -135,26 +135,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=25)
     parser.add_argument("--big", type=int, default=10_000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="carespace-bench-") as folder:
-        run("SQLite", f"sqlite:///{folder}/bench.db", args.runs, args.big)
-    base = os.environ.get("CARESPACE_TEST_DATABASE_URL")
-    if not base:
+    with serve.scratch_database("sqlite") as url:
+        run("SQLite", url, args.runs, args.big)
+    if not os.environ.get("CARESPACE_TEST_DATABASE_URL"):
         print("\nPostgreSQL: skipped (set CARESPACE_TEST_DATABASE_URL to include it)")
         return
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    url = make_url(base.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"carespace_bench_{uuid.uuid4().hex[:8]}"
-    conninfo = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        run("PostgreSQL", url.set(database=name).render_as_string(hide_password=False), args.runs,
-            args.big)
-    finally:
-        with psycopg.connect(conninfo, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with serve.scratch_database("postgresql") as url:
+        run("PostgreSQL", url, args.runs, args.big)
 
 
 if __name__ == "__main__":

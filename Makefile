@@ -49,20 +49,33 @@ migrate: setup
 run: setup migrate
 	$(BIN)/reflex run --env prod --single-port --frontend-port $(PORT) --backend-port $(PORT)
 
-# Debian's Chromium where we can install it; Playwright's own download elsewhere (macOS).
+# Debian's Chromium where we can install it: its headless shell, which the tests prefer
+# (tests/e2e/harness.py), or the full browser if that is what the machine has;
+# Playwright's own download elsewhere (macOS).
 chromium: $(STAMPS)/test-deps
-	@if [ -x /usr/bin/chromium ]; then :; \
+	@if [ -x /usr/bin/chromium-headless-shell ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium-headless-shell >/dev/null; \
+	elif [ -x /usr/bin/chromium ]; then :; \
 	else $(BIN)/python -m playwright install chromium; fi
 
 test-setup: setup $(STAMPS)/test-deps chromium
 
 # Two runs: pytest-playwright holds an event loop for the whole process, which the
-# asyncio tests of the services must not share.
+# asyncio tests of the services must not share. The first run is the unit suite and
+# the in-process part of the security suite; the second drives the running server
+# (tests/e2e and the live part of the security suite, tests/security/live).
+# Each run spreads its test files over worker processes (pytest-xdist; each live
+# worker has its own server, database and SMTP server; the live run groups files by
+# tests/conftest.py, which keeps the two files of the dedicated HTTPS server together):
+# TEST_WORKERS for the in-process run, LIVE_WORKERS for the live one; 0 runs in one
+# process. (The live run is CPU-bound, Chromium most: 3 workers on 2 cores were no faster.)
+LIVE_TESTS := tests/e2e tests/security/live
+TEST_WORKERS ?= 2
+LIVE_WORKERS ?= 2
 test: test-setup
-	$(BIN)/python -m pytest tests --ignore=tests/e2e $(PYTEST_ARGS)
-	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests $(addprefix --ignore=,$(LIVE_TESTS)) -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(LIVE_TESTS) -n $(LIVE_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 screenshots: test-setup
 	CARESPACE_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/e2e/test_screenshots.py -q

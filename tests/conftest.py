@@ -8,7 +8,28 @@ import tempfile
 
 _TMP = tempfile.mkdtemp(prefix="carespace-test-")
 os.environ.setdefault("CARESPACE_SECRET_KEY", "test-secret-key-not-for-production")
-os.environ["REFLEX_DB_URL"] = os.environ.get("CARESPACE_TEST_DATABASE_URL") or f"sqlite:///{_TMP}/unit.db"
+
+
+def _worker_database(base: str) -> str:
+    """Under pytest-xdist each worker gets its own PostgreSQL database beside ``base``
+    (SQLite files are per process already), recreated empty at the start of the run."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return base
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(base.replace("postgresql://", "postgresql+psycopg://", 1))
+    name = f"{url.database}_{worker}"
+    admin = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+_PG = os.environ.get("CARESPACE_TEST_DATABASE_URL")
+os.environ["REFLEX_DB_URL"] = _worker_database(_PG) if _PG else f"sqlite:///{_TMP}/unit.db"
 # Unit tests hash with cost 4 for speed; test_security checks production uses 12.
 os.environ.setdefault("CARESPACE_BCRYPT_ROUNDS", "4")
 for _name in ("CARESPACE_SMTP_HOST", "CARESPACE_SMTP_USER", "CARESPACE_SMTP_PASSWORD"):
@@ -21,6 +42,13 @@ from sqlmodel import Session, SQLModel  # noqa: E402
 from carespace_app import models  # noqa: E402,F401  (registers every table)
 from carespace_app.clock import FrozenClock  # noqa: E402
 from carespace_app.db import get_engine  # noqa: E402
+
+# The running-server harness (server, SMTP, Chromium fixtures) serves tests/e2e and
+# tests/security/live alike; its fixtures are lazy, so unit runs never start a server.
+from tests.e2e.harness import (  # noqa: E402,F401
+    _default_timeout, browser_context_args, browser_type_launch_args, e2e_database_url,
+    frontend_cache, phone_page, server, smtp_server,
+)
 
 
 @pytest.fixture(scope="session")
@@ -54,3 +82,19 @@ def db(engine):
 @pytest.fixture
 def clock():
     return FrozenClock()
+
+
+# The live run spreads its tests over workers by file (`--dist loadgroup`, Makefile): a
+# file's module fixtures are made once. test_https.py and test_faults.py share one more:
+# the dedicated HTTPS server (tests/security/live/conftest.py), started once per worker
+# that needs it, so they go to the same worker.
+SHARED_WORKER = {"tests/security/live/test_https.py": "dedicated-server",
+                 "tests/security/live/test_faults.py": "dedicated-server"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        if path.startswith(("tests/e2e/", "tests/security/live/")):
+            item.add_marker(pytest.mark.xdist_group(SHARED_WORKER.get(path, path)))

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from dataclasses import dataclass
 
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import Page, expect
 
-from .conftest import Server, link_in
+from .harness import Server, link_in
 
 PASSWORD = "Quiet-Harbor-42!"
 STAFF_PASSWORD = "Front-Desk-2026!"
@@ -75,15 +78,59 @@ def registered_patient(server: Server, page: Page, **kw) -> Person:
     return person
 
 
+def open_page(page: Page, path: str) -> None:
+    """page.goto, once more if it was aborted by a navigation the page had started itself
+    (seen once in CI: a goto("/") right after a sign-out's redirect landed)."""
+    try:
+        page.goto(path)
+    except PlaywrightError as exc:
+        if "ERR_ABORTED" not in str(exc):
+            raise
+        page.wait_for_load_state()
+        page.goto(path)
+
+
 def sign_in(page: Page, person: Person, *, lands_on: str = r"/home/?$") -> None:
-    page.goto("/")
+    open_page(page, "/")
     page.get_by_label("Email address").fill(person.email)
     page.get_by_label("Password").fill(person.password)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(lands_on), timeout=30_000)
 
 
+def hydrated(page: Page, locator, timeout: float = 30.0) -> None:
+    """Wait until React owns this element: a click on the server-rendered HTML before
+    hydration does nothing (a menu that never opens). The locator is looked up afresh
+    each time: a reconnecting page may render the element anew."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            if locator.evaluate("el => Object.keys(el).some(k => k.startsWith('__reactProps'))"):
+                return
+        except PlaywrightError:  # replaced, or the page navigated, while being looked at
+            pass
+        if time.time() > deadline:
+            raise AssertionError(f"{locator} never became live (React did not hydrate it)")
+        page.wait_for_timeout(100)
+
+
+def choose_in_account_menu(page: Page, item: str) -> None:
+    """Open the account menu (once the page is live and knows who is signed in) and
+    choose ``item``. A page still settling (a reconnect's hydrate) can close a menu
+    under the click; it is opened again then, as a person would."""
+    menu = page.get_by_role("button", name=re.compile(r"Account menu for \S"))
+    hydrated(page, menu)
+    for attempt in range(3):
+        menu.click()
+        try:
+            page.get_by_role("menuitem", name=item).click(timeout=5_000)
+            return
+        except PlaywrightTimeoutError:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
+
+
 def sign_out(page: Page) -> None:
-    page.get_by_role("button", name=re.compile("Account menu")).click()
-    page.get_by_role("menuitem", name="Sign out").click()
+    choose_in_account_menu(page, "Sign out")
     expect(page.get_by_role("heading", name="Sign in to CareSpace")).to_be_visible()

@@ -1,12 +1,10 @@
 """Helpers for the people stories: a second browser, granting access from Manage Users."""
 from __future__ import annotations
 
-import re
-
 from playwright.sync_api import Browser, Page, expect
 
-from .conftest import Server
-from .people import PASSWORD, Person, unique
+from .harness import Server
+from .people import PASSWORD, Person, choose_in_account_menu, unique
 
 
 def new_page(browser: Browser, server: Server, **context_args) -> Page:
@@ -37,8 +35,7 @@ def user_card(page: Page, person: Person):
 
 
 def open_menu_item(page: Page, item: str) -> None:
-    page.get_by_role("button", name=re.compile("Account menu")).click()
-    page.get_by_role("menuitem", name=item).click()
+    choose_in_account_menu(page, item)
 
 
 def wait_for_hydration(page: Page) -> None:

@@ -19,7 +19,7 @@ from carespace_app.db import make_engine
 from carespace_app.models import MessageThread, Patient, User
 from carespace_app.services import appointments, labs, messaging
 
-from .conftest import Server
+from .harness import Server
 from .people import Person
 
 

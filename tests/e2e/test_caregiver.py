@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from .conftest import link_in
+from .harness import link_in
 from .people import register_from_email, registered_patient
 from .portal_people import caregiver, grant_access, new_page
 

@@ -5,7 +5,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from .conftest import link_in
+from .harness import link_in
 from .people import registered_patient, sign_in, sign_out
 from .portal_people import new_page, wait_for_hydration
 

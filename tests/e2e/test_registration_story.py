@@ -6,8 +6,8 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from .conftest import link_in
-from .people import PASSWORD, make_staff, unique
+from .harness import link_in
+from .people import PASSWORD, make_staff, sign_out, unique
 
 
 def test_cli_invitation_to_signed_in_patient(server, page: Page):
@@ -45,8 +45,7 @@ def test_cli_invitation_to_signed_in_patient(server, page: Page):
     expect(page).to_have_url(re.compile(r"/home/?$"), timeout=30_000)
     expect(page.get_by_role("heading", name=re.compile("Welcome, Rose"))).to_be_visible()
 
-    page.get_by_role("button", name=re.compile("Account menu")).click()
-    page.get_by_role("menuitem", name="Sign out").click()
+    sign_out(page)
     expect(page.get_by_text("You have signed out.")).to_be_visible()
 
     # The old session is over: the portal sends us back to sign in.

@@ -20,7 +20,6 @@ import uuid
 import psutil
 import pytest
 from playwright.sync_api import Page, expect
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlmodel import Session, select
 
 from carespace_app.clock import utcnow
@@ -28,8 +27,8 @@ from carespace_app.db import make_engine
 from carespace_app.models import OutboxEmail
 from carespace_app.services import outbox
 
-from .conftest import free_port, running_server, server_env
-from .people import registered_patient
+from .harness import free_port, running_server, server_env, server_workers
+from .people import choose_in_account_menu, registered_patient
 
 REDIS = ("127.0.0.1", 6379)
 
@@ -51,7 +50,7 @@ def _require(condition: bool, reason: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def cluster(smtp_server, tmp_path_factory):
+def cluster(smtp_server, frontend_cache, tmp_path_factory):
     import psycopg
     from sqlalchemy.engine import make_url
 
@@ -82,8 +81,7 @@ def cluster(smtp_server, tmp_path_factory):
 
 def _workers(proc: subprocess.Popen) -> list[psutil.Process]:
     """The Granian worker processes: the leaves of the server's process tree."""
-    tree = psutil.Process(proc.pid).children(recursive=True)
-    return [p for p in tree if not p.children() and "reflex" in " ".join(p.cmdline())]
+    return server_workers(proc.pid)
 
 
 def _wait_for_workers(proc: subprocess.Popen, count: int, timeout: float = 60) -> list[psutil.Process]:
@@ -142,17 +140,9 @@ def test_a_signed_in_tab_survives_its_worker_being_killed(cluster, browser):
         page.get_by_role("link", name=re.compile("^Messages")).first.click()
         expect(page.get_by_text("No messages yet — start one with New message")).to_be_visible(
             timeout=30_000)
-        # The reconnected tab may still be re-rendering from its hydrate: a menu opened
-        # then can close under the click, so open it again until the click lands.
-        for attempt in range(5):
-            try:
-                page.get_by_role("button", name=re.compile("Account menu")).click()
-                page.get_by_role("menuitem", name="Sign out").click(timeout=5_000)
-                break
-            except PlaywrightTimeout:
-                page.keyboard.press("Escape")
-                if attempt == 4:
-                    raise
+        # The reconnected tab may still be re-rendering from its hydrate (the helper opens
+        # the menu again if it closes under the click).
+        choose_in_account_menu(page, "Sign out")
         expect(page.get_by_text("You have signed out.")).to_be_visible(timeout=30_000)
         assert patient.email
     finally:

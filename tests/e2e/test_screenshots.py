@@ -6,7 +6,6 @@ Signed in as a demo patient (seed-demo), so the pages show a realistic practice.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from carespace_app.services.demo import DEMO_PASSWORD, DOMAIN
 
-from .conftest import ROOT, link_in
+from .harness import ROOT, link_in
 from .people import Person, make_patient, sign_in, sign_out
 
 OUT = os.environ.get("CARESPACE_SCREENSHOTS", "")

@@ -26,10 +26,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("CARESPACE_CHROMIUM", "/usr/bin/chromium")
+# Playwright's expect() waits 5 s by default; two test workers, two servers and two
+# Chromiums share 2 cores in CI, and a busy machine must not fail a correct test.
+EXPECT_TIMEOUT_MS = 15_000
+# Debian's Chromium: its headless shell (package chromium-headless-shell) where installed,
+# the browser Playwright itself runs headless tests in, at about three quarters of the full
+# browser's CPU (the live run: 222 s against 296 s on 2 cores); else the full `chromium`.
+CHROMIUM = os.environ.get("CARESPACE_CHROMIUM") or next(
+    (path for path in ("/usr/bin/chromium-headless-shell", "/usr/bin/chromium") if Path(path).exists()),
+    "/usr/bin/chromium")
 SERVER_START_TIMEOUT = 600
+
+
+expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
 
 def free_port() -> int:
@@ -69,6 +81,13 @@ class Mailbox:
     def all_to(self, to: str) -> list[Mail]:
         with self.lock:
             return [m for m in self.messages if to.lower() in [a.lower() for a in m.to]]
+
+    def wait_for_count(self, to: str, count: int, timeout: float = 30.0) -> list[Mail]:
+        """Every email to ``to`` once there are ``count`` of them (more are returned too)."""
+        deadline = time.time() + timeout
+        while len(self.all_to(to)) < count and time.time() < deadline:
+            time.sleep(0.2)
+        return self.all_to(to)
 
 
 def link_in(mail: Mail, path: str) -> str:
@@ -154,8 +173,10 @@ class Server:
         return self.log_path.read_text(errors="replace")
 
 
-def _wait_until_up(url: str, proc: subprocess.Popen, log_path: Path) -> None:
-    deadline = time.time() + SERVER_START_TIMEOUT
+def wait_until_up(url: str, proc: subprocess.Popen, log_path: Path,
+                  timeout: float = SERVER_START_TIMEOUT) -> None:
+    """Until the server answers /ping and serves its first page; raises with the log's end."""
+    deadline = time.time() + timeout
     while time.time() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited ({proc.returncode}):\n{log_path.read_text()[-4000:]}")
@@ -168,7 +189,7 @@ def _wait_until_up(url: str, proc: subprocess.Popen, log_path: Path) -> None:
         except Exception:
             pass
         time.sleep(0.5)
-    raise RuntimeError(f"server did not start in {SERVER_START_TIMEOUT}s:\n{log_path.read_text()[-4000:]}")
+    raise RuntimeError(f"server did not start in {timeout}s:\n{log_path.read_text()[-4000:]}")
 
 
 def server_env(*, port: int, database_url: str, smtp_port: int, **extra: str) -> dict:
@@ -182,7 +203,7 @@ def server_env(*, port: int, database_url: str, smtp_port: int, **extra: str) ->
         "CARESPACE_SMTP_PORT": str(smtp_port),
         "CARESPACE_SMTP_STARTTLS": "false",
         "CARESPACE_SECRET_KEY": "e2e-secret-" + uuid.uuid4().hex,
-        "CARESPACE_BCRYPT_ROUNDS": os.environ.get("CARESPACE_E2E_BCRYPT_ROUNDS", "12"),
+        "CARESPACE_BCRYPT_ROUNDS": os.environ.get("CARESPACE_E2E_BCRYPT_ROUNDS", "10"),
         "REFLEX_CHECK_LATEST_VERSION": "false",
         "REFLEX_TELEMETRY_ENABLED": "false",
         "NPM_CONFIG_REGISTRY": os.environ.get("NPM_CONFIG_REGISTRY", "https://registry.npmjs.org"),
@@ -197,15 +218,87 @@ def server_env(*, port: int, database_url: str, smtp_port: int, **extra: str) ->
     return env
 
 
-# The production build bakes the backend's port into the frontend, so two servers
-# (or a developer's `make run` and the tests) must not share one .web folder: each
-# server under test runs from its own folder, the source linked, .web copied.
+# --- starting a server -----------------------------------------------------------------
+# Each server under test runs from its own folder (the source linked, .web its own): the
+# production build bakes the server's address into the frontend, so two servers (or a
+# developer's `make run` and the tests) must not share one .web folder.
+#
+# Building is most of a start's cost (compiling the pages and Vite's build: about 17 s of
+# CPU on 2 cores), and every server of a test run builds the same pages. So the first
+# server of a run starts with the real `reflex run --env prod --single-port` and leaves
+# its build in the run's FrontendCache; the others copy it, with their own address put
+# into the one file that holds it, and serve it with tests/e2e/serve_built.py.
 APP_FILES_LINKED = ("carespace_app", "assets", "alembic", "alembic.ini", "rxconfig.py", "tools")
 APP_FILES_COPIED = ("reflex.lock",)
-_built_web: list[Path] = []
+SERVE_BUILT = Path(__file__).with_name("serve_built.py")
 
 
-def private_app_dir(base: Path) -> Path:
+def _ws(url: str) -> str:
+    return "ws" + url[len("http"):] if url.startswith("http") else url
+
+
+class FrontendCache:
+    """One production build per test run, shared by the run's servers (and xdist workers)."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.web = folder / "web"
+        self.base_url_file = folder / "base_url"
+
+    @contextlib.contextmanager
+    def lock(self):
+        import fcntl
+
+        with open(self.folder / "lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def ready(self) -> bool:
+        return self.base_url_file.exists()
+
+    def keep(self, web: Path, base_url: str) -> None:
+        """Keep a running server's build (everything but the build tools)."""
+        shutil.rmtree(self.web, ignore_errors=True)
+        shutil.copytree(web, self.web, symlinks=True,
+                        ignore=shutil.ignore_patterns("node_modules", ".react-router"))
+        self.base_url_file.write_text(base_url)
+
+    def copy_into(self, web: Path, base_url: str) -> None:
+        """The kept build, for a server at ``base_url``: the address is in env.json and in
+        the one asset made from it (and its .gz); nothing else holds it."""
+        import gzip
+
+        shutil.copytree(self.web, web, symlinks=True)
+        built_for = self.base_url_file.read_text()
+        swaps = [(built_for, base_url), (_ws(built_for), _ws(base_url))]
+        host = built_for.split("://", 1)[1]
+        changed = 0
+        for path in [web / "env.json", *(web / "build").rglob("reflex-env-*.js")]:
+            text = path.read_text()
+            if host not in text:
+                continue
+            for old, new in swaps:
+                text = text.replace(old, new)
+            path.write_text(text)
+            changed += 1
+            packed = path.with_name(path.name + ".gz")
+            if packed.exists():
+                packed.write_bytes(gzip.compress(text.encode(), mtime=0))
+        if not changed:
+            raise RuntimeError(f"the kept build does not hold {built_for}: Reflex changed how "
+                               "it stores the backend's address; see tests/e2e/harness.py")
+
+
+_frontend_cache: list[FrontendCache] = []  # set by the frontend_cache fixture
+
+
+def private_app_dir(base: Path, web_template: Path | None = None) -> Path:
+    """A server's own folder: the source linked; the build tools (node_modules) of
+    ``web_template`` or of a developer's .web copied, when there are any, saving a download."""
     app_dir = base / "app"
     app_dir.mkdir()
     for name in APP_FILES_LINKED:
@@ -214,44 +307,88 @@ def private_app_dir(base: Path) -> Path:
     for name in APP_FILES_COPIED:
         if (ROOT / name).is_dir():
             shutil.copytree(ROOT / name, app_dir / name)
-    template = _built_web[0] if _built_web else ROOT / ".web"
+    template = web_template or ROOT / ".web"
     if (template / "node_modules").is_dir():
-        shutil.copytree(template, app_dir / ".web", symlinks=True)
+        shutil.copytree(template, app_dir / ".web", symlinks=True,
+                        ignore=shutil.ignore_patterns("build", ".react-router"))
     return app_dir
 
 
 @contextlib.contextmanager
-def running_server(env: dict, log_dir: Path, mailbox: Mailbox):
-    """Migrate, start `reflex run --env prod` and wait for it; stop its whole process group after."""
-    app_dir = private_app_dir(log_dir)
+def started(app_dir: Path, env: dict, log_path: Path, *, up_url: str | None = None,
+            timeout: float = SERVER_START_TIMEOUT):
+    """Start the server in ``app_dir`` (see FrontendCache) and wait until it serves;
+    yields its process. Stopping it is the caller's (the process leads its own group)."""
+    port = env["PORT"]
+    cache = _frontend_cache[0] if _frontend_cache else None
+    with cache.lock() if cache else contextlib.nullcontext():
+        reuse = cache is not None and cache.ready()
+        if reuse:
+            shutil.rmtree(app_dir / ".web", ignore_errors=True)
+            cache.copy_into(app_dir / ".web", env["CARESPACE_BASE_URL"])
+            command = [sys.executable, str(SERVE_BUILT), port]
+        else:
+            command = [str(Path(sys.executable).parent / "reflex"), "run", "--env", "prod",
+                       "--single-port", "--frontend-port", port, "--backend-port", port,
+                       "--loglevel", "info"]
+        with open(log_path, "w") as log_file:
+            proc = subprocess.Popen(command, cwd=app_dir, env=env, stdout=log_file,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_until_up(up_url or env["CARESPACE_BASE_URL"], proc, log_path, timeout)
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            raise
+        if cache is not None and not reuse:
+            cache.keep(app_dir / ".web", env["CARESPACE_BASE_URL"])
+    yield proc
+
+
+def server_workers(pid: int) -> list:
+    """The Granian worker processes of the server led by ``pid``: its process tree's leaves."""
+    import psutil
+
+    tree = psutil.Process(pid).children(recursive=True)
+    return [p for p in tree if not p.children()
+            and any(name in " ".join(p.cmdline()) for name in ("reflex", SERVE_BUILT.name))]
+
+
+@contextlib.contextmanager
+def running_server(env: dict, log_dir: Path, mailbox: Mailbox, web_template: Path | None = None):
+    """Migrate, start the production server and wait for it; stop its whole process group after."""
+    app_dir = private_app_dir(log_dir, web_template)
     subprocess.run([sys.executable, "-m", "carespace_app", "migrate"], cwd=ROOT, env=env, check=True,
                    capture_output=True, timeout=300)
-    port = env["PORT"]
     log_path = log_dir / "server.log"
-    log_file = open(log_path, "w")
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "reflex"), "run", "--env", "prod", "--single-port",
-         "--frontend-port", port, "--backend-port", port, "--loglevel", "info"],
-        cwd=app_dir, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    try:
-        _wait_until_up(env["CARESPACE_BASE_URL"], proc, log_path)
-        if not _built_web:
-            _built_web.append(app_dir / ".web")
-        server = Server(base_url=env["CARESPACE_BASE_URL"], env=env, log_path=log_path, mailbox=mailbox)
-        server.process = proc  # type: ignore[attr-defined]
-        yield server
-    finally:
+    with started(app_dir, env, log_path) as proc:
         try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=20)
-        except Exception:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log_file.close()
+            server = Server(base_url=env["CARESPACE_BASE_URL"], env=env, log_path=log_path,
+                            mailbox=mailbox)
+            server.process = proc  # type: ignore[attr-defined]
+            yield server
+        finally:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=20)
+            except Exception:
+                os.killpg(proc.pid, signal.SIGKILL)
 
 
 @pytest.fixture(scope="session")
-def server(smtp_server, e2e_database_url, tmp_path_factory):
+def frontend_cache(tmp_path_factory):
+    """The run's one build: pytest's temporary folder of this run is shared by its xdist
+    workers (each worker's own is a folder inside it)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    _frontend_cache[:] = [FrontendCache(base / "frontend-build")]
+    yield _frontend_cache[0]
+    _frontend_cache.clear()
+
+
+@pytest.fixture(scope="session")
+def server(smtp_server, e2e_database_url, frontend_cache, tmp_path_factory):
     env = server_env(port=free_port(), database_url=e2e_database_url, smtp_port=smtp_server.port)
     with running_server(env, tmp_path_factory.mktemp("server"), smtp_server) as running:
         yield running

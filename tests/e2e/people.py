@@ -114,14 +114,13 @@ def hydrated(page: Page, locator, timeout: float = 30.0) -> None:
         page.wait_for_timeout(100)
 
 
-def choose_in_account_menu(page: Page, item: str) -> None:
-    """Open the account menu (once the page is live and knows who is signed in) and
-    choose ``item``. A page still settling (a reconnect's hydrate) can close a menu
+def choose_in_menu(page: Page, trigger, item) -> None:
+    """Open the menu behind ``trigger`` (once React owns it) and choose ``item`` (a name or
+    a pattern). A page still settling (a hydrate's or an on_load's delta) can close a menu
     under the click; it is opened again then, as a person would."""
-    menu = page.get_by_role("button", name=re.compile(r"Account menu for \S"))
-    hydrated(page, menu)
+    hydrated(page, trigger)
     for attempt in range(3):
-        menu.click()
+        trigger.click()
         try:
             page.get_by_role("menuitem", name=item).click(timeout=5_000)
             return
@@ -129,6 +128,16 @@ def choose_in_account_menu(page: Page, item: str) -> None:
             if attempt == 2:
                 raise
             page.keyboard.press("Escape")
+
+
+def choose_in_account_menu(page: Page, item: str) -> None:
+    """The account menu (named for who is signed in, so the page knows who that is)."""
+    choose_in_menu(page, page.get_by_role("button", name=re.compile(r"Account menu for \S")), item)
+
+
+def switch_patient(page: Page, name) -> None:
+    """A caregiver's "Switch patient" menu: choose whose portal to open."""
+    choose_in_menu(page, page.get_by_role("button", name="Switch patient"), name)
 
 
 def sign_out(page: Page) -> None:

@@ -7,7 +7,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from .phone import assert_fits_phone
-from .people import make_staff, registered_patient
+from .people import hydrated, make_staff, registered_patient
 from .records_office import staff_reply
 
 
@@ -102,7 +102,9 @@ def test_messages_on_a_phone(server, phone_page: Page):
     registered_patient(server, page, first="Ida", last="Brooks")
     page.goto("/messages")
     expect(page.get_by_role("navigation", name="Portal sections")).to_be_hidden()
-    page.get_by_role("button", name=re.compile(r"^Menu")).click()
+    menu = page.get_by_role("button", name=re.compile(r"^Menu"))
+    hydrated(page, menu)
+    menu.click()
     expect(page.get_by_role("menuitem", name="Messages")).to_be_visible()
     page.keyboard.press("Escape")
     page.get_by_role("button", name="New message").click()

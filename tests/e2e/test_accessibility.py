@@ -130,6 +130,7 @@ def test_every_page_at_phone_width(demo, phone_page: Page):
 def test_sign_in_by_keyboard_alone_with_visible_focus(demo, page: Page):
     page.goto("/")
     _settled(page)
+    expect(page.get_by_label("Email address")).to_be_visible()  # the form comes with the state
     page.locator("body").click(position={"x": 5, "y": 5})
     reached = []
     for _ in range(8):

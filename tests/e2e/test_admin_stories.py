@@ -11,7 +11,8 @@ from carespace_app.db import make_engine, session_scope
 from carespace_app.models import Patient, User
 from carespace_app.services import messaging
 
-from .people import PASSWORD, Person, make_patient, make_staff, register_from_email, sign_in, unique
+from .people import PASSWORD, Person, make_patient, make_staff, next_action_signs_in_again, register_from_email, \
+    sign_in, unique
 
 ADMIN_HOME = r"/admin/?$"
 
@@ -132,6 +133,7 @@ def test_staff_enters_a_lab_report_and_sees_the_flag(server, page: Page):
     # At a tablet's width nothing scrolls sideways but the tables, inside their own box.
     page.set_viewport_size({"width": 768, "height": 1024})
     page.go_back()
+    expect(report).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
@@ -148,8 +150,7 @@ def test_deactivated_staff_loses_their_open_tab(server, page: Page, browser: Bro
     expect(page.get_by_role("row").filter(has_text=nurse.email)).to_contain_text("Deactivated")
 
     # The nurse's tab is still open; its next action finds the session gone.
-    nurse_page.get_by_role("button", name="Search").click()
-    expect(nurse_page.get_by_role("heading", name="Sign in to CareSpace")).to_be_visible()
+    next_action_signs_in_again(nurse_page, nurse_page.get_by_role("button", name="Search"))
     nurse_page.get_by_label("Email address").fill(nurse.email)
     nurse_page.get_by_label("Password").fill(nurse.password)
     nurse_page.get_by_role("button", name="Sign in").click()

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, text
 
-from .people import registered_patient
+from .people import next_action_signs_in_again, registered_patient
 
 TICK = 10  # components/idle.py TICK_SECONDS
 IDLE_MESSAGE = "You were signed out after 15 minutes without activity"
@@ -49,8 +49,7 @@ def _last_seen(engine, email: str) -> datetime:
 def test_after_15_idle_minutes_the_next_action_lands_on_sign_in(server, server_db, page: Page):
     patient = registered_patient(server, page, first="Irma", last="Stone")
     _age_sessions(server_db, patient.email, timedelta(minutes=16), page)
-    page.get_by_role("link", name="Help").first.click()
-    expect(page.get_by_role("heading", name="Sign in to CareSpace")).to_be_visible()
+    next_action_signs_in_again(page, page.get_by_role("link", name="Help").first)
     expect(page.get_by_text(IDLE_MESSAGE)).to_be_visible()
     page.goto("/home")  # the session is over on the server, not only in this tab
     expect(page.get_by_role("heading", name="Sign in to CareSpace")).to_be_visible()

@@ -102,6 +102,8 @@ def test_messages_on_a_phone(server, phone_page: Page):
     registered_patient(server, page, first="Ida", last="Brooks")
     page.goto("/messages")
     expect(page.get_by_role("navigation", name="Portal sections")).to_be_hidden()
+    # The page's load has landed (a later re-render would close the menu under the check).
+    expect(page.get_by_text("No messages yet — start one with New message")).to_be_visible()
     menu = page.get_by_role("button", name=re.compile(r"^Menu"))
     hydrated(page, menu)
     menu.click()

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from playwright.sync_api import Page, WebSocketRoute, expect
 from sqlalchemy import create_engine, text
 
-from .people import registered_patient, sign_out
+from .people import next_action_signs_in_again, registered_patient, sign_out
 
 
 def test_a_navigation_asked_for_by_a_page_already_left_is_not_followed(server, page: Page):
@@ -81,7 +81,6 @@ def test_a_second_tab_after_sign_out_in_the_first_says_you_signed_out(server, pa
     sign_out(page)
     expect(page.get_by_text("You have signed out.")).to_be_visible()
 
-    other.get_by_role("link", name="Messages").first.click()
-    expect(other.get_by_role("heading", name="Sign in to CareSpace")).to_be_visible()
+    next_action_signs_in_again(other, other.get_by_role("link", name="Messages").first)
     expect(other.get_by_text("You have signed out.")).to_be_visible()
     assert patient.email not in other.locator("main").inner_text()

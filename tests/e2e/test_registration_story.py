@@ -7,7 +7,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from .harness import link_in
-from .people import PASSWORD, make_staff, sign_out, unique
+from .people import PASSWORD, make_staff, open_page, sign_out, unique
 
 
 def test_cli_invitation_to_signed_in_patient(server, page: Page):
@@ -49,7 +49,7 @@ def test_cli_invitation_to_signed_in_patient(server, page: Page):
     expect(page.get_by_text("You have signed out.")).to_be_visible()
 
     # The old session is over: the portal sends us back to sign in.
-    page.goto("/home")
+    open_page(page, "/home")
     expect(page.get_by_role("heading", name="Sign in to CareSpace")).to_be_visible()
 
     page.get_by_label("Email address").fill(email)

@@ -138,6 +138,7 @@ def test_a_signed_in_tab_survives_its_worker_being_killed(cluster, browser):
             assert proc.poll() is None, "the server must survive a worker's death"
         # The open tab's next actions are still served, with its state from Redis.
         page.get_by_role("link", name=re.compile("^Messages")).first.click()
+        expect(page).to_have_url(re.compile(r"/messages/?$"), timeout=30_000)
         expect(page.get_by_text("No messages yet — start one with New message")).to_be_visible(
             timeout=30_000)
         # The reconnected tab may still be re-rendering from its hydrate (the helper opens

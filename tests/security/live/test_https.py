@@ -71,7 +71,7 @@ def test_sign_in_over_https_gives_a_secure_httponly_lax_session_cookie(dedicated
         page.set_default_timeout(20_000)
         sign_in(page, staff, lands_on=r"/admin/?$")
         # The admin page's data arrives over the event channel: wss through the proxy.
-        expect(page.get_by_role("link", name="Sign out")).to_be_visible()
+        expect(page.get_by_role("heading", name="Patients", exact=True)).to_be_visible()
         cookies = [c for c in context.cookies() if c["name"] == "carespace_session"]
         assert len(cookies) == 1
         cookie = cookies[0]

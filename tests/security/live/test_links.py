@@ -21,7 +21,7 @@ from carespace_app.models import Invitation, Patient, User
 from carespace_app.services.security import token_hash
 
 from tests.e2e.harness import link_in
-from tests.e2e.people import PASSWORD, make_patient, registered_patient, sign_in, sign_out, unique
+from tests.e2e.people import PASSWORD, make_patient, open_page, registered_patient, sign_in, sign_out, unique
 from tests.e2e.portal_people import open_menu_item, wait_for_hydration
 
 
@@ -114,13 +114,13 @@ def test_a_used_registration_link_cannot_be_replayed(server, page: Page):
     patient = registered_patient(server, page, first="Ines", last="Carvalho", dob="1970-02-14")
     link = link_in(server.mailbox.wait_for(patient.email, "invitation"), "/register")
     sign_out(page)
-    page.goto(link)
+    open_page(page, link)
     expect(page.get_by_text(re.compile("already used"))).to_be_visible()
     expect(page.get_by_role("button", name="Create Password")).to_have_count(0)
 
 
 def _reset_link(server, page: Page, email: str, already: int) -> str:
-    page.goto("/forgot-password")
+    open_page(page, "/forgot-password")
     wait_for_hydration(page)
     page.get_by_label("Email address").fill(email)
     page.get_by_role("button", name="Send reset link").click()
@@ -143,7 +143,7 @@ def _change_dialog(page: Page, tab: str):
 
 
 def _assert_dead(page: Page, link: str) -> None:
-    page.goto(link)
+    open_page(page, link)
     expect(page.get_by_text(re.compile("no longer works"))).to_be_visible()
     expect(page.get_by_label("New password", exact=True)).to_have_count(0)
 

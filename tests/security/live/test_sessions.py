@@ -25,7 +25,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import text
 
 from tests.e2e.harness import free_port
-from tests.e2e.people import make_staff, sign_in
+from tests.e2e.people import make_staff, next_action_signs_in_again, sign_in
 from tests.e2e.portal_people import wait_for_hydration
 
 from .attack import as_datetime, scalar, server_db, utcnow
@@ -156,8 +156,7 @@ def test_a_session_in_use_ends_at_12_hours(server, page: Page):
         last_seen = as_datetime(scalar(engine, "SELECT max(last_seen_at) FROM user_sessions WHERE user_id = "
                                                "(SELECT id FROM users WHERE email = :e)", e=staff.email))
         assert utcnow() - last_seen < timedelta(minutes=1)  # busy, not idle
-        page.get_by_role("link", name="Messages").click()
-        expect(page.get_by_role("heading", name="Sign in to CareSpace")).to_be_visible()
+        next_action_signs_in_again(page, page.get_by_role("link", name="Messages"))
         expect(page.get_by_text("Your session has ended. Please sign in again.")).to_be_visible()
         assert scalar(engine, "SELECT ended_reason FROM user_sessions WHERE user_id = "
                               "(SELECT id FROM users WHERE email = :e)", e=staff.email) == "expired"

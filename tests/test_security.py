@@ -1,6 +1,8 @@
 """Hashing, tokens and sealing: the primitives every account feature stands on."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from carespace_app import config
@@ -92,6 +94,22 @@ def test_seal_round_trip_and_wrong_key():
     assert security.seal("same") != security.seal("same")  # fresh nonce each time
     with pytest.raises(Exception):
         security.unseal(sealed, secret_key="another-key")
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="per-thread priority is a Linux feature")
+def test_passwords_hash_at_a_lower_priority_than_the_event_loop():
+    """A burst of sign-ins must not take the CPU from other users' clicks: the hashing
+    threads run niced, the thread that serves events does not."""
+    import asyncio
+
+    def nice_here():
+        return os.getpriority(os.PRIO_PROCESS, 0)  # 0: the calling thread, on Linux
+
+    own = nice_here()
+    in_pool = asyncio.run(security.run_in_bcrypt_pool(nice_here))
+    assert in_pool == min(19, own + security.BCRYPT_NICE) > own
+    assert nice_here() == own
+    assert asyncio.run(security.run_in_bcrypt_pool(security.check_password, "x", security.dummy_hash())) is False
 
 
 def test_constant_time_equals():

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import threading
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -22,9 +23,26 @@ TOKEN_BYTES = 32  # 256 bits, well over the 128 the product asks for
 # bcrypt runs in these threads so sign-ins never stall other users' events: one core
 # fewer than the machine has (at least one), so a burst of sign-ins (a cost-12 hash is
 # a quarter to a whole second of CPU) queues here and leaves a core for the event loop
-# and everyone else's clicks (benchmarks/load.py --only signin; docs/PERFORMANCE.md).
+# and everyone else's clicks. The threads also run at a lower scheduling priority
+# (Linux: per-thread nice), so when the cores are short a click preempts a hash instead
+# of waiting behind it: sign-ins slow down in a burst, everyone else does not
+# (benchmarks/load.py --only portal,signin; docs/PERFORMANCE.md).
 _BCRYPT_THREADS = int(os.environ.get("CARESPACE_BCRYPT_THREADS") or max(1, (os.cpu_count() or 2) - 1))
-_bcrypt_pool = ThreadPoolExecutor(max_workers=_BCRYPT_THREADS, thread_name_prefix="bcrypt")
+BCRYPT_NICE = 10
+
+
+def _lower_priority() -> None:
+    """Runs in each new bcrypt thread. On Linux a thread is its own scheduling entity, so
+    this lowers only the hashing thread, never the event loop's."""
+    try:
+        me = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, me, min(19, os.getpriority(os.PRIO_PROCESS, me) + BCRYPT_NICE))
+    except (AttributeError, OSError):  # not Linux, or not allowed: hashing still works
+        pass
+
+
+_bcrypt_pool = ThreadPoolExecutor(max_workers=_BCRYPT_THREADS, thread_name_prefix="bcrypt",
+                                  initializer=_lower_priority)
 
 
 def normalise_password(password: str) -> bytes:

@@ -7,9 +7,11 @@ from reflex.plugins.sitemap import SitemapPlugin
 from reflex_components_radix.plugin import RadixThemesPlugin
 
 from carespace_app.config import default_database_url
+from carespace_app.disk_states import sweep_disk_states_once_a_minute
 from carespace_app.workers import enable_worker_respawn
 
 enable_worker_respawn()
+sweep_disk_states_once_a_minute()
 
 _port = int(os.environ.get("PORT", "3000"))
 _base_url = os.environ.get("CARESPACE_BASE_URL", f"http://localhost:{_port}").rstrip("/")

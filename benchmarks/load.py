@@ -374,6 +374,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=20.0, help="seconds before measuring (tabs open)")
     parser.add_argument("--think", type=float, default=5.0, help="mean seconds between a tab's clicks")
     parser.add_argument("--signin-rate", type=float, default=10.0)
+    parser.add_argument("--signin-cost", type=int, default=12,
+                        help="bcrypt cost of the storm's accounts (4 isolates the sign-in page's own events)")
     parser.add_argument("--big", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=30, help="opens per page in the big part")
     parser.add_argument("--scale-tabs", type=int, default=40)
@@ -434,14 +436,14 @@ def main() -> None:
                 if "signin" in parts:
                     from carespace_app.services import security
 
-                    hash12 = security.hash_password(seed.PASSWORD, rounds=12)
-                    storm_people = seed.make_people(db_url, 20, items=0, label="s", password_hash=hash12)
+                    storm_hash = security.hash_password(seed.PASSWORD, rounds=args.signin_cost)
+                    storm_people = seed.make_people(db_url, 20, items=0, label="s", password_hash=storm_hash)
                     people = seed.new_tokens(db_url, people)
                     samples = asyncio.run(run_portal(
                         server, boot, names, people, duration=args.duration, think=args.think,
                         warmup=args.warmup, ramp=ramp, storm=([p.email for p in storm_people], args.signin_rate)))
                     out["signin"] = report(samples, f"CARESPACE + {args.signin_rate:g} sign-ins/s "
-                                                    "(bcrypt 12): everyone else")
+                                                    f"(bcrypt {args.signin_cost}): everyone else")
                     storm = samples.storm  # type: ignore[attr-defined]
                     signins = storm.by_kind.get("sign-in", [])
                     out["signin"]["sign_in"] = summary(signins)

@@ -309,8 +309,12 @@ def private_app_dir(base: Path, web_template: Path | None = None) -> Path:
             shutil.copytree(ROOT / name, app_dir / name)
     template = web_template or ROOT / ".web"
     if (template / "node_modules").is_dir():
-        shutil.copytree(template, app_dir / ".web", symlinks=True,
-                        ignore=shutil.ignore_patterns("build", ".react-router"))
+        # The old build's output only: packages have "build" folders of their own
+        # (socket.io-client's is its code), so the names are skipped at the top alone.
+        def old_output(folder, names):
+            return {"build", ".react-router"} & set(names) if Path(folder) == template else set()
+
+        shutil.copytree(template, app_dir / ".web", symlinks=True, ignore=old_output)
     return app_dir
 
 

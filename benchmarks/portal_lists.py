@@ -16,17 +16,17 @@ import statistics
 import sys
 import time
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("CARESPACE_SECRET_KEY", "benchmark-only")
 os.environ.setdefault("CARESPACE_BCRYPT_ROUNDS", "4")
 
-from sqlalchemy import insert, text  # noqa: E402
-from sqlmodel import Session, SQLModel, select  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+from sqlmodel import Session, SQLModel  # noqa: E402
 
-from benchmarks import serve  # noqa: E402
+from benchmarks import seed, serve  # noqa: E402
 from carespace_app import models  # noqa: E402
 from carespace_app.db import make_engine  # noqa: E402
 from carespace_app.services import labs, messaging, security  # noqa: E402
@@ -54,32 +54,8 @@ def make_patient(db: Session, n: int, password_hash: str) -> tuple[models.User, 
 
 
 def fill(db: Session, user: models.User, patient_id: int, count: int) -> None:
-    """``count`` conversations (half answered by staff) and ``count`` lab reports of one
-    result each, all of the same test, so the test's history is ``count`` long."""
-    start = NOW - timedelta(days=count + 1)
-    for chunk in range(0, count, 2000):
-        rows = range(chunk, min(count, chunk + 2000))
-        db.execute(insert(models.MessageThread), [
-            dict(patient_id=patient_id, category="Other", subject=f"Thread {n}", status="open",
-                 created_by_user_id=user.id, created_at=start, last_message_at=start + timedelta(hours=n),
-                 last_patient_message_at=start + timedelta(hours=n),
-                 last_staff_message_at=start + timedelta(hours=n) if n % 2 else None,
-                 message_count=1)
-            for n in rows])
-        db.execute(insert(models.LabReport), [
-            dict(patient_id=patient_id, panel=f"Panel {n}", collected_at=start + timedelta(hours=n),
-                 resulted_at=start + timedelta(hours=n + 4), ordering_provider="Dr. Park",
-                 created_at=start)
-            for n in rows])
-    db.commit()
-    report_ids = db.exec(select(models.LabReport.id, models.LabReport.collected_at)
-                         .where(models.LabReport.patient_id == patient_id)).all()
-    for chunk in range(0, len(report_ids), 2000):
-        db.execute(insert(models.LabResult), [
-            dict(report_id=rid, patient_id=patient_id, test_name="Potassium", value=4.0, unit="mmol/L",
-                 ref_low=3.5, ref_high=5.0, flag="normal", collected_at=collected)
-            for rid, collected in report_ids[chunk:chunk + 2000]])
-    db.commit()
+    """``count`` conversations and lab results before the benchmark's clock (seed.py)."""
+    seed.fill(db, user, patient_id, count, now=NOW)
 
 
 CALLS = {

@@ -49,11 +49,11 @@ def _patient(db: Session, label: str, password_hash: str) -> tuple[models.User, 
     return user, patient
 
 
-def _fill(db: Session, user: models.User, patient_id: int, count: int) -> list[int]:
-    """``count`` conversations (half answered by staff, one message each) and ``count`` lab
-    reports of one result each; returns the newest conversations' ids."""
-    now = utcnow()
-    start = now - timedelta(hours=count + 1)
+def fill(db: Session, user: models.User, patient_id: int, count: int, *, now=None) -> list[int]:
+    """``count`` conversations (half answered by staff, one message each, an hour apart up
+    to an hour before ``now``) and ``count`` lab reports of one result each, all of the same
+    test, so its history is ``count`` long; returns the newest conversations' ids."""
+    start = (now or utcnow()) - timedelta(hours=count + 1)
     for chunk in range(0, count, 2000):
         rows = range(chunk, min(count, chunk + 2000))
         db.execute(insert(models.MessageThread), [
@@ -110,7 +110,7 @@ def make_people(database_url: str, count: int, *, items: int = 10, label: str = 
     with Session(engine, expire_on_commit=False) as db:
         for n in range(count):
             user, patient = _patient(db, f"{label}{n}", password_hash)
-            thread_ids = _fill(db, user, patient.id, items) if items else []
+            thread_ids = fill(db, user, patient.id, items) if items else []
             people.append(Person(user.id, patient.id, user.email, signed_in_token(db, user), thread_ids))
     engine.dispose()
     return people

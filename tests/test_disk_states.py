@@ -1,6 +1,7 @@
 """Without Redis, tab states live in files: expired ones are swept, at most once a minute."""
 from __future__ import annotations
 
+import inspect
 import os
 import time
 from types import SimpleNamespace
@@ -24,6 +25,9 @@ def test_the_app_config_installs_the_sweep():
     import rxconfig  # noqa: F401  (what every server process loads first)
 
     assert getattr(StateManagerDisk._purge_expired_states, "_carespace_sweep", False)
+    # ... in the method Reflex's write loop calls (a Reflex upgrade that renames it must
+    # show up here, not as a slow server).
+    assert "self._purge_expired_states" in inspect.getsource(StateManagerDisk._process_write_queue)
 
 
 def test_expired_states_are_swept_and_live_ones_kept(tmp_path):

@@ -33,7 +33,6 @@ import os
 import platform
 import random
 import re
-import statistics
 import sys
 import tempfile
 import time
@@ -366,6 +365,34 @@ def machine() -> dict:
             "load_avg_at_start": os.getloadavg()}
 
 
+def cpu_seconds(server) -> dict:
+    """CPU seconds so far: this load generator, the server's process tree, the whole machine."""
+    import resource
+
+    import psutil
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    leader = psutil.Process(server.process.pid)
+    served = 0.0
+    for proc in [leader, *leader.children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+            served += times.user + times.system
+        except psutil.Error:  # gone meanwhile
+            pass
+    total = psutil.cpu_times()
+    busy = sum(getattr(total, f, 0.0) for f in ("user", "nice", "system", "irq", "softirq", "steal"))
+    return {"wall": time.perf_counter(), "load_generator": own.ru_utime + own.ru_stime,
+            "server": served, "machine": busy}
+
+
+def cores_used(before: dict, after: dict) -> dict:
+    wall = after["wall"] - before["wall"]
+    used = {k: (after[k] - before[k]) / wall for k in ("load_generator", "server", "machine")}
+    used["rest"] = used["machine"] - used["load_generator"] - used["server"]
+    return used
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="CareSpace load benchmark (see the module docstring)")
     parser.add_argument("--only", default="bare,portal,signin,big,scale,redis")
@@ -482,12 +509,18 @@ def main() -> None:
                                   f"per 1,000 sessions ({(bytes1 - bytes0) / max(1, opened) / 1024:.1f} KiB each)")
                             people = seed.new_tokens(pg_url, people[:args.scale_tabs])
                         if "scale" in parts:
+                            before = cpu_seconds(server)
                             samples = asyncio.run(run_portal(
                                 server, boot, names, people[:args.scale_tabs], duration=args.scale_duration,
                                 think=0.0, warmup=10.0, ramp=5.0))
+                            cores = cores_used(before, cpu_seconds(server))
                             throughput[workers] = report(
                                 samples, f"THROUGHPUT: PostgreSQL + Redis, GRANIAN_WORKERS={workers}, "
                                          f"{args.scale_tabs} tabs, no think time")
+                            throughput[workers]["cores"] = cores
+                            print(f"  cores busy during the run: CareSpace {cores['server']:.2f}, "
+                                  f"load generator {cores['load_generator']:.2f}, rest (PostgreSQL, "
+                                  f"Redis, ...) {cores['rest']:.2f}; of {os.cpu_count()}")
             if "scale" in parts:
                 out["scale"] = throughput
                 one, two = throughput[1]["events_per_s"], throughput[2]["events_per_s"]

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import sys
 import threading
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
@@ -33,11 +34,14 @@ BCRYPT_NICE = 10
 
 def _lower_priority() -> None:
     """Runs in each new bcrypt thread. On Linux a thread is its own scheduling entity, so
-    this lowers only the hashing thread, never the event loop's."""
+    this lowers only the hashing thread, never the event loop's. Elsewhere a thread id
+    given as a process id could name another process: left alone there."""
+    if not sys.platform.startswith("linux"):
+        return
     try:
         me = threading.get_native_id()
         os.setpriority(os.PRIO_PROCESS, me, min(19, os.getpriority(os.PRIO_PROCESS, me) + BCRYPT_NICE))
-    except (AttributeError, OSError):  # not Linux, or not allowed: hashing still works
+    except OSError:  # not allowed: hashing still works
         pass
 
 

@@ -76,7 +76,10 @@ def test_payloads_in_a_conversation_are_inert_for_the_patient_and_the_office(
     expect(page.get_by_role("heading", name=subject)).to_be_visible()
     for line in reply.splitlines():
         expect(thread.nth(1)).to_contain_text(line)
-    expect(thread.nth(1)).not_to_contain_text("49")  # no template was evaluated
+    # No template was evaluated: the reply's text (not its time, which may say 12:49).
+    reply_text = thread.nth(1).get_by_role("paragraph").last
+    expect(reply_text).to_contain_text("{{7*7}} ${7*7}")
+    expect(reply_text).not_to_contain_text("49")
     wire.assert_inert()
 
     with server_db(server) as engine:

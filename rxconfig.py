@@ -7,14 +7,20 @@ from reflex.plugins.sitemap import SitemapPlugin
 from reflex_components_radix.plugin import RadixThemesPlugin
 
 from carespace_app.config import default_database_url
-from carespace_app.disk_states import sweep_disk_states_once_a_minute
+from carespace_app.services.sessions import IDLE_TIMEOUT
 from carespace_app.workers import enable_worker_respawn
 
 enable_worker_respawn()
-sweep_disk_states_once_a_minute()
 
 _port = int(os.environ.get("PORT", "3000"))
 _base_url = os.environ.get("CARESPACE_BASE_URL", f"http://localhost:{_port}").rstrip("/")
+
+# A tab's state holds health data. Without Redis it lives in this process's memory only
+# (never in files); with Redis (several workers), in Redis. Either way it expires after
+# the idle sign-out's 15 minutes without an event, and it is cleared at once when the
+# tab's person or patient changes (state/session.py).
+_redis_url = os.environ.get("REFLEX_REDIS_URL", "")
+STATE_EXPIRY_SECONDS = int(IDLE_TIMEOUT.total_seconds())
 
 config = rx.Config(
     app_name="carespace_app",
@@ -29,6 +35,8 @@ config = rx.Config(
     cors_allowed_origins=[_base_url],
     trusted_proxy_hops=int(os.environ.get("CARESPACE_TRUSTED_PROXY_HOPS", "0")),
     disable_plugins=[SitemapPlugin],
+    state_manager_mode="redis" if _redis_url else "memory",
+    redis_token_expiration=STATE_EXPIRY_SECONDS,
     plugins=[
         RadixThemesPlugin(theme=rx.theme(accent_color="teal", gray_color="slate", radius="medium",
                                          scaling="100%", appearance="light")),

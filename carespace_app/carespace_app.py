@@ -9,9 +9,10 @@ from . import routes
 from .config import get_settings
 from .http import backend_routes, security_headers
 from .jobs import start_background_jobs
-from .pages import admin_pages, people, records
+from .pages import access, admin_pages, people, records
 from .pages.public import forgot_password_page, register_page, reset_password_page, sign_in_page
 from .state.session import SessionState
+from .state.tab_guard import TabGuard
 from .state.auth import ForgotPasswordState, RegisterState, ResetPasswordState, SignInState
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -37,6 +38,9 @@ app = rx.App(
     backend_exception_handler=calm_error,
 )
 
+# Before any event or hydration: the tab belongs to its current person and patient.
+app.add_middleware(TabGuard())
+
 app.add_page(sign_in_page, route=routes.SIGN_IN, title="Sign in · CareSpace", on_load=SignInState.load)
 app.add_page(register_page, route=routes.REGISTER, title="Create Password · CareSpace",
              on_load=RegisterState.load)
@@ -46,6 +50,7 @@ app.add_page(reset_password_page, route=routes.RESET_PASSWORD, title="Reset pass
              on_load=ResetPasswordState.load)
 # Each area registers its own pages (one module per area keeps merges apart).
 records.register(app)
+access.register(app)
 people.register(app)
 admin_pages.register(app)
 

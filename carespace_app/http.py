@@ -3,14 +3,23 @@
 The session cookie is set here because a cookie written by JavaScript (rx.Cookie)
 cannot be HttpOnly: the sign-in handler hands the browser a one-minute, one-time
 ticket, and /auth/session swaps it for the cookie.
+
+Login CSRF: a ticket is bound to the browser that signed in. Every page is served with
+a random nonce cookie (HttpOnly, SameSite=Lax) if the browser has none yet; the sign-in
+handler reads it from the event socket's Cookie header and stores its hash with the
+ticket; /auth/session swaps a ticket only for the browser holding that nonce, and only
+for the app's own navigation. Another site's page cannot sign a visitor into its
+author's account (where what the visitor then writes would be the author's to read).
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
+from typing import Optional
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import Request, cookie_parser
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
@@ -50,23 +59,100 @@ def _no_store(response: Response) -> Response:
     return response
 
 
-def _swap_ticket(ticket: str):
+# --- the sign-in nonce: which browser a sign-in ticket belongs to ---
+
+SIGN_IN_NONCE_COOKIE = "carespace_signin"
+
+
+def nonce_cookie_name() -> str:
+    """Over https the name carries the __Host- prefix: the browser then refuses the cookie
+    from anywhere but this host over https, so a sibling subdomain cannot plant its own."""
+    return ("__Host-" if get_settings().cookie_secure else "") + SIGN_IN_NONCE_COOKIE
+
+
+def cookie_value(cookie_header: str, name: str) -> Optional[str]:
+    """One cookie of a raw Cookie header (the event socket's, or a request's); None if absent.
+
+    Starlette's lenient parser: another app's odd cookie on the same host must not hide ours.
+    """
+    try:
+        return cookie_parser(cookie_header or "").get(name) or None
+    except Exception:  # a malformed header is just "no cookie"
+        return None
+
+
+def _nonce_set_cookie() -> bytes:
+    parts = [f"{nonce_cookie_name()}={secrets.token_urlsafe(32)}", "Path=/", "HttpOnly", "SameSite=Lax"]
+    if get_settings().cookie_secure:
+        parts.append("Secure")
+    return "; ".join(parts).encode("latin-1")
+
+
+# Why a ticket was not swapped -> the sign-in page's notice (state/auth.py SIGN_IN_NOTICES).
+TICKET_EXPIRED = "expired"  # unknown, used or older than a minute
+TICKET_REFUSED = "sign-in-refused"  # another browser's ticket, or another site's navigation
+
+
+# Sec-Fetch-Site of a navigation the user or our own pages started: a link, an address
+# typed or bookmarked. Another site's link says "cross-site" (or "same-site" from a
+# sibling domain) and must not sign anyone out, nor in. A browser too old to send the
+# header (none that CareSpace supports) is let through: its sign-out still works.
+OWN_NAVIGATION = {"same-origin", "none"}
+
+
+def own_navigation(request: Request) -> bool:
+    """True for a navigation our own pages started or the user typed, False from another site.
+
+    Sec-Fetch-Site says so in every browser CareSpace supports. Without it, an Origin or
+    a Referer, when sent, must be our base URL (ours send none: Referrer-Policy no-referrer).
+    """
+    fetched_from = request.headers.get("sec-fetch-site")
+    if fetched_from is not None:
+        return fetched_from in OWN_NAVIGATION
+    base = get_settings().base_url.lower()
+    origin = request.headers.get("origin")
+    if origin is not None and origin.lower().rstrip("/") != base:
+        return False
+    referer = request.headers.get("referer")
+    if referer is not None:
+        referer = referer.lower()
+        if referer != base and not referer.startswith(base + "/"):
+            return False
+    return True
+
+
+def _swap_ticket(ticket: str, browser_nonce: str) -> tuple[Optional[str], bool, str]:
+    """(session token, is staff, "") or (None, False, why: a key of the sign-in page's notices)."""
     with session_scope() as db:
-        token = sessions.redeem_ticket(db, ticket, clock=utcnow)
-        if token is None:
-            return None, None
-        found = sessions.resolve(db, token, clock=utcnow, touch=False)
+        try:
+            token = sessions.redeem_ticket(db, ticket, clock=utcnow, browser_nonce=browser_nonce)
+        except sessions.TicketForAnotherBrowser:
+            return None, False, TICKET_REFUSED
+        found = sessions.resolve(db, token, clock=utcnow, touch=False) if token else None
         if found is None:
-            return None, None
+            return None, False, TICKET_EXPIRED
         _session, user = found
-        return token, user.is_staff
+        return token, user.is_staff, ""
+
+
+def _refused(reason: str) -> Response:
+    # No session cookie: whoever sent the browser here, it stays signed in as before, or not at all.
+    return _no_store(RedirectResponse(f"{routes.SIGN_IN}?reason={reason}", status_code=303))
 
 
 async def session_route(request: Request) -> Response:
     ticket = request.query_params.get("ticket", "")
-    token, is_staff = await asyncio.to_thread(_swap_ticket, ticket) if ticket else (None, None)
+    if not ticket:
+        return _refused(TICKET_EXPIRED)
+    if not own_navigation(request):
+        log.warning("sign-in ticket refused: the navigation came from another site")
+        return _refused(TICKET_REFUSED)
+    nonce = request.cookies.get(nonce_cookie_name(), "")
+    token, is_staff, refusal = await asyncio.to_thread(_swap_ticket, ticket, nonce)
     if token is None:
-        return _no_store(RedirectResponse(f"{routes.SIGN_IN}?reason=expired", status_code=303))
+        if refusal == TICKET_REFUSED:
+            log.warning("sign-in ticket refused: it was started in another browser")
+        return _refused(refusal)
     target = request.query_params.get("next", "")
     # Only our own paths: an open redirect would let a phishing link bounce through us.
     if not target.startswith("/") or target.startswith("//") or "\\" in target:
@@ -79,13 +165,6 @@ async def session_route(request: Request) -> Response:
 def _end(token: str) -> None:
     with session_scope() as db:
         sessions.end_session(db, token, clock=utcnow)
-
-
-# Sec-Fetch-Site of a navigation the user or our own pages started: a link, an address
-# typed or bookmarked. Another site's link says "cross-site" (or "same-site" from a
-# sibling domain) and must not sign anyone out. A browser too old to send the header
-# (none that CareSpace supports) is let through: its sign-out still works.
-OWN_NAVIGATION = {"same-origin", "none"}
 
 
 async def sign_out_route(request: Request) -> Response:
@@ -159,6 +238,17 @@ CSP = "; ".join([
 ])
 
 
+def _header(scope, name: bytes) -> str:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return ""
+
+
+def _is_html(headers) -> bool:
+    return any(k.lower() == b"content-type" and v.lower().startswith(b"text/html") for k, v in headers)
+
+
 def security_headers(app):
     """ASGI wrapper adding the headers a health-records site needs on every response."""
     https = get_settings().base_url.startswith("https://")
@@ -171,6 +261,11 @@ def security_headers(app):
             scope = {**scope, "scheme": "https" if scope["type"] == "http" else "wss"}
         if scope["type"] != "http":
             return await app(scope, receive, send)
+        # A page load without the sign-in nonce gets one (see the module's docstring). Pages
+        # only (a navigation, or HTML): the page's own requests follow, with the cookie.
+        give_nonce = scope.get("method") == "GET" and not cookie_value(
+            _header(scope, b"cookie"), nonce_cookie_name())
+        navigation = _header(scope, b"sec-fetch-dest") == "document"
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
@@ -187,6 +282,8 @@ def security_headers(app):
                 ]
                 if https:
                     headers.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
+                if give_nonce and (navigation or _is_html(headers)):
+                    headers.append((b"set-cookie", _nonce_set_cookie()))
                 message = {**message, "headers": headers}
             await send(message)
 

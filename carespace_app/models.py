@@ -203,6 +203,9 @@ class SignInTicket(SQLModel, table=True):
     sealed_session_token: str = Field(sa_column=Column(Text, nullable=False))
     expires_at: UTCNaive
     used_at: Optional[UTCNaive] = None
+    # SHA-256 of the nonce cookie of the browser that signed in: only that browser can
+    # swap the ticket (another site cannot sign a visitor into someone else's account).
+    browser_nonce_hash: Optional[str] = Field(default=None, max_length=64)
 
 
 class SignInFailure(SQLModel, table=True):
@@ -374,7 +377,10 @@ class Resource(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """Append-only: who did what, for which patient, when (UTC). Never a secret."""
+    """Append-only: who did what, for which patient, when (UTC). Never a secret.
+
+    The one update: a repeated refusal counts up ``repeat_count`` on its first row.
+    """
 
     __tablename__ = "audit_events"
     __table_args__ = (
@@ -391,6 +397,9 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(max_length=60)
     detail: str = Field(default="", max_length=1000)
     client_ip: Optional[str] = Field(default=None, max_length=64)
+    # A refusal repeated by the same person on the same patient within a short window
+    # is counted on its first row (services/audit.py), so nobody can flood a trail.
+    repeat_count: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 class OutboxEmail(SQLModel, table=True):

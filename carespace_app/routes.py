@@ -19,6 +19,8 @@ HELP = "/help"
 MANAGE_USERS = "/manage-users"
 SETTINGS = "/settings"
 RECORD_ACTIVITY = "/record-activity"
+# Whose portal this tab can show: after access ended, or for someone with no portal.
+ACCESS = "/access"
 ADMIN = "/admin"  # the admin page opens on Patients
 ADMIN_PATIENT = "/admin/patient"  # ?id=…
 ADMIN_MESSAGES = "/admin/messages"

@@ -1,8 +1,8 @@
 """The office's pages refuse anyone who isn't staff, in the services as well as the states.
 
 Which roles may call which admin handler, driven with real sessions for every role
-(patients and caregivers are sent away with one admin.refused each; signed-out
-people go to sign in, unaudited), is the access matrix: tests/security/matrix.py
+(patients and caregivers stay signed in and are told the page is for the office,
+with one admin.refused each; signed-out people go to sign in, unaudited), is the access matrix: tests/security/matrix.py
 and tests/security/test_access_matrix.py, which find every handler by
 introspection. Here: the non-admin staff case in detail, and every office service
 called directly by a patient and a caregiver.
@@ -11,21 +11,27 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from typing import Optional
+from urllib.parse import urlencode
 
 import pytest
 import reflex as rx
+from reflex_base.event.context import EventContext
 from sqlmodel import select
 
-from carespace_app.models import AuditEvent, UserSession
+from carespace_app import routes
+from carespace_app.clock import utcnow
+from carespace_app.models import AuditEvent, CaregiverGrant, Invitation, PatientAccess, UserSession
 from carespace_app.pages import admin_pages  # noqa: F401  (imports every admin state)
 from carespace_app.services import audit_log, invitations, labs, messaging, office_outbox, patients
-from carespace_app.services import appointments, resources, staff
+from carespace_app.services import appointments, resources, sessions, staff
 from carespace_app.services.errors import NotAllowed
 from carespace_app.state.admin import AdminState
-from carespace_app.state.session import Viewer
 
 from .factories import make_practice
 from .security.matrix import ADMIN_ONLY, MATRIX, STAFF
+
+CLIENT_IP = "203.0.113.5"
 
 
 def _admin_states() -> list[type]:
@@ -52,37 +58,93 @@ def _args(fn) -> list:
     return args
 
 
-def _run_handler(cls, name, viewer, monkeypatch):
-    async def fake_viewer(self, touch=True):
-        return viewer
+def _signed_in(db, user) -> str:
+    """A real session, made as sign-in makes it: the token the HttpOnly cookie carries."""
+    ticket = sessions.start_session(db, user, clock=utcnow, client_ip=CLIENT_IP, user_agent="pytest")
+    return sessions.redeem_ticket(db, ticket, clock=utcnow)
 
-    monkeypatch.setattr(AdminState, "_viewer", fake_viewer)
+
+async def _nothing(*_args, **_kwargs):
+    return None
+
+
+def _run_handler(cls, name, token: str, *, page: str = routes.ADMIN_STAFF,
+                 query: Optional[dict] = None, args: Optional[list] = None):
+    """Call the handler as the event loop does: a fresh tab whose Cookie header holds the
+    session token, so the real session lookup decides who is acting."""
     root = rx.State(_reflex_internal_init=True)
-    state = root.get_substate(cls.get_full_name().split("."))
+    root.router_data = root._update_router_vars({
+        "token": "client-authz", "sid": "sid-authz", "ip": CLIENT_IP,
+        "headers": {"origin": "http://localhost:3000", "host": "localhost:3000",
+                    "user-agent": "pytest", "cookie": f"{routes.SESSION_COOKIE}={token}"},
+        "pathname": page, "query": query or {},
+        "asPath": f"{page}?{urlencode(query)}" if query else page}, {})
+    state = root.get_substate(cls.get_full_name().split(".")[1:])
     fn = cls.event_handlers[name].fn
-    asyncio.run(fn(state, *_args(fn)))
+
+    async def run():
+        async with EventContext(token="authz", state_manager=None, enqueue_impl=_nothing):
+            await fn(state, *(_args(fn) if args is None else args))
+
+    asyncio.run(run())
     return state
-
-
-def _viewer_for(db, user, patient_id, relation) -> Viewer:
-    session = UserSession(id=999_999, token_hash="x", user_id=user.id, expires_at=user.created_at)
-    return Viewer(user=user, session=session, patient_id=patient_id, relation=relation,
-                  client_ip="203.0.113.5")
 
 
 @pytest.mark.parametrize("name", sorted(h for (s, h), e in MATRIX.items()
                                          if s == "AdminStaffState" and e == ADMIN_ONLY))
-def test_staff_who_are_not_admins_are_refused_staff_accounts(db, monkeypatch, name):
+def test_staff_who_are_not_admins_are_refused_staff_accounts(db, name):
     from carespace_app.state.admin_staff import AdminStaffState
 
     p = make_practice(db)
     nurse_id = p.staff.id
-    viewer = _viewer_for(db, p.staff, None, None)
-    state = _run_handler(AdminStaffState, name, viewer, monkeypatch)
+    state = _run_handler(AdminStaffState, name, _signed_in(db, p.staff))
     assert not state.navigate_to  # staff stay on the admin page, refused by the service
+    assert not state.office_only  # and are not told the page is for the office
     assert state.members == []
     refused = db.exec(select(AuditEvent).where(AuditEvent.action == "admin.refused")).all()
     assert [e.actor_user_id for e in refused] == [nurse_id]
+
+
+def _grant_of(db, patient) -> CaregiverGrant:
+    return db.exec(select(CaregiverGrant).where(CaregiverGrant.patient_id == patient.id)).one()
+
+
+@pytest.mark.parametrize("name", ["send_caregiver_link", "revoke_caregiver"])
+def test_a_patients_page_cannot_touch_another_patients_caregiver(db, name):
+    """On Bob's page, a grant id of Alice's (sent by a tampered event) is an unknown one."""
+    from carespace_app.state.admin_patient import AdminPatientState
+
+    p = make_practice(db)
+    alices = _grant_of(db, p.alice)
+    nurse_id, grant_id = p.staff.id, alices.id
+    state = _run_handler(AdminPatientState, name, _signed_in(db, p.staff),
+                         page=routes.ADMIN_PATIENT, query={"id": str(p.bob.id)},
+                         args=[str(grant_id)])
+    assert state.flash.get("kind") == "error"
+    db.expire_all()
+    assert db.get(CaregiverGrant, grant_id).revoked_at is None
+    assert db.exec(select(PatientAccess).where(PatientAccess.patient_id == p.alice.id,
+                                               PatientAccess.revoked_at.is_not(None))).all() == []
+    assert db.exec(select(Invitation)).all() == []  # no new link was sent
+    refused = db.exec(select(AuditEvent).where(AuditEvent.action == "access.refused")).all()
+    assert [e.actor_user_id for e in refused] == [nurse_id]
+
+
+def test_view_as_patient_opens_that_patients_portal_in_this_tab(db):
+    from carespace_app.state.admin_patient import AdminPatientState
+
+    p = make_practice(db)
+    nurse_id, alice_id = p.staff.id, p.alice.id
+    token = _signed_in(db, p.staff)
+    state = _run_handler(AdminPatientState, "view_as_patient", token, page=routes.ADMIN_PATIENT,
+                         query={"id": str(alice_id)}, args=[])
+    assert state.navigate_to.startswith(f"{routes.HOME}?")
+    assert state._tab_patient_id == alice_id
+    db.expire_all()
+    session = db.exec(select(UserSession).where(UserSession.user_id == nurse_id)).one()
+    assert session.active_patient_id == alice_id
+    viewed = db.exec(select(AuditEvent).where(AuditEvent.action == "portal.viewed_as_patient")).all()
+    assert [(e.actor_user_id, e.patient_id) for e in viewed] == [(nurse_id, alice_id)]
 
 
 def _service_calls(db, p, actor, clock):
@@ -126,5 +188,6 @@ def test_office_services_refuse_patients_and_caregivers(db, clock, who):
             call()
     refused = db.exec(select(AuditEvent).where(AuditEvent.action.in_(
         ("admin.refused", "access.refused")))).all()
-    assert len(refused) == len(calls)
+    # Every attempt counted (repeats share a row: tests/test_audit_flood.py).
+    assert sum(e.repeat_count for e in refused) == len(calls)
     assert {e.actor_user_id for e in refused} == {actor.id}

@@ -195,7 +195,7 @@ def test_another_patient_cannot_read_labs(db, clock, practice):
             call()
     refused = db.exec(select(AuditEvent).where(AuditEvent.action == "access.refused",
                                                AuditEvent.patient_id == practice.bob.id)).all()
-    assert len(refused) == 4
+    assert sum(e.repeat_count for e in refused) == 4  # counted on one row (test_audit_flood.py)
 
 
 def test_caregiver_reads_labs_until_revoked_and_staff_reads_are_audited(db, clock, practice):

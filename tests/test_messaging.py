@@ -147,7 +147,7 @@ def test_a_patient_cannot_reach_another_patients_messages(db, clock, practice):
     with pytest.raises(NotAllowed):
         messaging.unread_count(db, intruder, practice.bob.id, clock=clock)
     refusals = audits(db, "access.refused", actor_user_id=intruder.id, patient_id=practice.bob.id)
-    assert len(refusals) == 5
+    assert sum(e.repeat_count for e in refusals) == 5  # counted on one row (test_audit_flood.py)
     assert db.get(MessageThread, bobs).message_count == 1
     assert not audits(db, "thread.viewed")
 

@@ -4,10 +4,10 @@ Every public method of a Reflex State can be called from the browser with any
 arguments, and every public var can be overwritten (``setvar``). So:
 
 1. No event handler of these states takes a patient id (or a user id): the
-   patient always comes from the server-side session row (viewer.patient_id).
+   patient is always the one the tab shows, resolved on every event (viewer.patient_id).
 2. No browser-visible var holds a patient or user id: ``setvar`` cannot point a
    handler at another patient. The ids a browser does send (a thread id, a test
-   name) are only filters the services check against the session's patient.
+   name) are only filters the services check against the tab's patient.
 3. Driven with a signed-in patient A, the handlers given patient B's thread id or
    B's test name show a refusal or nothing — never B's data. (The services' own
    refusals — list/open/reply/unread/ics/labs for a stranger — are proved in
@@ -15,7 +15,6 @@ arguments, and every public var can be overwritten (``setvar``). So:
 """
 from __future__ import annotations
 
-import asyncio
 import inspect
 from datetime import timedelta
 
@@ -23,6 +22,7 @@ import pytest
 import reflex as rx
 from sqlmodel import select
 
+from carespace_app import routes
 from carespace_app.models import AuditEvent, MessageThread
 from carespace_app.services import labs, messaging
 from carespace_app.state import portal
@@ -30,8 +30,8 @@ from carespace_app.state.appointments import AppointmentsState
 from carespace_app.state.labs import LabsState
 from carespace_app.state.messages import MessagesState
 from carespace_app.state.portal import HomeState, PortalState
-from carespace_app.state.session import Viewer
 from tests.factories import make_practice
+from tests.tabs import Browser, Tab, sign_in_token
 
 RECORD_STATES = [PortalState, HomeState, MessagesState, AppointmentsState, LabsState]
 FORBIDDEN = {"patient_id", "patient", "user_id", "user", "viewer", "actor"}
@@ -77,40 +77,23 @@ def practice(db):
     return make_practice(db)
 
 
-def _state(state_class, viewer: Viewer):
-    root = rx.State(_reflex_internal_init=True)
-    state = root.get_substate(state_class.get_full_name().split(".")[1:])
-
-    async def as_viewer(self=None):
-        return viewer
-
-    # The cookie lookup is SessionState's (tested with the sessions service); here the
-    # viewer is who the session says, and the handlers must keep to that patient.
-    object.__setattr__(state, "_portal_viewer", as_viewer)
-    return state
-
-
-def _viewer(user, patient_id) -> Viewer:
-    return Viewer(user=user, session=None, patient_id=patient_id, relation="self", client_ip="")
-
-
-def _run(handler_result):
-    async def drain():
-        if inspect.isasyncgen(handler_result):
-            async for _ in handler_result:
-                pass
-        elif inspect.iscoroutine(handler_result):
-            await handler_result
-
-    asyncio.run(drain())
+def _tab(user, page: str) -> Tab:
+    """A tab signed in for real (a session cookie), with ``page`` opened: the viewer is who
+    the session says, and the handlers must keep to the patient that tab shows."""
+    browser = Browser("records")
+    browser.token = sign_in_token(user)
+    tab = browser.tab()
+    tab.open(page)
+    return tab
 
 
 def test_opening_another_patients_thread_shows_a_refusal_not_the_thread(db, clock, practice):
     bobs = messaging.start_thread(db, practice.bob_user, practice.bob.id, category="Billing",
                                   subject="Bob's private bill", body="Bob's secret",
                                   client_key=None, clock=clock)
-    state = _state(MessagesState, _viewer(practice.alice_user, practice.alice.id))
-    _run(MessagesState.open_thread.fn(state, str(bobs)))
+    tab = _tab(practice.alice_user, routes.MESSAGES)
+    tab.call(MessagesState, "open_thread", thread_id=str(bobs))
+    state = tab.state(MessagesState)
     assert state.error == portal.NO_ACCESS
     assert state.thread_id == "" and state.thread_messages == []
     assert "Bob's private bill" not in state.thread_subject
@@ -120,25 +103,26 @@ def test_a_reply_aimed_at_another_patients_thread_is_refused_and_not_stored(db, 
     bobs = messaging.start_thread(db, practice.bob_user, practice.bob.id, category="Billing",
                                   subject="Bob's private bill", body="Bob's secret",
                                   client_key=None, clock=clock)
-    state = _state(MessagesState, _viewer(practice.alice_user, practice.alice.id))
+    tab = _tab(practice.alice_user, routes.MESSAGES)
+    state = tab.state(MessagesState)
     # thread_id is a browser-visible var (setvar can change it): treated as browser input.
     state.thread_id = str(bobs)
     state._reply_key = "k-1"
-    _run(MessagesState.send_reply.fn(state, {"reply": "Alice writing into Bob's thread"}))
+    tab.call(MessagesState, "send_reply", form={"reply": "Alice writing into Bob's thread"})
     assert state.reply_error == portal.NO_ACCESS
     assert db.get(MessageThread, bobs).message_count == 1
 
 
-def test_a_new_message_always_goes_to_the_sessions_patient(db, clock, practice):
-    state = _state(MessagesState, _viewer(practice.alice_user, practice.alice.id))
-    state.start_compose()
+def test_a_new_message_always_goes_to_the_tabs_patient(db, clock, practice):
+    tab = _tab(practice.alice_user, routes.MESSAGES)
+    tab.call(MessagesState, "start_compose")
     form = {"category": "Other", "subject": "Hello", "body": "From Alice", "patient_id": str(practice.bob.id)}
-    _run(MessagesState.send_message.fn(state, form))
-    assert state.compose_error == ""
+    tab.call(MessagesState, "send_message", form=form)
+    assert tab.state(MessagesState).compose_error == ""
     threads = db.exec(select(MessageThread)).all()
     assert [t.patient_id for t in threads] == [practice.alice.id]
     # The second click of a double click finds the compose already sent: nothing more stored.
-    _run(MessagesState.send_message.fn(state, form))
+    tab.call(MessagesState, "send_message", form=form)
     assert len(db.exec(select(MessageThread)).all()) == 1
 
 
@@ -148,8 +132,9 @@ def test_lab_history_by_test_name_never_reaches_another_patients_values(db, cloc
                       resulted_at=collected, ordering_provider="Dr. Park",
                       results=[labs.ResultInput(test_name="Potassium", value=6.1, unit="mmol/L",
                                                 ref_low=3.5, ref_high=5.0)], clock=clock)
-    state = _state(LabsState, _viewer(practice.alice_user, practice.alice.id))
-    _run(LabsState.show_history.fn(state, "Potassium"))
+    tab = _tab(practice.alice_user, routes.LABS)
+    tab.call(LabsState, "show_history", test_name="Potassium")
+    state = tab.state(LabsState)
     assert state.history_rows == [] and state.chart_data == []
     viewed = db.exec(select(AuditEvent).where(AuditEvent.action == "lab_history.viewed")).all()
     assert [e.patient_id for e in viewed] == [practice.alice.id]
@@ -159,8 +144,8 @@ def test_a_surprise_is_logged_and_shown_calmly(db, clock, practice, monkeypatch,
     def broken(*_args, **_kwargs):
         raise RuntimeError("database exploded: SELECT secret")
 
+    tab = _tab(practice.alice_user, routes.MESSAGES)
     monkeypatch.setattr(messaging, "open_thread", broken)
-    state = _state(MessagesState, _viewer(practice.alice_user, practice.alice.id))
-    _run(MessagesState.open_thread.fn(state, "1"))
-    assert state.error == portal.SOMETHING_WRONG
+    tab.call(MessagesState, "open_thread", thread_id="1")
+    assert tab.state(MessagesState).error == portal.SOMETHING_WRONG
     assert "exploded" in caplog.text

@@ -99,6 +99,7 @@ def test_only_admins_manage_staff(db, clock, who):
         with pytest.raises(NotAllowed):
             call()
     refused = db.exec(select(AuditEvent).where(AuditEvent.action == "admin.refused")).all()
-    assert len(refused) == len(calls)
+    # Every attempt counted (repeats share a row: tests/test_audit_flood.py).
+    assert sum(e.repeat_count for e in refused) == len(calls)
     db.refresh(nurse)
     assert nurse.is_active

@@ -116,9 +116,11 @@ def _patient_banner() -> rx.Component:
             rx.box(
                 rx.hstack(
                     rx.icon("eye", size=18, aria_hidden="true"),
-                    rx.text("The office is viewing ", rx.text.strong(SessionState.patient_name),
-                            "'s portal as they see it.", size="3"),
-                    rx.link("Back to the admin page", href=routes.ADMIN, size="3"),
+                    rx.text("You are viewing ", rx.text.strong(SessionState.patient_name),
+                            "'s portal as the office. It is read-only: forms are turned off.",
+                            size="3"),
+                    rx.button("Back to the admin page", on_click=SessionState.back_to_admin,
+                              size="3", variant="outline", min_height="44px"),
                     align="center", spacing="2", wrap="wrap",
                 ),
                 class_name="cs-viewing",
@@ -140,6 +142,15 @@ def _switcher() -> rx.Component:
                        lambda p: rx.menu.item(p["label"], on_select=SessionState.switch_patient(p["id"]))),
         ),
     )
+
+
+READ_ONLY_NOTE = "Read-only: the office can't send or change anything from a patient's portal."
+
+
+def read_only_note() -> rx.Component:
+    """Beside each form of the portal while the office views it."""
+    return rx.cond(SessionState.view_as,
+                   rx.text(READ_ONLY_NOTE, size="3", color_scheme="gray", role="note"))
 
 
 def signed_in_hooks() -> list[rx.Component]:

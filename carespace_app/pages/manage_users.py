@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ..components.shell import portal_page
+from ..components.shell import portal_page, read_only_note
 from ..components.ui import error_callout, field, primary_button, text_input
 from ..state.manage_users import ManageUsersState as S
 
@@ -23,7 +23,8 @@ def _grant_form() -> rx.Component:
                                              max_length=200), "name"),
                     field("Email", text_input("email", type="email", auto_complete="off",
                                               required=True), "email"),
-                    primary_button("Grant access", type="submit"),
+                    primary_button("Grant access", type="submit", disabled=S.view_as),
+                    read_only_note(),
                     spacing="4", width="100%", align="start",
                 ),
                 on_submit=S.grant,
@@ -42,7 +43,7 @@ def _revoke_dialog(user) -> rx.Component:
     return rx.alert_dialog.root(
         rx.alert_dialog.trigger(
             rx.button("Revoke access", color_scheme="red", variant="soft", size="3",
-                      aria_label="Revoke access for " + user["email"]),
+                      aria_label="Revoke access for " + user["email"], disabled=S.view_as),
         ),
         rx.alert_dialog.content(
             rx.alert_dialog.title("Revoke access for ", user["name"], "?"),
@@ -81,7 +82,7 @@ def _user_card(user) -> rx.Component:
             rx.text(user["note"], size="3", color_scheme="gray"),
             rx.cond(user["can_resend"] == "yes",
                     rx.button("Send new link", variant="outline", size="3",
-                              aria_label="Send new link to " + user["email"],
+                              aria_label="Send new link to " + user["email"], disabled=S.view_as,
                               on_click=S.send_new_link(user["grant_id"]))),
             spacing="2", align="start",
         ),

@@ -4,7 +4,7 @@ from __future__ import annotations
 import reflex as rx
 
 from ..components.records_ui import empty_state, loading_or, page_title, unread_badge
-from ..components.shell import portal_page
+from ..components.shell import portal_page, read_only_note
 from ..components.ui import error_callout, field, notice_callout, office_phone_link, primary_button, text_input
 from ..services.messaging import BODY_MAX, CATEGORIES, SUBJECT_MAX
 from ..state.messages import MessagesState
@@ -138,7 +138,9 @@ def thread_view() -> rx.Component:
                 error_callout(MessagesState.reply_error),
                 field("Reply", rx.text_area(id="reply", name="reply", size="3", rows="4",
                                             max_length=BODY_MAX, width="100%"), "reply"),
-                primary_button("Send reply", type="submit", loading=MessagesState.replying),
+                primary_button("Send reply", type="submit", loading=MessagesState.replying,
+                               disabled=MessagesState.view_as),
+                read_only_note(),
                 spacing="3", width="100%", align="stretch",
             ),
             on_submit=MessagesState.send_reply,
@@ -153,7 +155,8 @@ def messages_page() -> rx.Component:
         "Messages",
         page_title("Messages",
                    primary_button("New message", on_click=MessagesState.start_compose,
-                                  type="button")),
+                                  type="button", disabled=MessagesState.view_as)),
+        read_only_note(),
         banner(),
         notice_callout(MessagesState.notice),
         error_callout(MessagesState.error),

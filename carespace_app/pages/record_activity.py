@@ -6,11 +6,19 @@ import reflex as rx
 from ..components.shell import portal_page
 from ..state.info import RecordActivityState as S
 
+INTRO = ("Every time someone opens or changes your record: you, the people you gave access "
+         "to, and the office. If something looks wrong, call the office.")
+GROUPED = ("Your own visits in a row are grouped into one line; everyone else's are listed "
+           "one by one, in bold.")
+
 
 def _entry(entry) -> rx.Component:
+    # Others stand out: the patient's own lines are plain, anyone else's in bold.
+    who = rx.cond(entry["who"] == "You", rx.text(entry["who"], as_="span"),
+                  rx.text(entry["who"], as_="span", weight="bold"))
     return rx.table.row(
         rx.table.cell(entry["when"]),
-        rx.table.cell(entry["who"]),
+        rx.table.cell(who),
         rx.table.cell(entry["what"]),
     )
 
@@ -34,9 +42,8 @@ def record_activity_page() -> rx.Component:
         rx.cond(
             S.allowed,
             rx.vstack(
-                rx.text("Every time someone opens or changes your record: you, the people you gave "
-                        "access to, and the office. If something looks wrong, call the office.",
-                        size="3"),
+                rx.text(INTRO, size="3"),
+                rx.text(GROUPED, size="3"),
                 rx.cond(
                     S.entries.length() > 0,
                     table,

@@ -61,10 +61,32 @@ def _refuse(db: Session, user: Optional[User], *, audit_action: str, action: str
     pending is rolled back first; only the audit row is committed.
     """
     db.rollback()
-    audit.record(db, audit_action, actor=user if _active(user) else None,
-                 patient_id=patient_id, detail=action, client_ip=client_ip, clock=clock)
+    detail = action
+    if patient_id is not None and not _patient_exists(db, patient_id):
+        # No such record: the same answer as someone else's, and still on the trail
+        # (on no patient's: the row can only point at a record that exists).
+        detail, patient_id = f"{action}: patient {patient_id!r}, no such record", None
+    audit.record_refusal(db, audit_action, actor=user if _active(user) else None,
+                         patient_id=patient_id, detail=detail, client_ip=client_ip, clock=clock)
     db.commit()
     return NotAllowed()
+
+
+def _patient_exists(db: Session, patient_id) -> bool:
+    # An id no database column could hold names nothing (SQLite refuses to look it up).
+    return (isinstance(patient_id, int) and -2**63 <= patient_id < 2**63
+            and db.get(Patient, patient_id) is not None)
+
+
+def refuse_unknown(db: Session, user: Optional[User], *, action: str, what: str, clock: Clock,
+                   client_ip: Optional[str] = None) -> NotAllowed:
+    """For an id that names nothing (a thread, a grant, an appointment): audited, and the
+    same error as an id that belongs to someone else, so ids cannot be probed.
+
+    ``what`` says what was asked for ("conversation 42"); it goes into the detail.
+    """
+    return _refuse(db, user, audit_action="access.refused", action=f"{action}: {what}, not found",
+                   patient_id=None, clock=clock, client_ip=client_ip)
 
 
 def require_access(db: Session, user: Optional[User], patient_id: int, *, action: str,

@@ -17,11 +17,13 @@ from sqlmodel import Session, select
 from .. import routes
 from ..clock import Clock
 from ..config import OFFICE_PHONE
-from ..models import EmailChange, Patient, PasswordReset, SignInFailure, User, UserSession
+from ..models import (EmailChange, OutboxEmail, Patient, PasswordReset, SignInFailure, User,
+                      UserSession)
 from . import audit, outbox, security, sessions
 from .errors import AuthenticationFailed, LinkError, NotFound, Throttled, ValidationError
 from .passwords import normalize_email, validate_email_address, validate_password
 from .text import one_line
+from .text_rules import check_text
 
 # --- throttling numbers --------------------------------------------------------
 # A patient who mistypes a few times is slowed, never locked out: after
@@ -46,6 +48,15 @@ RESET_REQUESTS_PER_HOUR = 5
 
 DUPLICATE_EMAIL = "An account with that email already exists."
 EMAIL_TAKEN = "That email address is already used by another account."
+# Settings > Email asked for an address another account has: the asker hears what anyone
+# hears (no address book), and the address's owner is told, at most once a day.
+ADDRESS_IN_USE_SUBJECT = "Someone tried to use your email address in CareSpace"
+ADDRESS_IN_USE_BODY = (
+    "Hello,\n\nSomeone tried to use this address for another CareSpace account. Nothing "
+    "changed: the address stays with your account, and no one else can sign in with it.\n\n"
+    "If that was you, you can ignore this email. If not, call the office at {phone} if you "
+    "have questions.")
+ADDRESS_IN_USE_NOTICE_EVERY = timedelta(hours=24)
 WRONG_CURRENT_PASSWORD = "Your current password is not correct."
 
 RESET_LINK_MESSAGES = {
@@ -185,6 +196,8 @@ def create_user(db: Session, *, email: str, full_name: str, password: str, clock
     """A new account. ``commit=False`` lets registration create it in the same
     transaction as consuming the invitation (the caller then commits)."""
     email = validate_email_address(email)
+    full_name = check_text(full_name, field="full_name", label="full name", single_line=True,
+                           breaks_become_spaces=True)
     full_name = one_line(full_name if isinstance(full_name, str) else "")[:200]
     if not full_name:
         raise ValidationError("Enter your full name.", field="full_name")
@@ -361,19 +374,30 @@ def reset_password(db: Session, token: str, *, new_password: str, confirm_passwo
 
 def request_email_change(db: Session, user_id: int, *, current_password: str, new_email: str,
                          clock: Clock, client_ip: str = "") -> None:
-    """Settings > Email: a confirmation link goes to the NEW address; nothing changes until it is opened."""
+    """Settings > Email: a confirmation link goes to the NEW address; nothing changes until it is opened.
+
+    An address another account already has gets the same answer (Settings must not tell
+    who has an account); no link goes there, and its owner is told someone tried it.
+    """
     user = _active_user(db, user_id)
     _check_current_password(db, user, current_password, client_ip=client_ip, clock=clock)
     new_email = validate_email_address(new_email)
     if new_email == user.email:
         raise ValidationError("That is already your email address.", field="email")
-    if _email_owner(db, new_email) is not None:
-        raise ValidationError(EMAIL_TAKEN, field="email")
+    taken = _email_owner(db, new_email) is not None
     now = clock()
+    # Either way, so an earlier link tells nothing about whether this address was free.
     db.execute(update(EmailChange).where(
         EmailChange.user_id == user.id, EmailChange.used_at.is_(None),
         EmailChange.superseded_at.is_(None)).values(superseded_at=now))
     token = security.new_token()
+    if taken:
+        _tell_address_owner(db, new_email, now, clock=clock)
+        audit.record(db, "email.change_requested", actor=user, client_ip=client_ip or None,
+                     detail=f"Not sent: {new_email} belongs to another account (its owner was told)",
+                     clock=clock)
+        db.commit()
+        return
     db.add(EmailChange(token_hash=security.token_hash(token), user_id=user.id, new_email=new_email,
                        created_at=now, expires_at=now + EMAIL_CHANGE_TTL))
     outbox.enqueue(
@@ -386,6 +410,16 @@ def request_email_change(db: Session, user_id: int, *, current_password: str, ne
     audit.record(db, "email.change_requested", actor=user, client_ip=client_ip or None,
                  detail=f"New address awaiting confirmation: {new_email}", clock=clock)
     db.commit()
+
+
+def _tell_address_owner(db: Session, address: str, now: datetime, *, clock: Clock) -> None:
+    """Tell an address's owner someone tried it; once a day, so nobody can flood them."""
+    told = db.exec(select(OutboxEmail.id).where(
+        OutboxEmail.created_at > now - ADDRESS_IN_USE_NOTICE_EVERY,
+        OutboxEmail.kind == "address_in_use", OutboxEmail.to_address == address).limit(1)).first()
+    if told is None:
+        outbox.enqueue(db, to=address, subject=ADDRESS_IN_USE_SUBJECT, kind="address_in_use",
+                       body=ADDRESS_IN_USE_BODY.format(phone=OFFICE_PHONE), clock=clock)
 
 
 def confirm_email_change(db: Session, token: str, *, clock: Clock) -> User:

@@ -21,6 +21,7 @@ from ..models import (
 )
 from . import access, audit, paging
 from .errors import NotFound, ValidationError
+from .text_rules import check_text
 from .messaging import audit_role
 
 MIN_DURATION = 5
@@ -101,6 +102,10 @@ def _required(value, field: str, label: str, limit: int) -> str:
 
 def _validated(starts_at, duration_minutes, appointment_type, provider, location,
                instructions) -> dict:
+    provider = check_text(provider, field="provider", label="provider's name", single_line=True)
+    location = check_text(location, field="location", label="location", single_line=True)
+    instructions = check_text(instructions, field="instructions", label="instructions",
+                              single_line=False)
     if not isinstance(starts_at, datetime):
         raise ValidationError("Enter the date and time of the appointment.", field="starts_at")
     if starts_at.tzinfo is not None:  # stored as naive UTC, whatever the caller passed
@@ -197,7 +202,11 @@ def _utc(naive_utc: datetime) -> datetime:
 
 def ics_for(db: Session, actor, appointment_id: int, *, clock: Clock) -> tuple[str, bytes]:
     """(filename, iCalendar bytes) for "Add to calendar"."""
-    appointment = _appointment(db, appointment_id)
+    appointment = db.get(Appointment, appointment_id) if isinstance(appointment_id, int) else None
+    if appointment is None:
+        # The same refusal as someone else's appointment: ids cannot be probed.
+        raise access.refuse_unknown(db, actor, action="appointment.calendar",
+                                    what=f"appointment {appointment_id!r}", clock=clock)
     relation = access.require_access(db, actor, appointment.patient_id,
                                      action="appointment.calendar", clock=clock)
     view = _view(appointment)

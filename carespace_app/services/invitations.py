@@ -24,6 +24,7 @@ from . import access, accounts, audit, outbox, security
 from .errors import DomainError, LinkError, NotFound, ValidationError
 from .passwords import normalize_email, validate_email_address, validate_password
 from .text import one_line
+from .text_rules import check_text
 
 INVITATION_TTL = timedelta(hours=96)
 MAX_WRONG_ANSWERS = 5
@@ -185,6 +186,7 @@ def grant_access(db: Session, patient_user: User, patient_id: int, *, name: str,
     """The patient gives a named person full access to their portal; an invitation goes out."""
     access.require_self(db, patient_user, patient_id, action="caregiver.grant", clock=clock,
                         client_ip=client_ip)
+    name = check_text(name, field="name", label="name", single_line=True, breaks_become_spaces=True)
     name = one_line(name if isinstance(name, str) else "")
     if not name:
         raise ValidationError("Enter the person's name.", field="name")
@@ -217,21 +219,29 @@ def grant_access(db: Session, patient_user: User, patient_id: int, *, name: str,
 
 
 def _grant_for(db: Session, actor: Optional[User], grant_id: int, *, action: str, clock: Clock,
-               client_ip: Optional[str]) -> tuple[CaregiverGrant, str]:
-    """The grant and the actor's audit role, if the actor is its patient or staff."""
+               client_ip: Optional[str], patient_id: Optional[int] = None) -> tuple[CaregiverGrant, str]:
+    """The grant and the actor's audit role, if the actor is its patient or staff.
+
+    ``patient_id``: the patient the acting tab shows; another patient's grant is answered
+    as an unknown one.
+    """
     grant = db.get(CaregiverGrant, grant_id) if isinstance(grant_id, int) else None
+    if grant is not None and patient_id is not None and grant.patient_id != patient_id:
+        grant = None
     if grant is None:
-        raise NotFound("We couldn't find that authorized user.")
+        raise access.refuse_unknown(db, actor, action=action, what=f"authorized user {grant_id!r}",
+                                    clock=clock, client_ip=client_ip)
     relation = access.require_self_or_staff(db, actor, grant.patient_id, action=action,
                                             clock=clock, client_ip=client_ip)
     return grant, RELATION_SELF if relation == RELATION_SELF else audit.role_of(actor)
 
 
 def send_caregiver_invitation(db: Session, grant_id: int, *, sent_by: User, clock: Clock,
-                              client_ip: Optional[str] = None) -> Invitation:
+                              client_ip: Optional[str] = None,
+                              patient_id: Optional[int] = None) -> Invitation:
     """"Send new link" for a caregiver: by the granting patient or staff."""
     grant, role = _grant_for(db, sent_by, grant_id, action="caregiver.send_link", clock=clock,
-                             client_ip=client_ip)
+                             client_ip=client_ip, patient_id=patient_id)
     if grant.revoked_at is not None:
         raise ValidationError(f"Access for {grant.name} was revoked. To invite them again, "
                               "grant access again.")
@@ -246,10 +256,10 @@ def send_caregiver_invitation(db: Session, grant_id: int, *, sent_by: User, cloc
 
 
 def revoke_access(db: Session, actor: User, grant_id: int, *, clock: Clock,
-                  client_ip: Optional[str] = None) -> None:
+                  client_ip: Optional[str] = None, patient_id: Optional[int] = None) -> None:
     """Permanent. Access ends at once: every portal event re-checks it in the database."""
     grant, role = _grant_for(db, actor, grant_id, action="caregiver.revoke", clock=clock,
-                             client_ip=client_ip)
+                             client_ip=client_ip, patient_id=patient_id)
     if grant.revoked_at is not None:
         return  # a second click on Revoke: already done
     now = clock()

@@ -29,6 +29,7 @@ from ..models import (
 )
 from . import access, audit, outbox, paging
 from .errors import NotFound, ValidationError
+from .text_rules import check_text
 from .messaging import audit_role, notification_addresses
 
 FLAG_LABELS = {
@@ -164,6 +165,8 @@ def _text(value, field: str, label: str, limit: int, *, required: bool = True) -
 def _checked_result(n: int, item: ResultInput) -> dict:
     where = f"Result {n}: "
     name = _text(item.test_name, "results", f"test name of result {n}", TEST_NAME_MAX)
+    name = check_text(name, field="results", label=f"test name of result {n}", single_line=True)
+    check_text(item.unit, field="results", label=f"unit of result {n}", single_line=True)
     value = _finite(item.value, "results", where + "enter the value as a number.")
     if value is None:
         raise ValidationError(where + "enter the value as a number.", field="results")
@@ -191,6 +194,9 @@ def enter_report(db: Session, actor, patient_id: int, *, panel: str, collected_a
         raise NotFound("That patient was not found.")
     panel = _text(panel, "panel", "panel name", TEXT_MAX)
     provider = _text(ordering_provider, "ordering_provider", "ordering provider", TEXT_MAX)
+    panel = check_text(panel, field="panel", label="panel name", single_line=True)
+    provider = check_text(provider, field="ordering_provider", label="ordering provider",
+                          single_line=True)
     if not isinstance(collected_at, datetime):
         raise ValidationError("Enter when the sample was collected.", field="collected_at")
     if not isinstance(resulted_at, datetime):

@@ -34,6 +34,7 @@ from ..models import (
 )
 from . import access, audit, outbox, paging
 from .errors import NotAllowed, NotFound, ValidationError
+from .text_rules import check_text
 
 CATEGORIES = MESSAGE_CATEGORIES
 SUBJECT_MAX = 200
@@ -150,11 +151,18 @@ def _mark_read(db: Session, thread_id: int, user_id: int, now: datetime) -> None
 
 
 def _thread_for(db: Session, actor: User, thread_id: int, *, action: str,
-                clock: Clock) -> tuple[MessageThread, str]:
-    """The thread and the reader's relation to its patient; ids come from the browser."""
+                clock: Clock, patient_id: Optional[int] = None) -> tuple[MessageThread, str]:
+    """The thread and the reader's relation to its patient; ids come from the browser.
+
+    ``patient_id``: the patient the reader's tab shows; a conversation of another patient
+    (even one they may see in another tab) is answered as an unknown one.
+    """
     thread = db.get(MessageThread, thread_id) if isinstance(thread_id, int) else None
+    if thread is not None and patient_id is not None and thread.patient_id != patient_id:
+        thread = None
     if thread is None:
-        raise NotFound("That conversation was not found. Go back to Messages and open it again.")
+        raise access.refuse_unknown(db, actor, action=action, what=f"conversation {thread_id!r}",
+                                    clock=clock)
     relation = access.require_access(db, actor, thread.patient_id, action=action, clock=clock)
     return thread, relation
 
@@ -212,6 +220,8 @@ def start_thread(db: Session, actor: User, patient_id: int, *, category: str, su
     subject = _text(subject, field="subject", missing="Enter a subject, like \"Question about my visit\".",
                     label="subject", limit=SUBJECT_MAX)
     body = _body(body)
+    subject = check_text(subject, field="subject", label="subject", single_line=True)
+    body = check_text(body, field="body", label="message", single_line=False)
     key = _client_key(client_key)
     author_id = actor.id
     earlier = _sent_before(db, author_id, key)
@@ -243,10 +253,15 @@ def start_thread(db: Session, actor: User, patient_id: int, *, category: str, su
 
 
 def reply(db: Session, actor: User, thread_id: int, *, body: str, client_key: Optional[str],
-          clock: Clock) -> int:
-    """A reply from the patient's side or from staff; returns the message id."""
-    thread, relation = _thread_for(db, actor, thread_id, action="message.reply", clock=clock)
+          clock: Clock, patient_id: Optional[int] = None) -> int:
+    """A reply from the patient's side or from staff; returns the message id.
+
+    ``patient_id``: the patient the replying tab shows (the portal always passes it).
+    """
+    thread, relation = _thread_for(db, actor, thread_id, action="message.reply", clock=clock,
+                                   patient_id=patient_id)
     body = _body(body)
+    body = check_text(body, field="body", label="message", single_line=False)
     key = _client_key(client_key)
     author_id, patient_id = actor.id, thread.patient_id
     earlier = _sent_before(db, author_id, key)
@@ -362,9 +377,14 @@ def unread_count(db: Session, actor: User, patient_id: int, *, clock: Clock = ut
     return int(db.exec(query).one())
 
 
-def open_thread(db: Session, actor: User, thread_id: int, *, clock: Clock) -> ThreadView:
-    """One conversation, oldest message first; opening it marks it read for this reader."""
-    thread, relation = _thread_for(db, actor, thread_id, action="thread.view", clock=clock)
+def open_thread(db: Session, actor: User, thread_id: int, *, clock: Clock,
+                patient_id: Optional[int] = None) -> ThreadView:
+    """One conversation, oldest message first; opening it marks it read for this reader.
+
+    ``patient_id``: the patient the reading tab shows (the portal always passes it).
+    """
+    thread, relation = _thread_for(db, actor, thread_id, action="thread.view", clock=clock,
+                                   patient_id=patient_id)
     patient = db.get(Patient, thread.patient_id)
     rows = db.exec(
         select(Message, User.full_name)

@@ -21,8 +21,10 @@ INVALID_EMAIL = "Enter a valid email address, like name@example.com."
 MIN_LENGTH = 8
 # Shorter local parts ("jo", "ann") are too likely to appear by chance in a good password.
 MIN_EMAIL_PART_TO_REFUSE = 4
-# zxcvbn refuses longer input; anything past that is refused by MaxBytesValidator anyway.
-ZXCVBN_MAX_CHARS = 72
+# zxcvbn's time grows fast with long input of look-alike characters (1.7 s of CPU for 72
+# of them), so it never sees more than bcrypt's 72 bytes: longer is refused by
+# MaxBytesValidator before NotCommonValidator runs anyway.
+ZXCVBN_MAX_BYTES = 72
 
 
 # --- email addresses ---------------------------------------------------------
@@ -57,12 +59,22 @@ def _nfkc(password: str) -> str:
     return unicodedata.normalize("NFKC", password or "")
 
 
+def _first_bytes(text: str, limit: int) -> str:
+    """The longest start of ``text`` that is at most ``limit`` bytes of UTF-8."""
+    return text.encode("utf-8")[:limit].decode("utf-8", "ignore")
+
+
 class PasswordRule:
-    """One rule: ``help_text`` for the checklist, ``message`` when it refuses."""
+    """One rule: ``help_text`` for the checklist, ``message`` when it refuses.
+
+    ``live``: cheap enough to tick on every keystroke of anyone, signed in or not. A rule
+    that is not shows as "checked when you submit" and runs only at submit.
+    """
 
     code: str = ""
     help_text: str = ""
     message: str = ""
+    live: bool = True
 
     def is_met(self, password: str, email: Optional[str] = None) -> bool:
         raise NotImplementedError
@@ -125,7 +137,7 @@ class MaxBytesValidator(PasswordRule):
     """bcrypt ignores everything past byte 72: refuse rather than truncate silently."""
 
     code = "max_bytes"
-    help_text = "At most 72 bytes (about 72 letters, fewer with accents or emoji)"
+    help_text = "Not too long (at most 72 letters; fewer with accents or emoji)"
     message = (
         "Your password is too long: at most 72 bytes "
         "(about 72 letters, fewer with accents or emoji)."
@@ -155,7 +167,8 @@ class NotCommonValidator(PasswordRule):
     """Refuses what zxcvbn, with its lists of leaked passwords and words, finds easy."""
 
     code = "not_common"
-    help_text = "Not a common or easy-to-guess password"
+    help_text = "Not a common or easy-to-guess password (checked when you submit)"
+    live = False  # zxcvbn: milliseconds usually, over a second for the worst 72 bytes
     message = (
         "This is a very common password. Choose something harder to guess, "
         "like a few unrelated words with a number and a symbol."
@@ -171,7 +184,7 @@ class NotCommonValidator(PasswordRule):
         if email:
             address = normalize_email(email)
             inputs = [address, address.split("@", 1)[0]]
-        result = zxcvbn(_nfkc(password)[:ZXCVBN_MAX_CHARS], user_inputs=inputs)
+        result = zxcvbn(_first_bytes(_nfkc(password), ZXCVBN_MAX_BYTES), user_inputs=inputs)
         return result["score"], (result["feedback"].get("warning") or "")
 
     def is_met(self, password, email=None):
@@ -200,19 +213,33 @@ RULES: list[PasswordRule] = [
 COMPOSITION_CODES = ("min_length", "uppercase", "lowercase", "number", "special")
 
 
-def rule_status(password: str, email: Optional[str] = None) -> list[tuple[str, str, bool]]:
+# The checklist may be sent anything by anyone: it looks at no more than a form field holds.
+CHECKLIST_MAX_CHARS = 1000
+
+
+def rule_status(password: str, email: Optional[str] = None) -> list[tuple[str, str, Optional[bool]]]:
     """(code, help_text, met) for the checklist that ticks as the patient types.
 
-    Nothing is ticked for an empty field. "not_common" is listed only once
-    something is typed (zxcvbn takes a few milliseconds per keystroke).
+    Cheap and bounded whatever is typed: ``met`` is None for a rule judged only at submit
+    (the common-password check), so this never runs zxcvbn. Nothing is ticked for an
+    empty field. With the ``email`` the server will check against, every rule ticked
+    here is a rule submit passes.
     """
-    password = password if isinstance(password, str) else ""
-    status = []
+    password = password[:CHECKLIST_MAX_CHARS] if isinstance(password, str) else ""
+    email = email[:CHECKLIST_MAX_CHARS] if isinstance(email, str) else None
+    status: list[tuple[str, str, Optional[bool]]] = []
     for rule in RULES:
-        if rule.code == NotCommonValidator.code and not password:
-            continue
-        status.append((rule.code, rule.help_text, bool(password) and rule.is_met(password, email)))
+        met = (bool(password) and rule.is_met(password, email)) if rule.live else None
+        status.append((rule.code, rule.help_text, met))
     return status
+
+
+def checklist(password: str, email: Optional[str] = None) -> list[dict[str, str]]:
+    """The checklist as the form shows it: ``met`` is "yes", "no" or "later" (at submit)."""
+    return [
+        {"code": code, "text": text, "met": "later" if met is None else ("yes" if met else "no")}
+        for code, text, met in rule_status(password, email)
+    ]
 
 
 def validate_password(

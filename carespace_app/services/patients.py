@@ -21,6 +21,7 @@ from . import access, audit, paging
 from .errors import NotFound, ValidationError
 from .passwords import normalize_email, validate_email_address
 from .text import one_line
+from .text_rules import check_text
 
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 _PHONE_CHARS = re.compile(r"^[0-9 ()+\-]+$")
@@ -87,6 +88,11 @@ def _valid_phone(value: Optional[str]) -> Optional[str]:
 
 def _cleaned(db: Session, *, patient_id: Optional[int], mrn, first_name, last_name,
              date_of_birth, email, phone, clock: Clock) -> dict:
+    mrn = check_text(mrn, field="mrn", label="MRN", single_line=True, breaks_become_spaces=True)
+    first_name = check_text(first_name, field="first_name", label="first name", single_line=True,
+                            breaks_become_spaces=True)
+    last_name = check_text(last_name, field="last_name", label="last name", single_line=True,
+                           breaks_become_spaces=True)
     mrn = _required(mrn, "mrn", "MRN", 40)
     holder = db.exec(select(Patient).where(Patient.mrn == mrn)).first()
     if holder is not None and holder.id != patient_id:

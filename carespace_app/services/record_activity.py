@@ -3,6 +3,11 @@
 Only the patient themself sees it (not a caregiver: the trail shows what the
 caregivers did). Office staff appear as "The office (Name)", so the patient can
 ask about a read they don't recognise.
+
+The patient's own looks are most of any trail, so a run of them with nothing else in
+between is one line ("Viewed your record 14 times", from the first to the last); what
+the office and caregivers did, and everything anyone changed, stays one line each. A
+refusal repeated within its window is one row with a count (services/audit.py).
 """
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
 
+from sqlalchemy import and_, case, func
 from sqlmodel import Session, select
 
 from .. import timefmt
@@ -47,6 +53,11 @@ PLAIN_WORDS = {
     "access.refused": "Tried to open your record and was refused",
 }
 OFFICE_ROLES = {"staff", "admin"}
+# The patient's own reads that collapse into one line when nothing else comes between.
+VIEW_ACTIONS = ("patient.viewed", "labs.viewed", "lab_history.viewed", "lab_tests.listed",
+                "appointments.viewed", "messages.listed", "thread.viewed", "caregivers.viewed")
+OWN_VIEWS = "Viewed your record {count} times"
+REPEATED = "{what} {count} times"
 
 
 @dataclass
@@ -55,18 +66,28 @@ class TrailEntry:
     who: str
     what: str
     when: str
-    at: datetime
+    at: datetime  # the newest event of the line
+    count: int = 1  # events on this line: grouped own views, or a repeated refusal
 
 
-def _who(event: AuditEvent, viewer: User, names: dict[int, str]) -> str:
-    if event.actor_user_id is not None and event.actor_user_id == viewer.id:
+def _span(first: datetime, last: datetime) -> str:
+    """"Mon, Dec 1, 9:00 AM – 4:10 PM", or with both days when they differ."""
+    if first == last:
+        return timefmt.when(first)
+    if timefmt.to_local(first).date() == timefmt.to_local(last).date():
+        return f"{timefmt.when(first)} – {timefmt.time_only(last)}"
+    return f"{timefmt.when(first)} – {timefmt.when(last)}"
+
+
+def _who(actor_user_id: Optional[int], actor_role: str, viewer: User, names: dict[int, str]) -> str:
+    if actor_user_id is not None and actor_user_id == viewer.id:
         return "You"
-    name = names.get(event.actor_user_id or -1, "")
-    if event.actor_role in OFFICE_ROLES:
+    name = names.get(actor_user_id or -1, "")
+    if actor_role in OFFICE_ROLES:
         return f"The office ({name})" if name else "The office"
-    if event.actor_role == access.ROLE_SYSTEM:
+    if actor_role == access.ROLE_SYSTEM:
         return "The office"
-    if event.actor_user_id is not None:
+    if actor_user_id is not None:
         # Another patient (or anyone this patient never gave access) who tried and was
         # refused: their name would tell this patient who else is treated here.
         return name or "Someone without access to your record"
@@ -79,13 +100,8 @@ def patient_trail(db: Session, actor: User, patient_id: int, *, offset: int = 0,
     access.require_self(db, actor, patient_id, action="record_activity.view", clock=clock,
                         client_ip=client_ip)
     offset, limit = clamp(offset, limit)
-    events = db.exec(
-        select(AuditEvent)
-        .where(AuditEvent.patient_id == patient_id, AuditEvent.action.in_(list(PLAIN_WORDS)))
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-        .offset(offset).limit(limit + 1)
-    ).all()
-    actor_ids = {e.actor_user_id for e in events if e.actor_user_id is not None}
+    lines = db.exec(_lines_query(patient_id, actor.id).offset(offset).limit(limit + 1)).all()
+    actor_ids = {line.actor_user_id for line in lines if line.actor_user_id is not None}
     names = {}
     if actor_ids:
         # Named: the office, and the people this patient gave access (revoked ones too).
@@ -93,6 +109,49 @@ def patient_trail(db: Session, actor: User, patient_id: int, *, offset: int = 0,
                             .where(PatientAccess.patient_id == patient_id)).all())
         names = {u.id: u.full_name for u in db.exec(select(User).where(User.id.in_(actor_ids))).all()
                  if u.is_staff or u.id in known}
-    entries = [TrailEntry(id=e.id, who=_who(e, actor, names), what=PLAIN_WORDS[e.action],
-                          when=timefmt.when(e.at), at=e.at) for e in events]
-    return page_of(entries, offset, limit)
+    return page_of([_entry(line, actor, names) for line in lines], offset, limit)
+
+
+def _lines_query(patient_id: int, viewer_id: int):
+    """One row per line of the trail, newest first, in one statement.
+
+    Runs of the viewer's own reads are found with two row numbers (newest first): over
+    the whole trail, and over own reads and the rest apart. Their difference stays the
+    same along a run and changes when anything else comes between.
+    """
+    newest_first = (AuditEvent.at.desc(), AuditEvent.id.desc())
+    own = case((and_(AuditEvent.actor_user_id == viewer_id,
+                     AuditEvent.action.in_(VIEW_ACTIONS)), 1), else_=0)
+    events = (
+        select(AuditEvent.id, AuditEvent.at, AuditEvent.actor_user_id, AuditEvent.actor_role,
+               AuditEvent.action, AuditEvent.repeat_count, own.label("own"),
+               (func.row_number().over(order_by=newest_first)
+                - func.row_number().over(partition_by=own, order_by=newest_first)).label("run"))
+        .where(AuditEvent.patient_id == patient_id, AuditEvent.action.in_(list(PLAIN_WORDS)))
+        .subquery()
+    )
+    line = case((events.c.own == 1, events.c.run), else_=events.c.id)
+    newest_at, newest_id = func.max(events.c.at), func.max(events.c.id)
+    return (
+        select(newest_id.label("id"), func.min(events.c.at).label("first_at"),
+               newest_at.label("last_at"), func.count().label("events"),
+               func.max(events.c.actor_user_id).label("actor_user_id"),
+               func.max(events.c.actor_role).label("actor_role"),
+               func.max(events.c.action).label("action"),
+               func.max(events.c.repeat_count).label("repeat_count"))
+        .group_by(events.c.own, line)
+        .order_by(newest_at.desc(), newest_id.desc())
+    )
+
+
+def _entry(line, viewer: User, names: dict[int, str]) -> TrailEntry:
+    who = _who(line.actor_user_id, line.actor_role, viewer, names)
+    if line.events > 1:  # the viewer's own reads, run together
+        return TrailEntry(id=line.id, who=who, what=OWN_VIEWS.format(count=line.events),
+                          when=_span(line.first_at, line.last_at), at=line.last_at,
+                          count=line.events)
+    what, count = PLAIN_WORDS[line.action], line.repeat_count or 1
+    if count > 1:
+        what = REPEATED.format(what=what, count=count)
+    return TrailEntry(id=line.id, who=who, what=what, when=timefmt.when(line.first_at),
+                      at=line.last_at, count=count)

@@ -18,6 +18,7 @@ from ..clock import Clock, utcnow
 from ..models import AuditEvent, Resource
 from . import access, audit
 from .errors import NotFound, ValidationError
+from .text_rules import check_text
 
 TITLE_MAX = 200
 URL_MAX = 500
@@ -110,6 +111,9 @@ def valid_url(url) -> str:
 
 
 def _fields(title, url, description) -> dict:
+    title = check_text(title, field="title", label="title", single_line=True)
+    description = check_text(description, field="description", label="description",
+                             single_line=True)
     title = title.strip() if isinstance(title, str) else ""
     if not title:
         raise ValidationError("Enter a title for the link.", field="title")

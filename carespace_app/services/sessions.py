@@ -64,11 +64,14 @@ def start_session(
     clock: Clock,
     client_ip: Optional[str] = None,
     user_agent: Optional[str] = None,
+    browser_nonce: Optional[str] = None,
 ) -> str:
     """Open a session for a signed-in user; returns the one-time TICKET, not the session token.
 
     The browser takes the ticket to the backend route, which swaps it for the
     session token in an HttpOnly cookie: the token never passes through page state.
+    ``browser_nonce`` (the signing-in browser's nonce cookie) binds the ticket to that
+    browser: another one, sent there by someone else's page, cannot swap it.
     """
     now = clock()
     session_token = security.new_token()
@@ -89,30 +92,48 @@ def start_session(
         session_id=session.id,
         sealed_session_token=security.seal(session_token),
         expires_at=now + TICKET_TTL,
+        browser_nonce_hash=security.token_hash(browser_nonce) if browser_nonce else None,
     ))
     db.commit()
     return ticket
 
 
-def redeem_ticket(db: Session, ticket: str, *, clock: Clock) -> Optional[str]:
-    """The session token for a fresh, unused ticket; None otherwise. Works once."""
+class TicketForAnotherBrowser(Exception):
+    """A live ticket presented by a browser other than the one that signed in."""
+
+
+def redeem_ticket(db: Session, ticket: str, *, clock: Clock,
+                  browser_nonce: Optional[str] = None) -> Optional[str]:
+    """The session token for a fresh, unused ticket; None otherwise. Works once.
+
+    ``browser_nonce`` must be the nonce the ticket was started with (a ticket started
+    without one is redeemed only without one: in-process, never by the HTTP route).
+    A live ticket with another nonce raises TicketForAnotherBrowser and stays unused,
+    so someone else's attempt cannot spend the real browser's ticket.
+    """
     if not isinstance(ticket, str) or not ticket:
         return None
     now = clock()
     ticket_hash = security.token_hash(ticket)
+    if browser_nonce is None:
+        same_browser = SignInTicket.browser_nonce_hash.is_(None)
+    else:
+        nonce = browser_nonce if isinstance(browser_nonce, str) else ""
+        same_browser = SignInTicket.browser_nonce_hash == security.token_hash(nonce)
+    live = (SignInTicket.token_hash == ticket_hash, SignInTicket.used_at.is_(None),
+            SignInTicket.expires_at > now)
     # Conditional UPDATE: of two concurrent redemptions only one changes the row.
     won = db.execute(
         update(SignInTicket)
-        .where(
-            SignInTicket.token_hash == ticket_hash,
-            SignInTicket.used_at.is_(None),
-            SignInTicket.expires_at > now,
-        )
+        .where(*live, same_browser)
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
     if won != 1:
-        db.commit()  # end the (empty) write transaction; the ticket is no good
+        elsewhere = db.exec(select(SignInTicket.id).where(*live)).first()
+        db.commit()  # end the (empty) write transaction; the ticket is no good here
+        if elsewhere is not None:
+            raise TicketForAnotherBrowser()
         return None
     row = db.exec(select(SignInTicket).where(SignInTicket.token_hash == ticket_hash)).one()
     db.refresh(row)

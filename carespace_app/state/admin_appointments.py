@@ -63,27 +63,32 @@ class AdminAppointmentsState(AdminState):
     def _patient_id(self) -> Optional[int]:
         return int_or_none(self._page_param("id"))
 
-    async def _refresh(self, viewer):
+    def _read(self):
         patient_id = self._patient_id()
         if patient_id is None:
-            return
+            return lambda db, v: None
 
         def read(db, v):
             soon = appointments.upcoming(db, v.user, patient_id, limit=50, clock=utcnow).items
             before = appointments.past(db, v.user, patient_id, limit=20, clock=utcnow).items
             return soon, before
+        return read
 
-        got = await self._act(viewer, read)
-        if got.ok:
+    def _show(self, got) -> None:
+        if got.ok and got.value is not None:
             self.upcoming = [_row(a) for a in got.value[0]]
             self.past = [_row(a) for a in got.value[1]]
 
+    async def _refresh(self) -> None:
+        self._show(await self._office(self._read(), what="appointments"))
+
     async def load(self):
-        viewer = await self._staff()
-        if viewer is None:
+        # Part of the patient's page, whose own load (AdminPatientState) fills the header.
+        got = await self._office(self._read(), what="appointments")
+        if got.left:
             return
         self.errors, self.form_error, self.editing = _blank(), "", {}
-        await self._refresh(viewer)
+        self._show(got)
 
     def _show_error(self, outcome) -> None:
         self.errors, self.form_error = _blank(), ""
@@ -93,22 +98,21 @@ class AdminAppointmentsState(AdminState):
             self.form_error = outcome.error
 
     async def create_appointment(self, form: dict):
-        viewer = await self._staff()
-        if viewer is None:
-            return
         patient_id = self._patient_id()
-        made = await self._act(viewer, lambda db, v: appointments.create_appointment(
-            db, v.user, patient_id, **_values(form), clock=utcnow))
+        made = await self._office(lambda db, v: appointments.create_appointment(
+            db, v.user, patient_id, **_values(form), clock=utcnow), what="book appointment")
+        if made.left:
+            return
         if not made.ok:
             return self._show_error(made)
         self.errors, self.form_error = _blank(), ""
         self.form_version += 1
-        await self._refresh(viewer)
+        await self._refresh()
         return self._flash("success", "Appointment booked.")
 
     async def start_edit(self, appointment_id: str):
-        viewer = await self._staff()
-        if viewer is None:
+        got = await self._office()
+        if got.left:
             return
         found = next((a for a in self.upcoming + self.past if a["id"] == str(appointment_id)), None)
         self.editing = dict(found) if found else {}
@@ -116,34 +120,32 @@ class AdminAppointmentsState(AdminState):
         self.form_version += 1
 
     async def stop_edit(self):
-        viewer = await self._staff()
-        if viewer is None:
+        got = await self._office()
+        if got.left:
             return
         self.editing = {}
         self.form_version += 1
 
     async def save_appointment(self, form: dict):
-        viewer = await self._staff()
-        if viewer is None:
-            return
         wanted = int_or_none(self.editing.get("id", ""))
-        saved = await self._act(viewer, lambda db, v: appointments.update_appointment(
-            db, v.user, wanted, **_values(form), clock=utcnow))
+        saved = await self._office(lambda db, v: appointments.update_appointment(
+            db, v.user, wanted, **_values(form), clock=utcnow), what="change appointment")
+        if saved.left:
+            return
         if not saved.ok:
             return self._show_error(saved)
         self.editing, self.errors, self.form_error = {}, _blank(), ""
         self.form_version += 1
-        await self._refresh(viewer)
+        await self._refresh()
         return self._flash("success", "Appointment changed.")
 
     async def cancel_appointment(self, appointment_id: str):
-        viewer = await self._staff()
-        if viewer is None:
-            return
         wanted = int_or_none(appointment_id)
-        done = await self._act(viewer, lambda db, v: appointments.cancel_appointment(
-            db, v.user, wanted, clock=utcnow))
+        done = await self._office(lambda db, v: appointments.cancel_appointment(
+            db, v.user, wanted, clock=utcnow), what="cancel appointment")
+        if done.left:
+            return
         if not done.ok:
             return self._flash("error", done.error)
-        await self._refresh(viewer)
+        await self._refresh()
         return self._flash("success", "Appointment cancelled.")

@@ -28,12 +28,14 @@ class AdminAuditState(AdminState):
     offset: int = 0
     has_more: bool = False
 
-    async def _refresh(self, viewer, offset: int):
-        f = dict(self.filters)
-        got = await self._act(viewer, lambda db, v: audit_log.list_events(
+    def _page(self, offset: int, filters: Optional[dict[str, str]] = None):
+        f = dict(self.filters if filters is None else filters)
+        return lambda db, v: audit_log.list_events(
             db, v.user, mrn=f["mrn"], actor_email=f["actor_email"], action=f["action"],
             from_day=_day(f["from_day"]), to_day=_day(f["to_day"]), offset=offset,
-            limit=PAGE_SIZE, clock=utcnow, client_ip=v.client_ip))
+            limit=PAGE_SIZE, clock=utcnow, client_ip=v.client_ip)
+
+    def _show(self, got):
         if not got.ok:
             return self._flash("error", got.error)
         page = got.value
@@ -45,27 +47,28 @@ class AdminAuditState(AdminState):
                         "action": e.action, "detail": e.detail, "ip": e.client_ip}
                        for e in page.items]
 
-    async def load(self):
-        viewer = await self._enter()
-        if viewer is None:
+    async def _refresh(self, offset: int):
+        got = await self._office(self._page(offset), what="audit log")
+        if got.left:
             return
-        return await self._refresh(viewer, 0)
+        return self._show(got)
+
+    async def load(self):
+        got = await self._open_section(self._page(0), what="audit log")
+        if got.left:
+            return
+        return self._show(got)
 
     async def apply_filters(self, form: dict):
-        viewer = await self._staff()
-        if viewer is None:
+        filters = {name: str(form.get(name, ""))[:320] for name in FILTERS}
+        got = await self._office(self._page(0, filters), what="audit log")
+        if got.left:
             return
-        self.filters = {name: str(form.get(name, ""))[:320] for name in FILTERS}
-        return await self._refresh(viewer, 0)
+        self.filters = filters
+        return self._show(got)
 
     async def next_page(self):
-        viewer = await self._staff()
-        if viewer is None:
-            return
-        return await self._refresh(viewer, self.offset + PAGE_SIZE)
+        return await self._refresh(self.offset + PAGE_SIZE)
 
     async def previous_page(self):
-        viewer = await self._staff()
-        if viewer is None:
-            return
-        return await self._refresh(viewer, max(0, self.offset - PAGE_SIZE))
+        return await self._refresh(max(0, self.offset - PAGE_SIZE))

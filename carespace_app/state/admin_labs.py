@@ -95,33 +95,35 @@ class AdminLabsState(AdminState):
     def _patient_id(self) -> Optional[int]:
         return int_or_none(self._page_param("id"))
 
-    async def _refresh(self, viewer):
+    def _read(self):
         patient_id = self._patient_id()
         if patient_id is None:
-            return
-        got = await self._act(viewer, lambda db, v: labs.list_reports(
-            db, v.user, patient_id, limit=20, clock=utcnow).items)
-        if got.ok:
+            return lambda db, v: None
+        return lambda db, v: labs.list_reports(db, v.user, patient_id, limit=20, clock=utcnow).items
+
+    def _show(self, got) -> None:
+        if got.ok and got.value is not None:
             self.reports = [_report(r) for r in got.value]
 
+    async def _refresh(self) -> None:
+        self._show(await self._office(self._read(), what="lab reports"))
+
     async def load(self):
-        viewer = await self._staff()
-        if viewer is None:
+        # Part of the patient's page, whose own load (AdminPatientState) fills the header.
+        got = await self._office(self._read(), what="lab reports")
+        if got.left:
             return
         self.rows, self.errors, self.form_error = list(range(FIRST_ROWS)), _blank(), ""
-        await self._refresh(viewer)
+        self._show(got)
 
     async def add_result_row(self):
-        viewer = await self._staff()
-        if viewer is None:
+        got = await self._office()
+        if got.left:
             return
         if len(self.rows) < MAX_ROWS:
             self.rows = self.rows + [max(self.rows, default=-1) + 1]
 
     async def enter_report(self, form: dict):
-        viewer = await self._staff()
-        if viewer is None:
-            return
         patient_id, rows = self._patient_id(), list(self.rows)
 
         def enter(db, v):
@@ -132,7 +134,9 @@ class AdminLabsState(AdminState):
                 ordering_provider=str(form.get("ordering_provider", "")),
                 results=_results(form, rows), clock=utcnow)
 
-        made = await self._act(viewer, enter)
+        made = await self._office(enter, what="enter lab report")
+        if made.left:
+            return
         self.errors, self.form_error = _blank(), ""
         if not made.ok:
             if made.field in self.errors:
@@ -142,21 +146,20 @@ class AdminLabsState(AdminState):
             return
         self.rows = list(range(FIRST_ROWS))
         self.form_version += 1
-        await self._refresh(viewer)
+        await self._refresh()
         return self._flash("success", "Lab report saved. The flags below were worked out from the reference ranges.")
 
     async def correct_result(self, form: dict):
-        viewer = await self._staff()
-        if viewer is None:
-            return
         wanted = int_or_none(form.get("result_id", ""))
 
         def correct(db, v):
             value = _number(form.get("value"), "Corrected value", required=True)
             labs.correct_result(db, v.user, wanted, value=value, clock=utcnow)
 
-        done = await self._act(viewer, correct)
+        done = await self._office(correct, what="correct lab value")
+        if done.left:
+            return
         if not done.ok:
             return self._flash("error", done.error)
-        await self._refresh(viewer)
+        await self._refresh()
         return self._flash("success", "Value corrected. The earlier value is kept in the audit log.")

@@ -6,6 +6,7 @@ content-free "You have a new message" when staff reply (messaging.reply does it)
 from __future__ import annotations
 
 import secrets
+from typing import Optional
 
 import reflex as rx
 
@@ -13,7 +14,7 @@ from ..clock import utcnow
 from ..models import MESSAGE_CATEGORIES, THREAD_CLOSED, THREAD_NEW, THREAD_OPEN
 from ..services import messaging
 from ..timefmt import when
-from .admin import AdminState, int_or_none
+from .admin import AdminState, Outcome, int_or_none
 
 PAGE_SIZE = 25
 ANY = "any"
@@ -36,12 +37,17 @@ class AdminMessagesState(AdminState):
     # One key per reply form shown: a double-click or a retried event is stored once.
     _reply_key: str = ""
 
-    async def _refresh(self, viewer, offset: int):
-        category = None if self.category == ANY else self.category
-        status = None if self.status == ANY else self.status
-        got = await self._act(viewer, lambda db, v: messaging.staff_queue(
-            db, v.user, category=category, status=status, unread_only=self.unread_only,
-            offset=offset, limit=PAGE_SIZE, clock=utcnow))
+    def _queue(self, offset: int, category: Optional[str] = None, status: Optional[str] = None,
+               unread_only: Optional[bool] = None):
+        category = self.category if category is None else category
+        status = self.status if status is None else status
+        unread = self.unread_only if unread_only is None else unread_only
+        return lambda db, v: messaging.staff_queue(
+            db, v.user, category=None if category == ANY else category,
+            status=None if status == ANY else status, unread_only=unread,
+            offset=offset, limit=PAGE_SIZE, clock=utcnow)
+
+    def _show_queue(self, got):
         if not got.ok:
             return self._flash("error", got.error)
         page = got.value
@@ -52,44 +58,49 @@ class AdminMessagesState(AdminState):
                        "unread": "Unread" if t.unread_by_staff else "",
                        "replied_by": t.last_replied_by or ""} for t in page.items]
 
+    async def _refresh(self, offset: int):
+        got = await self._office(self._queue(offset), what="message queue")
+        if got.left:
+            return
+        return self._show_queue(got)
+
     async def load(self):
-        viewer = await self._enter()
-        if viewer is None:
+        got = await self._open_section(what="message queue")
+        if got.left:
             return
         self.thread, self.thread_messages = {}, []
         wanted = int_or_none(self._page_param("thread"))
         if wanted:
-            await self._open(viewer, wanted)
-        return await self._refresh(viewer, 0)
+            await self._open(wanted)
+        return await self._refresh(0)
 
     async def apply_filters(self, form: dict):
-        viewer = await self._staff()
-        if viewer is None:
-            return
         category, status = str(form.get("category", ANY)), str(form.get("status", ANY))
-        self.category = category if category in self.categories else ANY
-        self.status = status if status in self.statuses else ANY
-        self.unread_only = str(form.get("unread_only", "")) in ("on", "true", "yes")
-        return await self._refresh(viewer, 0)
+        category = category if category in self.categories else ANY
+        status = status if status in self.statuses else ANY
+        unread_only = str(form.get("unread_only", "")) in ("on", "true", "yes")
+        got = await self._office(self._queue(0, category, status, unread_only), what="message queue")
+        if got.left:
+            return
+        self.category, self.status, self.unread_only = category, status, unread_only
+        return self._show_queue(got)
 
     async def next_page(self):
-        viewer = await self._staff()
-        if viewer is None:
-            return
-        return await self._refresh(viewer, self.offset + PAGE_SIZE)
+        return await self._refresh(self.offset + PAGE_SIZE)
 
     async def previous_page(self):
-        viewer = await self._staff()
-        if viewer is None:
-            return
-        return await self._refresh(viewer, max(0, self.offset - PAGE_SIZE))
+        return await self._refresh(max(0, self.offset - PAGE_SIZE))
 
-    async def _open(self, viewer, thread_id):
-        got = await self._act(viewer, lambda db, v: messaging.open_thread(db, v.user, thread_id,
-                                                                          clock=utcnow))
+    async def _open(self, thread_id) -> Outcome:
+        got = await self._office(lambda db, v: messaging.open_thread(db, v.user, thread_id,
+                                                                     clock=utcnow),
+                                 what="open conversation")
+        if got.left:
+            return got
         if not got.ok:
             self.thread, self.thread_messages = {}, []
-            return self._flash("error", got.error)
+            self._flash("error", got.error)
+            return got
         t = got.value
         self.thread = {"id": str(t.id), "subject": t.subject, "category": t.category,
                        "status": t.status, "patient": t.patient_name,
@@ -99,47 +110,44 @@ class AdminMessagesState(AdminState):
              "body": m.body, "at": when(m.created_at)} for m in t.messages]
         self._reply_key = secrets.token_hex(16)
         self.reply_error = ""
+        return got
 
     async def open_thread(self, thread_id: str):
-        viewer = await self._staff()
-        if viewer is None:
+        if (await self._open(int_or_none(thread_id))).left:
             return
-        problem = await self._open(viewer, int_or_none(thread_id))
-        await self._refresh(viewer, self.offset)  # it is read now
-        return problem
+        await self._refresh(self.offset)  # it is read now
 
     async def close_thread_view(self):
-        viewer = await self._staff()
-        if viewer is None:
+        got = await self._office()
+        if got.left:
             return
         self.thread, self.thread_messages = {}, []
 
     async def send_reply(self, form: dict):
-        viewer = await self._staff()
-        if viewer is None:
-            return
         thread_id, key = int_or_none(self.thread.get("id", "")), self._reply_key
-        sent = await self._act(viewer, lambda db, v: messaging.reply(
-            db, v.user, thread_id, body=str(form.get("reply", "")), client_key=key, clock=utcnow))
+        sent = await self._office(lambda db, v: messaging.reply(
+            db, v.user, thread_id, body=str(form.get("reply", "")), client_key=key, clock=utcnow),
+            what="send reply")
+        if sent.left:
+            return
         if not sent.ok:
             self.reply_error = sent.error
             return
         self.reply_version += 1
-        await self._open(viewer, thread_id)
-        await self._refresh(viewer, self.offset)
+        await self._open(thread_id)
+        await self._refresh(self.offset)
         return self._flash("success", "Reply sent. The patient gets an email telling them to sign in.")
 
     async def _set_status(self, status: str, said: str):
-        viewer = await self._staff()
-        if viewer is None:
-            return
         thread_id = int_or_none(self.thread.get("id", ""))
-        done = await self._act(viewer, lambda db, v: messaging.set_thread_status(
-            db, v.user, thread_id, status, clock=utcnow))
+        done = await self._office(lambda db, v: messaging.set_thread_status(
+            db, v.user, thread_id, status, clock=utcnow), what="conversation status")
+        if done.left:
+            return
         if not done.ok:
             return self._flash("error", done.error)
         self.thread["status"] = status
-        await self._refresh(viewer, self.offset)
+        await self._refresh(self.offset)
         return self._flash("success", said)
 
     async def close_thread(self):

@@ -1,6 +1,8 @@
 """Admin › Outbox: every email and how it went. Never the link or the body."""
 from __future__ import annotations
 
+from typing import Optional
+
 import reflex as rx
 
 from ..clock import utcnow
@@ -19,11 +21,14 @@ class AdminOutboxState(AdminState):
     offset: int = 0
     has_more: bool = False
 
-    async def _refresh(self, viewer, offset: int):
-        status = "" if self.status == ANY else self.status
-        got = await self._act(viewer, lambda db, v: office_outbox.list_emails(
-            db, v.user, status=status, offset=offset, limit=PAGE_SIZE, clock=utcnow,
-            client_ip=v.client_ip))
+    def _page(self, offset: int, status: Optional[str] = None):
+        status = self.status if status is None else status
+        wanted = "" if status == ANY else status
+        return lambda db, v: office_outbox.list_emails(
+            db, v.user, status=wanted, offset=offset, limit=PAGE_SIZE, clock=utcnow,
+            client_ip=v.client_ip)
+
+    def _show(self, got):
         if not got.ok:
             return self._flash("error", got.error)
         page = got.value
@@ -34,40 +39,40 @@ class AdminOutboxState(AdminState):
                         "retry": "yes" if e.status in office_outbox.RETRYABLE else ""}
                        for e in page.items]
 
-    async def load(self):
-        viewer = await self._enter()
-        if viewer is None:
+    async def _refresh(self, offset: int):
+        got = await self._office(self._page(offset), what="outbox")
+        if got.left:
             return
-        return await self._refresh(viewer, 0)
+        return self._show(got)
+
+    async def load(self):
+        got = await self._open_section(self._page(0), what="outbox")
+        if got.left:
+            return
+        return self._show(got)
 
     async def filter_status(self, form: dict):
-        viewer = await self._staff()
-        if viewer is None:
-            return
         status = str(form.get("status", ANY))
-        self.status = status if status in self.statuses else ANY
-        return await self._refresh(viewer, 0)
+        status = status if status in self.statuses else ANY
+        got = await self._office(self._page(0, status), what="outbox")
+        if got.left:
+            return
+        self.status = status
+        return self._show(got)
 
     async def next_page(self):
-        viewer = await self._staff()
-        if viewer is None:
-            return
-        return await self._refresh(viewer, self.offset + PAGE_SIZE)
+        return await self._refresh(self.offset + PAGE_SIZE)
 
     async def previous_page(self):
-        viewer = await self._staff()
-        if viewer is None:
-            return
-        return await self._refresh(viewer, max(0, self.offset - PAGE_SIZE))
+        return await self._refresh(max(0, self.offset - PAGE_SIZE))
 
     async def retry(self, email_id: str):
-        viewer = await self._staff()
-        if viewer is None:
-            return
         wanted = int_or_none(email_id)
-        done = await self._act(viewer, lambda db, v: office_outbox.retry_email(
-            db, v.user, wanted, clock=utcnow, client_ip=v.client_ip))
+        done = await self._office(lambda db, v: office_outbox.retry_email(
+            db, v.user, wanted, clock=utcnow, client_ip=v.client_ip), what="retry email")
+        if done.left:
+            return
         if not done.ok:
             return self._flash("error", done.error)
-        await self._refresh(viewer, self.offset)
+        await self._refresh(self.offset)
         return self._flash("success", f"The email to {done.value.to_address} will be sent again now.")

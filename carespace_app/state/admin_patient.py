@@ -11,7 +11,7 @@ import reflex as rx
 
 from .. import routes
 from ..clock import utcnow
-from ..services import access, audit, invitations, messaging, office_outbox, patients, sessions
+from ..services import invitations, messaging, office_outbox, patients, tab_access
 from ..timefmt import day, when
 from .admin import AdminState, int_or_none
 from .admin_patients import blank_errors, patient_form_values
@@ -61,12 +61,7 @@ class AdminPatientState(AdminState):
         return dict(patient=_patient_dict(patient), status=status, latest=latest,
                     delivery=delivery, caregivers=caregivers, threads=threads)
 
-    async def _refresh(self, viewer):
-        patient_id = self._patient_id()
-        if patient_id is None:
-            self.found = False
-            return
-        got = await self._act(viewer, lambda db, v: self._read(db, v, patient_id))
+    def _show(self, got):
         if not got.ok:
             self.found = False
             return self._flash("error", got.error)
@@ -89,22 +84,32 @@ class AdminPatientState(AdminState):
              "last": when(t.last_message_at), "unread": "Unread" if t.unread else ""}
             for t in data["threads"]]
 
+    async def _refresh(self):
+        patient_id = self._patient_id()
+        if patient_id is None:
+            self.found = False
+            return
+        got = await self._office(lambda db, v: self._read(db, v, patient_id), what="patient record")
+        if got.left:
+            return
+        return self._show(got)
+
     async def load(self):
-        viewer = await self._enter()
-        if viewer is None:
+        got = await self._open_section(what="patient record")
+        if got.left:
             return
         self.errors = blank_errors()
         self.form_error = self.saved_note = ""
-        return await self._refresh(viewer)
+        return await self._refresh()
 
     async def save_patient(self, form: dict):
-        viewer = await self._staff()
-        if viewer is None:
-            return
         patient_id = self._patient_id()
         values = patient_form_values(form)
-        saved = await self._act(viewer, lambda db, v: patients.update_patient(
-            db, v.user, patient_id, **values, clock=utcnow, client_ip=v.client_ip))
+        saved = await self._office(lambda db, v: patients.update_patient(
+            db, v.user, patient_id, **values, clock=utcnow, client_ip=v.client_ip),
+            what="save patient")
+        if saved.left:
+            return
         self.errors = blank_errors()
         self.form_error = self.saved_note = ""
         if not saved.ok:
@@ -117,63 +122,56 @@ class AdminPatientState(AdminState):
         self.saved_note = ("Saved. The email changed, so any earlier invitation link no longer "
                            "works: send a new one." if email_changed else "Saved.")
         self.form_version += 1
-        await self._refresh(viewer)
+        await self._refresh()
         return self._flash("success", self.saved_note)
 
     async def send_invitation(self):
-        viewer = await self._staff()
-        if viewer is None:
-            return
         patient_id = self._patient_id()
-        sent = await self._act(viewer, lambda db, v: invitations.send_patient_invitation(
-            db, patient_id, sent_by=v.user, clock=utcnow, client_ip=v.client_ip).expires_at)
+        sent = await self._office(lambda db, v: invitations.send_patient_invitation(
+            db, patient_id, sent_by=v.user, clock=utcnow, client_ip=v.client_ip).expires_at,
+            what="send invitation")
+        if sent.left:
+            return
         if not sent.ok:
             return self._flash("error", sent.error)
-        await self._refresh(viewer)
+        await self._refresh()
         return self._flash("success", f"Invitation sent to {self.patient.get('email', '')}. "
                                 f"The link expires {when(sent.value)}.")
 
     async def send_caregiver_link(self, grant_id: str):
-        viewer = await self._staff()
-        if viewer is None:
+        # The grant id comes from the browser: another patient's grant is answered as unknown.
+        patient_id, wanted = self._patient_id(), int_or_none(grant_id)
+        sent = await self._office(lambda db, v: invitations.send_caregiver_invitation(
+            db, wanted, sent_by=v.user, clock=utcnow, client_ip=v.client_ip,
+            patient_id=patient_id).email, what="send caregiver link")
+        if sent.left:
             return
-        wanted = int_or_none(grant_id)
-        sent = await self._act(viewer, lambda db, v: invitations.send_caregiver_invitation(
-            db, wanted, sent_by=v.user, clock=utcnow, client_ip=v.client_ip).email)
         if not sent.ok:
             return self._flash("error", sent.error)
-        await self._refresh(viewer)
+        await self._refresh()
         return self._flash("success", f"A new link was sent to {sent.value}.")
 
     async def revoke_caregiver(self, grant_id: str):
-        viewer = await self._staff()
-        if viewer is None:
+        patient_id, wanted = self._patient_id(), int_or_none(grant_id)
+        done = await self._office(lambda db, v: invitations.revoke_access(
+            db, v.user, wanted, clock=utcnow, client_ip=v.client_ip, patient_id=patient_id),
+            what="revoke caregiver")
+        if done.left:
             return
-        wanted = int_or_none(grant_id)
-        done = await self._act(viewer, lambda db, v: invitations.revoke_access(
-            db, v.user, wanted, clock=utcnow, client_ip=v.client_ip))
         if not done.ok:
             return self._flash("error", done.error)
-        await self._refresh(viewer)
+        await self._refresh()
         return self._flash("success", "Access revoked. They can no longer open this portal.")
 
     async def view_as_patient(self):
-        """Open the portal as this patient sees it (relation "staff"); the switch is audited."""
-        viewer = await self._staff()
-        if viewer is None:
-            return
+        """Open the portal as this patient sees it (relation "staff"), read-only; audited."""
         patient_id = self._patient_id()
-
-        def switch(db, v):
-            patients.get_patient(db, v.user, patient_id, clock=utcnow, client_ip=v.client_ip)
-            access.require_staff(db, v.user, action="portal.view_as", clock=utcnow,
-                                 client_ip=v.client_ip)
-            sessions.set_active_patient(db, v.session.id, patient_id)
-            audit.record(db, "portal.viewed_as_patient", actor=v.user, patient_id=patient_id,
-                         client_ip=v.client_ip, clock=utcnow)
-            db.commit()
-
-        done = await self._act(viewer, switch)
-        if not done.ok:
-            return self._flash("error", done.error)
+        got = await self._office(lambda db, v: tab_access.start_view_as(
+            db, v.user, v.session, patient_id, clock=utcnow, client_ip=v.client_ip),
+            what="view as patient")
+        if got.left:
+            return
+        if not got.ok:
+            return self._flash("error", got.error)
+        await self._switch_tab_to(patient_id)
         self._go(routes.HOME)

@@ -25,6 +25,11 @@ def patient_form_values(form: dict) -> dict:
                 email=str(form.get("email", "")), phone=str(form.get("phone", "")))
 
 
+def _search_page(query: str, offset: int):
+    return lambda db, v: patients.search_patients(
+        db, v.user, query, offset=offset, limit=PAGE_SIZE, clock=utcnow, client_ip=v.client_ip)
+
+
 class AdminPatientsState(AdminState):
     query: str = ""
     results: list[dict[str, str]] = []
@@ -34,17 +39,7 @@ class AdminPatientsState(AdminState):
     errors: dict[str, str] = blank_errors()
     form_error: str = ""
 
-    async def load(self):
-        viewer = await self._enter()
-        if viewer is None:
-            return
-        self.errors = blank_errors()
-        self.form_error = ""
-        await self._search(viewer, self.query, 0)
-
-    async def _search(self, viewer, query: str, offset: int):
-        found = await self._act(viewer, lambda db, v: patients.search_patients(
-            db, v.user, query, offset=offset, limit=PAGE_SIZE, clock=utcnow, client_ip=v.client_ip))
+    def _show(self, found, query: str):
         if not found.ok:
             return self._flash("error", found.error)
         page = found.value
@@ -53,31 +48,35 @@ class AdminPatientsState(AdminState):
                          "dob": day(p.date_of_birth), "email": p.email, "phone": p.phone or ""}
                         for p in page.items]
 
-    async def search(self, form: dict):
-        viewer = await self._staff()
-        if viewer is None:
+    async def load(self):
+        got = await self._open_section(what="patient search")
+        if got.left:
             return
-        return await self._search(viewer, str(form.get("query", ""))[:200], 0)
+        self.errors = blank_errors()
+        self.form_error = ""
+        await self._search(self.query, 0)
+
+    async def _search(self, query: str, offset: int):
+        found = await self._office(_search_page(query, offset), what="patient search")
+        if found.left:
+            return
+        return self._show(found, query)
+
+    async def search(self, form: dict):
+        return await self._search(str(form.get("query", ""))[:200], 0)
 
     async def next_page(self):
-        viewer = await self._staff()
-        if viewer is None:
-            return
-        return await self._search(viewer, self.query, self.offset + PAGE_SIZE)
+        return await self._search(self.query, self.offset + PAGE_SIZE)
 
     async def previous_page(self):
-        viewer = await self._staff()
-        if viewer is None:
-            return
-        return await self._search(viewer, self.query, max(0, self.offset - PAGE_SIZE))
+        return await self._search(self.query, max(0, self.offset - PAGE_SIZE))
 
     async def create_patient(self, form: dict):
-        viewer = await self._staff()
-        if viewer is None:
-            return
         values = patient_form_values(form)
-        made = await self._act(viewer, lambda db, v: patients.create_patient(
-            db, v.user, **values, clock=utcnow, client_ip=v.client_ip).id)
+        made = await self._office(lambda db, v: patients.create_patient(
+            db, v.user, **values, clock=utcnow, client_ip=v.client_ip).id, what="create patient")
+        if made.left:
+            return
         self.errors = blank_errors()
         self.form_error = ""
         if not made.ok:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import reflex as rx
 
 from ..clock import utcnow
-from ..services import access, resources
+from ..services import resources
 from .admin import AdminState, int_or_none
 
 FIELDS = ("title", "url", "description")
@@ -18,6 +18,11 @@ def _values(form: dict) -> dict:
     return {name: str(form.get(name, "")) for name in FIELDS}
 
 
+def _links(db, v):
+    # No patient data, and only staff reach it (the office call path checks the role).
+    return resources.list_resources(db)
+
+
 class AdminResourcesState(AdminState):
     links: list[dict[str, str]] = []
     errors: dict[str, str] = _blank()
@@ -25,26 +30,22 @@ class AdminResourcesState(AdminState):
     editing: dict[str, str] = {}
     form_version: int = 0
 
-    async def _refresh(self, viewer):
-        def read(db, v):
-            # The list has no patient data, but this page is the office's: check anyway.
-            access.require_staff(db, v.user, action="resources.manage", clock=utcnow,
-                                 client_ip=v.client_ip)
-            return resources.list_resources(db)
-
-        got = await self._act(viewer, read)
+    def _show(self, got) -> None:
         if got.ok:
             last = len(got.value) - 1
             self.links = [{"id": str(r.id), "title": r.title, "url": r.url,
                            "description": r.description, "first": "yes" if i == 0 else "",
                            "last": "yes" if i == last else ""} for i, r in enumerate(got.value)]
 
+    async def _refresh(self) -> None:
+        self._show(await self._office(_links, what="resources"))
+
     async def load(self):
-        viewer = await self._enter()
-        if viewer is None:
+        got = await self._open_section(_links, what="resources")
+        if got.left:
             return
         self.errors, self.form_error, self.editing = _blank(), "", {}
-        await self._refresh(viewer)
+        self._show(got)
 
     def _show_error(self, outcome) -> None:
         self.errors, self.form_error = _blank(), ""
@@ -54,21 +55,20 @@ class AdminResourcesState(AdminState):
             self.form_error = outcome.error
 
     async def add_link(self, form: dict):
-        viewer = await self._staff()
-        if viewer is None:
+        made = await self._office(lambda db, v: resources.create_resource(
+            db, v.user, **_values(form), clock=utcnow), what="add link")
+        if made.left:
             return
-        made = await self._act(viewer, lambda db, v: resources.create_resource(
-            db, v.user, **_values(form), clock=utcnow))
         if not made.ok:
             return self._show_error(made)
         self.errors, self.form_error = _blank(), ""
         self.form_version += 1
-        await self._refresh(viewer)
+        await self._refresh()
         return self._flash("success", "Link added. Patients see it on their Resources tab.")
 
     async def start_edit(self, resource_id: str):
-        viewer = await self._staff()
-        if viewer is None:
+        got = await self._office()
+        if got.left:
             return
         found = next((r for r in self.links if r["id"] == str(resource_id)), None)
         self.editing = dict(found) if found else {}
@@ -76,45 +76,42 @@ class AdminResourcesState(AdminState):
         self.form_version += 1
 
     async def stop_edit(self):
-        viewer = await self._staff()
-        if viewer is None:
+        got = await self._office()
+        if got.left:
             return
         self.editing = {}
         self.form_version += 1
 
     async def save_link(self, form: dict):
-        viewer = await self._staff()
-        if viewer is None:
-            return
         wanted = int_or_none(self.editing.get("id", ""))
-        saved = await self._act(viewer, lambda db, v: resources.update_resource(
-            db, v.user, wanted, **_values(form), clock=utcnow))
+        saved = await self._office(lambda db, v: resources.update_resource(
+            db, v.user, wanted, **_values(form), clock=utcnow), what="save link")
+        if saved.left:
+            return
         if not saved.ok:
             return self._show_error(saved)
         self.editing, self.errors, self.form_error = {}, _blank(), ""
         self.form_version += 1
-        await self._refresh(viewer)
+        await self._refresh()
         return self._flash("success", "Link saved.")
 
     async def delete_link(self, resource_id: str):
-        viewer = await self._staff()
-        if viewer is None:
-            return
         wanted = int_or_none(resource_id)
-        done = await self._act(viewer, lambda db, v: resources.delete_resource(
-            db, v.user, wanted, clock=utcnow))
+        done = await self._office(lambda db, v: resources.delete_resource(
+            db, v.user, wanted, clock=utcnow), what="delete link")
+        if done.left:
+            return
         if not done.ok:
             return self._flash("error", done.error)
-        await self._refresh(viewer)
+        await self._refresh()
         return self._flash("success", "Link deleted.")
 
     async def move_link(self, resource_id: str, direction: str):
-        viewer = await self._staff()
-        if viewer is None:
-            return
         wanted = int_or_none(resource_id)
-        done = await self._act(viewer, lambda db, v: resources.move_resource(
-            db, v.user, wanted, str(direction), clock=utcnow))
+        done = await self._office(lambda db, v: resources.move_resource(
+            db, v.user, wanted, str(direction), clock=utcnow), what="move link")
+        if done.left:
+            return
         if not done.ok:
             return self._flash("error", done.error)
-        await self._refresh(viewer)
+        await self._refresh()

@@ -19,6 +19,10 @@ def _blank() -> dict[str, str]:
     return {name: "" for name in FIELDS}
 
 
+def _members(db, v):
+    return staff.list_staff(db, v.user, clock=utcnow, client_ip=v.client_ip), v.user.id
+
+
 class AdminStaffState(AdminState):
     members: list[dict[str, str]] = []
     errors: dict[str, str] = _blank()
@@ -26,34 +30,38 @@ class AdminStaffState(AdminState):
     form_version: int = 0
     refused: bool = False
 
-    async def _refresh(self, viewer):
-        got = await self._act(viewer, lambda db, v: staff.list_staff(
-            db, v.user, clock=utcnow, client_ip=v.client_ip))
+    def _show(self, got):
         self.refused = got.refused
         if not got.ok:
             self.members = []
             return self._flash("error", got.error)
+        members, me = got.value
         self.members = [{"id": str(m.id), "name": m.full_name, "email": m.email,
                          "role": "Administrator" if m.is_admin else "Staff",
                          "active": "yes" if m.is_active else "",
                          "status": "Active" if m.is_active else f"Deactivated {when(m.deactivated_at)}",
-                         "me": "yes" if m.id == viewer.user.id else ""} for m in got.value]
+                         "me": "yes" if m.id == me else ""} for m in members]
+
+    async def _refresh(self):
+        got = await self._office(_members, what="staff accounts")
+        if got.left:
+            return
+        return self._show(got)
 
     async def load(self):
-        viewer = await self._enter()
-        if viewer is None:
+        got = await self._open_section(_members, what="staff accounts")
+        if got.left:
             return
         self.errors, self.form_error = _blank(), ""
-        return await self._refresh(viewer)
+        return self._show(got)
 
     async def create_member(self, form: dict):
-        viewer = await self._staff()
-        if viewer is None:
-            return
         wants_admin = str(form.get("is_admin", "")) in ("on", "true", "yes")
-        made = await self._act(viewer, lambda db, v: staff.create_staff_member(
+        made = await self._office(lambda db, v: staff.create_staff_member(
             db, v.user, email=str(form.get("email", "")), full_name=str(form.get("full_name", "")),
-            is_admin=wants_admin, clock=utcnow, client_ip=v.client_ip))
+            is_admin=wants_admin, clock=utcnow, client_ip=v.client_ip), what="create staff account")
+        if made.left:
+            return
         self.errors, self.form_error = _blank(), ""
         if not made.ok:
             if made.field in self.errors:
@@ -62,20 +70,20 @@ class AdminStaffState(AdminState):
                 self.form_error = made.error
             return
         self.form_version += 1
-        await self._refresh(viewer)
+        await self._refresh()
         return self._flash("success", f"Account created. {made.value.email} was emailed a link to "
                                 "choose their password.")
 
     async def _change(self, member_id: str, action, said: str):
-        viewer = await self._staff()
-        if viewer is None:
-            return
         wanted = int_or_none(member_id)
-        done = await self._act(viewer, lambda db, v: action(db, v.user, wanted, clock=utcnow,
-                                                            client_ip=v.client_ip))
+        done = await self._office(lambda db, v: action(db, v.user, wanted, clock=utcnow,
+                                                       client_ip=v.client_ip),
+                                  what="change staff account")
+        if done.left:
+            return
         if not done.ok:
             return self._flash("error", done.error)
-        await self._refresh(viewer)
+        await self._refresh()
         return self._flash("success", said)
 
     async def deactivate(self, member_id: str):

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from .. import routes, timefmt
 from ..clock import utcnow
-from ..db import session_scope
 from ..models import APPOINTMENT_CANCELLED
 from ..services import appointments
-from .portal import PortalState, problem_message
+from .portal import PortalState
 from .session import Viewer
 
 PAGE_SIZE = 10
@@ -28,20 +27,16 @@ def _row(a: appointments.AppointmentView) -> dict[str, str]:
     }
 
 
-def _pages(viewer: Viewer):
-    with session_scope() as db:
-        soon = appointments.upcoming(db, viewer.user, viewer.patient_id, limit=PAGE_SIZE,
-                                     clock=utcnow)
-        before = appointments.past(db, viewer.user, viewer.patient_id, limit=PAGE_SIZE,
-                                   clock=utcnow)
+def _pages(db, viewer: Viewer):
+    soon = appointments.upcoming(db, viewer.user, viewer.patient_id, limit=PAGE_SIZE, clock=utcnow)
+    before = appointments.past(db, viewer.user, viewer.patient_id, limit=PAGE_SIZE, clock=utcnow)
     return soon, before
 
 
-def _more(viewer: Viewer, upcoming_ones: bool, offset: int):
+def _more(upcoming_ones: bool, offset: int):
     read = appointments.upcoming if upcoming_ones else appointments.past
-    with session_scope() as db:
-        return read(db, viewer.user, viewer.patient_id, offset=offset, limit=PAGE_SIZE,
-                    clock=utcnow)
+    return lambda db, viewer: read(db, viewer.user, viewer.patient_id, offset=offset,
+                                   limit=PAGE_SIZE, clock=utcnow)
 
 
 class AppointmentsState(PortalState):
@@ -53,31 +48,24 @@ class AppointmentsState(PortalState):
     error: str = ""
 
     async def load(self):
-        viewer = await self._enter()
-        if viewer is None:
-            return self._signed_out("expired")
-        self.error = ""
-        try:
-            soon, before = await self._run(_pages, viewer)
-        except Exception as exc:
-            self.error = problem_message(exc, "appointments")
-            self.loaded = True
+        got = await self._open_page(_pages, what="appointments")
+        if got.left:
             return
-        self.upcoming = [_row(a) for a in soon.items]
-        self.past = [_row(a) for a in before.items]
-        self.upcoming_more, self.past_more = soon.has_more, before.has_more
         self.loaded = True
+        self.error = got.error
+        if got.ok:
+            soon, before = got.value
+            self.upcoming = [_row(a) for a in soon.items]
+            self.past = [_row(a) for a in before.items]
+            self.upcoming_more, self.past_more = soon.has_more, before.has_more
 
     async def _append(self, upcoming_ones: bool) -> None:
-        viewer = await self._portal_viewer()
-        if viewer is None:
-            return self._signed_out("expired")
         shown = self.upcoming if upcoming_ones else self.past
-        try:
-            page = await self._run(_more, viewer, upcoming_ones, len(shown))
-        except Exception as exc:
-            self.error = problem_message(exc, "more appointments")
+        got = await self._portal(_more(upcoming_ones, len(shown)), what="more appointments")
+        if not got.ok:
+            self.error = got.error
             return
+        page = got.value
         # Ids already on screen are skipped: a visit may have moved while the page was open.
         seen = {row["id"] for row in shown}
         rows = shown + [_row(a) for a in page.items if str(a.id) not in seen]

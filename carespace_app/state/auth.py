@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import date
+from typing import Optional
 
 import reflex as rx
 
 from .. import routes
 from ..clock import utcnow
 from ..db import session_scope
+from ..http import TICKET_REFUSED, cookie_value, nonce_cookie_name
+from ..models import User
 from ..services import accounts, invitations, passwords, sessions
 from ..services.errors import DomainError, LinkError, ValidationError
 from ..services.security import run_in_bcrypt_pool
@@ -29,7 +33,13 @@ SIGN_IN_NOTICES = {
     "password-changed": "Your password was changed. Please sign in with your new password.",
     "reset": "Your password has been reset. Sign in with your new password.",
     "email-confirmed": "Your new email address is confirmed. Sign in with it from now on.",
+    # A sign-in link started in another browser, or followed from another site.
+    TICKET_REFUSED: "For your safety, we didn't sign you in from that link. "
+                    "To sign in, enter your email address and password.",
 }
+# The page's nonce cookie is missing (cookies blocked, or a page older than the cookie).
+COOKIES_NEEDED = ("We couldn't sign you in from this page. Please reload it and try again. "
+                  "If this keeps happening, allow cookies for this site.")
 
 MAX_FIELD = 1000  # nothing a person types is longer; refuses megabyte payloads early
 
@@ -40,10 +50,24 @@ def _text(form: dict, key: str) -> str:
 
 
 def _rules_view(password: str, email: str | None) -> list[dict[str, str]]:
-    return [
-        {"code": code, "text": text, "met": "yes" if met else "no"}
-        for code, text, met in passwords.rule_status(password, email)
-    ]
+    return passwords.checklist(password, email)
+
+
+def _browser_nonce(state: rx.State) -> Optional[str]:
+    """The sign-in nonce cookie the event socket arrived with (http.py sets it with the page):
+    the sign-in ticket is bound to it, so only this browser can swap the ticket."""
+    return cookie_value(state.router.headers.cookie or "", nonce_cookie_name())
+
+
+def _typed(value) -> tuple[str, str]:
+    """(password, email) from a checklist event: the password alone, or both fields."""
+    if isinstance(value, dict):
+        password, email = value.get("password", ""), value.get("email", "")
+    else:
+        password, email = value, ""
+    password = password[:MAX_FIELD] if isinstance(password, str) else ""
+    email = email[:MAX_FIELD] if isinstance(email, str) else ""
+    return password, email
 
 
 class SignInState(SessionState):
@@ -56,15 +80,19 @@ class SignInState(SessionState):
         self.busy = False
         reason = self.router.url.query_parameters.get("reason", "")
         self.notice = SIGN_IN_NOTICES.get(reason, "")
-        viewer = await self._viewer(touch=False)
-        if viewer is not None:
-            return rx.redirect(routes.ADMIN if viewer.user.is_staff else routes.HOME, replace=True)
+        tab = await self._bind_tab(touch=False)
+        if tab.signed_in:
+            return rx.redirect(routes.ADMIN if tab.user.is_staff else routes.HOME, replace=True)
 
     @rx.event
     async def submit(self, form: dict):
         email, password = _text(form, "email"), _text(form, "password")
         if not email or not password:
             self.error = "Enter your email address and password."
+            return
+        nonce = _browser_nonce(self)
+        if not nonce:
+            self.error = COOKIES_NEEDED
             return
         self.busy = True
         self.error = ""
@@ -76,7 +104,7 @@ class SignInState(SessionState):
             with session_scope() as db:
                 user = accounts.authenticate(db, email, password, client_ip=client_ip, clock=utcnow)
                 return sessions.start_session(db, user, clock=utcnow, client_ip=client_ip,
-                                              user_agent=user_agent)
+                                              user_agent=user_agent, browser_nonce=nonce)
 
         try:
             ticket = await run_in_bcrypt_pool(sign_in)
@@ -90,6 +118,25 @@ class SignInState(SessionState):
             self.error = "Something went wrong on our side. Please try again in a minute."
             return
         self._go(f"{routes.AUTH_SESSION}?ticket={ticket}")
+
+
+# Submitting a new password judges it with zxcvbn (over a second of CPU for the worst 72
+# bytes, in the bcrypt threads): a tab gets this many tries a window, plenty for a person.
+PASSWORD_TRIES_PER_TAB = 6
+PASSWORD_TRIES_WINDOW = 60.0  # seconds
+TOO_MANY_TRIES = "You've tried several times in a minute. Please wait a minute, then try again."
+
+
+def _another_try(state) -> bool:
+    """Counts a submit of this tab; False once the tab has used its tries for the window."""
+    now = time.time()
+    recent = [t for t in state._password_tries if now - PASSWORD_TRIES_WINDOW < t <= now]
+    if len(recent) >= PASSWORD_TRIES_PER_TAB:
+        if recent != state._password_tries:
+            state._password_tries = recent
+        return False
+    state._password_tries = [*recent, now]
+    return True
 
 
 class RegisterState(SessionState):
@@ -107,6 +154,7 @@ class RegisterState(SessionState):
     rules: list[dict[str, str]] = []
     passwords_match: bool = True
     _token: str = ""
+    _password_tries: list[float] = []
 
     def _token_from_url(self) -> str:
         return self.router.url.query_parameters.get("token", "")[:200]
@@ -134,8 +182,14 @@ class RegisterState(SessionState):
         self.needs_date_of_birth = found.needs_date_of_birth
         self.existing_account = found.existing_account
 
-    def check_password(self, value: str):
-        self.rules = _rules_view(value[:MAX_FIELD] if isinstance(value, str) else "", None)
+    def check_password(self, value: dict | str):
+        """The live checklist: {"password", "email"} as typed (cheap: no zxcvbn here).
+
+        With the email typed, "Not your email address" ticks as submit will judge it:
+        submit checks against the invited address, which the typed one must match.
+        """
+        password, email = _typed(value)
+        self.rules = _rules_view(password, email or None)
 
     @rx.event
     async def submit(self, form: dict):
@@ -146,6 +200,13 @@ class RegisterState(SessionState):
         dob_text = _text(form, "date_of_birth")
         self.error = ""
         self.error_field = ""
+        nonce = _browser_nonce(self)
+        if not nonce:
+            self.error = COOKIES_NEEDED
+            return
+        if not _another_try(self):
+            self.error = TOO_MANY_TRIES
+            return
         dob = None
         if self.needs_date_of_birth:
             try:
@@ -169,7 +230,7 @@ class RegisterState(SessionState):
                     date_of_birth=dob, accepted_terms=accepted, clock=utcnow, client_ip=client_ip,
                 )
                 return sessions.start_session(db, user, clock=utcnow, client_ip=client_ip,
-                                              user_agent=user_agent)
+                                              user_agent=user_agent, browser_nonce=nonce)
 
         try:
             ticket = await run_in_bcrypt_pool(register)
@@ -240,6 +301,10 @@ class ResetPasswordState(SessionState):
     busy: bool = False
     rules: list[dict[str, str]] = []
     _token: str = ""
+    # The account's email, for the checklist's "Not your email address"; never sent to the
+    # browser (the reset page doesn't show it). Looked up once per link (_email_for_token).
+    _account_email: str = ""
+    _email_for_token: str = ""
 
     async def load(self):
         self._token = self.router.url.query_parameters.get("token", "")[:200]
@@ -259,8 +324,28 @@ class ResetPasswordState(SessionState):
             return
         self.view = "form"
 
-    def check_password(self, value: str):
-        self.rules = _rules_view(value[:MAX_FIELD] if isinstance(value, str) else "", None)
+    async def check_password(self, value: str):
+        """The live checklist (cheap: no zxcvbn here), against the email the link's account
+        has, as the reset itself will check."""
+        password, _ignored = _typed(value)
+        if self._email_for_token != self._token:
+            token = self._token
+
+            def account_email() -> str:
+                with session_scope() as db:
+                    reset = accounts.inspect_reset(db, token, clock=utcnow)
+                    user = db.get(User, reset.user_id)
+                    return user.email if user is not None else ""
+
+            try:
+                self._account_email = await asyncio.to_thread(account_email)
+            except LinkError:
+                self._account_email = ""
+            except Exception:
+                log.exception("looking up a reset link's account failed")
+                self._account_email = ""
+            self._email_for_token = token
+        self.rules = _rules_view(password, self._account_email or None)
 
     @rx.event
     async def submit(self, form: dict):

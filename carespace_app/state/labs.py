@@ -1,6 +1,6 @@
 """Labs: reports newest first, and the history of one test as a table and a chart.
 
-A test name from the browser is only a filter inside the session's own patient:
+A test name from the browser is only a filter inside the tab's own patient:
 labs.test_history is always called with viewer.patient_id, so it can never reach
 another patient's values.
 """
@@ -10,10 +10,8 @@ import dataclasses
 
 from .. import timefmt
 from ..clock import utcnow
-from ..db import session_scope
 from ..services import labs
-from .portal import PortalState, flag_icon, problem_message
-from .session import Viewer
+from .portal import PortalState, flag_icon
 
 PAGE_SIZE = 10
 TEST_NAME_MAX = labs.TEST_NAME_MAX
@@ -54,15 +52,14 @@ def _report_row(r: labs.ReportView) -> ReportRow:
     )
 
 
-def _reports(viewer: Viewer, offset: int):
-    with session_scope() as db:
-        return labs.list_reports(db, viewer.user, viewer.patient_id, offset=offset, limit=PAGE_SIZE,
-                                 clock=utcnow)
+def _reports(offset: int):
+    return lambda db, viewer: labs.list_reports(db, viewer.user, viewer.patient_id, offset=offset,
+                                                limit=PAGE_SIZE, clock=utcnow)
 
 
-def _history(viewer: Viewer, test_name: str):
-    with session_scope() as db:
-        return labs.test_history(db, viewer.user, viewer.patient_id, test_name, clock=utcnow)
+def _history(test_name: str):
+    return lambda db, viewer: labs.test_history(db, viewer.user, viewer.patient_id, test_name,
+                                                clock=utcnow)
 
 
 def _chart_label(collected_at) -> str:
@@ -89,45 +86,32 @@ class LabsState(PortalState):
     history_error: str = ""
 
     async def load(self):
-        viewer = await self._enter()
-        if viewer is None:
-            return self._signed_out("expired")
-        self.error = ""
-        self.history_open = False
-        try:
-            page = await self._run(_reports, viewer, 0)
-        except Exception as exc:
-            self.error = problem_message(exc, "lab reports")
-            self.loaded = True
+        got = await self._open_page(_reports(0), what="lab reports")
+        if got.left:
             return
-        self.reports = [_report_row(r) for r in page.items]
-        self.has_more = page.has_more
+        self.history_open = False
         self.loaded = True
+        self.error = got.error
+        if got.ok:
+            self.reports = [_report_row(r) for r in got.value.items]
+            self.has_more = got.value.has_more
 
     async def more_reports(self):
-        viewer = await self._portal_viewer()
-        if viewer is None:
-            return self._signed_out("expired")
-        try:
-            page = await self._run(_reports, viewer, len(self.reports))
-        except Exception as exc:
-            self.error = problem_message(exc, "more lab reports")
+        got = await self._portal(_reports(len(self.reports)), what="more lab reports")
+        if not got.ok:
+            self.error = got.error
             return
         seen = {r.id for r in self.reports}
-        self.reports = self.reports + [_report_row(r) for r in page.items if str(r.id) not in seen]
-        self.has_more = page.has_more
+        self.reports = self.reports + [_report_row(r) for r in got.value.items if str(r.id) not in seen]
+        self.has_more = got.value.has_more
 
     async def show_history(self, test_name: str):
-        viewer = await self._portal_viewer()
-        if viewer is None:
-            return self._signed_out("expired")
         name = test_name[:TEST_NAME_MAX] if isinstance(test_name, str) else ""
-        self.history_error = ""
-        try:
-            points = await self._run(_history, viewer, name)
-        except Exception as exc:
-            self.history_error = problem_message(exc, "lab history")
-            points = []
+        got = await self._portal(_history(name), what="lab history")
+        if got.left:
+            return
+        self.history_error = got.error
+        points = got.value if got.ok else []
         self.history_test = name
         self.history_rows = [
             {"when": timefmt.when(p.collected_at), "value": labs.format_number(p.value),

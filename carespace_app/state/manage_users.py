@@ -1,21 +1,14 @@
 """Manage Users: the patient gives people they trust access, sends new links, revokes."""
 from __future__ import annotations
 
-import logging
-
 import reflex as rx
 
 from .. import timefmt
 from ..clock import utcnow
-from ..db import session_scope
 from ..services import invitations
-from ..services.errors import DomainError, NotAllowed, ValidationError
 from .portal import PortalState
 
-log = logging.getLogger("carespace.people")
-
 MAX_FIELD = 1000
-SOMETHING_WRONG = "Something went wrong on our side. Please try again in a minute."
 STATUS_LABELS = {
     "invited": "Invited",
     "expired": "Link expired",
@@ -47,6 +40,11 @@ def _row(user: dict) -> dict[str, str]:
     }
 
 
+def _users(db, viewer) -> list[dict]:
+    return invitations.authorized_users(db, viewer.user, viewer.patient_id, clock=utcnow,
+                                        client_ip=viewer.client_ip)
+
+
 class ManageUsersState(PortalState):
     users: list[dict[str, str]] = []
     allowed: bool = True
@@ -58,83 +56,45 @@ class ManageUsersState(PortalState):
     # A new key re-mounts the grant form: empty after success, untouched after an error.
     form_key: int = 0
 
-    async def _reload(self, viewer) -> None:
-        def load():
-            with session_scope() as db:
-                return invitations.authorized_users(db, viewer.user, viewer.patient_id, clock=utcnow,
-                                                    client_ip=viewer.client_ip)
-
-        try:
-            rows = await self._run(load)
-        except NotAllowed:
-            self.allowed = False
-            self.users = []
-            return
-        self.allowed = True
-        self.users = [_row(r) for r in rows]
+    def _show_users(self, got) -> None:
+        self.allowed = not got.refused
+        self.users = [_row(r) for r in got.value] if got.ok else []
 
     async def load(self):
         self.grant_error = ""
         self.grant_notice = ""
         self.busy = False
-        viewer = await self._enter()
-        if viewer is None:
-            return self._signed_out("expired")
-        await self._reload(viewer)
+        got = await self._open_page(_users, what="manage users")
+        if got.left:
+            return
+        self._show_users(got)
         self.loaded = True
 
     @rx.event
     async def grant(self, form: dict):
-        viewer = await self._portal_viewer()
-        if viewer is None:
-            return self._signed_out("expired")
         name, email = _text(form, "name"), _text(form, "email")
         self.grant_error = ""
         self.grant_error_field = ""
         self.grant_notice = ""
-
-        def grant():
-            with session_scope() as db:
-                invitations.grant_access(db, viewer.user, viewer.patient_id, name=name, email=email,
-                                         clock=utcnow, client_ip=viewer.client_ip)
-
-        try:
-            await self._run(grant)
-        except ValidationError as exc:
-            self.grant_error = str(exc)
-            self.grant_error_field = exc.field or ""
-            return
-        except DomainError as exc:
-            self.grant_error = str(exc)
-            return
-        except Exception:
-            log.exception("granting access failed")
-            self.grant_error = SOMETHING_WRONG
+        got = await self._portal(lambda db, v: invitations.grant_access(
+            db, v.user, v.patient_id, name=name, email=email, clock=utcnow,
+            client_ip=v.client_ip), what="grant access", writes=True)
+        if not got.ok:
+            self.grant_error, self.grant_error_field = got.error, got.field
             return
         self.grant_notice = (f"We've emailed an invitation to {email}. The link works for 4 days; "
                              f"{name} will have full access once they accept.")
         self.form_key += 1
-        await self._reload(viewer)
+        self._show_users(await self._portal(_users))
         self._flash("success", f"Invitation sent to {name}.")
 
-    async def _act(self, fn, done: str):
-        viewer = await self._portal_viewer()
-        if viewer is None:
-            return self._signed_out("expired")
-
-        def run():
-            with session_scope() as db:
-                fn(db, viewer)
-
-        try:
-            await self._run(run)
-        except DomainError as exc:
-            await self._reload(viewer)
-            return self._flash("error", str(exc))
-        except Exception:
-            log.exception("manage users action failed")
-            return self._flash("error", SOMETHING_WRONG)
-        await self._reload(viewer)
+    async def _act(self, work, done: str):
+        got = await self._portal(work, what="manage users", writes=True)
+        if got.left:
+            return
+        self._show_users(await self._portal(_users))
+        if not got.ok:
+            return self._flash("error", got.error)
         self.grant_notice = done
         self._flash("success", done)
 
@@ -145,8 +105,9 @@ class ManageUsersState(PortalState):
         except (TypeError, ValueError):
             return
         return await self._act(
-            lambda db, viewer: invitations.send_caregiver_invitation(
-                db, wanted, sent_by=viewer.user, clock=utcnow, client_ip=viewer.client_ip),
+            lambda db, v: invitations.send_caregiver_invitation(
+                db, wanted, sent_by=v.user, clock=utcnow, client_ip=v.client_ip,
+                patient_id=v.patient_id),
             "A new link is on its way. Older links no longer work.")
 
     @rx.event
@@ -156,6 +117,6 @@ class ManageUsersState(PortalState):
         except (TypeError, ValueError):
             return
         return await self._act(
-            lambda db, viewer: invitations.revoke_access(
-                db, viewer.user, wanted, clock=utcnow, client_ip=viewer.client_ip),
+            lambda db, v: invitations.revoke_access(
+                db, v.user, wanted, clock=utcnow, client_ip=v.client_ip, patient_id=v.patient_id),
             "Access revoked. They can no longer open your portal.")

@@ -1,8 +1,9 @@
 """Messages: the patient's conversations with the office.
 
-The patient comes from the server-side session (viewer.patient_id), never from the
-browser; a thread id from the browser goes to the service, which checks that the
-conversation belongs to a patient this person may see.
+The patient is the one this tab shows (viewer.patient_id, resolved on every event),
+never a value from the browser; a thread id from the browser goes to the service,
+which checks that the conversation belongs to that patient and that this person may
+see it now.
 """
 from __future__ import annotations
 
@@ -12,9 +13,8 @@ import reflex as rx
 
 from .. import timefmt
 from ..clock import utcnow
-from ..db import session_scope
 from ..services import messaging
-from .portal import PortalState, problem_message
+from .portal import PortalState
 from .session import Viewer
 
 PAGE_SIZE = 20
@@ -43,19 +43,22 @@ def _message_row(m: messaging.MessageView) -> dict[str, str]:
             "from_staff": "yes" if m.from_staff else "", "mine": "yes" if m.mine else ""}
 
 
-def _list_page(viewer: Viewer, offset: int):
-    with session_scope() as db:
+def _list_page(offset: int):
+    def read(db, viewer: Viewer):
         page = messaging.list_threads(db, viewer.user, viewer.patient_id, offset=offset,
                                       limit=PAGE_SIZE, clock=utcnow)
         unread = messaging.unread_count(db, viewer.user, viewer.patient_id, clock=utcnow)
-    return page, unread
+        return page, unread
+    return read
 
 
-def _open(viewer: Viewer, thread_id: int):
-    with session_scope() as db:
-        view = messaging.open_thread(db, viewer.user, thread_id, clock=utcnow)
+def _open(thread_id: int):
+    def read(db, viewer: Viewer):
+        view = messaging.open_thread(db, viewer.user, thread_id, clock=utcnow,
+                                     patient_id=viewer.patient_id)
         unread = messaging.unread_count(db, viewer.user, viewer.patient_id, clock=utcnow)
-    return view, unread
+        return view, unread
+    return read
 
 
 class MessagesState(PortalState):
@@ -81,40 +84,43 @@ class MessagesState(PortalState):
     _reply_key: str = ""
 
     async def load(self):
-        viewer = await self._enter(unread=False)  # the list below brings the badge's count
-        if viewer is None:
-            return self._signed_out("expired")
+        got = await self._open_page(_list_page(0), unread=False, what="message list")
+        if got.left:
+            return
         self.error = self.notice = ""
         self.compose_open = False
         self.thread_id = ""
-        await self._show_page(viewer, 0)
+        self._show_list(got)
         wanted = self.router.url.query_parameters.get("thread", "")
         if wanted:
-            await self._open_thread(viewer, wanted)
+            await self._open_thread(wanted)
 
-    async def _show_page(self, viewer: Viewer, offset: int) -> None:
-        try:
-            page, unread = await self._run(_list_page, viewer, max(0, offset))
-        except Exception as exc:
-            self.error = problem_message(exc, "message list")
-            self.loaded = True
+    def _show_list(self, got) -> None:
+        self.loaded = True
+        if not got.ok:
+            self.error = got.error
             return
+        page, unread = got.value
         self.threads = [_thread_row(t) for t in page.items]
         self.offset, self.has_more = page.offset, page.has_more
         self.unread_messages = unread
-        self.loaded = True
 
-    async def _open_thread(self, viewer: Viewer, thread_id: str) -> None:
+    async def _show_page(self, offset: int) -> None:
+        got = await self._portal(_list_page(max(0, offset)), what="message list")
+        if not got.left:
+            self._show_list(got)
+
+    async def _open_thread(self, thread_id: str) -> None:
         try:
             wanted = int(thread_id)
         except (TypeError, ValueError):
             self.error = "That conversation was not found. Open it again from the list."
             return
-        try:
-            view, unread = await self._run(_open, viewer, wanted)
-        except Exception as exc:
-            self.error = problem_message(exc, "open conversation")
+        got = await self._portal(_open(wanted), what="open conversation")
+        if not got.ok:
+            self.error = got.error
             return
+        view, unread = got.value
         self.thread_id = str(view.id)
         self.thread_subject = view.subject
         self.thread_category = view.category
@@ -128,31 +134,19 @@ class MessagesState(PortalState):
     # --- events ---
 
     async def next_page(self):
-        viewer = await self._portal_viewer()
-        if viewer is None:
-            return self._signed_out("expired")
-        await self._show_page(viewer, self.offset + PAGE_SIZE)
+        await self._show_page(self.offset + PAGE_SIZE)
 
     async def previous_page(self):
-        viewer = await self._portal_viewer()
-        if viewer is None:
-            return self._signed_out("expired")
-        await self._show_page(viewer, self.offset - PAGE_SIZE)
+        await self._show_page(self.offset - PAGE_SIZE)
 
     async def open_thread(self, thread_id: str):
-        viewer = await self._portal_viewer()
-        if viewer is None:
-            return self._signed_out("expired")
         self.error = self.notice = ""
-        await self._open_thread(viewer, thread_id)
+        await self._open_thread(thread_id)
 
     async def close_thread(self):
-        viewer = await self._portal_viewer()
-        if viewer is None:
-            return self._signed_out("expired")
         self.thread_id = ""
         self.thread_messages = []
-        await self._show_page(viewer, self.offset)
+        await self._show_page(self.offset)
 
     def start_compose(self):
         self._compose_key = uuid.uuid4().hex
@@ -167,10 +161,6 @@ class MessagesState(PortalState):
 
     @rx.event
     async def send_message(self, form: dict):
-        viewer = await self._portal_viewer()
-        if viewer is None:
-            self._signed_out("expired")
-            return
         if not self._compose_key:
             return  # the second click of a double click, after the first one was sent
         category, subject, body = _text(form, "category"), _text(form, "subject"), _text(form, "body")
@@ -178,32 +168,21 @@ class MessagesState(PortalState):
         self.sending = True
         self.compose_error = ""
         yield
-
-        def send():
-            with session_scope() as db:
-                return messaging.start_thread(db, viewer.user, viewer.patient_id, category=category,
-                                              subject=subject, body=body, client_key=key,
-                                              clock=utcnow)
-
-        try:
-            await self._run(send)
-        except Exception as exc:
-            self.sending = False
-            self.compose_error = problem_message(exc, "send message")  # the form keeps the text
-            return
+        got = await self._portal(lambda db, v: messaging.start_thread(
+            db, v.user, v.patient_id, category=category, subject=subject, body=body,
+            client_key=key, clock=utcnow), what="send message", writes=True)
         self.sending = False
+        if not got.ok:
+            self.compose_error = got.error  # the form keeps the text
+            return
         self.compose_open = False
         self._compose_key = ""
         self.notice = "Your message was sent. The office answers during normal business hours."
-        await self._show_page(viewer, 0)
+        await self._show_page(0)
         yield self._flash("success", "Message sent.")
 
     @rx.event
     async def send_reply(self, form: dict):
-        viewer = await self._portal_viewer()
-        if viewer is None:
-            self._signed_out("expired")
-            return
         if not self.thread_id or not self._reply_key:
             return
         body, key = _text(form, "reply"), self._reply_key
@@ -214,18 +193,13 @@ class MessagesState(PortalState):
         self.replying = True
         self.reply_error = ""
         yield
-
-        def send():
-            with session_scope() as db:
-                messaging.reply(db, viewer.user, thread_id, body=body, client_key=key, clock=utcnow)
-
-        try:
-            await self._run(send)
-        except Exception as exc:
-            self.replying = False
-            self.reply_error = problem_message(exc, "send reply")
-            return
+        got = await self._portal(lambda db, v: messaging.reply(
+            db, v.user, thread_id, body=body, client_key=key, clock=utcnow,
+            patient_id=v.patient_id), what="send reply", writes=True)
         self.replying = False
-        await self._open_thread(viewer, str(thread_id))
+        if not got.ok:
+            self.reply_error = got.error
+            return
+        await self._open_thread(str(thread_id))
         yield self._flash("success", "Reply sent.")
         yield rx.set_value("reply", "")

@@ -1,32 +1,20 @@
-"""States of the portal pages. Each page's load re-resolves the session from the cookie."""
+"""States of the portal pages: each page's load goes through SessionState's call path."""
 from __future__ import annotations
 
 import logging
-from typing import Optional
+from typing import Any, Callable, Optional
 
-from ..clock import utcnow
-from ..db import session_scope
-from ..services import appointments, labs, messaging
-from ..services.errors import DomainError, NotAllowed
+from sqlmodel import Session
+
 from .. import timefmt
-from .session import SessionState, Viewer
+from ..clock import utcnow
+from ..services import appointments, labs, messaging
+from .session import LEFT, NO_ACCESS, SOMETHING_WRONG, Outcome, SessionState, Viewer
 
 log = logging.getLogger("carespace.portal")
 
-SOMETHING_WRONG = ("Something went wrong on our side. Please try again in a minute; "
-                   "if it keeps happening, call the office at (479) 587-1700.")
-NO_ACCESS = "You don't have access to that. Go back to Home and try again."
+__all__ = ["PortalState", "HomeState", "NO_ACCESS", "SOMETHING_WRONG", "flag_icon"]
 HOME_LIST = 3  # Home shows a glimpse; each tab has the whole list
-
-
-def problem_message(exc: BaseException, what: str) -> str:
-    """The sentence a person sees for a failed action; unexpected errors are logged, not shown."""
-    if isinstance(exc, NotAllowed):
-        return NO_ACCESS
-    if isinstance(exc, DomainError):
-        return str(exc)
-    log.error("%s failed unexpectedly", what, exc_info=exc)
-    return SOMETHING_WRONG
 
 
 def flag_icon(flag: str) -> str:
@@ -40,46 +28,36 @@ def flag_icon(flag: str) -> str:
     return ""
 
 
-def _unread(viewer: Viewer) -> int:
-    with session_scope() as db:
-        return messaging.unread_count(db, viewer.user, viewer.patient_id, clock=utcnow)
-
-
 class PortalState(SessionState):
-    """Base of the portal pages' states: who is signed in, which patient is shown."""
+    """Base of the portal pages' states: who is signed in, which patient this tab shows."""
 
     # The Messages tab's badge: conversations with a care-team reply this reader hasn't opened.
     unread_messages: int = 0
 
-    async def _enter(self, unread: bool = True) -> Optional[Viewer]:
-        """On every portal page load: None means "send them to sign in".
+    async def _open_page(self, work: Optional[Callable[[Session, Viewer], Any]] = None, *,
+                         unread: bool = True, what: str = "") -> Outcome:
+        """A portal page's load: the header, the unread badge, then the page's own work.
 
-        ``unread=False`` for a page that counts the unread conversations itself (Messages):
-        the count reads every conversation of the patient, so it is done once per load.
+        ``unread=False`` for a page that counts the unread conversations itself (Messages).
         """
-        viewer = await self._portal_viewer()
+        viewer = await self._tab_viewer()
         if viewer is None:
-            return None
+            return LEFT
         await self._show_identity(viewer)
         if unread:
-            await self._refresh_unread(viewer)
-        return viewer
-
-    async def _refresh_unread(self, viewer: Viewer) -> None:
-        try:
-            self.unread_messages = await self._run(_unread, viewer)
-        except Exception:  # a missing badge must never break the page it sits on
-            log.exception("unread count failed")
+            counted = await self._run_work(viewer, lambda db, v: messaging.unread_count(
+                db, v.user, v.patient_id, clock=utcnow), "unread count")
+            if counted.ok:  # a missing badge must never break the page it sits on
+                self.unread_messages = counted.value
+        return await self._run_work(viewer, work, what)
 
 
-def _home_summary(viewer: Viewer) -> dict:
-    with session_scope() as db:
-        visits = appointments.upcoming(db, viewer.user, viewer.patient_id, limit=HOME_LIST,
-                                       clock=utcnow).items
-        threads = messaging.list_threads(db, viewer.user, viewer.patient_id, limit=HOME_LIST,
-                                         clock=utcnow).items
-        reports = labs.latest_reports(db, viewer.user, viewer.patient_id, limit=HOME_LIST,
-                                      clock=utcnow)
+def _home_summary(db: Session, viewer: Viewer) -> dict:
+    visits = appointments.upcoming(db, viewer.user, viewer.patient_id, limit=HOME_LIST,
+                                   clock=utcnow).items
+    threads = messaging.list_threads(db, viewer.user, viewer.patient_id, limit=HOME_LIST,
+                                     clock=utcnow).items
+    reports = labs.latest_reports(db, viewer.user, viewer.patient_id, limit=HOME_LIST, clock=utcnow)
     return {
         "visits": [{"id": str(v.id), "when": timefmt.when(v.starts_at),
                     "type": v.appointment_type, "provider": v.provider, "location": v.location}
@@ -104,18 +82,13 @@ class HomeState(PortalState):
     error: str = ""
 
     async def load(self):
-        viewer = await self._enter()
-        if viewer is None:
-            return self._signed_out("expired")
-        self.first_name = viewer.user.full_name.split(" ")[0]
-        self.error = ""
-        try:
-            summary = await self._run(_home_summary, viewer)
-        except Exception as exc:
-            self.error = problem_message(exc, "home summary")
-            self.loaded = True
+        got = await self._open_page(_home_summary, what="home summary")
+        if got.left:
             return
-        self.visits = summary["visits"]
-        self.threads = summary["threads"]
-        self.reports = summary["reports"]
+        self.first_name = self.user_name.split(" ")[0]
+        self.error = got.error
+        if got.ok:
+            self.visits = got.value["visits"]
+            self.threads = got.value["threads"]
+            self.reports = got.value["reports"]
         self.loaded = True

@@ -1,36 +1,61 @@
-"""The signed-in person, looked up from the HttpOnly cookie on every event.
+"""The one way into every handler: who is signed in, which patient this tab shows.
 
-Nothing here trusts the browser: the cookie's token is resolved against the
-session table each time, and which patient is being viewed lives in that
-server-side session row, not in a browser-settable var.
+A tab's state lives on the server and is re-sent whole on every page load, so it
+belongs to one (session, patient) pair. On every event (tab_guard.py runs it before
+Reflex sends anything, a handler's call path runs it when called directly) the
+cookie's session and the tab's patient are resolved against the database
+(services/tab_access.py); when the person or the patient differs from what the tab
+holds, the whole state tree is reset first.
+
+Handlers then go through one call path:
+
+    got = await self._portal(lambda db, v: labs.list_reports(db, v.user, v.patient_id, ...))
+    if not got.ok:
+        self.error = got.error      # a sentence; "" when the tab was sent away
+        return
+    ...got.value...
+
+``_portal`` (a patient's portal), ``_office`` (staff pages) and ``_person`` (any
+signed-in person) resolve the tab, send it away when the session or access ended,
+run the work in a thread with a database session, and map refusals and domain
+errors to plain sentences. States hold no SQL and decide no access themselves.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import secrets
+from contextvars import ContextVar
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
-from typing import Callable, Optional, TypeVar
+from typing import Any, Callable, Optional, TypeVar
 
 import reflex as rx
-from sqlmodel import select
+from sqlmodel import Session
 
 from .. import routes
-from ..config import OFFICE_PHONE
 from ..clock import utcnow
+from ..config import OFFICE_PHONE
 from ..db import session_scope
-from ..models import Patient, User, UserSession
-from ..services import access, audit, security, sessions
+from ..models import User, UserSession
+from ..services import sessions, tab_access
 from ..services.errors import DomainError, NotAllowed
+from ..services.security import run_in_bcrypt_pool
+from ..services.tab_access import TabAccess
 
 log = logging.getLogger("carespace.state")
 T = TypeVar("T")
 
+SOMETHING_WRONG = ("Something went wrong on our side. Please try again in a minute; "
+                   f"if it keeps happening, call the office at {OFFICE_PHONE}.")
+NO_ACCESS = "You don't have access to that. Go back to Home and try again."
+READ_ONLY = ("You are viewing this portal as the office: it is read-only. "
+             "Go back to the admin page to make changes.")
+
 
 @dataclass
 class Viewer:
-    """Who is acting, and for which patient (None for staff outside a patient)."""
+    """Who is acting, and for which patient (None outside a patient's portal)."""
 
     user: User
     session: UserSession
@@ -38,8 +63,31 @@ class Viewer:
     relation: Optional[str]
     client_ip: str
 
+    @property
+    def view_as(self) -> bool:
+        return self.relation == "staff"
 
-def _token_from_cookie_header(header: str) -> Optional[str]:
+
+@dataclass
+class Outcome:
+    """What a call came to: its value, or the sentence to show (and the form field)."""
+
+    ok: bool
+    value: Any = None
+    error: str = ""
+    field: str = ""
+    refused: bool = False
+    left: bool = False  # the tab was sent away (signed out, access ended): show nothing
+
+
+LEFT = Outcome(ok=False, left=True)
+
+# This event's answer, so the guard's lookup (tab_guard.py) serves the handler too.
+# Each Reflex event runs in its own task, so a value never outlives its event.
+_EVENT_TAB: ContextVar[Optional[tuple[int, TabAccess]]] = ContextVar("carespace_tab", default=None)
+
+
+def token_from_cookie_header(header: str) -> Optional[str]:
     if not header:
         return None
     jar = SimpleCookie()
@@ -51,61 +99,29 @@ def _token_from_cookie_header(header: str) -> Optional[str]:
     return morsel.value if morsel else None
 
 
-# Why a session ended -> the sign-in page's notice (state/auth.py SIGN_IN_NOTICES).
-_NOTICE_FOR_ENDED = {
-    sessions.ENDED_IDLE: "idle",
-    # A page still loading when Sign out was clicked, or another tab of the same browser:
-    # its next action finds the session ended and says so truthfully.
-    sessions.ENDED_SIGNED_OUT: "signed-out",
-    sessions.ENDED_PASSWORD_CHANGED: "password-changed",
-    sessions.ENDED_PASSWORD_RESET: "password-changed",
-}
-
-
-def _ended_reason(db, token: Optional[str]) -> str:
-    """Why a cookie's session no longer works, in the words of the sign-in page's notices."""
-    row = db.exec(select(UserSession.ended_reason).where(
-        UserSession.token_hash == security.token_hash(token))).first() if token else None
-    return _NOTICE_FOR_ENDED.get(row, "expired")
-
-
-def _resolve_viewer(token: Optional[str], client_ip: str, touch: bool) -> tuple[Optional[Viewer], str]:
-    """The viewer, or None and why (a key of the sign-in page's notices)."""
+def _resolve(token: Optional[str], session_id: int, patient_id: int, client_ip: str,
+             touch: bool) -> TabAccess:
     with session_scope() as db:
-        found = sessions.resolve(db, token, clock=utcnow, touch=touch) if token else None
-        if found is None:
-            return None, _ended_reason(db, token)
-        session, user = found
-        patient_id = session.active_patient_id
-        relation = access.relation_to(db, user, patient_id) if patient_id else None
-        if patient_id and relation is None:
-            # Access ended since this session opened the patient's portal (a caregiver
-            # revoked): the attempt goes on the patient's trail, once, as the session forgets
-            # the patient, and the viewer falls back to what they may still open.
-            audit.record(db, "access.refused", actor=user, patient_id=patient_id,
-                         detail="portal.open_after_revocation", client_ip=client_ip, clock=utcnow)
-            sessions.set_active_patient(db, session.id, None)  # commits both
-            patient_id = None
-        if patient_id is None and not user.is_staff:
-            choices = access.portal_patients(db, user)
-            if choices:
-                patient_id, relation = choices[0][0].id, choices[0][1]
-                sessions.set_active_patient(db, session.id, patient_id)
-        return Viewer(user=user, session=session, patient_id=patient_id,
-                      relation=relation, client_ip=client_ip), ""
+        return tab_access.resolve_tab(db, token, patient_id or None, clock=utcnow, touch=touch,
+                                      client_ip=client_ip, tab_session_id=session_id)
 
 
-def _idle_seconds(token: Optional[str]) -> Optional[float]:
-    """Seconds since the session's last activity, without counting this look as activity."""
+def _in_db(work: Callable[[Session], T]) -> T:
     with session_scope() as db:
-        found = sessions.resolve(db, token, clock=utcnow, touch=False) if token else None
-        if found is None:
-            return None
-        return (utcnow() - found[0].last_seen_at).total_seconds()
+        return work(db)
+
+
+def _all_substates(cls) -> list[type]:
+    found, todo = [], list(cls.get_substates())
+    while todo:
+        sub = todo.pop()
+        found.append(sub)
+        todo.extend(sub.get_substates())
+    return found
 
 
 class SessionState(rx.State):
-    """Base of every signed-in page's state."""
+    """Base of every CareSpace state: the tab's person and patient, and the call path."""
 
     signed_in: bool = False
     user_name: str = ""
@@ -116,6 +132,13 @@ class SessionState(rx.State):
     relation: str = ""
     patient_choices: list[dict[str, str]] = []
     error_message: str = ""
+    # The office viewing a patient's portal: every form is off (components/shell.py).
+    view_as: bool = False
+    # "Your access to Rosa Alvarez's portal has ended" (pages/access.py), until the person
+    # opens another portal or signs out.
+    ended_patient_name: str = ""
+    # A patient or caregiver at an office page: the page says it is for the office.
+    office_only: bool = False
     # A local path the browser loads in full (FullPageNavigate); see components/navigate.py.
     navigate_to: str = ""
     # The page that asked for it: a load of another page ignores it (components/navigate.py).
@@ -124,26 +147,189 @@ class SessionState(rx.State):
     idle_warning: bool = False
     # The latest toast (components/flash.py); the id makes a repeated message show again.
     flash: dict[str, str] = {}
+    # What this tab's state belongs to: a session row and a patient (0: none).
+    _tab_session_id: int = 0
+    _tab_patient_id: int = 0
     _end_reason: str = ""
 
-    # --- helpers (underscore: not callable from the browser) ---
+    # --- the tab's person and patient ---
 
     def _client_ip(self) -> str:
         return self.router.session.client_ip or ""
 
     def _session_token(self) -> Optional[str]:
-        return _token_from_cookie_header(self.router.headers.cookie or "")
+        return token_from_cookie_header(self.router.headers.cookie or "")
 
-    async def _viewer(self, touch: bool = True) -> Optional[Viewer]:
-        viewer, self._end_reason = await asyncio.to_thread(
-            _resolve_viewer, self._session_token(), self._client_ip(), touch
-        )
-        if viewer is not None and touch:
+    async def _reset_tab(self) -> None:
+        """Forget everything this tab loaded: every substate, loaded or not, back to defaults."""
+        root = self._get_root_state()
+        for cls in _all_substates(SessionState):
+            await root.get_state(cls)  # a state manager may not have loaded it yet
+        base = await root.get_state(SessionState)
+        base.reset()
+
+    async def _bind_tab(self, touch: bool = True) -> TabAccess:
+        """Resolve this event's person and patient; clear the tab first when either changed."""
+        root = self._get_root_state()
+        cached = _EVENT_TAB.get()
+        if cached is not None and cached[0] == id(root):
+            return cached[1]
+        token = self._session_token()
+        if token is None and not self._tab_session_id:
+            tab = tab_access.SIGNED_OUT  # nothing to look up: a stranger costs no query
+        else:
+            tab = await asyncio.to_thread(_resolve, token, self._tab_session_id,
+                                          self._tab_patient_id, self._client_ip(), touch)
+        if tab.session_id != self._tab_session_id:
+            await self._reset_tab()
+        elif tab.lost:
+            await self._reset_tab()
+            self.ended_patient_name = tab.lost_patient_name
+        # Assigned on activity even when unchanged: with Redis, a write renews this state's
+        # expiry (rxconfig.py), so an active tab's state never lapses under the person.
+        if touch or self._tab_session_id != tab.session_id:
+            self._tab_session_id = tab.session_id
+        if self._tab_patient_id != (tab.patient_id or 0):
+            self._tab_patient_id = tab.patient_id or 0
+        if self._end_reason != tab.ended:
+            self._end_reason = tab.ended
+        if tab.signed_in and touch and self.idle_warning:
             self.idle_warning = False
+        _EVENT_TAB.set((id(root), tab))
+        return tab
+
+    async def _switch_tab_to(self, patient_id: Optional[int]) -> None:
+        """This tab now shows another patient (or none): nothing of the last one stays."""
+        await self._reset_tab()
+        tab = await self._bind_tab(touch=False)
+        self._tab_session_id = tab.session_id
+        self._tab_patient_id = patient_id or 0
+        root = self._get_root_state()
+        _EVENT_TAB.set((id(root), TabAccess(user=tab.user, session=tab.session, ended="",
+                                            patient_id=patient_id)))
+
+    async def _tab_viewer(self, writes: bool = False) -> Optional[Viewer]:
+        """The person, for this tab's patient (choosing the default patient for a new tab).
+
+        A write needs a patient the tab already shows: it never lands on a default choice.
+        """
+        tab = await self._bind_tab()
+        if not tab.signed_in:
+            self._signed_out()
+            return None
+        if tab.patient_id is None:
+            if self.ended_patient_name:  # never fall through to another patient
+                self._go(routes.ACCESS)
+                return None
+            if writes:
+                self._go(routes.ADMIN if tab.user.is_staff else routes.HOME)
+                return None
+            chosen = await asyncio.to_thread(
+                _in_db, lambda db: tab_access.default_patient(db, tab.user, tab.session))
+            if chosen is None:
+                self._go(routes.ADMIN if tab.user.is_staff else routes.ACCESS)
+                return None
+            self._tab_patient_id = chosen[0]
+            tab = TabAccess(user=tab.user, session=tab.session, ended="", patient_id=chosen[0],
+                            relation=chosen[1])
+            _EVENT_TAB.set((id(self._get_root_state()), tab))
+        return Viewer(user=tab.user, session=tab.session, patient_id=tab.patient_id,
+                      relation=tab.relation, client_ip=self._client_ip())
+
+    async def _person(self) -> Optional[Viewer]:
+        """Any signed-in person, outside a patient's portal."""
+        tab = await self._bind_tab()
+        if not tab.signed_in:
+            self._signed_out()
+            return None
+        return Viewer(user=tab.user, session=tab.session, patient_id=tab.patient_id,
+                      relation=tab.relation, client_ip=self._client_ip())
+
+    async def _staff_viewer(self) -> Optional[Viewer]:
+        """A staff member, or None: signed-out people go to sign in; patients and caregivers
+        stay signed in and the page says it is for the office (audited as admin.refused)."""
+        viewer = await self._person()
+        if viewer is None:
+            return None
+        if not viewer.user.is_staff:
+            where = type(self).__name__
+            await asyncio.to_thread(_in_db, lambda db: tab_access.refuse_office_page(
+                db, viewer.user, where=where, clock=utcnow, client_ip=viewer.client_ip))
+            if not self.office_only:
+                self.office_only = True
+            return None
         return viewer
 
+    # --- the call path ---
+
+    async def _run_work(self, viewer: Viewer, work: Optional[Callable[[Session, Viewer], Any]],
+                        what: str, hashes: bool = False, refusal: Optional[str] = NO_ACCESS) -> Outcome:
+        """``hashes``: the work checks or sets a password, so it runs in the bcrypt pool.
+        ``refusal``: the sentence for a refusal (None: the service's own)."""
+        if work is None:
+            return Outcome(ok=True, value=viewer)
+        run = run_in_bcrypt_pool if hashes else asyncio.to_thread
+        try:
+            return Outcome(ok=True, value=await run(_in_db, lambda db: work(db, viewer)))
+        except NotAllowed as exc:
+            return Outcome(ok=False, error=refusal or str(exc), refused=True)
+        except DomainError as exc:
+            return Outcome(ok=False, error=str(exc), field=exc.field or "")
+        except Exception:
+            log.exception("%s failed unexpectedly in %s", what or "an action", type(self).__name__)
+            return Outcome(ok=False, error=SOMETHING_WRONG)
+
+    async def _portal(self, work: Optional[Callable[[Session, Viewer], Any]] = None, *,
+                      what: str = "", writes: bool = False) -> Outcome:
+        """Work for the patient this tab shows. ``writes``: refused while the office views."""
+        viewer = await self._tab_viewer(writes)
+        if viewer is None:
+            return LEFT
+        if writes and viewer.view_as:
+            return Outcome(ok=False, error=READ_ONLY, refused=True)
+        return await self._run_work(viewer, work, what)
+
+    async def _office(self, work: Optional[Callable[[Session, Viewer], Any]] = None, *,
+                      what: str = "") -> Outcome:
+        """Work on an office page (staff only; the services check the role again)."""
+        viewer = await self._staff_viewer()
+        if viewer is None:
+            return LEFT
+        return await self._run_work(viewer, work, what, refusal=None)
+
+    async def _own(self, work: Optional[Callable[[Session, Viewer], Any]] = None, *,
+                   what: str = "", hashes: bool = False) -> Outcome:
+        """Work on the signed-in person's own account (Settings)."""
+        viewer = await self._person()
+        if viewer is None:
+            return LEFT
+        return await self._run_work(viewer, work, what, hashes)
+
+    async def _show_identity(self, viewer: Viewer) -> None:
+        """The header: the person, the patient shown, the portals they can switch to."""
+        def load(db):
+            return (tab_access.patient_name(db, viewer.patient_id),
+                    tab_access.choices(db, viewer.user))
+
+        name, choices = await asyncio.to_thread(_in_db, load)
+        self.signed_in = True
+        self.user_name = viewer.user.full_name
+        self.user_email = viewer.user.email
+        self.is_staff = viewer.user.is_staff
+        self.is_admin = viewer.user.is_admin
+        self.patient_name = name
+        self.relation = viewer.relation or ""
+        self.view_as = viewer.view_as
+        self.patient_choices = [
+            {"id": str(c.id), "name": c.name,
+             "label": "Your record" if c.relation == "self" else f"{c.name} (you're a caregiver)"}
+            for c in choices
+        ]
+
+    # --- helpers (underscore: not callable from the browser) ---
+
     async def _run(self, fn: Callable[..., T], *args, **kwargs) -> T:
-        """Database work runs in a thread so one user's query never stalls another's events."""
+        """Work with no person behind it (signed-out flows) runs in a thread too."""
         return await asyncio.to_thread(fn, *args, **kwargs)
 
     def _go(self, path: str) -> None:
@@ -160,7 +346,7 @@ class SessionState(rx.State):
         """A toast ("success", "error" or "info"). Use instead of returning rx.toast (CSP)."""
         self.flash = {"kind": kind, "text": text, "id": secrets.token_hex(4)}
 
-    def _signed_out(self, reason: str = "expired"):
+    def _signed_out(self, reason: str = "expired") -> None:
         # A page says "expired"; say more precisely why when the session lookup knows.
         if reason == "expired" and self._end_reason:
             reason = self._end_reason
@@ -168,93 +354,52 @@ class SessionState(rx.State):
         self.idle_warning = False
         self._go(f"{routes.AUTH_SIGN_OUT}?reason={reason}")
 
-    async def _show_identity(self, viewer: Viewer) -> None:
-        def load():
-            with session_scope() as db:
-                patient = db.get(Patient, viewer.patient_id) if viewer.patient_id else None
-                choices = [] if viewer.user.is_staff else access.portal_patients(db, viewer.user)
-                return patient, choices
-
-        patient, choices = await self._run(load)
-        self.signed_in = True
-        self.user_name = viewer.user.full_name
-        self.user_email = viewer.user.email
-        self.is_staff = viewer.user.is_staff
-        self.is_admin = viewer.user.is_admin
-        self.patient_name = patient.full_name if patient else ""
-        self.relation = viewer.relation or ""
-        self.patient_choices = [
-            {"id": str(p.id), "name": p.full_name,
-             "label": "Your record" if rel == "self" else f"{p.full_name} (you're a caregiver)"}
-            for p, rel in choices
-        ]
-
-    async def _portal_viewer(self) -> Optional[Viewer]:
-        """The viewer for a portal page, or None after sending them to sign in."""
-        viewer = await self._viewer()
-        if viewer is None:
-            return None
-        if viewer.patient_id is None:
-            if not viewer.user.is_staff:
-                self._end_reason = "revoked"  # a caregiver whose last access was revoked
-            return None
-        return viewer
-
     # --- events ---
 
     async def sign_out(self):
         token = self._session_token()
         if token:
-            def end():
-                with session_scope() as db:
-                    sessions.end_session(db, token, clock=utcnow)
-
-            await self._run(end)
-        self.signed_in = False
+            await asyncio.to_thread(
+                _in_db, lambda db: sessions.end_session(db, token, clock=utcnow))
+        await self._reset_tab()
         self._go(routes.AUTH_SIGN_OUT)
 
     async def switch_patient(self, patient_id: str):
-        viewer = await self._viewer()
-        if viewer is None:
-            return self._signed_out()
         try:
             wanted = int(patient_id)
         except (TypeError, ValueError):
             return
-
-        def switch():
-            with session_scope() as db:
-                relation = access.require_access(db, viewer.user, wanted,
-                                                 action="portal.switch_patient", clock=utcnow,
-                                                 client_ip=viewer.client_ip)
-                if relation == access.RELATION_STAFF:
-                    # The same as Admin's "View as patient": the office opening a portal is audited.
-                    audit.record(db, "portal.viewed_as_patient", actor=viewer.user, patient_id=wanted,
-                                 client_ip=viewer.client_ip, clock=utcnow)
-                    db.commit()
-                sessions.set_active_patient(db, viewer.session.id, wanted)
-
-        try:
-            await self._run(switch)
-        except NotAllowed:
-            return self._flash("error", "You don't have access to that patient's portal.")
-        except DomainError as exc:
-            return self._flash("error", str(exc))
+        viewer = await self._person()
+        if viewer is None:
+            return
+        got = await self._run_work(viewer, lambda db, v: tab_access.switch_patient(
+            db, v.user, v.session, wanted, clock=utcnow, client_ip=v.client_ip), "switch patient")
+        if not got.ok:
+            return self._flash("error", "You don't have access to that patient's portal."
+                               if got.refused else got.error)
+        await self._switch_tab_to(wanted)
         self._go(routes.HOME)
+
+    async def back_to_admin(self):
+        """End "View as patient" (in every tab of this session) and return to the admin page."""
+        viewer = await self._person()
+        if viewer is None or not viewer.user.is_staff:
+            return
+        await asyncio.to_thread(_in_db, lambda db: tab_access.end_view_as(db, viewer.user, viewer.session))
+        await self._switch_tab_to(None)
+        self._go(routes.ADMIN)
 
     def show_problem(self):
         """Shown after an error no handler caught (see carespace_app.calm_error)."""
-        self._flash("error", "Something went wrong on our side. Please try again in a minute. "
-                    f"If it keeps happening, call the office at {OFFICE_PHONE}.")
+        self._flash("error", SOMETHING_WRONG)
 
     async def check_idle(self):
         """The page's timer asks every few seconds; the question is not activity itself."""
-        idle = await self._run(_idle_seconds, self._session_token())
-        if idle is None:
-            if self.signed_in:
-                await self._viewer(touch=False)  # learns why: idle, or ended elsewhere
-                return self._signed_out("expired")
+        tab = await self._bind_tab(touch=False)
+        if not tab.signed_in:
+            self._signed_out()
             return
+        idle = (utcnow() - tab.session.last_seen_at).total_seconds()
         warn = idle >= sessions.IDLE_WARNING.total_seconds()
         # Only a change is sent: an unchanged var set every tick would still go to the
         # browser and re-render the page under the user's hands (an open menu, a form).
@@ -262,8 +407,8 @@ class SessionState(rx.State):
             self.idle_warning = warn
 
     async def stay_signed_in(self):
-        """"Stay signed in": this event is the activity (resolve records it)."""
-        viewer = await self._viewer(touch=True)
-        if viewer is None:
-            return self._signed_out("expired")
+        """"Stay signed in": this event is the activity (the lookup records it)."""
+        tab = await self._bind_tab(touch=True)
+        if not tab.signed_in:
+            return self._signed_out()
         self.idle_warning = False

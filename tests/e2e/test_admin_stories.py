@@ -159,12 +159,16 @@ def test_deactivated_staff_loses_their_open_tab(server, page: Page, browser: Bro
     nurse_page.context.close()
 
 
-def test_patient_at_admin_is_sent_away_and_it_is_audited(server, page: Page, browser: Browser):
+def test_patient_at_admin_is_told_it_is_for_the_office_and_it_is_audited(server, page: Page,
+                                                                          browser: Browser):
     person = make_patient(server, first="Ida", last="Marsh")
     register_from_email(server, page, person)
     page.goto("/admin")
-    expect(page.get_by_role("heading", name="Sign in to CareSpace")).to_be_visible()
+    expect(page.get_by_role("heading", name="This page is for the office staff")).to_be_visible()
     expect(page.get_by_role("heading", name="Patients", exact=True)).to_have_count(0)
+    # Still signed in: the way back leads to their own portal.
+    page.get_by_role("link", name="Go to your portal").click()
+    expect(page.get_by_text("Ida Marsh").first).to_be_visible()
 
     staff = make_staff(server, name="Otto Office")
     office = _new_context_page(browser, server)

@@ -11,7 +11,10 @@ what calling the handler *with ids that belong to someone else* comes to:
     REFUSED     nothing changes, nothing foreign leaks, and the refusal is audited
                 (access.refused / admin.refused) with this person as the actor
     SIGNED_OUT  nothing changes, nothing leaks, the tab is sent to sign in
-                (no one is signed in, or the signed-in person has no portal here)
+                (no one is signed in)
+    SENT_AWAY   nothing changes, nothing leaks, the person stays signed in and the tab
+                is sent to choose a portal (/access: their access to the patient the tab
+                showed ended) or to the admin page (staff outside "View as patient")
     DISPLAY     only this tab's own display vars (a dialog, a tab, password
                 rule ticks, the idle warning, Reflex's hydration flags): nothing
                 in the database changes, nothing of any record appears
@@ -34,9 +37,10 @@ ROLES = ("anonymous", "patient_a", "patient_b", "caregiver", "revoked_caregiver"
 ALLOWED = "allowed"
 REFUSED = "refused"
 SIGNED_OUT = "signed out"
+SENT_AWAY = "sent to choose a portal"
 DISPLAY = "display only"
 PUBLIC = "public flow"
-OUTCOMES = (ALLOWED, REFUSED, SIGNED_OUT, DISPLAY, PUBLIC)
+OUTCOMES = (ALLOWED, REFUSED, SIGNED_OUT, SENT_AWAY, DISPLAY, PUBLIC)
 
 
 @dataclass(frozen=True)
@@ -55,13 +59,14 @@ def same(outcome: str) -> dict[str, str]:
     return _row(*[outcome] * len(ROLES))
 
 
-# A portal page's handler. Staff outside "View as patient" have no portal patient: sent to sign in.
-PORTAL = _row(SIGNED_OUT, ALLOWED, ALLOWED, ALLOWED, SIGNED_OUT, SIGNED_OUT, SIGNED_OUT)
+# A portal page's handler. The revoked caregiver's tab showed patient A: it is sent to choose
+# another portal; staff outside "View as patient" have no portal patient: sent to the admin page.
+PORTAL = _row(SIGNED_OUT, ALLOWED, ALLOWED, ALLOWED, SENT_AWAY, SENT_AWAY, SENT_AWAY)
 # A portal handler given another patient's id (a thread): the service refuses and audits.
-PORTAL_FOREIGN = _row(SIGNED_OUT, REFUSED, REFUSED, REFUSED, SIGNED_OUT, SIGNED_OUT, SIGNED_OUT)
+PORTAL_FOREIGN = _row(SIGNED_OUT, REFUSED, REFUSED, REFUSED, SENT_AWAY, SENT_AWAY, SENT_AWAY)
 # The patient's own pages (Manage Users, Who viewed my record): not their caregivers.
-PATIENT_ONLY = _row(SIGNED_OUT, ALLOWED, ALLOWED, REFUSED, SIGNED_OUT, SIGNED_OUT, SIGNED_OUT)
-PATIENT_ONLY_FOREIGN = _row(SIGNED_OUT, REFUSED, REFUSED, REFUSED, SIGNED_OUT, SIGNED_OUT, SIGNED_OUT)
+PATIENT_ONLY = _row(SIGNED_OUT, ALLOWED, ALLOWED, REFUSED, SENT_AWAY, SENT_AWAY, SENT_AWAY)
+PATIENT_ONLY_FOREIGN = _row(SIGNED_OUT, REFUSED, REFUSED, REFUSED, SENT_AWAY, SENT_AWAY, SENT_AWAY)
 # The person's own account (any signed-in person, also staff and a caregiver whose last
 # access was revoked: it touches their own sign-in only).
 OWN_ACCOUNT = _row(SIGNED_OUT, ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED)
@@ -101,6 +106,9 @@ MATRIX: dict[tuple[str, str], object] = {
     ("SessionState", "show_problem"): same(DISPLAY),
     ("SessionState", "check_idle"): same(DISPLAY),
     ("SessionState", "stay_signed_in"): OWN_ACCOUNT,
+    # Ends the office's "View as patient"; for anyone else, nothing to end.
+    ("SessionState", "back_to_admin"): _row(SIGNED_OUT, DISPLAY, DISPLAY, DISPLAY, DISPLAY, ALLOWED,
+                                             ALLOWED),
     ("SessionState", "setvar"): SetVar(frozenset({"is_hydrated"})),
 
     # --- signed-out pages ---
@@ -120,6 +128,10 @@ MATRIX: dict[tuple[str, str], object] = {
     ("ResetPasswordState", "setvar"): SetVar(frozenset({"is_hydrated"})),
     ("ConfirmEmailState", "load"): same(PUBLIC),
     ("ConfirmEmailState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+
+    # --- whose portal a tab can show (after access ended, or with none) ---
+    ("AccessState", "load"): OWN_ACCOUNT,
+    ("AccessState", "setvar"): SetVar(frozenset({"is_hydrated"})),
 
     # --- the portal ---
     ("PortalState", "setvar"): SetVar(frozenset({"is_hydrated"})),

@@ -47,7 +47,7 @@ def admin_shell(active: str, *children: rx.Component) -> rx.Component:
     header = rx.el.header(
         rx.hstack(
             rx.link(brand(), href=routes.ADMIN, underline="none", color="inherit"),
-            rx.badge("Office", size="2"), rx.spacer(),
+            rx.cond(SessionState.is_staff, rx.badge("Office", size="2")), rx.spacer(),
             rx.text(SessionState.user_name, size="3", class_name="cs-name"),
             # A plain link to the sign-out route (which ends the session on the server):
             # it works even when clicked before the page has finished loading.
@@ -56,7 +56,8 @@ def admin_shell(active: str, *children: rx.Component) -> rx.Component:
             align="center", width="100%", max_width=MAX_WIDTH, margin_x="auto", spacing="3",
             padding_x="1rem", padding_y="0.5rem", wrap="wrap",
         ),
-        rx.box(admin_nav(active), max_width=MAX_WIDTH, margin_x="auto", padding_x="1rem"),
+        rx.cond(SessionState.is_staff,
+                rx.box(admin_nav(active), max_width=MAX_WIDTH, margin_x="auto", padding_x="1rem")),
         class_name="cs-header",
     )
     return rx.box(
@@ -66,12 +67,32 @@ def admin_shell(active: str, *children: rx.Component) -> rx.Component:
             rx.cond(
                 SessionState.signed_in & SessionState.is_staff,
                 rx.vstack(*children, spacing="4", width="100%", align="stretch"),
-                rx.center(rx.spinner(size="3"), padding="3rem"),
+                rx.cond(SessionState.office_only, office_only_notice(),
+                        rx.center(rx.spinner(size="3"), padding="3rem")),
             ),
             max_width=MAX_WIDTH, margin_x="auto", padding="1rem", width="100%", id="main",
             class_name="cs-admin",
         ),
         min_height="100vh", background=rx.color("gray", 1), data_accent=ACCENT,
+    )
+
+
+OFFICE_ONLY_TITLE = "This page is for the office staff"
+OFFICE_ONLY_TEXT = ("The admin pages are where the practice's staff manage patients. Your own "
+                    "portal is still open to you.")
+
+
+def office_only_notice() -> rx.Component:
+    """A patient or caregiver who opened /admin: they stay signed in and are shown the way back."""
+    return rx.card(
+        rx.vstack(
+            rx.heading(OFFICE_ONLY_TITLE, size="6", as_="h1"),
+            rx.text(OFFICE_ONLY_TEXT, size="3"),
+            rx.button(rx.el.a("Go to your portal", href=routes.HOME), as_child=True, size="3",
+                      min_height="44px"),
+            spacing="3", align="start",
+        ),
+        width="100%",
     )
 
 

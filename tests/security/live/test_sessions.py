@@ -31,6 +31,7 @@ from tests.e2e.portal_people import wait_for_hydration
 from .attack import as_datetime, scalar, server_db, utcnow
 
 COOKIE = "carespace_session"
+NONCE = "carespace_signin"  # http.py: which browser a sign-in ticket belongs to
 PLANTED = "planted-by-an-attacker"
 ADMIN_HOME = r"/admin/?$"
 
@@ -58,8 +59,9 @@ def _get(url: str, cookie: str = ""):
 @pytest.fixture(scope="module")
 def signed_in(server, browser):
     """A staff member signs in in a browser where an attacker planted a cookie first. The
-    sign-in ticket's URL is caught on its way to the server and sent on with a request to
-    be redirected to another site; the answer's raw headers are kept."""
+    sign-in ticket's URL is caught on its way to the server and sent on, with the browser's
+    cookies (its sign-in nonce: the ticket works only there), with a request to be
+    redirected to another site; the answer's raw headers are kept."""
     staff = make_staff(server, name="Tess Ticket")
     context = browser.new_context(base_url=server.base_url)
     context.add_cookies([{"name": COOKIE, "value": PLANTED, "url": server.base_url}])
@@ -81,7 +83,9 @@ def signed_in(server, browser):
     while not caught and time.time() < deadline:
         page.wait_for_timeout(100)
     assert caught, "the sign-in never went to /auth/session"
-    status, headers = _get(caught[0] + "&next=%2F%2Fevil.example%2Fsteal", cookie=f"{COOKIE}={PLANTED}")
+    nonce = next(c["value"] for c in context.cookies() if c["name"] == NONCE)
+    status, headers = _get(caught[0] + "&next=%2F%2Fevil.example%2Fsteal",
+                           cookie=f"{COOKIE}={PLANTED}; {NONCE}={nonce}")
     page.unroute(re.compile(r"/auth/session\?"))
     yield {"ticket_url": caught[0], "status": status, "headers": headers, "page": page,
            "context": context, "server": server}

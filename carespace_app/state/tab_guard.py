@@ -1,0 +1,36 @@
+"""Runs before every event of a CareSpace state and before every hydration.
+
+Reflex re-sends a tab's whole state on hydration and sends a handler's changes as
+it runs; both must only ever carry what the tab's *current* person may see about
+its *current* patient. So before Reflex does anything with an event, the tab is
+resolved (SessionState._bind_tab) and, if the person or the patient changed,
+cleared. The handler's own call path then reuses this event's answer.
+"""
+from __future__ import annotations
+
+from reflex.middleware import Middleware
+from reflex_base.event import Event, get_hydrate_event
+
+from .session import SessionState
+
+# Events that are not the person doing something: they must not count as activity.
+NOT_ACTIVITY = ("check_idle",)
+
+
+def _is_hydration(state, event: Event) -> bool:
+    return event.name == get_hydrate_event(state) or event.name.endswith(".hydrate_and_load")
+
+
+def _handler_state_name(event: Event) -> str:
+    return event.name.rsplit(".", 1)[0]
+
+
+class TabGuard(Middleware):
+    async def preprocess(self, app, state, event: Event):
+        hydrating = _is_hydration(state, event)
+        if not hydrating and not _handler_state_name(event).startswith(SessionState.get_full_name()):
+            return None  # Reflex's own plumbing (page-load chaining): nothing of ours is sent
+        session_state = await state.get_state(SessionState)
+        handler = event.name.rsplit(".", 1)[-1]
+        await session_state._bind_tab(touch=not hydrating and handler not in NOT_ACTIVITY)
+        return None

@@ -1,0 +1,360 @@
+"""One tab, one person, one patient: a model-based test of sequences over the real handlers.
+
+Hypothesis drives random sequences of what people do at a practice — sign in and out
+(also on one shared computer used by successive people), open any page, load more,
+switch patient, send, reply, grant, revoke, deactivate, change a password, go idle,
+reach the 12-hour limit, view as patient and come back — through the real State
+handlers, CareSpace's TabGuard and the real session lookup (tests/tabs.py), and
+checks after every step:
+
+(a) no tab's state tree holds a value of a patient its current person may not see
+    now: neither the acting tab's whole tree (every var, server-only ones included)
+    nor what any tab would be sent by its next page load; a tab whose browser has no
+    live session would be sent no patient's data at all;
+(b) every message, reply or grant stored by a step is on the patient the acting tab
+    displayed when the step began;
+(c) a step that had to be refused (signed out, access ended, the office's read-only
+    view) changed no row (the audit trail and session bookkeeping aside).
+"""
+from __future__ import annotations
+
+import itertools
+import os
+from datetime import timedelta
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from carespace_app import routes
+from carespace_app.clock import utcnow
+from carespace_app.db import session_scope
+from carespace_app.models import (
+    AuditEvent, CaregiverGrant, Message, MessageThread, Patient, PatientAccess, User, UserSession,
+)
+from carespace_app.services import (
+    access, appointments, invitations, labs, messaging, security, sessions, staff,
+)
+from carespace_app.state.admin_patient import AdminPatientState
+from carespace_app.state.labs import LabsState
+from carespace_app.state.manage_users import ManageUsersState
+from carespace_app.state.messages import MessagesState
+from carespace_app.state.session import SessionState
+from tests.conftest import _truncate
+from tests.factories import grant_caregiver, make_patient, make_staff, patient_user
+from tests.tabs import Browser, Tab, sign_in_token
+
+pytestmark = pytest.mark.slow
+
+PAGES = (routes.HOME, routes.MESSAGES, routes.LABS, routes.APPOINTMENTS, routes.MANAGE_USERS,
+         routes.RECORD_ACTIVITY, routes.SETTINGS, routes.ACCESS, routes.ADMIN, routes.ADMIN_MESSAGES,
+         routes.ADMIN_AUDIT, "patient-page")
+PEOPLE = ("rosa", "james", "maria", "sam")
+# Rows a refused step may still write: the refusal's own audit row and the session's clock.
+BOOKKEEPING = {AuditEvent.__tablename__, UserSession.__tablename__}
+COUNTED = (Message, MessageThread, CaregiverGrant, PatientAccess)
+LAB_REPORTS = 11  # one more than a Labs page, so "Load more" has something to load
+
+
+def _records(db: Session, patient, account, office, tag: str) -> list[str]:
+    """A conversation, lab reports, a visit and a pending invitation; the markers that must
+    never reach a tab that may not see this patient."""
+    now = utcnow()
+    thread = messaging.start_thread(db, account, patient.id, category="Billing",
+                                    subject=f"{tag} subject line", body=f"{tag} message body",
+                                    client_key=None, clock=utcnow)
+    messaging.reply(db, office, thread, body=f"{tag} care team reply", client_key=None, clock=utcnow)
+    for n in range(LAB_REPORTS):
+        labs.enter_report(db, office, patient.id, panel=f"{tag} panel {n:02d}",
+                          collected_at=now - timedelta(days=30 + n), resulted_at=now - timedelta(days=29 + n),
+                          ordering_provider=f"Dr. {tag} Park",
+                          results=[labs.ResultInput(test_name=f"{tag}-Sodium", value=130.0 + n,
+                                                    unit=f"{tag}-unit", ref_low=135, ref_high=145)],
+                          clock=utcnow)
+    appointments.create_appointment(db, office, patient.id, starts_at=now + timedelta(days=3),
+                                    duration_minutes=30, appointment_type="Office visit",
+                                    provider=f"Dr. {tag} Lee", location=f"{tag} suite 4", clock=utcnow)
+    invitations.grant_access(db, account, patient.id, name="Pending Friend",
+                             email=f"friend.{tag.lower()}@example.org", clock=utcnow)
+    return [patient.mrn, patient.email, f"{tag} subject line", f"{tag} message body",
+            f"{tag} care team reply", f"{tag} panel", f"{tag}-Sodium", f"{tag}-unit",
+            f"Dr. {tag} Park", f"Dr. {tag} Lee", f"{tag} suite 4", f"friend.{tag.lower()}@example.org"]
+
+
+def _rows(db: Session) -> dict[str, int]:
+    return {m.__tablename__: db.exec(select(func.count()).select_from(m)).one() for m in COUNTED}
+
+
+class Practice(RuleBasedStateMachine):
+    """Rosa and James (patients), Maria (caregiver of both), Sam (office), Ada (administrator,
+    acting from elsewhere). Browsers: Rosa's (two tabs), Maria's (two tabs), Sam's, and one
+    shared family computer that anyone signs in on."""
+
+    engine = None  # set by the test
+
+    @initialize()
+    def build(self):
+        _truncate(self.engine)
+        self.serial = itertools.count(1)
+        with Session(self.engine, expire_on_commit=False) as db:
+            rosa = make_patient(db, first_name="Rosa", last_name="Alvarez", mrn="RZQ-00001",
+                                email="rosa.rzq@example.com")
+            james = make_patient(db, first_name="James", last_name="Okafor", mrn="JZQ-00002",
+                                 email="james.jzq@example.org")
+            self.users = {"rosa": patient_user(db, rosa), "james": patient_user(db, james)}
+            maria = grant_caregiver(db, rosa, full_name="Maria Alvarez", email="maria@example.net")
+            grant_caregiver(db, james, user=maria)
+            self.users["maria"] = maria
+            self.users["sam"] = make_staff(db, full_name="Sam Nurse", email="sam@example.net")
+            self.ada = make_staff(db, full_name="Ada Lovell", email="ada@example.net", is_admin=True)
+            self.patients = {"rosa": rosa.id, "james": james.id}
+            self.markers = {rosa.id: _records(db, rosa, self.users["rosa"], self.ada, "Rzq"),
+                            james.id: _records(db, james, self.users["james"], self.ada, "Jzq")}
+        self.browsers = {"rosa": Browser("rosa"), "maria": Browser("maria"), "sam": Browser("sam"),
+                         "shared": Browser("shared")}
+        for name, count in (("rosa", 2), ("maria", 2), ("sam", 1), ("shared", 1)):
+            for _ in range(count):
+                self.browsers[name].tab()
+        self.tabs: list[Tab] = [t for b in self.browsers.values() for t in b.tabs]
+        self.acted: Tab | None = None
+
+    # --- who may see what, now ---
+
+    def _person(self, browser: Browser) -> User | None:
+        if not browser.token:
+            return None
+        with session_scope() as db:
+            found = sessions.resolve(db, browser.token, clock=utcnow, touch=False)
+            return found[1] if found else None
+
+    def _visible(self, user: User | None) -> set[int]:
+        if user is None:
+            return set()
+        with session_scope() as db:
+            return {pid for pid in self.patients.values() if access.relation_to(db, user, pid)}
+
+    def _foreign(self, user: User | None) -> list[str]:
+        visible = self._visible(user)
+        return [m for pid, ms in self.markers.items() if pid not in visible for m in ms]
+
+    # --- steps ---
+
+    def _tab(self, index: int) -> Tab:
+        return self.tabs[index % len(self.tabs)]
+
+    @rule(index=st.integers(0, 5), person=st.sampled_from(PEOPLE))
+    def sign_in(self, index, person):
+        """Sign in on a tab's browser: its own person, or anyone on the shared computer."""
+        tab = self._tab(index)
+        who = person if tab.browser.name == "shared" else tab.browser.name
+        tab.browser.token = sign_in_token(self.users[who])
+        self._step(tab, lambda: tab.open(routes.ADMIN if who == "sam" else routes.HOME))
+
+    @rule(index=st.integers(0, 5))
+    def sign_out(self, index):
+        tab = self._tab(index)
+        self._step(tab, lambda: tab.call(SessionState, "sign_out"))
+
+    @rule(index=st.integers(0, 5), page=st.sampled_from(PAGES), patient=st.sampled_from(("rosa", "james")))
+    def open_page(self, index, page, patient):
+        tab = self._tab(index)
+        url = f"{routes.ADMIN_PATIENT}?id={self.patients[patient]}" if page == "patient-page" else page
+        self._step(tab, lambda: tab.open(url))
+
+    @rule(index=st.integers(0, 5))
+    def load_more_labs(self, index):
+        tab = self._tab(index)
+        self._step(tab, lambda: tab.call(LabsState, "more_reports"))
+
+    @rule(index=st.integers(0, 5), patient=st.sampled_from(("rosa", "james")))
+    def switch_patient(self, index, patient):
+        tab = self._tab(index)
+        self._step(tab, lambda: tab.call(SessionState, "switch_patient",
+                                         patient_id=str(self.patients[patient])))
+
+    @rule(index=st.integers(0, 5))
+    def send_message(self, index):
+        tab = self._tab(index)
+        text = f"model message {next(self.serial)}"
+
+        def send():
+            tab.call(MessagesState, "start_compose")
+            tab.call(MessagesState, "send_message",
+                     form={"category": "Billing", "subject": text, "body": text})
+
+        self._write_step(tab, send, writes_as=("self", "caregiver"))
+
+    @rule(index=st.integers(0, 5))
+    def reply(self, index):
+        tab = self._tab(index)
+        threads = tab.state(MessagesState).threads
+        if not threads:
+            return
+        text = f"model reply {next(self.serial)}"
+
+        def send():
+            tab.call(MessagesState, "open_thread", thread_id=threads[0]["id"])
+            tab.call(MessagesState, "send_reply", form={"reply": text})
+
+        self._write_step(tab, send, writes_as=("self", "caregiver"))
+
+    @rule(index=st.integers(0, 5))
+    def grant(self, index):
+        tab = self._tab(index)
+        n = next(self.serial)
+        self._write_step(tab, lambda: tab.call(
+            ManageUsersState, "grant", form={"name": f"Helper {n}", "email": f"helper{n}@example.net"}),
+            writes_as=("self",))
+
+    @rule(patient=st.sampled_from(("rosa", "james")))
+    def revoke_maria(self, patient):
+        """The patient revokes Maria from another device."""
+        with Session(self.engine, expire_on_commit=False) as db:
+            grant = db.exec(select(CaregiverGrant).where(
+                CaregiverGrant.patient_id == self.patients[patient],
+                CaregiverGrant.email == "maria@example.net",
+                CaregiverGrant.revoked_at.is_(None))).first()
+            if grant is not None:
+                invitations.revoke_access(db, self.users[patient], grant.id, clock=utcnow)
+        self.acted = None
+
+    @rule(patient=st.sampled_from(("rosa", "james")))
+    def regrant_maria(self, patient):
+        with Session(self.engine, expire_on_commit=False) as db:
+            if access.relation_to(db, self.users["maria"], self.patients[patient]) is None:
+                grant_caregiver(db, _patient(db, self.patients[patient]), user=self.users["maria"])
+        self.acted = None
+
+    @rule()
+    def deactivate_sam(self):
+        with Session(self.engine, expire_on_commit=False) as db:
+            staff.deactivate(db, self.ada, self.users["sam"].id, clock=utcnow)
+        self.acted = None
+
+    @rule()
+    def reactivate_sam(self):
+        with Session(self.engine, expire_on_commit=False) as db:
+            staff.reactivate(db, self.ada, self.users["sam"].id, clock=utcnow)
+        self.acted = None
+
+    @rule(person=st.sampled_from(PEOPLE))
+    def password_changed_elsewhere(self, person):
+        """A password change on another device ends every other session of the person."""
+        with Session(self.engine, expire_on_commit=False) as db:
+            sessions.end_all_sessions(db, self.users[person].id,
+                                      reason=sessions.ENDED_PASSWORD_CHANGED, clock=utcnow)
+        self.acted = None
+
+    @rule(index=st.integers(0, 5), absolute=st.booleans())
+    def time_passes(self, index, absolute):
+        """The tab's session goes idle for 16 minutes, or reaches its 12-hour limit."""
+        tab = self._tab(index)
+        if not tab.browser.token:
+            return
+        with Session(self.engine, expire_on_commit=False) as db:
+            mine = db.exec(select(UserSession).where(
+                UserSession.token_hash == security.token_hash(tab.browser.token))).all()
+            for r in mine:
+                if absolute:
+                    r.expires_at = utcnow() - timedelta(seconds=1)
+                else:
+                    r.last_seen_at = utcnow() - timedelta(minutes=16)
+                db.add(r)
+            db.commit()
+        self._step(tab, lambda: tab.call(SessionState, "check_idle"))
+
+    @rule(patient=st.sampled_from(("rosa", "james")))
+    def view_as_patient(self, patient):
+        tab = self.browsers["sam"].tabs[0]
+
+        def view():
+            tab.open(f"{routes.ADMIN_PATIENT}?id={self.patients[patient]}")
+            tab.call(AdminPatientState, "view_as_patient")
+
+        self._step(tab, view)
+
+    @rule(index=st.integers(0, 5))
+    def back_to_admin(self, index):
+        tab = self._tab(index)
+        self._step(tab, lambda: tab.call(SessionState, "back_to_admin"))
+
+    # --- the checks ---
+
+    def _step(self, tab: Tab, act) -> None:
+        act()
+        self.acted = tab
+
+    def _write_step(self, tab: Tab, act, *, writes_as: tuple[str, ...]) -> None:
+        """A write: where it lands (b), and that a write that had to be refused wrote nothing (c)."""
+        shown = tab.session_state._tab_patient_id
+        person = self._person(tab.browser)
+        with session_scope() as db:
+            relation = access.relation_to(db, person, shown) if person and shown else None
+            before = _rows(db)
+            high = db.exec(select(func.coalesce(func.max(Message.id), 0))).one()
+            grants_high = db.exec(select(func.coalesce(func.max(CaregiverGrant.id), 0))).one()
+        self._step(tab, act)
+        with session_scope() as db:
+            after = _rows(db)
+            new_messages = db.exec(select(Message, MessageThread.patient_id).join(
+                MessageThread, MessageThread.id == Message.thread_id).where(Message.id > high)).all()
+            new_grants = db.exec(select(CaregiverGrant).where(CaregiverGrant.id > grants_high)).all()
+        for _message, patient_id in new_messages:
+            assert patient_id == shown, f"{tab.name} showed patient {shown}; a message went to {patient_id}"
+        for grant in new_grants:
+            assert grant.patient_id == shown, f"{tab.name} showed {shown}; a grant went to {grant.patient_id}"
+        if relation not in writes_as:
+            assert after == before, f"a refused write by {tab.name} changed rows: {before} -> {after}"
+
+    @invariant()
+    def the_acting_tab_holds_only_what_its_person_may_see(self):
+        tab = getattr(self, "acted", None)
+        if tab is None:
+            return
+        foreign = self._foreign(self._person(tab.browser))
+        sent, kept = tab.serialised(), tab.at_rest()
+        for marker in foreign:
+            assert marker not in sent, f"{tab.name} would send {marker!r} to its person"
+            assert marker not in kept, f"{tab.name} keeps {marker!r} on the server"
+        for hydration in tab.hydrations[-3:]:
+            text = str(hydration)
+            for marker in foreign:
+                assert marker not in text, f"{tab.name} was sent {marker!r} on a page load"
+
+    @invariant()
+    def no_tab_would_be_sent_anything_its_person_may_not_see(self):
+        """What each tab's next page load would send (on a copy: the model's tab is untouched)."""
+        for tab in getattr(self, "tabs", []):
+            person = self._person(tab.browser)
+            foreign = self._foreign(person)
+            if not foreign:
+                continue
+            sent = tab.clone().reload_snapshot()
+            text = str(sent)
+            for marker in foreign:
+                assert marker not in text, f"reloading {tab.name} would send {marker!r}"
+
+
+def _patient(db, patient_id):
+    return db.get(Patient, patient_id)
+
+
+@pytest.fixture
+def practice_machine(engine):
+    Practice.engine = engine
+    yield Practice
+    Practice.engine = None
+
+
+def test_one_tab_one_person_one_patient(practice_machine):
+    from hypothesis.stateful import run_state_machine_as_test
+
+    run_state_machine_as_test(practice_machine, settings=settings(
+        max_examples=int(os.environ.get("ISOLATION_EXAMPLES", "20")), stateful_step_count=30,
+        derandomize=True, deadline=None, suppress_health_check=list(HealthCheck),
+        report_multiple_bugs=False,
+        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target]
+        + ([Phase.shrink] if os.environ.get("ISOLATION_SHRINK") else [])))

@@ -7,6 +7,7 @@ import reflex as rx
 
 from . import routes
 from .config import get_settings
+from .frontend_errors import log_frontend_error
 from .http import backend_routes, security_headers
 from .jobs import start_background_jobs
 from .pages import access, admin_pages, people, records
@@ -36,6 +37,7 @@ app = rx.App(
     html_lang="en",
     head_components=[rx.el.meta(name="viewport", content="width=device-width, initial-scale=1")],
     backend_exception_handler=calm_error,
+    frontend_exception_handler=log_frontend_error,
 )
 
 # Before any event or hydration: the tab belongs to its current person and patient.

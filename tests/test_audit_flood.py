@@ -18,7 +18,7 @@ from sqlmodel import select
 
 from carespace_app.models import AuditEvent, CaregiverGrant, Message, MessageThread
 from carespace_app.services import (
-    access, appointments, audit, invitations, labs, messaging, record_activity,
+    access, appointments, audit, audit_log, invitations, labs, messaging, record_activity,
 )
 from carespace_app.services.errors import NotAllowed
 from tests.factories import make_patient, make_practice
@@ -280,3 +280,12 @@ def test_a_flood_of_refusals_leaves_the_first_page_to_real_events(db, clock, pra
         ("You", "Viewed your record 12 times"),
         ("The office (Nora Quinn)", "Viewed your record details"),
     ]
+
+
+def test_the_office_log_says_how_often_a_refusal_was_repeated(db, clock, practice):
+    for _ in range(10):
+        with pytest.raises(NotAllowed):
+            labs.list_reports(db, practice.alice_user, practice.bob.id, clock=clock)
+    (row,) = audit_log.list_events(db, practice.staff, action="access.refused", clock=clock).items
+    assert (row.repeat_count, row.detail) == (10, "labs.view (10 times)")
+    assert row.actor_email == practice.alice_user.email and row.mrn == practice.bob.mrn

@@ -31,8 +31,14 @@ class AuditRow:
     patient_name: str
     mrn: str
     action: str
-    detail: str
+    detail: str  # with the count of a repeated refusal: "thread.view (10 times)"
     client_ip: str
+    repeat_count: int = 1
+
+
+def _counted(detail: str, repeat_count: Optional[int]) -> str:
+    # A refusal repeated within its window is one row (services/audit.py): say how often.
+    return f"{detail} ({repeat_count} times)" if (repeat_count or 1) > 1 else detail
 
 
 def _day_start_utc(day: Optional[date]) -> Optional[datetime]:
@@ -74,7 +80,8 @@ def list_events(db: Session, actor: User, *, mrn: str = "", actor_email: str = "
                    .offset(offset).limit(limit + 1)).all()
     items = [AuditRow(id=e.id, at=e.at, actor_name=name or "", actor_email=email or "",
                       actor_role=e.actor_role, patient_name=f"{first} {last}" if first else "",
-                      mrn=p_mrn or "", action=e.action, detail=e.detail, client_ip=e.client_ip or "")
+                      mrn=p_mrn or "", action=e.action, detail=_counted(e.detail, e.repeat_count),
+                      client_ip=e.client_ip or "", repeat_count=e.repeat_count or 1)
              for e, name, email, first, last, p_mrn in rows]
     # Reading the trail is itself recorded: who looked at whose history.
     filters = ", ".join(f"{k}={v}" for k, v in (("mrn", mrn), ("actor", actor_email),

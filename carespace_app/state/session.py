@@ -168,8 +168,12 @@ class SessionState(rx.State):
         base = await root.get_state(SessionState)
         base.reset()
 
-    async def _bind_tab(self, touch: bool = True) -> TabAccess:
-        """Resolve this event's person and patient; clear the tab first when either changed."""
+    async def _bind_tab(self, touch: bool = True, hydrating: bool = False) -> TabAccess:
+        """Resolve this event's person and patient; clear the tab first when either changed.
+
+        A tab cleared under a click leaves the page it can no longer show (a page load
+        needs no push: its own on_load decides where it belongs).
+        """
         root = self._get_root_state()
         cached = _EVENT_TAB.get()
         if cached is not None and cached[0] == id(root):
@@ -180,11 +184,16 @@ class SessionState(rx.State):
         else:
             tab = await asyncio.to_thread(_resolve, token, self._tab_session_id,
                                           self._tab_patient_id, self._client_ip(), touch)
+        was_signed_in = bool(self._tab_session_id)
         if tab.session_id != self._tab_session_id:
             await self._reset_tab()
+            if was_signed_in and not hydrating:
+                self._leave_for(tab)
         elif tab.lost:
             await self._reset_tab()
             self.ended_patient_name = tab.lost_patient_name
+            if not hydrating:
+                self._leave_for(tab)
         # Assigned on activity even when unchanged: with Redis, a write renews this state's
         # expiry (rxconfig.py), so an active tab's state never lapses under the person.
         if touch or self._tab_session_id != tab.session_id:
@@ -197,6 +206,18 @@ class SessionState(rx.State):
             self.idle_warning = False
         _EVENT_TAB.set((id(root), tab))
         return tab
+
+    def _leave_for(self, tab: TabAccess) -> None:
+        """Where a cleared tab goes: sign-in, the access page, or the person's start page."""
+        if not tab.signed_in:
+            self._end_reason = tab.ended
+            self._signed_out()
+        elif tab.lost == tab_access.LOST_REVOKED:
+            self._go(routes.ACCESS)
+        elif tab.user.is_staff:
+            self._go(routes.ADMIN)
+        else:
+            self._go(routes.HOME)
 
     async def _switch_tab_to(self, patient_id: Optional[int]) -> None:
         """This tab now shows another patient (or none): nothing of the last one stays."""

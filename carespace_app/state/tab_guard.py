@@ -32,5 +32,6 @@ class TabGuard(Middleware):
             return None  # Reflex's own plumbing (page-load chaining): nothing of ours is sent
         session_state = await state.get_state(SessionState)
         handler = event.name.rsplit(".", 1)[-1]
-        await session_state._bind_tab(touch=not hydrating and handler not in NOT_ACTIVITY)
+        await session_state._bind_tab(touch=not hydrating and handler not in NOT_ACTIVITY,
+                                      hydrating=hydrating)
         return None

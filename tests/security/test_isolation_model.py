@@ -286,6 +286,7 @@ class Practice(RuleBasedStateMachine):
     def _step(self, tab: Tab, act) -> None:
         act()
         self.acted = tab
+        RUN["steps"] += 1
 
     def _write_step(self, tab: Tab, act, *, writes_as: tuple[str, ...]) -> None:
         """A write: where it lands (b), and that a write that had to be refused wrote nothing (c)."""
@@ -342,6 +343,9 @@ def _patient(db, patient_id):
     return db.get(Patient, patient_id)
 
 
+RUN = {"steps": 0}  # steps that drove a tab, over the whole run (reported, and checked)
+
+
 @pytest.fixture
 def practice_machine(engine):
     Practice.engine = engine
@@ -352,9 +356,13 @@ def practice_machine(engine):
 def test_one_tab_one_person_one_patient(practice_machine):
     from hypothesis.stateful import run_state_machine_as_test
 
+    RUN["steps"] = 0
     run_state_machine_as_test(practice_machine, settings=settings(
-        max_examples=int(os.environ.get("ISOLATION_EXAMPLES", "20")), stateful_step_count=30,
+        max_examples=int(os.environ.get("ISOLATION_EXAMPLES", "40")), stateful_step_count=50,
         derandomize=True, deadline=None, suppress_health_check=list(HealthCheck),
-        report_multiple_bugs=False,
+        report_multiple_bugs=False, database=None,
         phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target]
         + ([Phase.shrink] if os.environ.get("ISOLATION_SHRINK") else [])))
+    # A run that drove (almost) no tab proves nothing: the sequences must have happened.
+    assert RUN["steps"] >= 8 * int(os.environ.get("ISOLATION_EXAMPLES", "40")), RUN
+    print(f"isolation model: {RUN['steps']} tab steps")

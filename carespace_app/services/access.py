@@ -89,6 +89,15 @@ def refuse_unknown(db: Session, user: Optional[User], *, action: str, what: str,
                    patient_id=None, clock=clock, client_ip=client_ip)
 
 
+def refuse_other_portal(db: Session, user: Optional[User], patient_id: int, *, action: str,
+                        what: str, clock: Clock, client_ip: Optional[str] = None) -> NotAllowed:
+    """An id of a patient this person may see, sent from a tab that shows another patient
+    (a caregiver of two, a stale tab): refused like any foreign id, on that patient's trail."""
+    return _refuse(db, user, audit_action="access.refused",
+                   action=f"{action}: {what}, not the portal this tab shows",
+                   patient_id=patient_id, clock=clock, client_ip=client_ip)
+
+
 def require_access(db: Session, user: Optional[User], patient_id: int, *, action: str,
                    clock: Clock, client_ip: Optional[str] = None) -> str:
     """The viewer's relation to the patient, or NotAllowed (audited as access.refused)."""

@@ -347,6 +347,14 @@ def inspect_reset(db: Session, token: str, *, clock: Clock) -> PasswordReset:
     return reset
 
 
+def reset_link_email(db: Session, token: str, *, clock: Clock) -> str:
+    """The email of the account a usable reset link is for ("" if none): the live password
+    checklist's "not your email" rule. Never sent to the browser."""
+    reset = inspect_reset(db, token, clock=clock)
+    user = db.get(User, reset.user_id)
+    return user.email if user is not None else ""
+
+
 def reset_password(db: Session, token: str, *, new_password: str, confirm_password: str,
                    clock: Clock) -> User:
     """Set a new password from a reset link; every session of the account ends."""

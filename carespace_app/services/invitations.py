@@ -226,13 +226,15 @@ def _grant_for(db: Session, actor: Optional[User], grant_id: int, *, action: str
     as an unknown one.
     """
     grant = db.get(CaregiverGrant, grant_id) if isinstance(grant_id, int) else None
-    if grant is not None and patient_id is not None and grant.patient_id != patient_id:
-        grant = None
     if grant is None:
         raise access.refuse_unknown(db, actor, action=action, what=f"authorized user {grant_id!r}",
                                     clock=clock, client_ip=client_ip)
     relation = access.require_self_or_staff(db, actor, grant.patient_id, action=action,
                                             clock=clock, client_ip=client_ip)
+    if patient_id is not None and grant.patient_id != patient_id:
+        raise access.refuse_other_portal(db, actor, grant.patient_id, action=action,
+                                         what=f"authorized user {grant_id}", clock=clock,
+                                         client_ip=client_ip)
     return grant, RELATION_SELF if relation == RELATION_SELF else audit.role_of(actor)
 
 

@@ -158,12 +158,13 @@ def _thread_for(db: Session, actor: User, thread_id: int, *, action: str,
     (even one they may see in another tab) is answered as an unknown one.
     """
     thread = db.get(MessageThread, thread_id) if isinstance(thread_id, int) else None
-    if thread is not None and patient_id is not None and thread.patient_id != patient_id:
-        thread = None
     if thread is None:
         raise access.refuse_unknown(db, actor, action=action, what=f"conversation {thread_id!r}",
                                     clock=clock)
     relation = access.require_access(db, actor, thread.patient_id, action=action, clock=clock)
+    if patient_id is not None and thread.patient_id != patient_id:
+        raise access.refuse_other_portal(db, actor, thread.patient_id, action=action,
+                                         what=f"conversation {thread_id}", clock=clock)
     return thread, relation
 
 

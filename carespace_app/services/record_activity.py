@@ -51,6 +51,7 @@ PLAIN_WORDS = {
     "invitation.sent": "Sent an invitation link",
     "email.changed": "Changed the email address",
     "access.refused": "Tried to open your record and was refused",
+    "portal.viewed_as_patient": "Opened your portal to see it as you do",
 }
 OFFICE_ROLES = {"staff", "admin"}
 # The patient's own reads that collapse into one line when nothing else comes between.

@@ -239,7 +239,8 @@ def end_all_sessions(
 
 
 def set_active_patient(db: Session, session_id: int, patient_id: Optional[int]) -> None:
-    """Which patient a caregiver is viewing. The caller has checked their access."""
+    """The patient last chosen in this session: the default for a tab opened later, and the
+    office's "View as patient" (services/tab_access.py). The caller has checked access."""
     db.execute(
         update(UserSession)
         .where(UserSession.id == session_id)

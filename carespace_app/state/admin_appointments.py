@@ -8,8 +8,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-import reflex as rx
-
 from ..clock import utcnow
 from ..models import APPOINTMENT_TYPES
 from ..services import appointments

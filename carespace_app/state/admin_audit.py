@@ -4,8 +4,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Optional
 
-import reflex as rx
-
 from ..clock import utcnow
 from ..services import audit_log
 from ..timefmt import when

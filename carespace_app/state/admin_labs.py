@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
 
-import reflex as rx
-
 from ..clock import utcnow
 from ..services import labs
 from ..services.errors import ValidationError

@@ -8,8 +8,6 @@ from __future__ import annotations
 import secrets
 from typing import Optional
 
-import reflex as rx
-
 from ..clock import utcnow
 from ..models import MESSAGE_CATEGORIES, THREAD_CLOSED, THREAD_NEW, THREAD_OPEN
 from ..services import messaging

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from typing import Optional
 
-import reflex as rx
-
 from ..clock import utcnow
 from ..services import office_outbox
 from ..timefmt import when

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Optional
 
-import reflex as rx
-
 from .. import routes
 from ..clock import utcnow
 from ..services import invitations, messaging, office_outbox, patients, tab_access

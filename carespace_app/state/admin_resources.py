@@ -1,8 +1,6 @@
 """Admin › Resources: the links patients see on their Resources tab."""
 from __future__ import annotations
 
-import reflex as rx
-
 from ..clock import utcnow
 from ..services import resources
 from .admin import AdminState, int_or_none

@@ -5,8 +5,6 @@ service refuses it (require_admin, audited as admin.refused).
 """
 from __future__ import annotations
 
-import reflex as rx
-
 from ..clock import utcnow
 from ..services import staff
 from ..timefmt import when

@@ -17,7 +17,6 @@ from .. import routes
 from ..clock import utcnow
 from ..db import session_scope
 from ..http import TICKET_REFUSED, cookie_value, nonce_cookie_name
-from ..models import User
 from ..services import accounts, invitations, passwords, sessions
 from ..services.errors import DomainError, LinkError, ValidationError
 from ..services.security import run_in_bcrypt_pool
@@ -306,21 +305,19 @@ class ResetPasswordState(SessionState):
     _account_email: str = ""
     _email_for_token: str = ""
 
+    _password_tries: list[float] = []
+
     async def load(self):
         self._token = self.router.url.query_parameters.get("token", "")[:200]
         self.error = ""
         self.busy = False
         self.rules = _rules_view("", None)
-
-        def inspect():
-            with session_scope() as db:
-                accounts.inspect_reset(db, self._token, clock=utcnow)
-
-        try:
-            await asyncio.to_thread(inspect)
-        except LinkError as exc:
-            self.view = exc.reason
-            self.link_message = str(exc)
+        token = self._token
+        got = await self._public(lambda db: accounts.inspect_reset(db, token, clock=utcnow),
+                                 what="reset link")
+        if not got.ok:
+            self.view = got.link or "invalid"
+            self.link_message = got.error
             return
         self.view = "form"
 
@@ -330,45 +327,31 @@ class ResetPasswordState(SessionState):
         password, _ignored = _typed(value)
         if self._email_for_token != self._token:
             token = self._token
-
-            def account_email() -> str:
-                with session_scope() as db:
-                    reset = accounts.inspect_reset(db, token, clock=utcnow)
-                    user = db.get(User, reset.user_id)
-                    return user.email if user is not None else ""
-
-            try:
-                self._account_email = await asyncio.to_thread(account_email)
-            except LinkError:
-                self._account_email = ""
-            except Exception:
-                log.exception("looking up a reset link's account failed")
-                self._account_email = ""
+            got = await self._public(lambda db: accounts.reset_link_email(db, token, clock=utcnow),
+                                     what="reset link's account")
+            self._account_email = got.value if got.ok else ""
             self._email_for_token = token
         self.rules = _rules_view(password, self._account_email or None)
 
     @rx.event
     async def submit(self, form: dict):
+        if not _another_try(self):
+            self.error = TOO_MANY_TRIES
+            return
         password, confirm = _text(form, "password"), _text(form, "confirm_password")
         self.busy = True
         self.error = ""
         yield
         token = self._token
-
-        def reset():
-            with session_scope() as db:
-                accounts.reset_password(db, token, new_password=password, confirm_password=confirm,
-                                        clock=utcnow)
-
-        try:
-            await run_in_bcrypt_pool(reset)
-        except LinkError as exc:
-            self.busy = False
-            self.view = exc.reason
-            self.link_message = str(exc)
+        got = await self._public(lambda db: accounts.reset_password(
+            db, token, new_password=password, confirm_password=confirm, clock=utcnow),
+            what="password reset", hashes=True)
+        self.busy = False
+        if got.link:
+            self.view = got.link
+            self.link_message = got.error
             return
-        except DomainError as exc:
-            self.busy = False
-            self.error = str(exc)
+        if not got.ok:
+            self.error = got.error
             return
         yield rx.redirect(f"{routes.SIGN_IN}?reason=reset", replace=True)

@@ -39,7 +39,7 @@ from ..config import OFFICE_PHONE
 from ..db import session_scope
 from ..models import User, UserSession
 from ..services import sessions, tab_access
-from ..services.errors import DomainError, NotAllowed
+from ..services.errors import DomainError, LinkError, NotAllowed
 from ..services.security import run_in_bcrypt_pool
 from ..services.tab_access import TabAccess
 
@@ -78,6 +78,7 @@ class Outcome:
     field: str = ""
     refused: bool = False
     left: bool = False  # the tab was sent away (signed out, access ended): show nothing
+    link: str = ""  # a link that cannot be used: invalid, expired, used, superseded, locked
 
 
 LEFT = Outcome(ok=False, left=True)
@@ -325,6 +326,20 @@ class SessionState(rx.State):
         if viewer is None:
             return LEFT
         return await self._run_work(viewer, work, what, hashes)
+
+    async def _public(self, work: Callable[[Session], Any], *, what: str = "",
+                      hashes: bool = False) -> Outcome:
+        """Work of a signed-out flow (a link's token, a password): no person yet."""
+        run = run_in_bcrypt_pool if hashes else asyncio.to_thread
+        try:
+            return Outcome(ok=True, value=await run(_in_db, work))
+        except LinkError as exc:
+            return Outcome(ok=False, error=str(exc), link=exc.reason)
+        except DomainError as exc:
+            return Outcome(ok=False, error=str(exc), field=exc.field or "")
+        except Exception:
+            log.exception("%s failed unexpectedly in %s", what or "an action", type(self).__name__)
+            return Outcome(ok=False, error=SOMETHING_WRONG)
 
     async def _show_identity(self, viewer: Viewer) -> None:
         """The header: the person, the patient shown, the portals they can switch to."""

@@ -2,19 +2,13 @@
 and confirm a new email address from the emailed link."""
 from __future__ import annotations
 
-import asyncio
-import logging
-
 import reflex as rx
 
 from ..clock import utcnow
-from ..db import session_scope
 from ..services import accounts, passwords
-from ..services.errors import DomainError, LinkError
+from .auth import TOO_MANY_TRIES, _another_try
 from .portal import PortalState
-from .session import SOMETHING_WRONG, SessionState
-
-log = logging.getLogger("carespace.settings")
+from .session import SessionState
 
 MAX_FIELD = 1000
 
@@ -30,6 +24,7 @@ def _rules_view(password: str, email: str | None) -> list[dict[str, str]]:
 
 
 class SettingsState(PortalState):
+    _password_tries: list[float] = []
     dialog_open: bool = False
     tab: str = "email"
     email_error: str = ""
@@ -86,6 +81,9 @@ class SettingsState(PortalState):
 
     @rx.event
     async def change_password(self, form: dict):
+        if not _another_try(self):
+            self.password_error = TOO_MANY_TRIES
+            return
         current = _text(form, "current_password")
         new, confirm = _text(form, "new_password"), _text(form, "confirm_new_password")
         self.password_error = ""
@@ -113,25 +111,16 @@ class ConfirmEmailState(SessionState):
 
     async def load(self):
         token = self.router.url.query_parameters.get("token", "")[:200]
-
-        def confirm():
-            with session_scope() as db:
-                return accounts.confirm_email_change(db, token, clock=utcnow).email
-
-        try:
-            self.new_email = await asyncio.to_thread(confirm)
-        except LinkError as exc:
-            self.view = exc.reason if exc.reason in {"expired", "used", "superseded"} else "invalid"
-            self.message = str(exc)
+        got = await self._public(lambda db: accounts.confirm_email_change(db, token, clock=utcnow).email,
+                                 what="email confirmation")
+        if got.link:
+            self.view = got.link if got.link in {"expired", "used", "superseded"} else "invalid"
+            self.message = got.error
             return
-        except DomainError as exc:
+        if not got.ok:
             self.view = "error"
-            self.message = str(exc)
+            self.message = got.error
             return
-        except Exception:
-            log.exception("email confirmation failed")
-            self.view = "error"
-            self.message = SOMETHING_WRONG
-            return
+        self.new_email = got.value
         self.view = "done"
         self.message = f"Your email address is now {self.new_email}. Sign in with it from now on."

@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from carespace_app import routes
 from carespace_app.clock import utcnow
-from carespace_app.models import AuditEvent, CaregiverGrant, MessageThread, UserSession
+from carespace_app.models import AuditEvent, CaregiverGrant, MessageThread
 from carespace_app.services import invitations, labs, messaging, sessions, staff
 from carespace_app.state.access_page import AccessState
 from carespace_app.state.admin_patient import AdminPatientState

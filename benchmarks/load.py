@@ -1,7 +1,7 @@
 """CareSpace under load, over Reflex's real event channel, next to a bare Reflex app.
 
     python benchmarks/load.py                      # everything (about 10 minutes)
-    python benchmarks/load.py --only bare,portal   # some parts: bare portal signin big scale redis
+    python benchmarks/load.py --only bare,portal   # some parts: bare portal signin big scale redis checklist
     python benchmarks/load.py --sessions 200 --duration 60 --think 5
 
 Each simulated tab is a signed-in browser tab (benchmarks/wsclient.py speaks the
@@ -21,6 +21,13 @@ Parts:
   scale   PostgreSQL + Redis: event throughput with GRANIAN_WORKERS=1 vs 2
           (closed loop, no think time)
   redis   Redis memory per 1,000 sessions (state of 1,000 tabs that opened the inbox)
+  checklist  --checklist-tabs signed-in tabs (think --checklist-think) alone, then while
+          --checklist-sockets anonymous sockets on /register send the password checklist
+          the worst input, each as fast as the server answers; the tabs' click p95 with vs
+          without, the frames answered and dropped ("Please slow down"), the server's CPU.
+          Variants (--checklist-variants): loopback (everyone 127.0.0.1, as served),
+          one (behind a trusted proxy: the sockets share one address, the patients each
+          have theirs), each (every socket its own address: only the per-tab budget holds it)
 
 Prints a table per part and writes benchmarks/results/load-<time>.json.
 """
@@ -36,6 +43,7 @@ import re
 import sys
 import tempfile
 import time
+import uuid
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,8 +52,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("CARESPACE_SECRET_KEY", "benchmark-only")
 
 from benchmarks import seed, serve  # noqa: E402
-from benchmarks.wsclient import Tab, has, var  # noqa: E402
+from benchmarks.wsclient import HYDRATED, ON_LOAD, Tab, has, var  # noqa: E402
 from carespace_app import routes  # noqa: E402
+from carespace_app.event_budget import SLOW_DOWN  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BARE_STATE = "reflex___state____state.bare_app___bare_app____bare_state"
@@ -53,12 +62,12 @@ IDLE_TICK = 10.0
 
 
 def _names():
-    from carespace_app.state.auth import SignInState
+    from carespace_app.state.auth import RegisterState, SignInState
     from carespace_app.state.messages import MessagesState
     from carespace_app.state.session import SessionState
 
     return {"messages": MessagesState.get_full_name(), "session": SessionState.get_full_name(),
-            "sign_in": SignInState.get_full_name()}
+            "sign_in": SignInState.get_full_name(), "register": RegisterState.get_full_name()}
 
 
 def boot_of(web: Path) -> tuple[list[str], str]:
@@ -157,12 +166,37 @@ async def _idle_ticks(tab: Tab, session_state: str, clock: Clock) -> None:
         await asyncio.sleep(IDLE_TICK)
 
 
+# The event budget's answer to a dropped event (carespace_app/event_budget.py), at most
+# once every few seconds per tab; the drops in between get no answer at all.
+SLOWED = has("flash", lambda v: isinstance(v, dict) and v.get("text") == SLOW_DOWN)
+
+
+class Dropped(Exception):
+    """The server answered a click with "Please slow down"."""
+
+
 async def portal_tab(server, boot, names, person: seed.Person, clock: Clock, samples: Samples,
-                     think: float, ramp: float) -> None:
-    """One signed-in tab going round inbox → conversation → labs → inbox → send."""
+                     think: float, ramp: float, *, click_timeout: float = 60.0,
+                     forwarded_for: str = "") -> None:
+    """One signed-in tab going round inbox → conversation → labs → inbox → send.
+
+    A click the event budget drops counts as an error: "dropped (Please slow down)", or
+    the click's own kind when no answer came within ``click_timeout``."""
     await asyncio.sleep(random.uniform(0, ramp))
-    tab = Tab(server.base_url, cookie=f"{routes.SESSION_COOKIE}={person.token}")
+    tab = Tab(server.base_url, cookie=f"{routes.SESSION_COOKIE}={person.token}",
+              headers=[("x-forwarded-for", forwarded_for)] if forwarded_for else None)
     messages = names["messages"]
+
+    async def call(name, payload, done):
+        seconds, delta = await tab.call(name, payload, lambda d: SLOWED(d) or done(d), click_timeout)
+        if SLOWED(delta):
+            raise Dropped()
+        return seconds, delta
+
+    async def navigate(path):
+        tab.path = path
+        seconds, _ = await call(ON_LOAD, {}, HYDRATED)
+        return seconds
     ticks = None
     step = 0
 
@@ -179,23 +213,26 @@ async def portal_tab(server, boot, names, person: seed.Person, clock: Clock, sam
             try:
                 if kind == "thread":
                     thread = random.choice(person.thread_ids)
-                    seconds, _ = await tab.call(f"{messages}.open_thread", {"thread_id": str(thread)},
-                                                has("thread_messages", bool))
+                    seconds, _ = await call(f"{messages}.open_thread", {"thread_id": str(thread)},
+                                            has("thread_messages", bool))
                 elif kind == "labs":
-                    seconds = await tab.navigate(routes.LABS + "/")
+                    seconds = await navigate(routes.LABS + "/")
                 elif kind == "inbox":
-                    seconds = await tab.navigate(routes.MESSAGES + "/")
+                    seconds = await navigate(routes.MESSAGES + "/")
                 elif kind == "compose":
-                    seconds, _ = await tab.call(f"{messages}.start_compose", {},
-                                                has("compose_open", lambda v: v is True))
+                    seconds, _ = await call(f"{messages}.start_compose", {},
+                                            has("compose_open", lambda v: v is True))
                 else:
                     form = {"category": "Other", "subject": f"Load test {step}",
                             "body": "A question about my results from the load test."}
-                    seconds, delta = await tab.call(f"{messages}.send_message", {"form": form},
-                                                    lambda d: has("flash")(d) or has("compose_error", bool)(d))
+                    seconds, delta = await call(f"{messages}.send_message", {"form": form},
+                                                lambda d: has("flash")(d) or has("compose_error", bool)(d))
                     if has("compose_error", bool)(delta):
                         raise RuntimeError(var(delta, "compose_error"))
                 timed(kind, seconds)
+            except Dropped:
+                if clock.measuring():
+                    samples.error("dropped (Please slow down)")
             except Exception:
                 if clock.measuring():
                     samples.error(kind)
@@ -284,6 +321,230 @@ async def run_portal(server, boot, names, people, *, duration, think, warmup, ra
     await asyncio.gather(*jobs)
     samples.storm = storm_samples  # type: ignore[attr-defined]
     return samples
+
+
+# --- the password checklist flood ------------------------------------------------------
+
+# The checklist's worst input: many distinct characters of zxcvbn's look-alike table, 72
+# of them (bcrypt's limit); zxcvbn took about 2 s of CPU on it here ("l1I|" * 18 took
+# 0.02 s). The same string as tests/security/live/test_checklist_cost.py.
+CHECKLIST_WORST = ("4@8({[<369!1|7+0$5%2" * 4)[:72]
+CHECKLIST_VARIANTS = ("loopback", "one", "each")
+
+
+@dataclass
+class Flood:
+    """What the anonymous sockets sent and got back inside the measured window."""
+    sent: int = 0
+    answered: int = 0   # the checklist came back (its `rules`)
+    told: int = 0       # "Please slow down"
+    other: int = 0      # any other delta
+    open_failures: int = 0
+
+    def dropped(self) -> int:
+        return max(0, self.sent - self.answered)
+
+
+async def checklist_socket(base_url: str, boot, register_state: str, clock: Clock, flood: Flood, *,
+                           forwarded_for: str, wait: float, start_at: float) -> None:
+    """A stranger's socket on the registration page (its own client token, any link token)
+    sending the checklist the worst input, the next frame as soon as an answer comes
+    back, or after ``wait`` seconds when none does (a dropped frame gets no answer)."""
+    await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
+    heard = asyncio.Event()
+
+    def on_delta(delta) -> None:
+        if clock.measuring():
+            if has("rules")(delta):
+                flood.answered += 1
+            elif SLOWED(delta):
+                flood.told += 1
+            else:
+                flood.other += 1
+        heard.set()
+
+    name = f"{register_state}.check_password"
+    payload = {"value": {"password": CHECKLIST_WORST, "email": "someone@example.com"}}
+    headers = [("x-forwarded-for", forwarded_for)] if forwarded_for else None
+    tab = None
+    while not clock.over():  # the page load itself can be dropped: try again
+        tab = Tab(base_url, headers=headers, on_delta=on_delta)
+        try:
+            await tab.open(f"{routes.REGISTER}/?token={uuid.uuid4().hex}", *boot, timeout=5.0)
+            break
+        except Exception:
+            flood.open_failures += 1
+            await tab.close()
+            tab = None
+    try:
+        while tab is not None and not clock.over() and not tab.closed:
+            heard.clear()
+            tab.emit(name, payload)
+            if clock.measuring():
+                flood.sent += 1
+            try:
+                await asyncio.wait_for(heard.wait(), wait)
+            except asyncio.TimeoutError:
+                pass
+        await asyncio.sleep(0.5)  # the last answers
+    except Exception:
+        pass
+    finally:
+        if tab is not None:
+            await tab.close()
+
+
+def checklist_flood(base_url: str, boot, register_state: str, window: tuple[float, float], start_at: float,
+                    variant: str, sockets: int, wait: float, results) -> None:
+    """The anonymous sockets, in a process of their own (started with multiprocessing's
+    spawn): the signed-in tabs' timings in the parent then never wait behind the flood's
+    frames in one event loop. Puts the Flood's counts and the process's cores busy inside
+    the window (``window``: perf_counter times, the same monotonic clock in every process)."""
+    import resource
+
+    clock = Clock(0.0, 0.0)
+    clock.start, clock.end = window
+    flood = Flood()
+
+    def own_cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    async def cpu_window() -> float:
+        await asyncio.sleep(max(0.0, clock.start - time.perf_counter()))
+        before = own_cpu()
+        await asyncio.sleep(max(0.0, clock.end - time.perf_counter()))
+        return (own_cpu() - before) / max(1e-9, clock.end - clock.start)
+
+    async def main() -> float:
+        cpu = asyncio.ensure_future(cpu_window())
+        addresses = {"loopback": lambda n: "", "one": lambda n: "203.0.113.7",
+                     "each": lambda n: f"203.0.113.{10 + n % 240}"}[variant]
+        await asyncio.gather(*[checklist_socket(base_url, boot, register_state, clock, flood,
+                                                forwarded_for=addresses(n), wait=wait, start_at=start_at)
+                               for n in range(sockets)])
+        return await cpu
+
+    cores = asyncio.run(main())
+    results.put({**flood.__dict__, "cores": cores})
+
+
+async def _cpu_window(server, clock: Clock) -> dict:
+    """Cores used inside the measured window (cpu_seconds at its start and its end)."""
+    await asyncio.sleep(max(0.0, clock.start - time.perf_counter()))
+    before = cpu_seconds(server)
+    await asyncio.sleep(max(0.0, clock.end - time.perf_counter()))
+    return cores_used(before, cpu_seconds(server))
+
+
+async def checklist_phase(server, boot, names, people, *, variant: str | None, sockets: int,
+                          duration: float, warmup: float, think: float, wait: float,
+                          patients_forwarded: bool) -> tuple[Samples, Flood, dict]:
+    """The signed-in tabs for ``duration`` measured seconds; with ``variant``, the
+    anonymous sockets too (they start once the tabs are open, and have spent their
+    bursts before the window opens)."""
+    samples, flood = Samples(), Flood()
+    clock = Clock(warmup, duration)
+    samples.started, samples.stopped = clock.start, clock.end
+    ramp = min(3.0, warmup / 3)
+    jobs = [portal_tab(server, boot, names, p, clock, samples, think, ramp, click_timeout=5.0,
+                       forwarded_for=f"198.51.100.{1 + n % 250}" if patients_forwarded else "")
+            for n, p in enumerate(people)]
+    flooder = None
+    if variant:
+        import multiprocessing
+
+        spawn = multiprocessing.get_context("spawn")
+        results = spawn.Queue()
+        flooder = spawn.Process(target=checklist_flood, daemon=True, args=(
+            server.base_url, boot, names["register"], (clock.start, clock.end),
+            time.perf_counter() + ramp + 1.0, variant, sockets, wait, results))
+        flooder.start()
+    cpu = asyncio.ensure_future(_cpu_window(server, clock))
+    await asyncio.gather(*jobs)
+    cores = await cpu
+    if flooder is not None:
+        got = await asyncio.to_thread(results.get, True, 60)
+        await asyncio.to_thread(flooder.join, 10)
+        cores["flood"] = got.pop("cores")
+        cores["rest"] -= cores["flood"]
+        flood = Flood(**got)
+    return samples, flood, cores
+
+
+def _merge(into: Samples, more: Samples, into_flood: Flood, more_flood: Flood) -> None:
+    for kind, values in more.by_kind.items():
+        into.by_kind.setdefault(kind, []).extend(values)
+    for kind, count in more.errors.items():
+        into.errors[kind] = into.errors.get(kind, 0) + count
+    into.stopped += more.stopped - more.started  # measured seconds, summed
+    for name in ("sent", "answered", "told", "other", "open_failures"):
+        setattr(into_flood, name, getattr(into_flood, name) + getattr(more_flood, name))
+
+
+def run_checklist(args, db_url: str, mailbox, tmp: Path, names) -> dict:
+    """The checklist part: per server (as served; behind one trusted proxy), the tabs
+    alone and under each variant's flood, taking turns over --checklist-rounds rounds."""
+    variants = [v for v in args.checklist_variants.split(",") if v]
+    unknown = set(variants) - set(CHECKLIST_VARIANTS)
+    if unknown:
+        raise SystemExit(f"--checklist-variants: unknown {sorted(unknown)} (known: {CHECKLIST_VARIANTS})")
+    note(f"seeding {args.checklist_tabs} signed-in patients")
+    people = seed.make_people(db_url, args.checklist_tabs, items=10)
+    segment = args.duration / args.checklist_rounds
+    out: dict = {"worst_input_chars": len(CHECKLIST_WORST), "segment_s": segment}
+    servers = [(0, [v for v in variants if v == "loopback"]), (1, [v for v in variants if v != "loopback"])]
+    for hops, attacks in servers:
+        if not attacks:
+            continue
+        env = {"CARESPACE_TRUSTED_PROXY_HOPS": str(hops)}
+        alone_key = "alone" if hops == 0 else "alone (proxy)"
+        app_source = (Path(__file__).resolve().parents[1] / "carespace_app" / "carespace_app.py").read_text()
+        wired = "add_middleware(EventBudgetMiddleware" in app_source
+        out[f"event_budget_wired_hops{hops}"] = wired
+        note(f"starting CareSpace (SQLite, 1 worker, CARESPACE_TRUSTED_PROXY_HOPS={hops}); the event "
+             f"budget is {'wired' if wired else 'NOT wired'} in carespace_app.py")
+        people = seed.new_tokens(db_url, people)
+        with serve.carespace(db_url, mailbox, tmp / f"checklist{hops}", **env) as server:
+            boot = boot_of(tmp / f"checklist{hops}" / "app" / ".web")
+            pooled: dict[str, tuple[Samples, Flood, list[dict]]] = {}
+            for round_ in range(args.checklist_rounds):
+                for variant in [None, *attacks]:
+                    key = variant or alone_key
+                    note(f"round {round_ + 1}/{args.checklist_rounds}: {key} "
+                         f"(load average {os.getloadavg()[0]:.2f})")
+                    samples, flood, cores = asyncio.run(checklist_phase(
+                        server, boot, names, people, variant=variant, sockets=args.checklist_sockets,
+                        duration=segment, warmup=args.checklist_warmup, think=args.checklist_think,
+                        wait=args.checklist_wait, patients_forwarded=hops > 0))
+                    total, total_flood, all_cores = pooled.setdefault(key, (Samples(), Flood(), []))
+                    _merge(total, samples, total_flood, flood)
+                    all_cores.append(cores)
+            for key, (samples, flood, all_cores) in pooled.items():
+                seconds = segment * len(all_cores)
+                title = (f"CHECKLIST PART, {key}: {args.checklist_tabs} signed-in tabs, think "
+                         f"{args.checklist_think}s" + ("" if key.startswith("alone") else
+                                                       f", + {args.checklist_sockets} anonymous sockets"))
+                row = report(samples, title)
+                cores = {k: sum(c.get(k, 0.0) for c in all_cores) / len(all_cores) for k in all_cores[0]}
+                row["cores"] = cores
+                row["measured_s"] = seconds
+                flooding = f", the flood's sockets {cores['flood']:.2f}" if "flood" in cores else ""
+                print(f"  cores busy: CareSpace {cores['server']:.2f}, the tabs' load generator "
+                      f"{cores['load_generator']:.2f}{flooding}, rest of the machine {cores['rest']:.2f}; "
+                      f"of {os.cpu_count()}")
+                if not key.startswith("alone"):
+                    row["flood"] = {"sent": flood.sent, "answered": flood.answered, "told": flood.told,
+                                    "dropped": flood.dropped(), "other": flood.other,
+                                    "open_failures": flood.open_failures,
+                                    "sent_per_s": flood.sent / seconds,
+                                    "answered_per_s": flood.answered / seconds}
+                    print(f"  checklist frames: sent {flood.sent} ({flood.sent / seconds:.0f}/s), answered "
+                          f"{flood.answered} ({flood.answered / seconds:.0f}/s), dropped {flood.dropped()} "
+                          f"(\"Please slow down\" {flood.told} times); other deltas {flood.other}; "
+                          f"page loads retried {flood.open_failures}")
+                out[key] = row
+    return out
 
 
 async def run_bare(server, boot, n, *, duration, think, warmup, ramp) -> Samples:
@@ -395,7 +656,7 @@ def cores_used(before: dict, after: dict) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="CareSpace load benchmark (see the module docstring)")
-    parser.add_argument("--only", default="bare,portal,signin,big,scale,redis")
+    parser.add_argument("--only", default="bare,portal,signin,big,scale,redis,checklist")
     parser.add_argument("--sessions", type=int, default=200)
     parser.add_argument("--duration", type=float, default=60.0, help="measured seconds per run")
     parser.add_argument("--warmup", type=float, default=20.0, help="seconds before measuring (tabs open)")
@@ -408,6 +669,16 @@ def main() -> None:
     parser.add_argument("--scale-tabs", type=int, default=40)
     parser.add_argument("--scale-duration", type=float, default=30.0)
     parser.add_argument("--redis-sessions", type=int, default=1000)
+    parser.add_argument("--checklist-tabs", type=int, default=20, help="signed-in tabs in the checklist part")
+    parser.add_argument("--checklist-think", type=float, default=1.0)
+    parser.add_argument("--checklist-sockets", type=int, default=20, help="anonymous sockets flooding the checklist")
+    parser.add_argument("--checklist-wait", type=float, default=0.1,
+                        help="seconds a socket waits for an answer before its next frame (a dropped frame "
+                             "gets none; 0.1 s is one token of a tab's budget)")
+    parser.add_argument("--checklist-warmup", type=float, default=10.0)
+    parser.add_argument("--checklist-rounds", type=int, default=2,
+                        help="alone and flooded take turns this often (--duration split between them)")
+    parser.add_argument("--checklist-variants", default=",".join(CHECKLIST_VARIANTS))
     args = parser.parse_args()
     parts = set(args.only.split(","))
     ramp = min(args.warmup * 0.75, 15.0)
@@ -480,6 +751,9 @@ def main() -> None:
                           [("sign-in", summary(signins))])
                     print(f"  sign-ins completed/s: {len(signins) / args.duration:.1f} "
                           f"(offered {args.signin_rate:g}); errors: {storm.errors or 'none'}")
+        if "checklist" in parts:
+            with serve.scratch_database("sqlite") as checklist_db:
+                out["checklist"] = run_checklist(args, checklist_db, mailbox, tmp, names)
         if parts & {"scale", "redis"}:
             redis_url = serve.REDIS_URL
             throughput = {}
@@ -547,6 +821,16 @@ def main() -> None:
     if "scale" in out:
         print(f"  throughput 2 workers / 1: {out['scale'][2]['events_per_s'] / out['scale'][1]['events_per_s']:.2f}x "
               "(target >= 1.7x)")
+    if "checklist" in out:
+        for key in [k for k in out["checklist"] if isinstance(out["checklist"][k], dict) and "flood" in out["checklist"][k]]:
+            alone = out["checklist"]["alone" if key == "loopback" else "alone (proxy)"]
+            a, f = alone["kinds"]["ALL EVENTS (not open)"], out["checklist"][key]["kinds"]["ALL EVENTS (not open)"]
+            ratio = {"p50": f["p50_ms"] / a["p50_ms"], "p95": f["p95_ms"] / a["p95_ms"]}
+            out["checklist"][key]["ratio"] = ratio
+            flood = out["checklist"][key]["flood"]
+            print(f"  checklist flood ({key}): click p95 {f['p95_ms']:.1f} / {a['p95_ms']:.1f} ms = "
+                  f"{ratio['p95']:.2f}x (target <= 1.2x), p50 {ratio['p50']:.2f}x; frames answered "
+                  f"{flood['answered_per_s']:.0f}/s of {flood['sent_per_s']:.0f}/s sent")
     if "redis" in out:
         print(f"  Redis per 1,000 sessions: {out['redis']['bytes_per_1000_sessions'] / 2**20:.2f} MiB")
     out["load_avg_at_end"] = os.getloadavg()

@@ -19,7 +19,7 @@ import json
 import time
 import uuid
 from typing import Any, Callable, Optional
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import (AcceptConnection, CloseConnection, Message, Ping, RejectConnection,
@@ -61,9 +61,15 @@ class Refused(Exception):
 
 
 class Tab:
-    def __init__(self, base_url: str, *, cookie: str = "", version: str = "0.10.1"):
+    def __init__(self, base_url: str, *, cookie: str = "", version: str = "0.10.1",
+                 headers: Optional[list[tuple[str, str]]] = None,
+                 on_delta: Optional[Callable[[Delta], None]] = None):
         self.base_url = base_url.rstrip("/")
         self.cookie = cookie
+        # More headers for the websocket's handshake (an X-Forwarded-For a proxy would add).
+        self.headers = list(headers or [])
+        # Called with every delta the server sends, awaited or not.
+        self.on_delta = on_delta
         self.version = version
         self.token = str(uuid.uuid4())
         self.path = "/"
@@ -132,13 +138,20 @@ class Tab:
             name, *args = json.loads(text[len(NS) + 3:])
             if name == "event" and args:
                 delta = args[0].get("delta") or {}
+                if self.on_delta is not None:
+                    self.on_delta(delta)
                 if self._waiter and not self._waiter[1].done() and self._waiter[0](delta):
                     self._waiter[1].set_result(delta)
 
     # --- what a page does ---
 
     def _router(self, path: str) -> dict:
-        return {"pathname": path, "asPath": path}
+        # As the page's state.js builds it: the query apart, and in asPath.
+        pathname, _, query = path.partition("?")
+        router = {"pathname": pathname, "asPath": path}
+        if query:
+            router["query"] = dict(parse_qsl(query))
+        return router
 
     async def open(self, path: str, hashes: list[str], schema: str, timeout: float = 60.0) -> float:
         """Load a page: connect with its hydrate; returns seconds until hydrated."""
@@ -152,6 +165,7 @@ class Tab:
         headers = [(b"origin", self.base_url.encode()), (b"user-agent", USER_AGENT.encode())]
         if self.cookie:
             headers.append((b"cookie", self.cookie.encode()))
+        headers += [(name.encode(), value.encode()) for name, value in self.headers]
         request = self._ws.send(Request(host=parts.netloc,
                                         target=f"{NS}/?token={self.token}&EIO=4&transport=websocket",
                                         extra_headers=headers, subprotocols=[self.version]))

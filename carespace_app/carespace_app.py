@@ -5,7 +5,7 @@ import logging
 
 import reflex as rx
 
-from . import routes
+from . import log_safety, routes
 from .config import get_settings
 from .frontend_errors import log_frontend_error
 from .http import backend_routes, security_headers
@@ -13,10 +13,12 @@ from .jobs import start_background_jobs
 from .pages import access, admin_pages, people, records
 from .pages.public import forgot_password_page, register_page, reset_password_page, sign_in_page
 from .state.session import SessionState
+from .event_budget import EventBudgetMiddleware
 from .state.tab_guard import TabGuard
 from .state.auth import ForgotPasswordState, RegisterState, ResetPasswordState, SignInState
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+log_safety.install()  # every log line one line, bounded, whoever supplied its text
 log = logging.getLogger("carespace")
 
 
@@ -40,7 +42,9 @@ app = rx.App(
     frontend_exception_handler=log_frontend_error,
 )
 
-# Before any event or hydration: the tab belongs to its current person and patient.
+# Before any event or hydration: first the flood budget (a dropped event touches nothing),
+# then the tab's binding to its current person and patient.
+app.add_middleware(EventBudgetMiddleware())
 app.add_middleware(TabGuard())
 
 app.add_page(sign_in_page, route=routes.SIGN_IN, title="Sign in · CareSpace", on_load=SignInState.load)

@@ -167,6 +167,13 @@ class Invitation(SQLModel, table=True):
     failed_attempts: int = Field(default=0)
     locked_at: Optional[UTCNaive] = None
     outbox_id: Optional[int] = Field(default=None, foreign_key="outbox_emails.id")
+    # A caregiver link also needs the short code the patient tells the caregiver, which a
+    # forwarded email doesn't carry. Kept as SHA-256 of (the link's token, the code): the
+    # database never holds the token, so a copy of it can't be used to try the codes.
+    access_code_hash: Optional[str] = Field(default=None, max_length=64)
+    # Sealed (services/security.py) so the patient and the office can read it out again
+    # while the link is pending; cleared when the link is used, replaced, revoked or locked.
+    access_code_sealed: Optional[str] = Field(default=None, max_length=200)
 
 
 # --- sign-in and sessions -----------------------------------------------------

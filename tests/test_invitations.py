@@ -261,6 +261,14 @@ def _status(db, maria, patient, clock):
             invitations.authorized_users(db, maria, patient.id, clock=clock)]
 
 
+def _code(db, maria, patient, clock, grant) -> str:
+    """The access code as Maria sees it in Manage Users (and reads it out to the person)."""
+    [row] = [r for r in invitations.authorized_users(db, maria, patient.id, clock=clock)
+             if r["grant_id"] == grant.id]
+    assert row["access_code"], row
+    return row["access_code"]
+
+
 def test_caregiver_invitation_email_and_registration(db, maria, patient, clock):
     grant, token = _grant(db, maria, patient, clock)
     email = db.exec(select(OutboxEmail).where(OutboxEmail.to_address == "luis@example.com")).one()
@@ -269,12 +277,18 @@ def test_caregiver_invitation_email_and_registration(db, maria, patient, clock):
     assert "Hello Luis Garcia" in body
     assert "full access to the portal, including all of their medical records and messages" in body
     assert "This link expires in 4 days" in body and "Do not forward" in body
+    # The email says truthfully what is needed, and doesn't carry the code itself.
+    assert "asked for this email address and an access code" in body
+    assert "Maria Garcia will tell you a short access code; you'll need it to finish." in body
+    code = _code(db, maria, patient, clock, grant)
+    assert code.replace(" ", "") not in body.replace(" ", "")
     assert _status(db, maria, patient, clock) == [("luis@example.com", "invited")]
     view = invitations.inspect(db, token, clock=clock)
     assert (view.kind, view.needs_date_of_birth, view.existing_account) == ("caregiver", False, False)
+    assert (view.needs_access_code, view.patient_first_name) == (True, "Maria")
     luis = invitations.redeem(db, token, email="Luis@Example.com", password=GOOD,
                               confirm_password=GOOD, date_of_birth=None, accepted_terms=True,
-                              clock=clock)
+                              clock=clock, access_code=code)
     assert luis.full_name == "Luis Garcia" and luis.email == "luis@example.com"
     assert access.relation_to(db, luis, patient.id) == "caregiver"
     assert db.get(CaregiverGrant, grant.id).access_id is not None
@@ -282,10 +296,14 @@ def test_caregiver_invitation_email_and_registration(db, maria, patient, clock):
 
 
 def test_caregiver_wrong_email_is_counted_with_its_own_message(db, maria, patient, clock):
-    _grant_row, token = _grant(db, maria, patient, clock)
-    with pytest.raises(ValidationError, match="^That email address doesn't match our invitation.$"):
+    grant, token = _grant(db, maria, patient, clock)
+    code = _code(db, maria, patient, clock, grant)
+    with pytest.raises(ValidationError,
+                       match="^That email address and access code don't match our invitation.$"):
         invitations.redeem(db, token, email="maria@example.com", password=GOOD,
-                           confirm_password=GOOD, date_of_birth=None, accepted_terms=True, clock=clock)
+                           confirm_password=GOOD, date_of_birth=None, accepted_terms=True, clock=clock,
+                           access_code=code)
+    assert db.exec(select(Invitation).where(Invitation.grant_id == grant.id)).one().failed_attempts == 1
 
 
 def test_caregiver_with_an_account_gets_access_added(db, maria, patient, clock):
@@ -296,19 +314,20 @@ def test_caregiver_with_an_account_gets_access_added(db, maria, patient, clock):
     ana_token = _token(db, invitations.send_patient_invitation(db, other.id, sent_by=None,
                                                                system=True, clock=clock))
     ana = _register(db, ana_token, clock, email="ana@example.com")
-    _grant_row, token = _grant(db, maria, patient, clock, name="Ana Diaz", email="ANA@example.com")
+    grant, token = _grant(db, maria, patient, clock, name="Ana Diaz", email="ANA@example.com")
+    code = _code(db, maria, patient, clock, grant)
     assert invitations.inspect(db, token, clock=clock).existing_account
     with pytest.raises(ValidationError) as refused:
         invitations.redeem(db, token, email="ana@example.com", password="Wrong-Pass-99",
                            confirm_password="Wrong-Pass-99", date_of_birth=None,
-                           accepted_terms=True, clock=clock)
+                           accepted_terms=True, clock=clock, access_code=code)
     assert refused.value.field == "password"
     assert db.exec(select(Invitation).where(Invitation.email == "ana@example.com",
                                             Invitation.kind == "caregiver")).one().used_at is None
     assert len(db.exec(select(SignInFailure)).all()) == 1  # counted with sign-in guessing
     same = invitations.redeem(db, token, email="ana@example.com", password=GOOD,
                               confirm_password=GOOD, date_of_birth=None, accepted_terms=True,
-                              clock=clock)
+                              clock=clock, access_code=code)
     assert same.id == ana.id and len(db.exec(select(User)).all()) == 3
     assert [(p.id, r) for p, r in access.portal_patients(db, ana)] == [(other.id, "self"),
                                                                        (patient.id, "caregiver")]
@@ -341,7 +360,7 @@ def test_a_caregiver_cannot_grant_or_revoke(db, maria, patient, clock):
     grant, token = _grant(db, maria, patient, clock)
     luis = invitations.redeem(db, token, email="luis@example.com", password=GOOD,
                               confirm_password=GOOD, date_of_birth=None, accepted_terms=True,
-                              clock=clock)
+                              clock=clock, access_code=_code(db, maria, patient, clock, grant))
     with pytest.raises(ValidationError, match="already has access"):
         invitations.grant_access(db, maria, patient.id, name="Luis", email="luis@example.com",
                                  clock=clock)
@@ -357,7 +376,7 @@ def test_revoke_ends_access_at_once_and_for_good(db, maria, patient, clock):
     grant, token = _grant(db, maria, patient, clock)
     luis = invitations.redeem(db, token, email="luis@example.com", password=GOOD,
                               confirm_password=GOOD, date_of_birth=None, accepted_terms=True,
-                              clock=clock)
+                              clock=clock, access_code=_code(db, maria, patient, clock, grant))
     invitations.revoke_access(db, maria, grant.id, clock=clock)
     assert access.relation_to(db, luis, patient.id) is None
     assert access.portal_patients(db, luis) == []
@@ -403,11 +422,12 @@ def test_send_new_link_for_a_caregiver(db, maria, patient, nurse, clock):
 def test_revoked_while_the_form_is_open(db, maria, patient, clock):
     grant, token = _grant(db, maria, patient, clock)
     invitations.inspect(db, token, clock=clock)
+    code = _code(db, maria, patient, clock, grant)
     invitations.revoke_access(db, maria, grant.id, clock=clock)
     with pytest.raises(LinkError):
         invitations.redeem(db, token, email="luis@example.com", password=GOOD,
                            confirm_password=GOOD, date_of_birth=None, accepted_terms=True,
-                           clock=clock)
+                           clock=clock, access_code=code)
     assert db.exec(select(User).where(User.email == "luis@example.com")).first() is None
 
 

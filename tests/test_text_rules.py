@@ -250,3 +250,33 @@ def test_each_service_stores_what_a_person_types(db, engine, clock, practice, wh
     before = _everything(engine)
     call(db, p, clock, "\u00e9 \u05e9 ")
     assert _everything(engine) != before, f"{what}: nothing was stored"
+
+
+# --- look-ups: what no person types never reaches the database as a query ----------------
+
+
+def test_a_sign_in_with_a_nul_in_the_address_is_an_ordinary_failed_sign_in(db, clock):
+    from carespace_app.services import accounts
+    from carespace_app.services.errors import AuthenticationFailed
+
+    with pytest.raises(AuthenticationFailed):
+        accounts.authenticate(db, "ro\x00sa@example.com\u202e", "Wrong-Guess-Horse-9!",
+                              client_ip="198.51.100.1", clock=clock)
+
+
+def test_forgot_password_with_a_nul_in_the_address_sends_nothing_and_fails_nothing(db, clock):
+    from carespace_app.models import OutboxEmail
+    from carespace_app.services import accounts
+
+    accounts.request_password_reset(db, "nobody\x00@example.com", clock=clock)
+    assert db.exec(sa_select(OutboxEmail)).all() == []
+
+
+def test_a_patient_search_with_a_nul_says_what_to_remove(db, clock):
+    from carespace_app.services import patients
+    from tests.factories import make_staff
+
+    office = make_staff(db)
+    with pytest.raises(ValidationError) as refused:
+        patients.search_patients(db, office, "Alva\x00rez", clock=clock)
+    assert "search" in str(refused.value)

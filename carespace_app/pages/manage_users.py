@@ -5,10 +5,12 @@ import reflex as rx
 
 from ..components.shell import portal_page, read_only_note
 from ..components.ui import error_callout, field, primary_button, text_input
+from ..state.manage_users import CODE_BEFORE_GRANT
 from ..state.manage_users import ManageUsersState as S
 
 FULL_ACCESS = ("The person you add will have full access to your portal, including all medical "
-               "records and messages. They'll get an email with a link that works for 4 days.")
+               "records and messages. They'll get an email with a link that works for 4 days. "
+               + CODE_BEFORE_GRANT)
 
 
 def _grant_form() -> rx.Component:
@@ -80,6 +82,8 @@ def _user_card(user) -> rx.Component:
                 spacing="3", align="center", wrap="wrap",
             ),
             rx.text(user["note"], size="3", color_scheme="gray"),
+            rx.cond(user["code_note"] != "",
+                    rx.text(user["code_note"], size="3", weight="bold", data_testid="access-code")),
             rx.cond(user["can_resend"] == "yes",
                     rx.button("Send new link", variant="outline", size="3",
                               aria_label="Send new link to " + user["email"], disabled=S.view_as,
@@ -102,6 +106,7 @@ def manage_users_page() -> rx.Component:
                         "caregivers.", size="3"),
                 _grant_form(),
                 rx.heading("Authorized users", size="5", as_="h2"),
+                error_callout(S.list_error),
                 rx.cond(
                     S.users.length() > 0,
                     rx.vstack(rx.foreach(S.users, _user_card), spacing="3", width="100%"),

@@ -135,6 +135,14 @@ def register_page() -> rx.Component:
                 on_change=lambda email: RegisterState.check_password(
                     {"password": _typed_in("password"), "email": email})),
                   "email", hint="The address this invitation was sent to."),
+            # A caregiver's link: the code the patient tells them, which the email doesn't carry.
+            rx.cond(
+                RegisterState.needs_access_code,
+                field(RegisterState.code_label,
+                      text_input("access_code", auto_complete="off", input_mode="numeric",
+                                 required=True, max_length=20),
+                      "access_code", hint=RegisterState.code_hint),
+            ),
             field("Password", text_input(
                 "password", type="password", auto_complete="new-password", required=True,
                 on_change=lambda password: RegisterState.check_password(

@@ -2,15 +2,20 @@
 
 A link is random, stored only as its SHA-256, bound to the address it was sent to,
 valid for 96 hours, single use, and killed by any newer link for the same person.
+A caregiver's link also needs a short access code that the patient sees when granting
+access and tells the caregiver: the email doesn't carry it, so a forwarded email is
+not enough.
 """
 from __future__ import annotations
 
 import hmac
+import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Optional
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -28,6 +33,13 @@ from .text_rules import check_text
 
 INVITATION_TTL = timedelta(hours=96)
 MAX_WRONG_ANSWERS = 5
+ACCESS_CODE_DIGITS = 6  # one in a million per guess, and a link locks after 5 wrong answers
+# Each grant and each "Send new link" emails an address the patient typed, opening with a
+# name the patient typed: unbounded, a patient account is a free way to send anyone email
+# in the practice's name. A family adds one or two people, rarely more than a few a day.
+# The office's own re-sends don't count (see send_caregiver_invitation).
+MAX_INVITATIONS_PER_DAY = 10
+INVITATION_LIMIT_WINDOW = timedelta(hours=24)
 
 LINK_MESSAGES = {
     "invalid": "This registration link isn't valid. Open the link from your invitation email "
@@ -41,11 +53,41 @@ LINK_MESSAGES = {
                   f"newest invitation email, or contact the office at {OFFICE_PHONE}.",
     "locked": "This link no longer works because of too many attempts with details that don't "
               f"match. Please contact the office at {OFFICE_PHONE} for a new link.",
+    "no_code": "This link was sent before invitations had an access code, so it no longer works. "
+               "Ask the person who gave you access to send you a new link from Manage Users, or "
+               f"call the office at {OFFICE_PHONE}.",
 }
 WRONG_ANSWER = {
     INVITE_PATIENT: "That email address and date of birth don't match our invitation.",
-    INVITE_CAREGIVER: "That email address doesn't match our invitation.",
+    INVITE_CAREGIVER: "That email address and access code don't match our invitation.",
 }
+# Every sentence about a caregiver's access code, wherever it shows: the email, the
+# registration form, Manage Users and the office's patient page fill in the names.
+ACCESS_CODE_TEXT = {
+    "email": "{patient} will tell you a short access code; you'll need it to finish. The code "
+             "isn't in this email, so the link is no use to anyone this email reaches by mistake.",
+    "label": "Access code from {first_name}",
+    "hint": "The {digits}-digit code {first_name} sees in CareSpace under Manage Users. "
+            "It isn't in the email: ask {first_name} for it.",
+    "missing": "Enter the access code {first_name} gave you.",
+    "granted": "We've emailed an invitation to {email}. Tell {name} this access code: {code}. "
+               "They'll need it to finish, and it isn't in the email. The link works for 4 days; "
+               "{name} will have full access once they accept.",
+    "resent": "A new link is on its way, with a new access code: {code}. Tell {name}; older "
+              "links and codes no longer work.",
+    "row": "Access code to tell them: {code}",
+    "before_grant": "You'll see a short access code to tell them yourself, by phone or in "
+                    "person: they need it with the link.",
+    "office_resent": "A new link was sent to {email}. New access code: {code}. {name} needs it "
+                     "from the patient (or from us by phone) to finish; older links and codes "
+                     "no longer work.",
+    "office_row": "Access code: {code}",
+    "old_link": "This invitation was sent before access codes, so it can't be used. Send a new "
+                "link so they can join.",
+}
+INVITATION_LIMIT_REACHED = (
+    f"You've sent {MAX_INVITATIONS_PER_DAY} invitations today. To protect people from unwanted "
+    f"email, you can send more tomorrow, or call the office at {OFFICE_PHONE}.")
 WRONG_EXISTING_PASSWORD = "That password doesn't match your existing CareSpace account."
 
 
@@ -58,6 +100,8 @@ class InvitationView:
     needs_date_of_birth: bool
     expires_at: datetime
     existing_account: bool
+    needs_access_code: bool = False
+    patient_first_name: str = ""  # whose access code the form asks for (caregiver links)
 
 
 # --- sending ----------------------------------------------------------------------
@@ -92,7 +136,8 @@ def _caregiver_email(grant: CaregiverGrant, patient: Patient,
         "To accept, open this link and create a password (or, if you already use CareSpace, "
         "enter your existing password):\n\n{link}\n\n"
         f"This link expires in 4 days (on {_expiry_text(expires_at)}). You will be asked for "
-        "this email address.\n\n"
+        "this email address and an access code.\n\n"
+        + ACCESS_CODE_TEXT["email"].format(patient=patient.full_name) + "\n\n"
         "Do not forward this email; the link won't work if forwarded.\n\n"
         f"If you weren't expecting this, or have questions, call our office at {OFFICE_PHONE}.\n\n"
         f"Warm regards,\n{PRACTICE_NAME}"
@@ -104,9 +149,58 @@ def _supersede(db: Session, *conditions, now: datetime) -> int:
     return db.execute(
         update(Invitation)
         .where(*conditions, Invitation.used_at.is_(None), Invitation.superseded_at.is_(None))
-        .values(superseded_at=now)
+        .values(superseded_at=now, access_code_sealed=None)
         .execution_options(synchronize_session="fetch")
     ).rowcount
+
+
+# --- a caregiver link's access code -------------------------------------------------
+
+
+def _new_access_code() -> str:
+    return f"{secrets.randbelow(10 ** ACCESS_CODE_DIGITS):0{ACCESS_CODE_DIGITS}d}"
+
+
+def _access_code_hash(token: str, code: str) -> str:
+    # Keyed by the link's own token, which the database never holds: a copy of the
+    # database can't be used to work the code out.
+    return security.token_hash(f"access-code:{token}:{code}")
+
+
+def _typed_code(value) -> str:
+    """The digits as typed, on any keyboard, with the spaces or dashes people add."""
+    if not isinstance(value, str):
+        return ""
+    value = unicodedata.normalize("NFKC", value[:100])
+    return "".join(ch for ch in value if ch not in " -.\t")
+
+
+def _code_matches(invitation: Invitation, token: str, typed) -> bool:
+    if not invitation.access_code_hash:
+        return False
+    return _same(_access_code_hash(token, _typed_code(typed)), invitation.access_code_hash)
+
+
+def shown_access_code(invitation: Optional[Invitation]) -> str:
+    """The pending link's code as people read it out ("482 913"); "" once it can't be used."""
+    if invitation is None or not invitation.access_code_sealed:
+        return ""
+    try:
+        code = security.unseal(invitation.access_code_sealed)
+    except Exception:  # sealed under an earlier secret key: only a new link helps
+        return ""
+    half = len(code) // 2
+    return f"{code[:half]} {code[half:]}"
+
+
+def _check_daily_limit(db: Session, patient_id: int, sender: User, now: datetime) -> None:
+    """The patient's own grants and re-sends in the last 24 hours (rows under the patient lock)."""
+    sent = db.exec(select(func.count()).select_from(Invitation).where(
+        Invitation.patient_id == patient_id, Invitation.kind == INVITE_CAREGIVER,
+        Invitation.created_by_user_id == sender.id,
+        Invitation.created_at > now - INVITATION_LIMIT_WINDOW)).one()
+    if sent >= MAX_INVITATIONS_PER_DAY:
+        raise ValidationError(INVITATION_LIMIT_REACHED)
 
 
 def _issue(db: Session, *, patient: Patient, grant: Optional[CaregiverGrant],
@@ -130,6 +224,10 @@ def _issue(db: Session, *, patient: Patient, grant: Optional[CaregiverGrant],
         created_by_user_id=sent_by.id if sent_by else None, created_at=now,
         expires_at=now + INVITATION_TTL,
     )
+    if grant is not None:
+        code = _new_access_code()
+        invitation.access_code_hash = _access_code_hash(token, code)
+        invitation.access_code_sealed = security.seal(code)
     db.add(invitation)
     db.flush()
     subject, body = (_patient_email(patient, invitation.expires_at) if grant is None
@@ -197,6 +295,7 @@ def grant_access(db: Session, patient_user: User, patient_id: int, *, name: str,
     if email in (normalize_email(patient_user.email), patient.email):
         raise ValidationError("That's your own email address. Enter the email address of the "
                               "person you want to give access to.", field="email")
+    _check_daily_limit(db, patient_id, patient_user, clock())
     earlier = db.exec(select(CaregiverGrant).where(
         CaregiverGrant.patient_id == patient_id, CaregiverGrant.email == email,
         CaregiverGrant.revoked_at.is_(None))).first()
@@ -241,7 +340,13 @@ def _grant_for(db: Session, actor: Optional[User], grant_id: int, *, action: str
 def send_caregiver_invitation(db: Session, grant_id: int, *, sent_by: User, clock: Clock,
                               client_ip: Optional[str] = None,
                               patient_id: Optional[int] = None) -> Invitation:
-    """"Send new link" for a caregiver: by the granting patient or staff."""
+    """"Send new link" for a caregiver: by the granting patient or staff.
+
+    A new link has a new access code (``shown_access_code``); the old link and code die.
+    The patient's re-sends count toward their daily limit; the office's don't: a patient
+    at the limit is told to call the office, which must then still be able to help (its
+    re-sends are audited under the staff member's name).
+    """
     grant, role = _grant_for(db, sent_by, grant_id, action="caregiver.send_link", clock=clock,
                              client_ip=client_ip, patient_id=patient_id)
     if grant.revoked_at is not None:
@@ -250,6 +355,8 @@ def send_caregiver_invitation(db: Session, grant_id: int, *, sent_by: User, cloc
     if grant.access_id is not None:
         raise ValidationError(f"{grant.name} has already accepted and has access.")
     patient = _locked_patient(db, grant.patient_id)
+    if role == RELATION_SELF:
+        _check_daily_limit(db, grant.patient_id, sent_by, clock())
     invitation, _token = _issue(db, patient=patient, grant=grant, sent_by=sent_by, clock=clock)
     audit.record(db, "invitation.sent", actor=sent_by, role=role, patient_id=grant.patient_id,
                  detail=f"caregiver invitation to {grant.email}", client_ip=client_ip, clock=clock)
@@ -285,12 +392,15 @@ def _grant_status(grant: CaregiverGrant, latest: Optional[Invitation], now: date
     if latest is None or latest.locked_at is not None or latest.superseded_at is not None \
             or now > latest.expires_at:
         return "expired"  # either way, what is needed is a new link
+    if latest.access_code_hash is None:
+        return "old link"  # sent before access codes: it can't be used, a new link is needed
     return "invited"
 
 
 def authorized_users(db: Session, actor: User, patient_id: int, *, clock: Clock,
                      client_ip: Optional[str] = None) -> list[dict]:
-    """Manage Users: everyone the patient gave access to, newest first, with status."""
+    """Manage Users: everyone the patient gave access to, newest first, with status, and the
+    access code of each pending invitation."""
     relation = access.require_self_or_staff(db, actor, patient_id, action="caregivers.view",
                                             clock=clock, client_ip=client_ip)
     grants = db.exec(select(CaregiverGrant).where(CaregiverGrant.patient_id == patient_id)
@@ -309,6 +419,8 @@ def authorized_users(db: Session, actor: User, patient_id: int, *, clock: Clock,
             "grant_id": grant.id, "name": grant.name, "email": grant.email, "status": status,
             "granted_at": grant.created_at, "revoked_at": grant.revoked_at,
             "expires_at": invitation.expires_at if invitation and status == "invited" else None,
+            # What the patient tells the person (only the patient and the office see this list).
+            "access_code": shown_access_code(invitation) if status == "invited" else "",
         })
     if relation != RELATION_SELF:
         audit.record(db, "caregivers.viewed", actor=actor, patient_id=patient_id,
@@ -335,7 +447,9 @@ def _check_usable(invitation: Invitation, now: datetime) -> None:
     for reason, dead in (("used", invitation.used_at is not None),
                          ("superseded", invitation.superseded_at is not None),
                          ("locked", invitation.locked_at is not None),
-                         ("expired", now > invitation.expires_at)):
+                         ("expired", now > invitation.expires_at),
+                         ("no_code", invitation.kind == INVITE_CAREGIVER
+                          and not invitation.access_code_hash)):
         if dead:
             raise LinkError(reason, LINK_MESSAGES[reason])
 
@@ -347,10 +461,14 @@ def _account_for(db: Session, email: str) -> Optional[User]:
 def inspect(db: Session, token: str, *, clock: Clock) -> InvitationView:
     invitation = _find(db, token)
     _check_usable(invitation, clock())
+    caregiver = invitation.kind == INVITE_CAREGIVER
+    # The patient's first name only for a caregiver's link: the email already named them.
+    patient = db.get(Patient, invitation.patient_id) if caregiver else None
     return InvitationView(
         kind=invitation.kind, invitee_name=invitation.invitee_name,
         needs_date_of_birth=invitation.kind == INVITE_PATIENT, expires_at=invitation.expires_at,
         existing_account=_account_for(db, invitation.email) is not None,
+        needs_access_code=caregiver, patient_first_name=patient.first_name if patient else "",
     )
 
 
@@ -366,7 +484,7 @@ def _count_wrong_answer(db: Session, invitation: Invitation, now: datetime,
     db.execute(update(Invitation).where(Invitation.id == invitation.id,
                                         Invitation.failed_attempts >= MAX_WRONG_ANSWERS,
                                         Invitation.locked_at.is_(None))
-               .values(locked_at=now))
+               .values(locked_at=now, access_code_sealed=None))
     db.refresh(invitation)
     locked = invitation.locked_at is not None
     audit.record(db, "invitation.locked" if locked else "invitation.wrong_answer",
@@ -391,7 +509,7 @@ def _claim(db: Session, invitation: Invitation, now: datetime) -> None:
         .where(Invitation.id == invitation.id, Invitation.used_at.is_(None),
                Invitation.superseded_at.is_(None), Invitation.locked_at.is_(None),
                Invitation.expires_at >= now)
-        .values(used_at=now)
+        .values(used_at=now, access_code_sealed=None)
         .execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:
@@ -403,8 +521,12 @@ def _claim(db: Session, invitation: Invitation, now: datetime) -> None:
 
 def redeem(db: Session, token: str, *, email: str, password: str, confirm_password: str,
            date_of_birth: Optional[date], accepted_terms: bool, clock: Clock,
-           client_ip: Optional[str] = None) -> User:
-    """Create the account (or add access to an existing one) from an invitation link."""
+           client_ip: Optional[str] = None, access_code: Optional[str] = None) -> User:
+    """Create the account (or add access to an existing one) from an invitation link.
+
+    The invited address, and the date of birth (a patient) or the access code (a
+    caregiver, new or with an account) must all match; wrong answers lock the link.
+    """
     invitation = _find(db, token)
     now = clock()
     _check_usable(invitation, now)
@@ -415,6 +537,8 @@ def redeem(db: Session, token: str, *, email: str, password: str, confirm_passwo
     right = _same(typed, invitation.email)
     if invitation.kind == INVITE_PATIENT:
         right = right and isinstance(date_of_birth, date) and date_of_birth == patient.date_of_birth
+    else:
+        right = _code_matches(invitation, token, access_code) and right
     if not right:
         raise _count_wrong_answer(db, invitation, now, client_ip, clock)
 

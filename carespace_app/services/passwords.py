@@ -16,6 +16,7 @@ from zxcvbn import zxcvbn
 
 from . import security
 from .errors import ValidationError
+from .text_rules import without_hidden_characters
 
 INVALID_EMAIL = "Enter a valid email address, like name@example.com."
 MIN_LENGTH = 8
@@ -37,7 +38,10 @@ def normalize_email(email: str) -> str:
     casefold folds case. Neither folds a dotless "ı" into "i", so an address
     that merely looks like another stays a different address.
     """
-    return unicodedata.normalize("NFKC", (email or "").strip()).casefold()
+    # Characters no person types (NUL, controls, invisible marks) are no part of an
+    # address: dropped, so a forged one can't reach the database (PostgreSQL refuses NUL).
+    email = without_hidden_characters(email or "")
+    return unicodedata.normalize("NFKC", email.strip()).casefold()
 
 
 def validate_email_address(email: str) -> str:

@@ -223,7 +223,8 @@ def search_patients(db: Session, actor: Optional[User], query: str, *, offset: i
     role = access.require_staff_or_system(db, actor, system=system, action="patients.search",
                                           clock=clock, client_ip=client_ip)
     offset, limit = paging.clamp(offset, limit)
-    query = (query or "").strip()[:200]
+    query = check_text((query or "").strip()[:200], field="query", label="search",
+                       single_line=True)
     statement = select(Patient)
     if query:
         conditions = [Patient.mrn == query] + _name_conditions(query)

@@ -81,3 +81,10 @@ def check_text(value: T, *, field: str, label: str, single_line: bool,
         sentence = _sentence(found.group(), single_line)
         raise ValidationError(sentence.format(label=label), field=field)
     return value
+
+
+def without_hidden_characters(value: str) -> str:
+    """``value`` with every character no person types removed: for look-ups and for
+    copies kept only as evidence (a sign-in attempt's address), never for what we store
+    as someone's words (that is refused with a sentence by ``check_text``)."""
+    return _SINGLE_LINE.sub("", value) if isinstance(value, str) else ""

@@ -10,6 +10,7 @@ from typing import Optional
 from .. import routes
 from ..clock import utcnow
 from ..services import invitations, messaging, office_outbox, patients, tab_access
+from ..services.invitations import ACCESS_CODE_TEXT
 from ..timefmt import day, when
 from .admin import AdminState, int_or_none
 from .admin_patients import blank_errors, patient_form_values
@@ -21,6 +22,13 @@ STATUS_TEXT = {
     "registered": "Registered",
     "locked": "Link locked after wrong answers",
 }
+
+
+def _caregiver_note(c: dict) -> str:
+    """A pending link's access code (staff send links too, and read it out on the phone)."""
+    if c["access_code"]:
+        return ACCESS_CODE_TEXT["office_row"].format(code=c["access_code"])
+    return ACCESS_CODE_TEXT["old_link"] if c["status"] == "old link" else ""
 
 
 def _patient_dict(p) -> dict[str, str]:
@@ -74,7 +82,8 @@ class AdminPatientState(AdminState):
         self.caregivers = [
             {"grant_id": str(c["grant_id"]), "name": c["name"], "email": c["email"],
              "status": c["status"], "expires": when(c["expires_at"]) if c["expires_at"] else "",
-             "can_send": "yes" if c["status"] in ("invited", "expired") else "",
+             "note": _caregiver_note(c),
+             "can_send": "yes" if c["status"] in ("invited", "expired", "old link") else "",
              "can_revoke": "yes" if c["status"] != "revoked" else ""}
             for c in data["caregivers"]]
         self.threads = [
@@ -139,15 +148,22 @@ class AdminPatientState(AdminState):
     async def send_caregiver_link(self, grant_id: str):
         # The grant id comes from the browser: another patient's grant is answered as unknown.
         patient_id, wanted = self._patient_id(), int_or_none(grant_id)
-        sent = await self._office(lambda db, v: invitations.send_caregiver_invitation(
-            db, wanted, sent_by=v.user, clock=utcnow, client_ip=v.client_ip,
-            patient_id=patient_id).email, what="send caregiver link")
+
+        def send(db, v):
+            invitation = invitations.send_caregiver_invitation(
+                db, wanted, sent_by=v.user, clock=utcnow, client_ip=v.client_ip,
+                patient_id=patient_id)
+            return ACCESS_CODE_TEXT["office_resent"].format(
+                email=invitation.email, name=invitation.invitee_name,
+                code=invitations.shown_access_code(invitation))
+
+        sent = await self._office(send, what="send caregiver link")
         if sent.left:
             return
         if not sent.ok:
             return self._flash("error", sent.error)
         await self._refresh()
-        return self._flash("success", f"A new link was sent to {sent.value}.")
+        return self._flash("success", sent.value)
 
     async def revoke_caregiver(self, grant_id: str):
         patient_id, wanted = self._patient_id(), int_or_none(grant_id)

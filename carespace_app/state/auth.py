@@ -18,7 +18,7 @@ from ..clock import utcnow
 from ..db import session_scope
 from ..http import TICKET_REFUSED, cookie_value, nonce_cookie_name
 from ..services import accounts, invitations, passwords, sessions
-from ..services.errors import DomainError, LinkError, ValidationError
+from ..services.errors import DomainError
 from ..services.security import run_in_bcrypt_pool
 from .session import SessionState
 
@@ -138,15 +138,24 @@ def _another_try(state) -> bool:
     return True
 
 
+# A link that can't be used: each reason is its own view (pages/public.py::link_problem).
+LINK_VIEWS = {"expired", "used", "superseded", "locked", "no_code"}
+
+
 class RegisterState(SessionState):
     """/register?token=…: the invitation link from the email."""
 
-    view: str = "loading"  # loading | form | invalid | expired | used | superseded | locked
+    view: str = "loading"  # loading | form | invalid | expired | used | superseded | locked | no_code
     link_message: str = ""
     kind: str = ""
     invitee_name: str = ""
     needs_date_of_birth: bool = False
     existing_account: bool = False
+    # A caregiver's link: the access code the patient told them ("Access code from Rosa").
+    needs_access_code: bool = False
+    code_label: str = ""
+    code_hint: str = ""
+    _code_from: str = ""  # the patient's first name, for the sentence when the code is missing
     error: str = ""
     error_field: str = ""
     busy: bool = False
@@ -164,22 +173,30 @@ class RegisterState(SessionState):
         self.error_field = ""
         self.busy = False
         self.rules = _rules_view("", None)
-
-        def inspect():
-            with session_scope() as db:
-                return invitations.inspect(db, self._token, clock=utcnow)
-
-        try:
-            found = await asyncio.to_thread(inspect)
-        except LinkError as exc:
-            self.view = exc.reason if exc.reason in {"expired", "used", "superseded", "locked"} else "invalid"
-            self.link_message = str(exc)
+        token = self._token
+        got = await self._public(lambda db: invitations.inspect(db, token, clock=utcnow),
+                                 what="registration link")
+        if not got.ok:
+            self._link_problem(got)
             return
+        found = got.value
         self.view = "form"
         self.kind = found.kind
         self.invitee_name = found.invitee_name
         self.needs_date_of_birth = found.needs_date_of_birth
         self.existing_account = found.existing_account
+        self.needs_access_code = found.needs_access_code
+        self._code_from = found.patient_first_name
+        words = invitations.ACCESS_CODE_TEXT
+        self.code_label = words["label"].format(first_name=found.patient_first_name)
+        self.code_hint = words["hint"].format(first_name=found.patient_first_name,
+                                              digits=invitations.ACCESS_CODE_DIGITS)
+
+    def _link_problem(self, got) -> None:
+        """The link can't be used (got.link says why), or looking it up failed on our side."""
+        self.busy = False
+        self.view = got.link if got.link in LINK_VIEWS else ("invalid" if got.link else "unavailable")
+        self.link_message = got.error
 
     def check_password(self, value: dict | str):
         """The live checklist: {"password", "email"} as typed (cheap: no zxcvbn here).
@@ -197,6 +214,7 @@ class RegisterState(SessionState):
         confirm = _text(form, "confirm_password")
         accepted = form.get("terms") in (True, "on", "true")
         dob_text = _text(form, "date_of_birth")
+        access_code = _text(form, "access_code")
         self.error = ""
         self.error_field = ""
         nonce = _browser_nonce(self)
@@ -214,6 +232,10 @@ class RegisterState(SessionState):
                 self.error = "Enter your date of birth."
                 self.error_field = "date_of_birth"
                 return
+        if self.needs_access_code and not access_code.strip():
+            self.error = invitations.ACCESS_CODE_TEXT["missing"].format(first_name=self._code_from)
+            self.error_field = "access_code"
+            return
         if self.existing_account:
             confirm = password  # they type their existing password once
         self.busy = True
@@ -222,37 +244,25 @@ class RegisterState(SessionState):
         client_ip = self.router.session.client_ip or ""
         user_agent = (self.router.headers.user_agent or "")[:300]
 
-        def register() -> str:
-            with session_scope() as db:
-                user = invitations.redeem(
-                    db, token, email=email, password=password, confirm_password=confirm,
-                    date_of_birth=dob, accepted_terms=accepted, clock=utcnow, client_ip=client_ip,
-                )
-                return sessions.start_session(db, user, clock=utcnow, client_ip=client_ip,
-                                              user_agent=user_agent, browser_nonce=nonce)
+        def register(db) -> str:
+            user = invitations.redeem(
+                db, token, email=email, password=password, confirm_password=confirm,
+                date_of_birth=dob, accepted_terms=accepted, clock=utcnow, client_ip=client_ip,
+                access_code=access_code,
+            )
+            return sessions.start_session(db, user, clock=utcnow, client_ip=client_ip,
+                                          user_agent=user_agent, browser_nonce=nonce)
 
-        try:
-            ticket = await run_in_bcrypt_pool(register)
-        except LinkError as exc:
+        got = await self._public(register, what="registration", hashes=True)
+        if not got.ok:
+            if got.link:
+                self._link_problem(got)
+                return
             self.busy = False
-            self.view = exc.reason if exc.reason in {"expired", "used", "superseded", "locked"} else "invalid"
-            self.link_message = str(exc)
+            self.error = got.error
+            self.error_field = got.field
             return
-        except ValidationError as exc:
-            self.busy = False
-            self.error = str(exc)
-            self.error_field = exc.field or ""
-            return
-        except DomainError as exc:
-            self.busy = False
-            self.error = str(exc)
-            return
-        except Exception:
-            log.exception("registration failed unexpectedly")
-            self.busy = False
-            self.error = "Something went wrong on our side. Your link still works: please try again in a minute."
-            return
-        self._go(f"{routes.AUTH_SESSION}?ticket={ticket}")
+        self._go(f"{routes.AUTH_SESSION}?ticket={got.value}")
 
 
 ANSWER_HEAD_START = 0.05  # seconds between Forgot Password's answer and its work

@@ -6,12 +6,15 @@ import reflex as rx
 from .. import timefmt
 from ..clock import utcnow
 from ..services import invitations
+from ..services.invitations import ACCESS_CODE_TEXT
 from .portal import PortalState
 
 MAX_FIELD = 1000
+CODE_BEFORE_GRANT = ACCESS_CODE_TEXT["before_grant"]
 STATUS_LABELS = {
     "invited": "Invited",
     "expired": "Link expired",
+    "old link": "Needs a new link",
     "active": "Has access",
     "revoked": "Access revoked",
 }
@@ -28,6 +31,8 @@ def _row(user: dict) -> dict[str, str]:
         note = f"Invitation sent. The link works until {timefmt.when(user['expires_at'])}."
     elif status == "expired":
         note = "The invitation link has expired. Send a new link so they can join."
+    elif status == "old link":
+        note = ACCESS_CODE_TEXT["old_link"]
     elif status == "revoked":
         note = f"Access ended {timefmt.when(user['revoked_at'])}."
     else:
@@ -35,7 +40,9 @@ def _row(user: dict) -> dict[str, str]:
     return {
         "grant_id": str(user["grant_id"]), "name": user["name"], "email": user["email"],
         "status": status, "status_label": STATUS_LABELS.get(status, status), "note": note,
-        "can_resend": "yes" if status in ("invited", "expired") else "no",
+        "code_note": (ACCESS_CODE_TEXT["row"].format(code=user["access_code"])
+                      if user["access_code"] else ""),
+        "can_resend": "yes" if status in ("invited", "expired", "old link") else "no",
         "can_revoke": "no" if status == "revoked" else "yes",
     }
 
@@ -45,6 +52,12 @@ def _users(db, viewer) -> list[dict]:
                                         client_ip=viewer.client_ip)
 
 
+def _code_for(got, grant_id: int) -> str:
+    """The access code of a just-granted person, from the list as reloaded."""
+    rows = got.value if got.ok else []
+    return next((r["access_code"] for r in rows if r["grant_id"] == grant_id), "")
+
+
 class ManageUsersState(PortalState):
     users: list[dict[str, str]] = []
     allowed: bool = True
@@ -52,6 +65,8 @@ class ManageUsersState(PortalState):
     grant_error: str = ""
     grant_error_field: str = ""
     grant_notice: str = ""
+    # A refused "Send new link" or "Revoke access", shown above the list as well as in a toast.
+    list_error: str = ""
     busy: bool = False
     # A new key re-mounts the grant form: empty after success, untouched after an error.
     form_key: int = 0
@@ -63,6 +78,7 @@ class ManageUsersState(PortalState):
     async def load(self):
         self.grant_error = ""
         self.grant_notice = ""
+        self.list_error = ""
         self.busy = False
         got = await self._open_page(_users, what="manage users")
         if got.left:
@@ -76,27 +92,31 @@ class ManageUsersState(PortalState):
         self.grant_error = ""
         self.grant_error_field = ""
         self.grant_notice = ""
+        self.list_error = ""
         got = await self._portal(lambda db, v: invitations.grant_access(
             db, v.user, v.patient_id, name=name, email=email, clock=utcnow,
-            client_ip=v.client_ip), what="grant access", writes=True)
+            client_ip=v.client_ip).id, what="grant access", writes=True)
         if not got.ok:
             self.grant_error, self.grant_error_field = got.error, got.field
             return
-        self.grant_notice = (f"We've emailed an invitation to {email}. The link works for 4 days; "
-                             f"{name} will have full access once they accept.")
+        listed = await self._portal(_users)
+        self._show_users(listed)
+        self.grant_notice = ACCESS_CODE_TEXT["granted"].format(
+            email=email, name=name, code=_code_for(listed, got.value))
         self.form_key += 1
-        self._show_users(await self._portal(_users))
         self._flash("success", f"Invitation sent to {name}.")
 
-    async def _act(self, work, done: str):
+    async def _act(self, work, done):
+        """``done(value)``: the sentence that confirms what the work did."""
         got = await self._portal(work, what="manage users", writes=True)
         if got.left:
             return
         self._show_users(await self._portal(_users))
+        self.list_error = "" if got.ok else got.error
         if not got.ok:
             return self._flash("error", got.error)
-        self.grant_notice = done
-        self._flash("success", done)
+        self.grant_notice = done(got.value)
+        self._flash("success", self.grant_notice)
 
     @rx.event
     async def send_new_link(self, grant_id: str):
@@ -104,11 +124,15 @@ class ManageUsersState(PortalState):
             wanted = int(grant_id)
         except (TypeError, ValueError):
             return
-        return await self._act(
-            lambda db, v: invitations.send_caregiver_invitation(
+
+        def send(db, v):
+            invitation = invitations.send_caregiver_invitation(
                 db, wanted, sent_by=v.user, clock=utcnow, client_ip=v.client_ip,
-                patient_id=v.patient_id),
-            "A new link is on its way. Older links no longer work.")
+                patient_id=v.patient_id)
+            return invitation.invitee_name, invitations.shown_access_code(invitation)
+
+        return await self._act(send, lambda sent: ACCESS_CODE_TEXT["resent"].format(
+            name=sent[0], code=sent[1]))
 
     @rx.event
     async def revoke(self, grant_id: str):
@@ -119,4 +143,4 @@ class ManageUsersState(PortalState):
         return await self._act(
             lambda db, v: invitations.revoke_access(
                 db, v.user, wanted, clock=utcnow, client_ip=v.client_ip, patient_id=v.patient_id),
-            "Access revoked. They can no longer open your portal.")
+            lambda _none: "Access revoked. They can no longer open your portal.")

@@ -139,7 +139,7 @@ def test_a_patient_signing_in_at_the_front_desk_gets_no_office_data(server, page
     assert paula.email in recorder.text()
 
 
-# --- the caregiver of two patients ---------------------------------------------------------
+# --- 3. the caregiver with two tabs ---------------------------------------------------------
 
 
 def _family(server, browser: Browser):
@@ -276,6 +276,8 @@ def test_a_revoked_caregiver_reading_labs_is_told_and_never_shown_another_patien
         expect(maria_page.get_by_role("heading", name=james_labs.panel)).to_be_visible()
         expect(_viewing(maria_page)).to_contain_text(f"{james.name}'s portal")
         assert rosa_labs.markers[0] not in maria_page.content()
+        maria_frames.settle()
+        assert james_labs.markers[0] in maria_frames.text()  # the recorder sees what the tab is sent
 
         # Carl cares for no one else: the same news, and a way to sign out.
         _next_action(carl_page.get_by_role("button", name=f"History of {rosa_labs.test_name}").first)
@@ -283,6 +285,7 @@ def test_a_revoked_caregiver_reading_labs_is_told_and_never_shown_another_patien
         expect(carl_page.get_by_role("button", name=re.compile(r"^Open "))).to_have_count(0)
         carl_frames.settle()
         assert not carl_frames.leaks(rosa_labs.markers[:1]), "Rosa's results after Carl's access ended"
+        assert ENDED.format(name=rosa.name) in carl_frames.text()
         sign_out_link = carl_page.get_by_role("link", name="Sign out")
         expect(sign_out_link).to_be_visible()
         sign_out_link.click()
@@ -319,6 +322,8 @@ def test_a_patient_at_the_admin_page_is_told_it_is_for_the_office_and_stays_sign
     portal.click()
     expect(page).to_have_url(re.compile(HOME))
     expect(page.get_by_role("link", name=record.subject)).to_be_visible()  # still signed in: her own record
+    recorder.settle()
+    assert record.subject in recorder.text()
 
 
 # --- 6. view as patient -------------------------------------------------------------------------

@@ -61,7 +61,9 @@ def _caregiver_row(c) -> rx.Component:
     return rx.table.row(
         rx.table.cell(c["name"]),
         rx.table.cell(c["email"]),
-        rx.table.cell(c["status"], rx.cond(c["expires"] != "", rx.text(" until ", c["expires"]))),
+        rx.table.cell(c["status"], rx.cond(c["expires"] != "", rx.text(" until ", c["expires"])),
+                      rx.cond(c["note"] != "", rx.text(c["note"], weight="bold",
+                                                       data_testid="access-code"))),
         rx.table.cell(rx.hstack(
             rx.cond(c["can_send"] == "yes",
                     small_button("Send new link", on_click=S.send_caregiver_link(c["grant_id"]),

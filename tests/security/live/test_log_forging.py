@@ -122,3 +122,20 @@ def test_a_flood_of_reports_writes_a_bounded_number_of_lines(server):
     assert 0 < len(lines) <= LINES_PER_MINUTE
     assert forged_lines(grown) == []
     assert len(grown.encode()) < LINES_PER_MINUTE * 600
+
+
+def test_an_event_sent_as_a_string_is_one_short_line(server):
+    """Reflex logs a string event's raw text, and again in the traceback of the error it
+    raises: each record is now one escaped, bounded line, and no traceback carries it."""
+    tag = f"TAG-{uuid.uuid4().hex[:8]}"
+    raw = f"{tag}\n{FORGED}\n" + ("B" * 100 + "\n") * 2000
+    start = server.log_path.stat().st_size
+    with anonymous_socket(server) as client:
+        client.emit("event", raw, namespace="/_event")
+        client.emit("event", raw, namespace="/_event")
+        grown = log_after(server, start, tag)
+        time.sleep(1.0)
+        grown = server.log_path.read_bytes()[start:].decode(errors="replace")
+    assert forged_lines(grown) == []
+    assert len(grown.encode()) < 12_000, f"the log grew by {len(grown.encode()):,} bytes"
+    assert all(len(line) < 2_300 for line in grown.splitlines())

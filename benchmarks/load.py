@@ -676,7 +676,7 @@ def main() -> None:
                         help="seconds a socket waits for an answer before its next frame (a dropped frame "
                              "gets none; 0.1 s is one token of a tab's budget)")
     parser.add_argument("--checklist-warmup", type=float, default=10.0)
-    parser.add_argument("--checklist-rounds", type=int, default=2,
+    parser.add_argument("--checklist-rounds", type=int, default=3,
                         help="alone and flooded take turns this often (--duration split between them)")
     parser.add_argument("--checklist-variants", default=",".join(CHECKLIST_VARIANTS))
     args = parser.parse_args()
@@ -828,8 +828,10 @@ def main() -> None:
             ratio = {"p50": f["p50_ms"] / a["p50_ms"], "p95": f["p95_ms"] / a["p95_ms"]}
             out["checklist"][key]["ratio"] = ratio
             flood = out["checklist"][key]["flood"]
+            lost = sum(out["checklist"][key]["errors"].values())
             print(f"  checklist flood ({key}): click p95 {f['p95_ms']:.1f} / {a['p95_ms']:.1f} ms = "
-                  f"{ratio['p95']:.2f}x (target <= 1.2x), p50 {ratio['p50']:.2f}x; frames answered "
+                  f"{ratio['p95']:.2f}x (target <= 1.2x), p50 {ratio['p50']:.2f}x; clicks answered {f['n']} "
+                  f"(alone {a['n']}), not answered {lost}; checklist frames answered "
                   f"{flood['answered_per_s']:.0f}/s of {flood['sent_per_s']:.0f}/s sent")
     if "redis" in out:
         print(f"  Redis per 1,000 sessions: {out['redis']['bytes_per_1000_sessions'] / 2**20:.2f} MiB")

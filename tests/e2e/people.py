@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
@@ -28,10 +28,19 @@ class Person:
     last: str = ""
     mrn: str = ""
     dob: str = ""
+    # A caregiver's access codes, by the name of the patient who told them (portal_people.py).
+    access_codes: dict[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
         return f"{self.first} {self.last}".strip()
+
+    def access_code_from(self, first_name: str) -> str:
+        """The code the patient the form names ("Access code from Rosa") told this person."""
+        heard = [code for patient, code in self.access_codes.items()
+                 if patient == first_name or patient.startswith(first_name + " ")]
+        assert len(heard) == 1, f"{self.email} heard no single code from {first_name}: {self.access_codes}"
+        return heard[0]
 
 
 def make_staff(server: Server, *, admin: bool = False, name: str = "Olivia Frontdesk") -> Person:
@@ -60,6 +69,7 @@ def register_from_email(server: Server, page: Page, person: Person, *, subject: 
     link = link_in(server.mailbox.wait_for(person.email, subject), "/register")
     page.goto(link)
     page.get_by_label("Email address").fill(person.email)
+    fill_access_code(page, person)
     page.get_by_label("Password", exact=True).fill(person.password)
     confirm = page.get_by_label("Confirm password")
     if confirm.count():
@@ -70,6 +80,15 @@ def register_from_email(server: Server, page: Page, person: Person, *, subject: 
     page.get_by_role("checkbox", name="I agree to the terms of service").check()
     page.get_by_role("button", name="Create Password").click()
     expect(page).to_have_url(re.compile(r"/home/?$"), timeout=30_000)
+
+
+def fill_access_code(page: Page, person: Person) -> None:
+    """A caregiver's form asks for the code from the patient it names: the one they told."""
+    code_field = page.get_by_label(re.compile(r"^Access code from "))
+    if not code_field.count():
+        return
+    label = page.locator("label[for='access_code']").inner_text()
+    code_field.fill(person.access_code_from(label.removeprefix("Access code from ").strip()))
 
 
 def registered_patient(server: Server, page: Page, **kw) -> Person:

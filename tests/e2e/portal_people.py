@@ -1,6 +1,8 @@
 """Helpers for the people stories: a second browser, granting access from Manage Users."""
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Browser, Page, expect
 
 from .harness import Server
@@ -20,14 +22,29 @@ def caregiver(first: str = "Sam", last: str = "Helper") -> Person:
                   last=last)
 
 
-def grant_access(page: Page, person: Person) -> None:
-    """The signed-in patient gives ``person`` access from Manage Users."""
+ACCESS_CODE = re.compile(r"this access code: (\d{3} \d{3})\.")
+
+
+def grant_access(page: Page, person: Person) -> str:
+    """The signed-in patient gives ``person`` access from Manage Users, and tells them the
+    access code the page shows (kept on ``person`` under the patient's name); returns it."""
     page.goto("/manage-users")
     expect(page.get_by_role("heading", name="Manage Users", level=1)).to_be_visible()
     page.get_by_label("Name").fill(person.name)
     page.get_by_label("Email", exact=True).fill(person.email)
     page.get_by_role("button", name="Grant access").click()
-    expect(page.get_by_role("status").filter(has_text=f"invitation to {person.email}")).to_be_visible()
+    notice = page.get_by_role("status").filter(has_text=f"invitation to {person.email}")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text(ACCESS_CODE)
+    code = ACCESS_CODE.search(notice.inner_text()).group(1)
+    person.access_codes[patient_shown(page)] = code
+    return code
+
+
+def patient_shown(page: Page) -> str:
+    """Who is signed in, as the account menu names them."""
+    menu = page.get_by_role("button", name=re.compile(r"Account menu for \S"))
+    return (menu.get_attribute("aria-label") or "").removeprefix("Account menu for ").strip()
 
 
 def user_card(page: Page, person: Person):

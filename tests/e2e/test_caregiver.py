@@ -7,7 +7,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from .harness import link_in
-from .people import register_from_email, registered_patient, switch_patient
+from .people import fill_access_code, register_from_email, registered_patient, switch_patient
 from .portal_people import caregiver, grant_access, new_page
 
 
@@ -20,20 +20,28 @@ def test_new_caregiver_registers_without_date_of_birth_and_with_the_invited_emai
     registered_patient(server, page, first="Nell", last="Adams")
     carer = caregiver("Theo", "Adams")
     grant_access(page, carer)
-    link = link_in(server.mailbox.wait_for(carer.email, "CareSpace portal"), "/register")
+    mail = server.mailbox.wait_for(carer.email, "CareSpace portal")
+    # The email says what is needed, and the code isn't in it.
+    assert "Nell Adams will tell you a short access code; you'll need it to finish." in mail.body
+    assert carer.access_codes["Nell Adams"].replace(" ", "") not in mail.body.replace(" ", "")
+    link = link_in(mail, "/register")
 
     carer_page = new_page(browser, server)
     try:
         carer_page.goto(link)
         expect(carer_page.get_by_text("You've been given access")).to_be_visible()
         expect(carer_page.get_by_label("Date of birth")).to_have_count(0)
+        expect(carer_page.get_by_label("Access code from Nell")).to_be_visible()
+        expect(carer_page.get_by_text("It isn't in the email: ask Nell for it.")).to_be_visible()
         # The link is bound to the invited address: another address is refused.
         carer_page.get_by_label("Email address").fill("someone.else@example.net")
+        fill_access_code(carer_page, carer)
         carer_page.get_by_label("Password", exact=True).fill(carer.password)
         carer_page.get_by_label("Confirm password").fill(carer.password)
         carer_page.get_by_role("checkbox", name="I agree to the terms of service").check()
         carer_page.get_by_role("button", name="Create Password").click()
-        expect(carer_page.get_by_role("alert")).to_contain_text("doesn't match")
+        expect(carer_page.get_by_role("alert")).to_contain_text(
+            "That email address and access code don't match our invitation.")
 
         carer_page.get_by_label("Email address").fill(carer.email)
         carer_page.get_by_role("button", name="Create Password").click()
@@ -55,6 +63,7 @@ def test_an_existing_patient_accepts_with_their_current_password(server, page: P
         expect(other_page.get_by_text("You already have a CareSpace account")).to_be_visible()
         expect(other_page.get_by_label("Confirm password")).to_have_count(0)
         other_page.get_by_label("Email address").fill(friend.email)
+        fill_access_code(other_page, friend)  # an account doesn't make the code unnecessary
         other_page.get_by_label("Password", exact=True).fill("Not-My-Password-9!")
         other_page.get_by_role("checkbox", name="I agree to the terms of service").check()
         other_page.get_by_role("button", name="Create Password").click()
@@ -92,6 +101,7 @@ def test_caregiver_of_two_patients_always_sees_whose_portal(server, page: Page, 
         link = link_in(server.mailbox.wait_for(carer.email, "Lotte Brandt's CareSpace portal"), "/register")
         carer_page.goto(link)
         carer_page.get_by_label("Email address").fill(carer.email)
+        fill_access_code(carer_page, carer)  # Lotte's code: the form asks for it by her name
         carer_page.get_by_label("Password", exact=True).fill(carer.password)
         carer_page.get_by_role("checkbox", name="I agree to the terms of service").check()
         carer_page.get_by_role("button", name="Create Password").click()

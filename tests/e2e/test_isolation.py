@@ -148,7 +148,7 @@ def _family(server, browser: Browser):
     rosa = registered_patient(server, rosa_page, first="Rosa", last="Alvarez")
     james = registered_patient(server, james_page, first="James", last="Okafor")
     maria = caregiver("Maria", "Alvarez")
-    grant_access(rosa_page, maria)
+    grant_access(rosa_page, maria)  # each tells Maria the access code their page shows
     grant_access(james_page, maria)
     maria_page = new_page(browser, server)
     register_from_email(server, maria_page, maria, subject=f"{rosa.name}'s CareSpace portal")

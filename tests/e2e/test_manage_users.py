@@ -18,8 +18,12 @@ def test_grant_register_revoke_and_the_open_tab_loses_access(server, page: Page,
     expect(page.get_by_text(re.compile("full access to your portal, including all medical records "
                                        "and messages"))).to_be_visible()
     expect(page.get_by_text("No one else has access yet")).to_be_visible()
-    grant_access(page, carer)
+    code = grant_access(page, carer)
     expect(user_card(page, carer)).to_contain_text("Invited")
+    # The code stays on the person's row while the invitation is pending.
+    page.reload()
+    expect(user_card(page, carer).get_by_test_id("access-code")).to_have_text(
+        f"Access code to tell them: {code}")
     expect(page.get_by_label("Name")).to_have_value("")  # ready for the next person
 
     carer_page = new_page(browser, server)
@@ -32,6 +36,7 @@ def test_grant_register_revoke_and_the_open_tab_loses_access(server, page: Page,
 
         page.reload()
         expect(user_card(page, carer)).to_contain_text("Has access")
+        expect(user_card(page, carer).get_by_test_id("access-code")).to_have_count(0)
 
         user_card(page, carer).get_by_role("button", name=f"Revoke access for {carer.email}").click()
         dialog = page.get_by_role("alertdialog")
@@ -40,29 +45,47 @@ def test_grant_register_revoke_and_the_open_tab_loses_access(server, page: Page,
         expect(user_card(page, carer)).to_contain_text("Access revoked")
         expect(user_card(page, carer).get_by_role("button", name=re.compile("Revoke"))).to_have_count(0)
 
-        # The caregiver's tab is still open on Ruth's portal: its next action is refused.
+        # The caregiver's tab is still open on Ruth's portal: its next action says access
+        # ended, and nothing of Ruth's portal comes back (they stay signed in, with nowhere
+        # else to go but Sign out).
         carer_page.get_by_role("link", name="Help").first.click()
-        expect(carer_page.get_by_role("heading", name="Sign in to CareSpace")).to_be_visible()
-        expect(carer_page.get_by_text("Your access has ended")).to_be_visible()
+        ended = carer_page.get_by_role("heading", name=re.compile(r"Your access to .*'s portal has ended"))
+        expect(ended).to_be_visible()
         carer_page.goto("/home")
-        expect(carer_page.get_by_role("heading", name="Sign in to CareSpace")).to_be_visible()
+        expect(carer_page.get_by_role("heading", name=re.compile(
+            r"Your access to .*'s portal has ended|You don't have access to a patient's portal"))).to_be_visible()
+        expect(carer_page.get_by_role("link", name="Sign out")).to_be_visible()
     finally:
         carer_page.context.close()
 
 
-def test_send_new_link_replaces_the_old_one(server, page: Page):
+def test_send_new_link_replaces_the_old_one(server, page: Page, browser):
     registered_patient(server, page, first="Lena", last="Park")
     carer = caregiver("Min", "Park")
     grant_access(page, carer)
     first_link = link_in(server.mailbox.wait_for(carer.email, "CareSpace portal"), "/register")
 
     user_card(page, carer).get_by_role("button", name=f"Send new link to {carer.email}").click()
-    expect(page.get_by_text("A new link is on its way").first).to_be_visible()
+    notice = page.get_by_role("status").filter(has_text="A new link is on its way")
+    expect(notice).to_contain_text(re.compile(r"with a new access code: \d{3} \d{3}\. Tell Min Park"))
+    new_code = re.search(r"new access code: (\d{3} \d{3})", notice.inner_text()).group(1)
+    expect(user_card(page, carer).get_by_test_id("access-code")).to_have_text(
+        f"Access code to tell them: {new_code}")
     mails = server.mailbox.wait_for_count(carer.email, 2)
     assert len(mails) == 2 and all("CareSpace portal" in m.subject for m in mails)
 
     page.goto(first_link)
     expect(page.get_by_text(re.compile("newer link was sent"))).to_be_visible()
+
+    # Lena reads the new code out; the new link works with it.
+    carer.access_codes["Lena Park"] = new_code
+    carer_page = new_page(browser, server)
+    try:
+        register_from_email(server, carer_page, carer, subject="CareSpace portal")
+        expect(carer_page.get_by_role("status").filter(has_text="You are viewing")).to_contain_text(
+            "Lena Park")
+    finally:
+        carer_page.context.close()
 
 
 def test_granting_access_to_yourself_is_refused_and_the_form_keeps_what_was_typed(server, page: Page):

@@ -162,7 +162,10 @@ class MessagesState(PortalState):
     @rx.event
     async def send_message(self, form: dict):
         if not self._compose_key:
-            return  # the second click of a double click, after the first one was sent
+            # The second click of a double click after the first was sent, or a send replayed
+            # after a restart: nothing to store. The answer still says "not sending".
+            self.sending = False
+            return
         category, subject, body = _text(form, "category"), _text(form, "subject"), _text(form, "body")
         key = self._compose_key
         self.sending = True
@@ -184,6 +187,7 @@ class MessagesState(PortalState):
     @rx.event
     async def send_reply(self, form: dict):
         if not self.thread_id or not self._reply_key:
+            self.replying = False  # nothing to send; the answer still says so
             return
         body, key = _text(form, "reply"), self._reply_key
         try:

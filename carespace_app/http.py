@@ -176,7 +176,7 @@ async def sign_out_route(request: Request) -> Response:
     if token:
         await asyncio.to_thread(_end, token)
     reason = request.query_params.get("reason", "signed-out")
-    if reason not in {"signed-out", "idle", "expired", "revoked", "password-changed"}:
+    if reason not in {"signed-out", "idle", "expired", "password-changed"}:
         reason = "signed-out"
     response = RedirectResponse(f"{routes.SIGN_IN}?reason={reason}", status_code=303)
     _clear_session_cookie(response)

@@ -38,7 +38,7 @@ async def _nothing(*_args, **_kwargs):
 
 
 async def drive(result) -> list:
-    """Run a handler's result to the end; what it returned or yielded."""
+    """Run a handler's result to the end; the events it returned or yielded, flattened."""
     events = []
     if inspect.iscoroutine(result):
         result = await result
@@ -49,7 +49,10 @@ async def drive(result) -> list:
         events.extend(result)
     elif result is not None:
         events.append(result)
-    return events
+    flat = []
+    for item in events:
+        flat.extend(item if isinstance(item, (list, tuple)) else [item])
+    return [e for e in flat if e is not None]
 
 
 def sign_in_token(user) -> str:

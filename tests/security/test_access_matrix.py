@@ -38,6 +38,7 @@ from carespace_app.state.admin import AdminState
 from carespace_app.services import security
 from carespace_app.state.session import SessionState
 from tests.conftest import _truncate
+from tests.tabs import _nothing, drive
 from tests.factories import (
     PASSWORD, grant_caregiver, make_patient, make_staff, patient_user, revoke_caregiver,
 )
@@ -503,28 +504,6 @@ def reachable(cls) -> bool:
 
 def substate(root: State, cls: type[BaseState]) -> BaseState:
     return root if cls is State else root.get_substate(cls.get_full_name().split(".")[1:])
-
-
-async def _nothing(*_args, **_kwargs):
-    return None
-
-
-async def drive(result) -> list:
-    """Run a handler's result to the end; what it returned or yielded (events)."""
-    events = []
-    if inspect.iscoroutine(result):
-        result = await result
-    if inspect.isasyncgen(result):
-        async for item in result:
-            events.append(item)
-    elif inspect.isgenerator(result):
-        events.extend(result)
-    elif result is not None:
-        events.append(result)
-    flat = []
-    for item in events:
-        flat.extend(item if isinstance(item, (list, tuple)) else [item])
-    return [e for e in flat if e is not None]
 
 
 def call(root: State, cls, handler: str, kwargs: dict) -> list:

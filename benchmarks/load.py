@@ -1,6 +1,6 @@
 """CareSpace under load, over Reflex's real event channel, next to a bare Reflex app.
 
-    python benchmarks/load.py                      # everything (about 10 minutes)
+    python benchmarks/load.py                      # everything (about 25 minutes)
     python benchmarks/load.py --only bare,portal   # some parts: bare portal signin big scale redis checklist
     python benchmarks/load.py --sessions 200 --duration 60 --think 5
 
@@ -507,7 +507,7 @@ def run_checklist(args, db_url: str, mailbox, tmp: Path, names) -> dict:
         people = seed.new_tokens(db_url, people)
         with serve.carespace(db_url, mailbox, tmp / f"checklist{hops}", **env) as server:
             boot = boot_of(tmp / f"checklist{hops}" / "app" / ".web")
-            pooled: dict[str, tuple[Samples, Flood, list[dict]]] = {}
+            pooled: dict[str, tuple[Samples, Flood, list[dict], list[float]]] = {}
             for round_ in range(args.checklist_rounds):
                 for variant in [None, *attacks]:
                     key = variant or alone_key
@@ -517,10 +517,11 @@ def run_checklist(args, db_url: str, mailbox, tmp: Path, names) -> dict:
                         server, boot, names, people, variant=variant, sockets=args.checklist_sockets,
                         duration=segment, warmup=args.checklist_warmup, think=args.checklist_think,
                         wait=args.checklist_wait, patients_forwarded=hops > 0))
-                    total, total_flood, all_cores = pooled.setdefault(key, (Samples(), Flood(), []))
+                    total, total_flood, all_cores, p95s = pooled.setdefault(key, (Samples(), Flood(), [], []))
                     _merge(total, samples, total_flood, flood)
                     all_cores.append(cores)
-            for key, (samples, flood, all_cores) in pooled.items():
+                    p95s.append(pct(samples.all(), 95) * 1000)
+            for key, (samples, flood, all_cores, p95s) in pooled.items():
                 seconds = segment * len(all_cores)
                 title = (f"CHECKLIST PART, {key}: {args.checklist_tabs} signed-in tabs, think "
                          f"{args.checklist_think}s" + ("" if key.startswith("alone") else
@@ -529,6 +530,9 @@ def run_checklist(args, db_url: str, mailbox, tmp: Path, names) -> dict:
                 cores = {k: sum(c.get(k, 0.0) for c in all_cores) / len(all_cores) for k in all_cores[0]}
                 row["cores"] = cores
                 row["measured_s"] = seconds
+                row["rounds"] = [{"p95_ms": p, "rest_cores": c["rest"]} for p, c in zip(p95s, all_cores)]
+                print("  by round: p95 " + " / ".join(f"{p:.1f}" for p in p95s) + " ms; rest of the machine "
+                      + " / ".join(f"{c['rest']:.2f}" for c in all_cores) + " cores")
                 flooding = f", the flood's sockets {cores['flood']:.2f}" if "flood" in cores else ""
                 print(f"  cores busy: CareSpace {cores['server']:.2f}, the tabs' load generator "
                       f"{cores['load_generator']:.2f}{flooding}, rest of the machine {cores['rest']:.2f}; "

@@ -156,6 +156,12 @@ def address_key(ip: str) -> str:
     return str(address)
 
 
+def flash_delta(kind: str, text: str) -> dict:
+    """A toast sent without running any handler (SessionState._flash's shape)."""
+    flash = {"kind": kind, "text": text, "id": secrets.token_hex(4)}
+    return {SessionState.get_full_name(): {"flash" + FIELD_MARKER: flash}}
+
+
 def slow_down_delta() -> dict:
     """The state update that shows "Please slow down" as a toast: what SessionState._flash
     ("info", SLOW_DOWN) would send, built here so a dropped event changes no state.
@@ -163,8 +169,7 @@ def slow_down_delta() -> dict:
     Shape: {"<SessionState's full name>": {"flash_rx_state_": {"kind", "text", "id"}}}.
     components/flash.py shows a toast whenever the flash's id changes.
     """
-    flash = {"kind": "info", "text": SLOW_DOWN, "id": secrets.token_hex(4)}
-    return {SessionState.get_full_name(): {"flash" + FIELD_MARKER: flash}}
+    return flash_delta("info", SLOW_DOWN)
 
 
 class EventBudgetMiddleware(Middleware):

@@ -8,10 +8,16 @@ cleared. The handler's own call path then reuses this event's answer.
 """
 from __future__ import annotations
 
+import logging
+
 from reflex.middleware import Middleware
+from reflex.state import StateUpdate
 from reflex_base.event import Event, get_hydrate_event
 
-from .session import SessionState
+from ..event_budget import flash_delta
+from .session import SOMETHING_WRONG, SessionState
+
+log = logging.getLogger("carespace.tab_guard")
 
 # Events that are not the person doing something: they must not count as activity.
 NOT_ACTIVITY = ("check_idle",)
@@ -32,6 +38,14 @@ class TabGuard(Middleware):
             return None  # Reflex's own plumbing (page-load chaining): nothing of ours is sent
         session_state = await state.get_state(SessionState)
         handler = event.name.rsplit(".", 1)[-1]
-        await session_state._bind_tab(touch=not hydrating and handler not in NOT_ACTIVITY,
-                                      hydrating=hydrating)
+        try:
+            await session_state._bind_tab(touch=not hydrating and handler not in NOT_ACTIVITY,
+                                          hydrating=hydrating)
+        except Exception:
+            # The tab can't be checked (the database is unreachable): nothing runs and
+            # nothing of the tab is sent; the person is told calmly.
+            log.exception("could not check the tab's session; the event was not run")
+            if handler in NOT_ACTIVITY:  # the page's own timer: no toast every tick
+                return StateUpdate(delta={}, events=[])
+            return StateUpdate(delta=flash_delta("error", SOMETHING_WRONG), events=[])
         return None

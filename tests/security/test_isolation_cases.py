@@ -248,3 +248,28 @@ def test_tab_state_lives_in_memory_or_redis_and_expires_with_the_idle_sign_out(m
     assert config.redis_token_expiration <= sessions.IDLE_TIMEOUT.total_seconds()
     monkeypatch.delenv("REFLEX_REDIS_URL")
     importlib.reload(rxconfig)
+
+
+def test_when_the_tab_cannot_be_checked_nothing_runs_and_the_person_is_told(practice, db, monkeypatch):
+    """The database unreachable as an event arrives: the guard can't tell who the tab is
+    for, so the handler never runs and nothing of the tab is sent; a calm toast instead."""
+    import asyncio
+
+    from reflex_base.event import Event
+    from sqlalchemy.exc import OperationalError
+
+    from carespace_app.services import tab_access
+    from carespace_app.state.session import SOMETHING_WRONG
+    from carespace_app.state.tab_guard import TabGuard
+
+    tab = _signed_in(Browser("rosa"), practice["rosa_user"], routes.MESSAGES)
+    tab.call(MessagesState, "start_compose")
+
+    def unreachable(*_args, **_kwargs):
+        raise OperationalError("SELECT 1", {}, Exception("could not connect"))
+
+    monkeypatch.setattr(tab_access, "resolve_tab", unreachable)
+    update = asyncio.run(TabGuard().preprocess(None, tab.root, Event(
+        name=f"{MessagesState.get_full_name()}.send_message", payload={})))
+    assert update is not None and update.events == []
+    assert SOMETHING_WRONG in str(update.delta) and "Rzq" not in str(update.delta)

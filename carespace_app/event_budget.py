@@ -1,9 +1,11 @@
-"""A budget of events per browser tab and per client address: a flood is dropped calmly.
+"""A budget of events per browser tab, and per person or client address: a flood is
+dropped calmly.
 
 Every event a browser sends runs a handler, and most handlers read the database, many
 write to it (activity, audit rows): 900 page loads from one account in 32 s wrote 2,727
 audit rows. So each event a browser sends spends a token from two buckets, its tab's
-(the client token Reflex keys the tab's state by) and its address's; an event finding
+(the client token Reflex keys the tab's state by) and, for a signed-in tab, its
+session's, else its address's; an event finding
 either bucket empty is dropped before anything else runs (the tab guard's session
 lookup, the handler, any database work), and the tab is told "Please slow down" at most
 once every few seconds.
@@ -44,6 +46,12 @@ TAB_PER_SECOND = 10.0
 # while one machine opening tab after tab (new client tokens) is still held.
 ADDRESS_BURST = 120
 ADDRESS_PER_SECOND = 40.0
+# A signed-in person: their tabs share one budget (a person has a few tabs open, never
+# many busy ones) instead of their address's, so a script at the same address (a clinic's
+# or a family's NAT) cannot use up what the patients there may send. A tab counts as
+# signed in only once the tab guard has checked its session against the database.
+SESSION_BURST = 60
+SESSION_PER_SECOND = 20.0
 # Memory stays bounded whatever a flood of new tokens or addresses does: a bucket idle
 # long enough to be full again is forgotten (a full bucket and no bucket are the same),
 # and past this many the least recently used go first.
@@ -125,17 +133,24 @@ class EventBudget:
                  tab_burst: float = TAB_BURST, tab_per_second: float = TAB_PER_SECOND,
                  address_burst: float = ADDRESS_BURST,
                  address_per_second: float = ADDRESS_PER_SECOND,
+                 session_burst: float = SESSION_BURST,
+                 session_per_second: float = SESSION_PER_SECOND,
                  max_tracked: int = MAX_TRACKED, notice_every: float = NOTICE_EVERY_SECONDS):
         self.tabs = TokenBuckets(burst=tab_burst, per_second=tab_per_second,
                                  max_keys=max_tracked, clock=clock, keep_seconds=notice_every)
         self.addresses = TokenBuckets(burst=address_burst, per_second=address_per_second,
                                       max_keys=max_tracked, clock=clock)
+        self.sessions = TokenBuckets(burst=session_burst, per_second=session_per_second,
+                                     max_keys=max_tracked, clock=clock)
         self.notice_every = notice_every
 
-    def spend(self, tab: str, address: str) -> Verdict:
-        if self.tabs.has(tab) and self.addresses.has(address):
+    def spend(self, tab: str, address: str, session_id: int = 0) -> Verdict:
+        """``session_id``: the checked session of a signed-in tab (0: not signed in), whose
+        budget the tab spends from instead of its address's."""
+        group, key = (self.sessions, f"s{session_id}") if session_id else (self.addresses, address)
+        if self.tabs.has(tab) and group.has(key):
             self.tabs.spend(tab)
-            self.addresses.spend(address)
+            group.spend(key)
             return Verdict.ALLOWED
         if self.tabs.tell_now(tab, self.notice_every):
             return Verdict.DROPPED_TELL
@@ -184,7 +199,9 @@ class EventBudgetMiddleware(Middleware):
         if not tab:
             return None  # chained on the server: its browser event was counted
         address = address_key(str(router_data.get(RouteVar.CLIENT_IP) or ""))
-        verdict = self.budget.spend(str(tab), address)
+        # Set only by the tab guard, after it checked the tab's cookie in the database.
+        session_id = (await state.get_state(SessionState))._tab_session_id
+        verdict = self.budget.spend(str(tab), address, session_id)
         if verdict is Verdict.ALLOWED:
             return None
         # An update stops Reflex here: no later middleware, no handler, no database.

@@ -224,3 +224,26 @@ def test_a_dropped_event_goes_no_further_than_the_budget(clock):
     assert probe.reached == TAB_BURST
     assert answers[:TAB_BURST] == [None] * TAB_BURST
     assert all(isinstance(a, StateUpdate) for a in answers[TAB_BURST:])
+
+
+def test_a_signed_in_tab_is_not_held_by_a_flood_from_its_own_address(clock):
+    """A script at a clinic's (or a family's) address uses up the address's budget: the
+    signed-in patients there spend from their own session's budget and are not refused."""
+    middleware = EventBudgetMiddleware(EventBudget(clock=clock))
+    for n in range(ADDRESS_BURST // TAB_BURST + 1):  # anonymous tabs, one address, drained
+        stranger = _tab(f"stranger-{n}", ip="198.51.100.20")
+        for _ in range(TAB_BURST):
+            _preprocess(middleware, stranger, _browser_event(stranger))
+    newcomer = _tab("stranger-new", ip="198.51.100.20")
+    assert isinstance(_preprocess(middleware, newcomer, _browser_event(newcomer)), StateUpdate)
+
+    patient = _tab("patient-tab", ip="198.51.100.20")
+    # What the tab guard leaves once it has checked the tab's cookie against the database.
+    patient.get_substate(SessionState.get_full_name().split(".")[1:])._tab_session_id = 41
+    assert [_preprocess(middleware, patient, _browser_event(patient)) for _ in range(10)] == [None] * 10
+
+
+def test_a_persons_tabs_share_one_budget(clock):
+    budget = EventBudget(clock=clock, session_burst=40)
+    allowed = [budget.spend(f"tab-{n % 4}", "203.0.113.9", session_id=7) for n in range(60)]
+    assert allowed.count(ALLOWED) == 40  # four tabs, one person: 40 at once, not 4 x 30

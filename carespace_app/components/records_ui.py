@@ -13,7 +13,7 @@ def page_title(text: str, *actions: rx.Component) -> rx.Component:
     )
 
 
-def section(title: str, *children: rx.Component, link_text: str = "", href: str = "") -> rx.Component:
+def section(title: str | rx.Var, *children: rx.Component, link_text: str = "", href: str = "") -> rx.Component:
     header = [rx.heading(title, size="5", as_="h2")]
     if href:
         header.append(rx.link(link_text, href=href, size="3", class_name="cs-more-link"))

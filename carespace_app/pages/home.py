@@ -48,13 +48,13 @@ def _report(r) -> rx.Component:
 def home_page() -> rx.Component:
     return portal_page(
         "Home",
-        rx.heading("Welcome, ", HomeState.first_name, size="7", as_="h1"),
+        rx.heading(HomeState.greeting, size="7", as_="h1"),
         error_callout(HomeState.error),
         loading_or(
             HomeState.loaded,
             rx.grid(
                 section(
-                    "Your next visits",
+                    HomeState.visits_title,
                     rx.cond(HomeState.visits.length() > 0,
                             rx.el.ul(rx.foreach(HomeState.visits, _visit), class_name="cs-list"),
                             empty_state("No upcoming visits.", "calendar")),

@@ -73,8 +73,16 @@ def _home_summary(db: Session, viewer: Viewer) -> dict:
     }
 
 
+WELCOME = "Welcome, {first_name}"
+OFFICE_VIEW = "{patient}'s portal"  # the office viewing it: not greeted by their own name
+OWN_VISITS = "Your next visits"
+THEIR_VISITS = "{first_name}'s next visits"  # a caregiver, or the office viewing
+
+
 class HomeState(PortalState):
     first_name: str = ""
+    greeting: str = ""
+    visits_title: str = OWN_VISITS
     visits: list[dict[str, str]] = []
     threads: list[dict[str, str]] = []
     reports: list[dict[str, str]] = []
@@ -86,6 +94,11 @@ class HomeState(PortalState):
         if got.left:
             return
         self.first_name = self.user_name.split(" ")[0]
+        patient_first = self.patient_name.split(" ")[0]
+        self.greeting = (OFFICE_VIEW.format(patient=self.patient_name) if self.view_as
+                         else WELCOME.format(first_name=self.first_name))
+        self.visits_title = (OWN_VISITS if self.relation == "self"
+                             else THEIR_VISITS.format(first_name=patient_first))
         self.error = got.error
         if got.ok:
             self.visits = got.value["visits"]

@@ -347,6 +347,10 @@ def test_view_as_patient_is_read_only_and_back_to_the_admin_page_ends_it_in_ever
     expect(page).to_have_url(re.compile(HOME))
     expect(_viewing(page)).to_contain_text(f"{hana.name}'s portal as the office")
     expect(_viewing(page)).to_contain_text("read-only")
+    # Home is Hana's: the office is not welcomed by its own name.
+    expect(page.get_by_role("heading", level=1, name=f"{hana.name}'s portal")).to_be_visible()
+    expect(page.get_by_role("heading", name=f"{hana.first}'s next visits")).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_have_count(0)
     page.get_by_role("navigation", name="Portal sections").get_by_role(
         "link", name=re.compile("^Messages")).click()
     expect(page.get_by_role("button", name="New message")).to_be_disabled()

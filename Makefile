@@ -8,7 +8,7 @@ PORT ?= 3000
 export PORT
 STAMPS := $(VENV)/.stamps
 
-# Reflex builds the frontend with bun, installed from the npm registry (see ENGINEERING notes).
+# Reflex builds the frontend with bun, installed from the npm registry (README, "The two commands").
 export NPM_CONFIG_REGISTRY ?= https://registry.npmjs.org
 export REFLEX_CHECK_LATEST_VERSION := false
 export REFLEX_BUN_PATH := $(CURDIR)/tools/bin/bun
@@ -38,7 +38,7 @@ tools/bin/bun: tools/package.json tools/package-lock.json
 	@for b in tools/node_modules/bun/bin/bun.exe tools/node_modules/@oven/bun-*/bin/bun; do \
 	  if [ -x "$$b" ] && "$$b" --version >/dev/null 2>&1; then ln -sf "$(CURDIR)/$$b" tools/bin/bun; break; fi; \
 	done
-	@tools/bin/bun --version >/dev/null || { echo "bun did not install; see README troubleshooting"; exit 1; }
+	@tools/bin/bun --version >/dev/null || { echo "bun did not install; see Troubleshooting in README.md"; exit 1; }
 	@touch $@
 
 setup: $(STAMPS)/deps tools/bin/bun

@@ -171,27 +171,25 @@ def invite(args) -> None:
 
 
 def seed_demo(args) -> None:
-    from sqlmodel import select
-
-    from .models import User
     from .services import demo
 
     with _session() as db:
         added = demo.seed_demo(db, clock=utcnow)
-        if added.get("skipped"):
-            print("The demo practice is already in this database; nothing was added.")
-            return
-        accounts = db.exec(select(User).where(User.email.like(f"%@{demo.DOMAIN}"))
-                           .order_by(User.is_staff.desc(), User.email)).all()
-        people = [(u.email, "admin" if u.is_admin else "staff" if u.is_staff else "portal")
-                  for u in accounts]
-    print("Added the demo practice:")
-    for what, count in added.items():
-        if what != "skipped":
-            print(f"  {what.replace('_', ' ')}: {count}")
-    print(f"Demo sign-ins (every one uses the demo password {demo.DEMO_PASSWORD}):")
-    for email, role in people:
-        print(f"  {email} ({role})")
+        summary = demo.demo_summary(db)
+    if not added.get("skipped"):
+        print("Added the demo practice.")
+    else:
+        print("The demo practice was already in this database; nothing was added.")
+        if added.get("moved_addresses"):
+            print(f"Its {added['moved_addresses']} sign-in address(es) now end in "
+                  f"@{demo.DOMAIN}, which every form accepts.")
+    print(f"It holds {summary['patients']} patients, {summary['appointments']} appointments, "
+          f"{summary['lab_results']} lab results in {summary['lab_reports']} reports, and "
+          f"{summary['messages']} messages in {summary['conversations']} conversations.")
+    print(f"Sign in at {get_settings().base_url} with any of these; "
+          f"every one uses the password {summary['password']}")
+    for person in summary["sign_ins"]:
+        print(f"  {person['email']}  {person['name']}, {person['role']}")
 
 
 def send_outbox(args) -> None:

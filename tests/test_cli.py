@@ -195,12 +195,26 @@ def test_invite_with_the_mail_server_down_keeps_the_email(database):
     assert "the server will retry it" in invited.stdout
 
 
-def test_seed_demo_is_wired(database):
-    result = run(database, "seed-demo")
+def test_seed_demo_says_who_can_sign_in_and_what_the_practice_holds(database):
+    from carespace_app.services.demo import DEMO_PASSWORD, DOMAIN
+
+    result = run(database, "seed-demo", CARESPACE_BASE_URL="http://localhost:3000")
     assert result.returncode == 0, result.stderr
-    assert "Added the demo practice" in result.stdout and "(staff)" in result.stdout
-    again = run(database, "seed-demo")
-    assert again.returncode == 0 and "nothing was added" in again.stdout
+    out = result.stdout
+    assert out.startswith("Added the demo practice.")
+    assert "It holds 12 patients, " in out and " messages in 6 conversations." in out
+    assert f"Sign in at http://localhost:3000 with any of these; every one uses the password {DEMO_PASSWORD}" in out
+    assert f"  dana@{DOMAIN}  Dana Whitfield, office admin" in out
+    assert f"  rosa.alvarez@{DOMAIN}  Rosa Alvarez, patient" in out
+    assert f"  maria.alvarez@{DOMAIN}  Maria Alvarez, caregiver for Rosa Alvarez" in out
+    assert ".test" not in out
+
+    again = run(database, "seed-demo", CARESPACE_BASE_URL="http://localhost:3000")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith("The demo practice was already in this database; nothing was added.")
+    # ...and still says what is there, the same sign-ins and counts, nothing duplicated.
+    assert again.stdout.splitlines()[1:] == out.splitlines()[1:]
+    assert len(_rows(database, Patient)) == 12
 
 
 @pytest.mark.skipif(not any((PROJECT_ROOT / "alembic" / "versions").glob("*.py")),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Optional
 
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from ..clock import Clock
 from ..models import (
@@ -39,7 +39,12 @@ from .patients import name_key
 
 DEMO_PASSWORD = "CareSpace-Demo-2026!"
 FIRST_MRN = "DEMO-0001"
-DOMAIN = "demo.carespace.test"
+MRN_PREFIX = "DEMO-"
+# example.org is reserved for examples (RFC 2606) yet an ordinary domain to the address
+# check every form uses; ".test" is not (email-validator refuses special-use domains).
+DOMAIN = "demo.example.org"
+# Where demo practices seeded before lived; seed_demo moves them to DOMAIN.
+OLD_DOMAINS = ("demo.carespace.test",)
 MAIN_OFFICE = "Fayetteville Cancer Center, Suite 200"
 INFUSION_SUITE = "Fayetteville Cancer Center, Infusion Suite (2nd floor)"
 LAB = "Fayetteville Cancer Center, Lab (1st floor)"
@@ -185,10 +190,32 @@ def _user(db: Session, email: str, full_name: str, password_hash: str, now: date
     return user
 
 
+def _move_old_addresses(db: Session) -> int:
+    """Demo addresses from an earlier seed, under OLD_DOMAINS, moved to DOMAIN; no commit."""
+    moved = 0
+    for old in OLD_DOMAINS:
+        suffix = f"@{old}"
+        for model in (User, Patient, CaregiverGrant):
+            for row in db.exec(select(model).where(model.email.like(f"%{suffix}"))).all():
+                new = row.email[:-len(suffix)] + f"@{DOMAIN}"
+                if model is User and db.exec(select(User.id).where(User.email == new)).first():
+                    continue  # someone already uses the new address: leave the old one be
+                row.email = new
+                db.add(row)
+                moved += model is User
+    return moved
+
+
 def seed_demo(db: Session, *, clock: Clock) -> dict:
-    """Fill an empty practice with demo people and records; returns what was added."""
+    """Fill an empty practice with demo people and records; returns what was added, or
+    ``{"skipped": True, "moved_addresses": n}`` when the demo practice is already there."""
     if db.exec(select(Patient.id).where(Patient.mrn == FIRST_MRN)).first() is not None:
-        return {"skipped": True}
+        moved = _move_old_addresses(db)
+        if moved:
+            audit.record(db, "demo.addresses_moved", role="system",
+                         detail=f"{moved} demo sign-in(s) moved to @{DOMAIN}", clock=clock)
+        db.commit()
+        return {"skipped": True, "moved_addresses": moved}
     now = clock()
     today = to_local(now).date()
 
@@ -315,4 +342,49 @@ def seed_demo(db: Session, *, clock: Clock) -> dict:
         "threads": len(THREADS),
         "messages": message_count,
         "resources": resource_count,
+    }
+
+
+# --- what the demo practice holds --------------------------------------------------------
+
+ROLE_ADMIN, ROLE_STAFF = "office admin", "office staff"
+
+
+def demo_summary(db: Session) -> Optional[dict]:
+    """Who can sign in to the demo practice and what it holds, or None if it is not seeded.
+
+    Counts what is in the database now (the demo patients' records, whatever was added or
+    changed since seeding), not what seeding once added.
+    """
+    patient_ids = db.exec(select(Patient.id).where(Patient.mrn.like(f"{MRN_PREFIX}%"))).all()
+    if not patient_ids:
+        return None
+    names = {p.id: p.full_name for p in db.exec(select(Patient).where(Patient.id.in_(patient_ids)))}
+
+    def count(model, *where) -> int:
+        return db.exec(select(func.count()).select_from(model).where(*where)).one()
+
+    sign_ins = []
+    staff = db.exec(select(User).where(User.email.like(f"%@{DOMAIN}"), User.is_staff)
+                    .order_by(User.is_admin.desc(), User.email)).all()
+    for user in staff:
+        sign_ins.append((user.email, user.full_name, ROLE_ADMIN if user.is_admin else ROLE_STAFF))
+    grants = db.exec(select(PatientAccess, User).join(User, User.id == PatientAccess.user_id)
+                     .where(PatientAccess.patient_id.in_(patient_ids),
+                            PatientAccess.revoked_at.is_(None))
+                     .order_by(PatientAccess.relation.desc(), User.email)).all()
+    for grant, user in grants:
+        whose = names[grant.patient_id]
+        role = "patient" if grant.relation == RELATION_SELF else f"caregiver for {whose}"
+        sign_ins.append((user.email, user.full_name, role))
+    thread_ids = select(MessageThread.id).where(MessageThread.patient_id.in_(patient_ids))
+    return {
+        "sign_ins": [{"email": e, "name": n, "role": r} for e, n, r in sign_ins],
+        "password": DEMO_PASSWORD,
+        "patients": len(patient_ids),
+        "appointments": count(Appointment, Appointment.patient_id.in_(patient_ids)),
+        "lab_reports": count(LabReport, LabReport.patient_id.in_(patient_ids)),
+        "lab_results": count(LabResult, LabResult.patient_id.in_(patient_ids)),
+        "conversations": count(MessageThread, MessageThread.patient_id.in_(patient_ids)),
+        "messages": count(Message, Message.thread_id.in_(thread_ids)),
     }

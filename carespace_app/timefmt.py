@@ -1,9 +1,14 @@
-"""Dates as people say them, in the practice's time zone: "Thu, Dec 4, 9:30 AM"."""
+"""Dates as people say them, in the practice's time zone: "Thu, Dec 4, 9:30 AM".
+
+A date outside the current year carries its year ("Fri, Jan 8, 2027, 9:30 AM"):
+without it a visit next January reads as if it were last January.
+"""
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
+from .clock import utcnow
 from .config import get_settings
 
 
@@ -20,20 +25,27 @@ def to_utc_naive(local_naive: datetime) -> datetime:
     return local_naive.replace(tzinfo=practice_tz()).astimezone(timezone.utc).replace(tzinfo=None)
 
 
-def when(utc_naive: datetime | None) -> str:
+def _date_text(value: date, now: datetime | None) -> str:
+    """ "Tue, Dec 2" this year, "Fri, Jan 8, 2027" any other year (``now``: naive UTC)."""
+    this_year = to_local(now if now is not None else utcnow()).year
+    text = f"{value:%a, %b} {value.day}"
+    return text if value.year == this_year else f"{text}, {value.year}"
+
+
+def when(utc_naive: datetime | None, *, now: datetime | None = None) -> str:
     if utc_naive is None:
         return ""
     local = to_local(utc_naive)
     hour = local.strftime("%I").lstrip("0")
-    return f"{local:%a, %b} {local.day}, {hour}:{local:%M %p}"
+    return f"{_date_text(local.date(), now)}, {hour}:{local:%M %p}"
 
 
-def day(value: date | datetime | None) -> str:
+def day(value: date | datetime | None, *, now: datetime | None = None) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
         value = to_local(value).date()
-    return f"{value:%a, %b} {value.day}, {value.year}"
+    return _date_text(value, now)
 
 
 def time_only(utc_naive: datetime) -> str:

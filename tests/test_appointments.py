@@ -7,7 +7,7 @@ import pytest
 from icalendar import Calendar
 from sqlmodel import select
 
-from carespace_app.models import Appointment, AuditEvent
+from carespace_app.models import Appointment, AuditEvent, OutboxEmail
 from carespace_app.services import appointments
 from carespace_app.services.errors import NotAllowed, ValidationError
 from tests.factories import make_practice, revoke_caregiver
@@ -24,6 +24,7 @@ def book(db, practice, clock, *, patient=None, days=1, hours=0, **changes):
                   location="Fayetteville Cancer Center, Suite 200",
                   instructions="Bring your medication list.")
     fields.update(changes)
+    fields.setdefault("past_confirmed", days < 0)  # the office confirmed a visit in the past
     return appointments.create_appointment(db, practice.staff, (patient or practice.alice).id,
                                            clock=clock, **fields)
 
@@ -179,3 +180,100 @@ def test_an_aware_start_time_is_stored_as_utc(db, clock, practice):
     local = datetime(2026, 3, 2, 9, 30, tzinfo=ZoneInfo("America/Chicago"))
     visit = book(db, practice, clock, starts_at=local)
     assert db.get(Appointment, visit).starts_at == datetime(2026, 3, 2, 15, 30)
+
+
+# --- issue 12: appointments people can trust -----------------------------------------
+
+
+def emails(db):
+    return db.exec(select(OutboxEmail).where(OutboxEmail.kind == "appointment_notification")
+                   .order_by(OutboxEmail.id)).all()
+
+
+def test_a_cancelled_visit_stays_in_upcoming_marked_until_its_day_passes(db, clock, practice):
+    visit = book(db, practice, clock, days=2)
+    appointments.cancel_appointment(db, practice.staff, visit, clock=clock)
+    shown = appointments.upcoming(db, practice.alice_user, practice.alice.id, clock=clock,
+                                  include_cancelled=True)
+    assert [(a.id, a.status) for a in shown.items] == [(visit, "cancelled")]
+    # Home's "next visits" lists only visits that will happen.
+    assert appointments.upcoming(db, practice.alice_user, practice.alice.id, clock=clock).items == []
+    clock.advance(days=3)
+    assert appointments.upcoming(db, practice.alice_user, practice.alice.id, clock=clock,
+                                 include_cancelled=True).items == []
+    assert [a.id for a in appointments.past(db, practice.alice_user, practice.alice.id,
+                                            clock=clock).items] == [visit]
+
+
+def test_booking_moving_and_cancelling_email_the_patient_and_caregiver_without_details(
+        db, clock, practice):
+    starts = datetime(2026, 1, 13, 15, 30)  # Tue, Jan 13 in Chicago; the clock is Jan 5, 2026
+    visit = book(db, practice, clock, starts_at=starts, appointment_type="Infusion",
+                 provider="Dr. Secretive", location="Oncology Suite 9",
+                 instructions="Stop taking warfarin.")
+    appointments.update_appointment(db, practice.staff, visit, starts_at=starts + timedelta(days=1),
+                                    duration_minutes=30, appointment_type="Infusion",
+                                    provider="Dr. Secretive", location="Oncology Suite 9",
+                                    instructions="Stop taking warfarin.", clock=clock)
+    appointments.cancel_appointment(db, practice.staff, visit, clock=clock)
+    sent = emails(db)
+    recipients = {practice.alice_user.email, practice.carer.email}
+    assert [e.to_address for e in sent[:2]] and {e.to_address for e in sent} == recipients
+    assert len(sent) == 6  # three changes, two people each
+    texts = [e.body_template for e in sent]
+    assert "You have a new appointment on Tue, Jan 13; sign in to see it." in texts[0]
+    assert "Your appointment on Tue, Jan 13 has changed; sign in to see it." in texts[2]
+    assert "Your appointment on Wed, Jan 14 has changed; sign in to see it." in texts[4]
+    for email in sent:
+        assert email.patient_id == practice.alice.id
+        for secret in ("Infusion", "Secretive", "Suite 9", "warfarin"):
+            assert secret not in email.body_template and secret not in email.subject
+    # A second click on Cancel changes nothing and emails nobody again.
+    appointments.cancel_appointment(db, practice.staff, visit, clock=clock)
+    assert len(emails(db)) == 6
+
+
+def test_saving_without_a_change_emails_nobody(db, clock, practice):
+    starts = clock() + timedelta(days=2)
+    visit = book(db, practice, clock, starts_at=starts)
+    before = len(emails(db))
+    appointments.update_appointment(db, practice.staff, visit, starts_at=starts, duration_minutes=30,
+                                    appointment_type="Office visit", provider="Dr. Anjali Rao",
+                                    location="Fayetteville Cancer Center, Suite 200",
+                                    instructions="Bring your medication list.", clock=clock)
+    assert len(emails(db)) == before
+
+
+def test_a_date_in_the_past_needs_the_office_to_confirm_it(db, clock, practice):
+    with pytest.raises(ValidationError) as asked:
+        book(db, practice, clock, days=-1, past_confirmed=False)
+    assert asked.value.field == appointments.PAST_DATE_FIELD
+    assert str(asked.value) == appointments.PAST_DATE_QUESTION
+    assert db.exec(select(Appointment)).all() == []
+    assert emails(db) == []
+    confirmed = book(db, practice, clock, days=-1, past_confirmed=True)
+    assert db.get(Appointment, confirmed).starts_at < clock()
+
+    visit = book(db, practice, clock, days=2)
+    moved = dict(starts_at=clock() - timedelta(hours=2), duration_minutes=30,
+                 appointment_type="Office visit", provider="Dr. Rao", location="Suite 200",
+                 clock=clock)
+    with pytest.raises(ValidationError) as asked:
+        appointments.update_appointment(db, practice.staff, visit, **moved)
+    assert asked.value.field == appointments.PAST_DATE_FIELD
+    assert db.get(Appointment, visit).starts_at > clock()
+    appointments.update_appointment(db, practice.staff, visit, past_confirmed=True, **moved)
+    assert db.get(Appointment, visit).starts_at < clock()
+
+
+def test_calendar_file_reminds_a_day_before(db, clock, practice):
+    visit = book(db, practice, clock, days=4)
+    _, body = appointments.ics_for(db, practice.alice_user, visit, clock=clock)
+    [event] = Calendar.from_ical(body).walk("VEVENT")
+    [alarm] = event.walk("VALARM")
+    assert str(alarm["ACTION"]) == "DISPLAY"
+    assert alarm.decoded("TRIGGER") == timedelta(days=-1)
+    assert b"TRIGGER:-P1D" in body
+    appointments.cancel_appointment(db, practice.staff, visit, clock=clock)
+    _, body = appointments.ics_for(db, practice.alice_user, visit, clock=clock)
+    assert b"VALARM" not in body  # no reminder for a visit that will not happen

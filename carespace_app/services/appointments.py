@@ -8,9 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from icalendar import Calendar, Event
+from icalendar import Alarm, Calendar, Event
 from sqlmodel import Session, select
 
+from .. import routes, timefmt
 from ..clock import Clock
 from ..models import (
     APPOINTMENT_CANCELLED,
@@ -19,10 +20,10 @@ from ..models import (
     Appointment,
     Patient,
 )
-from . import access, audit, paging
+from . import access, audit, outbox, paging
 from .errors import NotFound, ValidationError
 from .text_rules import check_text
-from .messaging import audit_role
+from .messaging import audit_role, notification_addresses
 
 MIN_DURATION = 5
 MAX_DURATION = 600  # ten hours: the longest infusion day
@@ -30,6 +31,15 @@ PROVIDER_MAX = 200
 LOCATION_MAX = 300
 INSTRUCTIONS_MAX = 2000
 PRODID = "-//CareSpace//Patient Portal//EN"
+REMINDER_BEFORE = timedelta(days=1)
+PAST_DATE_FIELD = "past_date"
+PAST_DATE_QUESTION = "This date is in the past. Book it anyway, or change the date?"
+
+# What the patient (and their caregivers) are told by email: only that a visit on a
+# day changed, never its type, provider, place or instructions.
+CHANGE_SUBJECT = "Your appointments in CareSpace have changed"
+BOOKED_SENTENCE = "You have a new appointment on {day}; sign in to see it."
+CHANGED_SENTENCE = "Your appointment on {day} has changed; sign in to see it."
 
 
 @dataclass
@@ -56,16 +66,18 @@ def _view(a: Appointment) -> AppointmentView:
 
 
 def _list(db: Session, actor, patient_id: int, *, upcoming_ones: bool, offset: int, limit: int,
-          clock: Clock) -> paging.Page[AppointmentView]:
+          clock: Clock, include_cancelled: bool = False) -> paging.Page[AppointmentView]:
     relation = access.require_access(db, actor, patient_id, action="appointments.view", clock=clock)
     offset, limit = paging.clamp(offset, limit)
     now = clock()
     query = select(Appointment).where(Appointment.patient_id == patient_id)
     if upcoming_ones:
-        # A cancelled visit is no longer on the patient's calendar.
-        query = (query.where(Appointment.starts_at >= now,
-                             Appointment.status == APPOINTMENT_SCHEDULED)
-                 .order_by(Appointment.starts_at, Appointment.id))
+        # The Appointments pages keep a cancelled visit in view (marked Cancelled) until
+        # its day has passed, so it does not silently vanish; Home lists only real visits.
+        query = query.where(Appointment.starts_at >= now)
+        if not include_cancelled:
+            query = query.where(Appointment.status == APPOINTMENT_SCHEDULED)
+        query = query.order_by(Appointment.starts_at, Appointment.id)
     else:
         query = (query.where(Appointment.starts_at < now)
                  .order_by(Appointment.starts_at.desc(), Appointment.id.desc()))
@@ -77,9 +89,10 @@ def _list(db: Session, actor, patient_id: int, *, upcoming_ones: bool, offset: i
 
 
 def upcoming(db: Session, actor, patient_id: int, *, offset: int = 0, limit: int = 20,
-             clock: Clock) -> paging.Page[AppointmentView]:
-    """Scheduled visits from now on, soonest first."""
-    return _list(db, actor, patient_id, upcoming_ones=True, offset=offset, limit=limit, clock=clock)
+             clock: Clock, include_cancelled: bool = False) -> paging.Page[AppointmentView]:
+    """Scheduled visits from now on, soonest first (cancelled ones too if asked)."""
+    return _list(db, actor, patient_id, upcoming_ones=True, offset=offset, limit=limit, clock=clock,
+                 include_cancelled=include_cancelled)
 
 
 def past(db: Session, actor, patient_id: int, *, offset: int = 0, limit: int = 20,
@@ -133,6 +146,21 @@ def _validated(starts_at, duration_minutes, appointment_type, provider, location
     )
 
 
+def _check_not_past(starts_at: datetime, past_confirmed: bool, clock: Clock) -> None:
+    if starts_at < clock() and past_confirmed is not True:
+        raise ValidationError(PAST_DATE_QUESTION, field=PAST_DATE_FIELD)
+
+
+def _notify(db: Session, patient_id: int, sentence: str, starts_at: datetime, *,
+            clock: Clock) -> None:
+    """One sentence with the day only, to whoever hears about new messages."""
+    text = sentence.format(day=timefmt.day(starts_at, now=clock()))
+    body = f"Hello,\n\n{text}\n\nSign in at {routes.sign_in_link()}"
+    for address in notification_addresses(db, patient_id):
+        outbox.enqueue(db, to=address, subject=CHANGE_SUBJECT, body=body,
+                       kind="appointment_notification", patient_id=patient_id, clock=clock)
+
+
 def _appointment(db: Session, appointment_id: int) -> Appointment:
     found = db.get(Appointment, appointment_id) if isinstance(appointment_id, int) else None
     if found is None:
@@ -142,12 +170,15 @@ def _appointment(db: Session, appointment_id: int) -> Appointment:
 
 def create_appointment(db: Session, actor, patient_id: int, *, starts_at: datetime,
                        duration_minutes: int, appointment_type: str, provider: str, location: str,
-                       instructions: str = "", clock: Clock) -> int:
+                       instructions: str = "", past_confirmed: bool = False,
+                       clock: Clock) -> int:
+    """A visit in the past is booked only when the office confirmed it (``past_confirmed``)."""
     access.require_staff(db, actor, action="appointment.create", clock=clock)
     if db.get(Patient, patient_id) is None:
         raise NotFound("That patient was not found.")
     fields = _validated(starts_at, duration_minutes, appointment_type, provider, location,
                         instructions)
+    _check_not_past(fields["starts_at"], past_confirmed, clock)
     now = clock()
     appointment = Appointment(patient_id=patient_id, status=APPOINTMENT_SCHEDULED,
                               created_by_user_id=actor.id, created_at=now, updated_at=now, **fields)
@@ -156,19 +187,25 @@ def create_appointment(db: Session, actor, patient_id: int, *, starts_at: dateti
     appointment_id = appointment.id
     audit.record(db, "appointment.created", actor=actor, patient_id=patient_id,
                  detail=f"appointment {appointment_id}", clock=clock)
+    _notify(db, patient_id, BOOKED_SENTENCE, fields["starts_at"], clock=clock)
     db.commit()
     return appointment_id
 
 
 def update_appointment(db: Session, actor, appointment_id: int, *, starts_at: datetime,
                        duration_minutes: int, appointment_type: str, provider: str, location: str,
-                       instructions: str = "", clock: Clock) -> None:
+                       instructions: str = "", past_confirmed: bool = False,
+                       clock: Clock) -> None:
+    """Moving a visit into the past needs ``past_confirmed``, as booking one does."""
     access.require_staff(db, actor, action="appointment.update", clock=clock)
     appointment = _appointment(db, appointment_id)
     if appointment.status == APPOINTMENT_CANCELLED:
         raise ValidationError("This appointment was cancelled. Create a new appointment instead.")
     fields = _validated(starts_at, duration_minutes, appointment_type, provider, location,
                         instructions)
+    if fields["starts_at"] != appointment.starts_at:
+        _check_not_past(fields["starts_at"], past_confirmed, clock)
+    was = appointment.starts_at
     changed = sorted(name for name, value in fields.items() if getattr(appointment, name) != value)
     for name, value in fields.items():
         setattr(appointment, name, value)
@@ -177,6 +214,8 @@ def update_appointment(db: Session, actor, appointment_id: int, *, starts_at: da
     audit.record(db, "appointment.updated", actor=actor, patient_id=appointment.patient_id,
                  detail=f"appointment {appointment.id}: {', '.join(changed) or 'no change'}",
                  clock=clock)
+    if changed:
+        _notify(db, appointment.patient_id, CHANGED_SENTENCE, was, clock=clock)
     db.commit()
 
 
@@ -190,6 +229,7 @@ def cancel_appointment(db: Session, actor, appointment_id: int, *, clock: Clock)
     db.add(appointment)
     audit.record(db, "appointment.cancelled", actor=actor, patient_id=appointment.patient_id,
                  detail=f"appointment {appointment.id}", clock=clock)
+    _notify(db, appointment.patient_id, CHANGED_SENTENCE, appointment.starts_at, clock=clock)
     db.commit()
 
 
@@ -223,6 +263,12 @@ def ics_for(db: Session, actor, appointment_id: int, *, clock: Clock) -> tuple[s
     if view.instructions:
         event.add("description", view.instructions)
     event.add("status", "CANCELLED" if view.status == APPOINTMENT_CANCELLED else "CONFIRMED")
+    if view.status != APPOINTMENT_CANCELLED:
+        reminder = Alarm()
+        reminder.add("action", "DISPLAY")
+        reminder.add("description", event["summary"])
+        reminder.add("trigger", -REMINDER_BEFORE)
+        event.add_component(reminder)
     calendar.add_component(event)
     audit.record(db, "appointment.calendar_downloaded", actor=actor,
                  role=audit_role(actor, relation), patient_id=view.patient_id,

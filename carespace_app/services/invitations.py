@@ -108,7 +108,9 @@ class InvitationView:
 
 
 def _expiry_text(expires_at: datetime) -> str:
-    return f"{when(expires_at)} {to_local(expires_at):%Z}".strip()
+    # Read against the day the link was sent (the email's "now"), not the server's clock.
+    sent = expires_at - INVITATION_TTL
+    return f"{when(expires_at, now=sent)} {to_local(expires_at):%Z}".strip()
 
 
 def _patient_email(patient: Patient, expires_at: datetime) -> tuple[str, str]:

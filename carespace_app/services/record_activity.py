@@ -71,13 +71,13 @@ class TrailEntry:
     count: int = 1  # events on this line: grouped own views, or a repeated refusal
 
 
-def _span(first: datetime, last: datetime) -> str:
+def _span(first: datetime, last: datetime, now: datetime) -> str:
     """"Mon, Dec 1, 9:00 AM – 4:10 PM", or with both days when they differ."""
     if first == last:
-        return timefmt.when(first)
+        return timefmt.when(first, now=now)
     if timefmt.to_local(first).date() == timefmt.to_local(last).date():
-        return f"{timefmt.when(first)} – {timefmt.time_only(last)}"
-    return f"{timefmt.when(first)} – {timefmt.when(last)}"
+        return f"{timefmt.when(first, now=now)} – {timefmt.time_only(last)}"
+    return f"{timefmt.when(first, now=now)} – {timefmt.when(last, now=now)}"
 
 
 def _who(actor_user_id: Optional[int], actor_role: str, viewer: User, names: dict[int, str]) -> str:
@@ -110,7 +110,8 @@ def patient_trail(db: Session, actor: User, patient_id: int, *, offset: int = 0,
                             .where(PatientAccess.patient_id == patient_id)).all())
         names = {u.id: u.full_name for u in db.exec(select(User).where(User.id.in_(actor_ids))).all()
                  if u.is_staff or u.id in known}
-    return page_of([_entry(line, actor, names) for line in lines], offset, limit)
+    now = clock()
+    return page_of([_entry(line, actor, names, now) for line in lines], offset, limit)
 
 
 def _lines_query(patient_id: int, viewer_id: int):
@@ -145,14 +146,14 @@ def _lines_query(patient_id: int, viewer_id: int):
     )
 
 
-def _entry(line, viewer: User, names: dict[int, str]) -> TrailEntry:
+def _entry(line, viewer: User, names: dict[int, str], now: datetime) -> TrailEntry:
     who = _who(line.actor_user_id, line.actor_role, viewer, names)
     if line.events > 1:  # the viewer's own reads, run together
         return TrailEntry(id=line.id, who=who, what=OWN_VIEWS.format(count=line.events),
-                          when=_span(line.first_at, line.last_at), at=line.last_at,
+                          when=_span(line.first_at, line.last_at, now), at=line.last_at,
                           count=line.events)
     what, count = PLAIN_WORDS[line.action], line.repeat_count or 1
     if count > 1:
         what = REPEATED.format(what=what, count=count)
-    return TrailEntry(id=line.id, who=who, what=what, when=timefmt.when(line.first_at),
+    return TrailEntry(id=line.id, who=who, what=what, when=timefmt.when(line.first_at, now=now),
                       at=line.last_at, count=count)

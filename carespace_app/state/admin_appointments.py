@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Optional
 
 from ..clock import utcnow
-from ..models import APPOINTMENT_TYPES
+from ..models import APPOINTMENT_CANCELLED, APPOINTMENT_TYPES
 from ..services import appointments
 from ..services.errors import ValidationError
 from ..timefmt import to_local, to_utc_naive, when
@@ -36,16 +36,25 @@ def _values(form: dict) -> dict:
         raise ValidationError("Enter the date and time of the appointment.", field="starts_at")
     duration = int_or_none(form.get("duration_minutes", ""))
     return dict(starts_at=starts_at, duration_minutes=duration if duration is not None else -1,
+                # Present only once the office answered "Book it anyway".
+                past_confirmed=form.get("confirm_past") == "yes",
                 appointment_type=str(form.get("appointment_type", "")),
                 provider=str(form.get("provider", "")), location=str(form.get("location", "")),
                 instructions=str(form.get("instructions", "")))
 
 
+def _status(a) -> str:
+    if a.status == APPOINTMENT_CANCELLED:
+        return "Cancelled"
+    return "Past" if a.starts_at < utcnow() else "Scheduled"
+
+
 def _row(a) -> dict[str, str]:
-    local = to_local(a.starts_at)
+    local, status = to_local(a.starts_at), _status(a)
     return {"id": str(a.id), "when": when(a.starts_at), "type": a.appointment_type,
             "provider": a.provider, "location": a.location, "instructions": a.instructions,
-            "status": a.status, "duration": str(int((a.ends_at - a.starts_at).total_seconds() // 60)),
+            "status": status, "can_change": "yes" if status == "Scheduled" else "",
+            "duration": str(int((a.ends_at - a.starts_at).total_seconds() // 60)),
             "date": local.strftime("%Y-%m-%d"), "time": local.strftime("%H:%M")}
 
 
@@ -57,6 +66,9 @@ class AdminAppointmentsState(AdminState):
     editing: dict[str, str] = {}
     form_version: int = 0
     types: list[str] = list(APPOINTMENT_TYPES)
+    # Which form ("new_" or "edit_") is asking "This date is in the past…"; "" for none.
+    past_question: str = ""
+    past_question_text: str = ""
 
     def _patient_id(self) -> Optional[int]:
         return int_or_none(self._page_param("id"))
@@ -67,7 +79,8 @@ class AdminAppointmentsState(AdminState):
             return lambda db, v: None
 
         def read(db, v):
-            soon = appointments.upcoming(db, v.user, patient_id, limit=50, clock=utcnow).items
+            soon = appointments.upcoming(db, v.user, patient_id, limit=50, clock=utcnow,
+                                         include_cancelled=True).items
             before = appointments.past(db, v.user, patient_id, limit=20, clock=utcnow).items
             return soon, before
         return read
@@ -86,10 +99,15 @@ class AdminAppointmentsState(AdminState):
         if got.left:
             return
         self.errors, self.form_error, self.editing = _blank(), "", {}
+        self.past_question = ""
         self._show(got)
 
-    def _show_error(self, outcome) -> None:
+    def _show_error(self, outcome, prefix: str) -> None:
         self.errors, self.form_error = _blank(), ""
+        self.past_question = prefix if outcome.field == appointments.PAST_DATE_FIELD else ""
+        self.past_question_text = outcome.error if self.past_question else ""
+        if self.past_question:
+            return
         if outcome.field in self.errors:
             self.errors[outcome.field] = outcome.error
         else:
@@ -102,8 +120,8 @@ class AdminAppointmentsState(AdminState):
         if made.left:
             return
         if not made.ok:
-            return self._show_error(made)
-        self.errors, self.form_error = _blank(), ""
+            return self._show_error(made, "new_")
+        self.errors, self.form_error, self.past_question = _blank(), "", ""
         self.form_version += 1
         await self._refresh()
         return self._flash("success", "Appointment booked.")
@@ -114,15 +132,22 @@ class AdminAppointmentsState(AdminState):
             return
         found = next((a for a in self.upcoming + self.past if a["id"] == str(appointment_id)), None)
         self.editing = dict(found) if found else {}
-        self.errors, self.form_error = _blank(), ""
+        self.errors, self.form_error, self.past_question = _blank(), "", ""
         self.form_version += 1
 
     async def stop_edit(self):
         got = await self._office()
         if got.left:
             return
-        self.editing = {}
+        self.editing, self.past_question = {}, ""
         self.form_version += 1
+
+    async def change_the_date(self):
+        """ "Change the date": the question goes; what was typed stays in the form."""
+        got = await self._office()
+        if got.left:
+            return
+        self.past_question = ""
 
     async def save_appointment(self, form: dict):
         wanted = int_or_none(self.editing.get("id", ""))
@@ -131,8 +156,8 @@ class AdminAppointmentsState(AdminState):
         if saved.left:
             return
         if not saved.ok:
-            return self._show_error(saved)
-        self.editing, self.errors, self.form_error = {}, _blank(), ""
+            return self._show_error(saved, "edit_")
+        self.editing, self.errors, self.form_error, self.past_question = {}, _blank(), "", ""
         self.form_version += 1
         await self._refresh()
         return self._flash("success", "Appointment changed.")

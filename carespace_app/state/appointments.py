@@ -12,15 +12,18 @@ PAGE_SIZE = 10
 
 
 def _row(a: appointments.AppointmentView) -> dict[str, str]:
+    cancelled = a.status == APPOINTMENT_CANCELLED
     return {
         "id": str(a.id),
         "day": timefmt.day(a.starts_at),
+        # A word beside the day: a cancelled visit stays listed; a visit before now is past.
+        "status": ("Cancelled" if cancelled else "Past" if a.starts_at < utcnow() else ""),
         "time": f"{timefmt.time_only(a.starts_at)} – {timefmt.time_only(a.ends_at)}",
         "type": a.appointment_type,
         "provider": a.provider,
         "location": a.location,
         "instructions": a.instructions,
-        "cancelled": "yes" if a.status == APPOINTMENT_CANCELLED else "",
+        "cancelled": "yes" if cancelled else "",
         # A backend route: the browser asks for it with its session cookie, and the
         # route checks access to this appointment itself.
         "calendar": f"{routes.CALENDAR}/{a.id}.ics",
@@ -28,15 +31,19 @@ def _row(a: appointments.AppointmentView) -> dict[str, str]:
 
 
 def _pages(db, viewer: Viewer):
-    soon = appointments.upcoming(db, viewer.user, viewer.patient_id, limit=PAGE_SIZE, clock=utcnow)
+    soon = appointments.upcoming(db, viewer.user, viewer.patient_id, limit=PAGE_SIZE, clock=utcnow,
+                                 include_cancelled=True)
     before = appointments.past(db, viewer.user, viewer.patient_id, limit=PAGE_SIZE, clock=utcnow)
     return soon, before
 
 
 def _more(upcoming_ones: bool, offset: int):
-    read = appointments.upcoming if upcoming_ones else appointments.past
-    return lambda db, viewer: read(db, viewer.user, viewer.patient_id, offset=offset,
-                                   limit=PAGE_SIZE, clock=utcnow)
+    if upcoming_ones:
+        return lambda db, viewer: appointments.upcoming(
+            db, viewer.user, viewer.patient_id, offset=offset, limit=PAGE_SIZE, clock=utcnow,
+            include_cancelled=True)
+    return lambda db, viewer: appointments.past(db, viewer.user, viewer.patient_id, offset=offset,
+                                                limit=PAGE_SIZE, clock=utcnow)
 
 
 class AppointmentsState(PortalState):

@@ -2,13 +2,27 @@
 apart, and puts one in their own calendar."""
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from icalendar import Calendar
 from playwright.sync_api import Page, expect
 
+from carespace_app.clock import utcnow
+from carespace_app.services import appointments
+
 from .people import make_staff, registered_patient
-from .records_office import book
+from .records_office import _patient_id, _user, book, office
+
+
+def booked_last_month(server, staff, patient) -> int:
+    """A visit the office entered after the fact (it confirmed the date in the past)."""
+    starts = (utcnow() - timedelta(days=20)).replace(second=0, microsecond=0)
+    with office(server) as db:
+        return appointments.create_appointment(
+            db, _user(db, staff), _patient_id(db, patient), starts_at=starts, duration_minutes=45,
+            appointment_type="Office visit", provider="Dr. Lena Park", location="Clinic room 4",
+            past_confirmed=True, clock=utcnow)
 
 
 def test_upcoming_soonest_first_past_apart_and_add_to_calendar(server, page: Page):
@@ -18,8 +32,7 @@ def test_upcoming_soonest_first_past_apart_and_add_to_calendar(server, page: Pag
          location="Imaging Center, 2nd floor")
     infusion = book(server, staff, patient, in_days=3, kind="Infusion", provider="Dr. Lena Park",
                     location="Infusion Suite B", instructions="Eat a light breakfast; bring a sweater.")
-    book(server, staff, patient, in_days=-20, kind="Office visit", provider="Dr. Lena Park",
-         location="Clinic room 4")
+    booked_last_month(server, staff, patient)
 
     page.goto("/appointments")
     upcoming = page.get_by_role("list", name="Upcoming appointments").get_by_role("listitem")
@@ -32,6 +45,7 @@ def test_upcoming_soonest_first_past_apart_and_add_to_calendar(server, page: Pag
     past = page.get_by_role("list", name="Past appointments").get_by_role("listitem")
     expect(past).to_have_count(1)
     expect(past.first).to_contain_text("Clinic room 4")
+    expect(past.first).to_contain_text("Past")
     expect(past.first.get_by_role("link", name="Add to calendar")).to_have_count(0)
 
     with page.expect_download() as info:
@@ -43,6 +57,9 @@ def test_upcoming_soonest_first_past_apart_and_add_to_calendar(server, page: Pag
     assert len(events) == 1
     assert str(events[0]["summary"]) == "Infusion with Dr. Lena Park"
     assert str(events[0]["location"]) == "Infusion Suite B"
+    # The calendar reminds the patient the day before.
+    [alarm] = events[0].walk("VALARM")
+    assert alarm.decoded("trigger") == timedelta(days=-1)
 
     # Home shows the next visit too, and links here.
     page.goto("/home")

@@ -193,7 +193,7 @@ MATRIX: dict[tuple[str, str], object] = {
     ("AdminPatientState", "setvar"): SetVar(frozenset({"is_hydrated"})),
     **{("AdminAppointmentsState", h): STAFF for h in ("load", "create_appointment", "start_edit",
                                                       "stop_edit", "save_appointment",
-                                                      "cancel_appointment")},
+                                                      "cancel_appointment", "change_the_date")},
     ("AdminAppointmentsState", "setvar"): SetVar(frozenset({"is_hydrated"})),
     **{("AdminLabsState", h): STAFF for h in ("load", "add_result_row", "enter_report",
                                               "correct_result")},

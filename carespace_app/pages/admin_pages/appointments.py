@@ -36,10 +36,54 @@ def _form(prefix: str, values, on_submit, button: str, extra=None) -> rx.Compone
                                                size="3", width="100%"),
                   f"{prefix}instructions", error=S.errors["instructions"]),
             rx.text("Times are in the practice's time zone.", size="2", color_scheme="gray"),
-            rx.hstack(primary_button(button, type="submit"), extra or rx.fragment(), spacing="3"),
+            rx.cond(
+                S.past_question == prefix,
+                _past_question(prefix),
+                rx.hstack(primary_button(button, type="submit"), extra or rx.fragment(), spacing="3"),
+            ),
             spacing="3", width="100%", align="start",
         ),
         on_submit=on_submit, key=S.form_version, width="100%",
+    )
+
+
+def _past_question(prefix: str) -> rx.Component:
+    """The server refused a date in the past; the office confirms it or changes it."""
+    return rx.callout.root(
+        rx.callout.text(S.past_question_text, size="3"),
+        # Sent with the next submit only while the question is on screen.
+        rx.el.input(type="hidden", name="confirm_past", value="yes"),
+        rx.hstack(
+            primary_button("Book it anyway", type="submit"),
+            rx.button("Change the date", type="button", variant="soft", size="3",
+                      on_click=[S.change_the_date, rx.set_focus(f"{prefix}start_date")]),
+            spacing="3", wrap="wrap",
+        ),
+        color_scheme="amber", role="alert", width="100%",
+    )
+
+
+def _cancel_dialog(a) -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(
+            small_button("Cancel appointment", color_scheme="red",
+                         aria_label="Cancel appointment " + a["when"]),
+        ),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Cancel the appointment on ", a["when"], "?"),
+            rx.alert_dialog.description(
+                "The patient will see it as Cancelled and gets an email saying their appointment "
+                "changed. To see them after all, you would book a new appointment.",
+                size="3",
+            ),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button("Keep appointment", variant="soft",
+                                                 color_scheme="gray", size="3")),
+                rx.alert_dialog.action(rx.button("Yes, cancel appointment", color_scheme="red",
+                                                 size="3", on_click=S.cancel_appointment(a["id"]))),
+                spacing="3", justify="end", margin_top="1rem", wrap="wrap",
+            ),
+        ),
     )
 
 
@@ -58,12 +102,11 @@ class _EditValues:
 
 
 def _row(a, upcoming: bool) -> rx.Component:
-    actions = rx.hstack(
+    actions = rx.cond(a["can_change"] == "yes", rx.hstack(
         small_button("Edit", on_click=S.start_edit(a["id"]), aria_label="Edit appointment " + a["when"]),
-        small_button("Cancel appointment", color_scheme="red", on_click=S.cancel_appointment(a["id"]),
-                     aria_label="Cancel appointment " + a["when"]),
+        _cancel_dialog(a),
         spacing="2", wrap="wrap",
-    ) if upcoming else rx.fragment()
+    )) if upcoming else rx.fragment()
     return rx.table.row(
         rx.table.cell(a["when"]), rx.table.cell(a["type"]), rx.table.cell(a["provider"]),
         rx.table.cell(a["location"]), rx.table.cell(a["duration"], " min"),

@@ -285,12 +285,59 @@ def test_status_follows_the_conversation(db, clock, practice):
     thread = db.get(MessageThread, thread_id)
     assert (thread.status, thread.closed_by_user_id) == ("closed", practice.staff.id)
     assert audits(db, "thread.closed", patient_id=practice.alice.id)
+    messaging.set_thread_status(db, practice.staff, thread_id, "open", clock=clock)
     messaging.reply(db, practice.alice_user, thread_id, body="one more thing", client_key=None,
                     clock=clock)
     thread = db.get(MessageThread, thread_id)
-    assert (thread.status, thread.closed_at) == ("open", None)
+    assert (thread.status, thread.closed_at, thread.message_count) == ("open", None, 4)
     with pytest.raises(ValidationError):
         messaging.set_thread_status(db, practice.staff, thread_id, "deleted", clock=clock)
+
+
+def test_a_closed_conversation_takes_no_reply_from_the_patients_side(db, clock, practice):
+    thread_id = send(db, practice.alice_user, practice.alice, clock)
+    clock.advance(hours=1)
+    messaging.set_thread_status(db, practice.staff, thread_id, "closed", clock=clock)
+    closed_at = clock()
+    clock.advance(days=2)
+    for writer in (practice.alice_user, practice.carer):
+        with pytest.raises(ValidationError) as refused:
+            messaging.reply(db, writer, thread_id, body="one more thing", client_key=None,
+                            clock=clock, patient_id=practice.alice.id)
+        assert str(refused.value) == messaging.REPLY_TO_CLOSED
+    thread = db.get(MessageThread, thread_id)
+    assert (thread.status, thread.message_count) == ("closed", 1)
+    assert len(db.exec(select(Message).where(Message.thread_id == thread_id)).all()) == 1
+    # The patient's view says when the office closed it; an open one carries no date.
+    view = messaging.open_thread(db, practice.alice_user, thread_id, clock=clock,
+                                 patient_id=practice.alice.id)
+    assert (view.status, view.closed_at) == ("closed", closed_at)
+    other = send(db, practice.alice_user, practice.alice, clock, subject="Something new")
+    assert messaging.open_thread(db, practice.alice_user, other, clock=clock).closed_at is None
+    # The office can still write in it (a last word), and it stays closed.
+    messaging.reply(db, practice.staff, thread_id, body="Call us if it returns.", client_key=None,
+                    clock=clock)
+    assert db.get(MessageThread, thread_id).status == "closed"
+
+
+def test_the_list_previews_each_conversations_newest_message(db, clock, practice):
+    short = send(db, practice.alice_user, practice.alice, clock, subject="Short",
+                 body="Can I eat\n\n  before my   appointment?")
+    send(db, practice.alice_user, practice.alice, clock, subject="Long",
+         body="Nausea. " + "word " * 200)
+    clock.advance(hours=1)
+    messaging.reply(db, practice.staff, short, body="Yes, a light breakfast is fine.",
+                    client_key=None, clock=clock)
+    send(db, practice.alice_user, practice.alice, clock, subject="Blank lines",
+         body="\n" * 390 + "start" + " tail" * 40)
+    previews = {t.subject: t.preview
+                for t in messaging.list_threads(db, practice.alice_user, practice.alice.id,
+                                                clock=clock).items}
+    assert previews["Short"] == "Yes, a light breakfast is fine."  # the newest, not the first
+    assert "\n" not in previews["Long"] and len(previews["Long"]) == messaging.PREVIEW_MAX
+    assert previews["Long"].startswith("Nausea. word word") and previews["Long"].endswith("\u2026")
+    assert previews["Blank lines"].startswith("start tail") and previews["Blank lines"].endswith("\u2026")
+    assert len(previews["Blank lines"]) <= messaging.PREVIEW_MAX
 
 
 # --- the office's queue ------------------------------------------------------------------
@@ -343,7 +390,8 @@ def test_the_list_reads_one_page_in_one_query(db, clock, practice, count):
     assert subjects[0] == f"Thread {count - 1}"  # newest first
     assert subjects == sorted(subjects, key=lambda s: -int(s.split()[1]))
     reads = selects(statements, "message_threads")
-    assert len(reads) == 1  # unread comes from the same query (no N+1)
+    assert len(reads) == 1  # unread and the preview come from the same query (no N+1)
+    assert selects(statements, "messages") == reads
     assert 21 in (list(reads[0][1].values()) if isinstance(reads[0][1], dict) else list(reads[0][1]))
 
     if count > 20:

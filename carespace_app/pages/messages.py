@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from .. import routes
 from ..components.records_ui import empty_state, loading_or, page_title, unread_badge
 from ..components.shell import portal_page, read_only_note
 from ..components.ui import error_callout, field, notice_callout, office_phone_link, primary_button, text_input
@@ -68,8 +69,9 @@ def compose_dialog() -> rx.Component:
 
 
 def _thread_item(t) -> rx.Component:
+    # A link, not a button: opening a conversation is a page of its own in the history.
     return rx.el.li(
-        rx.el.button(
+        rx.link(
             rx.vstack(
                 rx.flex(
                     rx.text(t["subject"], size="3", weight="bold", class_name="cs-wrap"),
@@ -81,10 +83,15 @@ def _thread_item(t) -> rx.Component:
                     rx.text(t["when"], size="2", color_scheme="gray"),
                     justify="between", gap="2", wrap="wrap", width="100%",
                 ),
-                spacing="1", width="100%", align="stretch",
+                # The newest message's start, on one line.
+                rx.text(t["preview"], size="3", white_space="nowrap", overflow="hidden",
+                        text_overflow="ellipsis", width="100%", min_width="0"),
+                spacing="1", width="100%", align="stretch", min_width="0",
             ),
-            type="button",
-            on_click=MessagesState.open_thread(t["id"]),
+            href=t["href"],
+            underline="none",
+            color_scheme="gray",
+            high_contrast=True,
             class_name=rx.cond(t["unread"] == "yes", "cs-row-button cs-row-unread", "cs-row-button"),
         ),
     )
@@ -127,26 +134,44 @@ def _message(m) -> rx.Component:
 
 def thread_view() -> rx.Component:
     return rx.vstack(
-        rx.button(rx.icon("arrow-left", aria_hidden="true"), "All messages", variant="ghost",
-                  size="3", on_click=MessagesState.close_thread, align_self="start"),
+        rx.link(rx.icon("arrow-left", aria_hidden="true"), "All messages", href=routes.MESSAGES,
+                size="3", class_name="cs-action-link"),
         rx.heading(MessagesState.thread_subject, size="5", as_="h2", class_name="cs-wrap"),
         rx.text(MessagesState.thread_category, size="2", color_scheme="gray"),
         rx.el.ol(rx.foreach(MessagesState.thread_messages, _message), class_name="cs-list",
                  aria_label="Messages in this conversation"),
-        rx.form(
-            rx.vstack(
-                error_callout(MessagesState.reply_error),
-                field("Reply", rx.text_area(id="reply", name="reply", size="3", rows="4",
-                                            max_length=BODY_MAX, width="100%"), "reply"),
-                primary_button("Send reply", type="submit", loading=MessagesState.replying,
-                               disabled=MessagesState.view_as),
-                read_only_note(),
-                spacing="3", width="100%", align="stretch",
-            ),
-            on_submit=MessagesState.send_reply,
-            width="100%",
-        ),
+        rx.cond(MessagesState.thread_closed_note != "", closed_note(), reply_form()),
         spacing="3", width="100%", align="stretch",
+    )
+
+
+def closed_note() -> rx.Component:
+    """In place of the reply box: the office closed it; a new question is a new message."""
+    return rx.callout.root(
+        rx.callout.icon(rx.icon("info", aria_hidden="true")),
+        rx.vstack(
+            rx.callout.text(MessagesState.thread_closed_note, size="3"),
+            primary_button("New message", on_click=MessagesState.start_compose, type="button",
+                           disabled=MessagesState.view_as),
+            spacing="3", align="start",
+        ),
+        color_scheme="gray", high_contrast=True, size="3", role="status", width="100%",
+    )
+
+
+def reply_form() -> rx.Component:
+    return rx.form(
+        rx.vstack(
+            error_callout(MessagesState.reply_error),
+            field("Reply", rx.text_area(id="reply", name="reply", size="3", rows="4",
+                                        max_length=BODY_MAX, width="100%"), "reply"),
+            primary_button("Send reply", type="submit", loading=MessagesState.replying,
+                           disabled=MessagesState.view_as),
+            read_only_note(),
+            spacing="3", width="100%", align="stretch",
+        ),
+        on_submit=MessagesState.send_reply,
+        width="100%",
     )
 
 

@@ -45,6 +45,14 @@ THREAD_MESSAGE_CAP = 500
 # "Never read by staff" compares as read at the epoch, so any patient message is newer.
 EPOCH = datetime(1970, 1, 1)
 NOTIFICATION_SUBJECT = "You have a new message in CareSpace"
+# The list shows the start of each conversation's newest message, on one line.
+PREVIEW_MAX = 100
+PREVIEW_READ = 4 * PREVIEW_MAX  # enough for PREVIEW_MAX after blank lines fold away
+# A closed conversation takes no more replies from the patient's side: they start a new one.
+CLOSED_NOTE = ("The office closed this conversation on {day}. "
+               "To ask something new, start a new message.")
+REPLY_TO_CLOSED = ("The office closed this conversation, so it takes no more replies. "
+                   "To ask something new, start a new message.")
 
 
 @dataclass
@@ -57,6 +65,7 @@ class ThreadSummary:
     unread: bool
     message_count: int
     last_from_staff: bool
+    preview: str = ""
 
 
 @dataclass
@@ -79,6 +88,7 @@ class ThreadView:
     created_at: datetime
     messages: list[MessageView]
     patient_name: str
+    closed_at: Optional[datetime] = None
 
 
 @dataclass
@@ -269,6 +279,10 @@ def reply(db: Session, actor: User, thread_id: int, *, body: str, client_key: Op
     if earlier is not None:
         return earlier.id
     from_staff = relation == access.RELATION_STAFF
+    if not from_staff and thread.status == THREAD_CLOSED:
+        # The page shows a closed conversation without a reply box; a tab opened before the
+        # office closed it gets the same answer here.
+        raise ValidationError(REPLY_TO_CLOSED, field="body")
     now = clock()
     try:
         message = Message(thread_id=thread.id, author_user_id=author_id, from_staff=from_staff,
@@ -282,12 +296,7 @@ def reply(db: Session, actor: User, thread_id: int, *, body: str, client_key: Op
             thread.last_staff_message_at = now
             thread.staff_read_at = now
         else:
-            # A patient writing again reopens a closed conversation; a new one stays new
-            # until staff answer it.
-            if thread.status == THREAD_CLOSED:
-                thread.status = THREAD_OPEN
-                thread.closed_at = None
-                thread.closed_by_user_id = None
+            # A new conversation stays new until staff answer it.
             thread.last_patient_message_at = now
         db.add(thread)
         db.flush()
@@ -319,13 +328,30 @@ def _unread_for_staff(last_patient: Optional[datetime], staff_read: Optional[dat
     return last_patient is not None and last_patient > (staff_read or EPOCH)
 
 
+def _preview(text: Optional[str]) -> str:
+    """One line of at most PREVIEW_MAX characters, an ellipsis when there is more."""
+    line = " ".join((text or "").split())
+    if len(line) <= PREVIEW_MAX:
+        return line + "\u2026" if len(text or "") >= PREVIEW_READ else line
+    return line[:PREVIEW_MAX - 1].rstrip() + "\u2026"
+
+
 def list_threads(db: Session, actor: User, patient_id: int, *, offset: int = 0, limit: int = 20,
                  clock: Clock) -> paging.Page[ThreadSummary]:
     """The patient's conversations, latest activity first, with unread for this reader."""
     relation = access.require_access(db, actor, patient_id, action="messages.list", clock=clock)
     offset, limit = paging.clamp(offset, limit)
+    # The newest message's start, per row, read through ix_messages_thread: no query per row.
+    newest_start = (
+        select(func.substr(Message.body, 1, PREVIEW_READ))
+        .where(Message.thread_id == MessageThread.id)
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(1)
+        .correlate(MessageThread)
+        .scalar_subquery()
+    )
     rows = db.exec(
-        select(MessageThread, ThreadRead.last_read_at)
+        select(MessageThread, ThreadRead.last_read_at, newest_start.label("newest_start"))
         .outerjoin(ThreadRead, and_(ThreadRead.thread_id == MessageThread.id,
                                     ThreadRead.user_id == actor.id))
         .where(MessageThread.patient_id == patient_id)
@@ -341,8 +367,9 @@ def list_threads(db: Session, actor: User, patient_id: int, *, offset: int = 0, 
                     else _unread_for_portal(t.last_staff_message_at, last_read)),
             last_from_staff=(t.last_staff_message_at is not None
                              and t.last_staff_message_at >= (t.last_patient_message_at or EPOCH)),
+            preview=_preview(newest),
         )
-        for t, last_read in rows
+        for t, last_read, newest in rows
     ]
     audit.record(db, "messages.listed", actor=actor, role=audit_role(actor, relation),
                  patient_id=patient_id, detail=f"offset {offset}", clock=clock)
@@ -399,7 +426,8 @@ def open_thread(db: Session, actor: User, thread_id: int, *, clock: Clock,
                 for m, name in reversed(rows)]
     view = ThreadView(id=thread.id, patient_id=thread.patient_id, category=thread.category,
                       subject=thread.subject, status=thread.status, created_at=thread.created_at,
-                      messages=messages, patient_name=patient.full_name if patient else "")
+                      messages=messages, patient_name=patient.full_name if patient else "",
+                      closed_at=thread.closed_at if thread.status == THREAD_CLOSED else None)
     now = clock()
     if relation == access.RELATION_STAFF:
         thread.staff_read_at = now

@@ -11,13 +11,14 @@ import uuid
 
 import reflex as rx
 
-from .. import timefmt
+from .. import routes, timefmt
 from ..clock import utcnow
 from ..services import messaging
 from .portal import PortalState
 from .session import Viewer
 
 PAGE_SIZE = 20
+SENT = "Your message was sent. The office answers during normal business hours."
 MAX_FIELD = messaging.BODY_MAX + 100  # longer is refused by the service with the reason
 
 
@@ -29,7 +30,13 @@ def _text(form: dict, key: str) -> str:
 def _thread_row(t: messaging.ThreadSummary) -> dict[str, str]:
     return {"id": str(t.id), "category": t.category, "subject": t.subject,
             "when": timefmt.when(t.last_message_at), "unread": "yes" if t.unread else "",
-            "count": str(t.message_count)}
+            "count": str(t.message_count), "preview": t.preview,
+            "href": thread_link(t.id)}
+
+
+def thread_link(thread_id: int) -> str:
+    """A conversation's own address: Back returns to the list, a reload keeps it open."""
+    return f"{routes.MESSAGES}?thread={thread_id}"
 
 
 def _message_row(m: messaging.MessageView) -> dict[str, str]:
@@ -77,11 +84,15 @@ class MessagesState(PortalState):
     thread_subject: str = ""
     thread_category: str = ""
     thread_messages: list[dict[str, str]] = []
+    # "" while the conversation takes replies; else why not and how to write again.
+    thread_closed_note: str = ""
     reply_error: str = ""
     replying: bool = False
     # One key per compose / per reply: a double click or a retry is stored once.
     _compose_key: str = ""
     _reply_key: str = ""
+    # The conversation just started here: its page says it was sent.
+    _sent_thread: str = ""
 
     async def load(self):
         got = await self._open_page(_list_page(0), unread=False, what="message list")
@@ -92,8 +103,11 @@ class MessagesState(PortalState):
         self.thread_id = ""
         self._show_list(got)
         wanted = self.router.url.query_parameters.get("thread", "")
+        just_sent, self._sent_thread = self._sent_thread, ""
         if wanted:
             await self._open_thread(wanted)
+            if self.thread_id and self.thread_id == just_sent:
+                self.notice = SENT
 
     def _show_list(self, got) -> None:
         self.loaded = True
@@ -125,6 +139,8 @@ class MessagesState(PortalState):
         self.thread_subject = view.subject
         self.thread_category = view.category
         self.thread_messages = [_message_row(m) for m in view.messages]
+        self.thread_closed_note = (messaging.CLOSED_NOTE.format(day=timefmt.day(view.closed_at))
+                                   if view.closed_at is not None else "")
         self.unread_messages = unread
         self.reply_error = ""
         self._reply_key = uuid.uuid4().hex
@@ -180,9 +196,9 @@ class MessagesState(PortalState):
             return
         self.compose_open = False
         self._compose_key = ""
-        self.notice = "Your message was sent. The office answers during normal business hours."
-        await self._show_page(0)
-        yield self._flash("success", "Message sent.")
+        # The new conversation opens at its own address (its load shows the notice).
+        self._sent_thread = str(got.value)
+        yield rx.redirect(thread_link(got.value))
 
     @rx.event
     async def send_reply(self, form: dict):
@@ -202,7 +218,7 @@ class MessagesState(PortalState):
             patient_id=v.patient_id), what="send reply", writes=True)
         self.replying = False
         if not got.ok:
-            self.reply_error = got.error
+            self.reply_error = got.error  # closed meanwhile, too: the typed text stays
             return
         await self._open_thread(str(thread_id))
         yield self._flash("success", "Reply sent.")

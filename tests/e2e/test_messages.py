@@ -36,6 +36,9 @@ def test_patient_writes_office_replies_patient_reads_and_answers(server, page: P
     dialog.get_by_role("button", name="Send message").dblclick()
     expect(page.get_by_text("Your message was sent.")).to_be_visible()
     expect(page.get_by_role("dialog")).to_have_count(0)
+    # The new conversation is open; the list is one step back.
+    expect(page.get_by_role("heading", name="Refill for ondansetron")).to_be_visible()
+    page.get_by_role("link", name="All messages").click()
     conversations = page.get_by_role("list", name="Your conversations").get_by_role("listitem")
     expect(conversations).to_have_count(1)
     expect(conversations.first).to_contain_text("Refill for ondansetron")
@@ -54,7 +57,7 @@ def test_patient_writes_office_replies_patient_reads_and_answers(server, page: P
     item = page.get_by_role("list", name="Your conversations").get_by_role("listitem").first
     expect(item).to_contain_text("Unread")
 
-    item.get_by_role("button").click()
+    item.get_by_role("link").click()
     expect(page.get_by_role("heading", name="Refill for ondansetron")).to_be_visible()
     thread = page.get_by_role("list", name="Messages in this conversation").get_by_role("listitem")
     expect(thread).to_have_count(2)
@@ -70,7 +73,7 @@ def test_patient_writes_office_replies_patient_reads_and_answers(server, page: P
     expect(thread.nth(2)).to_contain_text("pick it up")
     expect(page.get_by_label("Reply")).to_have_value("")
 
-    page.get_by_role("button", name="All messages").click()
+    page.get_by_role("link", name="All messages").click()
     expect(page.get_by_role("list", name="Your conversations")).to_contain_text("Refill for ondansetron")
 
     # Home lists the newest conversations; one opens straight into it.
@@ -93,7 +96,7 @@ def test_a_refused_send_keeps_what_was_typed(server, page: Page):
     expect(dialog.get_by_label("Message")).to_have_value("Why was I billed twice in March?")
     dialog.get_by_label("Subject").fill("Billed twice")
     dialog.get_by_role("button", name="Send message").click()
-    expect(page.get_by_role("list", name="Your conversations")).to_contain_text("Billed twice")
+    expect(page.get_by_role("heading", name="Billed twice")).to_be_visible()
 
 
 def test_messages_on_a_phone(server, phone_page: Page):
@@ -115,5 +118,8 @@ def test_messages_on_a_phone(server, phone_page: Page):
     dialog.get_by_label("Subject").fill("A very long subject line about my nausea after the second infusion")
     dialog.get_by_label("Message").fill("Is it normal to feel this tired three days after?")
     dialog.get_by_role("button", name="Send message").click()
+    expect(page.get_by_role("heading", name=re.compile("nausea"))).to_be_visible()
+    assert_fits_phone(page)
+    page.get_by_role("link", name="All messages").click()
     expect(page.get_by_role("list", name="Your conversations")).to_contain_text("nausea")
     assert_fits_phone(page)

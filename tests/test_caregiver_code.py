@@ -13,27 +13,10 @@ from sqlmodel import select
 from carespace_app.models import AuditEvent, Invitation, OutboxEmail, Patient, User
 from carespace_app.services import access, invitations, outbox
 from carespace_app.services.errors import LinkError, ValidationError
+from tests.test_invitations import GOOD, nurse, patient  # noqa: F401  (the same practice)
 
-GOOD = "Blue-Heron-Canoe-42"
 LIMIT_MESSAGE = ("You've sent 10 invitations today. To protect people from unwanted email, you can "
                  "send more tomorrow, or call the office at (479) 587-1700.")
-
-
-@pytest.fixture
-def nurse(db):
-    user = User(email="nurse@example.com", full_name="Sam Nurse", password_hash="x", is_staff=True)
-    db.add(user)
-    db.commit()
-    return user
-
-
-@pytest.fixture
-def patient(db):
-    record = Patient(mrn="M-1", first_name="Maria", last_name="Garcia", last_name_key="garcia",
-                     date_of_birth=date(1956, 3, 14), email="maria@example.com")
-    db.add(record)
-    db.commit()
-    return record
 
 
 def _link_token(db, invitation) -> str:

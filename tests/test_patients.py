@@ -159,7 +159,8 @@ def _found(db, nurse, clock, query, **kw):
     ("gar", ["1002", "1001", "1003"]),       # last-name prefix, any case; by name
     ("GARCÍA", ["1001"]),
     ("1004", ["1004"]),                      # MRN exactly
-    ("100", []),                             # ...not an MRN prefix
+    ("100", ["1002", "1001", "1003", "1004", "1005", "1006"]),  # part of an MRN
+    ("10", []),                              # ...two characters are too few for a part
     ("MARIA@example.com", ["1001"]),         # email on file, normalised
     ("1956-03-14", ["1001", "1003"]),        # date of birth, ISO
     ("03/14/1956", ["1001", "1003"]),        # date of birth, as the office writes it
@@ -176,6 +177,75 @@ def _found(db, nurse, clock, query, **kw):
 ])
 def test_search(db, nurse, clock, roster, query, expected):
     assert _found(db, nurse, clock, query) == expected
+
+
+@pytest.fixture
+def office_roster(db, nurse, clock):
+    rows = [("MRN-00042", "Maria", "García", date(1956, 3, 14), "maria.garcia@example.com",
+             "(479) 555-0101"),
+            ("MRN-00420", "Ángel", "Núñez", date(1949, 11, 2), "angel.nunez@example.org",
+             "479-555-0199"),
+            ("MRN-01000", "Rose", "Whitaker", date(1952, 7, 19), "rose.w@example.net",
+             "+1 (501) 555 0123"),
+            ("MRN-02000", "Ann Marie", "Smith", date(1980, 5, 6), "ams@example.com", None)]
+    for mrn, first, last, born, email, phone in rows:
+        _new(db, nurse, clock, mrn=mrn, first_name=first, last_name=last, date_of_birth=born,
+             email=email, phone=phone)
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("maria", ["MRN-00042"]),                 # first name alone, any case
+    ("ROSE", ["MRN-01000"]),
+    ("ángel", ["MRN-00420"]),                 # an accented capital, typed in lower case
+    ("ÁNGEL", ["MRN-00420"]),
+    ("Ann Marie", ["MRN-02000"]),
+    ("Maria García", ["MRN-00042"]),          # first last
+    ("maria garcía", ["MRN-00042"]),
+    ("ángel núñez", ["MRN-00420"]),
+    ("García, Maria", ["MRN-00042"]),         # last, first
+    ("garcía,maria", ["MRN-00042"]),
+    ("NÚÑEZ, Ángel", ["MRN-00420"]),
+    ("whitaker, ro", ["MRN-01000"]),
+    ("0042", ["MRN-00042", "MRN-00420"]),     # part of an MRN
+    ("mrn-00042", ["MRN-00042"]),
+    ("01000", ["MRN-01000"]),
+    ("MRN-01000", ["MRN-01000"]),             # the exact MRN still
+    ("garcia@", ["MRN-00042"]),               # part of an email
+    ("maria.g", ["MRN-00042"]),
+    ("EXAMPLE.NET", ["MRN-01000"]),
+    ("rose.w@example.net", ["MRN-01000"]),    # the whole address still
+    ("(479) 555-0101", ["MRN-00042"]),        # a phone, however it is punctuated
+    ("479.555.0101", ["MRN-00042"]),
+    ("4795550101", ["MRN-00042"]),
+    ("479-555-0101", ["MRN-00042"]),
+    ("555 0199", ["MRN-00420"]),              # part of a phone number
+    ("501-555-0123", ["MRN-01000"]),
+    ("1 (501) 555-0123", ["MRN-01000"]),
+    ("479555", []),                           # six digits are too few for a phone
+    ("07/19/1952", ["MRN-01000"]),            # date of birth still
+    ("1949-11-02", ["MRN-00420"]),
+])
+def test_search_finds_people_the_way_staff_say_them(db, nurse, clock, office_roster, query,
+                                                    expected):
+    assert _found(db, nurse, clock, query) == expected
+
+
+@pytest.mark.parametrize("query", ["Nobody Here", "Zed, Maria", "MRN-9", "nobody@", "(501) 555-9999"])
+def test_a_search_that_finds_nothing_says_so(db, nurse, clock, office_roster, query):
+    page = patients.search_patients(db, nurse, query, clock=clock)
+    assert page.items == [] and not page.has_more and page.offset == 0
+
+
+def test_search_refuses_characters_no_person_types(db, nurse, clock, office_roster):
+    with pytest.raises(ValidationError):
+        patients.search_patients(db, nurse, "maria\x00", clock=clock)
+
+
+def test_part_searches_stay_paged_in_the_database(db, nurse, clock, office_roster):
+    first = patients.search_patients(db, nurse, "example", limit=2, clock=clock)
+    assert [p.mrn for p in first.items] == ["MRN-00042", "MRN-00420"] and first.has_more
+    rest = patients.search_patients(db, nurse, "example", offset=2, limit=2, clock=clock)
+    assert [p.mrn for p in rest.items] == ["MRN-02000", "MRN-01000"] and not rest.has_more
 
 
 def test_empty_search_lists_everyone_by_name_in_pages(db, nurse, clock, roster):

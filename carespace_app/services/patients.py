@@ -202,24 +202,91 @@ def _starts_with(column, text: str):
     return column.startswith(text, autoescape=True)
 
 
+def _contains(column, text: str):
+    return column.contains(text, autoescape=True)
+
+
+def _ascii_lower(text: str) -> str:
+    return text.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _first_name_starts(text: str):
+    """First names have no key column: compare the database's lower() with the name key.
+
+    PostgreSQL's lower() folds every letter; SQLite's folds A-Z only, so "Ángel" stays
+    "Ángel" there. The second spelling (capital initial, A-Z folded) still finds it.
+    """
+    key = name_key(text)
+    spellings = {key, _ascii_lower(key[:1].upper() + key[1:])}
+    column = func.lower(Patient.first_name)
+    return or_(*(_starts_with(column, spelling) for spelling in sorted(spellings)))
+
+
 def _name_conditions(query: str) -> list:
-    conditions = [_starts_with(Patient.last_name_key, name_key(query))]
+    conditions = [_starts_with(Patient.last_name_key, name_key(query)), _first_name_starts(query)]
     if "," in query:  # "Last, First"
         last, _, first = query.partition(",")
         if last.strip() and first.strip():
-            conditions.append(and_(Patient.last_name_key == name_key(last),
-                                   _starts_with(func.lower(Patient.first_name), name_key(first))))
+            conditions.append(and_(_starts_with(Patient.last_name_key, name_key(last)),
+                                   _first_name_starts(first)))
     elif " " in query.strip():  # "First Last" (the first name may itself have a space)
         first, _, last = query.strip().rpartition(" ")
         conditions.append(and_(_starts_with(Patient.last_name_key, name_key(last)),
-                               _starts_with(func.lower(Patient.first_name), name_key(first))))
+                               _first_name_starts(first)))
     return conditions
+
+
+# How staff type a phone number: digits with any of these between them.
+_PHONE_PUNCTUATION = " ()+-./"
+_PHONE_QUERY = re.compile(r"^[0-9 ()+\-./]+$")
+_PHONE_MIN_DIGITS = 7  # fewer is more likely part of an MRN or a date
+
+
+def _phone_digits_column():
+    # The phone is stored as typed, "(479) 555-0101": compare its digits only, in SQL.
+    digits = Patient.phone
+    for mark in _PHONE_PUNCTUATION:
+        digits = func.replace(digits, mark, "")
+    return digits
+
+
+def _phone_conditions(query: str) -> list:
+    if not _PHONE_QUERY.match(query):
+        return []
+    digits = "".join(ch for ch in query if ch.isdigit())
+    if len(digits) < _PHONE_MIN_DIGITS:
+        return []
+    wanted = {digits}
+    if len(digits) == 11 and digits.startswith("1"):
+        wanted.add(digits[1:])  # "+1 479 555 0101": the country code is rarely on file
+    column = _phone_digits_column()
+    return [_contains(column, d) for d in sorted(wanted)]
+
+
+_SUBSTRING_MIN = 3  # "a" or "10" would match nearly every MRN and address
+
+
+def _part_conditions(query: str) -> list:
+    """Part of an MRN ("0042" finds "MRN-00042") or of an email ("garcia@", "maria.g").
+
+    The name searches are prefix matches (last_name_key has its index); a substring
+    match can't use one, so a query that has one scans the patients table, which for
+    a practice (a few thousand records) takes a few milliseconds. Still paged in SQL.
+    """
+    if len(query) < _SUBSTRING_MIN:
+        return []
+    part = name_key(query)
+    return [_contains(func.lower(Patient.mrn), part), _contains(Patient.email, part)]
 
 
 def search_patients(db: Session, actor: Optional[User], query: str, *, offset: int = 0,
                     limit: int = 20, clock: Clock, system: bool = False,
                     client_ip: Optional[str] = None) -> paging.Page[Patient]:
-    """By MRN, email on file, date of birth or name; an empty query lists everyone by name."""
+    """By name (first, "first last", "last, first"), part of an MRN or email, phone, or
+    date of birth; an empty query lists everyone by name. Paged in the database."""
     role = access.require_staff_or_system(db, actor, system=system, action="patients.search",
                                           clock=clock, client_ip=client_ip)
     offset, limit = paging.clamp(offset, limit)
@@ -228,6 +295,7 @@ def search_patients(db: Session, actor: Optional[User], query: str, *, offset: i
     statement = select(Patient)
     if query:
         conditions = [Patient.mrn == query] + _name_conditions(query)
+        conditions += _part_conditions(query) + _phone_conditions(query)
         if "@" in query:
             conditions.append(Patient.email == normalize_email(query))
         born = parse_date_of_birth(query)

@@ -9,6 +9,12 @@ from ...state.admin_patients import AdminPatientsState as S
 from .layout import admin_shell, data_table, pager, section
 
 
+SEARCH_LABEL = "Search by name, MRN, email or date of birth"
+SEARCH_EXAMPLE = "Whitaker, Rose · 00042 · rose@ · (479) 587-1700 · 07/19/1952"
+SEARCH_HINT = ("A first name, \u201cRose Whitaker\u201d or \u201cWhitaker, Rose\u201d, part of an MRN "
+               "or email, a phone number typed any way, or a date of birth.")
+
+
 def patient_fields(errors, values=None) -> list[rx.Component]:
     """MRN, names, date of birth, email and phone: shared by New patient and the record's edit."""
     values = {} if values is None else values
@@ -46,13 +52,14 @@ def patients_page() -> rx.Component:
         "Find a patient",
         rx.form(
             rx.hstack(
-                rx.box(field("Search by name, MRN, email or date of birth",
+                rx.box(field(SEARCH_LABEL,
                              text_input("query", default_value=S.query, type="search",
-                                        placeholder="Whitaker, Rose · MRN · rose@example.com · 07/19/1952"),
+                                        placeholder=SEARCH_EXAMPLE),
                              "query"), flex="1", min_width="16rem"),
                 primary_button("Search", type="submit"),
                 align="end", spacing="3", wrap="wrap", width="100%",
             ),
+            rx.text(SEARCH_HINT, size="2", color_scheme="gray", margin_top="0.25rem"),
             on_submit=S.search, width="100%",
         ),
         data_table(["Name", "MRN", "Date of birth", "Email", "Phone"], S.results, _row,

@@ -284,22 +284,33 @@ class SessionState(rx.State):
 
     # --- the call path ---
 
-    async def _run_work(self, viewer: Viewer, work: Optional[Callable[[Session, Viewer], Any]],
-                        what: str, hashes: bool = False, refusal: Optional[str] = NO_ACCESS) -> Outcome:
-        """``hashes``: the work checks or sets a password, so it runs in the bcrypt pool.
-        ``refusal``: the sentence for a refusal (None: the service's own)."""
-        if work is None:
-            return Outcome(ok=True, value=viewer)
+    async def _call_service(self, work: Callable[[Session], Any], *, what: str, hashes: bool = False,
+                            refusal: Optional[str] = NO_ACCESS) -> Outcome:
+        """Run ``work(db)`` off the event loop and turn what it raises into a sentence.
+
+        ``hashes``: the work checks or sets a password, so it runs in the bcrypt pool.
+        ``refusal``: the sentence for a refusal (None: the service's own).
+        """
         run = run_in_bcrypt_pool if hashes else asyncio.to_thread
         try:
-            return Outcome(ok=True, value=await run(_in_db, lambda db: work(db, viewer)))
+            return Outcome(ok=True, value=await run(_in_db, work))
         except NotAllowed as exc:
             return Outcome(ok=False, error=refusal or str(exc), refused=True)
+        except LinkError as exc:
+            return Outcome(ok=False, error=str(exc), link=exc.reason)
         except DomainError as exc:
             return Outcome(ok=False, error=str(exc), field=exc.field or "")
         except Exception:
             log.exception("%s failed unexpectedly in %s", what or "an action", type(self).__name__)
             return Outcome(ok=False, error=SOMETHING_WRONG)
+
+    async def _run_work(self, viewer: Viewer, work: Optional[Callable[[Session, Viewer], Any]],
+                        what: str, hashes: bool = False, refusal: Optional[str] = NO_ACCESS) -> Outcome:
+        """``work(db, viewer)`` through the service call; no work: the viewer itself."""
+        if work is None:
+            return Outcome(ok=True, value=viewer)
+        return await self._call_service(lambda db: work(db, viewer), what=what, hashes=hashes,
+                                        refusal=refusal)
 
     async def _portal(self, work: Optional[Callable[[Session, Viewer], Any]] = None, *,
                       what: str = "", writes: bool = False) -> Outcome:
@@ -330,16 +341,7 @@ class SessionState(rx.State):
     async def _public(self, work: Callable[[Session], Any], *, what: str = "",
                       hashes: bool = False) -> Outcome:
         """Work of a signed-out flow (a link's token, a password): no person yet."""
-        run = run_in_bcrypt_pool if hashes else asyncio.to_thread
-        try:
-            return Outcome(ok=True, value=await run(_in_db, work))
-        except LinkError as exc:
-            return Outcome(ok=False, error=str(exc), link=exc.reason)
-        except DomainError as exc:
-            return Outcome(ok=False, error=str(exc), field=exc.field or "")
-        except Exception:
-            log.exception("%s failed unexpectedly in %s", what or "an action", type(self).__name__)
-            return Outcome(ok=False, error=SOMETHING_WRONG)
+        return await self._call_service(work, what=what, hashes=hashes, refusal=None)
 
     async def _show_identity(self, viewer: Viewer) -> None:
         """The header: the person, the patient shown, the portals they can switch to."""
@@ -363,10 +365,6 @@ class SessionState(rx.State):
         ]
 
     # --- helpers (underscore: not callable from the browser) ---
-
-    async def _run(self, fn: Callable[..., T], *args, **kwargs) -> T:
-        """Work with no person behind it (signed-out flows) runs in a thread too."""
-        return await asyncio.to_thread(fn, *args, **kwargs)
 
     def _go(self, path: str) -> None:
         """Leave this page with a real page load (backend routes, or a fresh start).

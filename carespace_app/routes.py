@@ -55,3 +55,9 @@ def email_confirmation_link(token: str) -> str:
 
 def sign_in_link() -> str:
     return f"{get_settings().base_url}{SIGN_IN}"
+
+
+def item_link(path: str) -> str:
+    """A link to a page of the portal (``/messages?thread=12``), for emails: opened signed
+    out, the page sends the person to sign in and back to it."""
+    return f"{get_settings().base_url}{path}"

@@ -6,11 +6,12 @@ Indexes follow the listings: each per-patient list has a composite index
 """
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from typing import Optional
 
 from pydantic import NaiveDatetime as UTCNaive
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 from .clock import utcnow
@@ -75,6 +76,8 @@ class User(SQLModel, table=True):
     created_at: UTCNaive = Field(default_factory=utcnow)
     password_changed_at: UTCNaive = Field(default_factory=utcnow)
     deactivated_at: Optional[UTCNaive] = None
+    # Staff only: "Email me when a patient sends a message" (Settings), on unless turned off.
+    email_on_patient_message: bool = Field(default=True)
 
 
 class Patient(SQLModel, table=True):
@@ -84,6 +87,7 @@ class Patient(SQLModel, table=True):
     __table_args__ = (
         Index("ix_patients_name", "last_name", "first_name"),
         Index("ix_patients_last_name_key", "last_name_key"),
+        Index("ix_patients_first_name_key", "first_name_key"),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -92,6 +96,8 @@ class Patient(SQLModel, table=True):
     last_name: str = Field(max_length=100)
     # casefolded last name, for indexed prefix search by staff
     last_name_key: str = Field(default="", max_length=100)
+    # the first name as search compares it (fold_name, kept by _keep_name_keys below)
+    first_name_key: str = Field(default="", max_length=100)
     date_of_birth: date = Field(index=True)
     email: str = Field(index=True, max_length=320)  # the address on file, normalised
     phone: Optional[str] = Field(default=None, max_length=40)
@@ -102,6 +108,21 @@ class Patient(SQLModel, table=True):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+
+def fold_name(text: str) -> str:
+    """How staff search compares names: case, keyboard and accents aside ("Inés" → "ines")."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return unicodedata.normalize("NFKC", bare).strip().casefold()
+
+
+@event.listens_for(Patient, "before_insert")
+@event.listens_for(Patient, "before_update")
+def _keep_name_keys(mapper, connection, patient: Patient) -> None:
+    # Every write of a name, wherever it comes from (office, demo, tests), refreshes its keys.
+    patient.first_name_key = fold_name(patient.first_name)[:100]
+    patient.last_name_key = fold_name(patient.last_name)[:100]
 
 
 class PatientAccess(SQLModel, table=True):
@@ -312,6 +333,28 @@ class ThreadRead(SQLModel, table=True):
     last_read_at: UTCNaive = Field(default_factory=utcnow)
 
 
+class MessageDraft(SQLModel, table=True):
+    """What a person typed and has not sent yet: theirs alone, for one patient's portal.
+
+    ``thread_id`` 0 is a new message (a NULL would not be unique); a reply names its
+    conversation. Deleted on send or discard; older than messaging.DRAFT_DAYS is gone.
+    """
+
+    __tablename__ = "message_drafts"
+    __table_args__ = (
+        UniqueConstraint("user_id", "patient_id", "thread_id", name="uq_message_drafts"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id")
+    patient_id: int = Field(foreign_key="patients.id")
+    thread_id: int = Field(default=0)
+    category: str = Field(default="", max_length=40)
+    subject: str = Field(default="", max_length=200)
+    body: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    updated_at: UTCNaive = Field(default_factory=utcnow)
+
+
 # --- appointments and labs -----------------------------------------------------
 
 
@@ -335,7 +378,12 @@ class Appointment(SQLModel, table=True):
 
 class LabReport(SQLModel, table=True):
     __tablename__ = "lab_reports"
-    __table_args__ = (Index("ix_lab_reports_patient_resulted", "patient_id", "resulted_at"),)
+    __table_args__ = (
+        Index("ix_lab_reports_patient_resulted", "patient_id", "resulted_at"),
+        # A retried save of the same form carries the same key: stored once. (A unique
+        # index, not a constraint: SQLite adds it without rebuilding the table.)
+        Index("uq_lab_reports_client_key", "created_by_user_id", "client_key", unique=True),
+    )
 
     id: Optional[int] = Field(default=None, primary_key=True)
     patient_id: int = Field(foreign_key="patients.id")
@@ -345,6 +393,7 @@ class LabReport(SQLModel, table=True):
     ordering_provider: str = Field(max_length=200)
     created_by_user_id: Optional[int] = Field(default=None, foreign_key="users.id")
     created_at: UTCNaive = Field(default_factory=utcnow)
+    client_key: Optional[str] = Field(default=None, max_length=64)
 
 
 class LabResult(SQLModel, table=True):
@@ -358,7 +407,8 @@ class LabResult(SQLModel, table=True):
     report_id: int = Field(foreign_key="lab_reports.id")
     patient_id: int = Field(foreign_key="patients.id")  # copied from the report for history
     test_name: str = Field(max_length=120)
-    value: float
+    value: float  # for flags and the chart
+    value_text: str = Field(default="", max_length=40)  # as entered: "1.0" stays "1.0"
     unit: str = Field(default="", max_length=40)
     ref_low: Optional[float] = None
     ref_high: Optional[float] = None

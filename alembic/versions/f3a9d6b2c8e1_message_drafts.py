@@ -20,9 +20,23 @@ depends_on: Union[str, Sequence[str], None] = None
 
 def upgrade() -> None:
     """Upgrade schema."""
-    pass
+    op.create_table(
+        'message_drafts',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('patient_id', sa.Integer(), nullable=False),
+        sa.Column('thread_id', sa.Integer(), nullable=False),
+        sa.Column('category', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column('body', sa.Text(), nullable=False),
+        sa.Column('updated_at', sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], ),
+        sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
+        sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('user_id', 'patient_id', 'thread_id', name='uq_message_drafts'),
+    )
 
 
 def downgrade() -> None:
     """Downgrade schema."""
-    pass
+    op.drop_table('message_drafts')

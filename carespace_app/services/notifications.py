@@ -1,0 +1,162 @@
+"""Emails that tell someone news is waiting in CareSpace, never what the news says.
+
+Email is not a secure channel: a notification names no test, value, subject, message
+text, provider or place. It says one short sentence (``news``) and links to the item's
+own page; opened signed out, that page sends the reader to sign in and back.
+The patient reads the news about themself; a caregiver reads whose portal it is in.
+Staff hear that a patient wrote, when they have that email on in Settings.
+Callers commit: these only queue rows in the outbox, inside the caller's transaction.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from sqlmodel import Session, select
+
+from .. import routes
+from ..clock import Clock
+from ..config import OFFICE_PHONE
+from ..models import RELATION_CAREGIVER, Patient, PatientAccess, User
+from . import outbox
+
+# Every kind of email the outbox holds, in the office's words (the Outbox page shows these).
+KIND_WORDS = {
+    "invitation": "Invitation to register",
+    "password_reset": "Password reset link",
+    "email_change": "New email address to confirm",
+    "address_in_use": "Email address already in use",
+    "account_notice": "Account change notice",
+    "message_notification": "New message notice",
+    "lab_results_notification": "New lab results notice",
+    "lab_notification": "New lab results notice",  # the first release's name for it
+    "appointment_notification": "Appointment notice",
+    "staff_message_notification": "Patient wrote (staff notice)",
+}
+
+MESSAGE_KIND = "message_notification"
+LAB_RESULTS_KIND = "lab_results_notification"
+APPOINTMENT_KIND = "appointment_notification"
+STAFF_MESSAGE_KIND = "staff_message_notification"
+
+# Subjects carry no name and no detail: the same for the patient and every caregiver.
+SUBJECTS = {
+    MESSAGE_KIND: "You have a new message in CareSpace",
+    LAB_RESULTS_KIND: "New results are available in CareSpace",
+    APPOINTMENT_KIND: "News about an appointment in CareSpace",
+}
+DEFAULT_SUBJECT = "You have news in CareSpace"
+# Someone with no account could not sign in to see new results: they get no email for them.
+ACCOUNT_NEEDED_KINDS = frozenset({LAB_RESULTS_KIND})
+
+GREETING = "Hello,"
+PATIENT_NEWS = "{news} in your CareSpace portal."
+CAREGIVER_NEWS = "{news} in {patient}'s CareSpace portal."
+OPEN_LINE = "To see it, sign in here: {link}"
+QUESTIONS_LINE = f"If you have a question in the meantime, call the office at {OFFICE_PHONE}."
+
+STAFF_SUBJECT = "A patient sent a new message"
+STAFF_NEWS = "A patient sent a new message in CareSpace."
+STAFF_OPEN_LINE = "To read it, sign in here: {link}"
+STAFF_SETTING_LABEL = "Email me when a patient sends a message"
+STAFF_WHY_LINE = (f'You get this email because "{STAFF_SETTING_LABEL}" is on in your '
+                  "CareSpace Settings; you can turn it off there.")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    address: str
+    is_patient: bool  # the patient themself (or their address on file), not a caregiver
+
+
+def _recipients(db: Session, patient_id: int, *, include_unregistered: bool) -> list[Recipient]:
+    patient = db.get(Patient, patient_id)
+    if patient is None:
+        return []
+    found: list[Recipient] = []
+    owner = db.get(User, patient.user_id) if patient.user_id else None
+    if owner is not None and owner.is_active:
+        found.append(Recipient(owner.email, True))
+    elif owner is None and include_unregistered and patient.email:
+        found.append(Recipient(patient.email, True))
+    caregivers = db.exec(
+        select(User.email)
+        .join(PatientAccess, PatientAccess.user_id == User.id)
+        .where(PatientAccess.patient_id == patient_id,
+               PatientAccess.relation == RELATION_CAREGIVER,
+               PatientAccess.revoked_at.is_(None),
+               User.is_active.is_(True))
+        .order_by(PatientAccess.id)
+    ).all()
+    taken = {r.address for r in found}
+    for address in caregivers:
+        if address not in taken:
+            taken.add(address)
+            found.append(Recipient(address, False))
+    return found
+
+
+def notification_addresses(db: Session, patient_id: int, *,
+                           include_unregistered: bool = True) -> list[str]:
+    """Who hears that something is waiting: the patient's account (or, with no account,
+    the address on file) and every caregiver whose access is active now."""
+    return [r.address for r in _recipients(db, patient_id,
+                                           include_unregistered=include_unregistered)]
+
+
+def patient_side_body(news: str, *, link: str, patient_name: Optional[str] = None) -> str:
+    """The email's text: about the reader (``patient_name`` None) or naming whose portal."""
+    if patient_name is None:
+        said = PATIENT_NEWS.format(news=news)
+    else:
+        said = CAREGIVER_NEWS.format(news=news, patient=patient_name)
+    return "\n\n".join([GREETING, said, OPEN_LINE.format(link=link), QUESTIONS_LINE])
+
+
+def tell_patient_side(db: Session, patient_id: int, *, news: str, path: str, kind: str,
+                      clock: Clock, include_unregistered: Optional[bool] = None) -> None:
+    """One email per person who hears about this patient: no medical details, a link to
+    ``path``. ``include_unregistered`` defaults by kind (new results need an account)."""
+    patient = db.get(Patient, patient_id)
+    if patient is None:
+        return
+    if include_unregistered is None:
+        include_unregistered = kind not in ACCOUNT_NEEDED_KINDS
+    news = news.strip().rstrip(".")
+    link = routes.item_link(path)
+    subject = SUBJECTS.get(kind, DEFAULT_SUBJECT)
+    for person in _recipients(db, patient_id, include_unregistered=include_unregistered):
+        body = patient_side_body(news, link=link,
+                                 patient_name=None if person.is_patient else patient.full_name)
+        outbox.enqueue(db, to=person.address, subject=subject, body=body, kind=kind,
+                       patient_id=patient_id, clock=clock)
+
+
+def staff_message_link(thread_id: int) -> str:
+    return routes.item_link(f"{routes.ADMIN_MESSAGES}?thread={thread_id}")
+
+
+def staff_to_tell(db: Session) -> list[str]:
+    """Active staff who have "Email me when a patient sends a message" on."""
+    return list(db.exec(
+        select(User.email)
+        .where(User.is_staff.is_(True), User.is_active.is_(True),
+               User.email_on_patient_message.is_(True))
+        .order_by(User.id)
+    ).all())
+
+
+def tell_staff_patient_wrote(db: Session, patient_id: int, thread_id: int, *,
+                             clock: Clock) -> None:
+    """That a patient wrote, and a link to the conversation: never who, what or about what."""
+    body = "\n\n".join([GREETING, STAFF_NEWS,
+                        STAFF_OPEN_LINE.format(link=staff_message_link(thread_id)),
+                        STAFF_WHY_LINE])
+    for address in staff_to_tell(db):
+        outbox.enqueue(db, to=address, subject=STAFF_SUBJECT, body=body,
+                       kind=STAFF_MESSAGE_KIND, patient_id=patient_id, clock=clock)
+
+
+def kind_in_words(kind: str) -> str:
+    """The Outbox's words for a kind; an unknown kind reads as itself, made readable."""
+    return KIND_WORDS.get(kind) or kind.replace("_", " ").strip().capitalize() or "Email"

@@ -9,7 +9,7 @@ def page_title(text: str, *actions: rx.Component) -> rx.Component:
     return rx.flex(
         rx.heading(text, size="7", as_="h1"),
         *actions,
-        justify="between", align="center", wrap="wrap", gap="3", width="100%",
+        justify="between", align="center", wrap="wrap", spacing="3", width="100%",
     )
 
 
@@ -19,7 +19,7 @@ def section(title: str | rx.Var, *children: rx.Component, link_text: str = "", h
         header.append(rx.link(link_text, href=href, size="3", class_name="cs-more-link"))
     return rx.card(
         rx.vstack(
-            rx.flex(*header, justify="between", align="center", wrap="wrap", gap="2", width="100%"),
+            rx.flex(*header, justify="between", align="center", wrap="wrap", spacing="2", width="100%"),
             *children,
             spacing="3", width="100%", align="stretch",
         ),
@@ -53,7 +53,10 @@ def flag_text(label, icon) -> rx.Component:
                 rx.fragment(),
             ),
             rx.text(label, size="3", weight="bold"),
-            spacing="1", align="center", class_name="cs-flag",
+            # Critical has its own colour (carespace.css "Labs"); the words carry the meaning.
+            spacing="1", align="center",
+            class_name=rx.cond(icon == "triangle-alert", "cs-flag cs-flag-critical",
+                               "cs-flag cs-flag-out"),
         ),
         rx.text("Normal", size="3", color_scheme="gray"),
     )

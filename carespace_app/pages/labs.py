@@ -1,32 +1,54 @@
-"""Labs: reports newest first with flagged results, and one test's history (table + chart)."""
+"""Labs: reports newest first with flagged results, and one test's history (table + chart).
+
+A desktop shows each report's results as a table; a phone (below 640 px) shows each
+result as a stacked card with every part in view (carespace.css, "Labs"). Critical
+values have their own colour, their words and the office's number to tap.
+"""
 from __future__ import annotations
 
 import reflex as rx
 
+from .. import routes
 from ..components.records_ui import empty_state, flag_text, load_more, loading_or, page_title
 from ..components.shell import portal_page
 from ..components.ui import error_callout
+from ..config import OFFICE_PHONE, OFFICE_PHONE_TEL
+from ..services.labs import CRITICAL_CALL
 from ..state.labs import LabsState
 
 LINE = "var(--teal-11)"
 BAND = "var(--green-9)"
+# The x axis counts days (state/labs.py chart_day) of the practice's local time, so the
+# label is read in UTC: "Oct 25, 2026" whatever the reader's own time zone.
+DAY_LABEL_JS = ("(day) => new Date(day * 86400000).toLocaleDateString('en-US', "
+                "{month: 'short', day: 'numeric', year: 'numeric', timeZone: 'UTC'})")
+CALL_OFFICE = "Call " + OFFICE_PHONE
+ALL_REPORTS = "See all lab reports"
+
+
+def _history_button(r) -> rx.Component:
+    return rx.button(r.test_name, variant="ghost", size="3", on_click=LabsState.show_history(r.test_name),
+                     aria_label="History of " + r.test_name, class_name="cs-test-button")
+
+
+def _value(value, unit, corrected=None) -> rx.Component:
+    parts = [rx.text(value, " ", unit, size="3", weight="bold")]
+    if corrected is not None:
+        parts.append(rx.cond(corrected, rx.text("(corrected)", size="2", color_scheme="gray")))
+    return rx.fragment(*parts)
 
 
 def _result_row(r) -> rx.Component:
     return rx.table.row(
-        rx.table.row_header_cell(
-            rx.button(r.test_name, variant="ghost", size="3", on_click=LabsState.show_history(r.test_name),
-                      aria_label="History of " + r.test_name, class_name="cs-test-button"),
-        ),
-        rx.table.cell(rx.text(r.value, " ", r.unit, size="3", weight="bold"),
-                      rx.cond(r.corrected, rx.text("(corrected)", size="2", color_scheme="gray"))),
+        rx.table.row_header_cell(_history_button(r)),
+        rx.table.cell(_value(r.value, r.unit, r.corrected)),
         rx.table.cell(flag_text(r.flag_label, r.flag_icon)),
         rx.table.cell(rx.text(r.reference, size="3")),
+        class_name=rx.cond(r.critical, "cs-lab-critical", ""),
     )
 
 
 def _results_table(results) -> rx.Component:
-    # The flag comes before the range: on a phone it stays in view while the range scrolls.
     return rx.box(
         rx.table.root(
             rx.table.header(rx.table.row(
@@ -38,7 +60,44 @@ def _results_table(results) -> rx.Component:
             rx.table.body(rx.foreach(results, _result_row)),
             size="2", width="100%",
         ),
-        class_name="cs-table-wrap",
+        class_name="cs-table-wrap cs-lab-table",
+    )
+
+
+def _fact(term: str, *detail: rx.Component) -> list[rx.Component]:
+    return [rx.el.dt(term), rx.el.dd(*detail)]
+
+
+def _result_card(r) -> rx.Component:
+    """One result on a phone: the test, then its value, flag and range, one under another."""
+    return rx.el.li(
+        _history_button(r),
+        rx.el.dl(
+            *_fact("Result", _value(r.value, r.unit, r.corrected)),
+            *_fact("Flag", flag_text(r.flag_label, r.flag_icon)),
+            *_fact("Reference range", rx.text(r.reference, size="3")),
+            class_name="cs-lab-facts",
+        ),
+        class_name=rx.cond(r.critical, "cs-lab-card cs-lab-critical", "cs-lab-card"),
+    )
+
+
+def _result_cards(report) -> rx.Component:
+    return rx.el.ul(rx.foreach(report.results, _result_card), class_name="cs-lab-cards",
+                    aria_label="Results of " + report.panel)
+
+
+def critical_call() -> rx.Component:
+    """What to do about a critical value, with the number to tap (a 44 px target)."""
+    return rx.box(
+        rx.hstack(
+            rx.icon("triangle-alert", size=20, aria_hidden="true"),
+            rx.text(CRITICAL_CALL, size="3", weight="bold"),
+            spacing="2", align="center",
+        ),
+        rx.link(rx.icon("phone", size=18, aria_hidden="true"), CALL_OFFICE,
+                href=f"tel:{OFFICE_PHONE_TEL}", class_name="cs-call-button"),
+        class_name="cs-lab-critical-call",
     )
 
 
@@ -50,17 +109,20 @@ def _report(report) -> rx.Component:
                     rx.heading(report.panel, size="5", as_="h2", class_name="cs-wrap"),
                     rx.cond(report.abnormal_count > 0,
                             rx.badge(report.abnormal_count.to_string() + " outside the range",
-                                     color_scheme="amber", size="2")),
-                    justify="between", align="center", gap="2", wrap="wrap", width="100%",
+                                     color_scheme="amber", high_contrast=True, size="2")),
+                    justify="between", align="center", spacing="2", wrap="wrap", width="100%",
                 ),
+                rx.cond(report.critical_count > 0, critical_call()),
                 rx.text(rx.text.strong("Collected: "), report.collected, size="3"),
                 rx.text(rx.text.strong("Resulted: "), report.resulted, size="3"),
                 rx.text(rx.text.strong("Ordering provider: "), report.provider, size="3"),
                 _results_table(report.results),
+                _result_cards(report),
                 spacing="2", width="100%", align="stretch",
             ),
             size="2", width="100%",
         ),
+        id="report-" + report.id,
     )
 
 
@@ -74,11 +136,15 @@ def _chart(with_band: bool) -> rx.Component:
             class_name="cs-reference-band"))
     parts += [
         rx.recharts.cartesian_grid(stroke_dasharray="3 3"),
-        rx.recharts.x_axis(data_key="date", interval="preserveStartEnd"),
+        # A number axis: the gap between two points is the time between them.
+        rx.recharts.x_axis(data_key="day", type_="number", domain=["dataMin", "dataMax"],
+                           ticks=LabsState.chart_ticks.to(list[int]),  # a type cast: the ticks keep their decimals
+                           tick_formatter=DAY_LABEL_JS,
+                           interval="preserveStartEnd", padding={"left": 16, "right": 16}),
         rx.recharts.y_axis(width=48),
         rx.recharts.line(data_key="value", stroke=LINE, stroke_width=2, is_animation_active=False,
-                         type_="monotone"),
-        rx.recharts.graphing_tooltip(),
+                         type_="linear"),
+        rx.recharts.graphing_tooltip(custom_attrs={"labelFormatter": rx.Var(DAY_LABEL_JS)}),
     ]
     return rx.recharts.line_chart(*parts, data=LabsState.chart_data, width="100%", height=260,
                                   margin={"top": 10, "right": 16, "left": 0, "bottom": 10})
@@ -87,9 +153,22 @@ def _chart(with_band: bool) -> rx.Component:
 def _history_row(h) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(rx.text(h["when"], size="3")),
-        rx.table.cell(rx.text(h["value"], " ", h["unit"], size="3", weight="bold")),
+        rx.table.cell(_value(h["value"], h["unit"])),
         rx.table.cell(flag_text(h["flag_label"], h["flag_icon"])),
         rx.table.cell(rx.text(h["reference"], size="3")),
+    )
+
+
+def _history_card(h) -> rx.Component:
+    return rx.el.li(
+        rx.text(h["when"], size="3", weight="bold"),
+        rx.el.dl(
+            *_fact("Result", _value(h["value"], h["unit"])),
+            *_fact("Flag", flag_text(h["flag_label"], h["flag_icon"])),
+            *_fact("Reference range", rx.text(h["reference"], size="3")),
+            class_name="cs-lab-facts",
+        ),
+        class_name="cs-lab-card",
     )
 
 
@@ -121,8 +200,10 @@ def history_dialog() -> rx.Component:
                     rx.table.body(rx.foreach(LabsState.history_rows, _history_row)),
                     size="2", width="100%",
                 ),
-                class_name="cs-table-wrap",
+                class_name="cs-table-wrap cs-lab-table",
             ),
+            rx.el.ul(rx.foreach(LabsState.history_rows, _history_card), class_name="cs-lab-cards",
+                     aria_label="Earlier values"),
             rx.flex(rx.dialog.close(rx.button("Close", size="3", min_height="44px")),
                     justify="end", margin_top="1rem"),
             max_width="48rem", width="calc(100vw - 1.5rem)",
@@ -148,6 +229,8 @@ def labs_page() -> rx.Component:
                     empty_state("No lab results yet. They appear here as soon as the office "
                                 "enters them.", "flask-conical"),
                 ),
+                rx.cond(LabsState.opened_report != "",
+                        rx.link(ALL_REPORTS, href=routes.LABS, size="3", class_name="cs-more-link")),
                 load_more("Show more reports", LabsState.has_more, LabsState.more_reports),
                 spacing="3", width="100%", align="stretch",
             ),

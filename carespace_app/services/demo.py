@@ -288,7 +288,8 @@ def seed_demo(db: Session, *, clock: Clock) -> dict:
             for test, value in values.items():
                 unit, low, high, crit_low, crit_high = RANGES[test]
                 db.add(LabResult(report_id=report.id, patient_id=patient.id,
-                                 test_name=test.split(" (")[0], value=float(value), unit=unit,
+                                 test_name=test.split(" (")[0], value=float(value),
+                                 value_text=str(value), unit=unit,  # as the lab wrote it
                                  ref_low=low, ref_high=high, critical_low=crit_low,
                                  critical_high=crit_high, collected_at=collected,
                                  flag=compute_flag(float(value), low, high, crit_low, crit_high)))

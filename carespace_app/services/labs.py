@@ -6,6 +6,7 @@ a list never recomputes flags and a later change of rules never rewrites history
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -16,7 +17,6 @@ from sqlmodel import Session, select
 
 from .. import routes
 from ..clock import Clock, utcnow
-from ..config import OFFICE_PHONE
 from ..models import (
     FLAG_CRITICAL_HIGH,
     FLAG_CRITICAL_LOW,
@@ -27,10 +27,10 @@ from ..models import (
     LabResult,
     Patient,
 )
-from . import access, audit, outbox, paging
+from . import access, audit, notifications, paging
 from .errors import NotFound, ValidationError
 from .text_rules import check_text
-from .messaging import audit_role, notification_addresses
+from .messaging import audit_role
 
 FLAG_LABELS = {
     FLAG_NORMAL: "",
@@ -39,11 +39,21 @@ FLAG_LABELS = {
     FLAG_CRITICAL_LOW: "Critical low",
     FLAG_CRITICAL_HIGH: "Critical high",
 }
+CRITICAL_FLAGS = (FLAG_CRITICAL_LOW, FLAG_CRITICAL_HIGH)
+# Beside every critical value, with the office's number to tap.
+CRITICAL_CALL = "Critical — call the office now"
 TEXT_MAX = 200
 TEST_NAME_MAX = 120
 UNIT_MAX = 40
+VALUE_TEXT_MAX = 40
+CLIENT_KEY_MAX = 64
 HISTORY_MAX = 1000
-NOTIFICATION_SUBJECT = "New results are available in CareSpace"
+# The notification says only that results are in (no test, no value): notifications.py
+# adds whose portal it is and the link to the report.
+RESULTS_NEWS = "New lab results are ready to view"
+# A value as people write it on a lab form: "1.0", "-2", ".5", "+3.25" (no exponents,
+# no thousands separators, no "nan").
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 
 
 def compute_flag(value: float, ref_low: Optional[float], ref_high: Optional[float],
@@ -70,6 +80,31 @@ def format_number(value: Optional[float], decimals: Optional[int] = None) -> str
     return f"{value:.10g}"
 
 
+def is_critical(flag: str) -> bool:
+    return flag in CRITICAL_FLAGS
+
+
+def report_link(report_id: int) -> str:
+    """The portal path that opens one report (emails link to it; reload keeps it)."""
+    return f"{routes.LABS}?report={report_id}"
+
+
+def value_from_text(text, field: str, message: str) -> tuple[float, str]:
+    """The number for flags and charts, and the text exactly as entered ("1.0" stays "1.0")."""
+    if isinstance(text, bool):
+        raise ValidationError(message, field=field)
+    if isinstance(text, (int, float)):
+        number = _finite(text, field, message)
+        return number, format_number(number)
+    entered = text.strip() if isinstance(text, str) else ""
+    if not entered or len(entered) > VALUE_TEXT_MAX or not _NUMBER.fullmatch(entered):
+        raise ValidationError(message, field=field)
+    number = float(entered)
+    if not math.isfinite(number):
+        raise ValidationError(message, field=field)
+    return number, entered.lstrip("+")
+
+
 def _decimals(value: float) -> int:
     exponent = Decimal(format_number(value)).as_tuple().exponent
     return max(0, -exponent) if isinstance(exponent, int) else 0
@@ -90,7 +125,7 @@ def reference_text(ref_low: Optional[float], ref_high: Optional[float]) -> str:
 @dataclass
 class ResultInput:
     test_name: str
-    value: float
+    value: float | str  # a number, or the text the office typed (kept as entered)
     unit: str = ""
     ref_low: Optional[float] = None
     ref_high: Optional[float] = None
@@ -110,7 +145,8 @@ class ResultView:
     flag_label: str
     reference_text: str
     corrected: bool
-    value_text: str = ""  # the value as written on the report: 5.0 → "5"
+    value_text: str = ""  # the value as the office entered it: "1.0" stays "1.0"
+    critical: bool = False
 
 
 @dataclass
@@ -122,6 +158,7 @@ class ReportView:
     ordering_provider: str
     results: list[ResultView]
     abnormal_count: int
+    critical_count: int = 0
 
 
 @dataclass
@@ -132,6 +169,7 @@ class HistoryPoint:
     ref_low: Optional[float]
     ref_high: Optional[float]
     flag: str
+    value_text: str = ""
 
 
 def _result_view(r: LabResult) -> ResultView:
@@ -139,7 +177,12 @@ def _result_view(r: LabResult) -> ResultView:
                       ref_low=r.ref_low, ref_high=r.ref_high, flag=r.flag,
                       flag_label=FLAG_LABELS.get(r.flag, r.flag.capitalize()),
                       reference_text=reference_text(r.ref_low, r.ref_high),
-                      corrected=r.corrected_at is not None, value_text=format_number(r.value))
+                      corrected=r.corrected_at is not None, value_text=shown_value(r),
+                      critical=is_critical(r.flag))
+
+
+def shown_value(r: LabResult) -> str:
+    return r.value_text or format_number(r.value)
 
 
 # --- entering and correcting (the office) ---------------------------------------------
@@ -167,9 +210,7 @@ def _checked_result(n: int, item: ResultInput) -> dict:
     name = _text(item.test_name, "results", f"test name of result {n}", TEST_NAME_MAX)
     name = check_text(name, field="results", label=f"test name of result {n}", single_line=True)
     check_text(item.unit, field="results", label=f"unit of result {n}", single_line=True)
-    value = _finite(item.value, "results", where + "enter the value as a number.")
-    if value is None:
-        raise ValidationError(where + "enter the value as a number.", field="results")
+    value, value_text = value_from_text(item.value, "results", where + "enter the value as a number.")
     bounds = {key: _finite(getattr(item, key), "results", where + f"the {label} must be a number.")
               for key, label in (("ref_low", "low limit"), ("ref_high", "high limit"),
                                  ("critical_low", "critical low limit"),
@@ -178,20 +219,40 @@ def _checked_result(n: int, item: ResultInput) -> dict:
         if bounds[low] is not None and bounds[high] is not None and bounds[low] > bounds[high]:
             raise ValidationError(where + "the low limit must not be above the high limit.",
                                   field="results")
-    return dict(test_name=name, value=value,
+    return dict(test_name=name, value=value, value_text=value_text,
                 unit=_text(item.unit, "results", f"unit of result {n}", UNIT_MAX, required=False),
                 flag=compute_flag(value, bounds["ref_low"], bounds["ref_high"],
                                   bounds["critical_low"], bounds["critical_high"]),
                 **bounds)
 
 
+def _client_key(key) -> Optional[str]:
+    if key is None or key == "":
+        return None
+    if not isinstance(key, str) or len(key) > CLIENT_KEY_MAX or not key.isprintable():
+        raise ValidationError("The report could not be saved. Reload the page and save it again.")
+    return key
+
+
 def enter_report(db: Session, actor, patient_id: int, *, panel: str, collected_at: datetime,
                  resulted_at: datetime, ordering_provider: str, results: list[ResultInput],
-                 clock: Clock) -> int:
-    """Store a report with its results and tell the patient's side results are in."""
+                 clock: Clock, client_key: Optional[str] = None) -> int:
+    """Store a report with its results and tell the patient's side results are in.
+
+    A save repeated with the same ``client_key`` (a double tap, a browser retry)
+    returns the report the first one stored, and stores and sends nothing more."""
     access.require_staff(db, actor, action="lab_report.enter", clock=clock)
     if db.get(Patient, patient_id) is None:
         raise NotFound("That patient was not found.")
+    key = _client_key(client_key)
+    if key is not None:
+        earlier = db.exec(select(LabReport).where(LabReport.created_by_user_id == actor.id,
+                                                  LabReport.client_key == key)).first()
+        if earlier is not None:
+            if earlier.patient_id != patient_id:
+                raise ValidationError("The report could not be saved. Reload the page and save it "
+                                      "again.")
+            return earlier.id
     panel = _text(panel, "panel", "panel name", TEXT_MAX)
     provider = _text(ordering_provider, "ordering_provider", "ordering provider", TEXT_MAX)
     panel = check_text(panel, field="panel", label="panel name", single_line=True)
@@ -212,46 +273,39 @@ def enter_report(db: Session, actor, patient_id: int, *, panel: str, collected_a
     rows = [_checked_result(n, item) for n, item in enumerate(results, start=1)]
     report = LabReport(patient_id=patient_id, panel=panel, collected_at=collected_at,
                        resulted_at=resulted_at, ordering_provider=provider,
-                       created_by_user_id=actor.id, created_at=now)
+                       created_by_user_id=actor.id, created_at=now, client_key=key)
     db.add(report)
     db.flush()
     report_id = report.id
     for row in rows:
         db.add(LabResult(report_id=report_id, patient_id=patient_id, collected_at=collected_at, **row))
     # Only that results are in; the email never says which test or what it showed.
-    body = ("Hello,\n\n"
-            "New lab results are available in CareSpace.\n\n"
-            f"To see them, sign in at {routes.sign_in_link()}\n\n"
-            f"If you have questions about your results, call the office at {OFFICE_PHONE}.")
-    # Someone without an account could not sign in to read them: no email for them.
-    for address in notification_addresses(db, patient_id, include_unregistered=False):
-        outbox.enqueue(db, to=address, subject=NOTIFICATION_SUBJECT, body=body,
-                       kind="lab_notification", patient_id=patient_id, clock=clock)
+    notifications.tell_patient_side(db, patient_id, news=RESULTS_NEWS,
+                                    path=report_link(report_id), kind=notifications.LAB_RESULTS_KIND,
+                                    clock=clock)
     audit.record(db, "lab_report.entered", actor=actor, patient_id=patient_id,
                  detail=f"report {report_id}, {len(rows)} results", clock=clock)
     db.commit()
     return report_id
 
 
-def correct_result(db: Session, actor, result_id: int, *, value: float, clock: Clock) -> None:
+def correct_result(db: Session, actor, result_id: int, *, value: float | str,
+                   clock: Clock) -> None:
     """Fix a mistyped value; the earlier one stays in the (staff-only) audit trail."""
     access.require_staff(db, actor, action="lab_result.correct", clock=clock)
     result = db.get(LabResult, result_id) if isinstance(result_id, int) else None
     if result is None:
         raise NotFound("That result was not found.")
-    new_value = _finite(value, "value", "Enter the corrected value as a number.")
-    if new_value is None:
-        raise ValidationError("Enter the corrected value as a number.", field="value")
-    old_value = result.value
-    result.value = new_value
+    new_value, new_text = value_from_text(value, "value", "Enter the corrected value as a number.")
+    old_text = shown_value(result)
+    result.value, result.value_text = new_value, new_text
     result.flag = compute_flag(new_value, result.ref_low, result.ref_high,
                                result.critical_low, result.critical_high)
     result.corrected_at = clock()
     db.add(result)
     unit = f" {result.unit}" if result.unit else ""
     audit.record(db, "lab_result.corrected", actor=actor, patient_id=result.patient_id,
-                 detail=(f"test {result.test_name}: {format_number(old_value)} -> "
-                         f"{format_number(new_value)}{unit}"), clock=clock)
+                 detail=f"test {result.test_name}: {old_text} -> {new_text}{unit}", clock=clock)
     db.commit()
 
 
@@ -270,12 +324,15 @@ def _report_page(db: Session, patient_id: int, offset: int, limit: int) -> list[
         for result in db.exec(select(LabResult).where(LabResult.report_id.in_(list(by_report)))
                               .order_by(LabResult.report_id, LabResult.id)).all():
             by_report[result.report_id].append(_result_view(result))
-    return [
-        ReportView(id=r.id, panel=r.panel, collected_at=r.collected_at, resulted_at=r.resulted_at,
-                   ordering_provider=r.ordering_provider, results=by_report[r.id],
-                   abnormal_count=sum(1 for v in by_report[r.id] if v.flag != FLAG_NORMAL))
-        for r in reports
-    ]
+    return [_report_view(r, by_report[r.id]) for r in reports]
+
+
+def _report_view(r: LabReport, results: list[ResultView]) -> ReportView:
+    return ReportView(id=r.id, panel=r.panel, collected_at=r.collected_at,
+                      resulted_at=r.resulted_at, ordering_provider=r.ordering_provider,
+                      results=results,
+                      abnormal_count=sum(1 for v in results if v.flag != FLAG_NORMAL),
+                      critical_count=sum(1 for v in results if v.critical))
 
 
 def list_reports(db: Session, actor, patient_id: int, *, offset: int = 0, limit: int = 10,
@@ -287,6 +344,25 @@ def list_reports(db: Session, actor, patient_id: int, *, offset: int = 0, limit:
                  patient_id=patient_id, detail=f"offset {offset}", clock=clock)
     db.commit()
     return paging.page_of(reports, offset, limit)
+
+
+def open_report(db: Session, actor, patient_id: int, report_id: int, *,
+                clock: Clock) -> ReportView:
+    """One report of this patient (the page an email links to). Another patient's report
+    id reads as not found: the id is only looked for among this patient's reports."""
+    relation = access.require_access(db, actor, patient_id, action="labs.view", clock=clock)
+    report = None
+    if isinstance(report_id, int) and not isinstance(report_id, bool):
+        report = db.exec(select(LabReport).where(LabReport.id == report_id,
+                                                 LabReport.patient_id == patient_id)).first()
+    if report is None:
+        raise NotFound("That lab report was not found. All your lab reports are listed below.")
+    results = [_result_view(r) for r in db.exec(
+        select(LabResult).where(LabResult.report_id == report.id).order_by(LabResult.id)).all()]
+    audit.record(db, "labs.viewed", actor=actor, role=audit_role(actor, relation),
+                 patient_id=patient_id, detail=f"report {report.id}", clock=clock)
+    db.commit()
+    return _report_view(report, results)
 
 
 def latest_reports(db: Session, actor, patient_id: int, *, limit: int = 3,
@@ -320,7 +396,8 @@ def test_history(db: Session, actor, patient_id: int, test_name: str, *, limit: 
                  patient_id=patient_id, detail=f"{len(rows)} values", clock=clock)
     db.commit()
     return [HistoryPoint(collected_at=r.collected_at, value=r.value, unit=r.unit,
-                         ref_low=r.ref_low, ref_high=r.ref_high, flag=r.flag)
+                         ref_low=r.ref_low, ref_high=r.ref_high, flag=r.flag,
+                         value_text=shown_value(r))
             for r in reversed(rows)]
 
 

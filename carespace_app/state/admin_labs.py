@@ -6,9 +6,12 @@ range; the page shows it after saving, never asks the office to type it.
 from __future__ import annotations
 
 import math
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
+
+import reflex as rx
 
 from ..clock import utcnow
 from ..services import labs
@@ -19,6 +22,7 @@ from .admin import AdminState, int_or_none
 FIRST_ROWS = 3
 MAX_ROWS = 40
 FIELDS = ("panel", "collected_at", "resulted_at", "ordering_provider", "results")
+SAVED = "Lab report saved. The flags below were worked out from the reference ranges."
 
 
 def _blank() -> dict[str, str]:
@@ -55,11 +59,14 @@ def _results(form: dict, rows: list[int]) -> list[labs.ResultInput]:
         if not name and not value:
             continue  # a spare empty row is not an error
         label = f"Result {n}"
+        # The value goes as typed: the service keeps its text ("1.0") next to the number.
         found.append(labs.ResultInput(
-            test_name=name, value=_number(value, label, required=True),
+            test_name=name, value=value,
             unit=str(form.get(f"unit_{row}", "")),
             ref_low=_number(form.get(f"low_{row}"), f"{label} reference low"),
-            ref_high=_number(form.get(f"high_{row}"), f"{label} reference high")))
+            ref_high=_number(form.get(f"high_{row}"), f"{label} reference high"),
+            critical_low=_number(form.get(f"critical_low_{row}"), f"{label} critical low"),
+            critical_high=_number(form.get(f"critical_high_{row}"), f"{label} critical high")))
     return found
 
 
@@ -80,6 +87,7 @@ def _report(r) -> ReportRow:
         results=[{"id": str(x.id), "test": x.test_name, "value": x.value_text, "unit": x.unit,
                   "range": x.reference_text, "flag": x.flag_label,
                   "abnormal": "yes" if x.flag != "normal" else "",
+                  "critical": "yes" if x.critical else "",
                   "corrected": "Corrected" if x.corrected else ""} for x in r.results])
 
 
@@ -89,6 +97,11 @@ class AdminLabsState(AdminState):
     errors: dict[str, str] = _blank()
     form_error: str = ""
     form_version: int = 0
+    # The form's idempotency key (a hidden field): a double tap or a retry of one filled-in
+    # form sends the same key, and the service stores that report once.
+    form_key: str = ""
+    saving: bool = False
+    _last_saved: int = 0
 
     def _patient_id(self) -> Optional[int]:
         return int_or_none(self._page_param("id"))
@@ -112,6 +125,7 @@ class AdminLabsState(AdminState):
         if got.left:
             return
         self.rows, self.errors, self.form_error = list(range(FIRST_ROWS)), _blank(), ""
+        self.form_key, self.saving = uuid.uuid4().hex, False
         self._show(got)
 
     async def add_result_row(self):
@@ -121,8 +135,10 @@ class AdminLabsState(AdminState):
         if len(self.rows) < MAX_ROWS:
             self.rows = self.rows + [max(self.rows, default=-1) + 1]
 
+    @rx.event
     async def enter_report(self, form: dict):
         patient_id, rows = self._patient_id(), list(self.rows)
+        key = str(form.get("form_key", ""))[:labs.CLIENT_KEY_MAX]
 
         def enter(db, v):
             return labs.enter_report(
@@ -130,9 +146,12 @@ class AdminLabsState(AdminState):
                 collected_at=_when(form, "collected_at", "collection"),
                 resulted_at=_when(form, "resulted_at", "result"),
                 ordering_provider=str(form.get("ordering_provider", "")),
-                results=_results(form, rows), clock=utcnow)
+                results=_results(form, rows), clock=utcnow, client_key=key or None)
 
+        self.saving = True
+        yield
         made = await self._office(enter, what="enter lab report")
+        self.saving = False
         if made.left:
             return
         self.errors, self.form_error = _blank(), ""
@@ -142,17 +161,21 @@ class AdminLabsState(AdminState):
             else:
                 self.form_error = made.error
             return
+        if made.value == self._last_saved:
+            return  # the second tap of a double tap: that report was saved and said so
+        self._last_saved = made.value
         self.rows = list(range(FIRST_ROWS))
         self.form_version += 1
+        self.form_key = uuid.uuid4().hex
         await self._refresh()
-        return self._flash("success", "Lab report saved. The flags below were worked out from the reference ranges.")
+        yield self._flash("success", SAVED)
 
     async def correct_result(self, form: dict):
         wanted = int_or_none(form.get("result_id", ""))
 
         def correct(db, v):
-            value = _number(form.get("value"), "Corrected value", required=True)
-            labs.correct_result(db, v.user, wanted, value=value, clock=utcnow)
+            labs.correct_result(db, v.user, wanted, value=str(form.get("value", "")),
+                                clock=utcnow)
 
         done = await self._office(correct, what="correct lab value")
         if done.left:

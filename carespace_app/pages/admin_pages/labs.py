@@ -21,7 +21,10 @@ def _result_row(n) -> rx.Component:
         cell("Test", "test"), cell("Value", "value", input_mode="decimal"), cell("Unit", "unit"),
         cell("Reference low", "low", input_mode="decimal"),
         cell("Reference high", "high", input_mode="decimal"),
-        columns=rx.breakpoints(initial="2", md="5"), spacing="2", width="100%",
+        # At or beyond a critical limit the patient reads "Critical — call the office now".
+        cell("Critical low", "critical_low", input_mode="decimal"),
+        cell("Critical high", "critical_high", input_mode="decimal"),
+        columns=rx.breakpoints(initial="2", md="4", lg="7"), spacing="2", width="100%",
         class_name="cs-result-row",
     )
 
@@ -29,6 +32,7 @@ def _result_row(n) -> rx.Component:
 def _entry_form() -> rx.Component:
     return rx.form(
         rx.vstack(
+            rx.el.input(type="hidden", name="form_key", value=S.form_key),
             rx.grid(
                 field("Panel", text_input("panel", required=True), "panel", error=S.errors["panel"]),
                 field("Ordering provider", text_input("ordering_provider", required=True),
@@ -45,11 +49,12 @@ def _entry_form() -> rx.Component:
                     rx.text(S.errors["results"], size="2", color_scheme="red", role="alert")),
             rx.hstack(
                 small_button("Add another result", on_click=S.add_result_row, type="button"),
-                primary_button("Save lab report", type="submit"),
+                primary_button("Save lab report", type="submit", loading=S.saving),
                 spacing="3", wrap="wrap",
             ),
             rx.text("Times are in the practice's time zone. Flags are worked out from the "
-                    "reference range when you save.", size="2", color_scheme="gray"),
+                    "reference range and the critical limits when you save; values are shown "
+                    "as you type them (1.0 stays 1.0).", size="2", color_scheme="gray"),
             spacing="3", width="100%", align="stretch",
         ),
         on_submit=S.enter_report, key=S.form_version, width="100%",
@@ -78,8 +83,13 @@ def _correct(r) -> rx.Component:
 
 
 def _flag(r) -> rx.Component:
-    return rx.cond(r["abnormal"] == "yes", rx.badge(r["flag"], color_scheme="red", size="2"),
-                   rx.text(r["flag"], size="2"))
+    return rx.cond(
+        r["critical"] == "yes",
+        rx.badge(rx.icon("triangle-alert", size=14, aria_hidden="true"), r["flag"],
+                 color_scheme="red", variant="solid", size="2"),
+        rx.cond(r["abnormal"] == "yes",
+                rx.badge(r["flag"], color_scheme="amber", high_contrast=True, size="2"),
+                rx.text(r["flag"], size="2")))
 
 
 def _report(rep) -> rx.Component:

@@ -17,6 +17,7 @@ import asyncio
 import logging
 import secrets
 from typing import Optional
+from urllib.parse import urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request, cookie_parser
@@ -153,13 +154,21 @@ async def session_route(request: Request) -> Response:
         if refusal == TICKET_REFUSED:
             log.warning("sign-in ticket refused: it was started in another browser")
         return _refused(refusal)
-    target = request.query_params.get("next", "")
-    # Only our own paths: an open redirect would let a phishing link bounce through us.
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = routes.ADMIN if is_staff else routes.HOME
+    # The page the person asked for before signing in (a bookmark, an emailed link), when
+    # it is one of theirs: only our own page paths, or a phishing link could bounce through us.
+    target = routes.after_sign_in(request.query_params.get("next", ""), staff=is_staff)
     response = RedirectResponse(target, status_code=303)
     _set_session_cookie(response, token)
     return _no_store(response)
+
+
+def sign_in_url(reason: str, next_page: Optional[str] = None) -> str:
+    """The sign-in page with its notice and, when it is one of our pages, where to go after."""
+    params = {"reason": reason}
+    back = routes.return_path(next_page)
+    if back is not None:
+        params["next"] = back
+    return f"{routes.SIGN_IN}?{urlencode(params)}"
 
 
 def _end(token: str) -> None:
@@ -178,7 +187,8 @@ async def sign_out_route(request: Request) -> Response:
     reason = request.query_params.get("reason", "signed-out")
     if reason not in {"signed-out", "idle", "expired", "password-changed"}:
         reason = "signed-out"
-    response = RedirectResponse(f"{routes.SIGN_IN}?reason={reason}", status_code=303)
+    response = RedirectResponse(sign_in_url(reason, request.query_params.get("next")),
+                                status_code=303)
     _clear_session_cookie(response)
     return _no_store(response)
 

@@ -1,7 +1,8 @@
 """Every route of the app and the builders of links that go into emails."""
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from typing import Optional
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from .config import get_settings
 
@@ -35,6 +36,50 @@ AUTH_SIGN_OUT = "/auth/sign-out"
 CALENDAR = "/calendar"  # /calendar/{appointment_id}.ics
 
 SESSION_COOKIE = "carespace_session"
+
+# The pages a signed-out tab may be sent back to after signing in (``?next=``): a
+# bookmark, or a link from an email (item_link). Nothing else is honoured: another host,
+# a backend route, a signed-out page.
+PORTAL_PAGES = frozenset({HOME, MESSAGES, APPOINTMENTS, LABS, RESOURCES, HELP, MANAGE_USERS,
+                          SETTINGS, RECORD_ACTIVITY})
+ADMIN_PAGES = frozenset({ADMIN, ADMIN_PATIENT, ADMIN_MESSAGES, ADMIN_RESOURCES, ADMIN_OUTBOX,
+                         ADMIN_AUDIT, ADMIN_STAFF})
+NEXT_MAX = 500  # a page path with its query; anything longer is not one of ours
+# Query parameters of ours that must not travel: a navigation's nonce, a sign-in notice.
+_NOT_CARRIED = {"n", "reason", "next"}
+
+
+def return_path(target: object) -> Optional[str]:
+    """``target`` as a local page of the portal or the admin page, with its query
+    re-encoded; None for anything else (another host, ``//host``, a backslash, a scheme,
+    a backend route, a signed-out page, an unknown path)."""
+    if not isinstance(target, str) or not target or len(target) > NEXT_MAX:
+        return None
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    path = parts.path.rstrip("/") or "/"
+    if path not in PORTAL_PAGES and path not in ADMIN_PAGES:
+        return None
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if k not in _NOT_CARRIED]
+    return f"{path}?{urlencode(query)}" if query else path
+
+
+def after_sign_in(target: object, *, staff: bool) -> str:
+    """Where a person lands after signing in: the page they asked for when it is one of
+    theirs, else their start page. A patient's or caregiver's admin page is their portal."""
+    start = ADMIN if staff else HOME
+    path = return_path(target)
+    if path is None:
+        return start
+    if not staff and path.split("?", 1)[0] in ADMIN_PAGES:
+        return start
+    return path
 
 
 def _link(path: str, **params: str) -> str:

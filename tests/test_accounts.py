@@ -131,6 +131,22 @@ def test_five_failures_then_a_60_second_pause(db, clock):
     assert sign_in(db, clock)
 
 
+def test_the_pause_left_is_told_for_the_countdown(db, clock):
+    register(db, clock)
+    assert accounts.sign_in_pause(db, "jane@example.org", IP, clock=clock) == 0
+    for _ in range(5):
+        fail(db, clock)
+    assert accounts.sign_in_pause(db, "Jane@Example.org", IP, clock=clock) == 60
+    clock.advance(seconds=45)
+    assert accounts.sign_in_pause(db, "jane@example.org", IP, clock=clock) == 15
+    clock.advance(seconds=15)
+    assert accounts.sign_in_pause(db, "jane@example.org", IP, clock=clock) == 0
+    # An address without an account pauses alike (nothing tells the two apart).
+    for _ in range(5):
+        fail(db, clock, email="nobody@example.org")
+    assert accounts.sign_in_pause(db, "nobody@example.org", IP, clock=clock) == 60
+
+
 def test_success_resets_the_consecutive_count(db, clock):
     user = register(db, clock)
     for _ in range(4):

@@ -84,7 +84,8 @@ def test_a_forwarded_link_without_the_code_is_refused_and_counts_toward_the_lock
         with pytest.raises(ValidationError) as refused:
             _accept(db, token, clock, guess, password=f"Stranger-Pass-{n}9!")
         # Never says which of the two was wrong.
-        assert str(refused.value) == "That email address and access code don't match our invitation."
+        assert str(refused.value) == ("That email address and access code don't match our invitation. "
+                                      + invitations.tries_left_text(invitations.MAX_WRONG_ANSWERS - n))
         db.rollback()  # what the page's session does: the count must survive it
         assert _latest(db, grant).failed_attempts == n
     assert _luis(db) is None

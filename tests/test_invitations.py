@@ -194,14 +194,21 @@ def test_wrong_answers_never_say_which_and_the_fifth_locks(db, patient, nurse, c
     token = _invite(db, patient, nurse, clock)
     wrong = [dict(born=date(1956, 3, 15)), dict(email="someone@example.com"), dict(born=None),
              dict(email="maria@example.org", born=date(1901, 1, 1))]
-    messages = set()
+    messages = []
     for n, answer in enumerate(wrong, start=1):
         with pytest.raises(ValidationError) as refused:
             _register(db, token, clock, **answer)
-        messages.add(str(refused.value))
+        messages.append(str(refused.value))
+        assert refused.value.field == "email"  # shown by the first of the fields judged together
         db.rollback()  # what the page's session_scope does: the count must survive it
         assert db.exec(select(Invitation)).one().failed_attempts == n
-    assert messages == {"That email address and date of birth don't match our invitation."}
+    # The same words whichever answer was wrong, and the tries left before the lock.
+    said = "That email address and date of birth don't match our invitation."
+    assert messages == [f"{said} 4 tries left before this link locks.",
+                        f"{said} 3 tries left before this link locks.",
+                        f"{said} 2 tries left before this link locks.",
+                        f"{said} 1 try left before this link locks."]
+    assert invitations.inspect(db, token, clock=clock).tries_left == 1
     with pytest.raises(LinkError) as locked:
         _register(db, token, clock, born=date(2000, 1, 1))
     assert locked.value.reason == "locked" and "(479) 587-1700" in str(locked.value)
@@ -299,7 +306,8 @@ def test_caregiver_wrong_email_is_counted_with_its_own_message(db, maria, patien
     grant, token = _grant(db, maria, patient, clock)
     code = _code(db, maria, patient, clock, grant)
     with pytest.raises(ValidationError,
-                       match="^That email address and access code don't match our invitation.$"):
+                       match="^That email address and access code don't match our invitation. "
+                             "4 tries left before this link locks.$"):
         invitations.redeem(db, token, email="maria@example.com", password=GOOD,
                            confirm_password=GOOD, date_of_birth=None, accepted_terms=True, clock=clock,
                            access_code=code)

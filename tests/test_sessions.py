@@ -1,13 +1,26 @@
-"""Server-side sessions: idle and absolute limits, sign-out, the one-time ticket."""
+"""Server-side sessions: idle and absolute limits, sign-out, the one-time ticket, and the way
+back to the page a signed-out tab asked for."""
 from __future__ import annotations
 
+import asyncio
+import inspect
 from datetime import timedelta
 
+import pytest
+import reflex as rx
+from reflex_base.event.context import EventContext
 from sqlalchemy import text
 from sqlmodel import select
+from starlette.testclient import TestClient
 
+from carespace_app import routes
+from carespace_app.clock import utcnow
+from carespace_app.http import SIGN_IN_NONCE_COOKIE, backend_routes, security_headers
 from carespace_app.models import SignInTicket, User, UserSession
-from carespace_app.services import security, sessions
+from carespace_app.services import accounts, security, sessions
+from carespace_app.state import auth
+from carespace_app.state.auth import RegisterState, SignInState
+from carespace_app.state.session import SessionState
 
 
 def make_user(db, email="jane@example.org", **kw) -> User:
@@ -206,3 +219,205 @@ def test_set_active_patient(db, clock):
     sessions.set_active_patient(db, session.id, patient.id)
     session, _user = sessions.resolve(db, token, clock=clock)
     assert session.active_patient_id == patient.id
+
+
+# --- back to the page asked for, after signing in (?next=) -----------------------------
+
+NONCE = "nonce-of-this-browser"
+
+
+@pytest.mark.parametrize("asked, honoured", [
+    ("/messages?thread=12", "/messages?thread=12"),
+    ("/labs", "/labs"),
+    ("/labs/", "/labs"),
+    ("/admin/patient?id=4", "/admin/patient?id=4"),
+    ("/messages?thread=12&n=ab12cd", "/messages?thread=12"),  # a navigation's nonce stays behind
+    ("//evil.example/home", None),
+    ("///evil.example", None),
+    ("https://evil.example/home", None),
+    ("http:/home", None),
+    ("javascript:alert(1)", None),
+    ("/\\evil.example", None),
+    ("\\\\evil.example", None),
+    ("/auth/session?ticket=x", None),
+    ("/auth/sign-out", None),
+    ("/calendar/3.ics", None),
+    ("/register?token=abc", None),
+    ("/", None),
+    ("/no-such-page", None),
+    ("/home\r\nSet-Cookie: x=1", None),
+    ("home", None),
+    ("", None),
+    (None, None),
+    ("/messages?" + "x" * 600, None),
+])
+def test_only_our_own_pages_are_honoured_as_next(asked, honoured):
+    assert routes.return_path(asked) == honoured
+
+
+def test_a_patient_asking_for_an_admin_page_lands_in_their_portal():
+    assert routes.after_sign_in("/admin/audit", staff=False) == routes.HOME
+    assert routes.after_sign_in("/admin/audit", staff=True) == "/admin/audit"
+    assert routes.after_sign_in("/labs", staff=False) == "/labs"
+    assert routes.after_sign_in("//evil.example", staff=True) == routes.ADMIN
+    assert routes.after_sign_in("", staff=False) == routes.HOME
+
+
+@pytest.fixture
+def client():
+    app = security_headers(backend_routes())
+    with TestClient(app, base_url="http://localhost:3000") as test_client:
+        yield test_client
+
+
+def _swap(client, db, user, next_page: str) -> str:
+    ticket = sessions.start_session(db, user, clock=utcnow, browser_nonce=NONCE)
+    client.cookies.clear()
+    answer = client.get(routes.AUTH_SESSION, params={"ticket": ticket, "next": next_page},
+                        cookies={SIGN_IN_NONCE_COOKIE: NONCE},
+                        headers={"sec-fetch-site": "same-origin"}, follow_redirects=False)
+    assert answer.status_code == 303
+    return answer.headers["location"]
+
+
+def test_the_ticket_route_lands_on_the_page_asked_for_and_nowhere_else(db, client):
+    patient = make_user(db)
+    staff = make_user(db, email="olivia@clinic.example.org", is_staff=True)
+    assert _swap(client, db, patient, "/messages?thread=12") == "/messages?thread=12"
+    assert _swap(client, db, patient, "/admin/outbox") == routes.HOME
+    assert _swap(client, db, staff, "/admin/patient?id=3") == "/admin/patient?id=3"
+    for elsewhere in ("//evil.example", "https://evil.example/", "/\\evil.example",
+                      "/auth/sign-out", "/register?token=x"):
+        assert _swap(client, db, patient, elsewhere) == routes.HOME
+        assert _swap(client, db, staff, elsewhere) == routes.ADMIN
+
+
+def test_sign_out_route_carries_the_page_to_the_sign_in_page(client):
+    answer = client.get(routes.AUTH_SIGN_OUT, params={"reason": "idle", "next": "/labs?report=2"},
+                        follow_redirects=False)
+    assert answer.headers["location"] == "/?reason=idle&next=%2Flabs%3Freport%3D2"
+    answer = client.get(routes.AUTH_SIGN_OUT, params={"reason": "idle", "next": "//evil.example"},
+                        follow_redirects=False)
+    assert answer.headers["location"] == "/?reason=idle"
+
+
+async def _nothing(*_args, **_kwargs):
+    return None
+
+
+def _tab(state_class, *, path="/", query=None, cookie=f"{SIGN_IN_NONCE_COOKIE}={NONCE}"):
+    query = query or {}
+    as_path = path + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+    root = rx.State(_reflex_internal_init=True)
+    headers = {"origin": "http://localhost:3000", "host": "localhost:3000", "user-agent": "pytest",
+               "cookie": cookie}
+    root.router_data = root._update_router_vars(
+        {"token": "client-next", "sid": "sid-next", "ip": "203.0.113.8", "headers": headers,
+         "pathname": path, "query": query, "asPath": as_path}, {})
+    return root.get_substate(state_class.get_full_name().split(".")[1:])
+
+
+def _run(result) -> list:
+    """Drive a handler; the events it yielded (focus, a field's new value...)."""
+    events = []
+
+    async def run():
+        async with EventContext(token="next", state_manager=None, enqueue_impl=_nothing):
+            if inspect.isasyncgen(result):
+                async for item in result:
+                    if item is not None:
+                        events.append(item)
+            elif inspect.iscoroutine(result):
+                item = await result
+                if item is not None:
+                    events.append(item)
+
+    asyncio.run(run())
+    return events
+
+
+def _names(events) -> list[str]:
+    return [repr(getattr(e, "handler", e)) for e in events]
+
+
+def test_a_signed_out_tab_is_sent_to_sign_in_with_its_page(db):
+    state = _tab(SessionState, path="/messages", query={"thread": "12"})
+    state._signed_out()
+    assert state.navigate_to.startswith(
+        f"{routes.AUTH_SIGN_OUT}?reason=expired&next=/messages%3Fthread%3D12&n=")
+    # A page that isn't one to come back to (sign-in itself) adds nothing.
+    state = _tab(SessionState, path="/register", query={"token": "abc"})
+    state._signed_out()
+    assert "next=" not in state.navigate_to
+
+
+def test_sign_in_takes_the_page_asked_for_through_the_ticket(db):
+    make_user(db)
+    state = _tab(SignInState, query={"reason": "expired", "next": "/messages?thread=12"})
+    _run(SignInState.load.fn(state))
+    _run(SignInState.submit.fn(state, {"email": "jane@example.org",
+                                       "password": "Zebra-Lamp-Cactus-42"}))
+    assert state.error == ""
+    assert state.navigate_to.startswith(routes.AUTH_SESSION + "?ticket=")
+    assert "&next=/messages%3Fthread%3D12&" in state.navigate_to
+
+
+def test_sign_in_ignores_a_next_that_is_not_our_page(db):
+    make_user(db)
+    state = _tab(SignInState, query={"next": "//evil.example/home"})
+    _run(SignInState.load.fn(state))
+    _run(SignInState.submit.fn(state, {"email": "jane@example.org",
+                                       "password": "Zebra-Lamp-Cactus-42"}))
+    assert "next=" not in state.navigate_to and "evil" not in state.navigate_to
+
+
+def test_wrong_password_is_shown_by_the_password_and_focused(db):
+    make_user(db)
+    state = _tab(SignInState)
+    events = _run(SignInState.submit.fn(state, {"email": "jane@example.org",
+                                                "password": "Wrong-Guess-11!"}))
+    assert state.error_field == "password" and "don't match" in state.error
+    assert not state.busy and state.pause_seconds == 0
+    assert any("_set_focus" in name for name in _names(events))
+
+
+def test_an_empty_email_is_shown_by_the_email(db):
+    state = _tab(SignInState)
+    events = _run(SignInState.submit.fn(state, {"email": "", "password": "x"}))
+    assert (state.error_field, state.error) == ("email", auth.EMPTY_SIGN_IN["email"])
+    assert any("_set_focus" in name for name in _names(events))
+
+
+def test_the_pause_after_five_failures_counts_down_and_clears_the_password(db):
+    make_user(db)
+    state = _tab(SignInState)
+    for _ in range(accounts.ACCOUNT_BURST - 1):
+        _run(SignInState.submit.fn(state, {"email": "jane@example.org",
+                                           "password": "Wrong-Guess-11!"}))
+        assert state.pause_seconds == 0
+    events = _run(SignInState.submit.fn(state, {"email": "jane@example.org",
+                                                "password": "Wrong-Guess-11!"}))
+    assert 0 < state.pause_seconds <= accounts.ACCOUNT_BURST_PAUSE.total_seconds()
+    assert state.error == ""  # the pause box says it all
+    assert any("_set_value" in name for name in _names(events))  # the refused password is cleared
+    first = state.pause_id
+    # Trying during the pause: refused, counted down afresh.
+    _run(SignInState.submit.fn(state, {"email": "jane@example.org",
+                                       "password": "Zebra-Lamp-Cactus-42"}))
+    assert state.pause_seconds > 0 and state.pause_id != first
+    assert state.navigate_to == ""
+
+
+def test_a_used_registration_link_in_a_signed_in_tab_says_so(db):
+    user = make_user(db)
+    token = sign_in(db, user, utcnow)
+    state = _tab(RegisterState, path="/register", query={"token": "no-such-link"},
+                 cookie=f"{routes.SESSION_COOKIE}={token}")
+    _run(RegisterState.load.fn(state))
+    assert state.view == "signed_in"
+    assert state.link_message == auth.ALREADY_SIGNED_IN
+    assert (state.home, state.home_label) == (routes.HOME, auth.HOME_LINKS["person"])
+    # Signed out, the same link still says to call the office.
+    state = _tab(RegisterState, path="/register", query={"token": "no-such-link"})
+    _run(RegisterState.load.fn(state))
+    assert state.view == "invalid" and state.home == ""

@@ -15,13 +15,26 @@ def office_phone_link(**props) -> rx.Component:
 
 def field(label: str, control: rx.Component, field_id: str, hint: str | rx.Component | None = None,
           error: rx.Var | None = None) -> rx.Component:
-    """A labelled form field: the label's for= points at the control's id."""
+    """A labelled form field: the label's for= points at the control's id.
+
+    ``error`` (a var, "" when none) shows under the control, tied to it: the control is
+    aria-invalid and described by the sentence (and by the hint), as a screen reader reads it.
+    """
     parts = [rx.el.label(label, html_for=field_id, class_name="cs-label")]
     parts.append(control)
+    hint_id, error_id = f"{field_id}-hint", f"{field_id}-error"
     if hint is not None:
-        parts.append(rx.text(hint, size="2", color_scheme="gray"))
+        parts.append(rx.text(hint, size="2", color_scheme="gray", id=hint_id))
     if error is not None:
-        parts.append(rx.cond(error != "", rx.text(error, size="2", color_scheme="red", role="alert")))
+        parts.append(rx.cond(error != "", rx.text(error, size="2", color_scheme="red", role="alert",
+                                                  id=error_id, class_name="cs-field-error")))
+        described = f"{error_id} {hint_id}" if hint is not None else error_id
+        control.custom_attrs.update({
+            "aria-invalid": rx.cond(error != "", "true", "false"),
+            "aria-describedby": rx.cond(error != "", described, hint_id if hint is not None else ""),
+        })
+    elif hint is not None:
+        control.custom_attrs.setdefault("aria-describedby", hint_id)
     return rx.vstack(*parts, spacing="1", width="100%", align="stretch")
 
 

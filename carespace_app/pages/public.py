@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.vars.base import Var
 
 from .. import routes
 from ..components.ui import (
@@ -13,22 +14,103 @@ from ..components.ui import (
     public_page,
     text_input,
 )
-from ..state.auth import ForgotPasswordState, RegisterState, ResetPasswordState, SignInState
+from ..state.auth import (
+    PAUSE_FORGOT,
+    PAUSE_LEFT,
+    PAUSE_OVER,
+    PAUSE_UNITS,
+    SIGN_IN_PAUSED,
+    ForgotPasswordState,
+    RegisterState,
+    ResetPasswordState,
+    SignInState,
+)
 from .terms import TERMS_OF_SERVICE
+
+
+class PauseCountdown(rx.Component):
+    """"You can try again in 42 seconds.", counted down in the browser from the seconds the
+    server gave (no clock of the server's is compared with the browser's). Compiled into
+    the bundle as a small React component: our CSP forbids evaluated scripts."""
+
+    tag = "CsPauseCountdown"
+    seconds: Var[int]
+    stamp: Var[str]
+    template: Var[str]
+    done: Var[str]
+    units: Var[dict]
+
+    def add_imports(self):
+        return {"react": ["useEffect", "useState"]}
+
+    def add_custom_code(self) -> list[str]:
+        return ["""
+function CsPauseCountdown({seconds, stamp, template, done, units}) {
+  const [left, setLeft] = useState(seconds);
+  useEffect(() => {
+    const deadline = Date.now() + seconds * 1000;
+    const tick = () => setLeft(Math.max(0, Math.ceil((deadline - Date.now()) / 1000)));
+    tick();
+    const timer = window.setInterval(tick, 1000);
+    return () => window.clearInterval(timer);
+  }, [seconds, stamp]);
+  if (left <= 0) return done;
+  const time = left === 1 ? units.second
+    : left < 120 ? units.seconds.replace("{n}", String(left))
+    : units.minutes.replace("{n}", String(Math.ceil(left / 60)));
+  return template.replace("{time}", time);
+}"""]
+
+
+def pause_countdown() -> rx.Component:
+    """The sign-in pause after too many wrong passwords: what happened, the time left, and
+    the way out (Forgot Password)."""
+    return rx.callout.root(
+        rx.callout.icon(rx.icon("clock", aria_hidden="true")),
+        rx.vstack(
+            rx.text(SIGN_IN_PAUSED, size="3", weight="medium"),
+            # The seconds tick silently: a screen reader hears the sentence once.
+            rx.text(PauseCountdown.create(seconds=SignInState.pause_seconds,
+                                          stamp=SignInState.pause_id, template=PAUSE_LEFT,
+                                          done=PAUSE_OVER, units=PAUSE_UNITS),
+                    size="3", aria_live="off", data_testid="pause-left"),
+            rx.text(PAUSE_FORGOT, " ", tap_link("Forgot Password", routes.FORGOT_PASSWORD), size="3"),
+            spacing="1",
+        ),
+        color_scheme="amber", size="3", role="status", width="100%",
+    )
+
+
+def tap_link(text: str, href: str) -> rx.Component:
+    """A text link with a 44 px tall target (a thumb's size)."""
+    return rx.link(text, href=href, size="3", class_name="cs-tap-link")
+
+
+def form_error(state) -> rx.Component:
+    """An error of the whole form (none of its fields): shown by the submit button, where
+    the eye is after tapping it."""
+    return error_callout(rx.cond(state.error_field == "", state.error, ""))
+
+
+def error_of(state, field_id: str) -> rx.Var:
+    """The form's error when it belongs to this field, else ""."""
+    return rx.cond(state.error_field == field_id, state.error, "")
 
 
 def sign_in_page() -> rx.Component:
     return public_page(
         "Sign in to CareSpace",
         notice_callout(SignInState.notice),
-        error_callout(SignInState.error),
+        rx.cond(SignInState.pause_seconds > 0, pause_countdown()),
         rx.form(
             rx.vstack(
                 field("Email address", text_input("email", type="email", auto_complete="username",
-                                                  required=True), "email"),
+                                                  required=True), "email",
+                      error=error_of(SignInState, "email")),
                 field("Password", text_input("password", type="password",
                                              auto_complete="current-password", required=True),
-                      "password"),
+                      "password", error=error_of(SignInState, "password")),
+                form_error(SignInState),
                 primary_button("Sign in", type="submit", loading=SignInState.busy, width="100%"),
                 spacing="4",
                 width="100%",
@@ -37,7 +119,7 @@ def sign_in_page() -> rx.Component:
             width="100%",
         ),
         rx.hstack(
-            rx.link("Forgot Password", href=routes.FORGOT_PASSWORD, size="3"),
+            tap_link("Forgot Password", routes.FORGOT_PASSWORD),
             justify="between",
             width="100%",
         ),
@@ -81,15 +163,27 @@ def password_rules(rules) -> rx.Component:
     )
 
 
-def link_problem(view, message) -> rx.Component:
-    return rx.vstack(
+def link_problem(view, message, home=None, home_label=None) -> rx.Component:
+    """A link that can't be used. ``home``: the signed-in person's start page, for the view
+    "signed_in" (nothing to call the office about: they are in already)."""
+    problem = rx.vstack(
         rx.callout(message, icon="triangle_alert", color_scheme="amber", role="alert"),
         rx.text("Call the office at ", office_phone_link(), " and we'll send you a new link.", size="3"),
-        rx.link("Go to sign in", href=routes.SIGN_IN, size="3"),
+        tap_link("Go to sign in", routes.SIGN_IN),
         spacing="3",
         align="start",
         data_link_state=view,
     )
+    if home is None:
+        return problem
+    signed_in = rx.vstack(
+        rx.callout(message, icon="circle-check", color_scheme="green", role="status"),
+        rx.link(home_label, href=home, size="3", class_name="cs-tap-link"),
+        spacing="3",
+        align="start",
+        data_link_state=view,
+    )
+    return rx.cond(view == "signed_in", signed_in, problem)
 
 
 def terms_dialog() -> rx.Component:
@@ -128,43 +222,55 @@ def register_page() -> rx.Component:
                 rx.text("Welcome, ", RegisterState.invitee_name,
                         ". Create a password and confirm your date of birth.", size="3"),
             ),
-            error_callout(RegisterState.error),
+            rx.cond(RegisterState.tries_note != "",
+                    rx.callout(RegisterState.tries_note, icon="info", color_scheme="amber",
+                               size="2", role="status", width="100%")),
             # The checklist hears both fields: "Not your email address" ticks as submit decides.
             field("Email address", text_input(
                 "email", type="email", auto_complete="username", required=True,
                 on_change=lambda email: RegisterState.check_password(
                     {"password": _typed_in("password"), "email": email})),
-                  "email", hint="The address this invitation was sent to."),
+                  "email", hint="The address this invitation was sent to.",
+                  error=error_of(RegisterState, "email")),
             # A caregiver's link: the code the patient tells them, which the email doesn't carry.
             rx.cond(
                 RegisterState.needs_access_code,
                 field(RegisterState.code_label,
                       text_input("access_code", auto_complete="off", input_mode="numeric",
                                  required=True, max_length=20),
-                      "access_code", hint=RegisterState.code_hint),
+                      "access_code", hint=RegisterState.code_hint,
+                      error=error_of(RegisterState, "access_code")),
             ),
             field("Password", text_input(
                 "password", type="password", auto_complete="new-password", required=True,
                 on_change=lambda password: RegisterState.check_password(
                     {"password": password, "email": _typed_in("email")})),
-                  "password"),
+                  "password", error=error_of(RegisterState, "password")),
             rx.cond(~RegisterState.existing_account, password_rules(RegisterState.rules)),
             rx.cond(
                 ~RegisterState.existing_account,
                 field("Confirm password", text_input("confirm_password", type="password",
                                                      auto_complete="new-password"),
-                      "confirm_password"),
+                      "confirm_password", error=error_of(RegisterState, "confirm_password")),
             ),
             rx.cond(
                 RegisterState.needs_date_of_birth,
                 field("Date of birth", text_input("date_of_birth", type="date", required=True),
-                      "date_of_birth", hint="As on file with the office."),
+                      "date_of_birth", hint="As on file with the office.",
+                      error=error_of(RegisterState, "date_of_birth")),
             ),
             rx.vstack(
-                rx.checkbox("I agree to the terms of service", name="terms", size="3"),
+                rx.checkbox("I agree to the terms of service", name="terms", size="3", id="terms",
+                            aria_invalid=rx.cond(RegisterState.error_field == "terms", "true", "false"),
+                            aria_describedby=rx.cond(RegisterState.error_field == "terms",
+                                                     "terms-error", "")),
+                rx.cond(RegisterState.error_field == "terms",
+                        rx.text(RegisterState.error, size="2", color_scheme="red", role="alert",
+                                id="terms-error", class_name="cs-field-error")),
                 terms_dialog(),
                 spacing="1",
             ),
+            form_error(RegisterState),
             primary_button("Create Password", type="submit", loading=RegisterState.busy, width="100%"),
             spacing="4",
             width="100%",
@@ -178,7 +284,8 @@ def register_page() -> rx.Component:
             RegisterState.view,
             ("loading", rx.center(rx.spinner(size="3"), padding="2rem")),
             ("form", form),
-            link_problem(RegisterState.view, RegisterState.link_message),
+            link_problem(RegisterState.view, RegisterState.link_message, RegisterState.home,
+                         RegisterState.home_label),
         ),
     )
 
@@ -194,18 +301,20 @@ def forgot_password_page() -> rx.Component:
                     "your password. The link works for 1 hour.",
                     icon="mail", color_scheme="green", role="status",
                 ),
-                rx.link("Back to sign in", href=routes.SIGN_IN, size="3"),
+                tap_link("Back to sign in", routes.SIGN_IN),
                 spacing="3",
             ),
             rx.form(
                 rx.vstack(
                     rx.text("Enter the email address you use for CareSpace. We'll send you a link "
                             "to choose a new password.", size="3"),
-                    error_callout(ForgotPasswordState.error),
                     field("Email address", text_input("email", type="email", auto_complete="username",
-                                                      required=True), "email"),
-                    primary_button("Send reset link", type="submit", width="100%"),
-                    rx.link("Back to sign in", href=routes.SIGN_IN, size="3"),
+                                                      required=True), "email",
+                          error=error_of(ForgotPasswordState, "email")),
+                    form_error(ForgotPasswordState),
+                    primary_button("Send reset link", type="submit", loading=ForgotPasswordState.busy,
+                                   width="100%"),
+                    tap_link("Back to sign in", routes.SIGN_IN),
                     spacing="4",
                     width="100%",
                 ),
@@ -219,14 +328,14 @@ def forgot_password_page() -> rx.Component:
 def reset_password_page() -> rx.Component:
     form = rx.form(
         rx.vstack(
-            error_callout(ResetPasswordState.error),
             field("New password", text_input("password", type="password", auto_complete="new-password",
                                              required=True, on_change=ResetPasswordState.check_password),
-                  "password"),
+                  "password", error=error_of(ResetPasswordState, "password")),
             password_rules(ResetPasswordState.rules),
             field("Confirm new password", text_input("confirm_password", type="password",
                                                      auto_complete="new-password", required=True),
-                  "confirm_password"),
+                  "confirm_password", error=error_of(ResetPasswordState, "confirm_password")),
+            form_error(ResetPasswordState),
             primary_button("Reset password", type="submit", loading=ResetPasswordState.busy, width="100%"),
             spacing="4",
             width="100%",
@@ -240,6 +349,7 @@ def reset_password_page() -> rx.Component:
             ResetPasswordState.view,
             ("loading", rx.center(rx.spinner(size="3"), padding="2rem")),
             ("form", form),
-            link_problem(ResetPasswordState.view, ResetPasswordState.link_message),
+            link_problem(ResetPasswordState.view, ResetPasswordState.link_message,
+                         ResetPasswordState.home, ResetPasswordState.home_label),
         ),
     )

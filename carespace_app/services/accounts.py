@@ -130,6 +130,21 @@ def check_throttle(db: Session, email: str, client_ip: str, *, user: Optional[Us
                         retry_after_seconds=wait)
 
 
+def sign_in_pause(db: Session, email: str, client_ip: str, *, clock: Clock) -> int:
+    """Seconds until this address may try to sign in again from this client (0: now).
+
+    The sign-in page asks after a refusal, to count the pause down. It answers alike for
+    an address with or without an account (failures are counted by the address typed).
+    """
+    email = normalize_email(email if isinstance(email, str) else "")
+    user = db.exec(select(User).where(User.email == email)).first() if email else None
+    try:
+        check_throttle(db, email, client_ip or "", user=user, clock=clock)
+    except Throttled as paused:
+        return paused.retry_after_seconds
+    return 0
+
+
 def record_failure(db: Session, email: str, client_ip: str, *, clock: Clock) -> None:
     # Without an "@" the "email" may well be a password typed in the wrong box: keep it out.
     db.add(SignInFailure(email=(email if "@" in email else "")[:320],
@@ -192,9 +207,11 @@ def _email_owner(db: Session, email: str) -> Optional[User]:
 
 
 def create_user(db: Session, *, email: str, full_name: str, password: str, clock: Clock,
-                confirm_password: Optional[str] = None, commit: bool = True) -> User:
+                confirm_password: Optional[str] = None, commit: bool = True,
+                audited: bool = True) -> User:
     """A new account. ``commit=False`` lets registration create it in the same
-    transaction as consuming the invitation (the caller then commits)."""
+    transaction as consuming the invitation (the caller then commits). ``audited=False``:
+    the caller records who made it (the office, the command line) instead of a sign-up."""
     email = validate_email_address(email)
     full_name = check_text(full_name, field="full_name", label="full name", single_line=True,
                            breaks_become_spaces=True)
@@ -213,10 +230,15 @@ def create_user(db: Session, *, email: str, full_name: str, password: str, clock
     except IntegrityError:  # the same address registered a moment ago
         db.rollback()
         raise ValidationError(DUPLICATE_EMAIL, field="email") from None
-    audit.record(db, "account.created", actor=user, clock=clock)
+    if audited:
+        audit.record(db, "account.created", actor=user, clock=clock)
     if commit:
         db.commit()
     return user
+
+
+# A staff account's role as the audit log names it.
+STAFF_ROLE_WORDS = {True: "administrator", False: "staff"}
 
 
 def create_staff(db: Session, *, email: str, full_name: str, password: str, is_admin: bool = False,
@@ -224,10 +246,12 @@ def create_staff(db: Session, *, email: str, full_name: str, password: str, is_a
     """A staff (or admin) account. An address that already has any account,
     a patient's included, is refused: one person, one account, no silent upgrade."""
     user = create_user(db, email=email, full_name=full_name, password=password, clock=clock,
-                       commit=False)
+                       commit=False, audited=False)
     user.is_staff = True
     user.is_admin = bool(is_admin)
     db.add(user)
+    audit.record(db, "account.created", actor=created_by, clock=clock,
+                 detail=f"user #{user.id}, {STAFF_ROLE_WORDS[user.is_admin]}")
     audit.record(db, "staff.created", actor=created_by, clock=clock,
                  detail=f"user #{user.id}" + (" (admin)" if is_admin else ""))
     db.commit()

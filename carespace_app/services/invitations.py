@@ -89,6 +89,16 @@ INVITATION_LIMIT_REACHED = (
     f"You've sent {MAX_INVITATIONS_PER_DAY} invitations today. To protect people from unwanted "
     f"email, you can send more tomorrow, or call the office at {OFFICE_PHONE}.")
 WRONG_EXISTING_PASSWORD = "That password doesn't match your existing CareSpace account."
+# Said with every wrong answer, so nobody is surprised by the lock (MAX_WRONG_ANSWERS).
+TRIES_LEFT = {1: "1 try left before this link locks.",
+              "many": "{n} tries left before this link locks."}
+
+
+def tries_left_text(tries_left: int) -> str:
+    """"2 tries left before this link locks." ("" once no try is left: the link is locked)."""
+    if tries_left <= 0:
+        return ""
+    return TRIES_LEFT[1] if tries_left == 1 else TRIES_LEFT["many"].format(n=tries_left)
 
 
 @dataclass(frozen=True)
@@ -102,6 +112,7 @@ class InvitationView:
     existing_account: bool
     needs_access_code: bool = False
     patient_first_name: str = ""  # whose access code the form asks for (caregiver links)
+    tries_left: int = MAX_WRONG_ANSWERS  # wrong answers this link still takes before it locks
 
 
 # --- sending ----------------------------------------------------------------------
@@ -471,6 +482,7 @@ def inspect(db: Session, token: str, *, clock: Clock) -> InvitationView:
         needs_date_of_birth=invitation.kind == INVITE_PATIENT, expires_at=invitation.expires_at,
         existing_account=_account_for(db, invitation.email) is not None,
         needs_access_code=caregiver, patient_first_name=patient.first_name if patient else "",
+        tries_left=max(0, MAX_WRONG_ANSWERS - (invitation.failed_attempts or 0)),
     )
 
 
@@ -496,7 +508,10 @@ def _count_wrong_answer(db: Session, invitation: Invitation, now: datetime,
     db.commit()
     if locked:
         return LinkError("locked", LINK_MESSAGES["locked"])
-    return ValidationError(WRONG_ANSWER[invitation.kind])
+    # The typed address and the answer are judged together (saying which one was wrong would
+    # help a guesser): the sentence sits by the first of them, the email field.
+    left = tries_left_text(MAX_WRONG_ANSWERS - invitation.failed_attempts)
+    return ValidationError(f"{WRONG_ANSWER[invitation.kind]} {left}", field="email")
 
 
 def _claim(db: Session, invitation: Invitation, now: datetime) -> None:

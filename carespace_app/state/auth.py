@@ -6,9 +6,11 @@ state var (state can live in Redis); only the rule ticks are.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from datetime import date
 from typing import Optional
+from urllib.parse import quote
 
 import reflex as rx
 
@@ -16,7 +18,7 @@ from .. import routes
 from ..clock import utcnow
 from ..http import TICKET_REFUSED, cookie_value, nonce_cookie_name
 from ..services import accounts, invitations, passwords, sessions
-from .session import SessionState
+from .session import SOMETHING_WRONG, SessionState
 
 SIGN_IN_NOTICES = {
     "signed-out": "You have signed out.",
@@ -62,32 +64,72 @@ def _typed(value) -> tuple[str, str]:
     return password, email
 
 
+# The pause after too many wrong passwords, counted down in the browser
+# (pages/public.py::pause_countdown): "{time}" is "42 seconds" or "3 minutes".
+SIGN_IN_PAUSED = "Too many unsuccessful sign-ins. For your safety, signing in is paused."
+PAUSE_LEFT = "You can try again in {time}."
+PAUSE_OVER = "You can try again now."
+PAUSE_UNITS = {"second": "1 second", "seconds": "{n} seconds", "minutes": "{n} minutes"}
+PAUSE_FORGOT = "Forgot your password? Choose a new one:"
+EMPTY_SIGN_IN = {"email": "Enter your email address.", "password": "Enter your password."}
+# A link that can no longer be used, opened by someone signed in: nothing to call about.
+ALREADY_SIGNED_IN = "You're already signed in, so you don't need this link."
+HOME_LINKS = {"staff": "Go to the admin page", "person": "Go to Home"}
+
+
+def _focus(field_id: str):
+    """Move the focus to a field (scrolled into view): a client-side event, no eval (CSP)."""
+    return rx.set_focus(field_id)
+
+
 class SignInState(SessionState):
     error: str = ""
+    # The field the error belongs to ("": the whole form): shown beside it, focused.
+    error_field: str = ""
     notice: str = ""
     busy: bool = False
+    # Sign-in paused: seconds left when the server last said, and an id that restarts the
+    # browser's countdown even when the number repeats.
+    pause_seconds: int = 0
+    pause_id: str = ""
+    # The page to land on after signing in (?next=, a local page path; see routes.return_path).
+    _next: str = ""
 
     async def load(self):
         self.error = ""
+        self.error_field = ""
         self.busy = False
-        reason = self.router.url.query_parameters.get("reason", "")
+        if self.pause_seconds:
+            self.pause_seconds = 0
+        query = self.router.url.query_parameters
+        reason = query.get("reason", "")
         self.notice = SIGN_IN_NOTICES.get(reason, "")
+        self._next = routes.return_path(query.get("next", "")) or ""
         tab = await self._bind_tab(touch=False)
         if tab.signed_in:
-            return rx.redirect(routes.ADMIN if tab.user.is_staff else routes.HOME, replace=True)
+            return rx.redirect(routes.after_sign_in(self._next, staff=tab.user.is_staff),
+                               replace=True)
+
+    def _refuse(self, field_id: str, sentence: str):
+        self.busy = False
+        self.error = sentence
+        self.error_field = field_id
+        return _focus(field_id) if field_id else None
 
     @rx.event
     async def submit(self, form: dict):
         email, password = _text(form, "email"), _text(form, "password")
-        if not email or not password:
-            self.error = "Enter your email address and password."
-            return
+        for field_id, value in (("email", email), ("password", password)):
+            if not value:
+                yield self._refuse(field_id, EMPTY_SIGN_IN[field_id])
+                return
         nonce = _browser_nonce(self)
         if not nonce:
-            self.error = COOKIES_NEEDED
+            yield self._refuse("", COOKIES_NEEDED)
             return
         self.busy = True
         self.error = ""
+        self.error_field = ""
         yield
         client_ip = self.router.session.client_ip or ""
         user_agent = (self.router.headers.user_agent or "")[:300]
@@ -99,11 +141,29 @@ class SignInState(SessionState):
 
         got = await self._public(sign_in, what="sign-in", hashes=True)
         if not got.ok:
-            self.busy = False
-            self.error = got.error
+            if got.error == SOMETHING_WRONG:
+                yield self._refuse("", got.error)
+                return
+            paused = await self._public(lambda db: accounts.sign_in_pause(
+                db, email, client_ip, clock=utcnow), what="sign-in pause")
+            if paused.ok and paused.value > 0:
+                # Counted down in the browser; the password typed is gone (it was refused).
+                self.busy = False
+                self.error = ""
+                self.error_field = ""
+                self.pause_seconds = paused.value
+                self.pause_id = secrets.token_hex(4)
+                yield rx.set_value("password", "")
+                return
+            if self.pause_seconds:
+                self.pause_seconds = 0
+            yield self._refuse(got.field or "password", got.error)
             return
+        if self.pause_seconds:
+            self.pause_seconds = 0
         ticket = got.value
-        self._go(f"{routes.AUTH_SESSION}?ticket={ticket}")
+        self._go(f"{routes.AUTH_SESSION}?ticket={ticket}"
+                 + (f"&next={quote(self._next, safe='/')}" if self._next else ""))
 
 
 # Submitting a new password judges it with zxcvbn (over a second of CPU for the worst 72
@@ -127,6 +187,28 @@ def _another_try(state) -> bool:
 
 # A link that can't be used: each reason is its own view (pages/public.py::link_problem).
 LINK_VIEWS = {"expired", "used", "superseded", "locked", "no_code"}
+# The registration form's fields: a service's error with one of these names shows beside it.
+REGISTER_FIELDS = {"email", "access_code", "password", "confirm_password", "date_of_birth", "terms"}
+
+
+async def signed_in_home(state: SessionState) -> Optional[tuple[str, str]]:
+    """(start page, its link's words) when this tab is signed in, else None: a used-up link
+    (registration, reset, email confirmation) then says "You're already signed in"."""
+    tab = await state._bind_tab(touch=False)
+    if not tab.signed_in:
+        return None
+    staff = tab.user.is_staff
+    return (routes.ADMIN if staff else routes.HOME), HOME_LINKS["staff" if staff else "person"]
+
+
+async def _tell_if_signed_in(state) -> None:
+    """A used-up link opened in a signed-in tab: the page says so, with the way home."""
+    home = await signed_in_home(state)
+    if home is None:
+        return
+    state.view = "signed_in"
+    state.link_message = ALREADY_SIGNED_IN
+    state.home, state.home_label = home
 
 
 class RegisterState(SessionState):
@@ -144,10 +226,14 @@ class RegisterState(SessionState):
     code_hint: str = ""
     _code_from: str = ""  # the patient's first name, for the sentence when the code is missing
     error: str = ""
-    error_field: str = ""
+    error_field: str = ""  # the field the error belongs to ("": the form): shown beside it
     busy: bool = False
     rules: list[dict[str, str]] = []
     passwords_match: bool = True
+    tries_note: str = ""  # "2 tries left before this link locks." once a wrong answer was given
+    # Where "Go to Home" leads when the link is used up and the tab is signed in ("": not).
+    home: str = ""
+    home_label: str = ""
     _token: str = ""
     _password_tries: list[float] = []
 
@@ -159,12 +245,15 @@ class RegisterState(SessionState):
         self.error = ""
         self.error_field = ""
         self.busy = False
+        self.tries_note = ""
+        self.home = ""
+        self.home_label = ""
         self.rules = _rules_view("", None)
         token = self._token
         got = await self._public(lambda db: invitations.inspect(db, token, clock=utcnow),
                                  what="registration link")
         if not got.ok:
-            self._link_problem(got)
+            await self._link_problem(got)
             return
         found = got.value
         self.view = "form"
@@ -178,12 +267,18 @@ class RegisterState(SessionState):
         self.code_label = words["label"].format(first_name=found.patient_first_name)
         self.code_hint = words["hint"].format(first_name=found.patient_first_name,
                                               digits=invitations.ACCESS_CODE_DIGITS)
+        # Wrong answers were given before (perhaps in another tab): say what is left.
+        self.tries_note = (invitations.tries_left_text(found.tries_left)
+                           if found.tries_left < invitations.MAX_WRONG_ANSWERS else "")
 
-    def _link_problem(self, got) -> None:
-        """The link can't be used (got.link says why), or looking it up failed on our side."""
+    async def _link_problem(self, got) -> None:
+        """The link can't be used (got.link says why), or looking it up failed on our side.
+        Someone signed in is told so, not sent to call the office."""
         self.busy = False
         self.view = got.link if got.link in LINK_VIEWS else ("invalid" if got.link else "unavailable")
         self.link_message = got.error
+        if got.link:
+            await _tell_if_signed_in(self)
 
     def check_password(self, value: dict | str):
         """The live checklist: {"password", "email"} as typed (cheap: no zxcvbn here).
@@ -193,6 +288,13 @@ class RegisterState(SessionState):
         """
         password, email = _typed(value)
         self.rules = _rules_view(password, email or None)
+
+    def _refuse(self, field_id: str, sentence: str):
+        """The sentence beside its field ("": the whole form), and the focus on that field."""
+        self.busy = False
+        self.error = sentence
+        self.error_field = field_id
+        return _focus(field_id) if field_id else None
 
     @rx.event
     async def submit(self, form: dict):
@@ -206,22 +308,21 @@ class RegisterState(SessionState):
         self.error_field = ""
         nonce = _browser_nonce(self)
         if not nonce:
-            self.error = COOKIES_NEEDED
+            yield self._refuse("", COOKIES_NEEDED)
             return
         if not _another_try(self):
-            self.error = TOO_MANY_TRIES
+            yield self._refuse("", TOO_MANY_TRIES)
             return
         dob = None
         if self.needs_date_of_birth:
             try:
                 dob = date.fromisoformat(dob_text)
             except ValueError:
-                self.error = "Enter your date of birth."
-                self.error_field = "date_of_birth"
+                yield self._refuse("date_of_birth", "Enter your date of birth.")
                 return
         if self.needs_access_code and not access_code.strip():
-            self.error = invitations.ACCESS_CODE_TEXT["missing"].format(first_name=self._code_from)
-            self.error_field = "access_code"
+            yield self._refuse("access_code", invitations.ACCESS_CODE_TEXT["missing"].format(
+                first_name=self._code_from))
             return
         if self.existing_account:
             confirm = password  # they type their existing password once
@@ -243,37 +344,46 @@ class RegisterState(SessionState):
         got = await self._public(register, what="registration", hashes=True)
         if not got.ok:
             if got.link:
-                self._link_problem(got)
+                await self._link_problem(got)
                 return
-            self.busy = False
-            self.error = got.error
-            self.error_field = got.field
+            yield self._refuse(got.field if got.field in REGISTER_FIELDS else "", got.error)
             return
         self._go(f"{routes.AUTH_SESSION}?ticket={got.value}")
 
 
+FORGOT_EMPTY = "Enter the email address you use for CareSpace."
 ANSWER_HEAD_START = 0.05  # seconds between Forgot Password's answer and its work
 
 
 class ForgotPasswordState(SessionState):
     sent: bool = False
     error: str = ""
+    error_field: str = ""
+    busy: bool = False
 
     def load(self):
         self.sent = False
         self.error = ""
+        self.error_field = ""
+        self.busy = False
 
     @rx.event
     async def submit(self, form: dict):
+        if self.sent:  # a second tap while the first was on its way: one email is enough
+            return
         email = _text(form, "email").strip()
         if not email:
-            self.error = "Enter the email address you use for CareSpace."
+            self.error = FORGOT_EMPTY
+            self.error_field = "email"
+            yield _focus("email")
             return
         # The answer goes out first: the same words at the same moment whether or not the
         # address has an account. The work differs (a link, an email and their rows, or
         # one audit row), so timing it would tell an attacker which addresses are patients.
         self.sent = True
+        self.busy = True
         self.error = ""
+        self.error_field = ""
         yield
         # A head start: the work's Python holds the GIL, and started at once it delayed
         # the answer to a known address by 10 ms, 30 ms on a busy machine (measured by
@@ -284,13 +394,20 @@ class ForgotPasswordState(SessionState):
         # logged by the call path): nothing more is shown.
         await self._public(lambda db: accounts.request_password_reset(db, email, clock=utcnow),
                            what="password reset request", hashes=True)
+        self.busy = False
+
+
+RESET_FIELDS = {"password", "confirm_password"}
 
 
 class ResetPasswordState(SessionState):
-    view: str = "loading"  # loading | form | invalid | expired | used | superseded
+    view: str = "loading"  # loading | form | invalid | expired | used | superseded | signed_in
     link_message: str = ""
     error: str = ""
+    error_field: str = ""  # "password", "confirm_password" or "" (the form)
     busy: bool = False
+    home: str = ""  # see RegisterState.home
+    home_label: str = ""
     rules: list[dict[str, str]] = []
     _token: str = ""
     # The account's email, for the checklist's "Not your email address"; never sent to the
@@ -303,7 +420,10 @@ class ResetPasswordState(SessionState):
     async def load(self):
         self._token = self.router.url.query_parameters.get("token", "")[:200]
         self.error = ""
+        self.error_field = ""
         self.busy = False
+        self.home = ""
+        self.home_label = ""
         self.rules = _rules_view("", None)
         token = self._token
         got = await self._public(lambda db: accounts.inspect_reset(db, token, clock=utcnow),
@@ -311,6 +431,8 @@ class ResetPasswordState(SessionState):
         if not got.ok:
             self.view = got.link or "invalid"
             self.link_message = got.error
+            if got.link:
+                await _tell_if_signed_in(self)
             return
         self.view = "form"
 
@@ -326,14 +448,21 @@ class ResetPasswordState(SessionState):
             self._email_for_token = token
         self.rules = _rules_view(password, self._account_email or None)
 
+    def _refuse(self, field_id: str, sentence: str):
+        self.busy = False
+        self.error = sentence
+        self.error_field = field_id
+        return _focus(field_id) if field_id else None
+
     @rx.event
     async def submit(self, form: dict):
         if not _another_try(self):
-            self.error = TOO_MANY_TRIES
+            yield self._refuse("", TOO_MANY_TRIES)
             return
         password, confirm = _text(form, "password"), _text(form, "confirm_password")
         self.busy = True
         self.error = ""
+        self.error_field = ""
         yield
         token = self._token
         got = await self._public(lambda db: accounts.reset_password(
@@ -343,8 +472,9 @@ class ResetPasswordState(SessionState):
         if got.link:
             self.view = got.link
             self.link_message = got.error
+            await _tell_if_signed_in(self)
             return
         if not got.ok:
-            self.error = got.error
+            yield self._refuse(got.field if got.field in RESET_FIELDS else "", got.error)
             return
         yield rx.redirect(f"{routes.SIGN_IN}?reason=reset", replace=True)

@@ -28,6 +28,7 @@ import secrets
 from contextvars import ContextVar
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
+from urllib.parse import quote
 from typing import Any, Callable, Optional, TypeVar
 
 import reflex as rx
@@ -377,8 +378,14 @@ class SessionState(rx.State):
         self.navigate_to = f"{path}{joiner}n={secrets.token_hex(6)}"
 
     def _flash(self, kind: str, text: str) -> None:
-        """A toast ("success", "error" or "info"). Use instead of returning rx.toast (CSP)."""
-        self.flash = {"kind": kind, "text": text, "id": secrets.token_hex(4)}
+        """A toast ("success", "error" or "info"). Use instead of returning rx.toast (CSP).
+
+        It names the page it was said on: the state outlives the page, and a page loaded
+        afterwards (the next page, sign-in after signing out) must not say it again
+        (components/flash.py shows each toast once, on its own page).
+        """
+        self.flash = {"kind": kind, "text": text, "id": secrets.token_hex(4),
+                      "path": self.router.url.path or ""}
 
     def _signed_out(self, reason: str = "expired") -> None:
         # A page says "expired"; say more precisely why when the session lookup knows.
@@ -386,7 +393,13 @@ class SessionState(rx.State):
             reason = self._end_reason
         self.signed_in = False
         self.idle_warning = False
-        self._go(f"{routes.AUTH_SIGN_OUT}?reason={reason}")
+        # Back to this page after signing in again (a bookmark, an emailed link):
+        # http.py and the sign-in page honour only our own page paths.
+        url = self.router.url
+        here = f"{url.path}?{url.query}" if url.query else url.path
+        back = routes.return_path(here)
+        self._go(f"{routes.AUTH_SIGN_OUT}?reason={reason}"
+                 + (f"&next={quote(back, safe='/')}" if back else ""))
 
     # --- events ---
 
@@ -441,8 +454,10 @@ class SessionState(rx.State):
             self.idle_warning = warn
 
     async def stay_signed_in(self):
-        """"Stay signed in": this event is the activity (the lookup records it)."""
+        """"Stay signed in", and a keystroke or press in the page (components/idle.py, at most
+        once every 30 s): this event is the activity (the lookup records it)."""
         tab = await self._bind_tab(touch=True)
         if not tab.signed_in:
             return self._signed_out()
-        self.idle_warning = False
+        if self.idle_warning:  # only a change is sent: typing must not re-render the page
+            self.idle_warning = False

@@ -52,6 +52,12 @@ def test_reset_by_email_signs_in_with_the_new_password_and_ends_old_sessions(ser
         # The link worked once.
         old_tab.goto(link)
         expect(old_tab.get_by_text(re.compile("already used"))).to_be_visible()
+
+        # Opened again where the person is signed in: nothing to call the office about.
+        page.goto(link)
+        expect(page.get_by_text("You're already signed in")).to_be_visible()
+        page.get_by_role("link", name="Go to Home").click()
+        expect(page).to_have_url(re.compile(r"/home/?$"))
     finally:
         old_tab.context.close()
 

@@ -57,7 +57,12 @@ def test_cli_invitation_to_signed_in_patient(server, page: Page):
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name=re.compile("Welcome, Rose"))).to_be_visible(timeout=30_000)
 
-    # The link was used: it cannot make a second account.
+    # The link was used: it cannot make a second account. Signed in, the page just says so;
+    # signed out, it says the link was used.
+    page.goto(link)
+    expect(page.get_by_text("You're already signed in")).to_be_visible()
+    page.get_by_role("link", name="Go to Home").click()
+    sign_out(page)
     page.goto(link)
     expect(page.get_by_text(re.compile("already used", re.I))).to_be_visible()
 

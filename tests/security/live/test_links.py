@@ -143,9 +143,16 @@ def _change_dialog(page: Page, tab: str):
 
 
 def _assert_dead(page: Page, link: str) -> None:
-    open_page(page, link)
-    expect(page.get_by_text(re.compile("no longer works"))).to_be_visible()
-    expect(page.get_by_label("New password", exact=True)).to_have_count(0)
+    """Dead for whoever holds it: opened in a browser that is not signed in (a signed-in
+    tab is only told it is signed in already)."""
+    context = page.context.browser.new_context()
+    try:
+        stranger = context.new_page()
+        open_page(stranger, link)
+        expect(stranger.get_by_text(re.compile("no longer works"))).to_be_visible()
+        expect(stranger.get_by_label("New password", exact=True)).to_have_count(0)
+    finally:
+        context.close()
 
 
 def test_reset_links_die_when_the_password_or_the_email_address_changes(server, page: Page):

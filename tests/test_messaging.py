@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import select
 
 from carespace_app.models import AuditEvent, Message, MessageThread, OutboxEmail
-from carespace_app.services import messaging
+from carespace_app.services import messaging, notifications
 from carespace_app.services.errors import NotAllowed, ValidationError
 from tests.factories import (
     grant_caregiver,
@@ -78,7 +78,7 @@ def test_a_staff_reply_retried_after_a_lost_answer_tells_the_patient_once(db, cl
     assert first == again
     assert len(db.exec(select(Message).where(Message.from_staff.is_(True))).all()) == 1
     notes = db.exec(select(OutboxEmail).where(OutboxEmail.kind == "message_notification")).all()
-    assert len(notes) == len(messaging.notification_addresses(db, practice.alice.id)) >= 1
+    assert len(notes) == len(notifications.notification_addresses(db, practice.alice.id)) >= 1
     assert len(audits(db, "message.sent", actor_role="staff")) == 1
 
 
@@ -252,27 +252,49 @@ def test_staff_reply_tells_the_patient_and_caregivers_without_medical_details(db
     clock.advance(hours=1)
     messaging.reply(db, practice.staff, thread_id, body=reply_text, client_key=None, clock=clock)
 
-    emails = db.exec(select(OutboxEmail).order_by(OutboxEmail.id)).all()
+    emails = db.exec(select(OutboxEmail).where(OutboxEmail.kind == "message_notification")
+                     .order_by(OutboxEmail.id)).all()
     assert sorted(e.to_address for e in emails) == sorted(
         [practice.alice_user.email, practice.carer.email])
     for email in emails:
         assert email.subject == "You have a new message in CareSpace"
-        assert email.kind == "message_notification"
         text = email.subject + email.body_template
         for secret in (subject, body, reply_text, "Medical question", "ankle", "Dr. Rao"):
             assert secret not in text
         assert "(479) 587-1700" in email.body_template
         assert "sign in" in email.body_template.lower()
-    # Patients writing do not email anyone.
+        # The link opens the conversation itself (sign-in first when signed out).
+        assert f"/messages?thread={thread_id}" in email.body_template
+    # The patient's side writing again tells the office, not the patient's side.
     messaging.reply(db, practice.alice_user, thread_id, body="Thanks", client_key=None, clock=clock)
-    assert len(db.exec(select(OutboxEmail)).all()) == 2
+    assert len(db.exec(select(OutboxEmail).where(
+        OutboxEmail.kind == "message_notification")).all()) == 2
 
 
-def test_notification_falls_back_to_the_address_on_file(db, practice):
-    unregistered = make_patient(db, with_account=False, email="on.file@example.test")
-    assert messaging.notification_addresses(db, unregistered.id) == ["on.file@example.test"]
-    assert messaging.notification_addresses(db, practice.alice.id) == [
-        practice.alice_user.email, practice.carer.email]
+def test_the_office_hears_that_a_patient_wrote_without_what(db, clock, practice):
+    subject, body = "Swelling in my left ankle", "It started after the new tablets."
+    thread_id = send(db, practice.alice_user, practice.alice, clock, subject=subject, body=body,
+                     category="Medical question")
+    messaging.reply(db, practice.carer, thread_id, body="Her ankle is worse today.",
+                    client_key=None, clock=clock)
+    told = db.exec(select(OutboxEmail).where(OutboxEmail.kind == "staff_message_notification")
+                   .order_by(OutboxEmail.id)).all()
+    assert [e.to_address for e in told] == [practice.staff.email, practice.staff.email]
+    for email in told:
+        text = email.subject + email.body_template
+        for secret in (subject, body, "ankle", "Medical question", practice.alice.last_name):
+            assert secret not in text
+        assert f"/admin/messages?thread={thread_id}" in email.body_template
+    # A retried send (same key) tells the office once.
+    messaging.reply(db, practice.alice_user, thread_id, body="Once", client_key="k-once", clock=clock)
+    messaging.reply(db, practice.alice_user, thread_id, body="Once", client_key="k-once", clock=clock)
+    assert len(db.exec(select(OutboxEmail).where(
+        OutboxEmail.kind == "staff_message_notification")).all()) == 3
+    # Staff answering tell no staff.
+    messaging.reply(db, practice.staff, thread_id, body="Please call us.", client_key=None,
+                    clock=clock)
+    assert len(db.exec(select(OutboxEmail).where(
+        OutboxEmail.kind == "staff_message_notification")).all()) == 3
 
 
 def test_status_follows_the_conversation(db, clock, practice):

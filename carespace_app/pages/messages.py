@@ -8,7 +8,24 @@ from ..components.records_ui import empty_state, loading_or, page_title, unread_
 from ..components.shell import portal_page, read_only_note
 from ..components.ui import error_callout, field, notice_callout, office_phone_link, primary_button, text_input
 from ..services.messaging import BODY_MAX, CATEGORIES, SUBJECT_MAX
-from ..state.messages import MessagesState
+from ..state.messages import DRAFT_OFFER, DRAFT_SAVE_MS, MessagesState
+
+
+def _keep(handler, name: str, key):
+    """What a field holds is kept as a draft: after a pause in typing, and when it is left.
+
+    Each call carries the key of the send it belongs to: one still on its way after the
+    send (the pause outlasts it) is recognised as late and ignored.
+    """
+    return {
+        "on_change": lambda value: handler({name: value, "key": key}).debounce(DRAFT_SAVE_MS),
+        "on_blur": lambda value: handler({name: value, "key": key}),
+    }
+
+
+def _send_key(key) -> rx.Component:
+    # The form's send key: a second tap of the same form sends the same key (stored once).
+    return rx.el.input(type="hidden", name="key", value=key, read_only=True)
 
 
 def banner() -> rx.Component:
@@ -31,7 +48,10 @@ def _category_select() -> rx.Component:
     return rx.el.select(
         rx.el.option("Choose a category", value="", disabled=True),
         *[rx.el.option(c, value=c) for c in CATEGORIES],
-        id="category", name="category", default_value="", required=True, class_name="cs-select",
+        id="category", name="category", default_value=MessagesState.compose_category,
+        required=True, class_name="cs-select",
+        on_change=lambda value: MessagesState.keep_compose(
+            {"category": value, "key": MessagesState.compose_key}),
     )
 
 
@@ -44,17 +64,23 @@ def compose_dialog() -> rx.Component:
             rx.form(
                 rx.vstack(
                     error_callout(MessagesState.compose_error),
+                    _send_key(MessagesState.compose_key),
                     field("Category", _category_select(), "category"),
-                    field("Subject", text_input("subject", max_length=SUBJECT_MAX, required=True),
+                    field("Subject", text_input(
+                        "subject", max_length=SUBJECT_MAX, required=True,
+                        default_value=MessagesState.compose_subject,
+                        **_keep(MessagesState.keep_compose, "subject", MessagesState.compose_key)),
                           "subject"),
-                    field("Message", rx.text_area(id="body", name="body", size="3", rows="6",
-                                                  max_length=BODY_MAX, required=True, width="100%"),
+                    field("Message", rx.text_area(
+                        id="body", name="body", size="3", rows="6", max_length=BODY_MAX,
+                        required=True, width="100%", default_value=MessagesState.compose_body,
+                        **_keep(MessagesState.keep_compose, "body", MessagesState.compose_key)),
                           "body"),
                     rx.flex(
                         rx.dialog.close(rx.button("Cancel", type="button", variant="soft",
                                                   color_scheme="gray", size="3")),
                         primary_button("Send message", type="submit", loading=MessagesState.sending),
-                        justify="end", gap="3", wrap="wrap", width="100%",
+                        justify="end", spacing="3", wrap="wrap", width="100%",
                     ),
                     spacing="4", width="100%", align="stretch",
                 ),
@@ -76,12 +102,12 @@ def _thread_item(t) -> rx.Component:
                 rx.flex(
                     rx.text(t["subject"], size="3", weight="bold", class_name="cs-wrap"),
                     unread_badge(t["unread"]),
-                    justify="between", align="center", gap="2", width="100%",
+                    justify="between", align="center", spacing="2", width="100%",
                 ),
                 rx.flex(
                     rx.text(t["category"], size="2", color_scheme="gray"),
                     rx.text(t["when"], size="2", color_scheme="gray"),
-                    justify="between", gap="2", wrap="wrap", width="100%",
+                    justify="between", spacing="2", wrap="wrap", width="100%",
                 ),
                 # The newest message's start, on one line.
                 rx.text(t["preview"], size="3", white_space="nowrap", overflow="hidden",
@@ -111,7 +137,7 @@ def thread_list() -> rx.Component:
                               on_click=MessagesState.previous_page)),
             rx.cond(MessagesState.has_more,
                     rx.button("Next", variant="outline", size="3", on_click=MessagesState.next_page)),
-            gap="3",
+            spacing="3",
         ),
         spacing="3", width="100%", align="stretch",
     )
@@ -123,7 +149,7 @@ def _message(m) -> rx.Component:
             rx.flex(
                 rx.text(m["author"], size="3", weight="bold"),
                 rx.text(m["when"], size="2", color_scheme="gray"),
-                justify="between", gap="2", wrap="wrap", width="100%",
+                justify="between", spacing="2", wrap="wrap", width="100%",
             ),
             rx.text(m["body"], size="3", white_space="pre-wrap", class_name="cs-wrap"),
             spacing="1", width="100%", align="stretch",
@@ -160,18 +186,55 @@ def closed_note() -> rx.Component:
 
 
 def reply_form() -> rx.Component:
+    # A new round (sent, restored, another conversation) shows the box afresh.
     return rx.form(
         rx.vstack(
+            notice_callout(MessagesState.reply_note),
             error_callout(MessagesState.reply_error),
-            field("Reply", rx.text_area(id="reply", name="reply", size="3", rows="4",
-                                        max_length=BODY_MAX, width="100%"), "reply"),
+            _send_key(MessagesState.reply_key),
+            field("Reply", rx.text_area(
+                id="reply", name="reply", size="3", rows="4", max_length=BODY_MAX, width="100%",
+                default_value=MessagesState.reply_text,
+                **_keep(MessagesState.keep_reply, "reply", MessagesState.reply_key)), "reply"),
             primary_button("Send reply", type="submit", loading=MessagesState.replying,
                            disabled=MessagesState.view_as),
             read_only_note(),
             spacing="3", width="100%", align="stretch",
         ),
         on_submit=MessagesState.send_reply,
+        key=MessagesState.reply_round,
         width="100%",
+    )
+
+
+def _draft_offer(d) -> rx.Component:
+    return rx.el.li(
+        rx.callout.root(
+            rx.callout.icon(rx.icon("pencil", aria_hidden="true")),
+            rx.vstack(
+                rx.callout.text(rx.text.strong(DRAFT_OFFER), " — ", d["what"], size="3",
+                                class_name="cs-wrap"),
+                rx.text(d["preview"], size="3", class_name="cs-wrap"),
+                rx.flex(
+                    primary_button("Restore", type="button",
+                                   on_click=MessagesState.restore_draft(d["thread"])),
+                    primary_button("Discard", type="button", variant="soft", color_scheme="gray",
+                                   on_click=MessagesState.discard_draft(d["thread"])),
+                    spacing="3", wrap="wrap",
+                ),
+                spacing="2", align="start", width="100%", min_width="0",
+            ),
+            color_scheme="blue", high_contrast=True, size="3", width="100%",
+        ),
+    )
+
+
+def draft_offers() -> rx.Component:
+    """Unsent messages of this person in this portal: back in their form, or gone."""
+    return rx.cond(
+        MessagesState.drafts.length() > 0,
+        rx.el.ul(rx.foreach(MessagesState.drafts, _draft_offer), class_name="cs-list",
+                 aria_label="Unsent messages"),
     )
 
 
@@ -185,6 +248,7 @@ def messages_page() -> rx.Component:
         banner(),
         notice_callout(MessagesState.notice),
         error_callout(MessagesState.error),
+        rx.cond(MessagesState.view_as, rx.fragment(), draft_offers()),
         loading_or(MessagesState.loaded,
                    rx.cond(MessagesState.thread_id != "", thread_view(), thread_list())),
         compose_dialog(),

@@ -8,7 +8,7 @@ someone a message is waiting never carry the message, its subject or its categor
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Optional
 
 from sqlalchemy import and_, func, or_
@@ -17,7 +17,6 @@ from sqlmodel import Session, select
 
 from .. import routes
 from ..clock import Clock, utcnow
-from ..config import OFFICE_PHONE
 from ..models import (
     MESSAGE_CATEGORIES,
     RELATION_CAREGIVER,
@@ -26,13 +25,13 @@ from ..models import (
     THREAD_NEW,
     THREAD_OPEN,
     Message,
+    MessageDraft,
     MessageThread,
     Patient,
-    PatientAccess,
     ThreadRead,
     User,
 )
-from . import access, audit, outbox, paging
+from . import access, audit, notifications, paging
 from .errors import NotAllowed, NotFound, ValidationError
 from .text_rules import check_text
 
@@ -44,7 +43,8 @@ CLIENT_KEY_MAX = 64
 THREAD_MESSAGE_CAP = 500
 # "Never read by staff" compares as read at the epoch, so any patient message is newer.
 EPOCH = datetime(1970, 1, 1)
-NOTIFICATION_SUBJECT = "You have a new message in CareSpace"
+NOTIFICATION_SUBJECT = notifications.SUBJECTS[notifications.MESSAGE_KIND]
+REPLY_NEWS = "A new message from your care team is waiting"
 # The list shows the start of each conversation's newest message, on one line.
 PREVIEW_MAX = 100
 PREVIEW_READ = 4 * PREVIEW_MAX  # enough for PREVIEW_MAX after blank lines fold away
@@ -178,43 +178,12 @@ def _thread_for(db: Session, actor: User, thread_id: int, *, action: str,
     return thread, relation
 
 
-def notification_addresses(db: Session, patient_id: int, *,
-                           include_unregistered: bool = True) -> list[str]:
-    """Who hears that something is waiting: the patient's account (or, with no account,
-    the address on file) and every caregiver whose access is active now."""
-    patient = db.get(Patient, patient_id)
-    if patient is None:
-        return []
-    addresses: list[str] = []
-    owner = db.get(User, patient.user_id) if patient.user_id else None
-    if owner is not None and owner.is_active:
-        addresses.append(owner.email)
-    elif owner is None and include_unregistered and patient.email:
-        addresses.append(patient.email)
-    caregivers = db.exec(
-        select(User.email)
-        .join(PatientAccess, PatientAccess.user_id == User.id)
-        .where(PatientAccess.patient_id == patient_id,
-               PatientAccess.relation == RELATION_CAREGIVER,
-               PatientAccess.revoked_at.is_(None),
-               User.is_active.is_(True))
-        .order_by(PatientAccess.id)
-    ).all()
-    for address in caregivers:
-        if address not in addresses:
-            addresses.append(address)
-    return addresses
-
-
-def _notify_reply(db: Session, patient_id: int, *, clock: Clock) -> None:
-    # Only that a message waits: email is not a secure channel for what it says.
-    body = ("Hello,\n\n"
-            "A new message from your care team is waiting for you in CareSpace.\n\n"
-            f"To read it, sign in at {routes.sign_in_link()}\n\n"
-            f"If you have a question in the meantime, call the office at {OFFICE_PHONE}.")
-    for address in notification_addresses(db, patient_id):
-        outbox.enqueue(db, to=address, subject=NOTIFICATION_SUBJECT, body=body,
-                       kind="message_notification", patient_id=patient_id, clock=clock)
+def _tell_patient_side(db: Session, patient_id: int, thread_id: int, *, clock: Clock) -> None:
+    # Only that a message waits, with a link to its conversation: email is not a secure
+    # channel for what it says.
+    notifications.tell_patient_side(db, patient_id, news=REPLY_NEWS,
+                                    path=f"{routes.MESSAGES}?thread={thread_id}",
+                                    kind=notifications.MESSAGE_KIND, clock=clock)
 
 
 # --- sending ----------------------------------------------------------------------
@@ -250,6 +219,8 @@ def start_thread(db: Session, actor: User, patient_id: int, *, category: str, su
                        body=body, created_at=now, client_key=key))
         db.flush()
         _mark_read(db, thread_id, author_id, now)
+        _forget_draft(db, author_id, patient_id, NEW_MESSAGE)
+        notifications.tell_staff_patient_wrote(db, patient_id, thread_id, clock=clock)
         audit.record(db, "message.sent", actor=actor, role=audit_role(actor, relation),
                      patient_id=patient_id, detail=f"new conversation {thread_id}", clock=clock)
         db.commit()
@@ -302,9 +273,11 @@ def reply(db: Session, actor: User, thread_id: int, *, body: str, client_key: Op
         db.flush()
         message_id = message.id
         if from_staff:
-            _notify_reply(db, patient_id, clock=clock)
+            _tell_patient_side(db, patient_id, thread.id, clock=clock)
         else:
             _mark_read(db, thread_id, author_id, now)
+            _forget_draft(db, author_id, patient_id, thread.id)
+            notifications.tell_staff_patient_wrote(db, patient_id, thread.id, clock=clock)
         audit.record(db, "message.sent", actor=actor, role=audit_role(actor, relation),
                      patient_id=patient_id, detail=f"reply in conversation {thread_id}", clock=clock)
         db.commit()
@@ -509,3 +482,164 @@ def set_thread_status(db: Session, actor: User, thread_id: int, status: str, *, 
                  actor=actor, patient_id=thread.patient_id, detail=f"conversation {thread.id}",
                  clock=clock)
     db.commit()
+
+
+# --- drafts: what a person typed and has not sent ---------------------------------------
+# Kept so that a session that ends (idle, a closed tab) loses nothing: for the person who
+# typed it, in the portal of the patient it was typed for, and no one else (staff in "View
+# as patient" keep none). Not audited: nobody reads another person's draft, and a refused
+# id (another portal's conversation) is audited by the access checks as always.
+
+NEW_MESSAGE = 0  # the thread of a draft that starts a new conversation
+DRAFT_DAYS = 7
+DRAFT_KEPT = timedelta(days=DRAFT_DAYS)
+
+
+@dataclass
+class DraftView:
+    thread_id: int  # NEW_MESSAGE: a new conversation
+    thread_subject: str  # a reply's conversation
+    category: str
+    subject: str
+    body: str
+    updated_at: datetime
+    # A reply to a conversation closed since: it can only be sent as a new message.
+    thread_closed: bool = False
+    thread_category: str = ""
+
+
+def _forget_draft(db: Session, user_id: int, patient_id: int, thread_id: int) -> None:
+    for draft in db.exec(select(MessageDraft).where(MessageDraft.user_id == user_id,
+                                                    MessageDraft.patient_id == patient_id,
+                                                    MessageDraft.thread_id == thread_id)).all():
+        db.delete(draft)
+
+
+def _draft_place(db: Session, actor: User, patient_id: int, thread_id, *, action: str,
+                 clock: Clock) -> tuple[int, Optional[MessageThread]]:
+    """The (thread id, thread) a draft belongs to, checked as the patient's side of this tab."""
+    if thread_id == NEW_MESSAGE:
+        relation = access.require_access(db, actor, patient_id, action=action, clock=clock)
+        thread = None
+    else:
+        thread, relation = _thread_for(db, actor, thread_id, action=action, clock=clock,
+                                       patient_id=patient_id)
+    if relation == access.RELATION_STAFF:
+        raise NotAllowed("The office keeps no drafts in a patient's portal.")
+    return (thread.id if thread is not None else NEW_MESSAGE), thread
+
+
+def _draft_text(value, *, limit: int, label: str) -> str:
+    # Loosely: a draft may be empty or half-written; only what no keyboard types is refused.
+    text = value if isinstance(value, str) else ""
+    return check_text(text[:limit], field="body", label=label, single_line=False)
+
+
+def save_draft(db: Session, actor: User, patient_id: int, *, thread_id: int = NEW_MESSAGE,
+               category: str = "", subject: str = "", body: str = "",
+               client_key: Optional[str] = None, clock: Clock) -> bool:
+    """Keep (or, all empty, forget) what the actor typed; False when nothing was kept.
+
+    ``client_key``: the send this text belongs to. Once a message with that key is stored,
+    a save that was still on its way is late and changes nothing.
+    """
+    thread_id, _ = _draft_place(db, actor, patient_id, thread_id, action="draft.save",
+                                clock=clock)
+    category = category if category in CATEGORIES else ""
+    subject = _draft_text(subject, limit=SUBJECT_MAX, label="subject")
+    body = _draft_text(body, limit=BODY_MAX, label="message")
+    key = _client_key(client_key)
+    if _sent_before(db, actor.id, key) is not None:
+        return False
+    if not (category or subject.strip() or body.strip()):
+        _forget_draft(db, actor.id, patient_id, thread_id)
+        db.commit()
+        return False
+    values = dict(category=category, subject=subject, body=body, updated_at=clock())
+    for attempt in range(2):
+        draft = db.exec(select(MessageDraft).where(MessageDraft.user_id == actor.id,
+                                                   MessageDraft.patient_id == patient_id,
+                                                   MessageDraft.thread_id == thread_id)).first()
+        if draft is None:
+            draft = MessageDraft(user_id=actor.id, patient_id=patient_id, thread_id=thread_id)
+        for name, value in values.items():
+            setattr(draft, name, value)
+        db.add(draft)
+        try:
+            db.commit()
+            return True
+        except IntegrityError:  # the same draft saved from another tab at the same moment
+            db.rollback()
+            if attempt:
+                raise
+    return False
+
+
+def drafts_for(db: Session, actor: User, patient_id: int, *, clock: Clock) -> list[DraftView]:
+    """The actor's own unsent drafts in this patient's portal, newest first (none for staff).
+
+    A draft older than DRAFT_DAYS is deleted here.
+    """
+    relation = access.require_access(db, actor, patient_id, action="draft.list", clock=clock)
+    if relation == access.RELATION_STAFF:
+        return []
+    rows = db.exec(
+        select(MessageDraft, MessageThread.subject, MessageThread.status,
+               MessageThread.category)
+        .outerjoin(MessageThread, and_(MessageThread.id == MessageDraft.thread_id,
+                                       MessageThread.patient_id == MessageDraft.patient_id))
+        .where(MessageDraft.user_id == actor.id, MessageDraft.patient_id == patient_id)
+        .order_by(MessageDraft.updated_at.desc(), MessageDraft.id.desc())
+    ).all()
+    oldest = clock() - DRAFT_KEPT
+    found, expired = [], False
+    for draft, thread_subject, status, thread_category in rows:
+        if draft.updated_at < oldest or (draft.thread_id != NEW_MESSAGE and thread_subject is None):
+            db.delete(draft)
+            expired = True
+            continue
+        found.append(DraftView(thread_id=draft.thread_id, thread_subject=thread_subject or "",
+                               category=draft.category, subject=draft.subject, body=draft.body,
+                               updated_at=draft.updated_at, thread_closed=status == THREAD_CLOSED,
+                               thread_category=thread_category or ""))
+    if expired:
+        db.commit()
+    return found
+
+
+def get_draft(db: Session, actor: User, patient_id: int, thread_id: int, *,
+              clock: Clock) -> Optional[DraftView]:
+    """One of the actor's drafts, to restore into its form (None: there is none)."""
+    thread_id, thread = _draft_place(db, actor, patient_id, thread_id, action="draft.restore",
+                                     clock=clock)
+    draft = db.exec(select(MessageDraft).where(MessageDraft.user_id == actor.id,
+                                               MessageDraft.patient_id == patient_id,
+                                               MessageDraft.thread_id == thread_id)).first()
+    if draft is None or draft.updated_at < clock() - DRAFT_KEPT:
+        return None
+    return DraftView(thread_id=thread_id, thread_subject=thread.subject if thread else "",
+                     category=draft.category, subject=draft.subject, body=draft.body,
+                     updated_at=draft.updated_at,
+                     thread_closed=thread is not None and thread.status == THREAD_CLOSED,
+                     thread_category=thread.category if thread else "")
+
+
+def discard_draft(db: Session, actor: User, patient_id: int, thread_id: int, *,
+                  clock: Clock) -> None:
+    """"Discard": the actor's draft is gone for good."""
+    thread_id, _ = _draft_place(db, actor, patient_id, thread_id, action="draft.discard",
+                                clock=clock)
+    _forget_draft(db, actor.id, patient_id, thread_id)
+    db.commit()
+
+
+def move_draft_to_new_message(db: Session, actor: User, patient_id: int, thread_id: int, *,
+                              clock: Clock) -> None:
+    """A reply drafted for a conversation the office has since closed becomes the draft of
+    a new message (its subject and category): that is how it can still be sent."""
+    draft = get_draft(db, actor, patient_id, thread_id, clock=clock)
+    if draft is None or not draft.thread_closed:
+        return
+    save_draft(db, actor, patient_id, thread_id=NEW_MESSAGE, category=draft.thread_category,
+               subject=draft.thread_subject, body=draft.body, clock=clock)
+    discard_draft(db, actor, patient_id, thread_id, clock=clock)

@@ -16,6 +16,9 @@ from .admin import AdminState, Outcome, int_or_none
 
 PAGE_SIZE = 25
 ANY = "any"
+REPLY_SENT = "Reply sent. The patient gets an email telling them to sign in."
+CLOSED = "Conversation closed."
+REOPENED = "Conversation reopened."
 
 
 class AdminMessagesState(AdminState):
@@ -31,8 +34,13 @@ class AdminMessagesState(AdminState):
     thread: dict[str, str] = {}
     thread_messages: list[dict[str, str]] = []
     reply_error: str = ""
+    # Under the conversation, next to the reply box (not a toast over it).
+    reply_note: str = ""
     reply_version: int = 0
-    # One key per reply form shown: a double-click or a retried event is stored once.
+    replying: bool = False
+    # One key per reply form shown: a double-click or a retried event is stored once. The
+    # form carries the public copy; a second tap of a sent form carries the old one.
+    reply_key: str = ""
     _reply_key: str = ""
 
     def _queue(self, offset: int, category: Optional[str] = None, status: Optional[str] = None,
@@ -67,6 +75,7 @@ class AdminMessagesState(AdminState):
         if got.left:
             return
         self.thread, self.thread_messages = {}, []
+        self.reply_note = ""
         wanted = int_or_none(self._page_param("thread"))
         if wanted:
             await self._open(wanted)
@@ -106,11 +115,12 @@ class AdminMessagesState(AdminState):
         self.thread_messages = [
             {"id": str(m.id), "author": m.author_name, "from": "Office" if m.from_staff else "Patient side",
              "body": m.body, "at": when(m.created_at)} for m in t.messages]
-        self._reply_key = secrets.token_hex(16)
+        self._reply_key = self.reply_key = secrets.token_hex(16)
         self.reply_error = ""
         return got
 
     async def open_thread(self, thread_id: str):
+        self.reply_note = ""
         if (await self._open(int_or_none(thread_id))).left:
             return
         await self._refresh(self.offset)  # it is read now
@@ -122,10 +132,19 @@ class AdminMessagesState(AdminState):
         self.thread, self.thread_messages = {}, []
 
     async def send_reply(self, form: dict):
+        sent_key = form.get("key") if isinstance(form, dict) else None
+        if sent_key is not None and sent_key != self._reply_key:
+            self.replying = False  # a second tap of a form already sent: stored once
+            return
         thread_id, key = int_or_none(self.thread.get("id", "")), self._reply_key
+        body = str(form.get("reply", "")) if isinstance(form, dict) else ""
+        self.replying = True
+        self.reply_error = self.reply_note = ""
+        yield
         sent = await self._office(lambda db, v: messaging.reply(
-            db, v.user, thread_id, body=str(form.get("reply", "")), client_key=key, clock=utcnow),
+            db, v.user, thread_id, body=body, client_key=key, clock=utcnow),
             what="send reply")
+        self.replying = False
         if sent.left:
             return
         if not sent.ok:
@@ -134,7 +153,7 @@ class AdminMessagesState(AdminState):
         self.reply_version += 1
         await self._open(thread_id)
         await self._refresh(self.offset)
-        return self._flash("success", "Reply sent. The patient gets an email telling them to sign in.")
+        self.reply_note = REPLY_SENT
 
     async def _set_status(self, status: str, said: str):
         thread_id = int_or_none(self.thread.get("id", ""))
@@ -149,7 +168,10 @@ class AdminMessagesState(AdminState):
         return self._flash("success", said)
 
     async def close_thread(self):
-        return await self._set_status(THREAD_CLOSED, "Conversation closed.")
+        """After the page's "Close this conversation?" was confirmed."""
+        self.reply_note = ""
+        return await self._set_status(THREAD_CLOSED, CLOSED)
 
     async def reopen_thread(self):
-        return await self._set_status(THREAD_OPEN, "Conversation reopened.")
+        self.reply_note = ""
+        return await self._set_status(THREAD_OPEN, REOPENED)

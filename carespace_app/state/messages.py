@@ -4,6 +4,11 @@ The patient is the one this tab shows (viewer.patient_id, resolved on every even
 never a value from the browser; a thread id from the browser goes to the service,
 which checks that the conversation belongs to that patient and that this person may
 see it now.
+
+What the person types is kept as a draft as they type (messaging.save_draft), so a
+session that ends loses nothing: the page offers it again ("Restore" / "Discard").
+Each form carries its send's key: a second tap of the same form, or a draft save still
+on its way after the send, is recognised by its old key and changes nothing.
 """
 from __future__ import annotations
 
@@ -19,7 +24,19 @@ from .session import Viewer
 
 PAGE_SIZE = 20
 SENT = "Your message was sent. The office answers during normal business hours."
+REPLY_SENT = "Your reply was sent."
+DRAFT_OFFER = "You have an unsent message"
+DRAFT_NEW = "New message"
+DRAFT_REPLY = "Reply in “{subject}”"
+DRAFT_CLOSED = ("The office closed that conversation, so your reply is in a new message "
+                "instead. Check it and send it.")
+DRAFT_GONE = "That unsent message is no longer kept."
+DRAFT_DISCARDED = "Your unsent message was discarded."
+# How long typing pauses before what was typed is kept (and when a field is left).
+DRAFT_SAVE_MS = 3000
+DRAFT_PREVIEW = 80
 MAX_FIELD = messaging.BODY_MAX + 100  # longer is refused by the service with the reason
+COMPOSE_FIELDS = ("category", "subject", "body")
 
 
 def _text(form: dict, key: str) -> str:
@@ -27,11 +44,27 @@ def _text(form: dict, key: str) -> str:
     return value[:MAX_FIELD] if isinstance(value, str) else ""
 
 
+def _late(form: dict, current: str) -> bool:
+    """A form's key that is not the one the page shows now: sent or left already."""
+    key = form.get("key") if isinstance(form, dict) else None
+    return key is not None and key != current
+
+
 def _thread_row(t: messaging.ThreadSummary) -> dict[str, str]:
     return {"id": str(t.id), "category": t.category, "subject": t.subject,
             "when": timefmt.when(t.last_message_at), "unread": "yes" if t.unread else "",
             "count": str(t.message_count), "preview": t.preview,
             "href": thread_link(t.id)}
+
+
+def _draft_row(d: messaging.DraftView) -> dict[str, str]:
+    what = DRAFT_NEW if d.thread_id == messaging.NEW_MESSAGE else DRAFT_REPLY.format(
+        subject=d.thread_subject)
+    text = " ".join((d.subject if d.thread_id == messaging.NEW_MESSAGE else "").split()
+                    + d.body.split())
+    preview = text if len(text) <= DRAFT_PREVIEW else text[:DRAFT_PREVIEW - 1].rstrip() + "…"
+    return {"thread": str(d.thread_id), "what": what, "preview": preview,
+            "when": timefmt.when(d.updated_at)}
 
 
 def thread_link(thread_id: int) -> str:
@@ -55,7 +88,8 @@ def _list_page(offset: int):
         page = messaging.list_threads(db, viewer.user, viewer.patient_id, offset=offset,
                                       limit=PAGE_SIZE, clock=utcnow)
         unread = messaging.unread_count(db, viewer.user, viewer.patient_id, clock=utcnow)
-        return page, unread
+        drafts = messaging.drafts_for(db, viewer.user, viewer.patient_id, clock=utcnow)
+        return page, unread, drafts
     return read
 
 
@@ -79,6 +113,10 @@ class MessagesState(PortalState):
     compose_open: bool = False
     compose_error: str = ""
     sending: bool = False
+    # What the compose form opens with: empty, or a restored draft.
+    compose_category: str = ""
+    compose_subject: str = ""
+    compose_body: str = ""
 
     thread_id: str = ""
     thread_subject: str = ""
@@ -88,41 +126,69 @@ class MessagesState(PortalState):
     thread_closed_note: str = ""
     reply_error: str = ""
     replying: bool = False
-    # One key per compose / per reply: a double click or a retry is stored once.
+    # Next to the reply box (not a toast over it): the reply went.
+    reply_note: str = ""
+    # What the reply box opens with; a new round shows the box afresh.
+    reply_text: str = ""
+    reply_round: int = 0
+    # Unsent drafts of this person in this portal, offered again.
+    drafts: list[dict[str, str]] = []
+    # One key per compose / per reply: a double click or a retry is stored once. The
+    # forms carry the public copy; the private one is what the server trusts.
+    compose_key: str = ""
+    reply_key: str = ""
     _compose_key: str = ""
     _reply_key: str = ""
+    # What the compose form holds so far (each field's change comes on its own).
+    _compose_draft: dict[str, str] = {}
     # The conversation just started here: its page says it was sent.
     _sent_thread: str = ""
+    # A reply draft to put back in its conversation's reply box once it opens.
+    _restore_thread: str = ""
 
     async def load(self):
         got = await self._open_page(_list_page(0), unread=False, what="message list")
         if got.left:
             return
-        self.error = self.notice = ""
+        self.error = self.notice = self.reply_note = ""
         self.compose_open = False
         self.thread_id = ""
         self._show_list(got)
         wanted = self.router.url.query_parameters.get("thread", "")
         just_sent, self._sent_thread = self._sent_thread, ""
+        restore, self._restore_thread = self._restore_thread, ""
         if wanted:
             await self._open_thread(wanted)
             if self.thread_id and self.thread_id == just_sent:
                 self.notice = SENT
+            if self.thread_id and self.thread_id == restore:
+                await self._restore(restore)
 
     def _show_list(self, got) -> None:
         self.loaded = True
         if not got.ok:
             self.error = got.error
             return
-        page, unread = got.value
+        page, unread, drafts = got.value
         self.threads = [_thread_row(t) for t in page.items]
         self.offset, self.has_more = page.offset, page.has_more
         self.unread_messages = unread
+        self.drafts = [_draft_row(d) for d in drafts]
 
     async def _show_page(self, offset: int) -> None:
         got = await self._portal(_list_page(max(0, offset)), what="message list")
         if not got.left:
             self._show_list(got)
+
+    def _new_reply_key(self) -> None:
+        self._reply_key = self.reply_key = uuid.uuid4().hex
+
+    def _new_compose_key(self) -> None:
+        self._compose_key = self.compose_key = uuid.uuid4().hex
+
+    def _show_reply_box(self, text: str) -> None:
+        self.reply_text = text
+        self.reply_round += 1
 
     async def _open_thread(self, thread_id: str) -> None:
         try:
@@ -143,9 +209,53 @@ class MessagesState(PortalState):
                                    if view.closed_at is not None else "")
         self.unread_messages = unread
         self.reply_error = ""
-        self._reply_key = uuid.uuid4().hex
+        self._new_reply_key()
+        self._show_reply_box("")
         # The opened conversation is read now: the list's marker goes too.
         self.threads = [{**t, "unread": ""} if t["id"] == self.thread_id else t for t in self.threads]
+
+    def _open_compose(self, category: str = "", subject: str = "", body: str = "") -> None:
+        self._new_compose_key()
+        self.compose_category, self.compose_subject, self.compose_body = category, subject, body
+        self._compose_draft = {"category": category, "subject": subject, "body": body}
+        self.compose_error = ""
+        self.compose_open = True
+
+    def _drop_offer(self, thread: str) -> None:
+        self.drafts = [d for d in self.drafts if d["thread"] != thread]
+
+    async def _restore(self, thread: str) -> None:
+        """Put a draft back in its form: compose for a new message, else the reply box."""
+        try:
+            wanted = int(thread)
+        except (TypeError, ValueError):
+            return
+        got = await self._portal(lambda db, v: messaging.get_draft(
+            db, v.user, v.patient_id, wanted, clock=utcnow), what="restore draft", writes=True)
+        if got.left:
+            return
+        self._drop_offer(thread)
+        if not got.ok or got.value is None:
+            self._flash("error", got.error or DRAFT_GONE)
+            return
+        draft = got.value
+        if draft.thread_id == messaging.NEW_MESSAGE:
+            self._open_compose(draft.category, draft.subject, draft.body)
+        elif draft.thread_closed:
+            # It can only go as a new message: kept as one from now on (unless one is kept
+            # already, which stays offered and is not overwritten).
+            self._open_compose(draft.thread_category, draft.thread_subject, draft.body)
+            self.compose_error = DRAFT_CLOSED
+            if not any(d["thread"] == str(messaging.NEW_MESSAGE) for d in self.drafts):
+                await self._portal(lambda db, v: messaging.move_draft_to_new_message(
+                    db, v.user, v.patient_id, wanted, clock=utcnow), what="restore draft",
+                    writes=True)
+        elif self.thread_id == str(draft.thread_id):
+            self._new_reply_key()
+            self._show_reply_box(draft.body)
+        else:
+            self._restore_thread = str(draft.thread_id)
+            return rx.redirect(thread_link(draft.thread_id))
 
     # --- events ---
 
@@ -156,7 +266,7 @@ class MessagesState(PortalState):
         await self._show_page(self.offset - PAGE_SIZE)
 
     async def open_thread(self, thread_id: str):
-        self.error = self.notice = ""
+        self.error = self.notice = self.reply_note = ""
         await self._open_thread(thread_id)
 
     async def close_thread(self):
@@ -165,19 +275,65 @@ class MessagesState(PortalState):
         await self._show_page(self.offset)
 
     def start_compose(self):
-        self._compose_key = uuid.uuid4().hex
-        self.compose_error = ""
-        self.compose_open = True
+        self._open_compose()
 
     def set_compose_open(self, is_open: bool):
-        # Closing without sending forgets the key; the next compose gets its own.
+        # Closing without sending forgets the key; the next compose gets its own. What was
+        # typed stays kept as a draft, offered again on the list.
         self.compose_open = bool(is_open)
         if not is_open:
-            self._compose_key = ""
+            self._compose_key = self.compose_key = ""
+
+    async def restore_draft(self, thread_id: str):
+        """"Restore": the unsent message back in its form."""
+        return await self._restore(thread_id)
+
+    async def discard_draft(self, thread_id: str):
+        """"Discard": the unsent message is gone for good."""
+        try:
+            wanted = int(thread_id)
+        except (TypeError, ValueError):
+            return
+        got = await self._portal(lambda db, v: messaging.discard_draft(
+            db, v.user, v.patient_id, wanted, clock=utcnow), what="discard draft", writes=True)
+        if got.left:
+            return
+        if not got.ok:
+            return self._flash("error", got.error)
+        self._drop_offer(str(wanted))
+        self._flash("success", DRAFT_DISCARDED)
+
+    async def keep_compose(self, form: dict):
+        """A compose field changed (the page waits for a pause in typing): keep the draft."""
+        if not isinstance(form, dict) or _late(form, self._compose_key):
+            return
+        for name in COMPOSE_FIELDS:
+            if name in form:
+                self._compose_draft = {**self._compose_draft, name: _text(form, name)}
+        kept, key = dict(self._compose_draft), self._compose_key or None
+        # A failure is not shown: the person is typing, and the send says what is wrong.
+        await self._portal(lambda db, v: messaging.save_draft(
+            db, v.user, v.patient_id, thread_id=messaging.NEW_MESSAGE,
+            category=kept.get("category", ""), subject=kept.get("subject", ""),
+            body=kept.get("body", ""), client_key=key, clock=utcnow),
+            what="keep draft", writes=True)
+
+    async def keep_reply(self, form: dict):
+        """The reply box changed (after a pause in typing, or when left): keep the draft."""
+        if not isinstance(form, dict) or not self.thread_id or _late(form, self._reply_key):
+            return
+        try:
+            thread_id = int(self.thread_id)
+        except ValueError:
+            return
+        body, key = _text(form, "reply"), self._reply_key or None
+        await self._portal(lambda db, v: messaging.save_draft(
+            db, v.user, v.patient_id, thread_id=thread_id, body=body, client_key=key,
+            clock=utcnow), what="keep draft", writes=True)
 
     @rx.event
     async def send_message(self, form: dict):
-        if not self._compose_key:
+        if not self._compose_key or _late(form, self._compose_key):
             # The second click of a double click after the first was sent, or a send replayed
             # after a restart: nothing to store. The answer still says "not sending".
             self.sending = False
@@ -195,15 +351,16 @@ class MessagesState(PortalState):
             self.compose_error = got.error  # the form keeps the text
             return
         self.compose_open = False
-        self._compose_key = ""
+        self._compose_key = self.compose_key = ""
+        self._drop_offer(str(messaging.NEW_MESSAGE))
         # The new conversation opens at its own address (its load shows the notice).
         self._sent_thread = str(got.value)
         yield rx.redirect(thread_link(got.value))
 
     @rx.event
     async def send_reply(self, form: dict):
-        if not self.thread_id or not self._reply_key:
-            self.replying = False  # nothing to send; the answer still says so
+        if not self.thread_id or not self._reply_key or _late(form, self._reply_key):
+            self.replying = False  # nothing to send (a second tap of a sent form)
             return
         body, key = _text(form, "reply"), self._reply_key
         try:
@@ -211,7 +368,7 @@ class MessagesState(PortalState):
         except ValueError:
             return
         self.replying = True
-        self.reply_error = ""
+        self.reply_error = self.reply_note = ""
         yield
         got = await self._portal(lambda db, v: messaging.reply(
             db, v.user, thread_id, body=body, client_key=key, clock=utcnow,
@@ -220,6 +377,6 @@ class MessagesState(PortalState):
         if not got.ok:
             self.reply_error = got.error  # closed meanwhile, too: the typed text stays
             return
-        await self._open_thread(str(thread_id))
-        yield self._flash("success", "Reply sent.")
-        yield rx.set_value("reply", "")
+        self._drop_offer(str(thread_id))
+        await self._open_thread(str(thread_id))  # a new key and an empty reply box
+        self.reply_note = REPLY_SENT

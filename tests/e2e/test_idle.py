@@ -75,3 +75,17 @@ def test_an_unattended_tab_signs_itself_out(server, server_db, page: Page):
     expect(page.get_by_role("heading", name="Sign in to CareSpace")).to_be_visible(
         timeout=(TICK + 5) * 1000)
     expect(page.get_by_text(IDLE_MESSAGE)).to_be_visible()
+
+
+def test_a_keystroke_in_the_page_is_activity(server, server_db, page: Page):
+    patient = registered_patient(server, page, first="Vera", last="Quill")
+    page.get_by_role("link", name="Help").first.click()
+    expect(page.get_by_role("heading", name="Help", level=1)).to_be_visible()
+    _age_sessions(server_db, patient.email, timedelta(minutes=14, seconds=5), page)
+    page.keyboard.press("Tab")  # reading, moving through the page with the keyboard
+    deadline = _utcnow() + timedelta(seconds=20)
+    while _utcnow() - _last_seen(server_db, patient.email) >= timedelta(minutes=1):
+        assert _utcnow() < deadline, "the keystroke never counted as activity"
+        page.wait_for_timeout(250)
+    page.wait_for_timeout((TICK + 2) * 1000)  # the next idle checks find her active
+    expect(page.get_by_role("alertdialog")).to_have_count(0)

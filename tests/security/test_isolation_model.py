@@ -33,7 +33,8 @@ from carespace_app import routes
 from carespace_app.clock import utcnow
 from carespace_app.db import session_scope
 from carespace_app.models import (
-    AuditEvent, CaregiverGrant, Message, MessageThread, Patient, PatientAccess, User, UserSession,
+    AuditEvent, CaregiverGrant, Message, MessageDraft, MessageThread, Patient, PatientAccess, User,
+    UserSession,
 )
 from carespace_app.services import (
     access, appointments, invitations, labs, messaging, security, sessions, staff,
@@ -51,7 +52,12 @@ pytestmark = pytest.mark.slow
 
 PAGES = (routes.HOME, routes.MESSAGES, routes.LABS, routes.APPOINTMENTS, routes.MANAGE_USERS,
          routes.RECORD_ACTIVITY, routes.SETTINGS, routes.ACCESS, routes.ADMIN, routes.ADMIN_MESSAGES,
-         routes.ADMIN_AUDIT, "patient-page")
+         routes.ADMIN_AUDIT, "patient-page", "thread-page", "report-page")
+# Pages that open one item by an id in the address (a bookmark, an emailed link): opened
+# with the id of either patient's item, whatever the tab shows.
+ITEM_PAGES = {"patient-page": (routes.ADMIN_PATIENT, "id", "patient"),
+              "thread-page": (routes.MESSAGES, "thread", "thread"),
+              "report-page": (routes.LABS, "report", "report")}
 PEOPLE = ("rosa", "james", "maria", "sam")
 # Rows a refused step may still write: the refusal's own audit row and the session's clock.
 BOOKKEEPING = {AuditEvent.__tablename__, UserSession.__tablename__}
@@ -59,21 +65,25 @@ COUNTED = (Message, MessageThread, CaregiverGrant, PatientAccess)
 LAB_REPORTS = 11  # one more than a Labs page, so "Load more" has something to load
 
 
-def _records(db: Session, patient, account, office, tag: str) -> list[str]:
+def _records(db: Session, patient, account, office, tag: str, ids: dict) -> list[str]:
     """A conversation, lab reports, a visit and a pending invitation; the markers that must
-    never reach a tab that may not see this patient."""
+    never reach a tab that may not see this patient. ``ids``: the patient's, its
+    conversation's and its first lab report's, for the pages that open one by its id."""
     now = utcnow()
     thread = messaging.start_thread(db, account, patient.id, category="Billing",
                                     subject=f"{tag} subject line", body=f"{tag} message body",
                                     client_key=None, clock=utcnow)
     messaging.reply(db, office, thread, body=f"{tag} care team reply", client_key=None, clock=utcnow)
+    ids.update(patient=patient.id, thread=thread)
     for n in range(LAB_REPORTS):
-        labs.enter_report(db, office, patient.id, panel=f"{tag} panel {n:02d}",
-                          collected_at=now - timedelta(days=30 + n), resulted_at=now - timedelta(days=29 + n),
-                          ordering_provider=f"Dr. {tag} Park",
-                          results=[labs.ResultInput(test_name=f"{tag}-Sodium", value=130.0 + n,
-                                                    unit=f"{tag}-unit", ref_low=135, ref_high=145)],
-                          clock=utcnow)
+        report = labs.enter_report(db, office, patient.id, panel=f"{tag} panel {n:02d}",
+                                   collected_at=now - timedelta(days=30 + n),
+                                   resulted_at=now - timedelta(days=29 + n),
+                                   ordering_provider=f"Dr. {tag} Park",
+                                   results=[labs.ResultInput(test_name=f"{tag}-Sodium", value=130.0 + n,
+                                                             unit=f"{tag}-unit", ref_low=135, ref_high=145)],
+                                   clock=utcnow)
+        ids.setdefault("report", report)
     appointments.create_appointment(db, office, patient.id, starts_at=now + timedelta(days=3),
                                     duration_minutes=30, appointment_type="Office visit",
                                     provider=f"Dr. {tag} Lee", location=f"{tag} suite 4", clock=utcnow)
@@ -111,8 +121,10 @@ class Practice(RuleBasedStateMachine):
             self.users["sam"] = make_staff(db, full_name="Sam Nurse", email="sam@example.net")
             self.ada = make_staff(db, full_name="Ada Lovell", email="ada@example.net", is_admin=True)
             self.patients = {"rosa": rosa.id, "james": james.id}
-            self.markers = {rosa.id: _records(db, rosa, self.users["rosa"], self.ada, "Rzq"),
-                            james.id: _records(db, james, self.users["james"], self.ada, "Jzq")}
+            self.ids = {"rosa": {}, "james": {}}
+            self.markers = {rosa.id: _records(db, rosa, self.users["rosa"], self.ada, "Rzq", self.ids["rosa"]),
+                            james.id: _records(db, james, self.users["james"], self.ada, "Jzq",
+                                               self.ids["james"])}
         self.browsers = {"rosa": Browser("rosa"), "maria": Browser("maria"), "sam": Browser("sam"),
                          "shared": Browser("shared")}
         for name, count in (("rosa", 2), ("maria", 2), ("sam", 1), ("shared", 1)):
@@ -120,6 +132,8 @@ class Practice(RuleBasedStateMachine):
                 self.browsers[name].tab()
         self.tabs: list[Tab] = [t for b in self.browsers.values() for t in b.tabs]
         self.acted: Tab | None = None
+        # Unsent drafts typed in the model: text -> (writer's user id, patient id).
+        self.drafts: dict[str, tuple[int, int]] = {}
 
     # --- who may see what, now ---
 
@@ -161,7 +175,11 @@ class Practice(RuleBasedStateMachine):
     @rule(index=st.integers(0, 5), page=st.sampled_from(PAGES), patient=st.sampled_from(("rosa", "james")))
     def open_page(self, index, page, patient):
         tab = self._tab(index)
-        url = f"{routes.ADMIN_PATIENT}?id={self.patients[patient]}" if page == "patient-page" else page
+        if page in ITEM_PAGES:
+            path, parameter, item = ITEM_PAGES[page]
+            url = f"{path}?{parameter}={self.ids[patient][item]}"
+        else:
+            url = page
         self._step(tab, lambda: tab.open(url))
 
     @rule(index=st.integers(0, 5))
@@ -181,7 +199,10 @@ class Practice(RuleBasedStateMachine):
         text = f"model message {next(self.serial)}"
 
         def send():
+            where = tab.path
             tab.call(MessagesState, "start_compose")
+            if tab.path != where:  # the click found the tab cleared and sent it away: no form
+                return
             tab.call(MessagesState, "send_message",
                      form={"category": "Billing", "subject": text, "body": text})
 
@@ -196,10 +217,37 @@ class Practice(RuleBasedStateMachine):
         text = f"model reply {next(self.serial)}"
 
         def send():
+            where = tab.path
             tab.call(MessagesState, "open_thread", thread_id=threads[0]["id"])
+            if tab.path != where:  # sent away (see send_message): the reply box is gone
+                return
             tab.call(MessagesState, "send_reply", form={"reply": text})
 
         self._write_step(tab, send, writes_as=("self", "caregiver"))
+
+    @rule(index=st.integers(0, 5))
+    def keep_draft(self, index):
+        """Typing in New message keeps a draft: the writer's own, for the tab's patient."""
+        tab = self._tab(index)
+        text = f"model draft {next(self.serial)}"
+        shown = tab.session_state._tab_patient_id
+        person = self._person(tab.browser)
+        self._step(tab, lambda: tab.call(MessagesState, "keep_compose", form={"body": text}))
+        with session_scope() as db:
+            draft = db.exec(select(MessageDraft).where(MessageDraft.body == text)).first()
+            relation = access.relation_to(db, person, shown) if person and shown else None
+        if draft is None:
+            return
+        assert relation in ("self", "caregiver"), f"{tab.name} ({relation}) kept a draft"
+        assert (draft.user_id, draft.patient_id) == (person.id, shown), \
+            f"{tab.name} showed {shown} for {person.id}; its draft went to {draft.user_id}/{draft.patient_id}"
+        self.drafts[text] = (draft.user_id, draft.patient_id)
+
+    def _foreign_drafts(self, tab: Tab) -> list[str]:
+        """Drafts this tab must never hold: another person's, or another patient's portal's."""
+        person = self._person(tab.browser)
+        mine = (person.id if person else None, tab.session_state._tab_patient_id)
+        return [text for text, owner in self.drafts.items() if owner != mine]
 
     @rule(index=st.integers(0, 5))
     def grant(self, index):
@@ -325,6 +373,9 @@ class Practice(RuleBasedStateMachine):
             text = str(hydration)
             for marker in foreign:
                 assert marker not in text, f"{tab.name} was sent {marker!r} on a page load"
+        for draft in self._foreign_drafts(tab):
+            assert draft not in sent, f"{tab.name} would send someone else's draft {draft!r}"
+            assert draft not in kept, f"{tab.name} keeps someone else's draft {draft!r}"
 
     @invariant()
     def no_tab_would_be_sent_anything_its_person_may_not_see(self):
@@ -332,12 +383,15 @@ class Practice(RuleBasedStateMachine):
         for tab in getattr(self, "tabs", []):
             person = self._person(tab.browser)
             foreign = self._foreign(person)
-            if not foreign:
+            drafts = self._foreign_drafts(tab)
+            if not foreign and not drafts:
                 continue
             sent = tab.clone().reload_snapshot()
             text = str(sent)
             for marker in foreign:
                 assert marker not in text, f"reloading {tab.name} would send {marker!r}"
+            for draft in drafts:
+                assert draft not in text, f"reloading {tab.name} would send the draft {draft!r}"
 
 
 def _patient(db, patient_id):

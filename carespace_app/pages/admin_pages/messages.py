@@ -4,7 +4,7 @@ from __future__ import annotations
 import reflex as rx
 
 from ... import routes
-from ...components.ui import error_callout, field, primary_button
+from ...components.ui import error_callout, field, notice_callout, primary_button
 from ...state.admin_messages import AdminMessagesState as S
 from .layout import admin_shell, data_table, pager, section, select_field, small_button
 
@@ -45,6 +45,32 @@ def _message(m) -> rx.Component:
     )
 
 
+CLOSE_QUESTION = "Close this conversation?"
+CLOSE_EXPLAINED = ("The patient and their caregivers can read it but can no longer reply in it; "
+                   "to ask something new they start a new message. You can reopen it later.")
+
+
+def _close_dialog() -> rx.Component:
+    """Closing asks first: the patient's side can no longer answer in it."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(small_button("Close")),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(CLOSE_QUESTION),
+            rx.alert_dialog.description(
+                "“", S.thread["subject"], "” with ", S.thread["patient"], ". ", CLOSE_EXPLAINED,
+                size="3",
+            ),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button("Keep it open", variant="soft",
+                                                 color_scheme="gray", size="3")),
+                rx.alert_dialog.action(rx.button("Close conversation", size="3",
+                                                 on_click=S.close_thread)),
+                spacing="3", justify="end", margin_top="1rem", wrap="wrap",
+            ),
+        ),
+    )
+
+
 def _thread() -> rx.Component:
     return section(
         "Conversation",
@@ -58,19 +84,22 @@ def _thread() -> rx.Component:
             rx.spacer(),
             rx.cond(S.thread["status"] == "closed",
                     small_button("Reopen", on_click=S.reopen_thread),
-                    small_button("Close", on_click=S.close_thread)),
+                    _close_dialog()),
             small_button("Back to the queue", on_click=S.close_thread_view, variant="outline"),
             spacing="2", width="100%", wrap="wrap", align="center",
         ),
         rx.vstack(rx.foreach(S.thread_messages, _message), spacing="2", width="100%"),
+        notice_callout(S.reply_note),
         error_callout(S.reply_error),
         rx.form(
             rx.vstack(
+                # A second tap of the same form carries the same key: stored once.
+                rx.el.input(type="hidden", name="key", value=S.reply_key, read_only=True),
                 field("Reply", rx.text_area(id="reply", name="reply", size="3", rows="5",
                                             width="100%", required=True), "reply",
                       hint="The patient is emailed that there's a new message; the email never "
                            "includes what you write."),
-                primary_button("Send reply", type="submit"),
+                primary_button("Send reply", type="submit", loading=S.replying),
                 spacing="2", width="100%", align="start",
             ),
             on_submit=S.send_reply, key=S.reply_version, width="100%",

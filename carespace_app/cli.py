@@ -135,12 +135,13 @@ def migrate(args) -> None:
 
 
 def create_staff(args) -> None:
-    from .services import accounts
+    from .services import staff
 
     password = _read_password()
     with _session() as db:
-        user = accounts.create_staff(db, email=args.email, full_name=args.name, password=password,
-                                     is_admin=args.admin, clock=utcnow)
+        user = staff.create_staff_from_command_line(
+            db, email=args.email, full_name=args.name, password=password, is_admin=args.admin,
+            clock=utcnow)
         email = user.email
     print(f"Created staff account for {email}" + (" (admin)" if args.admin else ""))
 

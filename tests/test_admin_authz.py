@@ -84,7 +84,12 @@ def _run_handler(cls, name, token: str, *, page: str = routes.ADMIN_STAFF,
 
     async def run():
         async with EventContext(token="authz", state_manager=None, enqueue_impl=_nothing):
-            await fn(state, *(_args(fn) if args is None else args))
+            result = fn(state, *(_args(fn) if args is None else args))
+            if inspect.isasyncgen(result):  # a handler that yields (a busy button) runs whole
+                async for _ in result:
+                    pass
+            else:
+                await result
 
     asyncio.run(run())
     return state

@@ -7,6 +7,7 @@ import pytest
 from icalendar import Calendar
 from sqlmodel import select
 
+from carespace_app import routes
 from carespace_app.models import Appointment, AuditEvent, OutboxEmail
 from carespace_app.services import appointments
 from carespace_app.services.errors import NotAllowed, ValidationError
@@ -221,9 +222,12 @@ def test_booking_moving_and_cancelling_email_the_patient_and_caregiver_without_d
     assert [e.to_address for e in sent[:2]] and {e.to_address for e in sent} == recipients
     assert len(sent) == 6  # three changes, two people each
     texts = [e.body_template for e in sent]
-    assert "You have a new appointment on Tue, Jan 13; sign in to see it." in texts[0]
-    assert "Your appointment on Tue, Jan 13 has changed; sign in to see it." in texts[2]
-    assert "Your appointment on Wed, Jan 14 has changed; sign in to see it." in texts[4]
+    assert "A new appointment on Tue, Jan 13 was booked in your CareSpace portal." in texts[0]
+    assert ("A new appointment on Tue, Jan 13 was booked in Alice Moreno's CareSpace portal."
+            in texts[1])
+    assert "An appointment on Tue, Jan 13 has changed in your CareSpace portal." in texts[2]
+    assert "An appointment on Wed, Jan 14 has changed in your CareSpace portal." in texts[4]
+    assert all(routes.item_link(routes.APPOINTMENTS) in text for text in texts)
     for email in sent:
         assert email.patient_id == practice.alice.id
         for secret in ("Infusion", "Secretive", "Suite 9", "warfarin"):

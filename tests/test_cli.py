@@ -72,6 +72,29 @@ def test_create_staff_reads_the_password_from_stdin(database):
     assert security.check_password(PASSWORD, user.password_hash)
 
 
+def test_the_audit_log_says_the_command_line_made_the_account_and_its_role(database):
+    from carespace_app.clock import utcnow
+    from carespace_app.services import audit_log
+
+    run(database, "create-staff", "--email", "boss@example.com", "--name", "Ada Boss", "--admin",
+        stdin=PASSWORD)
+    run(database, "create-staff", "--email", "nurse@example.com", "--name", "Sam Nurse",
+        stdin=PASSWORD)
+    engine = make_engine(database)
+    try:
+        with Session(engine) as db:
+            boss = db.exec(select(User).where(User.email == "boss@example.com")).one()
+            rows = audit_log.list_events(db, boss, clock=utcnow).items
+    finally:
+        engine.dispose()
+    made = [(r.action, r.actor_name, r.actor_role, r.detail.split(", ")[1])
+            for r in reversed(rows) if r.action != "audit.viewed"]
+    assert made == [("account.created", "Command line", "command line", "administrator"),
+                    ("staff.created", "Command line", "command line", "administrator"),
+                    ("account.created", "Command line", "command line", "staff"),
+                    ("staff.created", "Command line", "command line", "staff")]
+
+
 def test_a_password_keeps_its_spaces_but_not_the_line_break(database):
     spaced = "  " + PASSWORD + " "
     assert run(database, "create-staff", "--email", "a@example.com", "--name", "A",

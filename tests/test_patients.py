@@ -34,7 +34,7 @@ def _actions(db, action):
 def test_create_patient_normalises_and_audits(db, nurse, clock):
     patient = _new(db, nurse, clock)
     assert patient.id and patient.email == "maria.garcia@example.com"
-    assert patient.last_name_key == "garcía"
+    assert (patient.first_name_key, patient.last_name_key) == ("maria", "garcia")
     [event] = _actions(db, "patient.created")
     assert (event.actor_user_id, event.patient_id, event.actor_role) == (nurse.id, patient.id, "staff")
 
@@ -156,19 +156,19 @@ def _found(db, nurse, clock, query, **kw):
 
 
 @pytest.mark.parametrize("query, expected", [
-    ("gar", ["1002", "1001", "1003"]),       # last-name prefix, any case; by name
-    ("GARCÍA", ["1001"]),
+    ("gar", ["1001", "1002", "1003"]),       # last-name prefix, any case; by name
+    ("GARCÍA", ["1001", "1002"]),            # accents aside: García and Garcia alike
     ("1004", ["1004"]),                      # MRN exactly
-    ("100", ["1002", "1001", "1003", "1004", "1005", "1006"]),  # part of an MRN
+    ("100", ["1001", "1002", "1003", "1004", "1005", "1006"]),  # part of an MRN
     ("10", []),                              # ...two characters are too few for a part
     ("MARIA@example.com", ["1001"]),         # email on file, normalised
     ("1956-03-14", ["1001", "1003"]),        # date of birth, ISO
     ("03/14/1956", ["1001", "1003"]),        # date of birth, as the office writes it
     ("3/14/1956", ["1001", "1003"]),
     ("Maria García", ["1001"]),              # First Last
-    ("Mar Gar", ["1002", "1001"]),
+    ("Mar Gar", ["1001", "1002"]),
     ("García, Maria", ["1001"]),             # Last, First
-    ("Garcia, Mar", ["1002"]),
+    ("Garcia, Mar", ["1001", "1002"]),
     ("Ann Marie Smith", ["1005"]),           # a first name with a space
     ("o'b", ["1004"]),
     ("under_", ["1006"]),                    # an underscore is a letter, not a wildcard
@@ -230,6 +230,43 @@ def test_search_finds_people_the_way_staff_say_them(db, nurse, clock, office_ros
     assert _found(db, nurse, clock, query) == expected
 
 
+@pytest.fixture
+def accented_roster(db, nurse, clock, office_roster):
+    rows = [("MRN-03000", "Inés", "Ortega", date(1971, 1, 9), "ines.o@example.com"),
+            ("MRN-03001", "Luis", "Ortega", date(1970, 1, 9), "lo@example.com"),
+            ("MRN-03002", "Ana Élise", "Blum", date(1966, 2, 3), "aeb@example.com")]
+    for mrn, first, last, born, email in rows:
+        _new(db, nurse, clock, mrn=mrn, first_name=first, last_name=last, date_of_birth=born,
+             email=email, phone=None)
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("ine", ["MRN-03000"]),                   # "Inés", typed without her accent
+    ("INÉS", ["MRN-03000"]),
+    ("Inès", ["MRN-03000"]),                  # another accent on the same letter still finds her
+    ("ines ortega", ["MRN-03000"]),
+    ("ortega, ine", ["MRN-03000"]),
+    ("angel", ["MRN-00420"]),
+    ("angel nunez", ["MRN-00420"]),
+    ("nunez, ang", ["MRN-00420"]),
+    ("Garcia", ["MRN-00042"]),
+    ("ana élise", ["MRN-03002"]),             # an accented capital inside a first name
+    ("ANA ELISE", ["MRN-03002"]),
+])
+def test_search_folds_accents_on_every_database(db, nurse, clock, accented_roster, query,
+                                                expected):
+    assert _found(db, nurse, clock, query) == expected
+
+
+def test_renaming_a_patient_keeps_the_search_keys(db, nurse, clock):
+    patient = _new(db, nurse, clock, first_name="Ines", last_name="Ortega")
+    patients.update_patient(db, nurse, patient.id, mrn=patient.mrn, first_name="Éloïse",
+                            last_name="Ñúñez", date_of_birth=patient.date_of_birth,
+                            email=patient.email, phone=None, clock=clock)
+    assert _found(db, nurse, clock, "eloise nunez") == [patient.mrn]
+    assert _found(db, nurse, clock, "ine") == []
+
+
 @pytest.mark.parametrize("query", ["Nobody Here", "Zed, Maria", "MRN-9", "nobody@", "(501) 555-9999"])
 def test_a_search_that_finds_nothing_says_so(db, nurse, clock, office_roster, query):
     page = patients.search_patients(db, nurse, query, clock=clock)
@@ -250,7 +287,7 @@ def test_part_searches_stay_paged_in_the_database(db, nurse, clock, office_roste
 
 def test_empty_search_lists_everyone_by_name_in_pages(db, nurse, clock, roster):
     first = patients.search_patients(db, nurse, "  ", limit=4, clock=clock)
-    assert [p.mrn for p in first.items] == ["1002", "1001", "1003", "1004"] and first.has_more
+    assert [p.mrn for p in first.items] == ["1001", "1002", "1003", "1004"] and first.has_more
     second = patients.search_patients(db, nurse, "", offset=4, limit=4, clock=clock)
     assert [p.mrn for p in second.items] == ["1005", "1006"] and not second.has_more
 
@@ -261,3 +298,33 @@ def test_search_is_staff_only_and_audited(db, nurse, clock, roster):
     assert event.detail == "query: gar"
     with pytest.raises(NotAllowed):
         patients.search_patients(db, None, "gar", clock=clock)
+
+
+def test_the_migration_fills_the_name_keys_of_existing_records(tmp_path):
+    """Records made before the key existed are found accents aside once migrated."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+
+    from carespace_app.config import PROJECT_ROOT
+
+    url = f"sqlite:///{tmp_path}/before.db"
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    config.set_main_option("sqlalchemy.url", url)
+    command.upgrade(config, "f3a9d6b2c8e1")  # the revision before the keys
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO patients (mrn, first_name, last_name, last_name_key, date_of_birth, "
+            "email, created_at, updated_at) VALUES ('M-1', 'Inés', 'Núñez', 'núñez', "
+            "'1971-01-09', 'ines@example.com', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"))
+    command.upgrade(config, "a8d4f2e6c9b3")
+    with engine.connect() as conn:
+        keys = conn.execute(text("SELECT first_name_key, last_name_key FROM patients")).one()
+        staff_choice = conn.execute(text(
+            "SELECT COUNT(*) FROM pragma_table_info('users') "
+            "WHERE name = 'email_on_patient_message' AND dflt_value IS NOT NULL")).scalar()
+    engine.dispose()
+    assert tuple(keys) == ("ines", "nunez")
+    assert staff_choice == 1  # every existing staff member starts with the email on

@@ -30,6 +30,15 @@ def test_admin_creates_staff_who_gets_a_reset_link_not_a_password(db, clock):
     assert {"staff.created", "staff.reset_link_sent"} <= actions
 
 
+def test_the_audit_log_says_the_admin_made_the_account_and_its_role(db, clock):
+    """Not a patient's sign-up by the new account itself: the admin acted, and gave a role."""
+    admin = make_staff(db, full_name="Ada Admin", is_admin=True)
+    made = staff.create_staff_member(db, admin, email="lead.nurse@clinic.example", full_name="Lee Lead",
+                                     is_admin=True, clock=clock)
+    created = db.exec(select(AuditEvent).where(AuditEvent.action == "account.created")).all()
+    assert [(e.actor_user_id, e.detail) for e in created] == [(admin.id, f"user #{made.id}, administrator")]
+
+
 def test_duplicate_email_is_refused(db, clock):
     admin = make_staff(db, is_admin=True)
     p = make_practice(db)

@@ -6,7 +6,8 @@ import reflex as rx
 from .. import routes
 from ..components.shell import portal_page
 from ..components.ui import error_callout, field, notice_callout, primary_button, public_page, text_input
-from ..state.settings import ConfirmEmailState, SettingsState as S
+from ..state.settings import MESSAGE_EMAIL_LABEL, ConfirmEmailState, SettingsState as S
+from .admin_pages.layout import admin_shell
 from .public import link_problem, password_rules
 
 
@@ -81,24 +82,58 @@ def _change_dialog() -> rx.Component:
     )
 
 
+def _account_card() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("Your account", size="5", as_="h2"),
+            rx.el.dl(
+                rx.el.dt("Name", class_name="cs-label"), rx.el.dd(S.user_name),
+                rx.el.dt("Email address", class_name="cs-label"), rx.el.dd(S.user_email),
+                class_name="cs-dl",
+            ),
+            _change_dialog(),
+            spacing="4", align="start",
+        ),
+        size="3",
+    )
+
+
+def _office_emails_card() -> rx.Component:
+    """Staff only: the emails the office gets. Never anything about the patient."""
+    return rx.card(
+        rx.vstack(
+            rx.heading("Emails from CareSpace", size="5", as_="h2"),
+            rx.box(rx.checkbox(MESSAGE_EMAIL_LABEL, checked=S.message_email,
+                               on_change=S.choose_message_email, disabled=S.choice_busy, size="3"),
+                   class_name="cs-check-target"),
+            rx.text("The email says only that a patient wrote, with a link to the conversation: "
+                    "never who wrote or what they said.", size="3", color_scheme="gray"),
+            spacing="3", align="start",
+        ),
+        size="3",
+    )
+
+
+def _office_settings() -> rx.Component:
+    return admin_shell(
+        "Settings",
+        rx.heading("Settings", size="7", as_="h1"),
+        notice_callout(S.notice),
+        _account_card(),
+        _office_emails_card(),
+    )
+
+
 def settings_page() -> rx.Component:
+    return rx.cond(S.office, _office_settings(), _portal_settings())
+
+
+def _portal_settings() -> rx.Component:
     return portal_page(
         "Settings",
         rx.heading("Settings", size="7", as_="h1"),
         notice_callout(S.notice),
-        rx.card(
-            rx.vstack(
-                rx.heading("Your account", size="5", as_="h2"),
-                rx.el.dl(
-                    rx.el.dt("Name", class_name="cs-label"), rx.el.dd(S.user_name),
-                    rx.el.dt("Email address", class_name="cs-label"), rx.el.dd(S.user_email),
-                    class_name="cs-dl",
-                ),
-                _change_dialog(),
-                spacing="4", align="start",
-            ),
-            size="3",
-        ),
+        _account_card(),
         rx.cond(
             S.relation == "self",
             rx.card(
@@ -129,6 +164,7 @@ def confirm_email_page() -> rx.Component:
             )),
             ("error", rx.vstack(error_callout(ConfirmEmailState.message),
                                 rx.link("Go to sign in", href=routes.SIGN_IN, size="3"), spacing="3")),
-            link_problem(ConfirmEmailState.view, ConfirmEmailState.message),
+            link_problem(ConfirmEmailState.view, ConfirmEmailState.message,
+                         ConfirmEmailState.home, ConfirmEmailState.home_label),
         ),
     )

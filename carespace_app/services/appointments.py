@@ -20,10 +20,10 @@ from ..models import (
     Appointment,
     Patient,
 )
-from . import access, audit, outbox, paging
+from . import access, audit, notifications, paging
 from .errors import NotFound, ValidationError
 from .text_rules import check_text
-from .messaging import audit_role, notification_addresses
+from .messaging import audit_role
 
 MIN_DURATION = 5
 MAX_DURATION = 600  # ten hours: the longest infusion day
@@ -36,10 +36,10 @@ PAST_DATE_FIELD = "past_date"
 PAST_DATE_QUESTION = "This date is in the past. Book it anyway, or change the date?"
 
 # What the patient (and their caregivers) are told by email: only that a visit on a
-# day changed, never its type, provider, place or instructions.
-CHANGE_SUBJECT = "Your appointments in CareSpace have changed"
-BOOKED_SENTENCE = "You have a new appointment on {day}; sign in to see it."
-CHANGED_SENTENCE = "Your appointment on {day} has changed; sign in to see it."
+# day changed, never its type, provider, place or instructions. The same words serve the
+# patient and a caregiver ("… in Rosa Alvarez's CareSpace portal"), see notifications.py.
+BOOKED_SENTENCE = "A new appointment on {day} was booked"
+CHANGED_SENTENCE = "An appointment on {day} has changed"
 
 
 @dataclass
@@ -154,11 +154,9 @@ def _check_not_past(starts_at: datetime, past_confirmed: bool, clock: Clock) -> 
 def _notify(db: Session, patient_id: int, sentence: str, starts_at: datetime, *,
             clock: Clock) -> None:
     """One sentence with the day only, to whoever hears about new messages."""
-    text = sentence.format(day=timefmt.day(starts_at, now=clock()))
-    body = f"Hello,\n\n{text}\n\nSign in at {routes.sign_in_link()}"
-    for address in notification_addresses(db, patient_id):
-        outbox.enqueue(db, to=address, subject=CHANGE_SUBJECT, body=body,
-                       kind="appointment_notification", patient_id=patient_id, clock=clock)
+    notifications.tell_patient_side(
+        db, patient_id, news=sentence.format(day=timefmt.day(starts_at, now=clock())),
+        path=routes.APPOINTMENTS, kind=notifications.APPOINTMENT_KIND, clock=clock)
 
 
 def _appointment(db: Session, appointment_id: int) -> Appointment:

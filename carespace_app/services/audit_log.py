@@ -17,6 +17,7 @@ from ..clock import Clock
 from ..models import AuditEvent, Patient, User
 from ..timefmt import to_utc_naive
 from . import access, audit, paging
+from .access import ROLE_SYSTEM
 from .errors import ValidationError
 from .passwords import normalize_email
 
@@ -34,6 +35,15 @@ class AuditRow:
     detail: str  # with the count of a repeated refusal: "thread.view (10 times)"
     client_ip: str
     repeat_count: int = 1
+
+
+# How the log names who acted: the roles as the office says them.
+ROLE_WORDS = {"system": "command line", "anonymous": "not signed in"}
+COMMAND_LINE = "Command line"  # the actor of what the office's command line did
+
+
+def role_in_words(role: str) -> str:
+    return ROLE_WORDS.get(role, role)
 
 
 def _counted(detail: str, repeat_count: Optional[int]) -> str:
@@ -78,8 +88,9 @@ def list_events(db: Session, actor: User, *, mrn: str = "", actor_email: str = "
         query = query.where(AuditEvent.at < end)
     rows = db.exec(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
                    .offset(offset).limit(limit + 1)).all()
-    items = [AuditRow(id=e.id, at=e.at, actor_name=name or "", actor_email=email or "",
-                      actor_role=e.actor_role, patient_name=f"{first} {last}" if first else "",
+    items = [AuditRow(id=e.id, at=e.at,
+                      actor_name=name or (COMMAND_LINE if e.actor_role == ROLE_SYSTEM else ""),
+                      actor_email=email or "", actor_role=role_in_words(e.actor_role), patient_name=f"{first} {last}" if first else "",
                       mrn=p_mrn or "", action=e.action, detail=_counted(e.detail, e.repeat_count),
                       client_ip=e.client_ip or "", repeat_count=e.repeat_count or 1)
              for e, name, email, first, last, p_mrn in rows]

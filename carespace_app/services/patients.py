@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ..clock import Clock
-from ..models import Patient, User
+from ..models import Patient, User, fold_name
 from ..timefmt import to_local
 from . import access, audit, paging
 from .errors import NotFound, ValidationError
@@ -30,7 +30,12 @@ _US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
 
 def name_key(text: str) -> str:
-    """How names are compared: the same letters whatever the case or keyboard."""
+    """How names are compared: the same letters whatever the case, keyboard or accents
+    ("ine" finds "Inés"). The record's keys are kept by models._keep_name_keys."""
+    return fold_name(text)
+
+
+def _casefolded(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip().casefold()
 
 
@@ -102,7 +107,6 @@ def _cleaned(db: Session, *, patient_id: Optional[int], mrn, first_name, last_na
         "mrn": mrn,
         "first_name": _required(first_name, "first_name", "first name", 100),
         "last_name": last_name,
-        "last_name_key": name_key(last_name),
         "date_of_birth": _valid_date_of_birth(date_of_birth, clock),
         "email": normalize_email(validate_email_address(email or "")),
         "phone": _valid_phone(phone),
@@ -151,8 +155,7 @@ def update_patient(db: Session, actor: Optional[User], patient_id: int, *, mrn: 
     fields = _cleaned(db, patient_id=patient.id, mrn=mrn, first_name=first_name,
                       last_name=last_name, date_of_birth=date_of_birth, email=email, phone=phone,
                       clock=clock)
-    changed = [name for name, value in fields.items()
-               if name != "last_name_key" and getattr(patient, name) != value]
+    changed = [name for name, value in fields.items() if getattr(patient, name) != value]
     email_changed = fields["email"] != patient.email
     for name, value in fields.items():
         setattr(patient, name, value)
@@ -206,23 +209,10 @@ def _contains(column, text: str):
     return column.contains(text, autoescape=True)
 
 
-def _ascii_lower(text: str) -> str:
-    return text.translate(_ASCII_LOWER)
-
-
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
-
 def _first_name_starts(text: str):
-    """First names have no key column: compare the database's lower() with the name key.
-
-    PostgreSQL's lower() folds every letter; SQLite's folds A-Z only, so "Ángel" stays
-    "Ángel" there. The second spelling (capital initial, A-Z folded) still finds it.
-    """
-    key = name_key(text)
-    spellings = {key, _ascii_lower(key[:1].upper() + key[1:])}
-    column = func.lower(Patient.first_name)
-    return or_(*(_starts_with(column, spelling) for spelling in sorted(spellings)))
+    # Folded in Python on both sides (first_name_key): the same on SQLite and PostgreSQL,
+    # whose lower() differ on letters outside A-Z.
+    return _starts_with(Patient.first_name_key, name_key(text))
 
 
 def _name_conditions(query: str) -> list:
@@ -278,7 +268,7 @@ def _part_conditions(query: str) -> list:
     """
     if len(query) < _SUBSTRING_MIN:
         return []
-    part = name_key(query)
+    part = _casefolded(query)
     return [_contains(func.lower(Patient.mrn), part), _contains(Patient.email, part)]
 
 
@@ -302,7 +292,7 @@ def search_patients(db: Session, actor: Optional[User], query: str, *, offset: i
         if born is not None:
             conditions.append(Patient.date_of_birth == born)
         statement = statement.where(or_(*conditions))
-    statement = statement.order_by(Patient.last_name_key, Patient.first_name, Patient.id)
+    statement = statement.order_by(Patient.last_name_key, Patient.first_name_key, Patient.id)
     rows = db.exec(statement.offset(offset).limit(limit + 1)).all()
     audit.record(db, "patients.searched", actor=actor, role=role,
                  detail=f"query: {query}" if query else "all patients", client_ip=client_ip,

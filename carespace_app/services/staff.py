@@ -30,12 +30,14 @@ class StaffMember:
     is_active: bool
     created_at: datetime
     deactivated_at: Optional[datetime]
+    email_on_patient_message: bool = True
 
 
 def _view(u: User) -> StaffMember:
     return StaffMember(id=u.id, full_name=u.full_name, email=u.email, is_admin=bool(u.is_admin),
                        is_active=bool(u.is_active), created_at=u.created_at,
-                       deactivated_at=u.deactivated_at)
+                       deactivated_at=u.deactivated_at,
+                       email_on_patient_message=bool(u.email_on_patient_message))
 
 
 def _staff_member(db: Session, user_id) -> User:
@@ -78,6 +80,29 @@ def _send_reset_link(db: Session, user: User, *, subject: str, intro: str, clock
               "within one hour:\n\n{link}\n\nThe link works once. Questions? Call "
               f"{OFFICE_PHONE}."),
         clock=clock)
+
+
+ROLE_WORDS = accounts.STAFF_ROLE_WORDS
+
+
+def create_staff_from_command_line(db: Session, *, email: str, full_name: str, password: str,
+                                   is_admin: bool = False, clock: Clock) -> User:
+    """The first accounts, made on the server before anyone can sign in.
+
+    The trail names the command line as the one who acted (no signed-in person did) and
+    the account's role, so the log never shows a staff account as a patient's own sign-up.
+    """
+    user = accounts.create_user(db, email=email, full_name=full_name, password=password,
+                                clock=clock, commit=False, audited=False)
+    user.is_staff, user.is_admin = True, bool(is_admin)
+    db.add(user)
+    role = ROLE_WORDS[user.is_admin]
+    audit.record(db, "account.created", role=access.ROLE_SYSTEM, detail=f"user #{user.id}, {role}",
+                 clock=clock)
+    audit.record(db, "staff.created", role=access.ROLE_SYSTEM, detail=f"user #{user.id}, {role}",
+                 clock=clock)
+    db.commit()
+    return user
 
 
 def create_staff_member(db: Session, admin: User, *, email: str, full_name: str,
@@ -141,3 +166,31 @@ def send_password_reset(db: Session, admin: User, user_id: int, *, clock: Clock,
     audit.record(db, "staff.reset_link_sent", actor=admin, detail=f"user #{user.id}",
                  client_ip=client_ip, clock=clock)
     db.commit()
+
+
+# --- a staff member's own choices (Settings) -------------------------------------------
+
+
+def message_email_choice(db: Session, actor: Optional[User]) -> Optional[bool]:
+    """Whether this person gets "a patient sent a new message" emails; None for anyone
+    who is not staff (patients and caregivers never have this choice)."""
+    if actor is None or not actor.is_staff or not actor.is_active:
+        return None
+    user = db.get(User, actor.id)
+    return bool(user.email_on_patient_message) if user is not None else None
+
+
+def choose_message_email(db: Session, actor: User, on: bool, *, clock: Clock,
+                         client_ip: Optional[str] = None) -> bool:
+    """Settings: "Email me when a patient sends a message", for the staff member themself."""
+    access.require_staff(db, actor, action="settings.message_email", clock=clock,
+                         client_ip=client_ip)
+    user = db.get(User, actor.id)
+    wanted = on is True
+    if bool(user.email_on_patient_message) != wanted:
+        user.email_on_patient_message = wanted
+        db.add(user)
+        audit.record(db, "settings.message_email", actor=actor, detail="on" if wanted else "off",
+                     client_ip=client_ip, clock=clock)
+        db.commit()
+    return wanted

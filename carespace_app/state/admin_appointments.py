@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
+import reflex as rx
+
 from ..clock import utcnow
 from ..models import APPOINTMENT_CANCELLED, APPOINTMENT_TYPES
 from ..services import appointments
@@ -69,6 +71,7 @@ class AdminAppointmentsState(AdminState):
     # Which form ("new_" or "edit_") is asking "This date is in the past…"; "" for none.
     past_question: str = ""
     past_question_text: str = ""
+    busy: bool = False
 
     def _patient_id(self) -> Optional[int]:
         return int_or_none(self._page_param("id"))
@@ -100,6 +103,7 @@ class AdminAppointmentsState(AdminState):
             return
         self.errors, self.form_error, self.editing = _blank(), "", {}
         self.past_question = ""
+        self.busy = False
         self._show(got)
 
     def _show_error(self, outcome, prefix: str) -> None:
@@ -113,18 +117,25 @@ class AdminAppointmentsState(AdminState):
         else:
             self.form_error = outcome.error
 
+    @rx.event
     async def create_appointment(self, form: dict):
+        if self.busy:
+            return
         patient_id = self._patient_id()
+        self.busy = True
+        yield
         made = await self._office(lambda db, v: appointments.create_appointment(
             db, v.user, patient_id, **_values(form), clock=utcnow), what="book appointment")
+        self.busy = False
         if made.left:
             return
         if not made.ok:
-            return self._show_error(made, "new_")
+            self._show_error(made, "new_")
+            return
         self.errors, self.form_error, self.past_question = _blank(), "", ""
         self.form_version += 1
         await self._refresh()
-        return self._flash("success", "Appointment booked.")
+        self._flash("success", "Appointment booked.")
 
     async def start_edit(self, appointment_id: str):
         got = await self._office()
@@ -149,18 +160,25 @@ class AdminAppointmentsState(AdminState):
             return
         self.past_question = ""
 
+    @rx.event
     async def save_appointment(self, form: dict):
+        if self.busy:
+            return
         wanted = int_or_none(self.editing.get("id", ""))
+        self.busy = True
+        yield
         saved = await self._office(lambda db, v: appointments.update_appointment(
             db, v.user, wanted, **_values(form), clock=utcnow), what="change appointment")
+        self.busy = False
         if saved.left:
             return
         if not saved.ok:
-            return self._show_error(saved, "edit_")
+            self._show_error(saved, "edit_")
+            return
         self.editing, self.errors, self.form_error, self.past_question = {}, _blank(), "", ""
         self.form_version += 1
         await self._refresh()
-        return self._flash("success", "Appointment changed.")
+        self._flash("success", "Appointment changed.")
 
     async def cancel_appointment(self, appointment_id: str):
         wanted = int_or_none(appointment_id)

@@ -39,7 +39,8 @@ class AdminAuditState(AdminState):
         page = got.value
         self.offset, self.has_more = page.offset, page.has_more
         self.events = [{"id": str(e.id), "at": when(e.at),
-                        "actor": f"{e.actor_name} <{e.actor_email}>" if e.actor_email else "—",
+                        "actor": (f"{e.actor_name} <{e.actor_email}>" if e.actor_email
+                                  else e.actor_name or "—"),
                         "role": e.actor_role,
                         "patient": f"{e.patient_name} ({e.mrn})" if e.mrn else "",
                         "action": e.action, "detail": e.detail, "ip": e.client_ip}

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ..clock import utcnow
-from ..services import office_outbox
+from ..services import notifications, office_outbox
 from ..timefmt import when
 from .admin import AdminState, int_or_none
 
@@ -31,7 +31,8 @@ class AdminOutboxState(AdminState):
             return self._flash("error", got.error)
         page = got.value
         self.offset, self.has_more = page.offset, page.has_more
-        self.emails = [{"id": str(e.id), "to": e.to_address, "subject": e.subject, "kind": e.kind,
+        self.emails = [{"id": str(e.id), "to": e.to_address, "subject": e.subject,
+                        "kind": notifications.kind_in_words(e.kind),
                         "status": e.status, "attempts": str(e.attempts), "error": e.last_error,
                         "created": when(e.created_at),
                         "retry": "yes" if e.status in office_outbox.RETRYABLE else ""}

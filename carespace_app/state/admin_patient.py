@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Optional
 
+import reflex as rx
+
 from .. import routes
 from ..clock import utcnow
 from ..services import invitations, messaging, office_outbox, patients, tab_access
@@ -49,6 +51,7 @@ class AdminPatientState(AdminState):
     errors: dict[str, str] = blank_errors()
     form_error: str = ""
     saved_note: str = ""
+    busy: bool = False
     # Bumped after a save so the uncontrolled form re-mounts with the stored values.
     form_version: int = 0
 
@@ -107,14 +110,21 @@ class AdminPatientState(AdminState):
             return
         self.errors = blank_errors()
         self.form_error = self.saved_note = ""
+        self.busy = False
         return await self._refresh()
 
+    @rx.event
     async def save_patient(self, form: dict):
+        if self.busy:
+            return
         patient_id = self._patient_id()
         values = patient_form_values(form)
+        self.busy = True
+        yield
         saved = await self._office(lambda db, v: patients.update_patient(
             db, v.user, patient_id, **values, clock=utcnow, client_ip=v.client_ip),
             what="save patient")
+        self.busy = False
         if saved.left:
             return
         self.errors = blank_errors()
@@ -129,21 +139,27 @@ class AdminPatientState(AdminState):
         self.saved_note = ("Saved. The email changed, so any earlier invitation link no longer "
                            "works: send a new one." if email_changed else "Saved.")
         self.form_version += 1
-        await self._refresh()
-        return self._flash("success", self.saved_note)
+        await self._refresh()  # the page says it beside the form: no toast repeating it
 
+    @rx.event
     async def send_invitation(self):
+        if self.busy:
+            return
         patient_id = self._patient_id()
+        self.busy = True
+        yield
         sent = await self._office(lambda db, v: invitations.send_patient_invitation(
             db, patient_id, sent_by=v.user, clock=utcnow, client_ip=v.client_ip).expires_at,
             what="send invitation")
+        self.busy = False
         if sent.left:
             return
         if not sent.ok:
-            return self._flash("error", sent.error)
+            self._flash("error", sent.error)
+            return
         await self._refresh()
-        return self._flash("success", f"Invitation sent to {self.patient.get('email', '')}. "
-                                f"The link expires {when(sent.value)}.")
+        self._flash("success", f"Invitation sent to {self.patient.get('email', '')}. "
+                               f"The link expires {when(sent.value)}.")
 
     async def send_caregiver_link(self, grant_id: str):
         # The grant id comes from the browser: another patient's grant is answered as unknown.

@@ -38,6 +38,7 @@ class AdminPatientsState(AdminState):
     searched: bool = False
     errors: dict[str, str] = blank_errors()
     form_error: str = ""
+    busy: bool = False
 
     def _show(self, found, query: str):
         if not found.ok:
@@ -54,6 +55,7 @@ class AdminPatientsState(AdminState):
             return
         self.errors = blank_errors()
         self.form_error = ""
+        self.busy = False
         await self._search(self.query, 0)
 
     async def _search(self, query: str, offset: int):
@@ -71,10 +73,16 @@ class AdminPatientsState(AdminState):
     async def previous_page(self):
         return await self._search(self.query, max(0, self.offset - PAGE_SIZE))
 
+    @rx.event
     async def create_patient(self, form: dict):
+        if self.busy:
+            return
         values = patient_form_values(form)
+        self.busy = True
+        yield
         made = await self._office(lambda db, v: patients.create_patient(
             db, v.user, **values, clock=utcnow, client_ip=v.client_ip).id, what="create patient")
+        self.busy = False
         if made.left:
             return
         self.errors = blank_errors()
@@ -86,4 +94,4 @@ class AdminPatientsState(AdminState):
                 self.form_error = made.error
             return
         self._flash("success", "Patient record created.")
-        return rx.redirect(f"{routes.ADMIN_PATIENT}?id={made.value}")
+        yield rx.redirect(f"{routes.ADMIN_PATIENT}?id={made.value}")

@@ -1,6 +1,8 @@
 """Admin › Resources: the links patients see on their Resources tab."""
 from __future__ import annotations
 
+import reflex as rx
+
 from ..clock import utcnow
 from ..services import resources
 from .admin import AdminState, int_or_none
@@ -27,6 +29,7 @@ class AdminResourcesState(AdminState):
     form_error: str = ""
     editing: dict[str, str] = {}
     form_version: int = 0
+    busy: bool = False
 
     def _show(self, got) -> None:
         if got.ok:
@@ -43,6 +46,7 @@ class AdminResourcesState(AdminState):
         if got.left:
             return
         self.errors, self.form_error, self.editing = _blank(), "", {}
+        self.busy = False
         self._show(got)
 
     def _show_error(self, outcome) -> None:
@@ -52,17 +56,24 @@ class AdminResourcesState(AdminState):
         else:
             self.form_error = outcome.error
 
+    @rx.event
     async def add_link(self, form: dict):
+        if self.busy:
+            return
+        self.busy = True
+        yield
         made = await self._office(lambda db, v: resources.create_resource(
             db, v.user, **_values(form), clock=utcnow), what="add link")
+        self.busy = False
         if made.left:
             return
         if not made.ok:
-            return self._show_error(made)
+            self._show_error(made)
+            return
         self.errors, self.form_error = _blank(), ""
         self.form_version += 1
         await self._refresh()
-        return self._flash("success", "Link added. Patients see it on their Resources tab.")
+        self._flash("success", "Link added. Patients see it on their Resources tab.")
 
     async def start_edit(self, resource_id: str):
         got = await self._office()
@@ -80,18 +91,25 @@ class AdminResourcesState(AdminState):
         self.editing = {}
         self.form_version += 1
 
+    @rx.event
     async def save_link(self, form: dict):
+        if self.busy:
+            return
         wanted = int_or_none(self.editing.get("id", ""))
+        self.busy = True
+        yield
         saved = await self._office(lambda db, v: resources.update_resource(
             db, v.user, wanted, **_values(form), clock=utcnow), what="save link")
+        self.busy = False
         if saved.left:
             return
         if not saved.ok:
-            return self._show_error(saved)
+            self._show_error(saved)
+            return
         self.editing, self.errors, self.form_error = {}, _blank(), ""
         self.form_version += 1
         await self._refresh()
-        return self._flash("success", "Link saved.")
+        self._flash("success", "Link saved.")
 
     async def delete_link(self, resource_id: str):
         wanted = int_or_none(resource_id)

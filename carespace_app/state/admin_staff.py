@@ -5,6 +5,8 @@ service refuses it (require_admin, audited as admin.refused).
 """
 from __future__ import annotations
 
+import reflex as rx
+
 from ..clock import utcnow
 from ..services import staff
 from ..timefmt import when
@@ -27,6 +29,7 @@ class AdminStaffState(AdminState):
     form_error: str = ""
     form_version: int = 0
     refused: bool = False
+    busy: bool = False
 
     def _show(self, got):
         self.refused = got.refused
@@ -38,6 +41,7 @@ class AdminStaffState(AdminState):
                          "role": "Administrator" if m.is_admin else "Staff",
                          "active": "yes" if m.is_active else "",
                          "status": "Active" if m.is_active else f"Deactivated {when(m.deactivated_at)}",
+                         "message_email": "On" if m.email_on_patient_message else "Off",
                          "me": "yes" if m.id == me else ""} for m in members]
 
     async def _refresh(self):
@@ -47,17 +51,24 @@ class AdminStaffState(AdminState):
         return self._show(got)
 
     async def load(self):
+        self.busy = False
         got = await self._open_section(_members, what="staff accounts")
         if got.left:
             return
         self.errors, self.form_error = _blank(), ""
         return self._show(got)
 
+    @rx.event
     async def create_member(self, form: dict):
+        if self.busy:
+            return
         wants_admin = str(form.get("is_admin", "")) in ("on", "true", "yes")
+        self.busy = True
+        yield
         made = await self._office(lambda db, v: staff.create_staff_member(
             db, v.user, email=str(form.get("email", "")), full_name=str(form.get("full_name", "")),
             is_admin=wants_admin, clock=utcnow, client_ip=v.client_ip), what="create staff account")
+        self.busy = False
         if made.left:
             return
         self.errors, self.form_error = _blank(), ""
@@ -69,8 +80,8 @@ class AdminStaffState(AdminState):
             return
         self.form_version += 1
         await self._refresh()
-        return self._flash("success", f"Account created. {made.value.email} was emailed a link to "
-                                "choose their password.")
+        self._flash("success", f"Account created. {made.value.email} was emailed a link to "
+                               "choose their password.")
 
     async def _change(self, member_id: str, action, said: str):
         wanted = int_or_none(member_id)

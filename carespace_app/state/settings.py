@@ -5,12 +5,15 @@ from __future__ import annotations
 import reflex as rx
 
 from ..clock import utcnow
-from ..services import accounts, passwords
-from .auth import TOO_MANY_TRIES, _another_try
+from ..services import accounts, notifications, passwords, staff
+from .auth import ALREADY_SIGNED_IN, TOO_MANY_TRIES, _another_try, signed_in_home
 from .portal import PortalState
 from .session import SessionState
 
 MAX_FIELD = 1000
+MESSAGE_EMAIL_LABEL = notifications.STAFF_SETTING_LABEL
+MESSAGE_EMAIL_ON = "Saved. You'll get an email when a patient sends a message."
+MESSAGE_EMAIL_OFF = "Saved. You won't get emails about patients' messages."
 
 
 def _text(form: dict, key: str) -> str:
@@ -33,6 +36,10 @@ class SettingsState(PortalState):
     busy: bool = False
     rules: list[dict[str, str]] = []
     form_key: int = 0
+    # The office's own choices: shown to staff only, in the admin frame.
+    office: bool = False
+    message_email: bool = True
+    choice_busy: bool = False
 
     async def load(self):
         self.dialog_open = False
@@ -40,9 +47,42 @@ class SettingsState(PortalState):
         self.password_error = ""
         self.notice = ""
         self.busy = False
-        got = await self._open_page()
-        if got.ok:
-            self.rules = _rules_view("", self.user_email)
+        self.choice_busy = False
+        # Staff have no patient's portal: their Settings open without one.
+        choice = await self._own(lambda db, v: staff.message_email_choice(db, v.user),
+                                 what="settings")
+        if choice.left:
+            return
+        if choice.ok and choice.value is not None:
+            viewer = await self._person()
+            if viewer is None:
+                return
+            await self._show_identity(viewer)
+            self.office, self.message_email = True, choice.value
+        else:
+            self.office = False
+            got = await self._open_page()
+            if not got.ok:
+                return
+        self.rules = _rules_view("", self.user_email)
+
+    @rx.event
+    async def choose_message_email(self, value: bool):
+        """Staff: "Email me when a patient sends a message" (saved at the click)."""
+        if self.choice_busy:
+            return
+        self.choice_busy = True
+        yield
+        got = await self._office(lambda db, v: staff.choose_message_email(
+            db, v.user, value is True, clock=utcnow, client_ip=v.client_ip), what="settings")
+        self.choice_busy = False
+        if got.left:
+            return
+        if not got.ok:
+            self._flash("error", got.error)
+            return
+        self.message_email = got.value
+        self._flash("success", MESSAGE_EMAIL_ON if got.value else MESSAGE_EMAIL_OFF)
 
     def set_dialog_open(self, value: bool):
         self.dialog_open = bool(value)
@@ -105,9 +145,11 @@ class SettingsState(PortalState):
 class ConfirmEmailState(SessionState):
     """/confirm-email?token=…: the link sent to the new address."""
 
-    view: str = "loading"  # loading | done | invalid | expired | used | superseded | error
+    view: str = "loading"  # loading | done | invalid | expired | used | superseded | error | signed_in
     message: str = ""
     new_email: str = ""
+    home: str = ""
+    home_label: str = ""
 
     async def load(self):
         token = self.router.url.query_parameters.get("token", "")[:200]
@@ -116,6 +158,12 @@ class ConfirmEmailState(SessionState):
         if got.link:
             self.view = got.link if got.link in {"expired", "used", "superseded"} else "invalid"
             self.message = got.error
+            # Confirmed already and signed in: nothing to call the office about. (An expired
+            # or replaced link keeps its sentence: the change has to be asked for again.)
+            home = await signed_in_home(self) if got.link == "used" else None
+            if home is not None:
+                self.view, self.message = "signed_in", ALREADY_SIGNED_IN
+                self.home, self.home_label = home
             return
         if not got.ok:
             self.view = "error"

@@ -67,7 +67,16 @@ def test_staff_edits_resources_and_javascript_links_are_refused(server, page: Pa
     page.get_by_role("button", name=f"Move {title} up").click()
     rows = page.get_by_role("row")
     expect(rows.nth(rows.count() - 2)).to_contain_text(title)  # one place up from the bottom
+    # Deleting asks first; keeping it changes nothing.
     page.get_by_role("button", name=f"Delete {title}").click()
+    confirm = page.get_by_role("alertdialog")
+    expect(confirm).to_contain_text(f"Delete the link “{title}”?")
+    confirm.get_by_role("button", name="Keep link").click()
+    expect(page.get_by_role("alertdialog")).to_have_count(0)
+    expect(page.get_by_role("row").filter(has_text=title)).to_be_visible()
+    page.get_by_role("button", name=f"Delete {title}").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="Yes, delete link").click()
+    expect(page.get_by_text("Link deleted.")).to_be_visible()
     expect(page.get_by_role("row").filter(has_text=title)).to_have_count(0)
 
 
@@ -78,7 +87,7 @@ def test_outbox_shows_status_but_never_the_link(server, page: Page):
     sign_in(page, staff, lands_on=ADMIN_HOME)
     page.get_by_role("link", name="Outbox").click()
     row = page.get_by_role("row").filter(has_text=person.email)
-    expect(row).to_contain_text("invitation")
+    expect(row).to_contain_text("Invitation to register")  # the kind in words
     expect(row).to_contain_text("sent")
     html = page.content()
     assert "/register?token" not in html and "token=" not in html

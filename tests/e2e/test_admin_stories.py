@@ -80,6 +80,7 @@ def test_staff_invites_patient_who_writes_and_gets_a_reply(server, page: Page, b
     row = page.get_by_role("row").filter(has_text=subject)
     expect(row).to_contain_text("Olivia Frontdesk")
     page.get_by_role("button", name="Close", exact=True).click()
+    page.get_by_role("alertdialog").get_by_role("button", name="Close conversation").click()
     expect(page.get_by_role("button", name="Reopen")).to_be_visible()
 
     mail = server.mailbox.wait_for(person.email, "You have a new message in CareSpace")
@@ -147,6 +148,7 @@ def test_deactivated_staff_loses_their_open_tab(server, page: Page, browser: Bro
     sign_in(page, admin, lands_on=ADMIN_HOME)
     page.get_by_role("link", name="Staff").click()
     page.get_by_role("button", name=f"Deactivate {nurse.email}").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="Yes, deactivate").click()
     expect(page.get_by_role("row").filter(has_text=nurse.email)).to_contain_text("Deactivated")
 
     # The nurse's tab is still open; its next action finds the session gone.

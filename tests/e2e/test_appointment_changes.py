@@ -8,6 +8,8 @@ from datetime import date, timedelta
 
 from playwright.sync_api import Page, expect
 
+from carespace_app.services.appointments import BOOKED_SENTENCE, CHANGED_SENTENCE
+
 from .people import make_staff, registered_patient, sign_in
 
 ADMIN_HOME = r"/admin/?$"
@@ -55,7 +57,7 @@ def test_cancel_asks_first_and_the_patient_sees_it_cancelled_and_hears_by_email(
     row = page.get_by_role("row").filter(has_text="Suite 12")
     expect(row).to_contain_text("Scheduled")
     assert_plain(server.mailbox.wait_for(patient.email, "appointment"),
-                 f"You have a new appointment on {spoken(soon)}; sign in to see it.")
+                 BOOKED_SENTENCE.format(day=spoken(soon)))
 
     # Cancel asks first; "Keep appointment" keeps it.
     row.get_by_role("button", name=re.compile("^Cancel appointment")).click()
@@ -72,7 +74,7 @@ def test_cancel_asks_first_and_the_patient_sees_it_cancelled_and_hears_by_email(
     mails = server.mailbox.wait_for_count(patient.email, 2)
     changed = [m for m in mails if "has changed" in m.body]
     assert len(changed) == 1
-    assert_plain(changed[0], f"Your appointment on {spoken(soon)} has changed; sign in to see it.")
+    assert_plain(changed[0], CHANGED_SENTENCE.format(day=spoken(soon)))
 
     # The patient, on a phone, still sees the visit in Upcoming, marked Cancelled.
     phone_page.goto("/appointments")
@@ -108,7 +110,7 @@ def test_moving_a_visit_to_next_year_shows_the_year_and_emails_the_patient(
     mails = server.mailbox.wait_for_count(patient.email, 2)
     changed = [m for m in mails if "has changed" in m.body]
     assert len(changed) == 1
-    assert_plain(changed[0], f"Your appointment on {spoken(soon)} has changed; sign in to see it.")
+    assert_plain(changed[0], CHANGED_SENTENCE.format(day=spoken(soon)))
 
     phone_page.goto("/appointments")
     upcoming = phone_page.get_by_role("list", name="Upcoming appointments").get_by_role("listitem")

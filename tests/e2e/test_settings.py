@@ -79,6 +79,13 @@ def test_change_email_is_confirmed_from_the_new_inbox_and_the_old_one_is_told(se
     patient.email = new_email
     sign_in(page, patient)
 
+    # The link again, signed in: nothing to call the office about.
+    page.goto(link)
+    expect(page.get_by_text("You're already signed in")).to_be_visible()
+    expect(page.get_by_text("we'll send you a new link", exact=False)).to_have_count(0)
+    page.get_by_role("link", name="Go to Home").click()
+    expect(page).to_have_url(re.compile(r"/home/?$"))
+
 
 def test_settings_links_to_who_viewed_my_record(server, page: Page):
     registered_patient(server, page, first="Gwen", last="Hale")

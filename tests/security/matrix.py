@@ -149,6 +149,13 @@ MATRIX: dict[tuple[str, str], object] = {
     ("MessagesState", "send_message"): PORTAL,
     # thread_id (not settable from the browser) is forced to someone else's conversation.
     ("MessagesState", "send_reply"): PORTAL_FOREIGN,
+    # Drafts: the person's own, for the tab's patient. A new message's draft lands on the
+    # session's patient whatever the form says; a reply's (thread_id forced foreign, as for
+    # send_reply) and a restore/discard given another portal's conversation are refused.
+    ("MessagesState", "keep_compose"): PORTAL,
+    ("MessagesState", "keep_reply"): PORTAL_FOREIGN,
+    ("MessagesState", "restore_draft"): PORTAL_FOREIGN,
+    ("MessagesState", "discard_draft"): PORTAL_FOREIGN,
     ("MessagesState", "setvar"): SetVar(frozenset({"is_hydrated", "compose_open"})),
     ("AppointmentsState", "load"): PORTAL,
     ("AppointmentsState", "more_upcoming"): PORTAL,
@@ -174,7 +181,10 @@ MATRIX: dict[tuple[str, str], object] = {
     ("ManageUsersState", "send_new_link"): PATIENT_ONLY_FOREIGN,
     ("ManageUsersState", "revoke"): PATIENT_ONLY_FOREIGN,
     ("ManageUsersState", "setvar"): SetVar(frozenset({"is_hydrated"})),
-    ("SettingsState", "load"): PORTAL,
+    # Staff open their own Settings (no patient's portal): the office's choices, no record.
+    ("SettingsState", "load"): _row(SIGNED_OUT, ALLOWED, ALLOWED, ALLOWED, SENT_AWAY, ALLOWED,
+                                    ALLOWED),
+    ("SettingsState", "choose_message_email"): STAFF,
     ("SettingsState", "set_dialog_open"): same(DISPLAY),
     ("SettingsState", "set_tab"): same(DISPLAY),
     ("SettingsState", "check_password"): same(DISPLAY),

@@ -39,7 +39,8 @@ def _form(prefix: str, values, on_submit, button: str, extra=None) -> rx.Compone
             rx.cond(
                 S.past_question == prefix,
                 _past_question(prefix),
-                rx.hstack(primary_button(button, type="submit"), extra or rx.fragment(), spacing="3"),
+                rx.hstack(primary_button(button, type="submit", loading=S.busy),
+                          extra or rx.fragment(), spacing="3"),
             ),
             spacing="3", width="100%", align="start",
         ),
@@ -54,7 +55,7 @@ def _past_question(prefix: str) -> rx.Component:
         # Sent with the next submit only while the question is on screen.
         rx.el.input(type="hidden", name="confirm_past", value="yes"),
         rx.hstack(
-            primary_button("Book it anyway", type="submit"),
+            primary_button("Book it anyway", type="submit", loading=S.busy),
             rx.button("Change the date", type="button", variant="soft", size="3",
                       on_click=[S.change_the_date, rx.set_focus(f"{prefix}start_date")]),
             spacing="3", wrap="wrap",

@@ -49,6 +49,8 @@ def admin_shell(active: str, *children: rx.Component) -> rx.Component:
             rx.link(brand(), href=routes.ADMIN, underline="none", color="inherit"),
             rx.cond(SessionState.is_staff, rx.badge("Office", size="2")), rx.spacer(),
             rx.text(SessionState.user_name, size="3", class_name="cs-name"),
+            # The staff member's own account: password, email, which emails they get.
+            rx.link("Settings", href=routes.SETTINGS, size="3", class_name="cs-tap-link"),
             # A plain link to the sign-out route (which ends the session on the server):
             # it works even when clicked before the page has finished loading.
             rx.button(rx.el.a("Sign out", href=routes.AUTH_SIGN_OUT, reload_document=True), as_child=True,

@@ -22,7 +22,7 @@ def _record() -> rx.Component:
                 *patient_fields(S.errors, S.patient),
                 rx.text("Changing the email cancels any invitation link already sent: send a "
                         "new one after saving.", size="2", color_scheme="gray"),
-                primary_button("Save changes", type="submit"),
+                primary_button("Save changes", type="submit", loading=S.busy),
                 spacing="3", width="100%", align="start",
             ),
             on_submit=S.save_patient, key=S.form_version, width="100%",
@@ -47,8 +47,10 @@ def _invitation() -> rx.Component:
             not_registered,
             rx.hstack(
                 rx.cond(S.invitation_status == "not invited",
-                        primary_button("Send invitation", on_click=S.send_invitation),
-                        primary_button("Send new link", on_click=S.send_invitation)),
+                        primary_button("Send invitation", on_click=S.send_invitation,
+                                       loading=S.busy),
+                        primary_button("Send new link", on_click=S.send_invitation,
+                                       loading=S.busy)),
                 rx.text("Sent to ", S.patient["email"], ". A new link cancels every earlier one.",
                         size="2", color_scheme="gray"),
                 spacing="3", align="center", wrap="wrap",

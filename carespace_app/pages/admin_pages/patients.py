@@ -72,7 +72,7 @@ def patients_page() -> rx.Component:
                 size="2", color_scheme="gray"),
         error_callout(S.form_error),
         rx.form(
-            rx.vstack(*patient_fields(S.errors), primary_button("Create patient record", type="submit"),
+            rx.vstack(*patient_fields(S.errors), primary_button("Create patient record", type="submit", loading=S.busy),
                       spacing="3", width="100%", align="start"),
             on_submit=S.create_patient, width="100%",
         ),

@@ -19,10 +19,34 @@ def _form(prefix: str, values, on_submit, button: str, extra=None) -> rx.Compone
             one("Title", "title", required=True),
             one("Link", "url", type="url", required=True, placeholder="https://"),
             one("Description", "description"),
-            rx.hstack(primary_button(button, type="submit"), extra or rx.fragment(), spacing="3"),
+            rx.hstack(primary_button(button, type="submit", loading=S.busy), extra or rx.fragment(),
+                      spacing="3"),
             spacing="3", width="100%", align="start",
         ),
         on_submit=on_submit, key=S.form_version, width="100%",
+    )
+
+
+def _delete_dialog(r) -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(
+            small_button("Delete", color_scheme="red", aria_label="Delete " + r["title"]),
+        ),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Delete the link “", r["title"], "”?"),
+            rx.alert_dialog.description(
+                "Patients no longer see it on their Resources tab. To show it again, you would "
+                "add it again.",
+                size="3",
+            ),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button("Keep link", variant="soft", color_scheme="gray",
+                                                 size="3")),
+                rx.alert_dialog.action(rx.button("Yes, delete link", color_scheme="red", size="3",
+                                                 on_click=S.delete_link(r["id"]))),
+                spacing="3", justify="end", margin_top="1rem", wrap="wrap",
+            ),
+        ),
     )
 
 
@@ -36,8 +60,7 @@ def _row(r) -> rx.Component:
             small_button("Move down", on_click=S.move_link(r["id"], "down"), disabled=r["last"] == "yes",
                          aria_label="Move " + r["title"] + " down"),
             small_button("Edit", on_click=S.start_edit(r["id"]), aria_label="Edit " + r["title"]),
-            small_button("Delete", color_scheme="red", on_click=S.delete_link(r["id"]),
-                         aria_label="Delete " + r["title"]),
+            _delete_dialog(r),
             spacing="2", wrap="wrap",
         )),
     )

@@ -8,14 +8,36 @@ from ...state.admin_staff import AdminStaffState as S
 from .layout import admin_shell, data_table, section, small_button
 
 
+def _deactivate_dialog(m) -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(
+            small_button("Deactivate", color_scheme="red", aria_label="Deactivate " + m["email"]),
+        ),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Deactivate ", m["name"], "'s account?"),
+            rx.alert_dialog.description(
+                "They are signed out everywhere at once and can't sign in until an "
+                "administrator reactivates the account. Nothing they did is deleted.",
+                size="3",
+            ),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button("Keep account", variant="soft",
+                                                 color_scheme="gray", size="3")),
+                rx.alert_dialog.action(rx.button("Yes, deactivate", color_scheme="red", size="3",
+                                                 on_click=S.deactivate(m["id"]))),
+                spacing="3", justify="end", margin_top="1rem", wrap="wrap",
+            ),
+        ),
+    )
+
+
 def _row(m) -> rx.Component:
     return rx.table.row(
         rx.table.cell(m["name"]), rx.table.cell(m["email"]), rx.table.cell(m["role"]),
-        rx.table.cell(m["status"]),
+        rx.table.cell(m["status"]), rx.table.cell(m["message_email"]),
         rx.table.cell(rx.cond(m["me"] == "yes", rx.text("You", size="2"), rx.hstack(
             rx.cond(m["active"] == "yes",
-                    small_button("Deactivate", color_scheme="red", on_click=S.deactivate(m["id"]),
-                                 aria_label="Deactivate " + m["email"]),
+                    _deactivate_dialog(m),
                     small_button("Reactivate", on_click=S.reactivate(m["id"]),
                                  aria_label="Reactivate " + m["email"])),
             rx.cond(m["active"] == "yes",
@@ -38,7 +60,7 @@ def staff_page() -> rx.Component:
             rx.checkbox("Administrator (can manage staff accounts)", name="is_admin", size="3"),
             rx.text("No password is emailed: they get a link to choose their own (valid one hour).",
                     size="2", color_scheme="gray"),
-            primary_button("Create staff account", type="submit"),
+            primary_button("Create staff account", type="submit", loading=S.busy),
             spacing="3", width="100%", align="start",
         ),
         on_submit=S.create_member, key=S.form_version, width="100%",
@@ -51,8 +73,9 @@ def staff_page() -> rx.Component:
             rx.callout("Only the practice administrator manages staff accounts.", icon="lock",
                        color_scheme="amber", role="alert"),
             rx.vstack(
-                section("Staff", data_table(["Name", "Email", "Role", "Status", ""], S.members, _row,
-                                            "No staff accounts.")),
+                section("Staff", data_table(["Name", "Email", "Role", "Status",
+                                             "Emails about patient messages", ""],
+                                            S.members, _row, "No staff accounts.")),
                 section("New staff account", error_callout(S.form_error), new_member),
                 spacing="4", width="100%", align="stretch",
             ),

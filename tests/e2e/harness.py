@@ -384,7 +384,10 @@ def frontend_cache(tmp_path_factory):
     """The run's one build: pytest's temporary folder of this run is shared by its xdist
     workers (each worker's own is a folder inside it)."""
     base = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Under xdist each worker's folder is popen-gwN inside the run's. A run without xdist
+    # (PYTEST_XDIST_WORKER set by hand to keep its databases apart) has its own folder:
+    # its parent holds every earlier run, whose build may be of other pages.
+    if os.environ.get("PYTEST_XDIST_WORKER") and base.name.startswith("popen-gw"):
         base = base.parent
     _frontend_cache[:] = [FrontendCache(base / "frontend-build")]
     yield _frontend_cache[0]

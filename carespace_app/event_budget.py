@@ -173,7 +173,7 @@ def address_key(ip: str) -> str:
 
 def flash_delta(kind: str, text: str) -> dict:
     """A toast sent without running any handler (SessionState._flash's shape)."""
-    flash = {"kind": kind, "text": text, "id": secrets.token_hex(4)}
+    flash = {"kind": kind, "text": text, "id": secrets.token_hex(4), "path": ""}  # any page
     return {SessionState.get_full_name(): {"flash" + FIELD_MARKER: flash}}
 
 

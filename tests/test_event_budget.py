@@ -185,7 +185,7 @@ def test_the_notice_is_what_the_flash_toast_shows(clock):
     ours = _preprocess(middleware, fresh, _browser_event(fresh)).delta
 
     def shape(delta):
-        return {name: {var: {k: v for k, v in value.items() if k != "id"}
+        return {name: {var: {k: v for k, v in value.items() if k not in ("id", "path")}
                        for var, value in values.items()} for name, values in delta.items()}
 
     assert shape(ours) == shape(reflex_delta)

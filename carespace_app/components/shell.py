@@ -20,6 +20,8 @@ TABS = [
     ("Help", routes.HELP, "circle-help"),
 ]
 MANAGE_USERS_TAB = ("Manage Users", routes.MANAGE_USERS, "users")
+# The phone's page menu (pages/help.py tells people to tap it by this name).
+MENU_LABEL = "Menu"
 
 
 def tab_extra(label: str) -> rx.Component | None:
@@ -64,8 +66,10 @@ def _phone_menu(active: str) -> rx.Component:
     return rx.box(
         rx.menu.root(
             rx.menu.trigger(
-                rx.button(rx.icon("menu", aria_hidden="true"), rx.text("Menu"), variant="soft",
-                          size="3", aria_label=f"Menu: {active}"),
+                # The word "Menu" stays visible at every width: an icon alone is a puzzle
+                # (Help tells a phone user to "tap Menu").
+                rx.button(rx.icon("menu", aria_hidden="true"), rx.text(MENU_LABEL), variant="soft",
+                          size="3", aria_label=f"{MENU_LABEL}: {active}"),
             ),
             rx.menu.content(
                 *items,
@@ -78,12 +82,15 @@ def _phone_menu(active: str) -> rx.Component:
 
 
 def _name_menu() -> rx.Component:
+    # The person's name is the account menu's visible label at every width (a long name
+    # is cut short with an ellipsis; the accessible name keeps it whole).
     return rx.menu.root(
         rx.menu.trigger(
             rx.button(rx.icon("circle-user", aria_hidden="true"),
                       rx.text(SessionState.user_name, class_name="cs-name"),
                       rx.icon("chevron-down", size=16, aria_hidden="true"),
-                      variant="ghost", size="3", aria_label="Account menu for " + SessionState.user_name),
+                      variant="ghost", size="3", class_name="cs-account",
+                      aria_label="Account menu for " + SessionState.user_name),
         ),
         rx.menu.content(
             rx.menu.item("Settings", on_select=rx.redirect(routes.SETTINGS)),
@@ -163,10 +170,11 @@ def portal_page(active: str, *children: rx.Component) -> rx.Component:
         rx.hstack(
             rx.link(brand(), href=routes.HOME, underline="none", color="inherit"),
             rx.spacer(),
-            _phone_menu(active),
-            _name_menu(),
+            # On a phone these go on their own row under the brand (assets/carespace.css).
+            rx.hstack(_phone_menu(active), _name_menu(), align="center", spacing="3",
+                      class_name="cs-header-actions"),
             align="center", width="100%", max_width=MAX_WIDTH, margin_x="auto", spacing="3",
-            padding_x="1rem", padding_y="0.5rem",
+            padding_x="1rem", padding_y="0.5rem", wrap="wrap",
         ),
         rx.box(_tabs(active), max_width=MAX_WIDTH, margin_x="auto", padding_x="1rem"),
         class_name="cs-header",

@@ -21,7 +21,7 @@ def _appointment(a, upcoming: bool) -> rx.Component:
         rx.flex(
             rx.text(a["day"], size="4", weight="bold"),
             rx.cond(a["status"] != "", rx.badge(a["status"], color_scheme="gray", size="2")),
-            justify="between", align="center", gap="2", wrap="wrap", width="100%",
+            justify="between", align="center", spacing="2", wrap="wrap", width="100%",
         ),
         rx.text(a["time"], size="3"),
         _detail("Type", a["type"]),

@@ -3,16 +3,39 @@ from __future__ import annotations
 
 import reflex as rx
 
+import re
+
 from .. import routes
-from ..components.shell import portal_page
+from ..components.shell import MENU_LABEL, portal_page
 from ..components.ui import office_phone_link
+
+# Where things are, as the header shows them at every width (components/shell.py): the
+# tabs in a row on a computer, behind the "Menu" button on a phone; the person's name
+# (their account menu) at the top right.
+FINDING_YOUR_WAY = (
+    "The tabs at the top of every page take you to Home, Messages, Appointments, Labs, "
+    f"Resources and Help. On a phone, tap {MENU_LABEL} at the top of the page to see them. "
+    "Settings and Sign out are under your name at the top of the page.")
+CHANGE_PASSWORD = (
+    "Select your name at the top of the page, then Settings. Then select \u201cChange email "
+    "address or password\u201d. Select the Password tab in the new window to change your "
+    "password.")
 
 
 def _section(title: str, *body: rx.Component) -> rx.Component:
+    # Named by its heading: a region people (and screen readers) can jump to.
+    heading_id = "help-" + re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
     return rx.el.section(
-        rx.vstack(rx.heading(title, size="5", as_="h2"), *body, spacing="2", align="start"),
+        rx.vstack(rx.heading(title, size="5", as_="h2", id=heading_id), *body, spacing="2",
+                  align="start"),
         class_name="cs-help-section",
+        aria_labelledby=heading_id,
     )
+
+
+def _tab_link(text: str, href: str) -> rx.Component:
+    """A tab named inside a sentence, as a link big enough to tap."""
+    return rx.link(text, href=href, class_name="cs-inline-link")
 
 
 def _steps(*steps: str) -> rx.Component:
@@ -30,6 +53,7 @@ def help_page() -> rx.Component:
         rx.heading("Help", size="7", as_="h1"),
         rx.callout(rx.text("Need a person? Call the office at ", office_phone_link(), ". For a medical "
                            "emergency, call 9-1-1.", size="3"), icon="phone", color_scheme="teal"),
+        _section("Finding your way", rx.text(FINDING_YOUR_WAY, size="3")),
         _section(
             "How to register for CareSpace",
             rx.text("A direct invitation link is required to register for the CareSpace patient "
@@ -55,33 +79,32 @@ def help_page() -> rx.Component:
                     "office at any time. Messages will be answered by staff during normal business "
                     "hours. If you have an urgent request, please call the office directly. If you "
                     "have a medical emergency, call 9-1-1 immediately.", size="3"),
-            _steps("Click \u201cNew message\u201d in the upper-right corner of the Messages page.",
+            _steps("Open Messages and select \u201cNew message\u201d in the upper-right corner.",
                    "Select the message category.",
                    "Include a subject line and message for your provider team.",
-                   "Click \u201cSend message\u201d."),
+                   "Select \u201cSend message\u201d."),
         ),
         _section("Viewing appointments",
-                 rx.text("From the Appointments tab, you can view upcoming office visits, lab "
-                         "services and more.", size="3")),
-        _section("Viewing lab results",
-                 rx.text("From the Labs tab, you can view lab reports as well as lab history.",
+                 rx.text("From the ", _tab_link("Appointments", routes.APPOINTMENTS),
+                         " tab, you can view upcoming office visits, lab services and more.",
                          size="3")),
+        _section("Viewing lab results",
+                 rx.text("From the ", _tab_link("Labs", routes.LABS),
+                         " tab, you can view lab reports as well as lab history.", size="3")),
         _section(
             "Granting access to family or caregivers",
             rx.text("You can authorize someone you trust to view your CareSpace account and "
                     "records. By granting access, authorized users (friends, family, caregivers) "
                     "will have full access to your patient portal, including all medical records "
-                    "and messages. Go to ", rx.link("Manage Users", href=routes.MANAGE_USERS),
+                    "and messages. Go to ", _tab_link("Manage Users", routes.MANAGE_USERS),
                     " to grant access.", size="3"),
         ),
         _section(
             "How to change your password",
-            rx.text("Click on your name and select Settings. Then click on \u201cChange email "
-                    "address or password\u201d. Select the Password tab in the new window to "
-                    "change your password.", size="3"),
+            rx.text(CHANGE_PASSWORD, size="3"),
         ),
         _section("Helpful resources",
-                 rx.text("Visit the ", rx.link("Resources", href=routes.RESOURCES),
+                 rx.text("Visit the ", _tab_link("Resources", routes.RESOURCES),
                          " tab to find links to the National Cancer Institute, American Cancer "
                          "Society, and CancerCare.", size="3")),
         _section(
@@ -101,8 +124,8 @@ def help_page() -> rx.Component:
                 "Yes. There is no app for CareSpace: use Safari (iOS) or Chrome (Android) to sign "
                 "in with your phone's browser."),
             _qa("How do I revoke access for a caregiver?",
-                "Go to Manage Users and click \u201cRevoke access\u201d next to the user's email. "
-                "Note: this action is permanent."),
+                "Go to Manage Users and select \u201cRevoke access\u201d beside the user's "
+                "email. Note: this action is permanent."),
             _qa("Still having trouble?",
                 "You can contact our office directly at ", office_phone_link(), " for help."),
         ),

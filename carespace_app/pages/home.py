@@ -25,7 +25,7 @@ def _thread(t) -> rx.Component:
             rx.link(t["subject"], href=routes.MESSAGES + "?thread=" + t["id"], size="3",
                     weight="bold", class_name="cs-wrap"),
             unread_badge(t["unread"]),
-            justify="between", align="center", gap="2", width="100%",
+            justify="between", align="center", spacing="2", width="100%",
         ),
         rx.text(t["category"], " · ", t["when"], size="2", color_scheme="gray"),
         class_name="cs-item",
@@ -77,7 +77,7 @@ def home_page() -> rx.Component:
                             empty_state("No lab results yet.", "flask-conical")),
                     link_text="All lab results", href=routes.LABS,
                 ),
-                columns=rx.breakpoints(initial="1", md="3"), gap="4", width="100%",
+                columns=rx.breakpoints(initial="1", md="3"), spacing="4", width="100%",
             ),
         ),
     )

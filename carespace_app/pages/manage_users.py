@@ -17,7 +17,7 @@ def _grant_form() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.heading("Give someone access", size="5", as_="h2"),
-            rx.callout(FULL_ACCESS, icon="info", color_scheme="amber", size="2"),
+            rx.callout(FULL_ACCESS, icon="info", color_scheme="amber", size="3"),
             error_callout(S.grant_error),
             rx.form(
                 rx.vstack(
@@ -25,7 +25,10 @@ def _grant_form() -> rx.Component:
                                              max_length=200), "name"),
                     field("Email", text_input("email", type="email", auto_complete="off",
                                               required=True), "email"),
-                    primary_button("Grant access", type="submit", disabled=S.view_as),
+                    # Which filling-in of the form this is: a double tap sends it once.
+                    rx.el.input(type="hidden", name="form_key", default_value=S.form_key.to_string()),
+                    primary_button("Grant access", type="submit", disabled=S.view_as,
+                                   loading=S.busy),
                     read_only_note(),
                     spacing="4", width="100%", align="start",
                 ),

@@ -10,6 +10,11 @@ from ..services.invitations import ACCESS_CODE_TEXT
 from .portal import PortalState
 
 MAX_FIELD = 1000
+# Toasts: short, and never the words the page already shows inline (the notice with the
+# access code stays on the page; a toast only says it happened).
+GRANTED_TOAST = "Invitation sent to {name}."
+RESENT_TOAST = "New link sent to {name}."
+REVOKED = "Access revoked. They can no longer open your portal."
 CODE_BEFORE_GRANT = ACCESS_CODE_TEXT["before_grant"]
 STATUS_LABELS = {
     "invited": "Invited",
@@ -65,10 +70,13 @@ class ManageUsersState(PortalState):
     grant_error: str = ""
     grant_error_field: str = ""
     grant_notice: str = ""
-    # A refused "Send new link" or "Revoke access", shown above the list as well as in a toast.
+    # A refused "Send new link" or "Revoke access", shown above the list (and not in a toast).
     list_error: str = ""
+    # A grant on its way: the button shows it is working and can't be pressed again.
     busy: bool = False
     # A new key re-mounts the grant form: empty after success, untouched after an error.
+    # The form sends it back (a hidden field): a second tap of the same filled-in form,
+    # queued behind the first, finds it used and sends nothing.
     form_key: int = 0
 
     def _show_users(self, got) -> None:
@@ -88,35 +96,42 @@ class ManageUsersState(PortalState):
 
     @rx.event
     async def grant(self, form: dict):
+        if _text(form, "form_key") not in ("", str(self.form_key)):
+            return  # the same form sent twice (a double tap): the first one is the one
         name, email = _text(form, "name"), _text(form, "email")
         self.grant_error = ""
         self.grant_error_field = ""
         self.grant_notice = ""
         self.list_error = ""
+        self.busy = True
+        yield
         got = await self._portal(lambda db, v: invitations.grant_access(
             db, v.user, v.patient_id, name=name, email=email, clock=utcnow,
             client_ip=v.client_ip).id, what="grant access", writes=True)
+        self.busy = False
         if not got.ok:
             self.grant_error, self.grant_error_field = got.error, got.field
             return
+        self.form_key += 1
         listed = await self._portal(_users)
         self._show_users(listed)
         self.grant_notice = ACCESS_CODE_TEXT["granted"].format(
             email=email, name=name, code=_code_for(listed, got.value))
-        self.form_key += 1
-        self._flash("success", f"Invitation sent to {name}.")
+        self._flash("success", GRANTED_TOAST.format(name=name))
 
     async def _act(self, work, done):
-        """``done(value)``: the sentence that confirms what the work did."""
+        """``done(value)``: (the inline notice or "", the toast) confirming what the work did.
+
+        A refusal is said once, above the list (inline, not again in a toast)."""
         got = await self._portal(work, what="manage users", writes=True)
         if got.left:
             return
         self._show_users(await self._portal(_users))
         self.list_error = "" if got.ok else got.error
         if not got.ok:
-            return self._flash("error", got.error)
-        self.grant_notice = done(got.value)
-        self._flash("success", self.grant_notice)
+            return
+        self.grant_notice, toast = done(got.value)
+        self._flash("success", toast)
 
     @rx.event
     async def send_new_link(self, grant_id: str):
@@ -131,8 +146,9 @@ class ManageUsersState(PortalState):
                 patient_id=v.patient_id)
             return invitation.invitee_name, invitations.shown_access_code(invitation)
 
-        return await self._act(send, lambda sent: ACCESS_CODE_TEXT["resent"].format(
-            name=sent[0], code=sent[1]))
+        return await self._act(send, lambda sent: (
+            ACCESS_CODE_TEXT["resent"].format(name=sent[0], code=sent[1]),
+            RESENT_TOAST.format(name=sent[0])))
 
     @rx.event
     async def revoke(self, grant_id: str):
@@ -143,4 +159,4 @@ class ManageUsersState(PortalState):
         return await self._act(
             lambda db, v: invitations.revoke_access(
                 db, v.user, wanted, clock=utcnow, client_ip=v.client_ip, patient_id=v.patient_id),
-            lambda _none: "Access revoked. They can no longer open your portal.")
+            lambda _none: ("", REVOKED))

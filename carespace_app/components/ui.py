@@ -46,6 +46,28 @@ def primary_button(text: str, **props) -> rx.Component:
     return rx.button(text, size="3", min_height="44px", **props)
 
 
+def confirm_dialog(trigger: rx.Component, title, description, *, keep: str, confirm: str,
+                   on_confirm, color_scheme: str = "red") -> rx.Component:
+    """An action that can't simply be undone asks first: ``keep`` (the safe choice, first)
+    and ``confirm`` (the action's own words). ``title``/``description``: a string or a
+    tuple of strings and vars."""
+    title = title if isinstance(title, tuple) else (title,)
+    description = description if isinstance(description, tuple) else (description,)
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(trigger),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(*title),
+            rx.alert_dialog.description(*description, size="3"),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button(keep, variant="soft", color_scheme="gray", size="3")),
+                rx.alert_dialog.action(rx.button(confirm, color_scheme=color_scheme, size="3",
+                                                 on_click=on_confirm)),
+                spacing="3", justify="end", margin_top="1rem", wrap="wrap",
+            ),
+        ),
+    )
+
+
 def error_callout(message: rx.Var) -> rx.Component:
     return rx.cond(
         message != "",

@@ -4,7 +4,7 @@ from __future__ import annotations
 import reflex as rx
 
 from ..components.shell import portal_page, read_only_note
-from ..components.ui import error_callout, field, primary_button, text_input
+from ..components.ui import confirm_dialog, error_callout, field, primary_button, text_input
 from ..state.manage_users import CODE_BEFORE_GRANT
 from ..state.manage_users import ManageUsersState as S
 
@@ -45,28 +45,14 @@ def _grant_form() -> rx.Component:
 
 
 def _revoke_dialog(user) -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(
-            rx.button("Revoke access", color_scheme="red", variant="soft", size="3",
-                      aria_label="Revoke access for " + user["email"], disabled=S.view_as),
-        ),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Revoke access for ", user["name"], "?"),
-            rx.alert_dialog.description(
-                user["name"], " (", user["email"], ") will no longer be able to open your portal, "
-                "starting right away. This is permanent: to give them access again, you would "
-                "grant access again and they would need a new invitation.",
-                size="3",
-            ),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Keep access", variant="soft", color_scheme="gray",
-                                                 size="3")),
-                rx.alert_dialog.action(rx.button("Yes, revoke access", color_scheme="red", size="3",
-                                                 on_click=S.revoke(user["grant_id"]))),
-                spacing="3", justify="end", margin_top="1rem", wrap="wrap",
-            ),
-        ),
-    )
+    return confirm_dialog(
+        rx.button("Revoke access", color_scheme="red", variant="soft", size="3",
+                  aria_label="Revoke access for " + user["email"], disabled=S.view_as),
+        ("Revoke access for ", user["name"], "?"),
+        (user["name"], " (", user["email"], ") will no longer be able to open your portal, "
+         "starting right away. This is permanent: to give them access again, you would "
+         "grant access again and they would need a new invitation."),
+        keep="Keep access", confirm="Yes, revoke access", on_confirm=S.revoke(user["grant_id"]))
 
 
 def _user_card(user) -> rx.Component:

@@ -174,3 +174,12 @@ def next_action_signs_in_again(tab: Page, control) -> None:
 def sign_out(page: Page) -> None:
     choose_in_account_menu(page, "Sign out")
     expect(page.get_by_role("heading", name="Sign in to CareSpace")).to_be_visible()
+
+
+def open_patient_page(page: Page, patient: Person) -> None:
+    """The office finds a patient by MRN on the admin page and opens their page."""
+    page.get_by_label("Search by name, MRN, email or date of birth").fill(patient.mrn)
+    page.get_by_role("button", name="Search", exact=True).click()
+    page.get_by_role("link", name=f"{patient.last}, {patient.first}").click()
+    expect(page).to_have_url(re.compile(r"/admin/patient\?id=\d+"))
+    expect(page.get_by_role("heading", name=patient.name)).to_be_visible()

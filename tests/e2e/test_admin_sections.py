@@ -5,23 +5,17 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from .people import make_patient, make_staff, sign_in, unique
+from .people import make_patient, make_staff, open_patient_page, sign_in, unique
 
 ADMIN_HOME = r"/admin/?$"
 
-
-def _open_patient(page: Page, mrn: str, list_name: str) -> None:
-    page.get_by_label("Search by name, MRN, email or date of birth").fill(mrn)
-    page.get_by_role("button", name="Search").click()
-    page.get_by_role("link", name=list_name).click()
-    expect(page).to_have_url(re.compile(r"/admin/patient\?id=\d+"))
 
 
 def test_staff_books_changes_and_cancels_an_appointment(server, page: Page):
     staff = make_staff(server, name="Bea Booker")
     person = make_patient(server, first="Hal", last="Ostrander")
     sign_in(page, staff, lands_on=ADMIN_HOME)
-    _open_patient(page, person.mrn, "Ostrander, Hal")
+    open_patient_page(page, person)
 
     page.get_by_label("Type", exact=True).select_option("Infusion")
     page.get_by_label("Provider", exact=True).fill("Dr. Anita Rao")
@@ -103,7 +97,7 @@ def test_view_as_patient_opens_their_portal(server, page: Page, browser):
 
     staff = make_staff(server, name="Vic Viewer")
     sign_in(page, staff, lands_on=ADMIN_HOME)
-    _open_patient(page, person.mrn, "Holm, Greta")
+    open_patient_page(page, person)
     expect(page.locator("[data-invitation-status='registered']")).to_be_visible()
     page.get_by_role("button", name="View as patient").click()
     expect(page).to_have_url(re.compile(r"/home/?(\?.*)?$"), timeout=30_000)

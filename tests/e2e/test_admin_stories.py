@@ -12,7 +12,7 @@ from carespace_app.models import Patient, User
 from carespace_app.services import messaging
 
 from .people import PASSWORD, Person, make_patient, make_staff, next_action_signs_in_again, register_from_email, \
-    sign_in, unique
+    open_patient_page, sign_in, unique
 
 ADMIN_HOME = r"/admin/?$"
 
@@ -92,10 +92,7 @@ def test_staff_enters_a_lab_report_and_sees_the_flag(server, page: Page):
     staff = make_staff(server, name="Lena Labdesk")
     person = make_patient(server, first="Walter", last="Briggs")
     sign_in(page, staff, lands_on=ADMIN_HOME)
-    page.get_by_label("Search by name, MRN, email or date of birth").fill(person.mrn)
-    page.get_by_role("button", name="Search").click()
-    page.get_by_role("link", name="Briggs, Walter").click()
-    expect(page.get_by_role("heading", name="Walter Briggs")).to_be_visible()
+    open_patient_page(page, person)
 
     page.get_by_label("Panel", exact=True).fill("Basic metabolic panel")
     page.get_by_label("Ordering provider", exact=True).fill("Dr. Anita Rao")

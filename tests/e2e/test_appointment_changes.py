@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from carespace_app.services.appointments import BOOKED_SENTENCE, CHANGED_SENTENCE
 
-from .people import make_staff, registered_patient, sign_in
+from .people import make_staff, open_patient_page, registered_patient, sign_in
 
 ADMIN_HOME = r"/admin/?$"
 SECRETS = ("Infusion", "Dr. Ines Quiet", "Suite 12", "light breakfast")
@@ -21,12 +21,6 @@ def spoken(d: date) -> str:
     text = f"{d:%a, %b} {d.day}"
     return text if d.year == date.today().year else f"{text}, {d.year}"
 
-
-def open_patient(page: Page, mrn: str, list_name: str) -> None:
-    page.get_by_label("Search by name, MRN, email or date of birth").fill(mrn)
-    page.get_by_role("button", name="Search").click()
-    page.get_by_role("link", name=list_name).click()
-    expect(page).to_have_url(re.compile(r"/admin/patient\?id=\d+"))
 
 
 def fill_visit(page: Page, day: date, *, kind: str = "Infusion", location: str = "Suite 12") -> None:
@@ -49,7 +43,7 @@ def test_cancel_asks_first_and_the_patient_sees_it_cancelled_and_hears_by_email(
     staff = make_staff(server, name="Carl Canceller")
     patient = registered_patient(server, phone_page, first="Greta", last="Lindqvist")
     sign_in(page, staff, lands_on=ADMIN_HOME)
-    open_patient(page, patient.mrn, "Lindqvist, Greta")
+    open_patient_page(page, patient)
 
     soon = date.today() + timedelta(days=3)
     fill_visit(page, soon)
@@ -90,7 +84,7 @@ def test_moving_a_visit_to_next_year_shows_the_year_and_emails_the_patient(
     staff = make_staff(server, name="Mo Mover")
     patient = registered_patient(server, phone_page, first="Ivo", last="Marsh")
     sign_in(page, staff, lands_on=ADMIN_HOME)
-    open_patient(page, patient.mrn, "Marsh, Ivo")
+    open_patient_page(page, patient)
 
     soon = date.today() + timedelta(days=5)
     fill_visit(page, soon)
@@ -122,7 +116,7 @@ def test_a_date_in_the_past_is_booked_only_after_the_office_confirms_it(
     staff = make_staff(server, name="Pat Pastdate")
     patient = registered_patient(server, phone_page, first="Lou", last="Archer")
     sign_in(page, staff, lands_on=ADMIN_HOME)
-    open_patient(page, patient.mrn, "Archer, Lou")
+    open_patient_page(page, patient)
 
     last_week = date.today() - timedelta(days=7)
     fill_visit(page, last_week, kind="Office visit", location="Clinic room 7")

@@ -10,7 +10,7 @@ from playwright.sync_api import Browser, Page, expect
 from carespace_app.config import OFFICE_PHONE, OFFICE_PHONE_TEL
 
 from .harness import link_in
-from .people import make_staff, registered_patient, sign_in
+from .people import make_staff, open_patient_page, registered_patient, sign_in
 
 ADMIN_HOME = r"/admin/?$"
 
@@ -28,10 +28,7 @@ def test_critical_platelets_are_called_out_and_the_email_opens_the_report(
     staff = make_staff(server, name="Lena Labdesk")
     office = _staff_page(browser, server)
     sign_in(office, staff, lands_on=ADMIN_HOME)
-    office.get_by_label("Search by name, MRN, email or date of birth").fill(patient.mrn)
-    office.get_by_role("button", name="Search").click()
-    office.get_by_role("link", name="Quintana, Rosa").click()
-    expect(office.get_by_role("heading", name="Rosa Quintana")).to_be_visible()
+    open_patient_page(office, patient)
 
     office.get_by_label("Panel", exact=True).fill("Complete blood count")
     office.get_by_label("Ordering provider", exact=True).fill("Dr. Anita Rao")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ...components.ui import error_callout, field, primary_button, text_input
+from ...components.ui import confirm_dialog, error_callout, field, primary_button, text_input
 from ...state.admin_appointments import AdminAppointmentsState as S
 from .layout import data_table, section, select_field, small_button
 
@@ -65,27 +65,14 @@ def _past_question(prefix: str) -> rx.Component:
 
 
 def _cancel_dialog(a) -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(
-            small_button("Cancel appointment", color_scheme="red",
-                         aria_label="Cancel appointment " + a["when"]),
-        ),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Cancel the appointment on ", a["when"], "?"),
-            rx.alert_dialog.description(
-                "The patient will see it as Cancelled and gets an email saying their appointment "
-                "changed. To see them after all, you would book a new appointment.",
-                size="3",
-            ),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Keep appointment", variant="soft",
-                                                 color_scheme="gray", size="3")),
-                rx.alert_dialog.action(rx.button("Yes, cancel appointment", color_scheme="red",
-                                                 size="3", on_click=S.cancel_appointment(a["id"]))),
-                spacing="3", justify="end", margin_top="1rem", wrap="wrap",
-            ),
-        ),
-    )
+    return confirm_dialog(
+        small_button("Cancel appointment", color_scheme="red",
+                     aria_label="Cancel appointment " + a["when"]),
+        ("Cancel the appointment on ", a["when"], "?"),
+        "The patient will see it as Cancelled and gets an email saying their appointment "
+        "changed. To see them after all, you would book a new appointment.",
+        keep="Keep appointment", confirm="Yes, cancel appointment",
+        on_confirm=S.cancel_appointment(a["id"]))
 
 
 def _error_key(name: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import reflex as rx
 
 from ... import routes
-from ...components.ui import error_callout, field, notice_callout, primary_button
+from ...components.ui import confirm_dialog, error_callout, field, notice_callout, primary_button
 from ...state.admin_messages import AdminMessagesState as S
 from .layout import admin_shell, data_table, pager, section, select_field, small_button
 
@@ -52,23 +52,11 @@ CLOSE_EXPLAINED = ("The patient and their caregivers can read it but can no long
 
 def _close_dialog() -> rx.Component:
     """Closing asks first: the patient's side can no longer answer in it."""
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(small_button("Close")),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(CLOSE_QUESTION),
-            rx.alert_dialog.description(
-                "“", S.thread["subject"], "” with ", S.thread["patient"], ". ", CLOSE_EXPLAINED,
-                size="3",
-            ),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Keep it open", variant="soft",
-                                                 color_scheme="gray", size="3")),
-                rx.alert_dialog.action(rx.button("Close conversation", size="3",
-                                                 on_click=S.close_thread)),
-                spacing="3", justify="end", margin_top="1rem", wrap="wrap",
-            ),
-        ),
-    )
+    return confirm_dialog(
+        small_button("Close"), CLOSE_QUESTION,
+        ("“", S.thread["subject"], "” with ", S.thread["patient"], ". ", CLOSE_EXPLAINED),
+        keep="Keep it open", confirm="Close conversation", on_confirm=S.close_thread,
+        color_scheme="teal")
 
 
 def _thread() -> rx.Component:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import reflex as rx
 
 from ... import routes
-from ...components.ui import error_callout, notice_callout, primary_button
+from ...components.ui import confirm_dialog, error_callout, notice_callout, primary_button
 from ...state.admin_patient import AdminPatientState as S
 from .appointments import appointments_section
 from .labs import labs_section
@@ -77,21 +77,11 @@ def _caregiver_row(c) -> rx.Component:
 
 
 def _revoke(c) -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(small_button("Revoke access", color_scheme="red",
-                                             aria_label="Revoke access for " + c["email"])),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Revoke access?"),
-            rx.alert_dialog.description(
-                "This is permanent. ", c["name"], " loses access to this patient's portal at once."),
-            rx.hstack(
-                rx.alert_dialog.cancel(small_button("Keep access", variant="soft")),
-                rx.alert_dialog.action(small_button("Revoke access", color_scheme="red", variant="solid",
-                                                    on_click=S.revoke_caregiver(c["grant_id"]))),
-                spacing="3", justify="end", margin_top="1rem",
-            ),
-        ),
-    )
+    return confirm_dialog(
+        small_button("Revoke access", color_scheme="red", aria_label="Revoke access for " + c["email"]),
+        "Revoke access?",
+        ("This is permanent. ", c["name"], " loses access to this patient's portal at once."),
+        keep="Keep access", confirm="Revoke access", on_confirm=S.revoke_caregiver(c["grant_id"]))
 
 
 def _thread_row(t) -> rx.Component:

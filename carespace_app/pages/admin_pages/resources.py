@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ...components.ui import error_callout, field, primary_button, text_input
+from ...components.ui import confirm_dialog, error_callout, field, primary_button, text_input
 from ...state.admin_resources import AdminResourcesState as S
 from .layout import admin_shell, data_table, section, small_button
 
@@ -28,26 +28,11 @@ def _form(prefix: str, values, on_submit, button: str, extra=None) -> rx.Compone
 
 
 def _delete_dialog(r) -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(
-            small_button("Delete", color_scheme="red", aria_label="Delete " + r["title"]),
-        ),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Delete the link “", r["title"], "”?"),
-            rx.alert_dialog.description(
-                "Patients no longer see it on their Resources tab. To show it again, you would "
-                "add it again.",
-                size="3",
-            ),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Keep link", variant="soft", color_scheme="gray",
-                                                 size="3")),
-                rx.alert_dialog.action(rx.button("Yes, delete link", color_scheme="red", size="3",
-                                                 on_click=S.delete_link(r["id"]))),
-                spacing="3", justify="end", margin_top="1rem", wrap="wrap",
-            ),
-        ),
-    )
+    return confirm_dialog(
+        small_button("Delete", color_scheme="red", aria_label="Delete " + r["title"]),
+        ("Delete the link “", r["title"], "”?"),
+        "Patients no longer see it on their Resources tab. To show it again, you would add it again.",
+        keep="Keep link", confirm="Yes, delete link", on_confirm=S.delete_link(r["id"]))
 
 
 def _row(r) -> rx.Component:

@@ -3,32 +3,18 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ...components.ui import error_callout, field, primary_button, text_input
+from ...components.ui import confirm_dialog, error_callout, field, primary_button, text_input
 from ...state.admin_staff import AdminStaffState as S
 from .layout import admin_shell, data_table, section, small_button
 
 
 def _deactivate_dialog(m) -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(
-            small_button("Deactivate", color_scheme="red", aria_label="Deactivate " + m["email"]),
-        ),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Deactivate ", m["name"], "'s account?"),
-            rx.alert_dialog.description(
-                "They are signed out everywhere at once and can't sign in until an "
-                "administrator reactivates the account. Nothing they did is deleted.",
-                size="3",
-            ),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Keep account", variant="soft",
-                                                 color_scheme="gray", size="3")),
-                rx.alert_dialog.action(rx.button("Yes, deactivate", color_scheme="red", size="3",
-                                                 on_click=S.deactivate(m["id"]))),
-                spacing="3", justify="end", margin_top="1rem", wrap="wrap",
-            ),
-        ),
-    )
+    return confirm_dialog(
+        small_button("Deactivate", color_scheme="red", aria_label="Deactivate " + m["email"]),
+        ("Deactivate ", m["name"], "'s account?"),
+        "They are signed out everywhere at once and can't sign in until an administrator "
+        "reactivates the account. Nothing they did is deleted.",
+        keep="Keep account", confirm="Yes, deactivate", on_confirm=S.deactivate(m["id"]))
 
 
 def _row(m) -> rx.Component:

@@ -3,12 +3,14 @@ password, and one login for the portals of two patients."""
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, expect
 
 from .harness import link_in
-from .people import fill_access_code, register_from_email, registered_patient, switch_patient
+from .people import fill_access_code, make_staff, register_from_email, registered_patient, switch_patient
 from .portal_people import caregiver, grant_access, new_page
+from .records_office import book
 
 
 def _viewing(page: Page):
@@ -119,3 +121,38 @@ def test_caregiver_of_two_patients_always_sees_whose_portal(server, page: Page, 
     finally:
         carer_page.context.close()
         second_page.context.close()
+
+
+def test_a_caregivers_notice_names_whose_portal_and_its_link_opens_that_page(server, page: Page, browser):
+    """News is told without medical details; a caregiver reads whose portal it is in, and
+    the link, opened signed out, leads through sign-in to that page of that portal."""
+    patient = registered_patient(server, page, first="Ilse", last="Varga")
+    carer = caregiver("Petra", "Varga")
+    grant_access(page, carer)
+    carer_page = new_page(browser, server)
+    try:
+        register_from_email(server, carer_page, carer, subject="CareSpace portal")
+        carer_page.context.clear_cookies()  # Petra's browser is signed out when the email comes
+
+        staff = make_staff(server, name="Bea Booking")
+        book(server, staff, patient, in_days=5, kind="Infusion", provider="Dr. Hidden Name",
+             location="Secret Suite 9")
+        notice = server.mailbox.wait_for(carer.email, "appointment")
+        assert "in Ilse Varga's CareSpace portal." in notice.body
+        for detail in ("Infusion", "Dr. Hidden Name", "Secret Suite 9"):
+            assert detail not in notice.body + notice.subject
+        own = server.mailbox.wait_for(patient.email, "appointment")
+        assert "in your CareSpace portal." in own.body and "Ilse Varga" not in own.body
+
+        # The office's write ran in this test process (records_office), so the link's host is
+        # this process's base URL: its path is what the notice decides.
+        carer_page.goto(urlsplit(link_in(notice, "/appointments")).path)
+        expect(carer_page.get_by_role("heading", name="Sign in to CareSpace")).to_be_visible()
+        carer_page.get_by_label("Email address").fill(carer.email)
+        carer_page.get_by_label("Password", exact=True).fill(carer.password)
+        carer_page.get_by_role("button", name="Sign in").click()
+        expect(carer_page).to_have_url(re.compile(r"/appointments/?$"), timeout=30_000)
+        expect(_viewing(carer_page)).to_contain_text("Ilse Varga's portal")
+        expect(carer_page.get_by_text("Secret Suite 9")).to_be_visible()
+    finally:
+        carer_page.context.close()

@@ -508,10 +508,23 @@ class DraftView:
     thread_category: str = ""
 
 
+def _draft_of(user_id: int, patient_id: int, thread_id: int):
+    """The one draft of this person, in this portal, for this conversation (or a new one)."""
+    return select(MessageDraft).where(MessageDraft.user_id == user_id,
+                                      MessageDraft.patient_id == patient_id,
+                                      MessageDraft.thread_id == thread_id)
+
+
+def _view(draft: MessageDraft, thread_subject: Optional[str], thread_status: Optional[str],
+          thread_category: Optional[str]) -> DraftView:
+    return DraftView(thread_id=draft.thread_id, thread_subject=thread_subject or "",
+                     category=draft.category, subject=draft.subject, body=draft.body,
+                     updated_at=draft.updated_at, thread_closed=thread_status == THREAD_CLOSED,
+                     thread_category=thread_category or "")
+
+
 def _forget_draft(db: Session, user_id: int, patient_id: int, thread_id: int) -> None:
-    for draft in db.exec(select(MessageDraft).where(MessageDraft.user_id == user_id,
-                                                    MessageDraft.patient_id == patient_id,
-                                                    MessageDraft.thread_id == thread_id)).all():
+    for draft in db.exec(_draft_of(user_id, patient_id, thread_id)).all():
         db.delete(draft)
 
 
@@ -557,9 +570,7 @@ def save_draft(db: Session, actor: User, patient_id: int, *, thread_id: int = NE
         return False
     values = dict(category=category, subject=subject, body=body, updated_at=clock())
     for attempt in range(2):
-        draft = db.exec(select(MessageDraft).where(MessageDraft.user_id == actor.id,
-                                                   MessageDraft.patient_id == patient_id,
-                                                   MessageDraft.thread_id == thread_id)).first()
+        draft = db.exec(_draft_of(actor.id, patient_id, thread_id)).first()
         if draft is None:
             draft = MessageDraft(user_id=actor.id, patient_id=patient_id, thread_id=thread_id)
         for name, value in values.items():
@@ -598,10 +609,7 @@ def drafts_for(db: Session, actor: User, patient_id: int, *, clock: Clock) -> li
             db.delete(draft)
             expired = True
             continue
-        found.append(DraftView(thread_id=draft.thread_id, thread_subject=thread_subject or "",
-                               category=draft.category, subject=draft.subject, body=draft.body,
-                               updated_at=draft.updated_at, thread_closed=status == THREAD_CLOSED,
-                               thread_category=thread_category or ""))
+        found.append(_view(draft, thread_subject, status, thread_category))
     if expired:
         db.commit()
     return found
@@ -612,16 +620,12 @@ def get_draft(db: Session, actor: User, patient_id: int, thread_id: int, *,
     """One of the actor's drafts, to restore into its form (None: there is none)."""
     thread_id, thread = _draft_place(db, actor, patient_id, thread_id, action="draft.restore",
                                      clock=clock)
-    draft = db.exec(select(MessageDraft).where(MessageDraft.user_id == actor.id,
-                                               MessageDraft.patient_id == patient_id,
-                                               MessageDraft.thread_id == thread_id)).first()
+    draft = db.exec(_draft_of(actor.id, patient_id, thread_id)).first()
     if draft is None or draft.updated_at < clock() - DRAFT_KEPT:
         return None
-    return DraftView(thread_id=thread_id, thread_subject=thread.subject if thread else "",
-                     category=draft.category, subject=draft.subject, body=draft.body,
-                     updated_at=draft.updated_at,
-                     thread_closed=thread is not None and thread.status == THREAD_CLOSED,
-                     thread_category=thread.category if thread else "")
+    if thread is None:
+        return _view(draft, None, None, None)
+    return _view(draft, thread.subject, thread.status, thread.category)
 
 
 def discard_draft(db: Session, actor: User, patient_id: int, thread_id: int, *,

@@ -13,6 +13,7 @@ on its way after the send, is recognised by its old key and changes nothing.
 from __future__ import annotations
 
 import uuid
+from typing import Optional
 
 import reflex as rx
 
@@ -42,6 +43,14 @@ COMPOSE_FIELDS = ("category", "subject", "body")
 def _text(form: dict, key: str) -> str:
     value = form.get(key, "")
     return value[:MAX_FIELD] if isinstance(value, str) else ""
+
+
+def _as_id(value) -> Optional[int]:
+    """A conversation id from the browser or the address; None when it is not a number."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _late(form: dict, current: str) -> bool:
@@ -191,9 +200,8 @@ class MessagesState(PortalState):
         self.reply_round += 1
 
     async def _open_thread(self, thread_id: str) -> None:
-        try:
-            wanted = int(thread_id)
-        except (TypeError, ValueError):
+        wanted = _as_id(thread_id)
+        if wanted is None:
             self.error = "That conversation was not found. Open it again from the list."
             return
         got = await self._portal(_open(wanted), what="open conversation")
@@ -226,9 +234,8 @@ class MessagesState(PortalState):
 
     async def _restore(self, thread: str) -> None:
         """Put a draft back in its form: compose for a new message, else the reply box."""
-        try:
-            wanted = int(thread)
-        except (TypeError, ValueError):
+        wanted = _as_id(thread)
+        if wanted is None:
             return
         got = await self._portal(lambda db, v: messaging.get_draft(
             db, v.user, v.patient_id, wanted, clock=utcnow), what="restore draft", writes=True)
@@ -290,9 +297,8 @@ class MessagesState(PortalState):
 
     async def discard_draft(self, thread_id: str):
         """"Discard": the unsent message is gone for good."""
-        try:
-            wanted = int(thread_id)
-        except (TypeError, ValueError):
+        wanted = _as_id(thread_id)
+        if wanted is None:
             return
         got = await self._portal(lambda db, v: messaging.discard_draft(
             db, v.user, v.patient_id, wanted, clock=utcnow), what="discard draft", writes=True)
@@ -322,9 +328,8 @@ class MessagesState(PortalState):
         """The reply box changed (after a pause in typing, or when left): keep the draft."""
         if not isinstance(form, dict) or not self.thread_id or _late(form, self._reply_key):
             return
-        try:
-            thread_id = int(self.thread_id)
-        except ValueError:
+        thread_id = _as_id(self.thread_id)
+        if thread_id is None:
             return
         body, key = _text(form, "reply"), self._reply_key or None
         await self._portal(lambda db, v: messaging.save_draft(
@@ -363,9 +368,8 @@ class MessagesState(PortalState):
             self.replying = False  # nothing to send (a second tap of a sent form)
             return
         body, key = _text(form, "reply"), self._reply_key
-        try:
-            thread_id = int(self.thread_id)
-        except ValueError:
+        thread_id = _as_id(self.thread_id)
+        if thread_id is None:
             return
         self.replying = True
         self.reply_error = self.reply_note = ""

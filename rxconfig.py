@@ -7,7 +7,7 @@ from reflex.plugins.sitemap import SitemapPlugin
 from reflex_components_radix.plugin import RadixThemesPlugin
 
 from carespace_app.config import default_database_url
-from carespace_app.services.sessions import IDLE_TIMEOUT
+from carespace_app.services.identity.sessions import IDLE_TIMEOUT
 from carespace_app.workers import enable_worker_respawn
 
 enable_worker_respawn()

@@ -736,7 +736,7 @@ def main() -> None:
                               f"{row['ratio_p50']:>11.2f}{row['ratio_p95']:>11.2f}")
 
                 if "signin" in parts:
-                    from carespace_app.services import security
+                    from carespace_app.services.identity import security
 
                     storm_hash = security.hash_password(seed.PASSWORD, rounds=args.signin_cost)
                     storm_people = seed.make_people(db_url, 20, items=0, label="s", password_hash=storm_hash)

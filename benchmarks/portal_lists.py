@@ -29,7 +29,9 @@ from sqlmodel import Session, SQLModel  # noqa: E402
 from benchmarks import seed, serve  # noqa: E402
 from carespace_app import models  # noqa: E402
 from carespace_app.db import make_engine  # noqa: E402
-from carespace_app.services import labs, messaging, security  # noqa: E402
+from carespace_app.services.records import labs
+from carespace_app.services.records import messaging
+from carespace_app.services.identity import security
 
 NOW = datetime(2026, 6, 1, 15, 0)
 

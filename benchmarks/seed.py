@@ -19,7 +19,8 @@ from sqlmodel import Session, select  # noqa: E402
 from carespace_app import models  # noqa: E402
 from carespace_app.clock import utcnow  # noqa: E402
 from carespace_app.db import make_engine  # noqa: E402
-from carespace_app.services import security, sessions  # noqa: E402
+from carespace_app.services.identity import security
+from carespace_app.services.identity import sessions
 
 PASSWORD = "Bench-Mark-Heron-2026!"
 _migrated: dict[str, bool] = {}

@@ -97,7 +97,7 @@ def _expiry(expires_at) -> str:
 def _deliver_now(out=print) -> None:
     """Send what is due once, so an invitation leaves even with the server stopped."""
     from .db import get_engine
-    from .services import outbox
+    from carespace_app.services.mail import outbox
 
     settings = get_settings()
     if not settings.smtp_enabled:
@@ -135,7 +135,7 @@ def migrate(args) -> None:
 
 
 def create_staff(args) -> None:
-    from .services import staff
+    from carespace_app.services.onboarding import staff
 
     password = _read_password()
     with _session() as db:
@@ -147,7 +147,7 @@ def create_staff(args) -> None:
 
 
 def create_patient(args) -> None:
-    from .services import patients
+    from carespace_app.services.records import patients
 
     born = _date_of_birth(args.dob)
     with _session() as db:
@@ -160,7 +160,8 @@ def create_patient(args) -> None:
 
 
 def invite(args) -> None:
-    from .services import invitations, patients
+    from carespace_app.services.onboarding import invitations
+    from carespace_app.services.records import patients
 
     with _session() as db:
         patient = patients.find_by_mrn(db, None, args.mrn, system=True, clock=utcnow)
@@ -172,7 +173,7 @@ def invite(args) -> None:
 
 
 def seed_demo(args) -> None:
-    from .services import demo
+    from carespace_app import demo
 
     with _session() as db:
         added = demo.seed_demo(db, clock=utcnow)

@@ -28,7 +28,7 @@ from . import routes
 from .clock import utcnow
 from .config import get_settings
 from .db import session_scope
-from .services import sessions
+from carespace_app.services.identity import sessions
 from .services.errors import DomainError
 
 log = logging.getLogger("carespace.http")
@@ -194,7 +194,7 @@ async def sign_out_route(request: Request) -> Response:
 
 
 def _calendar(token: str | None, appointment_id: int):
-    from .services import appointments
+    from carespace_app.services.records import appointments
 
     with session_scope() as db:
         found = sessions.resolve(db, token, clock=utcnow) if token else None

@@ -8,7 +8,8 @@ log = logging.getLogger("carespace.jobs")
 
 
 async def start_background_jobs():
-    from .services import mailer, resources
+    from carespace_app.services.mail import sender
+    from carespace_app.services.records import resources
     from .db import session_scope
 
     try:
@@ -19,4 +20,4 @@ async def start_background_jobs():
         await asyncio.to_thread(seed_resources)
     except Exception:  # the tables may not exist yet on a half-set-up laptop
         log.exception("could not check the default resources")
-    await mailer.run_sender()
+    await sender.run_sender()

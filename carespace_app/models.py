@@ -192,7 +192,7 @@ class Invitation(SQLModel, table=True):
     # forwarded email doesn't carry. Kept as SHA-256 of (the link's token, the code): the
     # database never holds the token, so a copy of it can't be used to try the codes.
     access_code_hash: Optional[str] = Field(default=None, max_length=64)
-    # Sealed (services/security.py) so the patient and the office can read it out again
+    # Sealed (services/identity/security.py) so the patient and the office can read it out again
     # while the link is pending; cleared when the link is used, replaced, revoked or locked.
     access_code_sealed: Optional[str] = Field(default=None, max_length=200)
 
@@ -455,7 +455,7 @@ class AuditEvent(SQLModel, table=True):
     detail: str = Field(default="", max_length=1000)
     client_ip: Optional[str] = Field(default=None, max_length=64)
     # A refusal repeated by the same person on the same patient within a short window
-    # is counted on its first row (services/audit.py), so nobody can flood a trail.
+    # is counted on its first row (services/audit/trail.py), so nobody can flood a trail.
     repeat_count: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 

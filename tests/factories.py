@@ -23,8 +23,8 @@ from carespace_app.models import (
     PatientAccess,
     User,
 )
-from carespace_app.services import security
-from carespace_app.services.patients import name_key
+from carespace_app.services.identity import security
+from carespace_app.services.records.patients import name_key
 
 PASSWORD = "Blue-Heron-Kayak-42!"
 _serial = itertools.count(1)

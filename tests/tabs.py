@@ -25,7 +25,7 @@ from carespace_app import routes
 from carespace_app.carespace_app import app
 from carespace_app.clock import utcnow
 from carespace_app.db import session_scope
-from carespace_app.services import sessions
+from carespace_app.services.identity import sessions
 from carespace_app.state.session import SessionState
 from carespace_app.state.tab_guard import TabGuard
 

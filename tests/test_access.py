@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import select
 
 from carespace_app.models import AuditEvent, Patient, PatientAccess, User
-from carespace_app.services import access
+from carespace_app.services.permissions import access
 from carespace_app.services.errors import NotAllowed
 
 PASSWORD = "Blue-Heron-Canoe-42"

@@ -17,7 +17,10 @@ from carespace_app.models import (
     SignInFailure,
     User,
 )
-from carespace_app.services import accounts, outbox, security, sessions
+from carespace_app.services.identity import accounts
+from carespace_app.services.mail import outbox
+from carespace_app.services.identity import security
+from carespace_app.services.identity import sessions
 from carespace_app.services.errors import (
     AuthenticationFailed,
     LinkError,

@@ -23,8 +23,16 @@ from carespace_app import routes
 from carespace_app.clock import utcnow
 from carespace_app.models import AuditEvent, CaregiverGrant, Invitation, PatientAccess, UserSession
 from carespace_app.pages import admin_pages  # noqa: F401  (imports every admin state)
-from carespace_app.services import audit_log, invitations, labs, messaging, office_outbox, patients
-from carespace_app.services import appointments, resources, sessions, staff
+from carespace_app.services.audit import office_log
+from carespace_app.services.onboarding import invitations
+from carespace_app.services.records import labs
+from carespace_app.services.records import messaging
+from carespace_app.services.mail import office_outbox
+from carespace_app.services.records import patients
+from carespace_app.services.records import appointments
+from carespace_app.services.records import resources
+from carespace_app.services.identity import sessions
+from carespace_app.services.onboarding import staff
 from carespace_app.services.errors import NotAllowed
 from carespace_app.state.admin import AdminState
 
@@ -177,7 +185,7 @@ def _service_calls(db, p, actor, clock):
         "resources.delete": lambda: resources.delete_resource(db, actor, 1, clock=clock),
         "outbox.list": lambda: office_outbox.list_emails(db, actor, clock=clock),
         "outbox.retry": lambda: office_outbox.retry_email(db, actor, 1, clock=clock),
-        "audit.list": lambda: audit_log.list_events(db, actor, clock=clock),
+        "audit.list": lambda: office_log.list_events(db, actor, clock=clock),
         "staff.list": lambda: staff.list_staff(db, actor, clock=clock),
         "staff.deactivate": lambda: staff.deactivate(db, actor, p.staff.id, clock=clock),
     }

@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from carespace_app import routes
 from carespace_app.models import Appointment, AuditEvent, OutboxEmail
-from carespace_app.services import appointments
+from carespace_app.services.records import appointments
 from carespace_app.services.errors import NotAllowed, ValidationError
 from tests.factories import make_practice, revoke_caregiver
 

@@ -17,9 +17,14 @@ import pytest
 from sqlmodel import select
 
 from carespace_app.models import AuditEvent, CaregiverGrant, Message, MessageThread
-from carespace_app.services import (
-    access, appointments, audit, audit_log, invitations, labs, messaging, record_activity,
-)
+from carespace_app.services.permissions import access
+from carespace_app.services.records import appointments
+from carespace_app.services.audit import trail
+from carespace_app.services.audit import office_log
+from carespace_app.services.onboarding import invitations
+from carespace_app.services.records import labs
+from carespace_app.services.records import messaging
+from carespace_app.services.audit import patient_activity
 from carespace_app.services.errors import NotAllowed
 from tests.factories import make_patient, make_practice
 
@@ -45,8 +50,8 @@ def bobs_thread(db, practice, clock) -> int:
                                   clock=clock)
 
 
-def trail(db, practice, clock, limit=20):
-    page = record_activity.patient_trail(db, practice.bob_user, practice.bob.id, limit=limit,
+def activity_rows(db, practice, clock, limit=20):
+    page = patient_activity.patient_trail(db, practice.bob_user, practice.bob.id, limit=limit,
                                          clock=clock)
     return [(e.who, e.what) for e in page.items]
 
@@ -73,7 +78,7 @@ def test_ten_attempts_on_another_patient_are_one_line_with_a_count(db, clock, pr
     assert [(r.actor_user_id, r.repeat_count) for r in rows] == [(practice.alice_user.id, 10)]
     # The office still sees each different thing that was tried.
     assert rows[0].detail == "thread.view; labs.view; portal.switch_patient"
-    lines = trail(db, practice, clock)
+    lines = activity_rows(db, practice, clock)
     assert lines.count(("Someone without access to your record", f"{REFUSED} 10 times")) == 1
     assert len([w for _who, w in lines if w.startswith(REFUSED)]) == 1
 
@@ -89,8 +94,8 @@ def test_after_the_window_a_new_line_starts(db, clock, practice):
     clock.advance(seconds=1)
     attempt()  # 15 minutes after the first: a new row
     assert [r.repeat_count for r in refusals(db, patient_id=practice.bob.id)] == [2, 1]
-    assert audit.REFUSAL_WINDOW == timedelta(minutes=15)
-    assert trail(db, practice, clock) == [
+    assert trail.REFUSAL_WINDOW == timedelta(minutes=15)
+    assert activity_rows(db, practice, clock) == [
         ("Someone without access to your record", REFUSED),
         ("Someone without access to your record", f"{REFUSED} 2 times"),
     ]
@@ -192,14 +197,14 @@ def test_probing_many_missing_ids_is_one_row_on_no_patients_trail(db, clock, pra
                                   action="portal.switch_patient", clock=clock)
     (row,) = refusals(db)
     assert (row.patient_id, row.repeat_count) == (None, 50)
-    assert trail(db, practice, clock) == []
+    assert activity_rows(db, practice, clock) == []
 
 
 # --- Who viewed my record: the patient's own looks run together ------------------------------
 
 
 def _event(db, clock, action, actor, patient_id, role=None, minutes=1):
-    audit.record(db, action, actor=actor, patient_id=patient_id, role=role, clock=clock)
+    trail.record(db, action, actor=actor, patient_id=patient_id, role=role, clock=clock)
     db.commit()
     clock.advance(minutes=minutes)
 
@@ -214,7 +219,7 @@ def test_own_views_in_a_row_are_one_line_and_others_stand_apart(db, clock, pract
     _event(db, clock, "message.sent", me, bob)                 # 9:18: a change, its own line
     _event(db, clock, "labs.viewed", me, bob)                  # 9:19: one view, said plainly
 
-    page = record_activity.patient_trail(db, me, bob, clock=clock)
+    page = patient_activity.patient_trail(db, me, bob, clock=clock)
 
     assert [(e.who, e.what, e.when) for e in page.items] == [
         ("You", "Viewed lab results", "Mon, Jan 5, 9:19 AM"),
@@ -234,7 +239,7 @@ def test_caregiver_views_are_each_listed_and_split_the_patients_own(db, clock, p
     _event(db, clock, "labs.viewed", practice.carer, alice, role="caregiver")
     _event(db, clock, "labs.viewed", me, alice)
 
-    page = record_activity.patient_trail(db, me, alice, clock=clock)
+    page = patient_activity.patient_trail(db, me, alice, clock=clock)
 
     assert [(e.who, e.what, e.when) for e in page.items] == [
         ("You", "Viewed lab results", "Tue, Jan 6, 5:03 AM"),
@@ -251,9 +256,9 @@ def test_pages_are_counted_in_lines_and_never_split_a_run(db, clock, practice):
             _event(db, clock, "labs.viewed", me, alice)
         _event(db, clock, "labs.viewed", practice.carer, alice, role="caregiver")
 
-    first = record_activity.patient_trail(db, me, alice, offset=0, limit=20, clock=clock)
-    rest = record_activity.patient_trail(db, me, alice, offset=20, limit=20, clock=clock)
-    last = record_activity.patient_trail(db, me, alice, offset=40, limit=20, clock=clock)
+    first = patient_activity.patient_trail(db, me, alice, offset=0, limit=20, clock=clock)
+    rest = patient_activity.patient_trail(db, me, alice, offset=20, limit=20, clock=clock)
+    last = patient_activity.patient_trail(db, me, alice, offset=40, limit=20, clock=clock)
 
     assert first.has_more and rest.has_more and not last.has_more
     lines = first.items + rest.items + last.items
@@ -273,7 +278,7 @@ def test_a_flood_of_refusals_leaves_the_first_page_to_real_events(db, clock, pra
             labs.list_reports(db, practice.alice_user, bob, clock=clock)
         clock.advance(seconds=5)
 
-    lines = trail(db, practice, clock)
+    lines = activity_rows(db, practice, clock)
 
     assert lines == [
         ("Someone without access to your record", f"{REFUSED} 10 times"),
@@ -286,6 +291,6 @@ def test_the_office_log_says_how_often_a_refusal_was_repeated(db, clock, practic
     for _ in range(10):
         with pytest.raises(NotAllowed):
             labs.list_reports(db, practice.alice_user, practice.bob.id, clock=clock)
-    (row,) = audit_log.list_events(db, practice.staff, action="access.refused", clock=clock).items
+    (row,) = office_log.list_events(db, practice.staff, action="access.refused", clock=clock).items
     assert (row.repeat_count, row.detail) == (10, "labs.view (10 times)")
     assert row.actor_email == practice.alice_user.email and row.mrn == practice.bob.mrn

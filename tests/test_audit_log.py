@@ -7,7 +7,8 @@ import pytest
 from sqlmodel import select
 
 from carespace_app.models import AuditEvent
-from carespace_app.services import audit, audit_log
+from carespace_app.services.audit import trail
+from carespace_app.services.audit import office_log
 from carespace_app.services.errors import NotAllowed, ValidationError
 
 from .factories import make_practice, recorded_queries
@@ -21,14 +22,14 @@ def _events(db, p):
         (datetime(2026, 1, 5, 14), "thread.viewed", p.alice_user, p.alice),
         (datetime(2026, 1, 5, 15), "patient.updated", p.staff, p.alice),
     ]:
-        audit.record(db, action, actor=actor, patient_id=patient.id, clock=lambda at=at: at)
+        trail.record(db, action, actor=actor, patient_id=patient.id, clock=lambda at=at: at)
     db.commit()
 
 
 def test_newest_first_with_names(db, clock):
     p = make_practice(db)
     _events(db, p)
-    page = audit_log.list_events(db, p.staff, clock=clock)
+    page = office_log.list_events(db, p.staff, clock=clock)
     assert [r.action for r in page.items] == ["patient.updated", "thread.viewed",
                                               "patient.viewed", "patient.viewed"]
     assert page.items[0].mrn == p.alice.mrn and page.items[0].actor_email == p.staff.email
@@ -39,36 +40,36 @@ def test_newest_first_with_names(db, clock):
 def test_filters(db, clock):
     p = make_practice(db)
     _events(db, p)
-    by_patient = audit_log.list_events(db, p.staff, mrn=p.alice.mrn, clock=clock)
+    by_patient = office_log.list_events(db, p.staff, mrn=p.alice.mrn, clock=clock)
     assert {r.mrn for r in by_patient.items} == {p.alice.mrn} and len(by_patient.items) == 3
-    by_actor = audit_log.list_events(db, p.staff, actor_email=p.alice_user.email.upper(), clock=clock)
+    by_actor = office_log.list_events(db, p.staff, actor_email=p.alice_user.email.upper(), clock=clock)
     assert [r.action for r in by_actor.items] == ["thread.viewed"]
-    by_action = audit_log.list_events(db, p.staff, action="patient.viewed", clock=clock)
+    by_action = office_log.list_events(db, p.staff, action="patient.viewed", clock=clock)
     assert len(by_action.items) == 2
-    jan4 = audit_log.list_events(db, p.staff, action="patient.viewed", from_day=date(2026, 1, 4),
+    jan4 = office_log.list_events(db, p.staff, action="patient.viewed", from_day=date(2026, 1, 4),
                                  to_day=date(2026, 1, 4), clock=clock)
     assert len(jan4.items) == 2  # 9 PM local on Jan 4 is Jan 5 in UTC, still Jan 4 here
-    jan5 = audit_log.list_events(db, p.staff, from_day=date(2026, 1, 5), action="patient.viewed",
+    jan5 = office_log.list_events(db, p.staff, from_day=date(2026, 1, 5), action="patient.viewed",
                                  clock=clock)
     assert jan5.items == []
-    assert audit_log.list_events(db, p.staff, mrn="NO-SUCH", clock=clock).items == []
-    assert audit_log.list_events(db, p.staff, actor_email="nobody@x.example", clock=clock).items == []
+    assert office_log.list_events(db, p.staff, mrn="NO-SUCH", clock=clock).items == []
+    assert office_log.list_events(db, p.staff, actor_email="nobody@x.example", clock=clock).items == []
     with pytest.raises(ValidationError):
-        audit_log.list_events(db, p.staff, from_day=date(2026, 1, 6), to_day=date(2026, 1, 5),
+        office_log.list_events(db, p.staff, from_day=date(2026, 1, 6), to_day=date(2026, 1, 5),
                               clock=clock)
 
 
 def test_paging_reads_limit_plus_one(db, clock):
     p = make_practice(db)
     for n in range(7):
-        audit.record(db, "patient.viewed", actor=p.staff, patient_id=p.alice.id, clock=clock)
+        trail.record(db, "patient.viewed", actor=p.staff, patient_id=p.alice.id, clock=clock)
     db.commit()
     with recorded_queries(db) as statements:
-        first = audit_log.list_events(db, p.staff, action="patient.viewed", limit=5, clock=clock)
+        first = office_log.list_events(db, p.staff, action="patient.viewed", limit=5, clock=clock)
     assert len(first.items) == 5 and first.has_more
     assert any(5 + 1 in (params if isinstance(params, (tuple, list)) else tuple(params.values()))
                for _sql, params in statements if params)
-    second = audit_log.list_events(db, p.staff, action="patient.viewed", offset=5, limit=5, clock=clock)
+    second = office_log.list_events(db, p.staff, action="patient.viewed", offset=5, limit=5, clock=clock)
     assert len(second.items) == 2 and not second.has_more
 
 
@@ -76,5 +77,5 @@ def test_paging_reads_limit_plus_one(db, clock):
 def test_patients_and_caregivers_are_refused(db, clock, who):
     p = make_practice(db)
     with pytest.raises(NotAllowed):
-        audit_log.list_events(db, getattr(p, who), clock=clock)
+        office_log.list_events(db, getattr(p, who), clock=clock)
     assert db.exec(select(AuditEvent).where(AuditEvent.action == "admin.refused")).one()

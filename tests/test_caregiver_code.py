@@ -11,7 +11,9 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from carespace_app.models import AuditEvent, Invitation, OutboxEmail, Patient, User
-from carespace_app.services import access, invitations, outbox
+from carespace_app.services.permissions import access
+from carespace_app.services.onboarding import invitations
+from carespace_app.services.mail import outbox
 from carespace_app.services.errors import LinkError, ValidationError
 from tests.test_invitations import GOOD, nurse, patient  # noqa: F401  (the same practice)
 

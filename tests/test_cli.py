@@ -13,7 +13,7 @@ from sqlmodel import Session, SQLModel, select
 from carespace_app.config import PROJECT_ROOT
 from carespace_app.db import make_engine
 from carespace_app.models import Invitation, Patient, User
-from carespace_app.services import security
+from carespace_app.services.identity import security
 
 PASSWORD = "Blue-Heron-Canoe-42"
 
@@ -74,7 +74,7 @@ def test_create_staff_reads_the_password_from_stdin(database):
 
 def test_the_audit_log_says_the_command_line_made_the_account_and_its_role(database):
     from carespace_app.clock import utcnow
-    from carespace_app.services import audit_log
+    from carespace_app.services.audit import office_log
 
     run(database, "create-staff", "--email", "boss@example.com", "--name", "Ada Boss", "--admin",
         stdin=PASSWORD)
@@ -84,7 +84,7 @@ def test_the_audit_log_says_the_command_line_made_the_account_and_its_role(datab
     try:
         with Session(engine) as db:
             boss = db.exec(select(User).where(User.email == "boss@example.com")).one()
-            rows = audit_log.list_events(db, boss, clock=utcnow).items
+            rows = office_log.list_events(db, boss, clock=utcnow).items
     finally:
         engine.dispose()
     made = [(r.action, r.actor_name, r.actor_role, r.detail.split(", ")[1])
@@ -219,7 +219,7 @@ def test_invite_with_the_mail_server_down_keeps_the_email(database):
 
 
 def test_seed_demo_says_who_can_sign_in_and_what_the_practice_holds(database):
-    from carespace_app.services.demo import DEMO_PASSWORD, DOMAIN
+    from carespace_app.demo import DEMO_PASSWORD, DOMAIN
 
     result = run(database, "seed-demo", CARESPACE_BASE_URL="http://localhost:3000")
     assert result.returncode == 0, result.stderr

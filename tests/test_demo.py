@@ -4,9 +4,16 @@ from __future__ import annotations
 from sqlmodel import func, select
 
 from carespace_app.models import CaregiverGrant, LabResult, Message, Patient, User
-from carespace_app.services import (access, appointments, demo, invitations, labs, messaging,
-                                    patients, resources, security)
-from carespace_app.services.passwords import validate_email_address
+from carespace_app.services.permissions import access
+from carespace_app.services.records import appointments
+from carespace_app import demo
+from carespace_app.services.onboarding import invitations
+from carespace_app.services.records import labs
+from carespace_app.services.records import messaging
+from carespace_app.services.records import patients
+from carespace_app.services.records import resources
+from carespace_app.services.identity import security
+from carespace_app.services.identity.passwords import validate_email_address
 
 
 def test_seed_demo_builds_a_practice_once(db, clock):

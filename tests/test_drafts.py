@@ -8,7 +8,7 @@ from sqlmodel import select
 from carespace_app import routes
 from carespace_app.clock import utcnow
 from carespace_app.models import Message, MessageDraft, MessageThread, OutboxEmail
-from carespace_app.services import messaging
+from carespace_app.services.records import messaging
 from carespace_app.services.errors import NotAllowed, ValidationError
 from carespace_app.state.admin_messages import AdminMessagesState
 from carespace_app.state.messages import DRAFT_CLOSED, MessagesState, REPLY_SENT

@@ -12,7 +12,8 @@ import pytest
 from sqlmodel import select
 
 from carespace_app.models import AuditEvent, EmailChange, OutboxEmail, User
-from carespace_app.services import accounts, outbox
+from carespace_app.services.identity import accounts
+from carespace_app.services.mail import outbox
 from carespace_app.services.errors import AuthenticationFailed, LinkError
 from tests.test_accounts import PASSWORD, emails_to, register, token_in
 

@@ -11,7 +11,10 @@ from sqlmodel import Session, select
 
 from carespace_app.models import (AuditEvent, CaregiverGrant, Invitation, OutboxEmail, Patient,
                                   PatientAccess, SignInFailure, User)
-from carespace_app.services import access, invitations, outbox, security
+from carespace_app.services.permissions import access
+from carespace_app.services.onboarding import invitations
+from carespace_app.services.mail import outbox
+from carespace_app.services.identity import security
 from carespace_app.services.errors import LinkError, NotAllowed, ValidationError
 
 BORN = date(1956, 3, 14)

@@ -11,9 +11,9 @@ from sqlmodel import select
 from carespace_app import routes
 from carespace_app.clock import utcnow
 from carespace_app.models import AuditEvent, LabReport, LabResult, OutboxEmail
-from carespace_app.services import labs
+from carespace_app.services.records import labs
 from carespace_app.services.errors import NotAllowed, NotFound, ValidationError
-from carespace_app.services.labs import ResultInput, compute_flag, reference_text
+from carespace_app.services.records.labs import ResultInput, compute_flag, reference_text
 from carespace_app.state.admin_labs import AdminLabsState
 from carespace_app.state.labs import LabsState, chart_day, reference_band
 from tests.factories import make_practice, recorded_queries, revoke_caregiver, selects

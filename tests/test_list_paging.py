@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import event, insert
 
 from carespace_app.models import LabReport, LabResult, MessageThread
-from carespace_app.services import labs, messaging
+from carespace_app.services.records import labs
+from carespace_app.services.records import messaging
 from carespace_app.state.labs import PAGE_SIZE as LAB_PAGE
 from carespace_app.state.messages import PAGE_SIZE as MESSAGE_PAGE
 from tests.factories import make_practice

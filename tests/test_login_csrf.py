@@ -35,7 +35,8 @@ from carespace_app.http import (
     security_headers,
 )
 from carespace_app.models import SignInFailure, SignInTicket, User
-from carespace_app.services import security, sessions
+from carespace_app.services.identity import security
+from carespace_app.services.identity import sessions
 from carespace_app.state import auth
 from carespace_app.state.auth import RegisterState, SignInState
 

@@ -7,7 +7,8 @@ import pytest
 from sqlmodel import select
 
 from carespace_app.models import AuditEvent, Message, MessageThread, OutboxEmail
-from carespace_app.services import messaging, notifications
+from carespace_app.services.records import messaging
+from carespace_app.services.mail import notifications
 from carespace_app.services.errors import NotAllowed, ValidationError
 from tests.factories import (
     grant_caregiver,

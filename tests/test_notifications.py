@@ -5,7 +5,7 @@ from sqlmodel import select
 
 from carespace_app import routes
 from carespace_app.models import OutboxEmail, User
-from carespace_app.services import notifications
+from carespace_app.services.mail import notifications
 from tests.factories import (grant_caregiver, make_patient, make_practice, make_staff, make_user,
                              revoke_caregiver)
 

@@ -19,7 +19,8 @@ from sqlmodel import Session, select
 from carespace_app.clock import utcnow
 from carespace_app.config import get_settings
 from carespace_app.models import OutboxEmail
-from carespace_app.services import mailer, outbox
+from carespace_app.services.mail import sender
+from carespace_app.services.mail import outbox
 from carespace_app.services.errors import ValidationError
 
 SECRET = "s3cr3t-t0ken-value-that-must-never-be-stored-in-clear"
@@ -293,7 +294,7 @@ def test_list_outbox_newest_first_with_paging(db, clock):
 def _run_sender_until(condition, *, interval: float, after_start=None, timeout: float = 5.0) -> float:
     async def main():
         stop = asyncio.Event()
-        task = asyncio.create_task(mailer.run_sender(stop, interval=interval))
+        task = asyncio.create_task(sender.run_sender(stop, interval=interval))
         await asyncio.sleep(0.1)
         started = time.monotonic()
         if after_start:
@@ -342,4 +343,4 @@ def test_the_sender_survives_an_error(engine, monkeypatch):
 
 
 def test_wake_without_a_sender_is_harmless():
-    mailer.wake()
+    sender.wake()

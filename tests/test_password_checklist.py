@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from reflex_base.event.context import EventContext
 
 from carespace_app.clock import utcnow
-from carespace_app.services import accounts, passwords
+from carespace_app.services.identity import accounts
+from carespace_app.services.identity import passwords
 from carespace_app.services.errors import ValidationError
 from carespace_app.state import auth
 from carespace_app.state.auth import RegisterState, ResetPasswordState

@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from carespace_app.services import passwords
+from carespace_app.services.identity import passwords
 from carespace_app.services.errors import ValidationError
-from carespace_app.services.passwords import (
+from carespace_app.services.identity.passwords import (
     normalize_email,
     rule_status,
     validate_email_address,

@@ -7,7 +7,8 @@ import pytest
 from sqlmodel import select
 
 from carespace_app.models import AuditEvent, Invitation, User
-from carespace_app.services import invitations, patients
+from carespace_app.services.onboarding import invitations
+from carespace_app.services.records import patients
 from carespace_app.services.errors import NotAllowed, NotFound, ValidationError
 
 

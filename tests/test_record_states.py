@@ -24,7 +24,8 @@ from sqlmodel import select
 
 from carespace_app import routes
 from carespace_app.models import AuditEvent, MessageThread
-from carespace_app.services import labs, messaging
+from carespace_app.services.records import labs
+from carespace_app.services.records import messaging
 from carespace_app.state import portal
 from carespace_app.state.appointments import AppointmentsState
 from carespace_app.state.labs import LabsState

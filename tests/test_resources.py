@@ -5,7 +5,7 @@ import pytest
 from sqlmodel import select
 
 from carespace_app.models import AuditEvent, Resource
-from carespace_app.services import resources
+from carespace_app.services.records import resources
 from carespace_app.services.errors import NotAllowed, ValidationError
 from tests.factories import make_patient, make_staff, patient_user
 

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from carespace_app import config
-from carespace_app.services import security
+from carespace_app.services.identity import security
 from carespace_app.services.errors import ValidationError
 
 

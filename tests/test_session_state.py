@@ -1,4 +1,4 @@
-"""The tab's person and patient (services/tab_access.py): why a session ended, a revoked
+"""The tab's person and patient (services/permissions/tab_access.py): why a session ended, a revoked
 caregiver's tab, the office's read-only view, and a tab's own patient."""
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from sqlmodel import select
 
 from carespace_app.clock import utcnow
 from carespace_app.models import AuditEvent, UserSession
-from carespace_app.services import sessions, tab_access
+from carespace_app.services.identity import sessions
+from carespace_app.services.permissions import tab_access
 from tests.factories import grant_caregiver, make_practice, revoke_caregiver
 
 

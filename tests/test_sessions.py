@@ -17,7 +17,9 @@ from carespace_app import routes
 from carespace_app.clock import utcnow
 from carespace_app.http import SIGN_IN_NONCE_COOKIE, backend_routes, security_headers
 from carespace_app.models import SignInTicket, User, UserSession
-from carespace_app.services import accounts, security, sessions
+from carespace_app.services.identity import accounts
+from carespace_app.services.identity import security
+from carespace_app.services.identity import sessions
 from carespace_app.state import auth
 from carespace_app.state.auth import RegisterState, SignInState
 from carespace_app.state.session import SessionState

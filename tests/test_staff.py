@@ -5,7 +5,8 @@ import pytest
 from sqlmodel import select
 
 from carespace_app.models import AuditEvent, OutboxEmail, PasswordReset, User
-from carespace_app.services import sessions, staff
+from carespace_app.services.identity import sessions
+from carespace_app.services.onboarding import staff
 from carespace_app.services.errors import NotAllowed, ValidationError
 
 from .factories import make_practice, make_staff

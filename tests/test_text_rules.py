@@ -13,8 +13,14 @@ import pytest
 from sqlalchemy import select as sa_select
 from sqlmodel import SQLModel
 
-from carespace_app.services import (accounts, appointments, invitations, labs, messaging, patients,
-                                    resources, staff)
+from carespace_app.services.identity import accounts
+from carespace_app.services.records import appointments
+from carespace_app.services.onboarding import invitations
+from carespace_app.services.records import labs
+from carespace_app.services.records import messaging
+from carespace_app.services.records import patients
+from carespace_app.services.records import resources
+from carespace_app.services.onboarding import staff
 from carespace_app.services.errors import ValidationError
 from carespace_app.services.text_rules import (BROKEN_CHARACTER, CONTROL_CHARACTER,
                                                DIRECTION_CHARACTER, INVISIBLE_CHARACTER,
@@ -256,7 +262,7 @@ def test_each_service_stores_what_a_person_types(db, engine, clock, practice, wh
 
 
 def test_a_sign_in_with_a_nul_in_the_address_is_an_ordinary_failed_sign_in(db, clock):
-    from carespace_app.services import accounts
+    from carespace_app.services.identity import accounts
     from carespace_app.services.errors import AuthenticationFailed
 
     with pytest.raises(AuthenticationFailed):
@@ -266,14 +272,14 @@ def test_a_sign_in_with_a_nul_in_the_address_is_an_ordinary_failed_sign_in(db, c
 
 def test_forgot_password_with_a_nul_in_the_address_sends_nothing_and_fails_nothing(db, clock):
     from carespace_app.models import OutboxEmail
-    from carespace_app.services import accounts
+    from carespace_app.services.identity import accounts
 
     accounts.request_password_reset(db, "nobody\x00@example.com", clock=clock)
     assert db.exec(sa_select(OutboxEmail)).all() == []
 
 
 def test_a_patient_search_with_a_nul_says_what_to_remove(db, clock):
-    from carespace_app.services import patients
+    from carespace_app.services.records import patients
     from tests.factories import make_staff
 
     office = make_staff(db)

@@ -13,7 +13,7 @@ from ..components.records_ui import empty_state, flag_text, load_more, loading_o
 from ..components.shell import portal_page
 from ..components.ui import error_callout
 from ..config import OFFICE_PHONE, OFFICE_PHONE_TEL
-from ..services.labs import CRITICAL_CALL
+from carespace_app.services.records.labs import CRITICAL_CALL
 from ..state.labs import LabsState
 
 LINE = "var(--teal-11)"

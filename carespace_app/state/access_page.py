@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .. import routes
 from ..config import OFFICE_PHONE
-from ..services import tab_access
+from carespace_app.services.permissions import tab_access
 from .session import SessionState
 
 ENDED_TITLE = "Your access to {name}'s portal has ended"

@@ -12,7 +12,7 @@ import reflex as rx
 
 from ..clock import utcnow
 from ..models import APPOINTMENT_CANCELLED, APPOINTMENT_TYPES
-from ..services import appointments
+from carespace_app.services.records import appointments
 from ..services.errors import ValidationError
 from ..timefmt import to_local, to_utc_naive, when
 from .admin import AdminState, int_or_none

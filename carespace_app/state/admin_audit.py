@@ -5,7 +5,7 @@ from datetime import date
 from typing import Optional
 
 from ..clock import utcnow
-from ..services import audit_log
+from carespace_app.services.audit import office_log
 from ..timefmt import when
 from .admin import AdminState
 
@@ -28,7 +28,7 @@ class AdminAuditState(AdminState):
 
     def _page(self, offset: int, filters: Optional[dict[str, str]] = None):
         f = dict(self.filters if filters is None else filters)
-        return lambda db, v: audit_log.list_events(
+        return lambda db, v: office_log.list_events(
             db, v.user, mrn=f["mrn"], actor_email=f["actor_email"], action=f["action"],
             from_day=_day(f["from_day"]), to_day=_day(f["to_day"]), offset=offset,
             limit=PAGE_SIZE, clock=utcnow, client_ip=v.client_ip)

@@ -14,7 +14,7 @@ from typing import Optional
 import reflex as rx
 
 from ..clock import utcnow
-from ..services import labs
+from carespace_app.services.records import labs
 from ..services.errors import ValidationError
 from ..timefmt import to_utc_naive, when
 from .admin import AdminState, int_or_none

@@ -10,7 +10,7 @@ from typing import Optional
 
 from ..clock import utcnow
 from ..models import MESSAGE_CATEGORIES, THREAD_CLOSED, THREAD_NEW, THREAD_OPEN
-from ..services import messaging
+from carespace_app.services.records import messaging
 from ..timefmt import when
 from .admin import AdminState, Outcome, int_or_none
 

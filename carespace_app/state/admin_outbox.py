@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Optional
 
 from ..clock import utcnow
-from ..services import notifications, office_outbox
+from carespace_app.services.mail import notifications
+from carespace_app.services.mail import office_outbox
 from ..timefmt import when
 from .admin import AdminState, int_or_none
 

@@ -11,8 +11,12 @@ import reflex as rx
 
 from .. import routes
 from ..clock import utcnow
-from ..services import invitations, messaging, office_outbox, patients, tab_access
-from ..services.invitations import ACCESS_CODE_TEXT
+from carespace_app.services.onboarding import invitations
+from carespace_app.services.records import messaging
+from carespace_app.services.mail import office_outbox
+from carespace_app.services.records import patients
+from carespace_app.services.permissions import tab_access
+from carespace_app.services.onboarding.invitations import ACCESS_CODE_TEXT
 from ..timefmt import day, when
 from .admin import AdminState, int_or_none
 from .admin_patients import blank_errors, patient_form_values

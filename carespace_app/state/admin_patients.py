@@ -5,7 +5,7 @@ import reflex as rx
 
 from .. import routes
 from ..clock import utcnow
-from ..services import patients
+from carespace_app.services.records import patients
 from ..timefmt import day
 from .admin import AdminState
 

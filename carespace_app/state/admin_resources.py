@@ -4,7 +4,7 @@ from __future__ import annotations
 import reflex as rx
 
 from ..clock import utcnow
-from ..services import resources
+from carespace_app.services.records import resources
 from .admin import AdminState, int_or_none
 
 FIELDS = ("title", "url", "description")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import reflex as rx
 
 from ..clock import utcnow
-from ..services import staff
+from carespace_app.services.onboarding import staff
 from ..timefmt import when
 from .admin import AdminState, int_or_none
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from .. import routes, timefmt
 from ..clock import utcnow
 from ..models import APPOINTMENT_CANCELLED
-from ..services import appointments
+from carespace_app.services.records import appointments
 from .portal import PortalState
 from .session import Viewer
 

@@ -17,7 +17,10 @@ import reflex as rx
 from .. import routes
 from ..clock import utcnow
 from ..http import TICKET_REFUSED, cookie_value, nonce_cookie_name
-from ..services import accounts, invitations, passwords, sessions
+from carespace_app.services.identity import accounts
+from carespace_app.services.onboarding import invitations
+from carespace_app.services.identity import passwords
+from carespace_app.services.identity import sessions
 from .session import SOMETHING_WRONG, SessionState
 
 SIGN_IN_NOTICES = {

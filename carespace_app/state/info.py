@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 from ..clock import utcnow
-from ..services import record_activity, resources
+from carespace_app.services.audit import patient_activity
+from carespace_app.services.records import resources
 from .portal import PortalState
 
 PAGE_SIZE = 20
 
 
 def _trail(offset: int):
-    return lambda db, viewer: record_activity.patient_trail(
+    return lambda db, viewer: patient_activity.patient_trail(
         db, viewer.user, viewer.patient_id, offset=offset, limit=PAGE_SIZE, clock=utcnow,
         client_ip=viewer.client_ip)
 

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from .. import timefmt
 from ..clock import utcnow
-from ..services import labs
+from carespace_app.services.records import labs
 from .portal import PortalState, flag_icon
 
 PAGE_SIZE = 10

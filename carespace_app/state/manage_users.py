@@ -5,8 +5,8 @@ import reflex as rx
 
 from .. import timefmt
 from ..clock import utcnow
-from ..services import invitations
-from ..services.invitations import ACCESS_CODE_TEXT
+from carespace_app.services.onboarding import invitations
+from carespace_app.services.onboarding.invitations import ACCESS_CODE_TEXT
 from .portal import PortalState
 
 MAX_FIELD = 1000

@@ -19,7 +19,7 @@ import reflex as rx
 
 from .. import routes, timefmt
 from ..clock import utcnow
-from ..services import messaging
+from carespace_app.services.records import messaging
 from .portal import PortalState
 from .session import Viewer
 

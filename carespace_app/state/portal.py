@@ -8,7 +8,9 @@ from sqlmodel import Session
 
 from .. import timefmt
 from ..clock import utcnow
-from ..services import appointments, labs, messaging
+from carespace_app.services.records import appointments
+from carespace_app.services.records import labs
+from carespace_app.services.records import messaging
 from .session import LEFT, NO_ACCESS, SOMETHING_WRONG, Outcome, SessionState, Viewer
 
 log = logging.getLogger("carespace.portal")

@@ -4,7 +4,7 @@ A tab's state lives on the server and is re-sent whole on every page load, so it
 belongs to one (session, patient) pair. On every event (tab_guard.py runs it before
 Reflex sends anything, a handler's call path runs it when called directly) the
 cookie's session and the tab's patient are resolved against the database
-(services/tab_access.py); when the person or the patient differs from what the tab
+(services/permissions/tab_access.py); when the person or the patient differs from what the tab
 holds, the whole state tree is reset first.
 
 Handlers then go through one call path:
@@ -39,10 +39,11 @@ from ..clock import utcnow
 from ..config import OFFICE_PHONE
 from ..db import session_scope
 from ..models import User, UserSession
-from ..services import sessions, tab_access
+from carespace_app.services.identity import sessions
+from carespace_app.services.permissions import tab_access
 from ..services.errors import DomainError, LinkError, NotAllowed
-from ..services.security import run_in_bcrypt_pool
-from ..services.tab_access import TabAccess
+from carespace_app.services.identity.security import run_in_bcrypt_pool
+from carespace_app.services.permissions.tab_access import TabAccess
 
 log = logging.getLogger("carespace.state")
 T = TypeVar("T")

@@ -5,7 +5,10 @@ from __future__ import annotations
 import reflex as rx
 
 from ..clock import utcnow
-from ..services import accounts, notifications, passwords, staff
+from carespace_app.services.identity import accounts
+from carespace_app.services.mail import notifications
+from carespace_app.services.identity import passwords
+from carespace_app.services.onboarding import staff
 from .auth import ALREADY_SIGNED_IN, TOO_MANY_TRIES, _another_try, signed_in_home
 from .portal import PortalState
 from .session import SessionState

@@ -17,7 +17,9 @@ from sqlmodel import Session, select
 from carespace_app.clock import utcnow
 from carespace_app.db import make_engine
 from carespace_app.models import MessageThread, Patient, User
-from carespace_app.services import appointments, labs, messaging
+from carespace_app.services.records import appointments
+from carespace_app.services.records import labs
+from carespace_app.services.records import messaging
 
 from .harness import Server
 from .people import Person

@@ -13,7 +13,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from carespace_app.services.demo import DEMO_PASSWORD, DOMAIN
+from carespace_app.demo import DEMO_PASSWORD, DOMAIN
 
 from .harness import link_in
 from .people import Person, make_patient, sign_in, sign_out

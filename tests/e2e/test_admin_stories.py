@@ -9,7 +9,7 @@ from sqlmodel import select
 from carespace_app.clock import utcnow
 from carespace_app.db import make_engine, session_scope
 from carespace_app.models import Patient, User
-from carespace_app.services import messaging
+from carespace_app.services.records import messaging
 
 from .people import PASSWORD, Person, make_patient, make_staff, next_action_signs_in_again, register_from_email, \
     open_patient_page, sign_in, unique

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from playwright.sync_api import Page, expect
 
-from carespace_app.services.appointments import BOOKED_SENTENCE, CHANGED_SENTENCE
+from carespace_app.services.records.appointments import BOOKED_SENTENCE, CHANGED_SENTENCE
 
 from .people import make_staff, open_patient_page, registered_patient, sign_in
 

@@ -9,7 +9,7 @@ from icalendar import Calendar
 from playwright.sync_api import Page, expect
 
 from carespace_app.clock import utcnow
-from carespace_app.services import appointments
+from carespace_app.services.records import appointments
 
 from .people import make_staff, registered_patient
 from .records_office import _patient_id, _user, book, office

@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from carespace_app.models import Message, MessageThread, OutboxEmail
-from carespace_app.services import messaging
+from carespace_app.services.records import messaging
 from carespace_app.clock import utcnow
 
 from .people import make_staff, registered_patient, sign_in, unique

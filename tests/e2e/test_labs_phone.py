@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from carespace_app.services.labs import ResultInput
+from carespace_app.services.records.labs import ResultInput
 
 from .people import make_staff, registered_patient
 from .phone import assert_fits_phone

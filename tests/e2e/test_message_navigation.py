@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from carespace_app.clock import utcnow
 from carespace_app.models import MessageThread
-from carespace_app.services import messaging
+from carespace_app.services.records import messaging
 
 from .people import make_staff, registered_patient, sign_out
 from .phone import assert_fits_phone

@@ -25,7 +25,7 @@ from sqlmodel import Session, select
 from carespace_app.clock import utcnow
 from carespace_app.db import make_engine
 from carespace_app.models import OutboxEmail
-from carespace_app.services import outbox
+from carespace_app.services.mail import outbox
 
 from .harness import free_port, running_server, server_env, server_workers
 from .people import choose_in_account_menu, registered_patient

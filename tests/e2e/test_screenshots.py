@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from carespace_app.services.demo import DEMO_PASSWORD, DOMAIN
+from carespace_app.demo import DEMO_PASSWORD, DOMAIN
 
 from .harness import ROOT, link_in
 from .people import Person, make_patient, sign_in, sign_out

@@ -8,7 +8,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from carespace_app.clock import utcnow
-from carespace_app.services import messaging
+from carespace_app.services.records import messaging
 
 from .people import make_staff, open_page, registered_patient, sign_out, unique
 from .phone import assert_fits_phone

@@ -32,10 +32,15 @@ import carespace_app.carespace_app  # noqa: F401  (registers every page, so ever
 from carespace_app import routes
 from carespace_app.clock import utcnow
 from carespace_app.models import AuditEvent, LabResult, UserSession
-from carespace_app.services import appointments, invitations, labs, messaging, resources, sessions
+from carespace_app.services.records import appointments
+from carespace_app.services.onboarding import invitations
+from carespace_app.services.records import labs
+from carespace_app.services.records import messaging
+from carespace_app.services.records import resources
+from carespace_app.services.identity import sessions
 from carespace_app.services.errors import NotAllowed
 from carespace_app.state.admin import AdminState
-from carespace_app.services import security
+from carespace_app.services.identity import security
 from carespace_app.state.session import SessionState
 from tests.conftest import _truncate
 from tests.tabs import _nothing, drive
@@ -329,7 +334,7 @@ def _audit_rows(engine, after_id: int) -> list:
 
 def new_audit(engine, world: World) -> list[tuple[int, str, Optional[int], str]]:
     """The events since the last mark: new rows, and refusals counted again on an older row
-    (a refusal repeated within its window counts up its first row; services/audit.py)."""
+    (a refusal repeated within its window counts up its first row; services/audit/trail.py)."""
     rows = _audit_rows(engine, world.audit_high)
     fresh = [r for r in rows if r.id > world.audit_high or r.repeat_count > world.counted.get(r.id, 1)]
     world.audit_high = max([world.audit_high] + [r.id for r in rows])
@@ -589,7 +594,7 @@ def test_matrix(engine, world, state_name, handler, role, outcome):
         moved = changed(before, after)
         if role == "revoked_caregiver":
             # The tab's first event that looks the session up makes it forget patient A,
-            # audited on A's trail (services/tab_access.py resolve_tab): the caller's own
+            # audited on A's trail (services/permissions/tab_access.py resolve_tab): the caller's own
             # session row, and one audit row of its own, whatever the handler then does.
             moved = {key for key in moved if key != ("user_sessions", f"u{uid}")}
             forgot = [e for e in audit if e[2] == REVOKED_TAB]

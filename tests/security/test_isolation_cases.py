@@ -14,7 +14,11 @@ from sqlmodel import select
 from carespace_app import routes
 from carespace_app.clock import utcnow
 from carespace_app.models import AuditEvent, CaregiverGrant, MessageThread
-from carespace_app.services import invitations, labs, messaging, sessions, staff
+from carespace_app.services.onboarding import invitations
+from carespace_app.services.records import labs
+from carespace_app.services.records import messaging
+from carespace_app.services.identity import sessions
+from carespace_app.services.onboarding import staff
 from carespace_app.state.access_page import AccessState
 from carespace_app.state.admin_patient import AdminPatientState
 from carespace_app.state.labs import LabsState
@@ -258,7 +262,7 @@ def test_when_the_tab_cannot_be_checked_nothing_runs_and_the_person_is_told(prac
     from reflex_base.event import Event
     from sqlalchemy.exc import OperationalError
 
-    from carespace_app.services import tab_access
+    from carespace_app.services.permissions import tab_access
     from carespace_app.state.session import SOMETHING_WRONG
     from carespace_app.state.tab_guard import TabGuard
 

@@ -36,9 +36,14 @@ from carespace_app.models import (
     AuditEvent, CaregiverGrant, Message, MessageDraft, MessageThread, Patient, PatientAccess, User,
     UserSession,
 )
-from carespace_app.services import (
-    access, appointments, invitations, labs, messaging, security, sessions, staff,
-)
+from carespace_app.services.permissions import access
+from carespace_app.services.records import appointments
+from carespace_app.services.onboarding import invitations
+from carespace_app.services.records import labs
+from carespace_app.services.records import messaging
+from carespace_app.services.identity import security
+from carespace_app.services.identity import sessions
+from carespace_app.services.onboarding import staff
 from carespace_app.state.admin_patient import AdminPatientState
 from carespace_app.state.labs import LabsState
 from carespace_app.state.manage_users import ManageUsersState

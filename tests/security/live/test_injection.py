@@ -230,7 +230,7 @@ def test_line_breaks_cannot_forge_lines_in_the_server_log_or_the_audit_log(serve
                                  {"m": mrn}).one()
             # The rewritten event really reached the server (its text is there), and the
             # address is kept as evidence without the break: characters no person types
-            # are no part of an address (services/passwords.py normalize_email).
+            # are no part of an address (services/identity/passwords.py normalize_email).
             tried = conn.execute(text("SELECT email FROM sign_in_failures WHERE email LIKE :f"),
                                  {"f": f"%{forged.lower()}%"}).scalars().all()
     assert tried and all(fake_line.lower() in t and "\n" not in t and "\r" not in t for t in tried)

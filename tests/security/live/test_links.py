@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from carespace_app.clock import utcnow
 from carespace_app.db import make_engine
 from carespace_app.models import Invitation, Patient, User
-from carespace_app.services.security import token_hash
+from carespace_app.services.identity.security import token_hash
 
 from tests.e2e.harness import link_in
 from tests.e2e.people import PASSWORD, make_patient, open_page, registered_patient, sign_in, sign_out, unique

@@ -11,8 +11,8 @@ from typing import Optional
 
 from sqlmodel import Session, func, select
 
-from ..clock import Clock
-from ..models import (
+from carespace_app.clock import Clock
+from carespace_app.models import (
     APPOINTMENT_CANCELLED,
     APPOINTMENT_SCHEDULED,
     RELATION_CAREGIVER,
@@ -31,11 +31,13 @@ from ..models import (
     ThreadRead,
     User,
 )
-from ..timefmt import to_local, to_utc_naive
-from . import audit, resources, security
-from .labs import compute_flag
-from .passwords import normalize_email
-from .patients import name_key
+from carespace_app.timefmt import to_local, to_utc_naive
+from carespace_app.services.audit import trail
+from carespace_app.services.records import resources
+from carespace_app.services.identity import security
+from carespace_app.services.records.labs import compute_flag
+from carespace_app.services.identity.passwords import normalize_email
+from carespace_app.services.records.patients import name_key
 
 DEMO_PASSWORD = "CareSpace-Demo-2026!"
 FIRST_MRN = "DEMO-0001"
@@ -212,7 +214,7 @@ def seed_demo(db: Session, *, clock: Clock) -> dict:
     if db.exec(select(Patient.id).where(Patient.mrn == FIRST_MRN)).first() is not None:
         moved = _move_old_addresses(db)
         if moved:
-            audit.record(db, "demo.addresses_moved", role="system",
+            trail.record(db, "demo.addresses_moved", role="system",
                          detail=f"{moved} demo sign-in(s) moved to @{DOMAIN}", clock=clock)
         db.commit()
         return {"skipped": True, "moved_addresses": moved}
@@ -328,7 +330,7 @@ def seed_demo(db: Session, *, clock: Clock) -> dict:
             db.add(ThreadRead(thread_id=thread.id, user_id=people[key].id, last_read_at=seen))
 
     resource_count = resources.ensure_default_resources(db, clock=clock, commit=False)
-    audit.record(db, "demo.seeded", role="system", detail=f"{len(patients)} demo patients",
+    trail.record(db, "demo.seeded", role="system", detail=f"{len(patients)} demo patients",
                  clock=clock)
     db.commit()
     return {

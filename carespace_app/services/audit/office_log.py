@@ -13,13 +13,15 @@ from typing import Optional
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from ..clock import Clock
-from ..models import AuditEvent, Patient, User
-from ..timefmt import to_utc_naive
-from . import access, audit, paging
-from .access import ROLE_SYSTEM
-from .errors import ValidationError
-from .passwords import normalize_email
+from carespace_app.clock import Clock
+from carespace_app.models import AuditEvent, Patient, User
+from carespace_app.timefmt import to_utc_naive
+from carespace_app.services import paging
+from carespace_app.services.permissions import access
+from carespace_app.services.audit import trail
+from carespace_app.services.permissions.access import ROLE_SYSTEM
+from carespace_app.services.errors import ValidationError
+from carespace_app.services.identity.passwords import normalize_email
 
 
 @dataclass
@@ -47,7 +49,7 @@ def role_in_words(role: str) -> str:
 
 
 def _counted(detail: str, repeat_count: Optional[int]) -> str:
-    # A refusal repeated within its window is one row (services/audit.py): say how often.
+    # A refusal repeated within its window is one row (services/trail.py): say how often.
     return f"{detail} ({repeat_count} times)" if (repeat_count or 1) > 1 else detail
 
 
@@ -98,7 +100,7 @@ def list_events(db: Session, actor: User, *, mrn: str = "", actor_email: str = "
     filters = ", ".join(f"{k}={v}" for k, v in (("mrn", mrn), ("actor", actor_email),
                                                 ("action", action), ("from", from_day),
                                                 ("to", to_day)) if v)
-    audit.record(db, "audit.viewed", actor=actor, detail=filters or "all", client_ip=client_ip,
+    trail.record(db, "audit.viewed", actor=actor, detail=filters or "all", client_ip=client_ip,
                  clock=clock)
     db.commit()
     return paging.page_of(items, offset, limit)

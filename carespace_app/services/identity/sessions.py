@@ -14,9 +14,9 @@ from typing import Optional
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from ..clock import Clock
-from ..models import SignInTicket, User, UserSession
-from . import security
+from carespace_app.clock import Clock
+from carespace_app.models import SignInTicket, User, UserSession
+from carespace_app.services.identity import security
 
 IDLE_TIMEOUT = timedelta(minutes=15)
 IDLE_WARNING = timedelta(minutes=14)  # the page warns a minute before the idle logoff
@@ -240,7 +240,7 @@ def end_all_sessions(
 
 def set_active_patient(db: Session, session_id: int, patient_id: Optional[int]) -> None:
     """The patient last chosen in this session: the default for a tab opened later, and the
-    office's "View as patient" (services/tab_access.py). The caller has checked access."""
+    office's "View as patient" (services/permissions/tab_access.py). The caller has checked access."""
     db.execute(
         update(UserSession)
         .where(UserSession.id == session_id)

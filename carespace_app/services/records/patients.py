@@ -14,14 +14,16 @@ from sqlalchemy import and_, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from ..clock import Clock
-from ..models import Patient, User, fold_name
-from ..timefmt import to_local
-from . import access, audit, paging
-from .errors import NotFound, ValidationError
-from .passwords import normalize_email, validate_email_address
-from .text import one_line
-from .text_rules import check_text
+from carespace_app.clock import Clock
+from carespace_app.models import Patient, User, fold_name
+from carespace_app.timefmt import to_local
+from carespace_app.services import paging
+from carespace_app.services.permissions import access
+from carespace_app.services.audit import trail
+from carespace_app.services.errors import NotFound, ValidationError
+from carespace_app.services.identity.passwords import normalize_email, validate_email_address
+from carespace_app.services.text import one_line
+from carespace_app.services.text_rules import check_text
 
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 _PHONE_CHARS = re.compile(r"^[0-9 ()+\-]+$")
@@ -137,7 +139,7 @@ def create_patient(db: Session, actor: Optional[User], *, mrn: str, first_name: 
     patient = Patient(**fields, created_at=now, updated_at=now)
     db.add(patient)
     db.flush()
-    audit.record(db, "patient.created", actor=actor, role=role, patient_id=patient.id,
+    trail.record(db, "patient.created", actor=actor, role=role, patient_id=patient.id,
                  detail=f"MRN {patient.mrn}", client_ip=client_ip, clock=clock)
     _commit_or_mrn_taken(db, fields["mrn"])
     return patient
@@ -147,7 +149,7 @@ def update_patient(db: Session, actor: Optional[User], patient_id: int, *, mrn: 
                    first_name: str, last_name: str, date_of_birth: date, email: str,
                    phone: Optional[str], clock: Clock, system: bool = False,
                    client_ip: Optional[str] = None) -> Patient:
-    from . import invitations  # invitations never imports patients; this keeps it that way
+    from carespace_app.services.onboarding import invitations
 
     role = access.require_staff_or_system(db, actor, system=system, action="patient.update",
                                           clock=clock, client_ip=client_ip)
@@ -160,7 +162,7 @@ def update_patient(db: Session, actor: Optional[User], patient_id: int, *, mrn: 
     for name, value in fields.items():
         setattr(patient, name, value)
     patient.updated_at = clock()
-    audit.record(db, "patient.updated", actor=actor, role=role, patient_id=patient.id,
+    trail.record(db, "patient.updated", actor=actor, role=role, patient_id=patient.id,
                  detail="changed: " + (", ".join(changed) or "nothing"), client_ip=client_ip,
                  clock=clock)
     if email_changed:
@@ -184,7 +186,7 @@ def get_patient(db: Session, actor: Optional[User], patient_id: int, *, clock: C
     role = access.require_staff_or_system(db, actor, system=system, action="patient.view",
                                           clock=clock, client_ip=client_ip)
     patient = _existing(db, patient_id)
-    audit.record(db, "patient.viewed", actor=actor, role=role, patient_id=patient.id,
+    trail.record(db, "patient.viewed", actor=actor, role=role, patient_id=patient.id,
                  client_ip=client_ip, clock=clock)
     db.commit()
     return patient
@@ -294,7 +296,7 @@ def search_patients(db: Session, actor: Optional[User], query: str, *, offset: i
         statement = statement.where(or_(*conditions))
     statement = statement.order_by(Patient.last_name_key, Patient.first_name_key, Patient.id)
     rows = db.exec(statement.offset(offset).limit(limit + 1)).all()
-    audit.record(db, "patients.searched", actor=actor, role=role,
+    trail.record(db, "patients.searched", actor=actor, role=role,
                  detail=f"query: {query}" if query else "all patients", client_ip=client_ip,
                  clock=clock)
     db.commit()

@@ -12,11 +12,22 @@ from typing import Optional
 
 from sqlmodel import Session, select
 
-from ..clock import Clock
-from ..models import (OUTBOX_FAILED, OUTBOX_LOGGED, OUTBOX_QUEUED, OUTBOX_SENDING, OUTBOX_SENT,
-                      Invitation, OutboxEmail, User)
-from . import access, audit, outbox, paging
-from .errors import ValidationError
+from carespace_app.clock import Clock
+from carespace_app.models import (
+    OUTBOX_FAILED,
+    OUTBOX_LOGGED,
+    OUTBOX_QUEUED,
+    OUTBOX_SENDING,
+    OUTBOX_SENT,
+    Invitation,
+    OutboxEmail,
+    User,
+)
+from carespace_app.services import paging
+from carespace_app.services.permissions import access
+from carespace_app.services.audit import trail
+from carespace_app.services.mail import outbox
+from carespace_app.services.errors import ValidationError
 
 STATUSES = (OUTBOX_QUEUED, OUTBOX_SENDING, OUTBOX_SENT, OUTBOX_LOGGED, OUTBOX_FAILED)
 RETRYABLE = (OUTBOX_QUEUED, OUTBOX_FAILED)
@@ -55,7 +66,7 @@ def retry_email(db: Session, actor: User, email_id: int, *, clock: Clock,
                 client_ip: Optional[str] = None) -> OutboxRow:
     access.require_staff(db, actor, action="outbox.retry", clock=clock, client_ip=client_ip)
     email = outbox.retry(db, email_id, clock=clock)
-    audit.record(db, "outbox.retried", actor=actor, patient_id=email.patient_id,
+    trail.record(db, "outbox.retried", actor=actor, patient_id=email.patient_id,
                  detail=f"email {email.id}", client_ip=client_ip, clock=clock)
     db.commit()
     return _row(email)

@@ -9,10 +9,10 @@ from typing import Optional
 
 from sqlmodel import Session, select
 
-from ..clock import Clock
-from ..models import RELATION_CAREGIVER, RELATION_SELF, Patient, PatientAccess, User
-from . import audit
-from .errors import NotAllowed
+from carespace_app.clock import Clock
+from carespace_app.models import RELATION_CAREGIVER, RELATION_SELF, Patient, PatientAccess, User
+from carespace_app.services.audit import trail
+from carespace_app.services.errors import NotAllowed
 
 RELATION_STAFF = "staff"
 ROLE_SYSTEM = "system"  # the office's command line: no signed-in person
@@ -66,7 +66,7 @@ def _refuse(db: Session, user: Optional[User], *, audit_action: str, action: str
         # No such record: the same answer as someone else's, and still on the trail
         # (on no patient's: the row can only point at a record that exists).
         detail, patient_id = f"{action}: patient {patient_id!r}, no such record", None
-    audit.record_refusal(db, audit_action, actor=user if _active(user) else None,
+    trail.record_refusal(db, audit_action, actor=user if _active(user) else None,
                          patient_id=patient_id, detail=detail, client_ip=client_ip, clock=clock)
     db.commit()
     return NotAllowed()
@@ -143,7 +143,7 @@ def require_staff_or_system(db: Session, actor: Optional[User], *, system: bool,
     if actor is None and system:
         return ROLE_SYSTEM
     user = require_staff(db, actor, action=action, clock=clock, client_ip=client_ip)
-    return audit.role_of(user)
+    return trail.role_of(user)
 
 
 def require_self_or_staff(db: Session, user: Optional[User], patient_id: int, *, action: str,

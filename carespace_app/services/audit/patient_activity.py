@@ -7,7 +7,7 @@ ask about a read they don't recognise.
 The patient's own looks are most of any trail, so a run of them with nothing else in
 between is one line ("Viewed your record 14 times", from the first to the last); what
 the office and caregivers did, and everything anyone changed, stays one line each. A
-refusal repeated within its window is one row with a count (services/audit.py).
+refusal repeated within its window is one row with a count (services/audit/trail.py).
 """
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ from typing import Optional
 from sqlalchemy import and_, case, func
 from sqlmodel import Session, select
 
-from .. import timefmt
-from ..clock import Clock
-from ..models import AuditEvent, PatientAccess, User
-from . import access
-from .paging import Page, clamp, page_of
+from carespace_app import timefmt
+from carespace_app.clock import Clock
+from carespace_app.models import AuditEvent, PatientAccess, User
+from carespace_app.services.permissions import access
+from carespace_app.services.paging import Page, clamp, page_of
 
 # Audit action codes the patient sees, in the words of the portal. Anything not
 # listed (internal bookkeeping) is left out of their view.

@@ -17,10 +17,13 @@ from typing import Optional
 
 from sqlmodel import Session, select
 
-from ..clock import Clock
-from ..models import Patient, User, UserSession
-from . import access, audit, security, sessions
-from .errors import NotAllowed, NotFound
+from carespace_app.clock import Clock
+from carespace_app.models import Patient, User, UserSession
+from carespace_app.services.permissions import access
+from carespace_app.services.audit import trail
+from carespace_app.services.identity import security
+from carespace_app.services.identity import sessions
+from carespace_app.services.errors import NotAllowed, NotFound
 
 # Why a tab has no session -> the key of the sign-in page's notice (state/auth.py).
 NOTICE_FOR_ENDED = {
@@ -95,7 +98,7 @@ def resolve_tab(db: Session, token: Optional[str], tab_patient_id: Optional[int]
         # Access ended while this tab showed the patient (a caregiver revoked): the
         # attempt goes on the patient's trail once, as the tab forgets the patient.
         patient = db.get(Patient, tab_patient_id)
-        audit.record(db, "access.refused", actor=user, patient_id=tab_patient_id,
+        trail.record(db, "access.refused", actor=user, patient_id=tab_patient_id,
                      detail="portal.open_after_revocation", client_ip=client_ip, clock=clock)
         db.commit()
         tab.lost = LOST_REVOKED
@@ -164,7 +167,7 @@ def start_view_as(db: Session, staff: User, session: UserSession, patient_id: in
     access.require_staff(db, staff, action="portal.view_as", clock=clock, client_ip=client_ip)
     if not isinstance(patient_id, int) or db.get(Patient, patient_id) is None:
         raise NotFound("We couldn't find that patient record.")
-    audit.record(db, "portal.viewed_as_patient", actor=staff, patient_id=patient_id,
+    trail.record(db, "portal.viewed_as_patient", actor=staff, patient_id=patient_id,
                  client_ip=client_ip, clock=clock)
     sessions.set_active_patient(db, session.id, patient_id)  # commits both
 

@@ -11,10 +11,10 @@ import logging
 import threading
 from typing import Optional
 
-from ..clock import utcnow
-from ..config import get_settings
-from ..db import get_engine
-from . import outbox
+from carespace_app.clock import utcnow
+from carespace_app.config import get_settings
+from carespace_app.db import get_engine
+from carespace_app.services.mail import outbox
 
 log = logging.getLogger("carespace.mail")
 

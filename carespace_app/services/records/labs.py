@@ -15,9 +15,9 @@ from typing import Optional
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from .. import routes
-from ..clock import Clock, utcnow
-from ..models import (
+from carespace_app import routes
+from carespace_app.clock import Clock, utcnow
+from carespace_app.models import (
     FLAG_CRITICAL_HIGH,
     FLAG_CRITICAL_LOW,
     FLAG_HIGH,
@@ -27,10 +27,13 @@ from ..models import (
     LabResult,
     Patient,
 )
-from . import access, audit, notifications, paging
-from .errors import NotFound, ValidationError
-from .text_rules import check_text
-from .messaging import audit_role
+from carespace_app.services import paging
+from carespace_app.services.permissions import access
+from carespace_app.services.audit import trail
+from carespace_app.services.mail import notifications
+from carespace_app.services.errors import NotFound, ValidationError
+from carespace_app.services.text_rules import check_text
+from carespace_app.services.records.messaging import audit_role
 
 FLAG_LABELS = {
     FLAG_NORMAL: "",
@@ -283,7 +286,7 @@ def enter_report(db: Session, actor, patient_id: int, *, panel: str, collected_a
     notifications.tell_patient_side(db, patient_id, news=RESULTS_NEWS,
                                     path=report_link(report_id), kind=notifications.LAB_RESULTS_KIND,
                                     clock=clock)
-    audit.record(db, "lab_report.entered", actor=actor, patient_id=patient_id,
+    trail.record(db, "lab_report.entered", actor=actor, patient_id=patient_id,
                  detail=f"report {report_id}, {len(rows)} results", clock=clock)
     db.commit()
     return report_id
@@ -304,7 +307,7 @@ def correct_result(db: Session, actor, result_id: int, *, value: float | str,
     result.corrected_at = clock()
     db.add(result)
     unit = f" {result.unit}" if result.unit else ""
-    audit.record(db, "lab_result.corrected", actor=actor, patient_id=result.patient_id,
+    trail.record(db, "lab_result.corrected", actor=actor, patient_id=result.patient_id,
                  detail=f"test {result.test_name}: {old_text} -> {new_text}{unit}", clock=clock)
     db.commit()
 
@@ -340,7 +343,7 @@ def list_reports(db: Session, actor, patient_id: int, *, offset: int = 0, limit:
     relation = access.require_access(db, actor, patient_id, action="labs.view", clock=clock)
     offset, limit = paging.clamp(offset, limit)
     reports = _report_page(db, patient_id, offset, limit)
-    audit.record(db, "labs.viewed", actor=actor, role=audit_role(actor, relation),
+    trail.record(db, "labs.viewed", actor=actor, role=audit_role(actor, relation),
                  patient_id=patient_id, detail=f"offset {offset}", clock=clock)
     db.commit()
     return paging.page_of(reports, offset, limit)
@@ -359,7 +362,7 @@ def open_report(db: Session, actor, patient_id: int, report_id: int, *,
         raise NotFound("That lab report was not found. All your lab reports are listed below.")
     results = [_result_view(r) for r in db.exec(
         select(LabResult).where(LabResult.report_id == report.id).order_by(LabResult.id)).all()]
-    audit.record(db, "labs.viewed", actor=actor, role=audit_role(actor, relation),
+    trail.record(db, "labs.viewed", actor=actor, role=audit_role(actor, relation),
                  patient_id=patient_id, detail=f"report {report.id}", clock=clock)
     db.commit()
     return _report_view(report, results)
@@ -371,7 +374,7 @@ def latest_reports(db: Session, actor, patient_id: int, *, limit: int = 3,
     relation = access.require_access(db, actor, patient_id, action="labs.view", clock=clock)
     _offset, limit = paging.clamp(0, limit)
     reports = _report_page(db, patient_id, 0, limit)[:limit]
-    audit.record(db, "labs.viewed", actor=actor, role=audit_role(actor, relation),
+    trail.record(db, "labs.viewed", actor=actor, role=audit_role(actor, relation),
                  patient_id=patient_id, detail="latest on home", clock=clock)
     db.commit()
     return reports
@@ -392,7 +395,7 @@ def test_history(db: Session, actor, patient_id: int, test_name: str, *, limit: 
         .order_by(LabResult.collected_at.desc(), LabResult.id.desc())
         .limit(limit)
     ).all()
-    audit.record(db, "lab_history.viewed", actor=actor, role=audit_role(actor, relation),
+    trail.record(db, "lab_history.viewed", actor=actor, role=audit_role(actor, relation),
                  patient_id=patient_id, detail=f"{len(rows)} values", clock=clock)
     db.commit()
     return [HistoryPoint(collected_at=r.collected_at, value=r.value, unit=r.unit,
@@ -408,7 +411,7 @@ def test_names(db: Session, actor, patient_id: int, *, clock: Clock = utcnow) ->
         select(LabResult.test_name).where(LabResult.patient_id == patient_id)
         .group_by(LabResult.test_name).order_by(func.lower(LabResult.test_name), LabResult.test_name)
     ).all()
-    audit.record(db, "lab_tests.listed", actor=actor, role=audit_role(actor, relation),
+    trail.record(db, "lab_tests.listed", actor=actor, role=audit_role(actor, relation),
                  patient_id=patient_id, clock=clock)
     db.commit()
     return list(names)

@@ -19,17 +19,30 @@ from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from .. import routes
-from ..clock import Clock
-from ..config import OFFICE_PHONE, PRACTICE_NAME
-from ..models import (INVITE_CAREGIVER, INVITE_PATIENT, RELATION_CAREGIVER, RELATION_SELF,
-                      CaregiverGrant, Invitation, Patient, PatientAccess, User)
-from ..timefmt import to_local, when
-from . import access, accounts, audit, outbox, security
-from .errors import DomainError, LinkError, NotFound, ValidationError
-from .passwords import normalize_email, validate_email_address, validate_password
-from .text import one_line
-from .text_rules import check_text
+from carespace_app import routes
+from carespace_app.clock import Clock
+from carespace_app.config import OFFICE_PHONE, PRACTICE_NAME
+from carespace_app.models import (
+    INVITE_CAREGIVER,
+    INVITE_PATIENT,
+    RELATION_CAREGIVER,
+    RELATION_SELF,
+    CaregiverGrant,
+    Invitation,
+    Patient,
+    PatientAccess,
+    User,
+)
+from carespace_app.timefmt import to_local, when
+from carespace_app.services.permissions import access
+from carespace_app.services.identity import accounts
+from carespace_app.services.audit import trail
+from carespace_app.services.mail import outbox
+from carespace_app.services.identity import security
+from carespace_app.services.errors import DomainError, LinkError, NotFound, ValidationError
+from carespace_app.services.identity.passwords import normalize_email, validate_email_address, validate_password
+from carespace_app.services.text import one_line
+from carespace_app.services.text_rules import check_text
 
 INVITATION_TTL = timedelta(hours=96)
 MAX_WRONG_ANSWERS = 5
@@ -270,7 +283,7 @@ def send_patient_invitation(db: Session, patient_id: int, *, sent_by: Optional[U
     if patient.user_id is not None:
         raise ValidationError(f"{patient.full_name} is already registered for CareSpace.")
     invitation, _token = _issue(db, patient=patient, grant=None, sent_by=sent_by, clock=clock)
-    audit.record(db, "invitation.sent", actor=sent_by, role=role, patient_id=patient.id,
+    trail.record(db, "invitation.sent", actor=sent_by, role=role, patient_id=patient.id,
                  detail=f"patient invitation to {invitation.email}", client_ip=client_ip,
                  clock=clock)
     db.commit()
@@ -284,7 +297,7 @@ def supersede_patient_invitations(db: Session, patient_id: int, *, actor: Option
     killed = _supersede(db, Invitation.patient_id == patient_id, Invitation.kind == INVITE_PATIENT,
                         now=clock())
     if killed:
-        audit.record(db, "invitation.superseded", actor=actor, role=role, patient_id=patient_id,
+        trail.record(db, "invitation.superseded", actor=actor, role=role, patient_id=patient_id,
                      detail=f"{killed} link(s): {reason}", client_ip=client_ip, clock=clock)
     return killed
 
@@ -323,7 +336,7 @@ def grant_access(db: Session, patient_user: User, patient_id: int, *, name: str,
     db.add(grant)
     db.flush()
     _issue(db, patient=patient, grant=grant, sent_by=patient_user, clock=clock)
-    audit.record(db, "caregiver.granted", actor=patient_user, role=RELATION_SELF,
+    trail.record(db, "caregiver.granted", actor=patient_user, role=RELATION_SELF,
                  patient_id=patient_id, detail=f"to {name} <{email}>", client_ip=client_ip,
                  clock=clock)
     db.commit()
@@ -347,7 +360,7 @@ def _grant_for(db: Session, actor: Optional[User], grant_id: int, *, action: str
         raise access.refuse_other_portal(db, actor, grant.patient_id, action=action,
                                          what=f"authorized user {grant_id}", clock=clock,
                                          client_ip=client_ip)
-    return grant, RELATION_SELF if relation == RELATION_SELF else audit.role_of(actor)
+    return grant, RELATION_SELF if relation == RELATION_SELF else trail.role_of(actor)
 
 
 def send_caregiver_invitation(db: Session, grant_id: int, *, sent_by: User, clock: Clock,
@@ -371,7 +384,7 @@ def send_caregiver_invitation(db: Session, grant_id: int, *, sent_by: User, cloc
     if role == RELATION_SELF:
         _check_daily_limit(db, grant.patient_id, sent_by, clock())
     invitation, _token = _issue(db, patient=patient, grant=grant, sent_by=sent_by, clock=clock)
-    audit.record(db, "invitation.sent", actor=sent_by, role=role, patient_id=grant.patient_id,
+    trail.record(db, "invitation.sent", actor=sent_by, role=role, patient_id=grant.patient_id,
                  detail=f"caregiver invitation to {grant.email}", client_ip=client_ip, clock=clock)
     db.commit()
     return invitation
@@ -392,7 +405,7 @@ def revoke_access(db: Session, actor: User, grant_id: int, *, clock: Clock,
             granted.revoked_at = now
             granted.revoked_by_user_id = actor.id
     _supersede(db, Invitation.grant_id == grant.id, now=now)
-    audit.record(db, "caregiver.revoked", actor=actor, role=role, patient_id=grant.patient_id,
+    trail.record(db, "caregiver.revoked", actor=actor, role=role, patient_id=grant.patient_id,
                  detail=f"{grant.name} <{grant.email}>", client_ip=client_ip, clock=clock)
     db.commit()
 
@@ -436,7 +449,7 @@ def authorized_users(db: Session, actor: User, patient_id: int, *, clock: Clock,
             "access_code": shown_access_code(invitation) if status == "invited" else "",
         })
     if relation != RELATION_SELF:
-        audit.record(db, "caregivers.viewed", actor=actor, patient_id=patient_id,
+        trail.record(db, "caregivers.viewed", actor=actor, patient_id=patient_id,
                      client_ip=client_ip, clock=clock)
         db.commit()
     return rows
@@ -501,7 +514,7 @@ def _count_wrong_answer(db: Session, invitation: Invitation, now: datetime,
                .values(locked_at=now, access_code_sealed=None))
     db.refresh(invitation)
     locked = invitation.locked_at is not None
-    audit.record(db, "invitation.locked" if locked else "invitation.wrong_answer",
+    trail.record(db, "invitation.locked" if locked else "invitation.wrong_answer",
                  patient_id=invitation.patient_id, client_ip=client_ip, clock=clock,
                  detail=f"invitation #{invitation.id}: "
                         f"{invitation.failed_attempts} wrong answer(s)")
@@ -590,7 +603,7 @@ def redeem(db: Session, token: str, *, email: str, password: str, confirm_passwo
     else:
         action = "account.linked" if invitation.kind == INVITE_PATIENT else "caregiver.access_added"
     role = RELATION_SELF if invitation.kind == INVITE_PATIENT else RELATION_CAREGIVER
-    audit.record(db, action, actor=user, role=role, patient_id=invitation.patient_id,
+    trail.record(db, action, actor=user, role=role, patient_id=invitation.patient_id,
                  client_ip=client_ip, clock=clock, detail=f"invitation #{invitation.id}")
     db.commit()
     return user

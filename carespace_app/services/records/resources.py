@@ -14,11 +14,12 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, text
 from sqlmodel import Session, select
 
-from ..clock import Clock, utcnow
-from ..models import AuditEvent, Resource
-from . import access, audit
-from .errors import NotFound, ValidationError
-from .text_rules import check_text
+from carespace_app.clock import Clock, utcnow
+from carespace_app.models import AuditEvent, Resource
+from carespace_app.services.permissions import access
+from carespace_app.services.audit import trail
+from carespace_app.services.errors import NotFound, ValidationError
+from carespace_app.services.text_rules import check_text
 
 TITLE_MAX = 200
 URL_MAX = 500
@@ -81,7 +82,7 @@ def ensure_default_resources(db: Session, *, clock: Clock = utcnow, commit: bool
     for position, (title, url, description) in enumerate(DEFAULT_RESOURCES):
         db.add(Resource(title=title, url=url, description=description, position=position,
                         updated_at=now))
-    audit.record(db, SEEDED_ACTION, role="system", detail=f"{len(DEFAULT_RESOURCES)} links",
+    trail.record(db, SEEDED_ACTION, role="system", detail=f"{len(DEFAULT_RESOURCES)} links",
                  clock=clock)
     if commit:
         db.commit()
@@ -144,7 +145,7 @@ def create_resource(db: Session, actor, *, title: str, url: str, description: st
     db.add(resource)
     db.flush()
     resource_id = resource.id
-    audit.record(db, "resource.created", actor=actor, detail=f"link {resource_id}", clock=clock)
+    trail.record(db, "resource.created", actor=actor, detail=f"link {resource_id}", clock=clock)
     db.commit()
     return resource_id
 
@@ -157,7 +158,7 @@ def update_resource(db: Session, actor, resource_id: int, *, title: str, url: st
         setattr(resource, name, value)
     resource.updated_at = clock()
     db.add(resource)
-    audit.record(db, "resource.updated", actor=actor, detail=f"link {resource.id}", clock=clock)
+    trail.record(db, "resource.updated", actor=actor, detail=f"link {resource.id}", clock=clock)
     db.commit()
 
 
@@ -166,7 +167,7 @@ def delete_resource(db: Session, actor, resource_id: int, *, clock: Clock) -> No
     resource = _resource(db, resource_id)
     detail = f"link {resource.id} ({resource.title})"
     db.delete(resource)
-    audit.record(db, "resource.deleted", actor=actor, detail=detail, clock=clock)
+    trail.record(db, "resource.deleted", actor=actor, detail=detail, clock=clock)
     db.commit()
 
 
@@ -188,6 +189,6 @@ def move_resource(db: Session, actor, resource_id: int, direction: str, *, clock
             resource.position = position
             resource.updated_at = now
             db.add(resource)
-    audit.record(db, "resource.moved", actor=actor, detail=f"link {resource_id} {direction}",
+    trail.record(db, "resource.moved", actor=actor, detail=f"link {resource_id} {direction}",
                  clock=clock)
     db.commit()

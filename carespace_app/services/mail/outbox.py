@@ -2,7 +2,7 @@
 
 An email is written in the same transaction as the change that causes it (an
 invitation, a reset), so it is never lost and never sent for a change that was
-rolled back. A sender (``mailer.run_sender``, one per worker) claims due rows
+rolled back. A sender (``sender.run_sender``, one per worker) claims due rows
 and delivers them; a claim is exclusive, so each email goes out once even with
 several workers. Secret links are kept only sealed (``security.seal``) and the
 seal is dropped once the email has been handed to the SMTP server.
@@ -20,9 +20,9 @@ from sqlalchemy import and_, event, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from ..clock import Clock
-from ..config import OFFICE_PHONE, PRACTICE_NAME, Settings
-from ..models import (
+from carespace_app.clock import Clock
+from carespace_app.config import OFFICE_PHONE, PRACTICE_NAME, Settings
+from carespace_app.models import (
     OUTBOX_FAILED,
     OUTBOX_LOGGED,
     OUTBOX_QUEUED,
@@ -30,8 +30,9 @@ from ..models import (
     OUTBOX_SENT,
     OutboxEmail,
 )
-from . import paging, security
-from .errors import NotFound, ValidationError
+from carespace_app.services import paging
+from carespace_app.services.identity import security
+from carespace_app.services.errors import NotFound, ValidationError
 
 log = logging.getLogger("carespace.mail")
 
@@ -100,9 +101,9 @@ def _wake_sender_after_commit(db: Session) -> None:
     @event.listens_for(db, "after_commit")
     def _after_commit(session):
         if session.info.pop("outbox_pending", False):
-            from . import mailer
+            from carespace_app.services.mail import sender
 
-            mailer.wake()
+            sender.wake()
 
 
 def render(email: OutboxEmail, secret_key: Optional[str] = None) -> tuple[str, str]:

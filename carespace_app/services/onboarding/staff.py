@@ -13,12 +13,17 @@ from typing import Optional
 
 from sqlmodel import Session, select
 
-from .. import routes
-from ..clock import Clock
-from ..config import OFFICE_PHONE
-from ..models import PasswordReset, User
-from . import access, accounts, audit, outbox, security, sessions
-from .errors import NotFound, ValidationError
+from carespace_app import routes
+from carespace_app.clock import Clock
+from carespace_app.config import OFFICE_PHONE
+from carespace_app.models import PasswordReset, User
+from carespace_app.services.permissions import access
+from carespace_app.services.identity import accounts
+from carespace_app.services.audit import trail
+from carespace_app.services.mail import outbox
+from carespace_app.services.identity import security
+from carespace_app.services.identity import sessions
+from carespace_app.services.errors import NotFound, ValidationError
 
 
 @dataclass
@@ -97,9 +102,9 @@ def create_staff_from_command_line(db: Session, *, email: str, full_name: str, p
     user.is_staff, user.is_admin = True, bool(is_admin)
     db.add(user)
     role = ROLE_WORDS[user.is_admin]
-    audit.record(db, "account.created", role=access.ROLE_SYSTEM, detail=f"user #{user.id}, {role}",
+    trail.record(db, "account.created", role=access.ROLE_SYSTEM, detail=f"user #{user.id}, {role}",
                  clock=clock)
-    audit.record(db, "staff.created", role=access.ROLE_SYSTEM, detail=f"user #{user.id}, {role}",
+    trail.record(db, "staff.created", role=access.ROLE_SYSTEM, detail=f"user #{user.id}, {role}",
                  clock=clock)
     db.commit()
     return user
@@ -115,7 +120,7 @@ def create_staff_member(db: Session, admin: User, *, email: str, full_name: str,
     _send_reset_link(db, user, subject="Your CareSpace staff account",
                      intro="An account was created for you on the CareSpace admin page.",
                      clock=clock)
-    audit.record(db, "staff.reset_link_sent", actor=admin, detail=f"user #{user.id} (new account)",
+    trail.record(db, "staff.reset_link_sent", actor=admin, detail=f"user #{user.id} (new account)",
                  client_ip=client_ip, clock=clock)
     db.commit()
     return _view(user)
@@ -133,7 +138,7 @@ def deactivate(db: Session, admin: User, user_id: int, *, clock: Clock,
         db.add(user)
         # In the same transaction: there is no moment when the account is off but a tab still works.
         ended = sessions.end_user_sessions(db, user.id, reason="account deactivated", clock=clock)
-        audit.record(db, "staff.deactivated", actor=admin,
+        trail.record(db, "staff.deactivated", actor=admin,
                      detail=f"user #{user.id}, {ended} session(s) ended", client_ip=client_ip,
                      clock=clock)
         db.commit()
@@ -148,7 +153,7 @@ def reactivate(db: Session, admin: User, user_id: int, *, clock: Clock,
         user.is_active = True
         user.deactivated_at = None
         db.add(user)
-        audit.record(db, "staff.reactivated", actor=admin, detail=f"user #{user.id}",
+        trail.record(db, "staff.reactivated", actor=admin, detail=f"user #{user.id}",
                      client_ip=client_ip, clock=clock)
         db.commit()
     return _view(user)
@@ -163,7 +168,7 @@ def send_password_reset(db: Session, admin: User, user_id: int, *, clock: Clock,
     _send_reset_link(db, user, subject="Reset your CareSpace password",
                      intro="The practice administrator sent you a link to set a new password.",
                      clock=clock)
-    audit.record(db, "staff.reset_link_sent", actor=admin, detail=f"user #{user.id}",
+    trail.record(db, "staff.reset_link_sent", actor=admin, detail=f"user #{user.id}",
                  client_ip=client_ip, clock=clock)
     db.commit()
 
@@ -190,7 +195,7 @@ def choose_message_email(db: Session, actor: User, on: bool, *, clock: Clock,
     if bool(user.email_on_patient_message) != wanted:
         user.email_on_patient_message = wanted
         db.add(user)
-        audit.record(db, "settings.message_email", actor=actor, detail="on" if wanted else "off",
+        trail.record(db, "settings.message_email", actor=actor, detail="on" if wanted else "off",
                      client_ip=client_ip, clock=clock)
         db.commit()
     return wanted

@@ -14,16 +14,32 @@ from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from .. import routes
-from ..clock import Clock
-from ..config import OFFICE_PHONE
-from ..models import (EmailChange, OutboxEmail, Patient, PasswordReset, SignInFailure, User,
-                      UserSession)
-from . import audit, outbox, security, sessions
-from .errors import AuthenticationFailed, LinkError, NotFound, Throttled, ValidationError
-from .passwords import normalize_email, validate_email_address, validate_password
-from .text import one_line
-from .text_rules import check_text
+from carespace_app import routes
+from carespace_app.clock import Clock
+from carespace_app.config import OFFICE_PHONE
+from carespace_app.models import (
+    EmailChange,
+    OutboxEmail,
+    Patient,
+    PasswordReset,
+    SignInFailure,
+    User,
+    UserSession,
+)
+from carespace_app.services.audit import trail
+from carespace_app.services.mail import outbox
+from carespace_app.services.identity import security
+from carespace_app.services.identity import sessions
+from carespace_app.services.errors import (
+    AuthenticationFailed,
+    LinkError,
+    NotFound,
+    Throttled,
+    ValidationError,
+)
+from carespace_app.services.identity.passwords import normalize_email, validate_email_address, validate_password
+from carespace_app.services.text import one_line
+from carespace_app.services.text_rules import check_text
 
 # --- throttling numbers --------------------------------------------------------
 # A patient who mistypes a few times is slowed, never locked out: after
@@ -163,22 +179,22 @@ def authenticate(db: Session, email: str, password: str, *, client_ip: str, cloc
     if user is None:
         security.check_password(password, security.dummy_hash())  # spend the same time
         record_failure(db, email, client_ip, clock=clock)
-        audit.record(db, "sign_in.failed", detail="No account for that address",
+        trail.record(db, "sign_in.failed", detail="No account for that address",
                      client_ip=client_ip, clock=clock)
         db.commit()
         raise AuthenticationFailed()
     if not security.check_password(password, user.password_hash):
         record_failure(db, email, client_ip, clock=clock)
-        audit.record(db, "sign_in.failed", detail=f"Wrong password for user #{user.id}",
+        trail.record(db, "sign_in.failed", detail=f"Wrong password for user #{user.id}",
                      role="anonymous", client_ip=client_ip, clock=clock)
         db.commit()
         raise AuthenticationFailed()
     if not user.is_active:
-        audit.record(db, "sign_in.failed", detail=f"Deactivated account, user #{user.id}",
+        trail.record(db, "sign_in.failed", detail=f"Deactivated account, user #{user.id}",
                      role="anonymous", client_ip=client_ip, clock=clock)
         db.commit()
         raise AuthenticationFailed()
-    audit.record(db, "sign_in", actor=user, client_ip=client_ip, clock=clock)
+    trail.record(db, "sign_in", actor=user, client_ip=client_ip, clock=clock)
     db.commit()
     return user
 
@@ -231,7 +247,7 @@ def create_user(db: Session, *, email: str, full_name: str, password: str, clock
         db.rollback()
         raise ValidationError(DUPLICATE_EMAIL, field="email") from None
     if audited:
-        audit.record(db, "account.created", actor=user, clock=clock)
+        trail.record(db, "account.created", actor=user, clock=clock)
     if commit:
         db.commit()
     return user
@@ -250,9 +266,9 @@ def create_staff(db: Session, *, email: str, full_name: str, password: str, is_a
     user.is_staff = True
     user.is_admin = bool(is_admin)
     db.add(user)
-    audit.record(db, "account.created", actor=created_by, clock=clock,
+    trail.record(db, "account.created", actor=created_by, clock=clock,
                  detail=f"user #{user.id}, {STAFF_ROLE_WORDS[user.is_admin]}")
-    audit.record(db, "staff.created", actor=created_by, clock=clock,
+    trail.record(db, "staff.created", actor=created_by, clock=clock,
                  detail=f"user #{user.id}" + (" (admin)" if is_admin else ""))
     db.commit()
     return user
@@ -282,7 +298,7 @@ def change_password(db: Session, user_id: int, *, current_password: str, new_pas
                                except_session_id=keep_session_id)
     # A reset link sent before the change (perhaps by someone else) must not undo it.
     _supersede_resets(db, user.id, clock())
-    audit.record(db, "password.changed", actor=user, client_ip=client_ip or None, clock=clock)
+    trail.record(db, "password.changed", actor=user, client_ip=client_ip or None, clock=clock)
     _security_notice(db, user, user.email, "Your CareSpace password was changed",
                      "The password of your CareSpace account was just changed, and you were "
                      "signed out on your other devices.", clock=clock)
@@ -308,14 +324,14 @@ def request_password_reset(db: Session, email: str, *, clock: Clock) -> None:
         select(User).where(User.email == address, User.is_active.is_(True))
     ).first() if address else None
     if user is None:
-        audit.record(db, "password.reset_requested", detail="No active account for that address",
+        trail.record(db, "password.reset_requested", detail="No active account for that address",
                      clock=clock)
         db.commit()
         return
     recent = db.exec(select(func.count(PasswordReset.id)).where(
         PasswordReset.user_id == user.id, PasswordReset.created_at > now - timedelta(hours=1))).one()
     if recent >= RESET_REQUESTS_PER_HOUR:
-        audit.record(db, "password.reset_requested", actor=user, role="anonymous",
+        trail.record(db, "password.reset_requested", actor=user, role="anonymous",
                      detail="Not sent: too many requests this hour", clock=clock)
         db.commit()
         return
@@ -330,7 +346,7 @@ def request_password_reset(db: Session, email: str, *, clock: Clock) -> None:
               "one hour:\n\n{link}\n\nThe link works once. If you didn't ask for this, ignore "
               f"this email: your password stays the same. Questions? Call {OFFICE_PHONE}."),
         clock=clock)
-    audit.record(db, "password.reset_requested", actor=user, role="anonymous", clock=clock)
+    trail.record(db, "password.reset_requested", actor=user, role="anonymous", clock=clock)
     db.commit()
 
 
@@ -393,7 +409,7 @@ def reset_password(db: Session, token: str, *, new_password: str, confirm_passwo
     db.add(user)
     _supersede_resets(db, user.id, now, except_id=reset.id)
     sessions.end_user_sessions(db, user.id, reason=sessions.ENDED_PASSWORD_RESET, clock=clock)
-    audit.record(db, "password.reset", actor=user, clock=clock)
+    trail.record(db, "password.reset", actor=user, clock=clock)
     _security_notice(db, user, user.email, "Your CareSpace password was reset",
                      "The password of your CareSpace account was just reset from a Forgot "
                      "Password link, and you were signed out everywhere.", clock=clock)
@@ -425,7 +441,7 @@ def request_email_change(db: Session, user_id: int, *, current_password: str, ne
     token = security.new_token()
     if taken:
         _tell_address_owner(db, new_email, now, clock=clock)
-        audit.record(db, "email.change_requested", actor=user, client_ip=client_ip or None,
+        trail.record(db, "email.change_requested", actor=user, client_ip=client_ip or None,
                      detail=f"Not sent: {new_email} belongs to another account (its owner was told)",
                      clock=clock)
         db.commit()
@@ -439,7 +455,7 @@ def request_email_change(db: Session, user_id: int, *, current_password: str, ne
               "open this link within 24 hours:\n\n{link}\n\nUntil you do, your account keeps "
               "its current address. If you didn't ask for this, ignore this email."),
         clock=clock)
-    audit.record(db, "email.change_requested", actor=user, client_ip=client_ip or None,
+    trail.record(db, "email.change_requested", actor=user, client_ip=client_ip or None,
                  detail=f"New address awaiting confirmation: {new_email}", clock=clock)
     db.commit()
 
@@ -480,7 +496,7 @@ def confirm_email_change(db: Session, token: str, *, clock: Clock) -> User:
     _security_notice(db, user, old_email, "Your CareSpace email address was changed",
                      f"The email address of your CareSpace account was changed to "
                      f"{change.new_email}. From now on, sign in with that address.", clock=clock)
-    audit.record(db, "email.changed", actor=user, clock=clock,
+    trail.record(db, "email.changed", actor=user, clock=clock,
                  patient_id=patients[0].id if len(patients) == 1 else None,
                  detail=f"From {old_email} to {change.new_email}")
     db.commit()

@@ -15,9 +15,9 @@ from sqlalchemy import and_, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from .. import routes
-from ..clock import Clock, utcnow
-from ..models import (
+from carespace_app import routes
+from carespace_app.clock import Clock, utcnow
+from carespace_app.models import (
     MESSAGE_CATEGORIES,
     RELATION_CAREGIVER,
     RELATION_SELF,
@@ -31,9 +31,12 @@ from ..models import (
     ThreadRead,
     User,
 )
-from . import access, audit, notifications, paging
-from .errors import NotAllowed, NotFound, ValidationError
-from .text_rules import check_text
+from carespace_app.services import paging
+from carespace_app.services.permissions import access
+from carespace_app.services.audit import trail
+from carespace_app.services.mail import notifications
+from carespace_app.services.errors import NotAllowed, NotFound, ValidationError
+from carespace_app.services.text_rules import check_text
 
 CATEGORIES = MESSAGE_CATEGORIES
 SUBJECT_MAX = 200
@@ -114,7 +117,7 @@ def audit_role(actor: User, relation: str) -> str:
         return "patient"
     if relation == RELATION_CAREGIVER:
         return "caregiver"
-    return audit.role_of(actor)
+    return trail.role_of(actor)
 
 
 def _text(value, *, field: str, missing: str, label: str, limit: int) -> str:
@@ -221,7 +224,7 @@ def start_thread(db: Session, actor: User, patient_id: int, *, category: str, su
         _mark_read(db, thread_id, author_id, now)
         _forget_draft(db, author_id, patient_id, NEW_MESSAGE)
         notifications.tell_staff_patient_wrote(db, patient_id, thread_id, clock=clock)
-        audit.record(db, "message.sent", actor=actor, role=audit_role(actor, relation),
+        trail.record(db, "message.sent", actor=actor, role=audit_role(actor, relation),
                      patient_id=patient_id, detail=f"new conversation {thread_id}", clock=clock)
         db.commit()
     except IntegrityError:
@@ -278,7 +281,7 @@ def reply(db: Session, actor: User, thread_id: int, *, body: str, client_key: Op
             _mark_read(db, thread_id, author_id, now)
             _forget_draft(db, author_id, patient_id, thread.id)
             notifications.tell_staff_patient_wrote(db, patient_id, thread.id, clock=clock)
-        audit.record(db, "message.sent", actor=actor, role=audit_role(actor, relation),
+        trail.record(db, "message.sent", actor=actor, role=audit_role(actor, relation),
                      patient_id=patient_id, detail=f"reply in conversation {thread_id}", clock=clock)
         db.commit()
     except IntegrityError:
@@ -344,7 +347,7 @@ def list_threads(db: Session, actor: User, patient_id: int, *, offset: int = 0, 
         )
         for t, last_read, newest in rows
     ]
-    audit.record(db, "messages.listed", actor=actor, role=audit_role(actor, relation),
+    trail.record(db, "messages.listed", actor=actor, role=audit_role(actor, relation),
                  patient_id=patient_id, detail=f"offset {offset}", clock=clock)
     db.commit()
     return paging.page_of(items, offset, limit)
@@ -407,7 +410,7 @@ def open_thread(db: Session, actor: User, thread_id: int, *, clock: Clock,
         db.add(thread)
     else:
         _mark_read(db, thread.id, actor.id, now)
-    audit.record(db, "thread.viewed", actor=actor, role=audit_role(actor, relation),
+    trail.record(db, "thread.viewed", actor=actor, role=audit_role(actor, relation),
                  patient_id=thread.patient_id, detail=f"conversation {thread.id}", clock=clock)
     db.commit()
     return view
@@ -457,7 +460,7 @@ def staff_queue(db: Session, actor: User, *, category: Optional[str] = None,
         for t, first, last, mrn, replied_by in rows
     ]
     filters = ", ".join(f for f in (category or "", status or "", "unread" if unread_only else "") if f)
-    audit.record(db, "messages.queue_viewed", actor=actor, detail=filters or "all", clock=clock)
+    trail.record(db, "messages.queue_viewed", actor=actor, detail=filters or "all", clock=clock)
     db.commit()
     return paging.page_of(items, offset, limit)
 
@@ -478,7 +481,7 @@ def set_thread_status(db: Session, actor: User, thread_id: int, status: str, *, 
         thread.closed_by_user_id = None
     thread.status = status
     db.add(thread)
-    audit.record(db, "thread.closed" if status == THREAD_CLOSED else "thread.reopened",
+    trail.record(db, "thread.closed" if status == THREAD_CLOSED else "thread.reopened",
                  actor=actor, patient_id=thread.patient_id, detail=f"conversation {thread.id}",
                  clock=clock)
     db.commit()

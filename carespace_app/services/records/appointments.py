@@ -11,19 +11,22 @@ from datetime import datetime, timedelta, timezone
 from icalendar import Alarm, Calendar, Event
 from sqlmodel import Session, select
 
-from .. import routes, timefmt
-from ..clock import Clock
-from ..models import (
+from carespace_app import routes, timefmt
+from carespace_app.clock import Clock
+from carespace_app.models import (
     APPOINTMENT_CANCELLED,
     APPOINTMENT_SCHEDULED,
     APPOINTMENT_TYPES,
     Appointment,
     Patient,
 )
-from . import access, audit, notifications, paging
-from .errors import NotFound, ValidationError
-from .text_rules import check_text
-from .messaging import audit_role
+from carespace_app.services import paging
+from carespace_app.services.permissions import access
+from carespace_app.services.audit import trail
+from carespace_app.services.mail import notifications
+from carespace_app.services.errors import NotFound, ValidationError
+from carespace_app.services.text_rules import check_text
+from carespace_app.services.records.messaging import audit_role
 
 MIN_DURATION = 5
 MAX_DURATION = 600  # ten hours: the longest infusion day
@@ -82,7 +85,7 @@ def _list(db: Session, actor, patient_id: int, *, upcoming_ones: bool, offset: i
         query = (query.where(Appointment.starts_at < now)
                  .order_by(Appointment.starts_at.desc(), Appointment.id.desc()))
     rows = db.exec(query.offset(offset).limit(limit + 1)).all()
-    audit.record(db, "appointments.viewed", actor=actor, role=audit_role(actor, relation),
+    trail.record(db, "appointments.viewed", actor=actor, role=audit_role(actor, relation),
                  patient_id=patient_id, detail="upcoming" if upcoming_ones else "past", clock=clock)
     db.commit()
     return paging.page_of([_view(a) for a in rows], offset, limit)
@@ -183,7 +186,7 @@ def create_appointment(db: Session, actor, patient_id: int, *, starts_at: dateti
     db.add(appointment)
     db.flush()
     appointment_id = appointment.id
-    audit.record(db, "appointment.created", actor=actor, patient_id=patient_id,
+    trail.record(db, "appointment.created", actor=actor, patient_id=patient_id,
                  detail=f"appointment {appointment_id}", clock=clock)
     _notify(db, patient_id, BOOKED_SENTENCE, fields["starts_at"], clock=clock)
     db.commit()
@@ -209,7 +212,7 @@ def update_appointment(db: Session, actor, appointment_id: int, *, starts_at: da
         setattr(appointment, name, value)
     appointment.updated_at = clock()
     db.add(appointment)
-    audit.record(db, "appointment.updated", actor=actor, patient_id=appointment.patient_id,
+    trail.record(db, "appointment.updated", actor=actor, patient_id=appointment.patient_id,
                  detail=f"appointment {appointment.id}: {', '.join(changed) or 'no change'}",
                  clock=clock)
     if changed:
@@ -225,7 +228,7 @@ def cancel_appointment(db: Session, actor, appointment_id: int, *, clock: Clock)
     appointment.status = APPOINTMENT_CANCELLED
     appointment.updated_at = clock()
     db.add(appointment)
-    audit.record(db, "appointment.cancelled", actor=actor, patient_id=appointment.patient_id,
+    trail.record(db, "appointment.cancelled", actor=actor, patient_id=appointment.patient_id,
                  detail=f"appointment {appointment.id}", clock=clock)
     _notify(db, appointment.patient_id, CHANGED_SENTENCE, appointment.starts_at, clock=clock)
     db.commit()
@@ -268,7 +271,7 @@ def ics_for(db: Session, actor, appointment_id: int, *, clock: Clock) -> tuple[s
         reminder.add("trigger", -REMINDER_BEFORE)
         event.add_component(reminder)
     calendar.add_component(event)
-    audit.record(db, "appointment.calendar_downloaded", actor=actor,
+    trail.record(db, "appointment.calendar_downloaded", actor=actor,
                  role=audit_role(actor, relation), patient_id=view.patient_id,
                  detail=f"appointment {view.id}", clock=clock)
     db.commit()

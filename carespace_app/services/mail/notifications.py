@@ -14,11 +14,11 @@ from typing import Optional
 
 from sqlmodel import Session, select
 
-from .. import routes
-from ..clock import Clock
-from ..config import OFFICE_PHONE
-from ..models import RELATION_CAREGIVER, Patient, PatientAccess, User
-from . import outbox
+from carespace_app import routes
+from carespace_app.clock import Clock
+from carespace_app.config import OFFICE_PHONE
+from carespace_app.models import RELATION_CAREGIVER, Patient, PatientAccess, User
+from carespace_app.services.mail import outbox
 
 # Every kind of email the outbox holds, in the office's words (the Outbox page shows these).
 KIND_WORDS = {

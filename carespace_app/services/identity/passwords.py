@@ -14,9 +14,9 @@ from typing import Optional
 from email_validator import EmailNotValidError, validate_email
 from zxcvbn import zxcvbn
 
-from . import security
-from .errors import ValidationError
-from .text_rules import without_hidden_characters
+from carespace_app.services.identity import security
+from carespace_app.services.errors import ValidationError
+from carespace_app.services.text_rules import without_hidden_characters
 
 INVALID_EMAIL = "Enter a valid email address, like name@example.com."
 MIN_LENGTH = 8

@@ -12,8 +12,8 @@ from typing import Optional
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from ..clock import Clock, utcnow
-from ..models import AuditEvent, User
+from carespace_app.clock import Clock, utcnow
+from carespace_app.models import AuditEvent, User
 
 
 DETAIL_LIMIT = 1000

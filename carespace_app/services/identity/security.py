@@ -15,8 +15,8 @@ from functools import lru_cache
 
 import bcrypt
 
-from ..config import get_settings
-from .errors import ValidationError
+from carespace_app.config import get_settings
+from carespace_app.services.errors import ValidationError
 
 BCRYPT_MAX_BYTES = 72
 TOKEN_BYTES = 32  # 256 bits, well over the 128 the product asks for

@@ -1,0 +1,1 @@
+"""Joining the practice: invitations for patients and caregivers, staff accounts."""

@@ -1,0 +1,1 @@
+"""A patient's record: demographics, appointments, labs, messages, resources."""

@@ -40,27 +40,21 @@ from carespace_app.services.errors import (
 from carespace_app.services.identity.passwords import normalize_email, validate_email_address, validate_password
 from carespace_app.services.text import one_line
 from carespace_app.services.text_rules import check_text
+from carespace_app.policy import (
+    ACCOUNT_BURST,
+    ACCOUNT_BURST_PAUSE,
+    ACCOUNT_BURST_WINDOW,
+    ACCOUNT_LIMIT,
+    ACCOUNT_WINDOW,
+    ADDRESS_IN_USE_NOTICE_EVERY,
+    CLIENT_LIMIT,
+    CLIENT_WINDOW,
+    EMAIL_CHANGE_TTL,
+    RESET_REQUESTS_PER_HOUR,
+    RESET_TTL,
+)
 
 # --- throttling numbers --------------------------------------------------------
-# A patient who mistypes a few times is slowed, never locked out: after
-# ACCOUNT_BURST consecutive failures each new try waits ACCOUNT_BURST_PAUSE.
-# The hourly cap bounds patient guessing by anyone; because only failures inside
-# the window count (and refused tries are not recorded), a stranger can keep an
-# account closed for at most ACCOUNT_WINDOW after their last batch of failures.
-ACCOUNT_BURST = 5
-ACCOUNT_BURST_WINDOW = timedelta(minutes=15)
-ACCOUNT_BURST_PAUSE = timedelta(seconds=60)
-ACCOUNT_LIMIT = 100
-ACCOUNT_WINDOW = timedelta(hours=1)
-# One address trying many accounts (password spraying). Generous, because a
-# clinic's whole waiting room can share one public address.
-CLIENT_LIMIT = 100
-CLIENT_WINDOW = timedelta(minutes=15)
-
-RESET_TTL = timedelta(hours=1)
-EMAIL_CHANGE_TTL = timedelta(hours=24)
-# Reset emails per account per hour: stops anyone from flooding a patient's inbox.
-RESET_REQUESTS_PER_HOUR = 5
 
 DUPLICATE_EMAIL = "An account with that email already exists."
 EMAIL_TAKEN = "That email address is already used by another account."
@@ -72,7 +66,6 @@ ADDRESS_IN_USE_BODY = (
     "changed: the address stays with your account, and no one else can sign in with it.\n\n"
     "If that was you, you can ignore this email. If not, call the office at {phone} if you "
     "have questions.")
-ADDRESS_IN_USE_NOTICE_EVERY = timedelta(hours=24)
 WRONG_CURRENT_PASSWORD = "Your current password is not correct."
 
 RESET_LINK_MESSAGES = {

@@ -17,9 +17,9 @@ from zxcvbn import zxcvbn
 from carespace_app.services.identity import security
 from carespace_app.services.errors import ValidationError
 from carespace_app.services.text_rules import without_hidden_characters
+from carespace_app.policy import MIN_LENGTH
 
 INVALID_EMAIL = "Enter a valid email address, like name@example.com."
-MIN_LENGTH = 8
 # Shorter local parts ("jo", "ann") are too likely to appear by chance in a good password.
 MIN_EMAIL_PART_TO_REFUSE = 4
 # zxcvbn's time grows fast with long input of look-alike characters (1.7 s of CPU for 72

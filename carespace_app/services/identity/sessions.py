@@ -17,11 +17,8 @@ from sqlmodel import Session, select
 from carespace_app.clock import Clock
 from carespace_app.models import SignInTicket, User, UserSession
 from carespace_app.services.identity import security
+from carespace_app.policy import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, IDLE_WARNING, TICKET_TTL
 
-IDLE_TIMEOUT = timedelta(minutes=15)
-IDLE_WARNING = timedelta(minutes=14)  # the page warns a minute before the idle logoff
-ABSOLUTE_TIMEOUT = timedelta(hours=12)
-TICKET_TTL = timedelta(seconds=60)
 # last_seen_at is written at most this often: every click of every open tab would
 # otherwise be a write. The cost is that the idle logoff may come up to 30 s early.
 TOUCH_EVERY = timedelta(seconds=30)

@@ -12,7 +12,7 @@ import hmac
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Optional
 
 from sqlalchemy import func, update
@@ -43,16 +43,14 @@ from carespace_app.services.errors import DomainError, LinkError, NotFound, Vali
 from carespace_app.services.identity.passwords import normalize_email, validate_email_address, validate_password
 from carespace_app.services.text import one_line
 from carespace_app.services.text_rules import check_text
+from carespace_app.policy import (
+    ACCESS_CODE_DIGITS,
+    INVITATION_LIMIT_WINDOW,
+    INVITATION_TTL,
+    MAX_INVITATIONS_PER_DAY,
+    MAX_WRONG_ANSWERS,
+)
 
-INVITATION_TTL = timedelta(hours=96)
-MAX_WRONG_ANSWERS = 5
-ACCESS_CODE_DIGITS = 6  # one in a million per guess, and a link locks after 5 wrong answers
-# Each grant and each "Send new link" emails an address the patient typed, opening with a
-# name the patient typed: unbounded, a patient account is a free way to send anyone email
-# in the practice's name. A family adds one or two people, rarely more than a few a day.
-# The office's own re-sends don't count (see send_caregiver_invitation).
-MAX_INVITATIONS_PER_DAY = 10
-INVITATION_LIMIT_WINDOW = timedelta(hours=24)
 
 LINK_MESSAGES = {
     "invalid": "This registration link isn't valid. Open the link from your invitation email "

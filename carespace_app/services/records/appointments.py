@@ -27,6 +27,7 @@ from carespace_app.services.mail import notifications
 from carespace_app.services.errors import NotFound, ValidationError
 from carespace_app.services.text_rules import check_text
 from carespace_app.services.records.messaging import audit_role
+from carespace_app.policy import REMINDER_BEFORE
 
 MIN_DURATION = 5
 MAX_DURATION = 600  # ten hours: the longest infusion day
@@ -34,7 +35,6 @@ PROVIDER_MAX = 200
 LOCATION_MAX = 300
 INSTRUCTIONS_MAX = 2000
 PRODID = "-//CareSpace//Patient Portal//EN"
-REMINDER_BEFORE = timedelta(days=1)
 PAST_DATE_FIELD = "past_date"
 PAST_DATE_QUESTION = "This date is in the past. Book it anyway, or change the date?"
 

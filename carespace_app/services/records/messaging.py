@@ -8,7 +8,7 @@ someone a message is waiting never carry the message, its subject or its categor
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Optional
 
 from sqlalchemy import and_, func, or_
@@ -37,6 +37,7 @@ from carespace_app.services.audit import trail
 from carespace_app.services.mail import notifications
 from carespace_app.services.errors import NotAllowed, NotFound, ValidationError
 from carespace_app.services.text_rules import check_text
+from carespace_app.policy import DRAFT_DAYS, DRAFT_KEPT
 
 CATEGORIES = MESSAGE_CATEGORIES
 SUBJECT_MAX = 200
@@ -494,8 +495,6 @@ def set_thread_status(db: Session, actor: User, thread_id: int, status: str, *, 
 # id (another portal's conversation) is audited by the access checks as always.
 
 NEW_MESSAGE = 0  # the thread of a draft that starts a new conversation
-DRAFT_DAYS = 7
-DRAFT_KEPT = timedelta(days=DRAFT_DAYS)
 
 
 @dataclass

@@ -1,0 +1,72 @@
+"""Every duration and limit a person meets, in one place.
+
+Services, pages and emails import these; the sentences people read are made from them
+(``in_words``), so changing a rule here changes every place that states it
+(tests/test_policy.py fails when one is written by hand elsewhere).
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+# --- sessions (services/identity/sessions.py) --------------------------------------------
+IDLE_TIMEOUT = timedelta(minutes=15)
+IDLE_WARNING = timedelta(minutes=14)  # the page warns a minute before the idle logoff
+ABSOLUTE_TIMEOUT = timedelta(hours=12)
+TICKET_TTL = timedelta(seconds=60)  # a sign-in ticket: from the sign-in event to the cookie
+
+# --- sign-in throttling (services/identity/accounts.py) ----------------------------------
+# A patient who mistypes a few times is slowed, never locked out: after
+# ACCOUNT_BURST consecutive failures each new try waits ACCOUNT_BURST_PAUSE.
+# The hourly cap bounds patient guessing by anyone; because only failures inside
+# the window count (and refused tries are not recorded), a stranger can keep an
+# account closed for at most ACCOUNT_WINDOW after their last batch of failures.
+ACCOUNT_BURST = 5
+ACCOUNT_BURST_WINDOW = timedelta(minutes=15)
+ACCOUNT_BURST_PAUSE = timedelta(seconds=60)
+ACCOUNT_LIMIT = 100
+ACCOUNT_WINDOW = timedelta(hours=1)
+# One address trying many accounts (password spraying). Generous, because a
+# clinic's whole waiting room can share one public address.
+CLIENT_LIMIT = 100
+CLIENT_WINDOW = timedelta(minutes=15)
+
+# --- one-time links -----------------------------------------------------------------------
+RESET_TTL = timedelta(hours=1)
+EMAIL_CHANGE_TTL = timedelta(hours=24)
+INVITATION_TTL = timedelta(hours=96)
+# Reset emails per account per hour: stops anyone from flooding a patient's inbox.
+RESET_REQUESTS_PER_HOUR = 5
+# Settings > Email asked for an address another account has: its owner is told at most
+# this often.
+ADDRESS_IN_USE_NOTICE_EVERY = timedelta(hours=24)
+
+# --- invitations (services/onboarding/invitations.py) ------------------------------------
+MAX_WRONG_ANSWERS = 5
+ACCESS_CODE_DIGITS = 6  # one in a million per guess, and a link locks after 5 wrong answers
+# Each grant and each "Send new link" emails an address the patient typed, opening with a
+# name the patient typed: unbounded, a patient account is a free way to send anyone email
+# in the practice's name. A family adds one or two people, rarely more than a few a day.
+# The office's own re-sends don't count (see send_caregiver_invitation).
+MAX_INVITATIONS_PER_DAY = 10
+INVITATION_LIMIT_WINDOW = timedelta(hours=24)
+
+# --- passwords (services/identity/passwords.py) ------------------------------------------
+MIN_LENGTH = 8
+
+# --- records ------------------------------------------------------------------------------
+REMINDER_BEFORE = timedelta(days=1)  # the .ics download's alarm
+DRAFT_DAYS = 7  # an unsent message is kept this long
+DRAFT_KEPT = timedelta(days=DRAFT_DAYS)
+
+
+def in_words(span: timedelta) -> str:
+    """A duration as people say it: "1 hour", "4 days", "15 minutes", "60 seconds".
+
+    The largest whole unit: 96 hours is "4 days", 90 minutes is "90 minutes".
+    """
+    seconds = int(span.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}" + ("" if count == 1 else "s")
+    raise ValueError(f"not a whole number of seconds: {span!r}")

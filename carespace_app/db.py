@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 from .config import get_settings
+from .services.errors import DomainError
 
 
 def normalise_url(url: str) -> str:
@@ -61,11 +62,22 @@ def get_engine() -> Engine:
 
 @contextmanager
 def session_scope(engine: Engine | None = None) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
+    """One unit of work: the action, its emails and its audit rows commit together.
+
+    Commits on success, and on a ``DomainError`` whose writes stand (``keeps_writes``: a
+    refusal's audit row, a failed sign-in); rolls back on any other error. Services never
+    commit: composed actions are atomic.
+    """
     with Session(engine or get_engine(), expire_on_commit=False) as session:
         try:
             yield session
             session.commit()
+        except DomainError as exc:
+            if exc.keeps_writes:
+                session.commit()
+            else:
+                session.rollback()
+            raise
         except BaseException:
             session.rollback()
             raise

@@ -3,7 +3,15 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    """Something the user can fix or should be told; never carries a secret."""
+    """Something the user can fix or should be told; never carries a secret.
+
+    ``keeps_writes``: what the service wrote before raising stands (the unit of work,
+    ``db.session_scope``, commits it): a refusal's audit row, a failed sign-in, a wrong
+    answer's count. Such errors are raised by checks that come before the action's own
+    writes. Every other error rolls the whole action back.
+    """
+
+    keeps_writes = False
 
     def __init__(self, message: str, *, field: str | None = None):
         super().__init__(message)
@@ -22,16 +30,22 @@ class NotFound(DomainError):
 class NotAllowed(DomainError):
     """The signed-in user may not do this (or not for this patient)."""
 
+    keeps_writes = True  # the refusal's audit row
+
     def __init__(self, message: str = "You don't have access to that.", **kw):
         super().__init__(message, **kw)
 
 
 class AuthenticationFailed(DomainError):
+    keeps_writes = True  # the failure counts towards the throttle
+
     def __init__(self, message: str = "That email and password don't match our records.", **kw):
         super().__init__(message, **kw)
 
 
 class Throttled(DomainError):
+    keeps_writes = True
+
     def __init__(self, message: str = "Too many attempts. Please wait a few minutes and try again.", retry_after_seconds: int = 60, **kw):
         super().__init__(message, **kw)
         self.retry_after_seconds = retry_after_seconds
@@ -42,6 +56,8 @@ class LinkError(DomainError):
 
     ``reason`` is one of: invalid, expired, used, superseded, locked.
     """
+
+    keeps_writes = True  # a wrong access code counts towards the lock
 
     def __init__(self, reason: str, message: str):
         super().__init__(message)

@@ -93,6 +93,7 @@ def signed_in_token(db: Session, user: models.User) -> str:
     ticket = sessions.start_session(db, user, clock=utcnow, client_ip="127.0.0.1", user_agent="bench")
     token = sessions.redeem_ticket(db, ticket, clock=utcnow)
     assert token
+    db.commit()  # the seed is its own unit of work: the server must see the session
     return token
 
 

@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 from typing import Iterator
@@ -145,8 +144,3 @@ def stop(proc: subprocess.Popen) -> None:
     except Exception:
         with contextlib.suppress(Exception):
             os.killpg(proc.pid, signal.SIGKILL)
-
-
-def wait_quiet(seconds: float = 2.0) -> None:
-    """Let a just-started server finish its warm-up before timing it."""
-    time.sleep(seconds)

@@ -12,6 +12,7 @@ from typing import Optional
 from sqlmodel import Session, func, select
 
 from carespace_app.clock import Clock
+from carespace_app.config import get_settings
 from carespace_app.models import (
     APPOINTMENT_CANCELLED,
     APPOINTMENT_SCHEDULED,
@@ -36,7 +37,7 @@ from carespace_app.services.audit import trail
 from carespace_app.services.records import resources
 from carespace_app.services.identity import security
 from carespace_app.services.records.labs import compute_flag
-from carespace_app.services.identity.passwords import normalize_email
+from carespace_app.services.identity.emails import normalize_email
 from carespace_app.services.records.patients import name_key
 
 DEMO_PASSWORD = "CareSpace-Demo-2026!"
@@ -152,7 +153,8 @@ THREADS = [
                     "my next treatment?"),
         (2, "luis", "Dr. Rao reviewed your results. Low platelets are an expected effect of the "
                     "chemotherapy, so we are moving this week's infusion back one week to let "
-                    "them recover. Call us at (479) 587-1700 right away if you notice unusual "
+                    f"them recover. Call us at {get_settings().office_phone} right away if you "
+                    "notice unusual "
                     "bruising or bleeding."),
     ]),
     (0, "self", "Medical question", "Tingling in my fingers", THREAD_OPEN, -2 * 24, [
@@ -216,7 +218,6 @@ def seed_demo(db: Session, *, clock: Clock) -> dict:
         if moved:
             trail.record(db, "demo.addresses_moved", role="system",
                          detail=f"{moved} demo sign-in(s) moved to @{DOMAIN}", clock=clock)
-        db.commit()
         return {"skipped": True, "moved_addresses": moved}
     now = clock()
     today = to_local(now).date()
@@ -329,10 +330,9 @@ def seed_demo(db: Session, *, clock: Clock) -> dict:
             seen = stamps[-1] + timedelta(hours=4) if status == THREAD_CLOSED else max(mine)
             db.add(ThreadRead(thread_id=thread.id, user_id=people[key].id, last_read_at=seen))
 
-    resource_count = resources.ensure_default_resources(db, clock=clock, commit=False)
+    resource_count = resources.ensure_default_resources(db, clock=clock)
     trail.record(db, "demo.seeded", role="system", detail=f"{len(patients)} demo patients",
                  clock=clock)
-    db.commit()
     return {
         "skipped": False,
         "staff": 2,

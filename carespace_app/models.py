@@ -337,7 +337,7 @@ class MessageDraft(SQLModel, table=True):
     """What a person typed and has not sent yet: theirs alone, for one patient's portal.
 
     ``thread_id`` 0 is a new message (a NULL would not be unique); a reply names its
-    conversation. Deleted on send or discard; older than messaging.DRAFT_DAYS is gone.
+    conversation. Deleted on send or discard; older than policy.DRAFT_DAYS is gone.
     """
 
     __tablename__ = "message_drafts"

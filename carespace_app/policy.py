@@ -14,7 +14,7 @@ IDLE_WARNING = timedelta(minutes=14)  # the page warns a minute before the idle 
 ABSOLUTE_TIMEOUT = timedelta(hours=12)
 TICKET_TTL = timedelta(seconds=60)  # a sign-in ticket: from the sign-in event to the cookie
 
-# --- sign-in throttling (services/identity/accounts.py) ----------------------------------
+# --- sign-in throttling (services/identity/signin.py) ------------------------------------
 # A patient who mistypes a few times is slowed, never locked out: after
 # ACCOUNT_BURST consecutive failures each new try waits ACCOUNT_BURST_PAUSE.
 # The hourly cap bounds patient guessing by anyone; because only failures inside
@@ -46,12 +46,16 @@ ACCESS_CODE_DIGITS = 6  # one in a million per guess, and a link locks after 5 w
 # Each grant and each "Send new link" emails an address the patient typed, opening with a
 # name the patient typed: unbounded, a patient account is a free way to send anyone email
 # in the practice's name. A family adds one or two people, rarely more than a few a day.
-# The office's own re-sends don't count (see send_caregiver_invitation).
+# The office's own re-sends don't count (see permissions/caregivers.py).
 MAX_INVITATIONS_PER_DAY = 10
 INVITATION_LIMIT_WINDOW = timedelta(hours=24)
 
 # --- passwords (services/identity/passwords.py) ------------------------------------------
 MIN_LENGTH = 8
+# Submitting a new password judges it with zxcvbn (over a second of CPU for the worst 72
+# bytes): a tab gets this many tries a window, plenty for a person (state/auth.py).
+PASSWORD_TRIES_PER_TAB = 6
+PASSWORD_TRIES_WINDOW = timedelta(seconds=60)
 
 # --- records ------------------------------------------------------------------------------
 REMINDER_BEFORE = timedelta(days=1)  # the .ics download's alarm
@@ -59,14 +63,20 @@ DRAFT_DAYS = 7  # an unsent message is kept this long
 DRAFT_KEPT = timedelta(days=DRAFT_DAYS)
 
 
-def in_words(span: timedelta) -> str:
-    """A duration as people say it: "1 hour", "4 days", "15 minutes", "60 seconds".
+def in_words(span: timedelta, *, article: bool = False) -> str:
+    """A duration as people say it: "1 hour", "4 days", "15 minutes", "30 seconds".
 
-    The largest whole unit: 96 hours is "4 days", 90 minutes is "90 minutes".
+    The largest whole unit: 96 hours is "4 days", 90 minutes is "90 minutes", 60 seconds
+    is "1 minute"; but days only from two on, so a day reads "24 hours" ("within 24 hours").
+    With ``article``, one of a unit reads "a minute", "an hour" ("wait a minute").
     """
+    if span <= timedelta(0) or span % timedelta(seconds=1):
+        raise ValueError(f"not a whole, positive number of seconds: {span!r}")
     seconds = int(span.total_seconds())
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
-        if seconds >= size and seconds % size == 0:
+        if seconds >= size * (2 if unit == "day" else 1) and seconds % size == 0:
             count = seconds // size
-            return f"{count} {unit}" + ("" if count == 1 else "s")
-    raise ValueError(f"not a whole number of seconds: {span!r}")
+            if count == 1:
+                return f"{'an' if unit == 'hour' else 'a'} {unit}" if article else f"1 {unit}"
+            return f"{count} {unit}s"
+    raise AssertionError("unreachable: a whole number of seconds has a unit")

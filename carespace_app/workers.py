@@ -5,15 +5,21 @@ Reflex starts Granian without `respawn_failed_workers`, so one crashed worker
 tab with it. With Redis holding the state, a respawned worker can pick up any
 tab, so we ask Granian to respawn. Imported from rxconfig.py, which Reflex
 loads before it builds the Granian server.
+
+A patch, because neither side offers an option for it: Reflex builds
+`granian.server.Server(...)` itself with a fixed set of keywords, and Granian
+reads GRANIAN_* variables only in its own command line. tests/test_workers.py
+fails when either side changes so that the patch would do nothing.
 """
 from __future__ import annotations
 
 import functools
-import os
+
+from .config import get_settings
 
 
 def enable_worker_respawn() -> None:
-    if os.environ.get("CARESPACE_RESPAWN_WORKERS", "true").lower() in {"0", "false", "no"}:
+    if not get_settings().respawn_workers:  # CARESPACE_RESPAWN_WORKERS=false
         return
     try:
         from granian.server import Server

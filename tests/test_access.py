@@ -6,8 +6,12 @@ from datetime import date
 import pytest
 from sqlmodel import select
 
-from carespace_app.models import AuditEvent, Patient, PatientAccess, User
+from carespace_app.db import session_scope
+from carespace_app.models import (
+    AuditEvent, Message, MessageThread, OutboxEmail, Patient, PatientAccess, User,
+)
 from carespace_app.services.permissions import access
+from carespace_app.services.records import messaging
 from carespace_app.services.errors import NotAllowed
 
 PASSWORD = "Blue-Heron-Canoe-42"
@@ -84,22 +88,28 @@ def test_require_access_returns_relation(db, people, clock):
                                  action="labs.view", clock=clock) == "caregiver"
 
 
-def test_refusal_is_audited_and_committed(db, people, clock):
+def test_refusal_is_audited_and_committed(engine, db, people, clock):
     record_id = people["record"].id
     with pytest.raises(NotAllowed):
-        access.require_access(db, people["stranger"], record_id, action="labs.view",
-                              clock=clock, client_ip="203.0.113.9")
-    db.rollback()  # the caller's session_scope would roll back: the audit row must survive
+        with session_scope(engine) as work:  # the unit of work keeps a refusal's writes
+            access.require_access(work, people["stranger"], record_id, action="labs.view",
+                                  clock=clock, client_ip="203.0.113.9")
     event = db.exec(select(AuditEvent).where(AuditEvent.action == "access.refused")).one()
     assert (event.patient_id, event.detail, event.actor_user_id, event.client_ip) == (
         record_id, "labs.view", people["stranger"].id, "203.0.113.9")
 
 
-def test_refusal_discards_the_callers_pending_work(db, people, clock):
-    db.add(User(email="sneaky@example.com", full_name="S", password_hash="x"))
+def test_a_refused_action_leaves_nothing_but_its_audit_row(engine, db, people, clock):
+    # The check comes before the action's writes: the refusal row is all that is committed.
     with pytest.raises(NotAllowed):
-        access.require_access(db, people["cy"], people["record"].id, action="x", clock=clock)
-    assert db.exec(select(User).where(User.email == "sneaky@example.com")).first() is None
+        with session_scope(engine) as work:
+            messaging.start_thread(work, people["cy"], people["record"].id,
+                                   category=messaging.CATEGORIES[0], subject="Hello",
+                                   body="May I see this record?", client_key="k1", clock=clock)
+    assert db.exec(select(MessageThread)).all() == [] and db.exec(select(Message)).all() == []
+    assert db.exec(select(OutboxEmail)).all() == []
+    [event] = db.exec(select(AuditEvent)).all()
+    assert (event.action, event.actor_user_id) == ("access.refused", people["cy"].id)
 
 
 def test_require_self_refuses_caregiver_and_staff(db, people, clock):

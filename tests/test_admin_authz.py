@@ -69,7 +69,9 @@ def _args(fn) -> list:
 def _signed_in(db, user) -> str:
     """A real session, made as sign-in makes it: the token the HttpOnly cookie carries."""
     ticket = sessions.start_session(db, user, clock=utcnow, client_ip=CLIENT_IP, user_agent="pytest")
-    return sessions.redeem_ticket(db, ticket, clock=utcnow)
+    token = sessions.redeem_ticket(db, ticket, clock=utcnow)
+    db.commit()  # the test is the unit of work: the handler's own session must see the session
+    return token
 
 
 async def _nothing(*_args, **_kwargs):

@@ -21,7 +21,7 @@ from carespace_app.services.permissions import access
 from carespace_app.services.records import appointments
 from carespace_app.services.audit import trail
 from carespace_app.services.audit import office_log
-from carespace_app.services.onboarding import invitations
+from carespace_app.services.permissions import caregivers
 from carespace_app.services.records import labs
 from carespace_app.services.records import messaging
 from carespace_app.services.audit import patient_activity
@@ -149,7 +149,7 @@ def test_a_refused_unit_of_work_still_leaves_nothing_behind(db, clock, practice)
 def _someone_elses_and_missing(db, practice, clock):
     """(label, call with an id) for every place a patient's browser sends an id."""
     thread = bobs_thread(db, practice, clock)
-    grant = invitations.grant_access(db, practice.bob_user, practice.bob.id, name="Dan Friend",
+    grant = caregivers.grant_access(db, practice.bob_user, practice.bob.id, name="Dan Friend",
                                      email="dan.friend@example.org", clock=clock).id
     visit = appointments.create_appointment(
         db, practice.staff, practice.bob.id, starts_at=clock() + timedelta(days=1),
@@ -162,9 +162,9 @@ def _someone_elses_and_missing(db, practice, clock):
         "conversation": (thread, lambda i: messaging.open_thread(db, alice, i, clock=clock)),
         "reply": (thread, lambda i: messaging.reply(db, alice, i, body="Hi", client_key=None,
                                                     clock=clock)),
-        "authorized user (revoke)": (grant, lambda i: invitations.revoke_access(
+        "authorized user (revoke)": (grant, lambda i: caregivers.revoke_access(
             db, alice, i, clock=clock)),
-        "authorized user (new link)": (grant, lambda i: invitations.send_caregiver_invitation(
+        "authorized user (new link)": (grant, lambda i: caregivers.send_caregiver_invitation(
             db, i, sent_by=alice, clock=clock)),
         "appointment": (visit, lambda i: appointments.ics_for(db, alice, i, clock=clock)),
     }

@@ -10,15 +10,20 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
+from carespace_app.config import get_settings
+from carespace_app.db import session_scope
 from carespace_app.models import AuditEvent, Invitation, OutboxEmail, Patient, User
+from carespace_app.policy import MAX_INVITATIONS_PER_DAY, MAX_WRONG_ANSWERS
 from carespace_app.services.permissions import access
 from carespace_app.services.onboarding import invitations
+from carespace_app.services.permissions import caregivers
 from carespace_app.services.mail import outbox
 from carespace_app.services.errors import LinkError, ValidationError
 from tests.test_invitations import GOOD, nurse, patient  # noqa: F401  (the same practice)
 
-LIMIT_MESSAGE = ("You've sent 10 invitations today. To protect people from unwanted email, you can "
-                 "send more tomorrow, or call the office at (479) 587-1700.")
+LIMIT_MESSAGE = (f"You've sent {MAX_INVITATIONS_PER_DAY} invitations today. To protect people "
+                 "from unwanted email, you can send more tomorrow, or call the office at "
+                 f"{get_settings().office_phone}.")
 
 
 def _link_token(db, invitation) -> str:
@@ -31,9 +36,11 @@ def maria(db, patient, clock):
     """Maria, registered from her own invitation."""
     token = _link_token(db, invitations.send_patient_invitation(db, patient.id, sent_by=None,
                                                                 system=True, clock=clock))
-    return invitations.redeem(db, token, email="maria@example.com", password=GOOD,
+    user = invitations.redeem(db, token, email="maria@example.com", password=GOOD,
                               confirm_password=GOOD, date_of_birth=patient.date_of_birth,
                               accepted_terms=True, clock=clock)
+    db.commit()  # her registration ends (its unit of work)
+    return user
 
 
 def _latest(db, grant) -> Invitation:
@@ -43,13 +50,14 @@ def _latest(db, grant) -> Invitation:
 
 def _grant(db, maria, patient, clock, email="luis@example.com", name="Luis Garcia"):
     """Maria grants access: (the grant, the emailed link's token, the code she is shown)."""
-    grant = invitations.grant_access(db, maria, patient.id, name=name, email=email, clock=clock)
+    grant = caregivers.grant_access(db, maria, patient.id, name=name, email=email, clock=clock)
+    db.commit()  # her action ends (its unit of work): the invitation is out
     return grant, _link_token(db, _latest(db, grant)), _shown(db, maria, patient, clock, grant)
 
 
 def _shown(db, viewer, patient, clock, grant) -> str:
     """The code on the person's row in Manage Users (or the office's caregivers list)."""
-    [row] = [r for r in invitations.authorized_users(db, viewer, patient.id, clock=clock)
+    [row] = [r for r in caregivers.authorized_users(db, viewer, patient.id, clock=clock)
              if r["grant_id"] == grant.id]
     return row["access_code"]
 
@@ -77,28 +85,29 @@ def test_the_patient_is_shown_a_six_digit_code_to_read_out(db, maria, patient, c
     assert re.fullmatch(r"\d{3} \d{3}", code)
 
 
-def test_a_forwarded_link_without_the_code_is_refused_and_counts_toward_the_lock(db, maria, patient,
-                                                                                 clock):
+def test_a_forwarded_link_without_the_code_is_refused_and_counts_toward_the_lock(engine, db, maria,
+                                                                                 patient, clock):
     """Whoever reads the forwarded email has the link and the invited address: not the code."""
     grant, token, code = _grant(db, maria, patient, clock)
     wrong_codes = ["", "000000" if code != "000 000" else "111111", _other_code(code), None]
     for n, guess in enumerate(wrong_codes, start=1):
         with pytest.raises(ValidationError) as refused:
-            _accept(db, token, clock, guess, password=f"Stranger-Pass-{n}9!")
+            with session_scope(engine) as page:  # the page's unit of work: the count must survive it
+                _accept(page, token, clock, guess, password=f"Stranger-Pass-{n}9!")
         # Never says which of the two was wrong.
         assert str(refused.value) == ("That email address and access code don't match our invitation. "
-                                      + invitations.tries_left_text(invitations.MAX_WRONG_ANSWERS - n))
-        db.rollback()  # what the page's session does: the count must survive it
+                                      + invitations.tries_left_text(MAX_WRONG_ANSWERS - n))
+        db.rollback()  # (the test's own session reads afresh)
         assert _latest(db, grant).failed_attempts == n
     assert _luis(db) is None
     with pytest.raises(LinkError) as locked:  # the fifth wrong answer locks, as for a patient
         _accept(db, token, clock, _other_code(code))
-    assert locked.value.reason == "locked" and "(479) 587-1700" in str(locked.value)
+    assert locked.value.reason == "locked" and get_settings().office_phone in str(locked.value)
     with pytest.raises(LinkError) as still:  # now even the right code is refused
         _accept(db, token, clock, code)
     assert still.value.reason == "locked"
     assert _luis(db) is None
-    assert [r["status"] for r in invitations.authorized_users(db, maria, patient.id, clock=clock)] \
+    assert [r["status"] for r in caregivers.authorized_users(db, maria, patient.id, clock=clock)] \
         == ["expired"]  # Manage Users offers "Send new link"
     assert _shown(db, maria, patient, clock, grant) == ""  # a dead link's code isn't shown
     assert _latest(db, grant).access_code_sealed is None
@@ -132,12 +141,12 @@ def test_the_code_as_people_type_it(db, maria, patient, clock, typed):
 def test_send_new_link_makes_a_new_code_and_the_old_link_and_code_stop_working(db, maria, patient,
                                                                                  nurse, clock):
     grant, first_token, first_code = _grant(db, maria, patient, clock)
-    second = invitations.send_caregiver_invitation(db, grant.id, sent_by=maria, clock=clock)
+    second = caregivers.send_caregiver_invitation(db, grant.id, sent_by=maria, clock=clock)
     second_token, second_code = _link_token(db, second), invitations.shown_access_code(second)
     assert _shown(db, maria, patient, clock, grant) == second_code
     # Drawn again (a repeat is one in a million): try until it differs, as a patient would see.
     while second_code == first_code:
-        second = invitations.send_caregiver_invitation(db, grant.id, sent_by=maria, clock=clock)
+        second = caregivers.send_caregiver_invitation(db, grant.id, sent_by=maria, clock=clock)
         second_token, second_code = _link_token(db, second), invitations.shown_access_code(second)
     with pytest.raises(LinkError) as dead:
         _accept(db, first_token, clock, first_code)
@@ -145,7 +154,7 @@ def test_send_new_link_makes_a_new_code_and_the_old_link_and_code_stop_working(d
     with pytest.raises(ValidationError):  # the old code is no good with the new link
         _accept(db, second_token, clock, first_code)
     # The office sends a link too, and sees its code.
-    third = invitations.send_caregiver_invitation(db, grant.id, sent_by=nurse, clock=clock)
+    third = caregivers.send_caregiver_invitation(db, grant.id, sent_by=nurse, clock=clock)
     third_code = invitations.shown_access_code(third)
     assert _shown(db, nurse, patient, clock, grant) == third_code == _shown(db, maria, patient,
                                                                             clock, grant)
@@ -204,9 +213,9 @@ def test_a_pending_link_from_before_codes_cannot_be_used_and_asks_for_a_new_one(
             attempt()
         assert dead.value.reason == "no_code" and "send you a new link" in str(dead.value)
     assert _luis(db) is None
-    [row] = invitations.authorized_users(db, maria, patient.id, clock=clock)
+    [row] = caregivers.authorized_users(db, maria, patient.id, clock=clock)
     assert (row["status"], row["access_code"]) == ("old link", "")
-    new = invitations.send_caregiver_invitation(db, grant.id, sent_by=maria, clock=clock)
+    new = caregivers.send_caregiver_invitation(db, grant.id, sent_by=maria, clock=clock)
     assert _accept(db, _link_token(db, new), clock, invitations.shown_access_code(new)).id
 
 
@@ -232,31 +241,32 @@ def test_ten_grants_and_resends_a_day_then_a_clear_sentence(db, maria, patient, 
         clock.advance(minutes=5)
         _grant(db, maria, patient, clock, email=f"p{n}@example.org")
     for _ in range(4):  # re-sends count too
-        invitations.send_caregiver_invitation(db, first.id, sent_by=maria, clock=clock)
+        caregivers.send_caregiver_invitation(db, first.id, sent_by=maria, clock=clock)
+    db.commit()  # her actions end (their units of work)
     assert _invitation_count(db) == (10, 10)
     before = _invitation_count(db)
     with pytest.raises(ValidationError) as refused:
-        invitations.grant_access(db, maria, patient.id, name="One More", email="more@example.org",
+        caregivers.grant_access(db, maria, patient.id, name="One More", email="more@example.org",
                                  clock=clock)
     assert str(refused.value) == LIMIT_MESSAGE
     db.rollback()
     with pytest.raises(ValidationError, match="^You've sent 10 invitations today"):
-        invitations.send_caregiver_invitation(db, first.id, sent_by=maria, clock=clock)
+        caregivers.send_caregiver_invitation(db, first.id, sent_by=maria, clock=clock)
     db.rollback()
     assert _invitation_count(db) == before  # nothing sent, nothing stored
     assert "more@example.org" not in [r["email"] for r in
-                                      invitations.authorized_users(db, maria, patient.id, clock=clock)]
+                                      caregivers.authorized_users(db, maria, patient.id, clock=clock)]
     # The office, which the sentence sends her to, can still send a link (audited as staff).
-    invitations.send_caregiver_invitation(db, first.id, sent_by=nurse, clock=clock)
+    caregivers.send_caregiver_invitation(db, first.id, sent_by=nurse, clock=clock)
     staff_sent = db.exec(select(AuditEvent).where(AuditEvent.action == "invitation.sent",
                                                   AuditEvent.actor_user_id == nurse.id)).all()
     assert [e.actor_role for e in staff_sent] == ["staff"] and staff_sent[0].patient_id == patient.id
     # 24 hours after the first of them (the others came later), one more may go.
     clock.advance(hours=24, minutes=-25, seconds=1)
-    invitations.grant_access(db, maria, patient.id, name="One More", email="more@example.org",
+    caregivers.grant_access(db, maria, patient.id, name="One More", email="more@example.org",
                              clock=clock)
     with pytest.raises(ValidationError, match="^You've sent 10"):
-        invitations.send_caregiver_invitation(db, first.id, sent_by=maria, clock=clock)
+        caregivers.send_caregiver_invitation(db, first.id, sent_by=maria, clock=clock)
 
 
 def test_the_limit_is_per_patient(db, maria, patient, clock):
@@ -270,8 +280,8 @@ def test_the_limit_is_per_patient(db, maria, patient, clock):
         db, other.id, sent_by=None, system=True, clock=clock)), email="ana@example.com",
         password=GOOD, confirm_password=GOOD, date_of_birth=other.date_of_birth,
         accepted_terms=True, clock=clock)
-    assert invitations.grant_access(db, ana, other.id, name="Luis", email="luis@example.com",
+    assert caregivers.grant_access(db, ana, other.id, name="Luis", email="luis@example.com",
                                     clock=clock).id
     with pytest.raises(ValidationError, match="^You've sent 10"):
-        invitations.grant_access(db, maria, patient.id, name="Luis", email="luis@example.com",
+        caregivers.grant_access(db, maria, patient.id, name="Luis", email="luis@example.com",
                                  clock=clock)

@@ -8,12 +8,13 @@ from carespace_app.services.permissions import access
 from carespace_app.services.records import appointments
 from carespace_app import demo
 from carespace_app.services.onboarding import invitations
+from carespace_app.services.permissions import caregivers
 from carespace_app.services.records import labs
 from carespace_app.services.records import messaging
 from carespace_app.services.records import patients
 from carespace_app.services.records import resources
 from carespace_app.services.identity import security
-from carespace_app.services.identity.passwords import validate_email_address
+from carespace_app.services.identity.emails import validate_email_address
 
 
 def test_seed_demo_builds_a_practice_once(db, clock):
@@ -83,7 +84,7 @@ def test_demo_people_can_use_the_forms_that_check_an_address(db, clock):
     james_record = db.exec(select(Patient).where(Patient.user_id == james.id)).one()
 
     # James gives Rosa's caregiver access to his portal too (a demo address, typed in).
-    grant = invitations.grant_access(db, james, james_record.id, name="Maria Alvarez",
+    grant = caregivers.grant_access(db, james, james_record.id, name="Maria Alvarez",
                                      email=maria.email, clock=clock)
     assert grant.email == maria.email
     # The office saves Gloria's record unchanged and invites her by the address on file.

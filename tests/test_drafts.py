@@ -8,6 +8,7 @@ from sqlmodel import select
 from carespace_app import routes
 from carespace_app.clock import utcnow
 from carespace_app.models import Message, MessageDraft, MessageThread, OutboxEmail
+from carespace_app import policy
 from carespace_app.services.records import messaging
 from carespace_app.services.errors import NotAllowed, ValidationError
 from carespace_app.state.admin_messages import AdminMessagesState
@@ -62,7 +63,7 @@ def test_a_draft_is_kept_updated_offered_and_discarded(db, clock, practice):
 def test_a_draft_expires_after_a_week(db, clock, practice):
     alice, pid = practice.alice_user, practice.alice.id
     messaging.save_draft(db, alice, pid, body="Half a thought", clock=clock)
-    clock.advance(days=messaging.DRAFT_DAYS, minutes=1)
+    clock.advance(days=policy.DRAFT_DAYS, minutes=1)
     assert messaging.get_draft(db, alice, pid, NEW, clock=clock) is None
     assert messaging.drafts_for(db, alice, pid, clock=clock) == []
     assert db.exec(select(MessageDraft)).all() == []  # gone, not only hidden
@@ -162,6 +163,7 @@ def test_after_signing_in_again_the_unsent_reply_is_offered_and_restored(db, pra
     thread = messaging.start_thread(db, practice.alice_user, practice.alice.id, category="Billing",
                                     subject="Bill", body="Twice?", client_key=None,
                                     clock=utcnow)
+    db.commit()  # the test's unit of work ends here: the page reads in its own
     browser = _signed_in(practice.alice_user)
     tab = browser.tab()
     tab.open(f"{routes.MESSAGES}?thread={thread}")
@@ -174,8 +176,8 @@ def test_after_signing_in_again_the_unsent_reply_is_offered_and_restored(db, pra
     browser.token = sign_in_token(practice.alice_user)
     tab.open(f"{routes.MESSAGES}?thread={thread}")
     page = tab.state(MessagesState)
-    assert [d["thread"] for d in page.drafts] == [str(thread)]
-    assert "I looked again and" in page.drafts[0]["preview"]
+    assert [d.thread for d in page.drafts] == [str(thread)]
+    assert "I looked again and" in page.drafts[0].preview
     round_before = page.reply_round
     tab.call(MessagesState, "restore_draft", thread_id=str(thread))
     assert page.reply_text == "I looked again and"
@@ -193,6 +195,7 @@ def test_a_second_tap_of_send_reply_is_stored_once(db, practice):
     thread = messaging.start_thread(db, practice.alice_user, practice.alice.id, category="Billing",
                                     subject="Bill", body="Twice?", client_key=None,
                                     clock=utcnow)
+    db.commit()  # the test's unit of work ends here: the page reads in its own
     tab = _signed_in(practice.alice_user).tab()
     tab.open(f"{routes.MESSAGES}?thread={thread}")
     page = tab.state(MessagesState)
@@ -214,10 +217,11 @@ def test_a_second_tap_of_the_offices_send_reply_is_stored_once(db, practice):
     thread = messaging.start_thread(db, practice.alice_user, practice.alice.id, category="Billing",
                                     subject="Bill", body="Twice?", client_key=None,
                                     clock=utcnow)
+    db.commit()  # the test's unit of work ends here: the page reads in its own
     tab = _signed_in(practice.staff, "office").tab()
     tab.open(f"{routes.ADMIN_MESSAGES}?thread={thread}")
     office = tab.state(AdminMessagesState)
-    assert office.thread.get("id") == str(thread)
+    assert office.thread is not None and office.thread.id == str(thread)
     form = {"reply": "Yes, we fixed it.", "key": office.reply_key}
     tab.call(AdminMessagesState, "send_reply", form=form)
     tab.call(AdminMessagesState, "send_reply", form=dict(form))
@@ -237,6 +241,7 @@ def test_restoring_a_reply_to_a_closed_conversation_opens_a_new_message(db, prac
     messaging.save_draft(db, practice.alice_user, practice.alice.id, thread_id=thread,
                          body="And in April?", clock=now)
     messaging.set_thread_status(db, practice.staff, thread, "closed", clock=now)
+    db.commit()  # the test's unit of work ends here: the page reads in its own
     tab = _signed_in(practice.alice_user).tab()
     tab.open(routes.MESSAGES)
     tab.call(MessagesState, "restore_draft", thread_id=str(thread))
@@ -256,6 +261,7 @@ def test_another_patients_conversation_id_restores_nothing(db, practice):
     messaging.save_draft(db, practice.alice_user, practice.alice.id, thread_id=thread,
                          body="Alice's secret draft", clock=now)
     bob = make_patient(db, first_name="Other", last_name="Person")
+    db.commit()  # the test's unit of work ends here: the page reads in its own
     tab = _signed_in(patient_user(db, bob), "other").tab()
     tab.open(routes.MESSAGES)
     tab.call(MessagesState, "restore_draft", thread_id=str(thread))

@@ -151,6 +151,7 @@ def test_a_correction_keeps_the_old_value_in_the_audit_trail(db, clock, practice
     assert result.flag == "critical high"
     clock.advance(hours=1)
     labs.correct_result(db, practice.staff, result.id, value=4.3, clock=clock)
+    db.commit()  # the test is the unit of work; refresh reads what it committed
     db.refresh(result)
     assert (result.value, result.flag, result.corrected_at) == (4.3, "normal", clock())
     event = db.exec(select(AuditEvent).where(AuditEvent.action == "lab_result.corrected")).one()
@@ -239,6 +240,7 @@ def test_values_keep_what_was_entered(db, clock, practice):
     assert (point.value, point.value_text) == (1.0, "1.0")
     creatinine = db.exec(select(LabResult).where(LabResult.test_name == "Creatinine")).one()
     labs.correct_result(db, practice.staff, creatinine.id, value="0.90", clock=clock)
+    db.commit()  # the test is the unit of work; refresh reads what it committed
     db.refresh(creatinine)
     assert (creatinine.value, creatinine.value_text) == (0.9, "0.90")
     event = db.exec(select(AuditEvent).where(AuditEvent.action == "lab_result.corrected")).one()
@@ -339,6 +341,7 @@ def test_the_labs_page_opens_the_report_an_email_links_to(db, practice):
     older = enter(db, practice, utcnow, [potassium("4.0")], days_ago=3)
     newer = enter(db, practice, utcnow, [potassium("5.0")], days_ago=1)
     bobs = enter(db, practice, utcnow, [potassium("6.0")], patient=practice.bob)
+    db.commit()  # the test's unit of work ends here: the page reads in its own
     page = _tab(practice.alice_user, f"{routes.LABS}?report={older}").state(LabsState)
     assert ([r.id for r in page.reports], page.opened_report, page.error) == (
         [str(older)], str(older), "")
@@ -369,8 +372,8 @@ def test_the_office_form_keeps_the_typed_value_takes_critical_limits_and_saves_o
     form_state = tab.state(AdminLabsState)
     assert not form_state.saving and form_state.form_key != key
     [report] = form_state.reports
-    assert [(r["test"], r["value"], r["flag"], r["critical"]) for r in report.results] == [
-        ("Platelets", "40", "Critical low", "yes"), ("Creatinine", "1.0", "", "")]
+    assert [(r.test, r.value, r.flag, r.critical) for r in report.results] == [
+        ("Platelets", "40", "Critical low", True), ("Creatinine", "1.0", "", False)]
     assert len(db.exec(select(LabReport)).all()) == 1
     bad = {**form, "form_key": form_state.form_key, "critical_low_0": "fifty"}
     tab.call(AdminLabsState, "enter_report", form=bad)

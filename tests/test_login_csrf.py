@@ -104,7 +104,9 @@ def client():
 
 def _ticket(db, nonce=MINE) -> str:
     user = db.exec(select(User).where(User.email == "jane@example.org")).first() or make_user(db)
-    return sessions.start_session(db, user, clock=utcnow, browser_nonce=nonce)
+    ticket = sessions.start_session(db, user, clock=utcnow, browser_nonce=nonce)
+    db.commit()  # the sign-in's unit of work ends: the ticket is out
+    return ticket
 
 
 def _open(client, ticket: str, nonce: str | None = MINE, **headers):

@@ -18,7 +18,7 @@ def _event(db, clock, action, actor, patient_id, role=None):
 
 def test_who_what_and_when_in_plain_words(db, clock):
     p = make_practice(db)
-    _event(db, clock, "labs.viewed", p.alice_user, p.alice.id, role="self")
+    _event(db, clock, "labs.viewed", p.alice_user, p.alice.id, role="patient")
     _event(db, clock, "thread.viewed", p.carer, p.alice.id, role="caregiver")
     _event(db, clock, "patient.viewed", p.staff, p.alice.id)
     _event(db, clock, "patient.created", None, p.alice.id, role="system")

@@ -16,10 +16,13 @@ arguments, and every public var can be overwritten (``setvar``). So:
 from __future__ import annotations
 
 import inspect
+import json
 from datetime import timedelta
 
 import pytest
 import reflex as rx
+from reflex_base.constants.state import FIELD_MARKER
+from reflex_base.utils import format
 from sqlmodel import select
 
 from carespace_app import routes
@@ -92,6 +95,7 @@ def test_opening_another_patients_thread_shows_a_refusal_not_the_thread(db, cloc
     bobs = messaging.start_thread(db, practice.bob_user, practice.bob.id, category="Billing",
                                   subject="Bob's private bill", body="Bob's secret",
                                   client_key=None, clock=clock)
+    db.commit()  # the test's unit of work ends here: the page reads in its own
     tab = _tab(practice.alice_user, routes.MESSAGES)
     tab.call(MessagesState, "open_thread", thread_id=str(bobs))
     state = tab.state(MessagesState)
@@ -104,6 +108,7 @@ def test_a_reply_aimed_at_another_patients_thread_is_refused_and_not_stored(db, 
     bobs = messaging.start_thread(db, practice.bob_user, practice.bob.id, category="Billing",
                                   subject="Bob's private bill", body="Bob's secret",
                                   client_key=None, clock=clock)
+    db.commit()  # the test's unit of work ends here: the page reads in its own
     tab = _tab(practice.alice_user, routes.MESSAGES)
     state = tab.state(MessagesState)
     # thread_id is a browser-visible var (setvar can change it): treated as browser input.
@@ -133,6 +138,7 @@ def test_lab_history_by_test_name_never_reaches_another_patients_values(db, cloc
                       resulted_at=collected, ordering_provider="Dr. Park",
                       results=[labs.ResultInput(test_name="Potassium", value=6.1, unit="mmol/L",
                                                 ref_low=3.5, ref_high=5.0)], clock=clock)
+    db.commit()  # the test's unit of work ends here: the page reads in its own
     tab = _tab(practice.alice_user, routes.LABS)
     tab.call(LabsState, "show_history", test_name="Potassium")
     state = tab.state(LabsState)
@@ -150,3 +156,22 @@ def test_a_surprise_is_logged_and_shown_calmly(db, clock, practice, monkeypatch,
     tab.call(MessagesState, "open_thread", thread_id="1")
     assert tab.state(MessagesState).error == portal.SOMETHING_WRONG
     assert "exploded" in caplog.text
+
+
+def test_a_conversation_row_reaches_the_browser_as_its_fields_and_nothing_more(db, clock, practice):
+    """A typed row (state/messages.py ThreadRow) is sent as the fields the page shows: no id of
+    a patient or person rides along, and "unread" is a true/false the page tests as such."""
+    thread = messaging.start_thread(db, practice.alice_user, practice.alice.id, category="Billing",
+                                    subject="Bill question", body="Twice?", client_key=None,
+                                    clock=clock)
+    clock.advance(minutes=5)
+    messaging.reply(db, practice.staff, thread, body="Fixed.", client_key=None, clock=clock)
+    db.commit()  # the test's unit of work ends here: the page reads in its own
+    tab = _tab(practice.alice_user, routes.MESSAGES)
+    sent = json.loads(format.json_dumps(tab.reload_snapshot()))
+    [row] = next(vars_[f"threads{FIELD_MARKER}"] for name, vars_ in sent.items()
+                 if name.endswith(MessagesState.get_name()))
+    assert set(row) == {"id", "category", "subject", "when", "unread", "count", "preview", "href"}
+    assert (row["id"], row["unread"], row["count"]) == (str(thread), True, 2)
+    tab.call(MessagesState, "open_thread", thread_id=str(thread))
+    assert [t.unread for t in tab.state(MessagesState).threads] == [False]

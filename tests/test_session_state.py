@@ -27,7 +27,9 @@ def _age(db, session: UserSession, idle: timedelta) -> None:
 
 
 def _tab(db, token, patient_id=None, touch=False) -> tab_access.TabAccess:
-    return tab_access.resolve_tab(db, token, patient_id, clock=utcnow, touch=touch, client_ip="127.0.0.1")
+    tab = tab_access.resolve_tab(db, token, patient_id, clock=utcnow, touch=touch, client_ip="127.0.0.1")
+    db.commit()  # the event's unit of work ends
+    return tab
 
 
 def test_an_ended_session_says_why_idle_signed_out_password_changed_or_expired(db):

@@ -17,7 +17,7 @@ from carespace_app import routes
 from carespace_app.clock import utcnow
 from carespace_app.http import SIGN_IN_NONCE_COOKIE, backend_routes, security_headers
 from carespace_app.models import SignInTicket, User, UserSession
-from carespace_app.services.identity import accounts
+from carespace_app import policy
 from carespace_app.services.identity import security
 from carespace_app.services.identity import sessions
 from carespace_app.state import auth
@@ -35,7 +35,9 @@ def make_user(db, email="jane@example.org", **kw) -> User:
 
 def sign_in(db, user, clock) -> str:
     """The session token, the way the cookie route gets it."""
-    return sessions.redeem_ticket(db, sessions.start_session(db, user, clock=clock), clock=clock)
+    token = sessions.redeem_ticket(db, sessions.start_session(db, user, clock=clock), clock=clock)
+    db.commit()  # the cookie route's unit of work ends
+    return token
 
 
 def test_start_session_stores_only_hashes(db, clock):
@@ -87,9 +89,11 @@ def test_two_redemptions_one_winner(engine, db, clock):
 
     user = make_user(db)
     ticket = sessions.start_session(db, user, clock=clock)
+    db.commit()  # the sign-in's unit of work ends: the ticket is out
     with Session(engine) as other:
-        results = [sessions.redeem_ticket(other, ticket, clock=clock),
-                   sessions.redeem_ticket(db, ticket, clock=clock)]
+        first = sessions.redeem_ticket(other, ticket, clock=clock)
+        other.commit()  # each redemption is its own unit of work
+    results = [first, sessions.redeem_ticket(db, ticket, clock=clock)]
     assert sum(r is not None for r in results) == 1
 
 
@@ -181,14 +185,14 @@ def test_end_all_sessions_except_the_current_one(db, clock):
     phone, laptop, tablet = (sign_in(db, user, clock) for _ in range(3))
     theirs = sign_in(db, other, clock)
     keep, _user = sessions.resolve(db, laptop, clock=clock)
-    ended = sessions.end_all_sessions(db, user.id, reason="password changed", clock=clock,
+    ended = sessions.end_user_sessions(db, user.id, reason="password changed", clock=clock,
                                       except_session_id=keep.id)
     assert ended == 2
     assert sessions.resolve(db, phone, clock=clock) is None
     assert sessions.resolve(db, tablet, clock=clock) is None
     assert sessions.resolve(db, laptop, clock=clock) is not None
     assert sessions.resolve(db, theirs, clock=clock) is not None
-    assert sessions.end_all_sessions(db, user.id, reason="access revoked", clock=clock) == 1
+    assert sessions.end_user_sessions(db, user.id, reason="access revoked", clock=clock) == 1
 
 
 def test_deactivated_user_loses_the_session(db, clock):
@@ -274,6 +278,7 @@ def client():
 
 def _swap(client, db, user, next_page: str) -> str:
     ticket = sessions.start_session(db, user, clock=utcnow, browser_nonce=NONCE)
+    db.commit()  # the sign-in's unit of work ends: the ticket is out
     client.cookies.clear()
     answer = client.get(routes.AUTH_SESSION, params={"ticket": ticket, "next": next_page},
                         cookies={SIGN_IN_NONCE_COOKIE: NONCE},
@@ -393,13 +398,13 @@ def test_an_empty_email_is_shown_by_the_email(db):
 def test_the_pause_after_five_failures_counts_down_and_clears_the_password(db):
     make_user(db)
     state = _tab(SignInState)
-    for _ in range(accounts.ACCOUNT_BURST - 1):
+    for _ in range(policy.ACCOUNT_BURST - 1):
         _run(SignInState.submit.fn(state, {"email": "jane@example.org",
                                            "password": "Wrong-Guess-11!"}))
         assert state.pause_seconds == 0
     events = _run(SignInState.submit.fn(state, {"email": "jane@example.org",
                                                 "password": "Wrong-Guess-11!"}))
-    assert 0 < state.pause_seconds <= accounts.ACCOUNT_BURST_PAUSE.total_seconds()
+    assert 0 < state.pause_seconds <= policy.ACCOUNT_BURST_PAUSE.total_seconds()
     assert state.error == ""  # the pause box says it all
     assert any("_set_value" in name for name in _names(events))  # the refused password is cleared
     first = state.pause_id

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import select
 
+from carespace_app.db import session_scope
 from carespace_app.models import AuditEvent, OutboxEmail, PasswordReset, User
 from carespace_app.services.identity import sessions
 from carespace_app.services.onboarding import staff
@@ -29,6 +31,33 @@ def test_admin_creates_staff_who_gets_a_reset_link_not_a_password(db, clock):
     assert db.exec(select(PasswordReset).where(PasswordReset.user_id == user.id)).one()
     actions = {e.action for e in db.exec(select(AuditEvent)).all()}
     assert {"staff.created", "staff.reset_link_sent"} <= actions
+
+
+def test_an_account_whose_email_cannot_be_queued_is_not_made(engine, db, clock):
+    """The account, its reset email and its audit rows are kept together or not at all."""
+    admin = make_staff(db, full_name="Ada Admin", is_admin=True)
+    db.commit()
+
+    def outbox_refuses(_mapper, _connection, _row):
+        raise RuntimeError("the outbox can't take the email")
+
+    event.listen(OutboxEmail, "before_insert", outbox_refuses)
+    try:
+        with pytest.raises(RuntimeError), session_scope(engine) as page:
+            staff.create_staff_member(page, page.get(User, admin.id), email="nia@clinic.example",
+                                      full_name="Nia Nurse", clock=clock)
+    finally:
+        event.remove(OutboxEmail, "before_insert", outbox_refuses)
+    db.rollback()
+    assert db.exec(select(User).where(User.email == "nia@clinic.example")).first() is None
+    assert db.exec(select(PasswordReset)).all() == []
+    assert db.exec(select(AuditEvent).where(AuditEvent.action.in_(
+        ["account.created", "staff.created", "staff.reset_link_sent"]))).all() == []
+    # Once the outbox takes it, the same address can be given an account.
+    with session_scope(engine) as page:
+        staff.create_staff_member(page, page.get(User, admin.id), email="nia@clinic.example",
+                                  full_name="Nia Nurse", clock=clock)
+    assert db.exec(select(User).where(User.email == "nia@clinic.example")).one().is_staff
 
 
 def test_the_audit_log_says_the_admin_made_the_account_and_its_role(db, clock):
@@ -58,6 +87,7 @@ def test_deactivation_ends_every_session_at_once(db, clock):
     event = db.exec(select(AuditEvent).where(AuditEvent.action == "staff.deactivated")).one()
     assert "2 session(s) ended" in event.detail
     staff.reactivate(db, admin, nurse.id, clock=clock)
+    db.commit()  # the admin's action ends (its unit of work)
     db.refresh(nurse)
     assert nurse.is_active and nurse.deactivated_at is None
     # The old sessions stay ended: reactivating is not signing back in.

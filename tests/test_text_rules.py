@@ -14,8 +14,10 @@ from sqlalchemy import select as sa_select
 from sqlmodel import SQLModel
 
 from carespace_app.services.identity import accounts
+from carespace_app.services.permissions import caregivers
+from carespace_app.services.identity import resets
+from carespace_app.services.identity import signin
 from carespace_app.services.records import appointments
-from carespace_app.services.onboarding import invitations
 from carespace_app.services.records import labs
 from carespace_app.services.records import messaging
 from carespace_app.services.records import patients
@@ -214,7 +216,7 @@ SERVICES = [
      lambda db, p, clock, t: staff.create_staff_member(db, p.admin, email="nurse2@example.com",
                                                        full_name=f"Nia {t}Nurse", clock=clock)),
     ("caregiver's name", "name", "name", True,
-     lambda db, p, clock, t: invitations.grant_access(db, p.alice_user, p.alice.id,
+     lambda db, p, clock, t: caregivers.grant_access(db, p.alice_user, p.alice.id,
                                                       name=f"Luis {t}Garcia",
                                                       email="luis@example.com", clock=clock)),
 ]
@@ -255,6 +257,7 @@ def test_each_service_stores_what_a_person_types(db, engine, clock, practice, wh
     p = _ready(db, practice, clock)
     before = _everything(engine)
     call(db, p, clock, "\u00e9 \u05e9 ")
+    db.commit()  # the test is the unit of work
     assert _everything(engine) != before, f"{what}: nothing was stored"
 
 
@@ -262,19 +265,17 @@ def test_each_service_stores_what_a_person_types(db, engine, clock, practice, wh
 
 
 def test_a_sign_in_with_a_nul_in_the_address_is_an_ordinary_failed_sign_in(db, clock):
-    from carespace_app.services.identity import accounts
     from carespace_app.services.errors import AuthenticationFailed
 
     with pytest.raises(AuthenticationFailed):
-        accounts.authenticate(db, "ro\x00sa@example.com\u202e", "Wrong-Guess-Horse-9!",
-                              client_ip="198.51.100.1", clock=clock)
+        signin.authenticate(db, "ro\x00sa@example.com\u202e", "Wrong-Guess-Horse-9!",
+                            client_ip="198.51.100.1", clock=clock)
 
 
 def test_forgot_password_with_a_nul_in_the_address_sends_nothing_and_fails_nothing(db, clock):
     from carespace_app.models import OutboxEmail
-    from carespace_app.services.identity import accounts
 
-    accounts.request_password_reset(db, "nobody\x00@example.com", clock=clock)
+    resets.request_password_reset(db, "nobody\x00@example.com", clock=clock)
     assert db.exec(sa_select(OutboxEmail)).all() == []
 
 

@@ -1,7 +1,7 @@
 """The idle sign-out, as the browser sees it: a warning a minute before, then sign-in.
 
-The server is the authority (sessions.resolve ends a session idle for 15
-minutes); this only asks it every few seconds and shows what it says. The timer
+The server is the authority (sessions.resolve ends a session idle for
+policy.IDLE_TIMEOUT); this only asks it every few seconds and shows what it says. The timer
 is compiled into the bundle as a React hook because our Content-Security-Policy
 forbids rx.call_script (it evals a string).
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 import reflex as rx
 from reflex.vars.base import Var, VarData
 
+from ..policy import IDLE_TIMEOUT, IDLE_WARNING, in_words
 from ..state.session import SessionState
 
 TICK_SECONDS = 10
@@ -65,8 +66,9 @@ def idle_warning_dialog() -> rx.Component:
         rx.alert_dialog.content(
             rx.alert_dialog.title("Are you still there?"),
             rx.alert_dialog.description(
-                "For your privacy, you'll be signed out in about a minute because there has been "
-                "no activity for almost 15 minutes.",
+                "For your privacy, you'll be signed out in about "
+                f"{in_words(IDLE_TIMEOUT - IDLE_WARNING, article=True)} because there has been "
+                f"no activity for almost {in_words(IDLE_TIMEOUT)}.",
                 size="3",
             ),
             rx.hstack(

@@ -36,8 +36,8 @@ def empty_state(text, icon: str = "inbox") -> rx.Component:
 
 
 def unread_badge(unread) -> rx.Component:
-    """Words, not only a coloured dot: "Unread"."""
-    return rx.cond(unread == "yes", rx.badge("Unread", color_scheme="teal", variant="solid", size="2"))
+    """Words, not only a coloured dot: "Unread". ``unread``: a row's bool var."""
+    return rx.cond(unread, rx.badge("Unread", color_scheme="teal", variant="solid", size="2"))
 
 
 def flag_text(label, icon) -> rx.Component:

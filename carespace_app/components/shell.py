@@ -146,7 +146,7 @@ def _switcher() -> rx.Component:
         rx.menu.trigger(rx.button("Switch patient", variant="outline", size="2", min_height="44px")),
         rx.menu.content(
             rx.foreach(SessionState.patient_choices,
-                       lambda p: rx.menu.item(p["label"], on_select=SessionState.switch_patient(p["id"]))),
+                       lambda p: rx.menu.item(p.label, on_select=SessionState.switch_patient(p.id))),
         ),
     )
 

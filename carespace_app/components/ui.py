@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ..config import OFFICE_PHONE, OFFICE_PHONE_TEL, PRACTICE_NAME
+from ..config import get_settings
 
 ACCENT = "teal"
 MAX_WIDTH = "72rem"
 
 
 def office_phone_link(**props) -> rx.Component:
-    return rx.link(OFFICE_PHONE, href=f"tel:{OFFICE_PHONE_TEL}", **props)
+    settings = get_settings()
+    return rx.link(settings.office_phone, href=f"tel:{settings.office_phone_tel}", **props)
 
 
 def field(label: str, control: rx.Component, field_id: str, hint: str | rx.Component | None = None,
@@ -85,7 +86,7 @@ def notice_callout(message: rx.Var) -> rx.Component:
 def brand() -> rx.Component:
     return rx.hstack(
         rx.icon("heart-pulse", color=rx.color(ACCENT, 9), size=28, aria_hidden="true"),
-        rx.text(PRACTICE_NAME, size="5", weight="bold"),
+        rx.text(get_settings().practice_name, size="5", weight="bold"),
         align="center",
         spacing="2",
     )

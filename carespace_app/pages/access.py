@@ -9,8 +9,8 @@ from ..state.access_page import STILL_OPEN, AccessState
 
 
 def _choice(choice) -> rx.Component:
-    return rx.button(choice["label"], size="3", min_height="44px", width="100%",
-                     on_click=AccessState.switch_patient(choice["id"]))
+    return rx.button(choice.label, size="3", min_height="44px", width="100%",
+                     on_click=AccessState.switch_patient(choice.id))
 
 
 def access_page() -> rx.Component:

@@ -19,23 +19,23 @@ def _detail(label: str, value) -> rx.Component:
 def _appointment(a, upcoming: bool) -> rx.Component:
     parts = [
         rx.flex(
-            rx.text(a["day"], size="4", weight="bold"),
-            rx.cond(a["status"] != "", rx.badge(a["status"], color_scheme="gray", size="2")),
+            rx.text(a.day, size="4", weight="bold"),
+            rx.cond(a.status != "", rx.badge(a.status, color_scheme="gray", size="2")),
             justify="between", align="center", spacing="2", wrap="wrap", width="100%",
         ),
-        rx.text(a["time"], size="3"),
-        _detail("Type", a["type"]),
-        _detail("Provider", a["provider"]),
-        _detail("Location", a["location"]),
-        _detail("Instructions", a["instructions"]),
+        rx.text(a.time, size="3"),
+        _detail("Type", a.type),
+        _detail("Provider", a.provider),
+        _detail("Location", a.location),
+        _detail("Instructions", a.instructions),
     ]
     if upcoming:
         # A cancelled visit has nothing to add to a calendar.
         # The browser itself must ask the backend route for the file, with its session
         # cookie: reload_document stops React Router from handling the click in the page.
-        parts.append(rx.cond(a["cancelled"] != "yes", rx.el.a(
+        parts.append(rx.cond(~a.cancelled, rx.el.a(
             rx.icon("calendar-plus", size=18, aria_hidden="true"), "Add to calendar",
-            href=a["calendar"], download=True, reload_document=True, class_name="cs-action-link",
+            href=a.calendar, download=True, reload_document=True, class_name="cs-action-link",
         )))
     return rx.el.li(rx.vstack(*parts, spacing="1", width="100%", align="stretch"),
                     class_name="cs-item")

@@ -8,6 +8,8 @@ import re
 from .. import routes
 from ..components.shell import MENU_LABEL, portal_page
 from ..components.ui import office_phone_link
+from ..config import get_settings
+from ..policy import INVITATION_TTL, MIN_LENGTH, in_words
 
 # Where things are, as the header shows them at every width (components/shell.py): the
 # tabs in a row on a computer, behind the "Menu" button on a phone; the person's name
@@ -59,7 +61,8 @@ def help_page() -> rx.Component:
             rx.text("A direct invitation link is required to register for the CareSpace patient "
                     "portal. This invitation is sent directly from the doctor's office to the "
                     "patient's email address on file.", size="3"),
-            _steps("Look for a registration invitation email from noreply@carespaceportal.com.",
+            _steps("Look for a registration invitation email from "
+                   f"{get_settings().mail_from_address}.",
                    "Click the registration link in the email (check your spam folder if you don't "
                    "see it).",
                    "Create a password and confirm your date of birth.",
@@ -67,7 +70,8 @@ def help_page() -> rx.Component:
         ),
         _section(
             "Troubleshooting",
-            rx.text("You must register within 4 days of the date your registration email was sent "
+            rx.text(f"You must register within {in_words(INVITATION_TTL)} of the date your "
+                    "registration email was sent "
                     "or the link will expire. If your link has expired, please contact your "
                     "physician's office or the user who granted you access to their portal. Do not "
                     "forward the registration email to a different account; the registration link "
@@ -115,7 +119,8 @@ def help_page() -> rx.Component:
                 "from your care team. Do not forward the original registration email: invitation "
                 "links are invalid if sent to an alternate email address."),
             _qa("What are the password requirements?",
-                "Minimum 8 characters, with at least one uppercase letter, one lowercase letter, "
+                f"Minimum {MIN_LENGTH} characters, with at least one uppercase letter, one "
+                "lowercase letter, "
                 "one number, and one special character."),
             _qa("What happens if I forgot my password or am having trouble signing in?",
                 "Click \u201cForgot Password\u201d on the sign-in page, or ask a trusted caregiver "

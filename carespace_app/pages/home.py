@@ -12,9 +12,9 @@ from ..state.portal import HomeState
 
 def _visit(v) -> rx.Component:
     return rx.el.li(
-        rx.text(v["when"], size="3", weight="bold"),
-        rx.text(v["type"], " with ", v["provider"], size="3"),
-        rx.text(v["location"], size="2", color_scheme="gray", class_name="cs-wrap"),
+        rx.text(v.when, size="3", weight="bold"),
+        rx.text(v.type, " with ", v.provider, size="3"),
+        rx.text(v.location, size="2", color_scheme="gray", class_name="cs-wrap"),
         class_name="cs-item",
     )
 
@@ -22,23 +22,23 @@ def _visit(v) -> rx.Component:
 def _thread(t) -> rx.Component:
     return rx.el.li(
         rx.flex(
-            rx.link(t["subject"], href=routes.MESSAGES + "?thread=" + t["id"], size="3",
+            rx.link(t.subject, href=routes.MESSAGES + "?thread=" + t.id, size="3",
                     weight="bold", class_name="cs-wrap"),
-            unread_badge(t["unread"]),
+            unread_badge(t.unread),
             justify="between", align="center", spacing="2", width="100%",
         ),
-        rx.text(t["category"], " · ", t["when"], size="2", color_scheme="gray"),
+        rx.text(t.category, " · ", t.when, size="2", color_scheme="gray"),
         class_name="cs-item",
     )
 
 
 def _report(r) -> rx.Component:
     return rx.el.li(
-        rx.text(r["panel"], size="3", weight="bold"),
-        rx.text("Resulted ", r["resulted"], size="2", color_scheme="gray"),
-        rx.cond(r["abnormal"] != "",
+        rx.text(r.panel, size="3", weight="bold"),
+        rx.text("Resulted ", r.resulted, size="2", color_scheme="gray"),
+        rx.cond(r.abnormal != "",
                 rx.hstack(rx.icon("triangle-alert", size=16, aria_hidden="true"),
-                          rx.text("Outside the range: ", r["abnormal"], size="3"),
+                          rx.text("Outside the range: ", r.abnormal, size="3"),
                           spacing="1", align="center", class_name="cs-flag"),
                 rx.text("All results within the range", size="3")),
         class_name="cs-item",

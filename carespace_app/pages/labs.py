@@ -12,7 +12,7 @@ from .. import routes
 from ..components.records_ui import empty_state, flag_text, load_more, loading_or, page_title
 from ..components.shell import portal_page
 from ..components.ui import error_callout
-from ..config import OFFICE_PHONE, OFFICE_PHONE_TEL
+from ..config import get_settings
 from carespace_app.services.records.labs import CRITICAL_CALL
 from ..state.labs import LabsState
 
@@ -22,7 +22,7 @@ BAND = "var(--green-9)"
 # label is read in UTC: "Oct 25, 2026" whatever the reader's own time zone.
 DAY_LABEL_JS = ("(day) => new Date(day * 86400000).toLocaleDateString('en-US', "
                 "{month: 'short', day: 'numeric', year: 'numeric', timeZone: 'UTC'})")
-CALL_OFFICE = "Call " + OFFICE_PHONE
+CALL_OFFICE = "Call " + get_settings().office_phone
 ALL_REPORTS = "See all lab reports"
 
 
@@ -96,7 +96,7 @@ def critical_call() -> rx.Component:
             spacing="2", align="center",
         ),
         rx.link(rx.icon("phone", size=18, aria_hidden="true"), CALL_OFFICE,
-                href=f"tel:{OFFICE_PHONE_TEL}", class_name="cs-call-button"),
+                href=f"tel:{get_settings().office_phone_tel}", class_name="cs-call-button"),
         class_name="cs-lab-critical-call",
     )
 
@@ -152,20 +152,20 @@ def _chart(with_band: bool) -> rx.Component:
 
 def _history_row(h) -> rx.Component:
     return rx.table.row(
-        rx.table.row_header_cell(rx.text(h["when"], size="3")),
-        rx.table.cell(_value(h["value"], h["unit"])),
-        rx.table.cell(flag_text(h["flag_label"], h["flag_icon"])),
-        rx.table.cell(rx.text(h["reference"], size="3")),
+        rx.table.row_header_cell(rx.text(h.when, size="3")),
+        rx.table.cell(_value(h.value, h.unit)),
+        rx.table.cell(flag_text(h.flag_label, h.flag_icon)),
+        rx.table.cell(rx.text(h.reference, size="3")),
     )
 
 
 def _history_card(h) -> rx.Component:
     return rx.el.li(
-        rx.text(h["when"], size="3", weight="bold"),
+        rx.text(h.when, size="3", weight="bold"),
         rx.el.dl(
-            *_fact("Result", _value(h["value"], h["unit"])),
-            *_fact("Flag", flag_text(h["flag_label"], h["flag_icon"])),
-            *_fact("Reference range", rx.text(h["reference"], size="3")),
+            *_fact("Result", _value(h.value, h.unit)),
+            *_fact("Flag", flag_text(h.flag_label, h.flag_icon)),
+            *_fact("Reference range", rx.text(h.reference, size="3")),
             class_name="cs-lab-facts",
         ),
         class_name="cs-lab-card",

@@ -5,11 +5,13 @@ import reflex as rx
 
 from ..components.shell import portal_page, read_only_note
 from ..components.ui import confirm_dialog, error_callout, field, primary_button, text_input
+from ..policy import INVITATION_TTL, in_words
 from ..state.manage_users import CODE_BEFORE_GRANT
 from ..state.manage_users import ManageUsersState as S
 
 FULL_ACCESS = ("The person you add will have full access to your portal, including all medical "
-               "records and messages. They'll get an email with a link that works for 4 days. "
+               "records and messages. They'll get an email with a link that works for "
+               f"{in_words(INVITATION_TTL)}. "
                + CODE_BEFORE_GRANT)
 
 
@@ -47,36 +49,36 @@ def _grant_form() -> rx.Component:
 def _revoke_dialog(user) -> rx.Component:
     return confirm_dialog(
         rx.button("Revoke access", color_scheme="red", variant="soft", size="3",
-                  aria_label="Revoke access for " + user["email"], disabled=S.view_as),
-        ("Revoke access for ", user["name"], "?"),
-        (user["name"], " (", user["email"], ") will no longer be able to open your portal, "
+                  aria_label="Revoke access for " + user.email, disabled=S.view_as),
+        ("Revoke access for ", user.name, "?"),
+        (user.name, " (", user.email, ") will no longer be able to open your portal, "
          "starting right away. This is permanent: to give them access again, you would "
          "grant access again and they would need a new invitation."),
-        keep="Keep access", confirm="Yes, revoke access", on_confirm=S.revoke(user["grant_id"]))
+        keep="Keep access", confirm="Yes, revoke access", on_confirm=S.revoke(user.grant_id))
 
 
 def _user_card(user) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.text(user["name"], size="4", weight="bold"),
-                rx.badge(user["status_label"], size="2",
-                         color_scheme=rx.match(user["status"], ("active", "green"), ("invited", "blue"),
+                rx.text(user.name, size="4", weight="bold"),
+                rx.badge(user.status_label, size="2",
+                         color_scheme=rx.match(user.status, ("active", "green"), ("invited", "blue"),
                                                ("revoked", "gray"), "amber")),
                 spacing="3", align="center", wrap="wrap",
             ),
             rx.hstack(
-                rx.text(user["email"], size="3", class_name="cs-break"),
-                rx.cond(user["can_revoke"] == "yes", _revoke_dialog(user)),
+                rx.text(user.email, size="3", class_name="cs-break"),
+                rx.cond(user.can_revoke, _revoke_dialog(user)),
                 spacing="3", align="center", wrap="wrap",
             ),
-            rx.text(user["note"], size="3", color_scheme="gray"),
-            rx.cond(user["code_note"] != "",
-                    rx.text(user["code_note"], size="3", weight="bold", data_testid="access-code")),
-            rx.cond(user["can_resend"] == "yes",
+            rx.text(user.note, size="3", color_scheme="gray"),
+            rx.cond(user.code_note != "",
+                    rx.text(user.code_note, size="3", weight="bold", data_testid="access-code")),
+            rx.cond(user.can_resend,
                     rx.button("Send new link", variant="outline", size="3",
-                              aria_label="Send new link to " + user["email"], disabled=S.view_as,
-                              on_click=S.send_new_link(user["grant_id"]))),
+                              aria_label="Send new link to " + user.email, disabled=S.view_as,
+                              on_click=S.send_new_link(user.grant_id))),
             spacing="2", align="start",
         ),
         data_testid="authorized-user",

@@ -100,25 +100,25 @@ def _thread_item(t) -> rx.Component:
         rx.link(
             rx.vstack(
                 rx.flex(
-                    rx.text(t["subject"], size="3", weight="bold", class_name="cs-wrap"),
-                    unread_badge(t["unread"]),
+                    rx.text(t.subject, size="3", weight="bold", class_name="cs-wrap"),
+                    unread_badge(t.unread),
                     justify="between", align="center", spacing="2", width="100%",
                 ),
                 rx.flex(
-                    rx.text(t["category"], size="2", color_scheme="gray"),
-                    rx.text(t["when"], size="2", color_scheme="gray"),
+                    rx.text(t.category, size="2", color_scheme="gray"),
+                    rx.text(t.when, size="2", color_scheme="gray"),
                     justify="between", spacing="2", wrap="wrap", width="100%",
                 ),
                 # The newest message's start, on one line.
-                rx.text(t["preview"], size="3", white_space="nowrap", overflow="hidden",
+                rx.text(t.preview, size="3", white_space="nowrap", overflow="hidden",
                         text_overflow="ellipsis", width="100%", min_width="0"),
                 spacing="1", width="100%", align="stretch", min_width="0",
             ),
-            href=t["href"],
+            href=t.href,
             underline="none",
             color_scheme="gray",
             high_contrast=True,
-            class_name=rx.cond(t["unread"] == "yes", "cs-row-button cs-row-unread", "cs-row-button"),
+            class_name=rx.cond(t.unread, "cs-row-button cs-row-unread", "cs-row-button"),
         ),
     )
 
@@ -147,14 +147,14 @@ def _message(m) -> rx.Component:
     return rx.el.li(
         rx.vstack(
             rx.flex(
-                rx.text(m["author"], size="3", weight="bold"),
-                rx.text(m["when"], size="2", color_scheme="gray"),
+                rx.text(m.author, size="3", weight="bold"),
+                rx.text(m.when, size="2", color_scheme="gray"),
                 justify="between", spacing="2", wrap="wrap", width="100%",
             ),
-            rx.text(m["body"], size="3", white_space="pre-wrap", class_name="cs-wrap"),
+            rx.text(m.body, size="3", white_space="pre-wrap", class_name="cs-wrap"),
             spacing="1", width="100%", align="stretch",
         ),
-        class_name=rx.cond(m["from_staff"] == "yes", "cs-message cs-message-staff", "cs-message"),
+        class_name=rx.cond(m.from_staff, "cs-message cs-message-staff", "cs-message"),
     )
 
 
@@ -212,14 +212,14 @@ def _draft_offer(d) -> rx.Component:
         rx.callout.root(
             rx.callout.icon(rx.icon("pencil", aria_hidden="true")),
             rx.vstack(
-                rx.callout.text(rx.text.strong(DRAFT_OFFER), " — ", d["what"], size="3",
+                rx.callout.text(rx.text.strong(DRAFT_OFFER), " — ", d.what, size="3",
                                 class_name="cs-wrap"),
-                rx.text(d["preview"], size="3", class_name="cs-wrap"),
+                rx.text(d.preview, size="3", class_name="cs-wrap"),
                 rx.flex(
                     primary_button("Restore", type="button",
-                                   on_click=MessagesState.restore_draft(d["thread"])),
+                                   on_click=MessagesState.restore_draft(d.thread)),
                     primary_button("Discard", type="button", variant="soft", color_scheme="gray",
-                                   on_click=MessagesState.discard_draft(d["thread"])),
+                                   on_click=MessagesState.discard_draft(d.thread)),
                     spacing="3", wrap="wrap",
                 ),
                 spacing="2", align="start", width="100%", min_width="0",

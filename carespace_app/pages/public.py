@@ -14,6 +14,8 @@ from ..components.ui import (
     public_page,
     text_input,
 )
+from ..config import get_settings
+from ..policy import RESET_TTL, in_words
 from ..state.auth import (
     PAUSE_FORGOT,
     PAUSE_LEFT,
@@ -125,7 +127,7 @@ def sign_in_page() -> rx.Component:
         ),
         rx.text(
             "New to CareSpace? Registration is by invitation from your doctor's office. "
-            "Look for an email from noreply@carespaceportal.com.",
+            f"Look for an email from {get_settings().mail_from_address}.",
             size="2",
             color_scheme="gray",
         ),
@@ -298,7 +300,7 @@ def forgot_password_page() -> rx.Component:
             rx.vstack(
                 rx.callout(
                     "If that address belongs to a CareSpace account, we've sent it a link to reset "
-                    "your password. The link works for 1 hour.",
+                    f"your password. The link works for {in_words(RESET_TTL)}.",
                     icon="mail", color_scheme="green", role="status",
                 ),
                 tap_link("Back to sign in", routes.SIGN_IN),

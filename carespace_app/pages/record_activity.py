@@ -14,12 +14,12 @@ GROUPED = ("Your own visits in a row are grouped into one line; everyone else's 
 
 def _entry(entry) -> rx.Component:
     # Others stand out: the patient's own lines are plain, anyone else's in bold.
-    who = rx.cond(entry["who"] == "You", rx.text(entry["who"], as_="span"),
-                  rx.text(entry["who"], as_="span", weight="bold"))
+    who = rx.cond(entry.who == "You", rx.text(entry.who, as_="span"),
+                  rx.text(entry.who, as_="span", weight="bold"))
     return rx.table.row(
-        rx.table.cell(entry["when"]),
+        rx.table.cell(entry.when),
         rx.table.cell(who),
-        rx.table.cell(entry["what"]),
+        rx.table.cell(entry.what),
     )
 
 

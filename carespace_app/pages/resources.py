@@ -12,13 +12,13 @@ def _resource(link) -> rx.Component:
         rx.card(
             rx.vstack(
                 rx.link(
-                    rx.hstack(rx.text(link["title"], size="4", weight="bold"),
+                    rx.hstack(rx.text(link.title, size="4", weight="bold"),
                               rx.icon("external-link", size=16, aria_hidden="true"),
                               rx.el.span(" (opens in a new tab)", class_name="cs-sr-only"),
                               spacing="2", align="center"),
-                    href=link["url"], is_external=True, rel="noopener noreferrer",
+                    href=link.url, is_external=True, rel="noopener noreferrer",
                 ),
-                rx.cond(link["description"] != "", rx.text(link["description"], size="3")),
+                rx.cond(link.description != "", rx.text(link.description, size="3")),
                 spacing="2", align="start",
             ),
             width="100%",

@@ -1,10 +1,13 @@
 """The terms of service shown beside "I agree to the terms of service"."""
+from ..config import get_settings
+
+_PHONE = get_settings().office_phone
 
 TERMS_OF_SERVICE = [
     "CareSpace is the patient portal of your doctor's office. It lets you and the people you "
     "trust see your appointments and lab results and send non-urgent messages to your care team.",
     "Do not use CareSpace for emergencies. Messages are answered by staff during normal business "
-    "hours. For an urgent request, call the office at (479) 587-1700. For a medical emergency, "
+    f"hours. For an urgent request, call the office at {_PHONE}. For a medical emergency, "
     "call 9-1-1 immediately.",
     "Keep your password to yourself. If you want a family member or caregiver to help, grant them "
     "access under Manage Users: they get their own sign-in and full access to your portal, "
@@ -14,5 +17,5 @@ TERMS_OF_SERVICE = [
     "Results may appear in CareSpace before your provider has reviewed them with you. Talk to your "
     "care team about what they mean for you.",
     "The office may change these terms; we will tell you in CareSpace when we do. If you have "
-    "questions, call (479) 587-1700.",
+    f"questions, call {_PHONE}.",
 ]

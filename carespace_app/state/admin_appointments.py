@@ -5,6 +5,7 @@ The office types times on the practice's clock; they are stored as naive UTC
 """
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Optional
 
@@ -51,21 +52,39 @@ def _status(a) -> str:
     return "Past" if a.starts_at < utcnow() else "Scheduled"
 
 
-def _row(a) -> dict[str, str]:
+@dataclasses.dataclass
+class OfficeAppointmentRow:
+    id: str = ""
+    when: str = ""
+    type: str = ""
+    provider: str = ""
+    location: str = ""
+    instructions: str = ""
+    status: str = ""
+    can_change: bool = False
+    duration: str = ""
+    # The start on the practice's clock, as the edit form's date and time fields take it.
+    date: str = ""
+    time: str = ""
+
+
+def _row(a) -> OfficeAppointmentRow:
     local, status = to_local(a.starts_at), _status(a)
-    return {"id": str(a.id), "when": when(a.starts_at), "type": a.appointment_type,
-            "provider": a.provider, "location": a.location, "instructions": a.instructions,
-            "status": status, "can_change": "yes" if status == "Scheduled" else "",
-            "duration": str(int((a.ends_at - a.starts_at).total_seconds() // 60)),
-            "date": local.strftime("%Y-%m-%d"), "time": local.strftime("%H:%M")}
+    return OfficeAppointmentRow(
+        id=str(a.id), when=when(a.starts_at), type=a.appointment_type, provider=a.provider,
+        location=a.location, instructions=a.instructions, status=status,
+        can_change=status == "Scheduled",
+        duration=str(int((a.ends_at - a.starts_at).total_seconds() // 60)),
+        date=local.strftime("%Y-%m-%d"), time=local.strftime("%H:%M"))
 
 
 class AdminAppointmentsState(AdminState):
-    upcoming: list[dict[str, str]] = []
-    past: list[dict[str, str]] = []
+    upcoming: list[OfficeAppointmentRow] = []
+    past: list[OfficeAppointmentRow] = []
     errors: dict[str, str] = _blank()
     form_error: str = ""
-    editing: dict[str, str] = {}
+    # The appointment the edit form shows; None while no form is open.
+    editing: Optional[OfficeAppointmentRow] = None
     form_version: int = 0
     types: list[str] = list(APPOINTMENT_TYPES)
     # Which form ("new_" or "edit_") is asking "This date is in the past…"; "" for none.
@@ -101,7 +120,7 @@ class AdminAppointmentsState(AdminState):
         got = await self._office(self._read(), what="appointments")
         if got.left:
             return
-        self.errors, self.form_error, self.editing = _blank(), "", {}
+        self.errors, self.form_error, self.editing = _blank(), "", None
         self.past_question = ""
         self.busy = False
         self._show(got)
@@ -141,8 +160,8 @@ class AdminAppointmentsState(AdminState):
         got = await self._office()
         if got.left:
             return
-        found = next((a for a in self.upcoming + self.past if a["id"] == str(appointment_id)), None)
-        self.editing = dict(found) if found else {}
+        found = next((a for a in self.upcoming + self.past if a.id == str(appointment_id)), None)
+        self.editing = dataclasses.replace(found) if found else None
         self.errors, self.form_error, self.past_question = _blank(), "", ""
         self.form_version += 1
 
@@ -150,7 +169,7 @@ class AdminAppointmentsState(AdminState):
         got = await self._office()
         if got.left:
             return
-        self.editing, self.past_question = {}, ""
+        self.editing, self.past_question = None, ""
         self.form_version += 1
 
     async def change_the_date(self):
@@ -164,7 +183,7 @@ class AdminAppointmentsState(AdminState):
     async def save_appointment(self, form: dict):
         if self.busy:
             return
-        wanted = int_or_none(self.editing.get("id", ""))
+        wanted = int_or_none(self.editing.id if self.editing else "")
         self.busy = True
         yield
         saved = await self._office(lambda db, v: appointments.update_appointment(
@@ -175,7 +194,7 @@ class AdminAppointmentsState(AdminState):
         if not saved.ok:
             self._show_error(saved, "edit_")
             return
-        self.editing, self.errors, self.form_error, self.past_question = {}, _blank(), "", ""
+        self.editing, self.errors, self.form_error, self.past_question = None, _blank(), "", ""
         self.form_version += 1
         await self._refresh()
         self._flash("success", "Appointment changed.")

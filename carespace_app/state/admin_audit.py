@@ -1,6 +1,7 @@
 """Admin › Audit log: who did what, for which patient, when; newest first."""
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from typing import Optional
 
@@ -20,9 +21,21 @@ def _day(text: str) -> Optional[date]:
         return None
 
 
+@dataclasses.dataclass
+class AuditRow:
+    id: str = ""
+    at: str = ""
+    actor: str = ""
+    role: str = ""
+    patient: str = ""
+    action: str = ""
+    detail: str = ""
+    ip: str = ""
+
+
 class AdminAuditState(AdminState):
     filters: dict[str, str] = {name: "" for name in FILTERS}
-    events: list[dict[str, str]] = []
+    events: list[AuditRow] = []
     offset: int = 0
     has_more: bool = False
 
@@ -38,12 +51,12 @@ class AdminAuditState(AdminState):
             return self._flash("error", got.error)
         page = got.value
         self.offset, self.has_more = page.offset, page.has_more
-        self.events = [{"id": str(e.id), "at": when(e.at),
-                        "actor": (f"{e.actor_name} <{e.actor_email}>" if e.actor_email
-                                  else e.actor_name or "—"),
-                        "role": e.actor_role,
-                        "patient": f"{e.patient_name} ({e.mrn})" if e.mrn else "",
-                        "action": e.action, "detail": e.detail, "ip": e.client_ip}
+        self.events = [AuditRow(id=str(e.id), at=when(e.at),
+                                actor=(f"{e.actor_name} <{e.actor_email}>" if e.actor_email
+                                       else e.actor_name or "—"),
+                                role=e.actor_role,
+                                patient=f"{e.patient_name} ({e.mrn})" if e.mrn else "",
+                                action=e.action, detail=e.detail, ip=e.client_ip)
                        for e in page.items]
 
     async def _refresh(self, offset: int):

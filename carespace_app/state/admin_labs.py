@@ -71,24 +71,37 @@ def _results(form: dict, rows: list[int]) -> list[labs.ResultInput]:
 
 
 @dataclass
+class ResultRow:
+    id: str = ""
+    test: str = ""
+    value: str = ""
+    unit: str = ""
+    # The reference range in words ("3.5 – 5.0").
+    reference: str = ""
+    flag: str = ""
+    abnormal: bool = False
+    critical: bool = False
+    corrected: bool = False
+
+
+@dataclass
 class ReportRow:
     id: str
     panel: str
     collected: str
     resulted: str
     provider: str
-    results: list[dict[str, str]]
+    results: list[ResultRow]
 
 
 def _report(r) -> ReportRow:
     return ReportRow(
         id=str(r.id), panel=r.panel, collected=when(r.collected_at), resulted=when(r.resulted_at),
         provider=r.ordering_provider,
-        results=[{"id": str(x.id), "test": x.test_name, "value": x.value_text, "unit": x.unit,
-                  "range": x.reference_text, "flag": x.flag_label,
-                  "abnormal": "yes" if x.flag != "normal" else "",
-                  "critical": "yes" if x.critical else "",
-                  "corrected": "Corrected" if x.corrected else ""} for x in r.results])
+        results=[ResultRow(id=str(x.id), test=x.test_name, value=x.value_text, unit=x.unit,
+                           reference=x.reference_text, flag=x.flag_label,
+                           abnormal=x.flag != "normal", critical=x.critical,
+                           corrected=x.corrected) for x in r.results])
 
 
 class AdminLabsState(AdminState):

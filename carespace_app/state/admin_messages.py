@@ -5,6 +5,7 @@ content-free "You have a new message" when staff reply (messaging.reply does it)
 """
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from typing import Optional
 
@@ -21,18 +22,53 @@ CLOSED = "Conversation closed."
 REOPENED = "Conversation reopened."
 
 
+@dataclasses.dataclass
+class QueueRow:
+    id: str = ""
+    patient: str = ""
+    mrn: str = ""
+    patient_id: str = ""
+    category: str = ""
+    subject: str = ""
+    status: str = ""
+    last: str = ""
+    unread: bool = False
+    replied_by: str = ""
+
+
+@dataclasses.dataclass
+class OpenThread:
+    id: str = ""
+    subject: str = ""
+    category: str = ""
+    status: str = ""
+    patient: str = ""
+    patient_id: str = ""
+    started: str = ""
+
+
+@dataclasses.dataclass
+class ThreadMessage:
+    id: str = ""
+    author: str = ""
+    # Written by the office (else by the patient or a caregiver).
+    from_staff: bool = False
+    body: str = ""
+    at: str = ""
+
+
 class AdminMessagesState(AdminState):
     category: str = ANY
     status: str = ANY
     unread_only: bool = False
     offset: int = 0
     has_more: bool = False
-    queue: list[dict[str, str]] = []
+    queue: list[QueueRow] = []
     categories: list[str] = [ANY, *MESSAGE_CATEGORIES]
     statuses: list[str] = [ANY, THREAD_NEW, THREAD_OPEN, THREAD_CLOSED]
     # The open conversation.
-    thread: dict[str, str] = {}
-    thread_messages: list[dict[str, str]] = []
+    thread: Optional[OpenThread] = None
+    thread_messages: list[ThreadMessage] = []
     reply_error: str = ""
     # Under the conversation, next to the reply box (not a toast over it).
     reply_note: str = ""
@@ -58,11 +94,11 @@ class AdminMessagesState(AdminState):
             return self._flash("error", got.error)
         page = got.value
         self.offset, self.has_more = page.offset, page.has_more
-        self.queue = [{"id": str(t.id), "patient": t.patient_name, "mrn": t.mrn,
-                       "patient_id": str(t.patient_id), "category": t.category,
-                       "subject": t.subject, "status": t.status, "last": when(t.last_message_at),
-                       "unread": "Unread" if t.unread_by_staff else "",
-                       "replied_by": t.last_replied_by or ""} for t in page.items]
+        self.queue = [QueueRow(id=str(t.id), patient=t.patient_name, mrn=t.mrn,
+                               patient_id=str(t.patient_id), category=t.category,
+                               subject=t.subject, status=t.status, last=when(t.last_message_at),
+                               unread=t.unread_by_staff, replied_by=t.last_replied_by or "")
+                      for t in page.items]
 
     async def _refresh(self, offset: int):
         got = await self._office(self._queue(offset), what="message queue")
@@ -74,7 +110,7 @@ class AdminMessagesState(AdminState):
         got = await self._open_section(what="message queue")
         if got.left:
             return
-        self.thread, self.thread_messages = {}, []
+        self.thread, self.thread_messages = None, []
         self.reply_note = ""
         wanted = int_or_none(self._page_param("thread"))
         if wanted:
@@ -105,16 +141,16 @@ class AdminMessagesState(AdminState):
         if got.left:
             return got
         if not got.ok:
-            self.thread, self.thread_messages = {}, []
+            self.thread, self.thread_messages = None, []
             self._flash("error", got.error)
             return got
         t = got.value
-        self.thread = {"id": str(t.id), "subject": t.subject, "category": t.category,
-                       "status": t.status, "patient": t.patient_name,
-                       "patient_id": str(t.patient_id), "started": when(t.created_at)}
+        self.thread = OpenThread(id=str(t.id), subject=t.subject, category=t.category,
+                                 status=t.status, patient=t.patient_name,
+                                 patient_id=str(t.patient_id), started=when(t.created_at))
         self.thread_messages = [
-            {"id": str(m.id), "author": m.author_name, "from": "Office" if m.from_staff else "Patient side",
-             "body": m.body, "at": when(m.created_at)} for m in t.messages]
+            ThreadMessage(id=str(m.id), author=m.author_name, from_staff=m.from_staff, body=m.body,
+                          at=when(m.created_at)) for m in t.messages]
         self._reply_key = self.reply_key = secrets.token_hex(16)
         self.reply_error = ""
         return got
@@ -129,14 +165,14 @@ class AdminMessagesState(AdminState):
         got = await self._office()
         if got.left:
             return
-        self.thread, self.thread_messages = {}, []
+        self.thread, self.thread_messages = None, []
 
     async def send_reply(self, form: dict):
         sent_key = form.get("key") if isinstance(form, dict) else None
         if sent_key is not None and sent_key != self._reply_key:
             self.replying = False  # a second tap of a form already sent: stored once
             return
-        thread_id, key = int_or_none(self.thread.get("id", "")), self._reply_key
+        thread_id, key = int_or_none(self.thread.id if self.thread else ""), self._reply_key
         body = str(form.get("reply", "")) if isinstance(form, dict) else ""
         self.replying = True
         self.reply_error = self.reply_note = ""
@@ -156,14 +192,15 @@ class AdminMessagesState(AdminState):
         self.reply_note = REPLY_SENT
 
     async def _set_status(self, status: str, said: str):
-        thread_id = int_or_none(self.thread.get("id", ""))
+        thread_id = int_or_none(self.thread.id if self.thread else "")
         done = await self._office(lambda db, v: messaging.set_thread_status(
             db, v.user, thread_id, status, clock=utcnow), what="conversation status")
         if done.left:
             return
         if not done.ok:
             return self._flash("error", done.error)
-        self.thread["status"] = status
+        if self.thread:
+            self.thread = dataclasses.replace(self.thread, status=status)
         await self._refresh(self.offset)
         return self._flash("success", said)
 

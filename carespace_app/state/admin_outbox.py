@@ -1,6 +1,7 @@
 """Admin › Outbox: every email and how it went. Never the link or the body."""
 from __future__ import annotations
 
+import dataclasses
 from typing import Optional
 
 from ..clock import utcnow
@@ -13,10 +14,25 @@ PAGE_SIZE = 50
 ANY = "any"
 
 
+@dataclasses.dataclass
+class EmailRow:
+    """An email as the Outbox lists it: never its link or body."""
+
+    id: str = ""
+    to_address: str = ""
+    subject: str = ""
+    kind: str = ""
+    status: str = ""
+    attempts: int = 0
+    error: str = ""
+    created: str = ""
+    retry: bool = False
+
+
 class AdminOutboxState(AdminState):
     status: str = ANY
     statuses: list[str] = [ANY, *office_outbox.STATUSES]
-    emails: list[dict[str, str]] = []
+    emails: list[EmailRow] = []
     offset: int = 0
     has_more: bool = False
 
@@ -32,11 +48,11 @@ class AdminOutboxState(AdminState):
             return self._flash("error", got.error)
         page = got.value
         self.offset, self.has_more = page.offset, page.has_more
-        self.emails = [{"id": str(e.id), "to": e.to_address, "subject": e.subject,
-                        "kind": notifications.kind_in_words(e.kind),
-                        "status": e.status, "attempts": str(e.attempts), "error": e.last_error,
-                        "created": when(e.created_at),
-                        "retry": "yes" if e.status in office_outbox.RETRYABLE else ""}
+        self.emails = [EmailRow(id=str(e.id), to_address=e.to_address, subject=e.subject,
+                                kind=notifications.kind_in_words(e.kind),
+                                status=e.status, attempts=e.attempts, error=e.last_error,
+                                created=when(e.created_at),
+                                retry=e.status in office_outbox.RETRYABLE)
                        for e in page.items]
 
     async def _refresh(self, offset: int):

@@ -5,6 +5,7 @@ which check the staff role and audit the read.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Optional
 
 import reflex as rx
@@ -12,6 +13,7 @@ import reflex as rx
 from .. import routes
 from ..clock import utcnow
 from carespace_app.services.onboarding import invitations
+from carespace_app.services.permissions import caregivers
 from carespace_app.services.records import messaging
 from carespace_app.services.mail import office_outbox
 from carespace_app.services.records import patients
@@ -37,21 +39,59 @@ def _caregiver_note(c: dict) -> str:
     return ACCESS_CODE_TEXT["old_link"] if c["status"] == "old link" else ""
 
 
-def _patient_dict(p) -> dict[str, str]:
-    return {"id": str(p.id), "mrn": p.mrn, "first_name": p.first_name, "last_name": p.last_name,
-            "name": p.full_name, "date_of_birth": p.date_of_birth.isoformat(),
-            "dob_text": day(p.date_of_birth), "email": p.email, "phone": p.phone or ""}
+@dataclasses.dataclass
+class PatientRecord:
+    """The record as the page shows it; the edit form's fields read it by their names."""
+
+    id: str = ""
+    mrn: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    name: str = ""
+    date_of_birth: str = ""
+    dob_text: str = ""
+    email: str = ""
+    phone: str = ""
+
+
+@dataclasses.dataclass
+class CaregiverRow:
+    grant_id: str = ""
+    name: str = ""
+    email: str = ""
+    status: str = ""
+    expires: str = ""
+    note: str = ""
+    can_send: bool = False
+    can_revoke: bool = False
+
+
+@dataclasses.dataclass
+class PatientThreadRow:
+    id: str = ""
+    subject: str = ""
+    category: str = ""
+    status: str = ""
+    last: str = ""
+    unread: bool = False
+
+
+def _patient_record(p) -> PatientRecord:
+    return PatientRecord(id=str(p.id), mrn=p.mrn, first_name=p.first_name, last_name=p.last_name,
+                         name=p.full_name, date_of_birth=p.date_of_birth.isoformat(),
+                         dob_text=day(p.date_of_birth), email=p.email, phone=p.phone or "")
 
 
 class AdminPatientState(AdminState):
-    patient: dict[str, str] = {}
+    # The patient the page shows; None until found.
+    patient: Optional[PatientRecord] = None
     found: bool = False
     invitation_status: str = ""
     invitation_text: str = ""
     invitation_expires: str = ""
     invitation_delivery: str = ""
-    caregivers: list[dict[str, str]] = []
-    threads: list[dict[str, str]] = []
+    caregivers: list[CaregiverRow] = []
+    threads: list[PatientThreadRow] = []
     errors: dict[str, str] = blank_errors()
     form_error: str = ""
     saved_note: str = ""
@@ -68,11 +108,11 @@ class AdminPatientState(AdminState):
         latest = invitations.latest_invitation(db, patient_id)
         delivery = office_outbox.invitation_delivery(db, v.user, latest, clock=utcnow) \
             if status != "not invited" else ""
-        caregivers = invitations.authorized_users(db, v.user, patient_id, clock=utcnow,
-                                                  client_ip=v.client_ip)
+        granted = caregivers.authorized_users(db, v.user, patient_id, clock=utcnow,
+                                              client_ip=v.client_ip)
         threads = messaging.list_threads(db, v.user, patient_id, limit=20, clock=utcnow).items
-        return dict(patient=_patient_dict(patient), status=status, latest=latest,
-                    delivery=delivery, caregivers=caregivers, threads=threads)
+        return dict(patient=_patient_record(patient), status=status, latest=latest,
+                    delivery=delivery, caregivers=granted, threads=threads)
 
     def _show(self, got):
         if not got.ok:
@@ -87,15 +127,16 @@ class AdminPatientState(AdminState):
         self.invitation_expires = when(latest.expires_at) if latest and data["status"] == "invited" else ""
         self.invitation_delivery = data["delivery"]
         self.caregivers = [
-            {"grant_id": str(c["grant_id"]), "name": c["name"], "email": c["email"],
-             "status": c["status"], "expires": when(c["expires_at"]) if c["expires_at"] else "",
-             "note": _caregiver_note(c),
-             "can_send": "yes" if c["status"] in ("invited", "expired", "old link") else "",
-             "can_revoke": "yes" if c["status"] != "revoked" else ""}
+            CaregiverRow(grant_id=str(c["grant_id"]), name=c["name"], email=c["email"],
+                         status=c["status"],
+                         expires=when(c["expires_at"]) if c["expires_at"] else "",
+                         note=_caregiver_note(c),
+                         can_send=c["status"] in ("invited", "expired", "old link"),
+                         can_revoke=c["status"] != "revoked")
             for c in data["caregivers"]]
         self.threads = [
-            {"id": str(t.id), "subject": t.subject, "category": t.category, "status": t.status,
-             "last": when(t.last_message_at), "unread": "Unread" if t.unread else ""}
+            PatientThreadRow(id=str(t.id), subject=t.subject, category=t.category,
+                             status=t.status, last=when(t.last_message_at), unread=t.unread)
             for t in data["threads"]]
 
     async def _refresh(self):
@@ -139,7 +180,8 @@ class AdminPatientState(AdminState):
             else:
                 self.form_error = saved.error
             return
-        email_changed = values["email"].strip().casefold() != self.patient.get("email", "")
+        shown_email = self.patient.email if self.patient else ""
+        email_changed = values["email"].strip().casefold() != shown_email
         self.saved_note = ("Saved. The email changed, so any earlier invitation link no longer "
                            "works: send a new one." if email_changed else "Saved.")
         self.form_version += 1
@@ -162,15 +204,15 @@ class AdminPatientState(AdminState):
             self._flash("error", sent.error)
             return
         await self._refresh()
-        self._flash("success", f"Invitation sent to {self.patient.get('email', '')}. "
-                               f"The link expires {when(sent.value)}.")
+        email = self.patient.email if self.patient else ""
+        self._flash("success", f"Invitation sent to {email}. The link expires {when(sent.value)}.")
 
     async def send_caregiver_link(self, grant_id: str):
         # The grant id comes from the browser: another patient's grant is answered as unknown.
         patient_id, wanted = self._patient_id(), int_or_none(grant_id)
 
         def send(db, v):
-            invitation = invitations.send_caregiver_invitation(
+            invitation = caregivers.send_caregiver_invitation(
                 db, wanted, sent_by=v.user, clock=utcnow, client_ip=v.client_ip,
                 patient_id=patient_id)
             return ACCESS_CODE_TEXT["office_resent"].format(
@@ -187,7 +229,7 @@ class AdminPatientState(AdminState):
 
     async def revoke_caregiver(self, grant_id: str):
         patient_id, wanted = self._patient_id(), int_or_none(grant_id)
-        done = await self._office(lambda db, v: invitations.revoke_access(
+        done = await self._office(lambda db, v: caregivers.revoke_access(
             db, v.user, wanted, clock=utcnow, client_ip=v.client_ip, patient_id=patient_id),
             what="revoke caregiver")
         if done.left:

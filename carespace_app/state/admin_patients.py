@@ -1,6 +1,8 @@
 """Admin › Patients: search the records and create a new one."""
 from __future__ import annotations
 
+import dataclasses
+
 import reflex as rx
 
 from .. import routes
@@ -30,9 +32,19 @@ def _search_page(query: str, offset: int):
         db, v.user, query, offset=offset, limit=PAGE_SIZE, clock=utcnow, client_ip=v.client_ip)
 
 
+@dataclasses.dataclass
+class PatientRow:
+    id: str = ""
+    mrn: str = ""
+    name: str = ""
+    dob: str = ""
+    email: str = ""
+    phone: str = ""
+
+
 class AdminPatientsState(AdminState):
     query: str = ""
-    results: list[dict[str, str]] = []
+    results: list[PatientRow] = []
     offset: int = 0
     has_more: bool = False
     searched: bool = False
@@ -45,8 +57,8 @@ class AdminPatientsState(AdminState):
             return self._flash("error", found.error)
         page = found.value
         self.query, self.offset, self.has_more, self.searched = query, page.offset, page.has_more, True
-        self.results = [{"id": str(p.id), "mrn": p.mrn, "name": f"{p.last_name}, {p.first_name}",
-                         "dob": day(p.date_of_birth), "email": p.email, "phone": p.phone or ""}
+        self.results = [PatientRow(id=str(p.id), mrn=p.mrn, name=f"{p.last_name}, {p.first_name}",
+                                   dob=day(p.date_of_birth), email=p.email, phone=p.phone or "")
                         for p in page.items]
 
     async def load(self):

@@ -1,6 +1,9 @@
 """Admin › Resources: the links patients see on their Resources tab."""
 from __future__ import annotations
 
+import dataclasses
+from typing import Optional
+
 import reflex as rx
 
 from ..clock import utcnow
@@ -23,20 +26,31 @@ def _links(db, v):
     return resources.list_resources(db)
 
 
+@dataclasses.dataclass
+class LinkRow:
+    id: str = ""
+    title: str = ""
+    url: str = ""
+    description: str = ""
+    # The list's ends: no "Move up" for the first, no "Move down" for the last.
+    first: bool = False
+    last: bool = False
+
+
 class AdminResourcesState(AdminState):
-    links: list[dict[str, str]] = []
+    links: list[LinkRow] = []
     errors: dict[str, str] = _blank()
     form_error: str = ""
-    editing: dict[str, str] = {}
+    # The link the edit form shows; None while no form is open.
+    editing: Optional[LinkRow] = None
     form_version: int = 0
     busy: bool = False
 
     def _show(self, got) -> None:
         if got.ok:
             last = len(got.value) - 1
-            self.links = [{"id": str(r.id), "title": r.title, "url": r.url,
-                           "description": r.description, "first": "yes" if i == 0 else "",
-                           "last": "yes" if i == last else ""} for i, r in enumerate(got.value)]
+            self.links = [LinkRow(id=str(r.id), title=r.title, url=r.url, description=r.description,
+                                  first=i == 0, last=i == last) for i, r in enumerate(got.value)]
 
     async def _refresh(self) -> None:
         self._show(await self._office(_links, what="resources"))
@@ -45,7 +59,7 @@ class AdminResourcesState(AdminState):
         got = await self._open_section(_links, what="resources")
         if got.left:
             return
-        self.errors, self.form_error, self.editing = _blank(), "", {}
+        self.errors, self.form_error, self.editing = _blank(), "", None
         self.busy = False
         self._show(got)
 
@@ -79,8 +93,8 @@ class AdminResourcesState(AdminState):
         got = await self._office()
         if got.left:
             return
-        found = next((r for r in self.links if r["id"] == str(resource_id)), None)
-        self.editing = dict(found) if found else {}
+        found = next((r for r in self.links if r.id == str(resource_id)), None)
+        self.editing = dataclasses.replace(found) if found else None
         self.errors, self.form_error = _blank(), ""
         self.form_version += 1
 
@@ -88,14 +102,14 @@ class AdminResourcesState(AdminState):
         got = await self._office()
         if got.left:
             return
-        self.editing = {}
+        self.editing = None
         self.form_version += 1
 
     @rx.event
     async def save_link(self, form: dict):
         if self.busy:
             return
-        wanted = int_or_none(self.editing.get("id", ""))
+        wanted = int_or_none(self.editing.id if self.editing else "")
         self.busy = True
         yield
         saved = await self._office(lambda db, v: resources.update_resource(
@@ -106,7 +120,7 @@ class AdminResourcesState(AdminState):
         if not saved.ok:
             self._show_error(saved)
             return
-        self.editing, self.errors, self.form_error = {}, _blank(), ""
+        self.editing, self.errors, self.form_error = None, _blank(), ""
         self.form_version += 1
         await self._refresh()
         self._flash("success", "Link saved.")

@@ -5,9 +5,12 @@ service refuses it (require_admin, audited as admin.refused).
 """
 from __future__ import annotations
 
+import dataclasses
+
 import reflex as rx
 
 from ..clock import utcnow
+from ..policy import RESET_TTL, in_words
 from carespace_app.services.onboarding import staff
 from ..timefmt import when
 from .admin import AdminState, int_or_none
@@ -23,8 +26,22 @@ def _members(db, v):
     return staff.list_staff(db, v.user, clock=utcnow, client_ip=v.client_ip), v.user.id
 
 
+@dataclasses.dataclass
+class StaffRow:
+    id: str = ""
+    name: str = ""
+    email: str = ""
+    role: str = ""
+    active: bool = False
+    status: str = ""
+    # Emails about patients' messages: "On" or "Off".
+    message_email: str = ""
+    # The administrator reading the list: no buttons on their own row.
+    me: bool = False
+
+
 class AdminStaffState(AdminState):
-    members: list[dict[str, str]] = []
+    members: list[StaffRow] = []
     errors: dict[str, str] = _blank()
     form_error: str = ""
     form_version: int = 0
@@ -37,12 +54,13 @@ class AdminStaffState(AdminState):
             self.members = []
             return self._flash("error", got.error)
         members, me = got.value
-        self.members = [{"id": str(m.id), "name": m.full_name, "email": m.email,
-                         "role": "Administrator" if m.is_admin else "Staff",
-                         "active": "yes" if m.is_active else "",
-                         "status": "Active" if m.is_active else f"Deactivated {when(m.deactivated_at)}",
-                         "message_email": "On" if m.email_on_patient_message else "Off",
-                         "me": "yes" if m.id == me else ""} for m in members]
+        self.members = [StaffRow(id=str(m.id), name=m.full_name, email=m.email,
+                                 role="Administrator" if m.is_admin else "Staff",
+                                 active=m.is_active,
+                                 status=("Active" if m.is_active
+                                         else f"Deactivated {when(m.deactivated_at)}"),
+                                 message_email="On" if m.email_on_patient_message else "Off",
+                                 me=m.id == me) for m in members]
 
     async def _refresh(self):
         got = await self._office(_members, what="staff accounts")
@@ -105,4 +123,5 @@ class AdminStaffState(AdminState):
 
     async def send_reset_link(self, member_id: str):
         return await self._change(member_id, staff.send_password_reset,
-                                  "A password reset link was emailed (valid for one hour).")
+                                  "A password reset link was emailed "
+                                  f"(valid for {in_words(RESET_TTL)}).")

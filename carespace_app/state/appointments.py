@@ -1,6 +1,8 @@
 """Appointments: upcoming (soonest first) and past, each paged on its own."""
 from __future__ import annotations
 
+import dataclasses
+
 from .. import routes, timefmt
 from ..clock import utcnow
 from ..models import APPOINTMENT_CANCELLED
@@ -11,23 +13,37 @@ from .session import Viewer
 PAGE_SIZE = 10
 
 
-def _row(a: appointments.AppointmentView) -> dict[str, str]:
+@dataclasses.dataclass
+class AppointmentRow:
+    id: str = ""
+    day: str = ""
+    # A word beside the day: a cancelled visit stays listed; a visit before now is past.
+    status: str = ""
+    time: str = ""
+    type: str = ""
+    provider: str = ""
+    location: str = ""
+    instructions: str = ""
+    cancelled: bool = False
+    # A backend route: the browser asks for it with its session cookie, and the route
+    # checks access to this appointment itself.
+    calendar: str = ""
+
+
+def _row(a: appointments.AppointmentView) -> AppointmentRow:
     cancelled = a.status == APPOINTMENT_CANCELLED
-    return {
-        "id": str(a.id),
-        "day": timefmt.day(a.starts_at),
-        # A word beside the day: a cancelled visit stays listed; a visit before now is past.
-        "status": ("Cancelled" if cancelled else "Past" if a.starts_at < utcnow() else ""),
-        "time": f"{timefmt.time_only(a.starts_at)} – {timefmt.time_only(a.ends_at)}",
-        "type": a.appointment_type,
-        "provider": a.provider,
-        "location": a.location,
-        "instructions": a.instructions,
-        "cancelled": "yes" if cancelled else "",
-        # A backend route: the browser asks for it with its session cookie, and the
-        # route checks access to this appointment itself.
-        "calendar": f"{routes.CALENDAR}/{a.id}.ics",
-    }
+    return AppointmentRow(
+        id=str(a.id),
+        day=timefmt.day(a.starts_at),
+        status=("Cancelled" if cancelled else "Past" if a.starts_at < utcnow() else ""),
+        time=f"{timefmt.time_only(a.starts_at)} – {timefmt.time_only(a.ends_at)}",
+        type=a.appointment_type,
+        provider=a.provider,
+        location=a.location,
+        instructions=a.instructions,
+        cancelled=cancelled,
+        calendar=f"{routes.CALENDAR}/{a.id}.ics",
+    )
 
 
 def _pages(db, viewer: Viewer):
@@ -47,8 +63,8 @@ def _more(upcoming_ones: bool, offset: int):
 
 
 class AppointmentsState(PortalState):
-    upcoming: list[dict[str, str]] = []
-    past: list[dict[str, str]] = []
+    upcoming: list[AppointmentRow] = []
+    past: list[AppointmentRow] = []
     upcoming_more: bool = False
     past_more: bool = False
     loaded: bool = False
@@ -74,7 +90,7 @@ class AppointmentsState(PortalState):
             return
         page = got.value
         # Ids already on screen are skipped: a visit may have moved while the page was open.
-        seen = {row["id"] for row in shown}
+        seen = {row.id for row in shown}
         rows = shown + [_row(a) for a in page.items if str(a.id) not in seen]
         if upcoming_ones:
             self.upcoming, self.upcoming_more = rows, page.has_more

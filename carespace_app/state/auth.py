@@ -17,7 +17,9 @@ import reflex as rx
 from .. import routes
 from ..clock import utcnow
 from ..http import TICKET_REFUSED, cookie_value, nonce_cookie_name
-from carespace_app.services.identity import accounts
+from ..policy import IDLE_TIMEOUT, PASSWORD_TRIES_PER_TAB, PASSWORD_TRIES_WINDOW, in_words
+from carespace_app.services.identity import resets
+from carespace_app.services.identity import signin
 from carespace_app.services.onboarding import invitations
 from carespace_app.services.identity import passwords
 from carespace_app.services.identity import sessions
@@ -25,7 +27,8 @@ from .session import SOMETHING_WRONG, SessionState
 
 SIGN_IN_NOTICES = {
     "signed-out": "You have signed out.",
-    "idle": "You were signed out after 15 minutes without activity. Please sign in again.",
+    "idle": (f"You were signed out after {in_words(IDLE_TIMEOUT)} without activity. "
+             "Please sign in again."),
     "expired": "Your session has ended. Please sign in again.",
     "password-changed": "Your password was changed. Please sign in with your new password.",
     "reset": "Your password has been reset. Sign in with your new password.",
@@ -138,7 +141,7 @@ class SignInState(SessionState):
         user_agent = (self.router.headers.user_agent or "")[:300]
 
         def sign_in(db) -> str:
-            user = accounts.authenticate(db, email, password, client_ip=client_ip, clock=utcnow)
+            user = signin.authenticate(db, email, password, client_ip=client_ip, clock=utcnow)
             return sessions.start_session(db, user, clock=utcnow, client_ip=client_ip,
                                           user_agent=user_agent, browser_nonce=nonce)
 
@@ -147,7 +150,7 @@ class SignInState(SessionState):
             if got.error == SOMETHING_WRONG:
                 yield self._refuse("", got.error)
                 return
-            paused = await self._public(lambda db: accounts.sign_in_pause(
+            paused = await self._public(lambda db: signin.sign_in_pause(
                 db, email, client_ip, clock=utcnow), what="sign-in pause")
             if paused.ok and paused.value > 0:
                 # Counted down in the browser; the password typed is gone (it was refused).
@@ -169,17 +172,18 @@ class SignInState(SessionState):
                  + (f"&next={quote(self._next, safe='/')}" if self._next else ""))
 
 
-# Submitting a new password judges it with zxcvbn (over a second of CPU for the worst 72
-# bytes, in the bcrypt threads): a tab gets this many tries a window, plenty for a person.
-PASSWORD_TRIES_PER_TAB = 6
-PASSWORD_TRIES_WINDOW = 60.0  # seconds
-TOO_MANY_TRIES = "You've tried several times in a minute. Please wait a minute, then try again."
+# Submitting a new password judges it with zxcvbn in the bcrypt threads: a tab gets
+# policy.PASSWORD_TRIES_PER_TAB tries per policy.PASSWORD_TRIES_WINDOW.
+_TRIES_WINDOW = in_words(PASSWORD_TRIES_WINDOW, article=True)
+TOO_MANY_TRIES = (f"You've tried several times in {_TRIES_WINDOW}. "
+                  f"Please wait {_TRIES_WINDOW}, then try again.")
 
 
 def _another_try(state) -> bool:
     """Counts a submit of this tab; False once the tab has used its tries for the window."""
     now = time.time()
-    recent = [t for t in state._password_tries if now - PASSWORD_TRIES_WINDOW < t <= now]
+    window = PASSWORD_TRIES_WINDOW.total_seconds()
+    recent = [t for t in state._password_tries if now - window < t <= now]
     if len(recent) >= PASSWORD_TRIES_PER_TAB:
         if recent != state._password_tries:
             state._password_tries = recent
@@ -397,7 +401,7 @@ class ForgotPasswordState(SessionState):
 
         # Whatever the work comes to, the person has their answer already (and a failure is
         # logged by the call path): nothing more is shown.
-        await self._public(lambda db: accounts.request_password_reset(db, email, clock=utcnow),
+        await self._public(lambda db: resets.request_password_reset(db, email, clock=utcnow),
                            what="password reset request", hashes=True)
         self.busy = False
 
@@ -431,7 +435,7 @@ class ResetPasswordState(SessionState):
         self.home_label = ""
         self.rules = _rules_view("", None)
         token = self._token
-        got = await self._public(lambda db: accounts.inspect_reset(db, token, clock=utcnow),
+        got = await self._public(lambda db: resets.inspect_reset(db, token, clock=utcnow),
                                  what="reset link")
         if not got.ok:
             self.view = got.link or "invalid"
@@ -447,7 +451,7 @@ class ResetPasswordState(SessionState):
         password, _ignored = _typed(value)
         if self._email_for_token != self._token:
             token = self._token
-            got = await self._public(lambda db: accounts.reset_link_email(db, token, clock=utcnow),
+            got = await self._public(lambda db: resets.reset_link_email(db, token, clock=utcnow),
                                      what="reset link's account")
             self._account_email = got.value if got.ok else ""
             self._email_for_token = token
@@ -470,7 +474,7 @@ class ResetPasswordState(SessionState):
         self.error_field = ""
         yield
         token = self._token
-        got = await self._public(lambda db: accounts.reset_password(
+        got = await self._public(lambda db: resets.reset_password(
             db, token, new_password=password, confirm_password=confirm, clock=utcnow),
             what="password reset", hashes=True)
         self.busy = False

@@ -1,6 +1,8 @@
 """Who viewed my record, Resources and Help: pages that mostly read."""
 from __future__ import annotations
 
+import dataclasses
+
 from ..clock import utcnow
 from carespace_app.services.audit import patient_activity
 from carespace_app.services.records import resources
@@ -15,8 +17,24 @@ def _trail(offset: int):
         client_ip=viewer.client_ip)
 
 
+@dataclasses.dataclass
+class ActivityRow:
+    id: str = ""
+    who: str = ""
+    what: str = ""
+    when: str = ""
+
+
+@dataclasses.dataclass
+class ResourceRow:
+    id: str = ""
+    title: str = ""
+    url: str = ""
+    description: str = ""
+
+
 class RecordActivityState(PortalState):
-    entries: list[dict[str, str]] = []
+    entries: list[ActivityRow] = []
     offset: int = 0
     has_more: bool = False
     allowed: bool = True
@@ -33,7 +51,7 @@ class RecordActivityState(PortalState):
         page = got.value
         self.offset = page.offset
         self.has_more = page.has_more
-        self.entries = [{"id": str(e.id), "who": e.who, "what": e.what, "when": e.when}
+        self.entries = [ActivityRow(id=str(e.id), who=e.who, what=e.what, when=e.when)
                         for e in page.items]
 
     async def load(self):
@@ -47,14 +65,14 @@ class RecordActivityState(PortalState):
 
 
 class ResourcesState(PortalState):
-    links: list[dict[str, str]] = []
+    links: list[ResourceRow] = []
     loaded: bool = False
 
     async def load(self):
         got = await self._open_page(lambda db, v: resources.list_resources(db), what="resources")
         if got.left:
             return
-        self.links = [{"id": str(r.id), "title": r.title, "url": r.url, "description": r.description}
+        self.links = [ResourceRow(id=str(r.id), title=r.title, url=r.url, description=r.description)
                       for r in (got.value if got.ok else [])]
         self.loaded = True
 

@@ -47,6 +47,17 @@ class ReportRow:
     results: list[ResultRow] = dataclasses.field(default_factory=list)
 
 
+@dataclasses.dataclass
+class HistoryRow:
+    """One value in a test's history table."""
+    when: str = ""
+    value: str = ""
+    unit: str = ""
+    reference: str = ""
+    flag_label: str = ""
+    flag_icon: str = ""
+
+
 def _report_row(r: labs.ReportView) -> ReportRow:
     return ReportRow(
         id=str(r.id), panel=r.panel, collected=timefmt.when(r.collected_at),
@@ -114,7 +125,8 @@ class LabsState(PortalState):
     history_open: bool = False
     history_test: str = ""
     history_unit: str = ""
-    history_rows: list[dict[str, str]] = []
+    history_rows: list[HistoryRow] = []
+    # Recharts' data: one point per value, keyed by the chart's data_key names.
     chart_data: list[dict[str, str | float]] = []
     chart_ticks: list[float] = []
     has_range: bool = False
@@ -170,9 +182,10 @@ class LabsState(PortalState):
         points = got.value if got.ok else []
         self.history_test = name
         self.history_rows = [
-            {"when": timefmt.when(p.collected_at), "value": p.value_text or labs.format_number(p.value),
-             "unit": p.unit, "reference": labs.reference_text(p.ref_low, p.ref_high),
-             "flag_label": labs.FLAG_LABELS.get(p.flag, ""), "flag_icon": flag_icon(p.flag)}
+            HistoryRow(when=timefmt.when(p.collected_at),
+                       value=p.value_text or labs.format_number(p.value), unit=p.unit,
+                       reference=labs.reference_text(p.ref_low, p.ref_high),
+                       flag_label=labs.FLAG_LABELS.get(p.flag, ""), flag_icon=flag_icon(p.flag))
             for p in reversed(points)  # the table reads newest first; the chart left to right
         ]
         self.chart_data = [{"day": chart_day(p.collected_at), "value": p.value,

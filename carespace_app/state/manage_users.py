@@ -1,11 +1,14 @@
 """Manage Users: the patient gives people they trust access, sends new links, revokes."""
 from __future__ import annotations
 
+import dataclasses
+
 import reflex as rx
 
 from .. import timefmt
 from ..clock import utcnow
 from carespace_app.services.onboarding import invitations
+from carespace_app.services.permissions import caregivers
 from carespace_app.services.onboarding.invitations import ACCESS_CODE_TEXT
 from .portal import PortalState
 
@@ -30,7 +33,21 @@ def _text(form: dict, key: str) -> str:
     return value[:MAX_FIELD].strip() if isinstance(value, str) else ""
 
 
-def _row(user: dict) -> dict[str, str]:
+@dataclasses.dataclass
+class UserRow:
+    grant_id: str = ""
+    name: str = ""
+    email: str = ""
+    status: str = ""
+    status_label: str = ""
+    note: str = ""
+    # The access code to pass on, while the person still needs it; else "".
+    code_note: str = ""
+    can_resend: bool = False
+    can_revoke: bool = False
+
+
+def _row(user: dict) -> UserRow:
     status = user["status"]
     if status == "invited":
         note = f"Invitation sent. The link works until {timefmt.when(user['expires_at'])}."
@@ -42,18 +59,18 @@ def _row(user: dict) -> dict[str, str]:
         note = f"Access ended {timefmt.when(user['revoked_at'])}."
     else:
         note = f"Full access since {timefmt.day(user['granted_at'])}."
-    return {
-        "grant_id": str(user["grant_id"]), "name": user["name"], "email": user["email"],
-        "status": status, "status_label": STATUS_LABELS.get(status, status), "note": note,
-        "code_note": (ACCESS_CODE_TEXT["row"].format(code=user["access_code"])
-                      if user["access_code"] else ""),
-        "can_resend": "yes" if status in ("invited", "expired", "old link") else "no",
-        "can_revoke": "no" if status == "revoked" else "yes",
-    }
+    return UserRow(
+        grant_id=str(user["grant_id"]), name=user["name"], email=user["email"],
+        status=status, status_label=STATUS_LABELS.get(status, status), note=note,
+        code_note=(ACCESS_CODE_TEXT["row"].format(code=user["access_code"])
+                   if user["access_code"] else ""),
+        can_resend=status in ("invited", "expired", "old link"),
+        can_revoke=status != "revoked",
+    )
 
 
 def _users(db, viewer) -> list[dict]:
-    return invitations.authorized_users(db, viewer.user, viewer.patient_id, clock=utcnow,
+    return caregivers.authorized_users(db, viewer.user, viewer.patient_id, clock=utcnow,
                                         client_ip=viewer.client_ip)
 
 
@@ -64,7 +81,7 @@ def _code_for(got, grant_id: int) -> str:
 
 
 class ManageUsersState(PortalState):
-    users: list[dict[str, str]] = []
+    users: list[UserRow] = []
     allowed: bool = True
     loaded: bool = False
     grant_error: str = ""
@@ -105,7 +122,7 @@ class ManageUsersState(PortalState):
         self.list_error = ""
         self.busy = True
         yield
-        got = await self._portal(lambda db, v: invitations.grant_access(
+        got = await self._portal(lambda db, v: caregivers.grant_access(
             db, v.user, v.patient_id, name=name, email=email, clock=utcnow,
             client_ip=v.client_ip).id, what="grant access", writes=True)
         self.busy = False
@@ -141,7 +158,7 @@ class ManageUsersState(PortalState):
             return
 
         def send(db, v):
-            invitation = invitations.send_caregiver_invitation(
+            invitation = caregivers.send_caregiver_invitation(
                 db, wanted, sent_by=v.user, clock=utcnow, client_ip=v.client_ip,
                 patient_id=v.patient_id)
             return invitation.invitee_name, invitations.shown_access_code(invitation)
@@ -157,6 +174,6 @@ class ManageUsersState(PortalState):
         except (TypeError, ValueError):
             return
         return await self._act(
-            lambda db, v: invitations.revoke_access(
+            lambda db, v: caregivers.revoke_access(
                 db, v.user, wanted, clock=utcnow, client_ip=v.client_ip, patient_id=v.patient_id),
             lambda _none: ("", REVOKED))

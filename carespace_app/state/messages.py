@@ -12,6 +12,7 @@ on its way after the send, is recognised by its old key and changes nothing.
 """
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Optional
 
@@ -59,21 +60,51 @@ def _late(form: dict, current: str) -> bool:
     return key is not None and key != current
 
 
-def _thread_row(t: messaging.ThreadSummary) -> dict[str, str]:
-    return {"id": str(t.id), "category": t.category, "subject": t.subject,
-            "when": timefmt.when(t.last_message_at), "unread": "yes" if t.unread else "",
-            "count": str(t.message_count), "preview": t.preview,
-            "href": thread_link(t.id)}
+@dataclasses.dataclass
+class ThreadRow:
+    id: str = ""
+    category: str = ""
+    subject: str = ""
+    when: str = ""
+    unread: bool = False
+    count: int = 0
+    preview: str = ""
+    href: str = ""
 
 
-def _draft_row(d: messaging.DraftView) -> dict[str, str]:
+@dataclasses.dataclass
+class DraftRow:
+    # The conversation's id, or messaging.NEW_MESSAGE's for a new message.
+    thread: str = ""
+    what: str = ""
+    preview: str = ""
+    when: str = ""
+
+
+@dataclasses.dataclass
+class MessageRow:
+    id: str = ""
+    author: str = ""
+    when: str = ""
+    body: str = ""
+    from_staff: bool = False
+    mine: bool = False
+
+
+def _thread_row(t: messaging.ThreadSummary) -> ThreadRow:
+    return ThreadRow(id=str(t.id), category=t.category, subject=t.subject,
+                     when=timefmt.when(t.last_message_at), unread=t.unread,
+                     count=t.message_count, preview=t.preview, href=thread_link(t.id))
+
+
+def _draft_row(d: messaging.DraftView) -> DraftRow:
     what = DRAFT_NEW if d.thread_id == messaging.NEW_MESSAGE else DRAFT_REPLY.format(
         subject=d.thread_subject)
     text = " ".join((d.subject if d.thread_id == messaging.NEW_MESSAGE else "").split()
                     + d.body.split())
     preview = text if len(text) <= DRAFT_PREVIEW else text[:DRAFT_PREVIEW - 1].rstrip() + "…"
-    return {"thread": str(d.thread_id), "what": what, "preview": preview,
-            "when": timefmt.when(d.updated_at)}
+    return DraftRow(thread=str(d.thread_id), what=what, preview=preview,
+                    when=timefmt.when(d.updated_at))
 
 
 def thread_link(thread_id: int) -> str:
@@ -81,15 +112,15 @@ def thread_link(thread_id: int) -> str:
     return f"{routes.MESSAGES}?thread={thread_id}"
 
 
-def _message_row(m: messaging.MessageView) -> dict[str, str]:
+def _message_row(m: messaging.MessageView) -> MessageRow:
     if m.mine:
         author = "You"
     elif m.from_staff:
         author = f"{m.author_name} (care team)"
     else:
         author = m.author_name  # the patient, or a caregiver writing for them
-    return {"id": str(m.id), "author": author, "when": timefmt.when(m.created_at), "body": m.body,
-            "from_staff": "yes" if m.from_staff else "", "mine": "yes" if m.mine else ""}
+    return MessageRow(id=str(m.id), author=author, when=timefmt.when(m.created_at), body=m.body,
+                      from_staff=m.from_staff, mine=m.mine)
 
 
 def _list_page(offset: int):
@@ -112,7 +143,7 @@ def _open(thread_id: int):
 
 
 class MessagesState(PortalState):
-    threads: list[dict[str, str]] = []
+    threads: list[ThreadRow] = []
     offset: int = 0
     has_more: bool = False
     loaded: bool = False
@@ -130,7 +161,7 @@ class MessagesState(PortalState):
     thread_id: str = ""
     thread_subject: str = ""
     thread_category: str = ""
-    thread_messages: list[dict[str, str]] = []
+    thread_messages: list[MessageRow] = []
     # "" while the conversation takes replies; else why not and how to write again.
     thread_closed_note: str = ""
     reply_error: str = ""
@@ -141,7 +172,7 @@ class MessagesState(PortalState):
     reply_text: str = ""
     reply_round: int = 0
     # Unsent drafts of this person in this portal, offered again.
-    drafts: list[dict[str, str]] = []
+    drafts: list[DraftRow] = []
     # One key per compose / per reply: a double click or a retry is stored once. The
     # forms carry the public copy; the private one is what the server trusts.
     compose_key: str = ""
@@ -220,7 +251,8 @@ class MessagesState(PortalState):
         self._new_reply_key()
         self._show_reply_box("")
         # The opened conversation is read now: the list's marker goes too.
-        self.threads = [{**t, "unread": ""} if t["id"] == self.thread_id else t for t in self.threads]
+        self.threads = [dataclasses.replace(t, unread=False) if t.id == self.thread_id else t
+                        for t in self.threads]
 
     def _open_compose(self, category: str = "", subject: str = "", body: str = "") -> None:
         self._new_compose_key()
@@ -230,7 +262,7 @@ class MessagesState(PortalState):
         self.compose_open = True
 
     def _drop_offer(self, thread: str) -> None:
-        self.drafts = [d for d in self.drafts if d["thread"] != thread]
+        self.drafts = [d for d in self.drafts if d.thread != thread]
 
     async def _restore(self, thread: str) -> None:
         """Put a draft back in its form: compose for a new message, else the reply box."""
@@ -253,7 +285,7 @@ class MessagesState(PortalState):
             # already, which stays offered and is not overwritten).
             self._open_compose(draft.thread_category, draft.thread_subject, draft.body)
             self.compose_error = DRAFT_CLOSED
-            if not any(d["thread"] == str(messaging.NEW_MESSAGE) for d in self.drafts):
+            if not any(d.thread == str(messaging.NEW_MESSAGE) for d in self.drafts):
                 await self._portal(lambda db, v: messaging.move_draft_to_new_message(
                     db, v.user, v.patient_id, wanted, clock=utcnow), what="restore draft",
                     writes=True)

@@ -1,6 +1,7 @@
 """States of the portal pages: each page's load goes through SessionState's call path."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any, Callable, Optional
 
@@ -54,6 +55,34 @@ class PortalState(SessionState):
         return await self._run_work(viewer, work, what)
 
 
+@dataclasses.dataclass
+class VisitRow:
+    id: str = ""
+    when: str = ""
+    type: str = ""
+    provider: str = ""
+    location: str = ""
+
+
+@dataclasses.dataclass
+class ThreadRow:
+    id: str = ""
+    subject: str = ""
+    category: str = ""
+    when: str = ""
+    unread: bool = False
+
+
+@dataclasses.dataclass
+class ReportRow:
+    id: str = ""
+    panel: str = ""
+    resulted: str = ""
+    # "Hemoglobin low, Platelets critical low"; "" when every result is within the range.
+    abnormal: str = ""
+    abnormal_count: int = 0
+
+
 def _home_summary(db: Session, viewer: Viewer) -> dict:
     visits = appointments.upcoming(db, viewer.user, viewer.patient_id, limit=HOME_LIST,
                                    clock=utcnow).items
@@ -61,16 +90,16 @@ def _home_summary(db: Session, viewer: Viewer) -> dict:
                                      clock=utcnow).items
     reports = labs.latest_reports(db, viewer.user, viewer.patient_id, limit=HOME_LIST, clock=utcnow)
     return {
-        "visits": [{"id": str(v.id), "when": timefmt.when(v.starts_at),
-                    "type": v.appointment_type, "provider": v.provider, "location": v.location}
+        "visits": [VisitRow(id=str(v.id), when=timefmt.when(v.starts_at), type=v.appointment_type,
+                            provider=v.provider, location=v.location)
                    for v in visits],
-        "threads": [{"id": str(t.id), "subject": t.subject, "category": t.category,
-                     "when": timefmt.when(t.last_message_at), "unread": "yes" if t.unread else ""}
+        "threads": [ThreadRow(id=str(t.id), subject=t.subject, category=t.category,
+                              when=timefmt.when(t.last_message_at), unread=t.unread)
                     for t in threads],
-        "reports": [{"id": str(r.id), "panel": r.panel, "resulted": timefmt.when(r.resulted_at),
-                     "abnormal": ", ".join(f"{v.test_name} {v.flag_label.lower()}"
-                                           for v in r.results if v.flag_label),
-                     "abnormal_count": str(r.abnormal_count)}
+        "reports": [ReportRow(id=str(r.id), panel=r.panel, resulted=timefmt.when(r.resulted_at),
+                              abnormal=", ".join(f"{v.test_name} {v.flag_label.lower()}"
+                                                 for v in r.results if v.flag_label),
+                              abnormal_count=r.abnormal_count)
                     for r in reports],
     }
 
@@ -85,9 +114,9 @@ class HomeState(PortalState):
     first_name: str = ""
     greeting: str = ""
     visits_title: str = OWN_VISITS
-    visits: list[dict[str, str]] = []
-    threads: list[dict[str, str]] = []
-    reports: list[dict[str, str]] = []
+    visits: list[VisitRow] = []
+    threads: list[ThreadRow] = []
+    reports: list[ReportRow] = []
     loaded: bool = False
     error: str = ""
 

@@ -34,9 +34,9 @@ from typing import Any, Callable, Optional, TypeVar
 import reflex as rx
 from sqlmodel import Session
 
-from .. import routes
+from .. import policy, routes
 from ..clock import utcnow
-from ..config import OFFICE_PHONE
+from ..config import get_settings
 from ..db import session_scope
 from ..models import User, UserSession
 from carespace_app.services.identity import sessions
@@ -49,7 +49,7 @@ log = logging.getLogger("carespace.state")
 T = TypeVar("T")
 
 SOMETHING_WRONG = ("Something went wrong on our side. Please try again in a minute; "
-                   f"if it keeps happening, call the office at {OFFICE_PHONE}.")
+                   f"if it keeps happening, call the office at {get_settings().office_phone}.")
 NO_ACCESS = "You don't have access to that. Go back to Home and try again."
 READ_ONLY = ("You are viewing this portal as the office: it is read-only. "
              "Go back to the admin page to make changes.")
@@ -84,6 +84,16 @@ class Outcome:
 
 
 LEFT = Outcome(ok=False, left=True)
+
+
+@dataclass
+class PatientChoice:
+    """A portal the header's "Switch patient" menu offers."""
+
+    id: str = ""
+    name: str = ""
+    label: str = ""
+
 
 # This event's answer, so the guard's lookup (tab_guard.py) serves the handler too.
 # Each Reflex event runs in its own task, so a value never outlives its event.
@@ -133,7 +143,7 @@ class SessionState(rx.State):
     is_admin: bool = False
     patient_name: str = ""
     relation: str = ""
-    patient_choices: list[dict[str, str]] = []
+    patient_choices: list[PatientChoice] = []
     error_message: str = ""
     # The office viewing a patient's portal: every form is off (components/shell.py).
     view_as: bool = False
@@ -361,8 +371,9 @@ class SessionState(rx.State):
         self.relation = viewer.relation or ""
         self.view_as = viewer.view_as
         self.patient_choices = [
-            {"id": str(c.id), "name": c.name,
-             "label": "Your record" if c.relation == "self" else f"{c.name} (you're a caregiver)"}
+            PatientChoice(id=str(c.id), name=c.name,
+                          label="Your record" if c.relation == "self"
+                          else f"{c.name} (you're a caregiver)")
             for c in choices
         ]
 
@@ -448,7 +459,7 @@ class SessionState(rx.State):
             self._signed_out()
             return
         idle = (utcnow() - tab.session.last_seen_at).total_seconds()
-        warn = idle >= sessions.IDLE_WARNING.total_seconds()
+        warn = idle >= policy.IDLE_WARNING.total_seconds()
         # Only a change is sent: an unchanged var set every tick would still go to the
         # browser and re-render the page under the user's hands (an open menu, a form).
         if warn != self.idle_warning:

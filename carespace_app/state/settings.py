@@ -5,7 +5,9 @@ from __future__ import annotations
 import reflex as rx
 
 from ..clock import utcnow
+from ..policy import EMAIL_CHANGE_TTL, in_words
 from carespace_app.services.identity import accounts
+from carespace_app.services.identity import email_change
 from carespace_app.services.mail import notifications
 from carespace_app.services.identity import passwords
 from carespace_app.services.onboarding import staff
@@ -110,7 +112,7 @@ class SettingsState(PortalState):
         self.email_error = ""
         self.busy = True
         yield
-        got = await self._own(lambda db, v: accounts.request_email_change(
+        got = await self._own(lambda db, v: email_change.request_email_change(
             db, v.user.id, current_password=current, new_email=new_email, clock=utcnow,
             client_ip=v.client_ip), what="email change request", hashes=True)
         self.busy = False
@@ -119,7 +121,7 @@ class SettingsState(PortalState):
             return
         self.dialog_open = False
         self.notice = (f"We've sent a confirmation link to {new_email}. Your email address changes "
-                       "when you open it (the link works for 24 hours).")
+                       f"when you open it (the link works for {in_words(EMAIL_CHANGE_TTL)}).")
         self._flash("success", "Check your new inbox for the confirmation link.")
 
     @rx.event
@@ -156,7 +158,7 @@ class ConfirmEmailState(SessionState):
 
     async def load(self):
         token = self.router.url.query_parameters.get("token", "")[:200]
-        got = await self._public(lambda db: accounts.confirm_email_change(db, token, clock=utcnow).email,
+        got = await self._public(lambda db: email_change.confirm_email_change(db, token, clock=utcnow).email,
                                  what="email confirmation")
         if got.link:
             self.view = got.link if got.link in {"expired", "used", "superseded"} else "invalid"

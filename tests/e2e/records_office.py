@@ -15,7 +15,7 @@ from typing import Iterator
 from sqlmodel import Session, select
 
 from carespace_app.clock import utcnow
-from carespace_app.db import make_engine
+from carespace_app.db import make_engine, session_scope
 from carespace_app.models import MessageThread, Patient, User
 from carespace_app.services.records import appointments
 from carespace_app.services.records import labs
@@ -29,7 +29,7 @@ from .people import Person
 def office(server: Server) -> Iterator[Session]:
     engine = make_engine(server.env["REFLEX_DB_URL"])
     try:
-        with Session(engine, expire_on_commit=False) as db:
+        with session_scope(engine) as db:  # one unit of work, as the admin page's would be
             yield db
     finally:
         engine.dispose()

@@ -14,13 +14,14 @@ from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from carespace_app.models import MessageDraft, UserSession
+from carespace_app.policy import IDLE_TIMEOUT, in_words
 
 from .people import registered_patient, sign_in
 from .phone import assert_fits_phone
 from .records_office import _user, office
 
 TICK = 10  # components/idle.py TICK_SECONDS
-IDLE_MESSAGE = "You were signed out after 15 minutes without activity"
+IDLE_MESSAGE = f"You were signed out after {in_words(IDLE_TIMEOUT)} without activity"
 SIGNED_IN_AGAIN = r"/(home|messages)/?(\?.*)?$"
 
 

@@ -11,10 +11,12 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, text
 
+from carespace_app.policy import IDLE_TIMEOUT, IDLE_WARNING, in_words
+
 from .people import next_action_signs_in_again, registered_patient
 
 TICK = 10  # components/idle.py TICK_SECONDS
-IDLE_MESSAGE = "You were signed out after 15 minutes without activity"
+IDLE_MESSAGE = f"You were signed out after {in_words(IDLE_TIMEOUT)} without activity"
 
 
 @pytest.fixture
@@ -60,7 +62,8 @@ def test_warning_a_minute_before_and_stay_signed_in(server, server_db, page: Pag
     _age_sessions(server_db, patient.email, timedelta(minutes=14, seconds=10), page)
     dialog = page.get_by_role("alertdialog")
     expect(dialog).to_be_visible(timeout=(TICK + 5) * 1000)
-    expect(dialog).to_contain_text("signed out in about a minute")
+    expect(dialog).to_contain_text(
+        f"signed out in about {in_words(IDLE_TIMEOUT - IDLE_WARNING, article=True)}")
 
     dialog.get_by_role("button", name="Stay signed in").click()
     expect(page.get_by_role("alertdialog")).to_have_count(0)

@@ -5,6 +5,8 @@ import re
 
 from playwright.sync_api import Page, expect
 
+from carespace_app.policy import RESET_TTL, in_words
+
 from .harness import link_in
 from .people import next_action_signs_in_again, open_page, registered_patient, sign_in, sign_out
 from .portal_people import new_page, wait_for_hydration
@@ -19,7 +21,7 @@ def _ask_for_link(page: Page, email: str) -> None:
     wait_for_hydration(page)
     page.get_by_label("Email address").fill(email)
     page.get_by_role("button", name="Send reset link").click()
-    expect(page.get_by_role("status").filter(has_text="link works for 1 hour")).to_be_visible(
+    expect(page.get_by_role("status").filter(has_text=f"link works for {in_words(RESET_TTL)}")).to_be_visible(
         timeout=20_000)
 
 
@@ -33,7 +35,7 @@ def test_reset_by_email_signs_in_with_the_new_password_and_ends_old_sessions(ser
 
         _ask_for_link(page, patient.email)
         mail = server.mailbox.wait_for(patient.email, "Reset your CareSpace password")
-        assert "one hour" in mail.body
+        assert f"within {in_words(RESET_TTL)}" in mail.body
         link = link_in(mail, "/reset-password")
 
         page.goto(link)

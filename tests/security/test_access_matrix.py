@@ -33,13 +33,16 @@ from carespace_app import routes
 from carespace_app.clock import utcnow
 from carespace_app.models import AuditEvent, LabResult, UserSession
 from carespace_app.services.records import appointments
-from carespace_app.services.onboarding import invitations
+from carespace_app.services.permissions import caregivers
 from carespace_app.services.records import labs
 from carespace_app.services.records import messaging
 from carespace_app.services.records import resources
 from carespace_app.services.identity import sessions
 from carespace_app.services.errors import NotAllowed
 from carespace_app.state.admin import AdminState
+from carespace_app.state.admin_appointments import OfficeAppointmentRow
+from carespace_app.state.admin_messages import OpenThread
+from carespace_app.state.admin_resources import LinkRow
 from carespace_app.services.identity import security
 from carespace_app.state.session import SessionState
 from tests.conftest import _truncate
@@ -156,7 +159,7 @@ def _records(db, patient, patient_account, staff, tag: str, test_name: str) -> d
         db, staff, patient.id, starts_at=now + timedelta(days=3), duration_minutes=30,
         appointment_type="Office visit", provider=f"Dr. {tag} Lee", location=f"{tag} suite 4",
         instructions=f"{tag} bring your medication list", clock=utcnow)
-    invitations.grant_access(db, patient_account, patient.id, name=f"Pending {tag} Friend",
+    caregivers.grant_access(db, patient_account, patient.id, name=f"Pending {tag} Friend",
                              email=f"friend.{tag.lower()}@example.org", clock=utcnow)
     return dict(thread=thread, result=result, appointment=visit)
 
@@ -195,6 +198,7 @@ def build_world(engine) -> World:
                               (carer, rec_b["thread"])):
             with pytest.raises(NotAllowed):
                 messaging.open_thread(db, actor, thread, clock=utcnow)
+        db.commit()  # the world is built: the test is its unit of work
 
         def ids(patient, rec, test_name, markers) -> Ids:
             grant = db.exec(select(CaregiverGrant.id).where(CaregiverGrant.patient_id == patient.id)
@@ -445,11 +449,11 @@ def preset(state, world: World, role: str) -> None:
     if name == "MessagesState":
         state.thread_id, state._reply_key, state._compose_key = str(ids.thread), "key-1", "key-2"
     elif name == "AdminMessagesState":
-        state.thread, state._reply_key = {"id": str(ids.thread)}, "key-3"
+        state.thread, state._reply_key = OpenThread(id=str(ids.thread)), "key-3"
     elif name == "AdminAppointmentsState":
-        state.editing = {"id": str(ids.appointment)}
+        state.editing = OfficeAppointmentRow(id=str(ids.appointment))
     elif name == "AdminResourcesState":
-        state.editing = {"id": str(world.resource)}
+        state.editing = LinkRow(id=str(world.resource))
 
 
 def router_data(world: World, role: str) -> dict:

@@ -14,7 +14,7 @@ from sqlmodel import select
 from carespace_app import routes
 from carespace_app.clock import utcnow
 from carespace_app.models import AuditEvent, CaregiverGrant, MessageThread
-from carespace_app.services.onboarding import invitations
+from carespace_app.services.permissions import caregivers
 from carespace_app.services.records import labs
 from carespace_app.services.records import messaging
 from carespace_app.services.identity import sessions
@@ -48,8 +48,10 @@ def practice(db):
                               results=[labs.ResultInput(test_name="Sodium", value=130.0 + n,
                                                         unit="mmol/L", ref_low=135, ref_high=145)],
                               clock=utcnow)
-    return dict(rosa=rosa, james=james, rosa_user=patient_user(db, rosa),
-                james_user=patient_user(db, james), maria=maria, office=office)
+    people = dict(rosa=rosa, james=james, rosa_user=patient_user(db, rosa),
+                  james_user=patient_user(db, james), maria=maria, office=office)
+    db.commit()  # the set-up is one unit of work; the tabs read in their own
+    return people
 
 
 def _signed_in(browser: Browser, user, page: str = routes.HOME):
@@ -104,7 +106,8 @@ def test_a_reload_after_revocation_or_deactivation_gets_back_nothing(practice, d
     assert "Rzq subject" in tab.serialised()
     grant = db.exec(select(CaregiverGrant).where(CaregiverGrant.patient_id == practice["rosa"].id,
                                                  CaregiverGrant.email == "maria@example.net")).one()
-    invitations.revoke_access(db, practice["rosa_user"], grant.id, clock=utcnow)
+    caregivers.revoke_access(db, practice["rosa_user"], grant.id, clock=utcnow)
+    db.commit()  # the test is the unit of work
     tab.open(routes.MESSAGES)  # a reload
     _nothing_of(tab, "Rzq", "RZQ-00001")
 
@@ -113,6 +116,7 @@ def test_a_reload_after_revocation_or_deactivation_gets_back_nothing(practice, d
     office_tab = _signed_in(office_browser, practice["office"], f"{routes.ADMIN_PATIENT}?id={practice['rosa'].id}")
     assert "RZQ-00001" in office_tab.serialised()
     staff.deactivate(db, ada, practice["office"].id, clock=utcnow)
+    db.commit()  # the test is the unit of work
     office_tab.open(f"{routes.ADMIN_PATIENT}?id={practice['rosa'].id}")
     assert office_tab.path == routes.SIGN_IN
     _nothing_of(office_tab, "RZQ-00001", "Rzq")
@@ -161,7 +165,8 @@ def test_revocation_mid_page_never_lands_in_the_other_patients_record(practice, 
 
     grant = db.exec(select(CaregiverGrant).where(CaregiverGrant.patient_id == practice["rosa"].id,
                                                  CaregiverGrant.email == "maria@example.net")).one()
-    invitations.revoke_access(db, practice["rosa_user"], grant.id, clock=utcnow)
+    caregivers.revoke_access(db, practice["rosa_user"], grant.id, clock=utcnow)
+    db.commit()  # the test is the unit of work
 
     tab.call(MessagesState, "send_message",
              form={"category": "Billing", "subject": "Meant for Rosa", "body": "From Maria"})
@@ -169,7 +174,7 @@ def test_revocation_mid_page_never_lands_in_the_other_patients_record(practice, 
     assert tab.path == routes.ACCESS
     access = tab.state(AccessState)
     assert access.title == "Your access to Rosa Alvarez's portal has ended"
-    assert [c["label"] for c in access.choices] == ["Open James Okafor's portal"]
+    assert [c.label for c in access.choices] == ["Open James Okafor's portal"]
     _nothing_of(tab, "Rzq", "Jzq")
 
     # The same on Labs: the access page, never James's results under Rosa's name.
@@ -184,7 +189,8 @@ def test_a_caregiver_with_no_patient_left_is_told_so_not_looped(practice, db):
         grant = db.exec(select(CaregiverGrant).where(
             CaregiverGrant.patient_id == practice[patient].id,
             CaregiverGrant.email == "maria@example.net")).one()
-        invitations.revoke_access(db, practice[f"{patient}_user"], grant.id, clock=utcnow)
+        caregivers.revoke_access(db, practice[f"{patient}_user"], grant.id, clock=utcnow)
+        db.commit()  # the test is the unit of work
     tab = _signed_in(Browser("maria"), practice["maria"], routes.HOME)
     assert tab.path == routes.ACCESS
     assert tab.state(AccessState).title == "You don't have access to a patient's portal right now"
@@ -242,16 +248,23 @@ def test_tab_state_lives_in_memory_or_redis_and_expires_with_the_idle_sign_out(m
 
     import rxconfig
 
-    monkeypatch.delenv("REFLEX_REDIS_URL", raising=False)
-    config = importlib.reload(rxconfig).config
+    from carespace_app.config import get_settings
+
+    def reload_with(redis_url):  # rxconfig reads the settings, read once per environment
+        if redis_url is None:
+            monkeypatch.delenv("REFLEX_REDIS_URL", raising=False)
+        else:
+            monkeypatch.setenv("REFLEX_REDIS_URL", redis_url)
+        get_settings.cache_clear()
+        return importlib.reload(rxconfig).config
+
+    config = reload_with(None)
     assert config.state_manager_mode == "memory"  # never files under .states/
     assert config.redis_token_expiration <= sessions.IDLE_TIMEOUT.total_seconds()
-    monkeypatch.setenv("REFLEX_REDIS_URL", "redis://127.0.0.1:6379/0")
-    config = importlib.reload(rxconfig).config
+    config = reload_with("redis://127.0.0.1:6379/0")
     assert config.state_manager_mode == "redis"
     assert config.redis_token_expiration <= sessions.IDLE_TIMEOUT.total_seconds()
-    monkeypatch.delenv("REFLEX_REDIS_URL")
-    importlib.reload(rxconfig)
+    reload_with(None)
 
 
 def test_when_the_tab_cannot_be_checked_nothing_runs_and_the_person_is_told(practice, db, monkeypatch):

@@ -38,7 +38,7 @@ from carespace_app.models import (
 )
 from carespace_app.services.permissions import access
 from carespace_app.services.records import appointments
-from carespace_app.services.onboarding import invitations
+from carespace_app.services.permissions import caregivers
 from carespace_app.services.records import labs
 from carespace_app.services.records import messaging
 from carespace_app.services.identity import security
@@ -92,7 +92,7 @@ def _records(db: Session, patient, account, office, tag: str, ids: dict) -> list
     appointments.create_appointment(db, office, patient.id, starts_at=now + timedelta(days=3),
                                     duration_minutes=30, appointment_type="Office visit",
                                     provider=f"Dr. {tag} Lee", location=f"{tag} suite 4", clock=utcnow)
-    invitations.grant_access(db, account, patient.id, name="Pending Friend",
+    caregivers.grant_access(db, account, patient.id, name="Pending Friend",
                              email=f"friend.{tag.lower()}@example.org", clock=utcnow)
     return [patient.mrn, patient.email, f"{tag} subject line", f"{tag} message body",
             f"{tag} care team reply", f"{tag} panel", f"{tag}-Sodium", f"{tag}-unit",
@@ -114,7 +114,7 @@ class Practice(RuleBasedStateMachine):
     def build(self):
         _truncate(self.engine)
         self.serial = itertools.count(1)
-        with Session(self.engine, expire_on_commit=False) as db:
+        with session_scope(self.engine) as db:  # the test is the unit of work
             rosa = make_patient(db, first_name="Rosa", last_name="Alvarez", mrn="RZQ-00001",
                                 email="rosa.rzq@example.com")
             james = make_patient(db, first_name="James", last_name="Okafor", mrn="JZQ-00002",
@@ -223,7 +223,7 @@ class Practice(RuleBasedStateMachine):
 
         def send():
             where = tab.path
-            tab.call(MessagesState, "open_thread", thread_id=threads[0]["id"])
+            tab.call(MessagesState, "open_thread", thread_id=threads[0].id)
             if tab.path != where:  # sent away (see send_message): the reply box is gone
                 return
             tab.call(MessagesState, "send_reply", form={"reply": text})
@@ -265,39 +265,39 @@ class Practice(RuleBasedStateMachine):
     @rule(patient=st.sampled_from(("rosa", "james")))
     def revoke_maria(self, patient):
         """The patient revokes Maria from another device."""
-        with Session(self.engine, expire_on_commit=False) as db:
+        with session_scope(self.engine) as db:  # the test is the unit of work
             grant = db.exec(select(CaregiverGrant).where(
                 CaregiverGrant.patient_id == self.patients[patient],
                 CaregiverGrant.email == "maria@example.net",
                 CaregiverGrant.revoked_at.is_(None))).first()
             if grant is not None:
-                invitations.revoke_access(db, self.users[patient], grant.id, clock=utcnow)
+                caregivers.revoke_access(db, self.users[patient], grant.id, clock=utcnow)
         self.acted = None
 
     @rule(patient=st.sampled_from(("rosa", "james")))
     def regrant_maria(self, patient):
-        with Session(self.engine, expire_on_commit=False) as db:
+        with session_scope(self.engine) as db:  # the test is the unit of work
             if access.relation_to(db, self.users["maria"], self.patients[patient]) is None:
                 grant_caregiver(db, _patient(db, self.patients[patient]), user=self.users["maria"])
         self.acted = None
 
     @rule()
     def deactivate_sam(self):
-        with Session(self.engine, expire_on_commit=False) as db:
+        with session_scope(self.engine) as db:  # the test is the unit of work
             staff.deactivate(db, self.ada, self.users["sam"].id, clock=utcnow)
         self.acted = None
 
     @rule()
     def reactivate_sam(self):
-        with Session(self.engine, expire_on_commit=False) as db:
+        with session_scope(self.engine) as db:  # the test is the unit of work
             staff.reactivate(db, self.ada, self.users["sam"].id, clock=utcnow)
         self.acted = None
 
     @rule(person=st.sampled_from(PEOPLE))
     def password_changed_elsewhere(self, person):
         """A password change on another device ends every other session of the person."""
-        with Session(self.engine, expire_on_commit=False) as db:
-            sessions.end_all_sessions(db, self.users[person].id,
+        with session_scope(self.engine) as db:  # the test is the unit of work
+            sessions.end_user_sessions(db, self.users[person].id,
                                       reason=sessions.ENDED_PASSWORD_CHANGED, clock=utcnow)
         self.acted = None
 

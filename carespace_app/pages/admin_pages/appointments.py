@@ -67,12 +67,12 @@ def _past_question(prefix: str) -> rx.Component:
 def _cancel_dialog(a) -> rx.Component:
     return confirm_dialog(
         small_button("Cancel appointment", color_scheme="red",
-                     aria_label="Cancel appointment " + a["when"]),
-        ("Cancel the appointment on ", a["when"], "?"),
+                     aria_label="Cancel appointment " + a.when),
+        ("Cancel the appointment on ", a.when, "?"),
         "The patient will see it as Cancelled and gets an email saying their appointment "
         "changed. To see them after all, you would book a new appointment.",
         keep="Keep appointment", confirm="Yes, cancel appointment",
-        on_confirm=S.cancel_appointment(a["id"]))
+        on_confirm=S.cancel_appointment(a.id))
 
 
 def _error_key(name: str) -> str:
@@ -86,19 +86,19 @@ class _EditValues:
         mapping = {"provider": "provider", "location": "location", "start_date": "date",
                    "start_time": "time", "duration_minutes": "duration", "type": "type",
                    "instructions": "instructions"}
-        return S.editing[mapping[name]]
+        return getattr(S.editing, mapping[name])
 
 
 def _row(a, upcoming: bool) -> rx.Component:
-    actions = rx.cond(a["can_change"] == "yes", rx.hstack(
-        small_button("Edit", on_click=S.start_edit(a["id"]), aria_label="Edit appointment " + a["when"]),
+    actions = rx.cond(a.can_change, rx.hstack(
+        small_button("Edit", on_click=S.start_edit(a.id), aria_label="Edit appointment " + a.when),
         _cancel_dialog(a),
         spacing="2", wrap="wrap",
     )) if upcoming else rx.fragment()
     return rx.table.row(
-        rx.table.cell(a["when"]), rx.table.cell(a["type"]), rx.table.cell(a["provider"]),
-        rx.table.cell(a["location"]), rx.table.cell(a["duration"], " min"),
-        rx.table.cell(a["status"]), rx.table.cell(actions),
+        rx.table.cell(a.when), rx.table.cell(a.type), rx.table.cell(a.provider),
+        rx.table.cell(a.location), rx.table.cell(a.duration, " min"),
+        rx.table.cell(a.status), rx.table.cell(actions),
     )
 
 
@@ -108,7 +108,7 @@ def appointments_section() -> rx.Component:
         "Appointments",
         error_callout(S.form_error),
         rx.cond(
-            S.editing.contains("id"),
+            S.editing.is_not_none(),
             rx.box(rx.heading("Change appointment", size="4", as_="h3"),
                    _form("edit_", _EditValues(), S.save_appointment, "Save appointment",
                          small_button("Stop editing", on_click=S.stop_edit, type="button")),

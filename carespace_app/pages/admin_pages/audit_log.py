@@ -10,9 +10,9 @@ from .layout import admin_shell, data_table, pager, section
 
 def _row(e) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(e["at"]), rx.table.cell(e["actor"], rx.text(e["role"], size="1", color_scheme="gray")),
-        rx.table.cell(e["patient"]), rx.table.cell(e["action"], data_action=e["action"]),
-        rx.table.cell(e["detail"]), rx.table.cell(e["ip"]),
+        rx.table.cell(e.at), rx.table.cell(e.actor, rx.text(e.role, size="1", color_scheme="gray")),
+        rx.table.cell(e.patient), rx.table.cell(e.action, data_action=e.action),
+        rx.table.cell(e.detail), rx.table.cell(e.ip),
     )
 
 

@@ -62,16 +62,16 @@ def _entry_form() -> rx.Component:
 
 
 def _correct(r) -> rx.Component:
-    field_id = "correct_" + r["id"]
+    field_id = "correct_" + r.id
     return rx.popover.root(
-        rx.popover.trigger(small_button("Correct value", aria_label="Correct value of " + r["test"])),
+        rx.popover.trigger(small_button("Correct value", aria_label="Correct value of " + r.test)),
         rx.popover.content(
             rx.form(
                 rx.vstack(
-                    rx.el.input(type="hidden", name="result_id", value=r["id"]),
-                    rx.el.label("Corrected value for ", r["test"], html_for=field_id, class_name="cs-label"),
+                    rx.el.input(type="hidden", name="result_id", value=r.id),
+                    rx.el.label("Corrected value for ", r.test, html_for=field_id, class_name="cs-label"),
                     rx.input(id=field_id, name="value", size="2", input_mode="decimal",
-                             default_value=r["value"]),
+                             default_value=r.value),
                     rx.text("The earlier value stays in the audit log.", size="1", color_scheme="gray"),
                     rx.popover.close(small_button("Save correction", type="submit", variant="solid")),
                     spacing="2",
@@ -84,12 +84,12 @@ def _correct(r) -> rx.Component:
 
 def _flag(r) -> rx.Component:
     return rx.cond(
-        r["critical"] == "yes",
-        rx.badge(rx.icon("triangle-alert", size=14, aria_hidden="true"), r["flag"],
+        r.critical,
+        rx.badge(rx.icon("triangle-alert", size=14, aria_hidden="true"), r.flag,
                  color_scheme="red", variant="solid", size="2"),
-        rx.cond(r["abnormal"] == "yes",
-                rx.badge(r["flag"], color_scheme="amber", high_contrast=True, size="2"),
-                rx.text(r["flag"], size="2")))
+        rx.cond(r.abnormal,
+                rx.badge(r.flag, color_scheme="amber", high_contrast=True, size="2"),
+                rx.text(r.flag, size="2")))
 
 
 def _report(rep) -> rx.Component:
@@ -101,11 +101,11 @@ def _report(rep) -> rx.Component:
                 rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
                                                ["Test", "Value", "Unit", "Reference range", "Flag", ""]])),
                 rx.table.body(rx.foreach(rep.results, lambda r: rx.table.row(
-                    rx.table.cell(r["test"]),
-                    rx.table.cell(r["value"], rx.cond(r["corrected"] != "",
-                                                      rx.badge(r["corrected"], margin_left="0.5rem"))),
-                    rx.table.cell(r["unit"]), rx.table.cell(r["range"]),
-                    rx.table.cell(_flag(r), data_flag=r["flag"]), rx.table.cell(_correct(r)),
+                    rx.table.cell(r.test),
+                    rx.table.cell(r.value, rx.cond(r.corrected,
+                                                      rx.badge("Corrected", margin_left="0.5rem"))),
+                    rx.table.cell(r.unit), rx.table.cell(r.reference),
+                    rx.table.cell(_flag(r), data_flag=r.flag), rx.table.cell(_correct(r)),
                 ))),
                 variant="surface", size="1", width="100%",
             ),

@@ -24,24 +24,24 @@ def _filters() -> rx.Component:
 
 def _row(t) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(rx.cond(t["unread"] != "", rx.badge(t["unread"], color_scheme="amber"))),
-        rx.table.cell(small_button(t["subject"], on_click=S.open_thread(t["id"]), variant="ghost",
-                                   aria_label="Open conversation " + t["subject"])),
-        rx.table.cell(rx.link(t["patient"], href=routes.ADMIN_PATIENT + "?id=" + t["patient_id"]),
-                      rx.text(t["mrn"], size="1", color_scheme="gray")),
-        rx.table.cell(t["category"]),
-        rx.table.cell(t["status"]),
-        rx.table.cell(t["last"]),
-        rx.table.cell(t["replied_by"]),
+        rx.table.cell(rx.cond(t.unread, rx.badge("Unread", color_scheme="amber"))),
+        rx.table.cell(small_button(t.subject, on_click=S.open_thread(t.id), variant="ghost",
+                                   aria_label="Open conversation " + t.subject)),
+        rx.table.cell(rx.link(t.patient, href=routes.ADMIN_PATIENT + "?id=" + t.patient_id),
+                      rx.text(t.mrn, size="1", color_scheme="gray")),
+        rx.table.cell(t.category),
+        rx.table.cell(t.status),
+        rx.table.cell(t.last),
+        rx.table.cell(t.replied_by),
     )
 
 
 def _message(m) -> rx.Component:
     return rx.box(
-        rx.text(rx.text.strong(m["author"]), " · ", m["from"], " · ", m["at"], size="2",
-                color_scheme="gray"),
-        rx.text(m["body"], size="3", white_space="pre-wrap"),
-        class_name=rx.cond(m["from"] == "Office", "cs-msg cs-msg-office", "cs-msg"),
+        rx.text(rx.text.strong(m.author), " · ", rx.cond(m.from_staff, "Office", "Patient side"),
+                " · ", m.at, size="2", color_scheme="gray"),
+        rx.text(m.body, size="3", white_space="pre-wrap"),
+        class_name=rx.cond(m.from_staff, "cs-msg cs-msg-office", "cs-msg"),
     )
 
 
@@ -54,7 +54,7 @@ def _close_dialog() -> rx.Component:
     """Closing asks first: the patient's side can no longer answer in it."""
     return confirm_dialog(
         small_button("Close"), CLOSE_QUESTION,
-        ("“", S.thread["subject"], "” with ", S.thread["patient"], ". ", CLOSE_EXPLAINED),
+        ("“", S.thread.subject, "” with ", S.thread.patient, ". ", CLOSE_EXPLAINED),
         keep="Keep it open", confirm="Close conversation", on_confirm=S.close_thread,
         color_scheme="teal")
 
@@ -64,13 +64,13 @@ def _thread() -> rx.Component:
         "Conversation",
         rx.hstack(
             rx.vstack(
-                rx.heading(S.thread["subject"], size="4", as_="h3"),
-                rx.text(S.thread["patient"], " · ", S.thread["category"], " · status ",
-                        rx.text.strong(S.thread["status"]), size="2"),
+                rx.heading(S.thread.subject, size="4", as_="h3"),
+                rx.text(S.thread.patient, " · ", S.thread.category, " · status ",
+                        rx.text.strong(S.thread.status), size="2"),
                 spacing="1",
             ),
             rx.spacer(),
-            rx.cond(S.thread["status"] == "closed",
+            rx.cond(S.thread.status == "closed",
                     small_button("Reopen", on_click=S.reopen_thread),
                     _close_dialog()),
             small_button("Back to the queue", on_click=S.close_thread_view, variant="outline"),
@@ -99,7 +99,7 @@ def messages_page() -> rx.Component:
     return admin_shell(
         "Messages",
         rx.heading("Messages", size="7", as_="h1"),
-        rx.cond(S.thread.contains("id"), _thread()),
+        rx.cond(S.thread.is_not_none(), _thread()),
         section(
             "Message queue",
             _filters(),

@@ -10,12 +10,12 @@ from .layout import admin_shell, data_table, pager, section, select_field, small
 
 def _row(e) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(e["created"]), rx.table.cell(e["to"]), rx.table.cell(e["subject"]),
-        rx.table.cell(e["kind"]), rx.table.cell(e["status"], data_status=e["status"]),
-        rx.table.cell(e["attempts"]), rx.table.cell(e["error"]),
-        rx.table.cell(rx.cond(e["retry"] == "yes",
-                              small_button("Retry", on_click=S.retry(e["id"]),
-                                           aria_label="Retry the email to " + e["to"]))),
+        rx.table.cell(e.created), rx.table.cell(e.to_address), rx.table.cell(e.subject),
+        rx.table.cell(e.kind), rx.table.cell(e.status, data_status=e.status),
+        rx.table.cell(e.attempts), rx.table.cell(e.error),
+        rx.table.cell(rx.cond(e.retry,
+                              small_button("Retry", on_click=S.retry(e.id),
+                                           aria_label="Retry the email to " + e.to_address))),
     )
 
 

@@ -51,7 +51,7 @@ def _invitation() -> rx.Component:
                                        loading=S.busy),
                         primary_button("Send new link", on_click=S.send_invitation,
                                        loading=S.busy)),
-                rx.text("Sent to ", S.patient["email"], ". A new link cancels every earlier one.",
+                rx.text("Sent to ", S.patient.email, ". A new link cancels every earlier one.",
                         size="2", color_scheme="gray"),
                 spacing="3", align="center", wrap="wrap",
             ),
@@ -61,16 +61,16 @@ def _invitation() -> rx.Component:
 
 def _caregiver_row(c) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(c["name"]),
-        rx.table.cell(c["email"]),
-        rx.table.cell(c["status"], rx.cond(c["expires"] != "", rx.text(" until ", c["expires"])),
-                      rx.cond(c["note"] != "", rx.text(c["note"], weight="bold",
+        rx.table.cell(c.name),
+        rx.table.cell(c.email),
+        rx.table.cell(c.status, rx.cond(c.expires != "", rx.text(" until ", c.expires)),
+                      rx.cond(c.note != "", rx.text(c.note, weight="bold",
                                                        data_testid="access-code"))),
         rx.table.cell(rx.hstack(
-            rx.cond(c["can_send"] == "yes",
-                    small_button("Send new link", on_click=S.send_caregiver_link(c["grant_id"]),
-                                 aria_label="Send new link to " + c["email"])),
-            rx.cond(c["can_revoke"] == "yes", _revoke(c)),
+            rx.cond(c.can_send,
+                    small_button("Send new link", on_click=S.send_caregiver_link(c.grant_id),
+                                 aria_label="Send new link to " + c.email)),
+            rx.cond(c.can_revoke, _revoke(c)),
             spacing="2", wrap="wrap",
         )),
     )
@@ -78,19 +78,19 @@ def _caregiver_row(c) -> rx.Component:
 
 def _revoke(c) -> rx.Component:
     return confirm_dialog(
-        small_button("Revoke access", color_scheme="red", aria_label="Revoke access for " + c["email"]),
+        small_button("Revoke access", color_scheme="red", aria_label="Revoke access for " + c.email),
         "Revoke access?",
-        ("This is permanent. ", c["name"], " loses access to this patient's portal at once."),
-        keep="Keep access", confirm="Revoke access", on_confirm=S.revoke_caregiver(c["grant_id"]))
+        ("This is permanent. ", c.name, " loses access to this patient's portal at once."),
+        keep="Keep access", confirm="Revoke access", on_confirm=S.revoke_caregiver(c.grant_id))
 
 
 def _thread_row(t) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(rx.link(t["subject"], href=routes.ADMIN_MESSAGES + "?thread=" + t["id"])),
-        rx.table.cell(t["category"]),
-        rx.table.cell(t["status"]),
-        rx.table.cell(t["last"]),
-        rx.table.cell(rx.cond(t["unread"] != "", rx.badge(t["unread"], color_scheme="amber"))),
+        rx.table.cell(rx.link(t.subject, href=routes.ADMIN_MESSAGES + "?thread=" + t.id)),
+        rx.table.cell(t.category),
+        rx.table.cell(t.status),
+        rx.table.cell(t.last),
+        rx.table.cell(rx.cond(t.unread, rx.badge("Unread", color_scheme="amber"))),
     )
 
 
@@ -98,8 +98,8 @@ def patient_detail_page() -> rx.Component:
     body = rx.vstack(
         rx.hstack(
             rx.vstack(
-                rx.heading(S.patient["name"], size="7", as_="h1"),
-                rx.text("MRN ", S.patient["mrn"], " · born ", S.patient["dob_text"], size="3",
+                rx.heading(S.patient.name, size="7", as_="h1"),
+                rx.text("MRN ", S.patient.mrn, " · born ", S.patient.dob_text, size="3",
                         color_scheme="gray"),
                 spacing="1",
             ),

@@ -5,12 +5,13 @@ import reflex as rx
 
 from ... import routes
 from ...components.ui import error_callout, field, primary_button, text_input
+from ...config import get_settings
 from ...state.admin_patients import AdminPatientsState as S
 from .layout import admin_shell, data_table, pager, section
 
 
 SEARCH_LABEL = "Search by name, MRN, email or date of birth"
-SEARCH_EXAMPLE = "Whitaker, Rose · 00042 · rose@ · (479) 587-1700 · 07/19/1952"
+SEARCH_EXAMPLE = f"Whitaker, Rose · 00042 · rose@ · {get_settings().office_phone} · 07/19/1952"
 SEARCH_HINT = ("A first name, \u201cRose Whitaker\u201d or \u201cWhitaker, Rose\u201d, part of an MRN "
                "or email, a phone number typed any way, or a date of birth.")
 
@@ -20,7 +21,7 @@ def patient_fields(errors, values=None) -> list[rx.Component]:
     values = {} if values is None else values
 
     def one(label, name, hint=None, **props):
-        default = values.get(name, "") if isinstance(values, dict) else values[name]
+        default = values.get(name, "") if isinstance(values, dict) else getattr(values, name)
         return field(label, text_input(name, default_value=default, **props), name, hint=hint,
                      error=errors[name])
 
@@ -31,7 +32,7 @@ def patient_fields(errors, values=None) -> list[rx.Component]:
             one("Last name", "last_name", required=True, auto_complete="off"),
             one("Date of birth", "date_of_birth", type="date", required=True),
             one("Email", "email", type="email", required=True, auto_complete="off"),
-            one("Phone", "phone", type="tel", hint="Optional, like (479) 587-1700."),
+            one("Phone", "phone", type="tel", hint=f"Optional, like {get_settings().office_phone}."),
             columns=rx.breakpoints(initial="1", sm="2", lg="3"), spacing="3", width="100%",
         ),
     ]
@@ -39,11 +40,11 @@ def patient_fields(errors, values=None) -> list[rx.Component]:
 
 def _row(p) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(rx.link(p["name"], href=routes.ADMIN_PATIENT + "?id=" + p["id"])),
-        rx.table.cell(p["mrn"]),
-        rx.table.cell(p["dob"]),
-        rx.table.cell(p["email"]),
-        rx.table.cell(p["phone"]),
+        rx.table.cell(rx.link(p.name, href=routes.ADMIN_PATIENT + "?id=" + p.id)),
+        rx.table.cell(p.mrn),
+        rx.table.cell(p.dob),
+        rx.table.cell(p.email),
+        rx.table.cell(p.phone),
     )
 
 

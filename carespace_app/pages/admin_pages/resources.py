@@ -11,7 +11,7 @@ from .layout import admin_shell, data_table, section, small_button
 def _form(prefix: str, values, on_submit, button: str, extra=None) -> rx.Component:
     def one(label, name, **props):
         return field(label, text_input(f"{prefix}{name}", name=name,
-                                       default_value=values[name] if values is not None else "", **props),
+                                       default_value=getattr(values, name) if values is not None else "", **props),
                      f"{prefix}{name}", error=S.errors[name])
 
     return rx.form(
@@ -29,22 +29,22 @@ def _form(prefix: str, values, on_submit, button: str, extra=None) -> rx.Compone
 
 def _delete_dialog(r) -> rx.Component:
     return confirm_dialog(
-        small_button("Delete", color_scheme="red", aria_label="Delete " + r["title"]),
-        ("Delete the link “", r["title"], "”?"),
+        small_button("Delete", color_scheme="red", aria_label="Delete " + r.title),
+        ("Delete the link “", r.title, "”?"),
         "Patients no longer see it on their Resources tab. To show it again, you would add it again.",
-        keep="Keep link", confirm="Yes, delete link", on_confirm=S.delete_link(r["id"]))
+        keep="Keep link", confirm="Yes, delete link", on_confirm=S.delete_link(r.id))
 
 
 def _row(r) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(rx.text.strong(r["title"]), rx.text(r["description"], size="2", color_scheme="gray")),
-        rx.table.cell(rx.link(r["url"], href=r["url"], is_external=True, rel="noopener noreferrer")),
+        rx.table.cell(rx.text.strong(r.title), rx.text(r.description, size="2", color_scheme="gray")),
+        rx.table.cell(rx.link(r.url, href=r.url, is_external=True, rel="noopener noreferrer")),
         rx.table.cell(rx.hstack(
-            small_button("Move up", on_click=S.move_link(r["id"], "up"), disabled=r["first"] == "yes",
-                         aria_label="Move " + r["title"] + " up"),
-            small_button("Move down", on_click=S.move_link(r["id"], "down"), disabled=r["last"] == "yes",
-                         aria_label="Move " + r["title"] + " down"),
-            small_button("Edit", on_click=S.start_edit(r["id"]), aria_label="Edit " + r["title"]),
+            small_button("Move up", on_click=S.move_link(r.id, "up"), disabled=r.first,
+                         aria_label="Move " + r.title + " up"),
+            small_button("Move down", on_click=S.move_link(r.id, "down"), disabled=r.last,
+                         aria_label="Move " + r.title + " down"),
+            small_button("Edit", on_click=S.start_edit(r.id), aria_label="Edit " + r.title),
             _delete_dialog(r),
             spacing="2", wrap="wrap",
         )),
@@ -56,7 +56,7 @@ def resources_page() -> rx.Component:
         "Resources",
         rx.heading("Resources", size="7", as_="h1"),
         error_callout(S.form_error),
-        rx.cond(S.editing.contains("id"),
+        rx.cond(S.editing.is_not_none(),
                 section("Edit link", _form("edit_", S.editing, S.save_link, "Save link",
                                            small_button("Stop editing", on_click=S.stop_edit,
                                                         type="button")))),

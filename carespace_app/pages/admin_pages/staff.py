@@ -4,31 +4,32 @@ from __future__ import annotations
 import reflex as rx
 
 from ...components.ui import confirm_dialog, error_callout, field, primary_button, text_input
+from ...policy import RESET_TTL, in_words
 from ...state.admin_staff import AdminStaffState as S
 from .layout import admin_shell, data_table, section, small_button
 
 
 def _deactivate_dialog(m) -> rx.Component:
     return confirm_dialog(
-        small_button("Deactivate", color_scheme="red", aria_label="Deactivate " + m["email"]),
-        ("Deactivate ", m["name"], "'s account?"),
+        small_button("Deactivate", color_scheme="red", aria_label="Deactivate " + m.email),
+        ("Deactivate ", m.name, "'s account?"),
         "They are signed out everywhere at once and can't sign in until an administrator "
         "reactivates the account. Nothing they did is deleted.",
-        keep="Keep account", confirm="Yes, deactivate", on_confirm=S.deactivate(m["id"]))
+        keep="Keep account", confirm="Yes, deactivate", on_confirm=S.deactivate(m.id))
 
 
 def _row(m) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(m["name"]), rx.table.cell(m["email"]), rx.table.cell(m["role"]),
-        rx.table.cell(m["status"]), rx.table.cell(m["message_email"]),
-        rx.table.cell(rx.cond(m["me"] == "yes", rx.text("You", size="2"), rx.hstack(
-            rx.cond(m["active"] == "yes",
+        rx.table.cell(m.name), rx.table.cell(m.email), rx.table.cell(m.role),
+        rx.table.cell(m.status), rx.table.cell(m.message_email),
+        rx.table.cell(rx.cond(m.me, rx.text("You", size="2"), rx.hstack(
+            rx.cond(m.active,
                     _deactivate_dialog(m),
-                    small_button("Reactivate", on_click=S.reactivate(m["id"]),
-                                 aria_label="Reactivate " + m["email"])),
-            rx.cond(m["active"] == "yes",
-                    small_button("Send password reset link", on_click=S.send_reset_link(m["id"]),
-                                 aria_label="Send password reset link to " + m["email"])),
+                    small_button("Reactivate", on_click=S.reactivate(m.id),
+                                 aria_label="Reactivate " + m.email)),
+            rx.cond(m.active,
+                    small_button("Send password reset link", on_click=S.send_reset_link(m.id),
+                                 aria_label="Send password reset link to " + m.email)),
             spacing="2", wrap="wrap"))),
     )
 
@@ -44,7 +45,8 @@ def staff_page() -> rx.Component:
                 columns=rx.breakpoints(initial="1", sm="2"), spacing="3", width="100%",
             ),
             rx.checkbox("Administrator (can manage staff accounts)", name="is_admin", size="3"),
-            rx.text("No password is emailed: they get a link to choose their own (valid one hour).",
+            rx.text("No password is emailed: they get a link to choose their own "
+                    f"(valid for {in_words(RESET_TTL)}).",
                     size="2", color_scheme="gray"),
             primary_button("Create staff account", type="submit", loading=S.busy),
             spacing="3", width="100%", align="start",

@@ -21,7 +21,7 @@ from carespace_app.services.permissions import access
 from carespace_app.services.audit import trail
 from carespace_app.services.permissions.access import ROLE_SYSTEM
 from carespace_app.services.errors import ValidationError
-from carespace_app.services.identity.passwords import normalize_email
+from carespace_app.services.identity.emails import normalize_email
 
 
 @dataclass
@@ -102,5 +102,4 @@ def list_events(db: Session, actor: User, *, mrn: str = "", actor_email: str = "
                                                 ("to", to_day)) if v)
     trail.record(db, "audit.viewed", actor=actor, detail=filters or "all", client_ip=client_ip,
                  clock=clock)
-    db.commit()
     return paging.page_of(items, offset, limit)

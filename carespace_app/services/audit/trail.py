@@ -13,7 +13,7 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from carespace_app.clock import Clock, utcnow
-from carespace_app.models import AuditEvent, User
+from carespace_app.models import ROLE_PATIENT, AuditEvent, User
 
 
 DETAIL_LIMIT = 1000
@@ -25,14 +25,15 @@ def _clean(text: str, limit: int) -> str:
     return cleaned[:limit]
 
 
-def role_of(user: Optional[User], relation: Optional[str] = None) -> str:
+def role_of(user: Optional[User]) -> str:
+    """The audit role of a person (AuditEvent.actor_role); a caregiver's is the caller's to say."""
     if user is None:
         return "anonymous"
     if user.is_admin:
         return "admin"
     if user.is_staff:
         return "staff"
-    return relation or "patient"
+    return ROLE_PATIENT
 
 
 def record(

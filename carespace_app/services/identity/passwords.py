@@ -1,4 +1,4 @@
-"""Email addresses and the practice's password rules.
+"""The practice's password rules (email addresses: ``emails.py``).
 
 Shaped like Django's ``password_validation``: a list of small validators, each
 with a ``help_text`` the form shows as a ticking checklist and a ``validate``
@@ -11,49 +11,19 @@ from __future__ import annotations
 import unicodedata
 from typing import Optional
 
-from email_validator import EmailNotValidError, validate_email
 from zxcvbn import zxcvbn
 
 from carespace_app.services.identity import security
+from carespace_app.services.identity.emails import normalize_email
 from carespace_app.services.errors import ValidationError
-from carespace_app.services.text_rules import without_hidden_characters
 from carespace_app.policy import MIN_LENGTH
 
-INVALID_EMAIL = "Enter a valid email address, like name@example.com."
 # Shorter local parts ("jo", "ann") are too likely to appear by chance in a good password.
 MIN_EMAIL_PART_TO_REFUSE = 4
 # zxcvbn's time grows fast with long input of look-alike characters (1.7 s of CPU for 72
 # of them), so it never sees more than bcrypt's 72 bytes: longer is refused by
 # MaxBytesValidator before NotCommonValidator runs anyway.
 ZXCVBN_MAX_BYTES = 72
-
-
-# --- email addresses ---------------------------------------------------------
-
-
-def normalize_email(email: str) -> str:
-    """The key for every email look-up and for storage.
-
-    NFKC folds look-alike *compatibility* forms (fullwidth letters) into ASCII,
-    casefold folds case. Neither folds a dotless "ı" into "i", so an address
-    that merely looks like another stays a different address.
-    """
-    # Characters no person types (NUL, controls, invisible marks) are no part of an
-    # address: dropped, so a forged one can't reach the database (PostgreSQL refuses NUL).
-    email = without_hidden_characters(email or "")
-    return unicodedata.normalize("NFKC", email.strip()).casefold()
-
-
-def validate_email_address(email: str) -> str:
-    """The normalised address, or ValidationError on the ``email`` field."""
-    candidate = normalize_email(email if isinstance(email, str) else "")
-    if not candidate or len(candidate) > 320:
-        raise ValidationError(INVALID_EMAIL, field="email")
-    try:
-        checked = validate_email(candidate, check_deliverability=False)
-    except EmailNotValidError:
-        raise ValidationError(INVALID_EMAIL, field="email") from None
-    return normalize_email(checked.normalized)
 
 
 # --- password rules ----------------------------------------------------------

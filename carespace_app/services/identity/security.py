@@ -28,7 +28,7 @@ TOKEN_BYTES = 32  # 256 bits, well over the 128 the product asks for
 # (Linux: per-thread nice), so when the cores are short a click preempts a hash instead
 # of waiting behind it: sign-ins slow down in a burst, everyone else does not
 # (benchmarks/load.py --only portal,signin; docs/PERFORMANCE.md).
-_BCRYPT_THREADS = int(os.environ.get("CARESPACE_BCRYPT_THREADS") or max(1, (os.cpu_count() or 2) - 1))
+_BCRYPT_THREADS = get_settings().bcrypt_threads  # CARESPACE_BCRYPT_THREADS
 BCRYPT_NICE = 10
 
 

@@ -3,7 +3,8 @@
 The browser holds only an opaque token in an HttpOnly cookie; the database
 holds its SHA-256. Ending a session is a database write, so sign-out, a
 password change or a revocation takes effect on the very next request of an
-already open tab.
+already open tab. A ticket is a one-time link (``links.TICKET``). Nothing here commits:
+the caller's unit of work does (``db.session_scope``).
 """
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from sqlmodel import Session, select
 
 from carespace_app.clock import Clock
 from carespace_app.models import SignInTicket, User, UserSession
-from carespace_app.services.identity import security
-from carespace_app.policy import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, IDLE_WARNING, TICKET_TTL
+from carespace_app.services.identity import links, security
+from carespace_app.policy import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT
 
 # last_seen_at is written at most this often: every click of every open tab would
 # otherwise be a write. The cost is that the idle logoff may come up to 30 s early.
@@ -83,15 +84,10 @@ def start_session(
     )
     db.add(session)
     db.flush()
-    ticket = security.new_token()
-    db.add(SignInTicket(
-        token_hash=security.token_hash(ticket),
-        session_id=session.id,
+    _row, ticket = links.issue(
+        db, links.TICKET, now, session_id=session.id,
         sealed_session_token=security.seal(session_token),
-        expires_at=now + TICKET_TTL,
-        browser_nonce_hash=security.token_hash(browser_nonce) if browser_nonce else None,
-    ))
-    db.commit()
+        browser_nonce_hash=security.token_hash(browser_nonce) if browser_nonce else None)
     return ticket
 
 
@@ -117,18 +113,11 @@ def redeem_ticket(db: Session, ticket: str, *, clock: Clock,
     else:
         nonce = browser_nonce if isinstance(browser_nonce, str) else ""
         same_browser = SignInTicket.browser_nonce_hash == security.token_hash(nonce)
-    live = (SignInTicket.token_hash == ticket_hash, SignInTicket.used_at.is_(None),
-            SignInTicket.expires_at > now)
-    # Conditional UPDATE: of two concurrent redemptions only one changes the row.
-    won = db.execute(
-        update(SignInTicket)
-        .where(*live, same_browser)
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if won != 1:
-        elsewhere = db.exec(select(SignInTicket.id).where(*live)).first()
-        db.commit()  # end the (empty) write transaction; the ticket is no good here
+    this_ticket = SignInTicket.token_hash == ticket_hash
+    # Of two concurrent redemptions only one claims the ticket.
+    if not links.claim(db, links.TICKET, now, this_ticket, same_browser):
+        elsewhere = db.exec(select(SignInTicket.id).where(
+            this_ticket, *links.live_conditions(links.TICKET, now))).first()
         if elsewhere is not None:
             raise TicketForAnotherBrowser()
         return None
@@ -140,7 +129,6 @@ def redeem_ticket(db: Session, ticket: str, *, clock: Clock,
         session_token = None
     row.sealed_session_token = ""  # the cookie holds it now; the database need not
     db.add(row)
-    db.commit()
     return session_token
 
 
@@ -181,12 +169,10 @@ def resolve(
     if ended is not None:
         _end(session, ended, now)
         db.add(session)
-        db.commit()
         return None
     if touch and now - session.last_seen_at >= TOUCH_EVERY:
         session.last_seen_at = now
         db.add(session)
-        db.commit()
     return session, user
 
 
@@ -199,7 +185,6 @@ def end_session(db: Session, token: Optional[str], *, reason: str = ENDED_SIGNED
         .where(UserSession.token_hash == security.token_hash(token), UserSession.ended_at.is_(None))
         .values(ended_at=clock(), ended_reason=reason[:40])
     )
-    db.commit()
 
 
 def end_user_sessions(
@@ -210,7 +195,7 @@ def end_user_sessions(
     clock: Clock,
     except_session_id: Optional[int] = None,
 ) -> int:
-    """End every live session of a user inside the caller's transaction (no commit)."""
+    """End every live session of a user (all devices), but maybe the one in use; how many."""
     query = update(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
     if except_session_id is not None:
         query = query.where(UserSession.id != except_session_id)
@@ -218,21 +203,6 @@ def end_user_sessions(
         query.values(ended_at=clock(), ended_reason=reason[:40])
     )
     return result.rowcount
-
-
-def end_all_sessions(
-    db: Session,
-    user_id: int,
-    *,
-    reason: str,
-    clock: Clock,
-    except_session_id: Optional[int] = None,
-) -> int:
-    """End every live session of a user (all devices), but maybe the one in use; returns how many."""
-    count = end_user_sessions(db, user_id, reason=reason, clock=clock,
-                              except_session_id=except_session_id)
-    db.commit()
-    return count
 
 
 def set_active_patient(db: Session, session_id: int, patient_id: Optional[int]) -> None:
@@ -243,4 +213,3 @@ def set_active_patient(db: Session, session_id: int, patient_id: Optional[int]) 
         .where(UserSession.id == session_id)
         .values(active_patient_id=patient_id)
     )
-    db.commit()

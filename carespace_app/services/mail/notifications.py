@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from carespace_app import routes
 from carespace_app.clock import Clock
-from carespace_app.config import OFFICE_PHONE
+from carespace_app.config import get_settings
 from carespace_app.models import RELATION_CAREGIVER, Patient, PatientAccess, User
 from carespace_app.services.mail import outbox
 
@@ -53,7 +53,7 @@ GREETING = "Hello,"
 PATIENT_NEWS = "{news} in your CareSpace portal."
 CAREGIVER_NEWS = "{news} in {patient}'s CareSpace portal."
 OPEN_LINE = "To see it, sign in here: {link}"
-QUESTIONS_LINE = f"If you have a question in the meantime, call the office at {OFFICE_PHONE}."
+QUESTIONS_LINE = f"If you have a question in the meantime, call the office at {get_settings().office_phone}."
 
 STAFF_SUBJECT = "A patient sent a new message"
 STAFF_NEWS = "A patient sent a new message in CareSpace."

@@ -68,7 +68,6 @@ def retry_email(db: Session, actor: User, email_id: int, *, clock: Clock,
     email = outbox.retry(db, email_id, clock=clock)
     trail.record(db, "outbox.retried", actor=actor, patient_id=email.patient_id,
                  detail=f"email {email.id}", client_ip=client_ip, clock=clock)
-    db.commit()
     return _row(email)
 
 

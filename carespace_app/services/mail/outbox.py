@@ -6,6 +6,9 @@ rolled back. A sender (``sender.run_sender``, one per worker) claims due rows
 and delivers them; a claim is exclusive, so each email goes out once even with
 several workers. Secret links are kept only sealed (``security.seal``) and the
 seal is dropped once the email has been handed to the SMTP server.
+
+This module knows no sender: a sender asks to hear of new mail (``on_queued``), and
+is told after each commit that queued some.
 """
 from __future__ import annotations
 
@@ -14,14 +17,15 @@ import smtplib
 from datetime import timedelta, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
-from typing import Optional
+from typing import Callable, Optional
 
 from sqlalchemy import and_, event, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from carespace_app.clock import Clock
-from carespace_app.config import OFFICE_PHONE, PRACTICE_NAME, Settings
+from carespace_app.db import session_scope
+from carespace_app.config import Settings, get_settings
 from carespace_app.models import (
     OUTBOX_FAILED,
     OUTBOX_LOGGED,
@@ -46,9 +50,9 @@ MAX_BACKOFF = timedelta(minutes=30)
 SMTP_TIMEOUT_SECONDS = 20
 FOOTER = (
     "\n\n--\n"
-    f"This message was sent by CareSpace, the patient portal of {PRACTICE_NAME}. "
+    f"This message was sent by CareSpace, the patient portal of {get_settings().practice_name}. "
     "Do not reply to this email: replies are not read. "
-    f"For questions, call the office at {OFFICE_PHONE}."
+    f"For questions, call the office at {get_settings().office_phone}."
 )
 DELIVERED = (OUTBOX_SENT, OUTBOX_LOGGED)
 
@@ -67,7 +71,8 @@ def enqueue(
     """Queue an email inside the caller's transaction (flush, no commit).
 
     ``body`` holds ``{link}`` where the link goes; the link itself is stored
-    only sealed. Every caller commits, and the sender is woken after that commit.
+    only sealed. The caller's unit of work commits it with the action, and
+    whoever listens (``on_queued``) hears of it after that commit.
     """
     if link is not None and LINK_PLACEHOLDER not in body:
         raise ValueError("a link needs the {link} placeholder in the body")
@@ -86,13 +91,30 @@ def enqueue(
     )
     db.add(email)
     db.flush()
-    _wake_sender_after_commit(db)
+    _announce_after_commit(db)
     return email
 
 
-def _wake_sender_after_commit(db: Session) -> None:
-    # Waking before the commit would find nothing to send; after it, the email
-    # (an invitation, a reset link) goes out within a second instead of at the next poll.
+# --- telling a sender --------------------------------------------------------------
+
+_listeners: list[Callable[[], None]] = []
+
+
+def on_queued(callback: Callable[[], None]) -> None:
+    """Call ``callback()`` after every commit that queued (or re-queued) an email.
+
+    The sender registers its ``wake`` when it starts, so an email (an invitation, a
+    reset link) goes out within a second instead of at the next poll. Registering the
+    same callback again changes nothing. Callbacks run on the committing thread, once
+    its commit is done: they must be quick.
+    """
+    if callback not in _listeners:
+        _listeners.append(callback)
+
+
+def _announce_after_commit(db: Session) -> None:
+    # Announcing before the commit would send the listener looking for a row it cannot
+    # see yet; a rollback must announce nothing.
     db.info["outbox_pending"] = True
     if db.info.get("outbox_listening"):
         return
@@ -101,9 +123,15 @@ def _wake_sender_after_commit(db: Session) -> None:
     @event.listens_for(db, "after_commit")
     def _after_commit(session):
         if session.info.pop("outbox_pending", False):
-            from carespace_app.services.mail import sender
+            for callback in list(_listeners):
+                try:
+                    callback()
+                except Exception:  # the action is committed: a listener cannot undo it
+                    log.exception("an outbox listener failed")
 
-            sender.wake()
+    @event.listens_for(db, "after_rollback")
+    def _after_rollback(session):
+        session.info.pop("outbox_pending", None)
 
 
 def render(email: OutboxEmail, secret_key: Optional[str] = None) -> tuple[str, str]:
@@ -126,13 +154,20 @@ def _due(now):
     )
 
 
-def claim_due(db: Session, *, clock: Clock, limit: int = 20) -> list[OutboxEmail]:
-    """Mark up to ``limit`` due emails "sending" for this sender and commit.
+def claim_due(engine: Engine, *, clock: Clock, limit: int = 20) -> list[OutboxEmail]:
+    """Mark up to ``limit`` due emails "sending" for this sender, in a transaction of its own.
 
+    The claim is the sender's own unit of work: it must be committed (seen by every
+    other sender) before any email is handed to SMTP, and it belongs to no user's action.
     PostgreSQL: rows locked by another sender are skipped (FOR UPDATE SKIP LOCKED).
     SQLite: each row is taken with an UPDATE that only succeeds while it is
     still due, so two senders never both win the same row.
     """
+    with session_scope(engine) as db:
+        return _claim(db, clock=clock, limit=limit)
+
+
+def _claim(db: Session, *, clock: Clock, limit: int) -> list[OutboxEmail]:
     now = clock()
     query = (
         select(OutboxEmail)
@@ -158,7 +193,6 @@ def claim_due(db: Session, *, clock: Clock, limit: int = 20) -> list[OutboxEmail
             if taken == 1:
                 won.append(email_id)
         claimed = [db.get(OutboxEmail, email_id, populate_existing=True) for email_id in won]
-    db.commit()
     return claimed
 
 
@@ -209,8 +243,11 @@ def deliver(engine: Engine, email_id: int, settings: Settings, *, clock: Clock) 
     (a laptop, a demo) the rendered email, link included, is written to the
     "carespace.mail" log at INFO and kept readable in the admin Outbox: that is
     the development channel, and why production must set CARESPACE_SMTP_HOST.
+
+    Each email's outcome is a unit of work of its own (the sender's, not a user's):
+    what happened to one email is kept whatever happens to the next.
     """
-    with Session(engine, expire_on_commit=False) as db:
+    with session_scope(engine) as db:
         email = db.get(OutboxEmail, email_id)
         if email is None:
             raise NotFound("That email is not in the outbox.")
@@ -243,14 +280,12 @@ def deliver(engine: Engine, email_id: int, settings: Settings, *, clock: Clock) 
                 email.sealed_link = None  # handed over: the secret is no longer needed
         email.claimed_at = None
         db.add(email)
-        db.commit()
         return email.status
 
 
 def deliver_due(engine: Engine, settings: Settings, *, clock: Clock, limit: int = 20) -> int:
     """Claim what is due and deliver it; returns how many were delivered."""
-    with Session(engine, expire_on_commit=False) as db:
-        ids = [email.id for email in claim_due(db, clock=clock, limit=limit)]
+    ids = [email.id for email in claim_due(engine, clock=clock, limit=limit)]
     return sum(1 for email_id in ids
                if deliver(engine, email_id, settings, clock=clock) in DELIVERED)
 
@@ -271,10 +306,8 @@ def retry(db: Session, email_id: int, *, clock: Clock) -> OutboxEmail:
     if email is None:
         raise NotFound("That email is not in the outbox.")
     if changed != 1:
-        db.rollback()
         raise ValidationError("This email is already being sent or was sent.")
-    _wake_sender_after_commit(db)
-    db.commit()
+    _announce_after_commit(db)
     return email
 
 

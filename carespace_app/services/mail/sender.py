@@ -2,7 +2,8 @@
 
 Every worker process may run one; ``outbox.claim_due`` makes each email go to
 exactly one of them. The loop must outlive any error (a database restart, an
-SMTP outage): it logs and tries again on the next round.
+SMTP outage): it logs and tries again on the next round. It hears of new mail
+through ``outbox.on_queued`` (the outbox does not know the sender).
 """
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ async def run_sender(stop: Optional[asyncio.Event] = None, interval: float = 2.0
     wake_event = asyncio.Event()
     with _lock:
         _loop, _wake_event = asyncio.get_running_loop(), wake_event
+    outbox.on_queued(wake)  # a commit that queued an email wakes this loop
     stopper = asyncio.ensure_future(_set_when(stop, wake_event))
     try:
         while not stop.is_set():

@@ -3,6 +3,8 @@
 New staff never get a password by email: the account is made with a random
 password nobody knows and a password-reset link goes out, so they choose their own.
 Deactivating ends every session at once; an open tab loses access on its next action.
+Nothing here commits: the caller's unit of work does (``db.session_scope``), so a new
+account, its email and its audit rows are kept together or not at all.
 """
 from __future__ import annotations
 
@@ -13,17 +15,12 @@ from typing import Optional
 
 from sqlmodel import Session, select
 
-from carespace_app import routes
 from carespace_app.clock import Clock
-from carespace_app.config import OFFICE_PHONE
-from carespace_app.models import PasswordReset, User
-from carespace_app.services.permissions import access
-from carespace_app.services.identity import accounts
+from carespace_app.models import User
 from carespace_app.services.audit import trail
-from carespace_app.services.mail import outbox
-from carespace_app.services.identity import security
-from carespace_app.services.identity import sessions
 from carespace_app.services.errors import NotFound, ValidationError
+from carespace_app.services.identity import accounts, resets, sessions
+from carespace_app.services.permissions import access
 
 
 @dataclass
@@ -66,63 +63,48 @@ def _random_password() -> str:
     return "Aa1!" + secrets.token_urlsafe(24)
 
 
-def _send_reset_link(db: Session, user: User, *, subject: str, intro: str, clock: Clock) -> None:
-    """A one-hour reset link for this exact account (no commit).
+# A staff account's role as the audit log names it.
+ROLE_WORDS = {True: "administrator", False: "staff"}
 
-    accounts.request_password_reset is for a signed-out stranger and answers
-    alike for every address; here the administrator names the account, so the
-    link goes out whatever the hourly limit, superseding any earlier one.
+
+def create_staff(db: Session, *, email: str, full_name: str, password: str,
+                 is_admin: bool = False, clock: Clock, created_by: Optional[User] = None,
+                 role: Optional[str] = None) -> User:
+    """A staff (or admin) account. An address that already has any account, a patient's
+    included, is refused: one person, one account, no silent upgrade.
+
+    The trail names who made it (``created_by``, or ``role``: the command line) and the
+    account's role, so the log never shows a staff account as a patient's own sign-up.
     """
-    now = clock()
-    token = security.new_token()
-    accounts._supersede_resets(db, user.id, now)
-    db.add(PasswordReset(token_hash=security.token_hash(token), user_id=user.id, created_at=now,
-                         expires_at=now + accounts.RESET_TTL))
-    outbox.enqueue(
-        db, to=user.email, subject=subject, kind="password_reset",
-        link=routes.password_reset_link(token),
-        body=(f"Hello {user.full_name},\n\n{intro} To choose your password, open this link "
-              "within one hour:\n\n{link}\n\nThe link works once. Questions? Call "
-              f"{OFFICE_PHONE}."),
-        clock=clock)
-
-
-ROLE_WORDS = accounts.STAFF_ROLE_WORDS
+    user = accounts.create_user(db, email=email, full_name=full_name, password=password,
+                                clock=clock, audited=False)
+    user.is_staff, user.is_admin = True, bool(is_admin)
+    db.add(user)
+    detail = f"user #{user.id}, {ROLE_WORDS[user.is_admin]}"
+    for action in ("account.created", "staff.created"):
+        trail.record(db, action, actor=created_by, role=role, detail=detail, clock=clock)
+    return user
 
 
 def create_staff_from_command_line(db: Session, *, email: str, full_name: str, password: str,
                                    is_admin: bool = False, clock: Clock) -> User:
-    """The first accounts, made on the server before anyone can sign in.
-
-    The trail names the command line as the one who acted (no signed-in person did) and
-    the account's role, so the log never shows a staff account as a patient's own sign-up.
-    """
-    user = accounts.create_user(db, email=email, full_name=full_name, password=password,
-                                clock=clock, commit=False, audited=False)
-    user.is_staff, user.is_admin = True, bool(is_admin)
-    db.add(user)
-    role = ROLE_WORDS[user.is_admin]
-    trail.record(db, "account.created", role=access.ROLE_SYSTEM, detail=f"user #{user.id}, {role}",
-                 clock=clock)
-    trail.record(db, "staff.created", role=access.ROLE_SYSTEM, detail=f"user #{user.id}, {role}",
-                 clock=clock)
-    db.commit()
-    return user
+    """The first accounts, made on the server before anyone can sign in: the command line
+    acted (no signed-in person did)."""
+    return create_staff(db, email=email, full_name=full_name, password=password,
+                        is_admin=is_admin, clock=clock, role=access.ROLE_SYSTEM)
 
 
 def create_staff_member(db: Session, admin: User, *, email: str, full_name: str,
                         is_admin: bool = False, clock: Clock,
                         client_ip: Optional[str] = None) -> StaffMember:
     access.require_admin(db, admin, action="staff.create", clock=clock, client_ip=client_ip)
-    user = accounts.create_staff(db, email=email, full_name=full_name,
-                                 password=_random_password(), is_admin=bool(is_admin),
-                                 clock=clock, created_by=admin)
-    _send_reset_link(db, user, subject="Your CareSpace staff account",
-                     intro="An account was created for you on the CareSpace admin page.",
-                     clock=clock)
+    user = create_staff(db, email=email, full_name=full_name, password=_random_password(),
+                        is_admin=bool(is_admin), clock=clock, created_by=admin)
+    resets.send_reset_link(db, user, subject="Your CareSpace staff account",
+                           intro="An account was created for you on the CareSpace admin page.",
+                           clock=clock)
     trail.record(db, "staff.reset_link_sent", actor=admin, detail=f"user #{user.id} (new account)",
                  client_ip=client_ip, clock=clock)
-    db.commit()
     return _view(user)
 
 
@@ -141,7 +123,6 @@ def deactivate(db: Session, admin: User, user_id: int, *, clock: Clock,
         trail.record(db, "staff.deactivated", actor=admin,
                      detail=f"user #{user.id}, {ended} session(s) ended", client_ip=client_ip,
                      clock=clock)
-        db.commit()
     return _view(user)
 
 
@@ -155,7 +136,6 @@ def reactivate(db: Session, admin: User, user_id: int, *, clock: Clock,
         db.add(user)
         trail.record(db, "staff.reactivated", actor=admin, detail=f"user #{user.id}",
                      client_ip=client_ip, clock=clock)
-        db.commit()
     return _view(user)
 
 
@@ -165,12 +145,12 @@ def send_password_reset(db: Session, admin: User, user_id: int, *, clock: Clock,
     user = _staff_member(db, user_id)
     if not user.is_active:
         raise ValidationError(f"{user.full_name}'s account is deactivated. Reactivate it first.")
-    _send_reset_link(db, user, subject="Reset your CareSpace password",
-                     intro="The practice administrator sent you a link to set a new password.",
-                     clock=clock)
+    resets.send_reset_link(db, user, subject="Reset your CareSpace password",
+                           intro="The practice administrator sent you a link to set a new "
+                                 "password.",
+                           clock=clock)
     trail.record(db, "staff.reset_link_sent", actor=admin, detail=f"user #{user.id}",
                  client_ip=client_ip, clock=clock)
-    db.commit()
 
 
 # --- a staff member's own choices (Settings) -------------------------------------------
@@ -197,5 +177,4 @@ def choose_message_email(db: Session, actor: User, on: bool, *, clock: Clock,
         db.add(user)
         trail.record(db, "settings.message_email", actor=actor, detail="on" if wanted else "off",
                      client_ip=client_ip, clock=clock)
-        db.commit()
     return wanted

@@ -55,12 +55,11 @@ def relation_to(db: Session, user: Optional[User], patient_id: Optional[int]) ->
 
 def _refuse(db: Session, user: Optional[User], *, audit_action: str, action: str,
             patient_id: Optional[int], clock: Clock, client_ip: Optional[str]) -> NotAllowed:
-    """Record the refusal durably and return the error for the caller to raise.
+    """Record the refusal and return the error for the caller to raise.
 
-    The refused unit of work must leave nothing behind, so whatever the caller had
-    pending is rolled back first; only the audit row is committed.
+    NotAllowed keeps its writes: the unit of work (db.session_scope) commits the audit
+    row. Every check comes before the action's own writes, so the row is all it keeps.
     """
-    db.rollback()
     detail = action
     if patient_id is not None and not _patient_exists(db, patient_id):
         # No such record: the same answer as someone else's, and still on the trail
@@ -68,7 +67,6 @@ def _refuse(db: Session, user: Optional[User], *, audit_action: str, action: str
         detail, patient_id = f"{action}: patient {patient_id!r}, no such record", None
     trail.record_refusal(db, audit_action, actor=user if _active(user) else None,
                          patient_id=patient_id, detail=detail, client_ip=client_ip, clock=clock)
-    db.commit()
     return NotAllowed()
 
 

@@ -100,7 +100,6 @@ def resolve_tab(db: Session, token: Optional[str], tab_patient_id: Optional[int]
         patient = db.get(Patient, tab_patient_id)
         trail.record(db, "access.refused", actor=user, patient_id=tab_patient_id,
                      detail="portal.open_after_revocation", client_ip=client_ip, clock=clock)
-        db.commit()
         tab.lost = LOST_REVOKED
         tab.lost_patient_name = patient.full_name if patient else ""
         return tab
@@ -169,7 +168,7 @@ def start_view_as(db: Session, staff: User, session: UserSession, patient_id: in
         raise NotFound("We couldn't find that patient record.")
     trail.record(db, "portal.viewed_as_patient", actor=staff, patient_id=patient_id,
                  client_ip=client_ip, clock=clock)
-    sessions.set_active_patient(db, session.id, patient_id)  # commits both
+    sessions.set_active_patient(db, session.id, patient_id)  # one unit of work with the audit row
 
 
 def end_view_as(db: Session, user: User, session: UserSession) -> None:

@@ -87,7 +87,6 @@ def _list(db: Session, actor, patient_id: int, *, upcoming_ones: bool, offset: i
     rows = db.exec(query.offset(offset).limit(limit + 1)).all()
     trail.record(db, "appointments.viewed", actor=actor, role=audit_role(actor, relation),
                  patient_id=patient_id, detail="upcoming" if upcoming_ones else "past", clock=clock)
-    db.commit()
     return paging.page_of([_view(a) for a in rows], offset, limit)
 
 
@@ -189,7 +188,6 @@ def create_appointment(db: Session, actor, patient_id: int, *, starts_at: dateti
     trail.record(db, "appointment.created", actor=actor, patient_id=patient_id,
                  detail=f"appointment {appointment_id}", clock=clock)
     _notify(db, patient_id, BOOKED_SENTENCE, fields["starts_at"], clock=clock)
-    db.commit()
     return appointment_id
 
 
@@ -217,7 +215,6 @@ def update_appointment(db: Session, actor, appointment_id: int, *, starts_at: da
                  clock=clock)
     if changed:
         _notify(db, appointment.patient_id, CHANGED_SENTENCE, was, clock=clock)
-    db.commit()
 
 
 def cancel_appointment(db: Session, actor, appointment_id: int, *, clock: Clock) -> None:
@@ -231,7 +228,6 @@ def cancel_appointment(db: Session, actor, appointment_id: int, *, clock: Clock)
     trail.record(db, "appointment.cancelled", actor=actor, patient_id=appointment.patient_id,
                  detail=f"appointment {appointment.id}", clock=clock)
     _notify(db, appointment.patient_id, CHANGED_SENTENCE, appointment.starts_at, clock=clock)
-    db.commit()
 
 
 # --- the calendar file -------------------------------------------------------------------
@@ -274,5 +270,4 @@ def ics_for(db: Session, actor, appointment_id: int, *, clock: Clock) -> tuple[s
     trail.record(db, "appointment.calendar_downloaded", actor=actor,
                  role=audit_role(actor, relation), patient_id=view.patient_id,
                  detail=f"appointment {view.id}", clock=clock)
-    db.commit()
     return f"carespace-appointment-{view.id}.ics", calendar.to_ical()

@@ -288,7 +288,6 @@ def enter_report(db: Session, actor, patient_id: int, *, panel: str, collected_a
                                     clock=clock)
     trail.record(db, "lab_report.entered", actor=actor, patient_id=patient_id,
                  detail=f"report {report_id}, {len(rows)} results", clock=clock)
-    db.commit()
     return report_id
 
 
@@ -309,7 +308,6 @@ def correct_result(db: Session, actor, result_id: int, *, value: float | str,
     unit = f" {result.unit}" if result.unit else ""
     trail.record(db, "lab_result.corrected", actor=actor, patient_id=result.patient_id,
                  detail=f"test {result.test_name}: {old_text} -> {new_text}{unit}", clock=clock)
-    db.commit()
 
 
 # --- reading (the patient's side, and staff) --------------------------------------------
@@ -345,7 +343,6 @@ def list_reports(db: Session, actor, patient_id: int, *, offset: int = 0, limit:
     reports = _report_page(db, patient_id, offset, limit)
     trail.record(db, "labs.viewed", actor=actor, role=audit_role(actor, relation),
                  patient_id=patient_id, detail=f"offset {offset}", clock=clock)
-    db.commit()
     return paging.page_of(reports, offset, limit)
 
 
@@ -364,7 +361,6 @@ def open_report(db: Session, actor, patient_id: int, report_id: int, *,
         select(LabResult).where(LabResult.report_id == report.id).order_by(LabResult.id)).all()]
     trail.record(db, "labs.viewed", actor=actor, role=audit_role(actor, relation),
                  patient_id=patient_id, detail=f"report {report.id}", clock=clock)
-    db.commit()
     return _report_view(report, results)
 
 
@@ -376,7 +372,6 @@ def latest_reports(db: Session, actor, patient_id: int, *, limit: int = 3,
     reports = _report_page(db, patient_id, 0, limit)[:limit]
     trail.record(db, "labs.viewed", actor=actor, role=audit_role(actor, relation),
                  patient_id=patient_id, detail="latest on home", clock=clock)
-    db.commit()
     return reports
 
 
@@ -397,7 +392,6 @@ def test_history(db: Session, actor, patient_id: int, test_name: str, *, limit: 
     ).all()
     trail.record(db, "lab_history.viewed", actor=actor, role=audit_role(actor, relation),
                  patient_id=patient_id, detail=f"{len(rows)} values", clock=clock)
-    db.commit()
     return [HistoryPoint(collected_at=r.collected_at, value=r.value, unit=r.unit,
                          ref_low=r.ref_low, ref_high=r.ref_high, flag=r.flag,
                          value_text=shown_value(r))
@@ -413,7 +407,6 @@ def test_names(db: Session, actor, patient_id: int, *, clock: Clock = utcnow) ->
     ).all()
     trail.record(db, "lab_tests.listed", actor=actor, role=audit_role(actor, relation),
                  patient_id=patient_id, clock=clock)
-    db.commit()
     return list(names)
 
 

@@ -37,7 +37,7 @@ from carespace_app.services.audit import trail
 from carespace_app.services.mail import notifications
 from carespace_app.services.errors import NotAllowed, NotFound, ValidationError
 from carespace_app.services.text_rules import check_text
-from carespace_app.policy import DRAFT_DAYS, DRAFT_KEPT
+from carespace_app.policy import DRAFT_KEPT
 
 CATEGORIES = MESSAGE_CATEGORIES
 SUBJECT_MAX = 200
@@ -227,9 +227,10 @@ def start_thread(db: Session, actor: User, patient_id: int, *, category: str, su
         notifications.tell_staff_patient_wrote(db, patient_id, thread_id, clock=clock)
         trail.record(db, "message.sent", actor=actor, role=audit_role(actor, relation),
                      patient_id=patient_id, detail=f"new conversation {thread_id}", clock=clock)
-        db.commit()
     except IntegrityError:
-        # The same send raced in from another tab or worker: it is stored once.
+        # The same send raced in from another tab or worker (its insert hit the unique
+        # key at our flush): it is stored once. The failed flush ends the transaction,
+        # and this send keeps nothing of its own, so the rollback loses nothing.
         db.rollback()
         earlier = _sent_before(db, author_id, key)
         if earlier is None:
@@ -284,8 +285,7 @@ def reply(db: Session, actor: User, thread_id: int, *, body: str, client_key: Op
             notifications.tell_staff_patient_wrote(db, patient_id, thread.id, clock=clock)
         trail.record(db, "message.sent", actor=actor, role=audit_role(actor, relation),
                      patient_id=patient_id, detail=f"reply in conversation {thread_id}", clock=clock)
-        db.commit()
-    except IntegrityError:
+    except IntegrityError:  # a raced send, as in start_thread
         db.rollback()
         earlier = _sent_before(db, author_id, key)
         if earlier is None:
@@ -350,7 +350,6 @@ def list_threads(db: Session, actor: User, patient_id: int, *, offset: int = 0, 
     ]
     trail.record(db, "messages.listed", actor=actor, role=audit_role(actor, relation),
                  patient_id=patient_id, detail=f"offset {offset}", clock=clock)
-    db.commit()
     return paging.page_of(items, offset, limit)
 
 
@@ -413,7 +412,6 @@ def open_thread(db: Session, actor: User, thread_id: int, *, clock: Clock,
         _mark_read(db, thread.id, actor.id, now)
     trail.record(db, "thread.viewed", actor=actor, role=audit_role(actor, relation),
                  patient_id=thread.patient_id, detail=f"conversation {thread.id}", clock=clock)
-    db.commit()
     return view
 
 
@@ -462,7 +460,6 @@ def staff_queue(db: Session, actor: User, *, category: Optional[str] = None,
     ]
     filters = ", ".join(f for f in (category or "", status or "", "unread" if unread_only else "") if f)
     trail.record(db, "messages.queue_viewed", actor=actor, detail=filters or "all", clock=clock)
-    db.commit()
     return paging.page_of(items, offset, limit)
 
 
@@ -485,7 +482,6 @@ def set_thread_status(db: Session, actor: User, thread_id: int, status: str, *, 
     trail.record(db, "thread.closed" if status == THREAD_CLOSED else "thread.reopened",
                  actor=actor, patient_id=thread.patient_id, detail=f"conversation {thread.id}",
                  clock=clock)
-    db.commit()
 
 
 # --- drafts: what a person typed and has not sent ---------------------------------------
@@ -568,7 +564,6 @@ def save_draft(db: Session, actor: User, patient_id: int, *, thread_id: int = NE
         return False
     if not (category or subject.strip() or body.strip()):
         _forget_draft(db, actor.id, patient_id, thread_id)
-        db.commit()
         return False
     values = dict(category=category, subject=subject, body=body, updated_at=clock())
     for attempt in range(2):
@@ -579,10 +574,10 @@ def save_draft(db: Session, actor: User, patient_id: int, *, thread_id: int = NE
             setattr(draft, name, value)
         db.add(draft)
         try:
-            db.commit()
+            db.flush()
             return True
         except IntegrityError:  # the same draft saved from another tab at the same moment
-            db.rollback()
+            db.rollback()  # the failed flush ends the transaction; this save wrote nothing else
             if attempt:
                 raise
     return False
@@ -591,7 +586,7 @@ def save_draft(db: Session, actor: User, patient_id: int, *, thread_id: int = NE
 def drafts_for(db: Session, actor: User, patient_id: int, *, clock: Clock) -> list[DraftView]:
     """The actor's own unsent drafts in this patient's portal, newest first (none for staff).
 
-    A draft older than DRAFT_DAYS is deleted here.
+    A draft older than policy.DRAFT_DAYS is deleted here.
     """
     relation = access.require_access(db, actor, patient_id, action="draft.list", clock=clock)
     if relation == access.RELATION_STAFF:
@@ -605,15 +600,12 @@ def drafts_for(db: Session, actor: User, patient_id: int, *, clock: Clock) -> li
         .order_by(MessageDraft.updated_at.desc(), MessageDraft.id.desc())
     ).all()
     oldest = clock() - DRAFT_KEPT
-    found, expired = [], False
+    found = []
     for draft, thread_subject, status, thread_category in rows:
         if draft.updated_at < oldest or (draft.thread_id != NEW_MESSAGE and thread_subject is None):
             db.delete(draft)
-            expired = True
             continue
         found.append(_view(draft, thread_subject, status, thread_category))
-    if expired:
-        db.commit()
     return found
 
 
@@ -636,7 +628,6 @@ def discard_draft(db: Session, actor: User, patient_id: int, thread_id: int, *,
     thread_id, _ = _draft_place(db, actor, patient_id, thread_id, action="draft.discard",
                                 clock=clock)
     _forget_draft(db, actor.id, patient_id, thread_id)
-    db.commit()
 
 
 def move_draft_to_new_message(db: Session, actor: User, patient_id: int, thread_id: int, *,

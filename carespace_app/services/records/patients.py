@@ -15,13 +15,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from carespace_app.clock import Clock
+from carespace_app.config import get_settings
 from carespace_app.models import Patient, User, fold_name
 from carespace_app.timefmt import to_local
 from carespace_app.services import paging
 from carespace_app.services.permissions import access
 from carespace_app.services.audit import trail
 from carespace_app.services.errors import NotFound, ValidationError
-from carespace_app.services.identity.passwords import normalize_email, validate_email_address
+from carespace_app.services.identity.emails import normalize_email, validate_email_address
 from carespace_app.services.text import one_line
 from carespace_app.services.text_rules import check_text
 
@@ -87,7 +88,8 @@ def _valid_phone(value: Optional[str]) -> Optional[str]:
     digits = sum(ch.isdigit() for ch in value)
     if not _PHONE_CHARS.match(value) or not 7 <= digits <= 15 or len(value) > 40:
         raise ValidationError(
-            "Enter the phone number with digits, spaces, ( ) + and - only, like (479) 587-1700.",
+            "Enter the phone number with digits, spaces, ( ) + and - only, like "
+            f"{get_settings().office_phone}.",
             field="phone",
         )
     return value
@@ -115,10 +117,11 @@ def _cleaned(db: Session, *, patient_id: Optional[int], mrn, first_name, last_na
     }
 
 
-def _commit_or_mrn_taken(db: Session, mrn: str) -> None:
+def _flush_or_mrn_taken(db: Session, mrn: str) -> None:
     # Two offices typing the same MRN at once: the unique index decides, the user is told.
+    # The failed flush leaves the session unusable; the action is over, so it rolls back.
     try:
-        db.commit()
+        db.flush()
     except IntegrityError:
         db.rollback()
         raise ValidationError(f"That MRN ({mrn}) is already used by another patient.",
@@ -138,10 +141,9 @@ def create_patient(db: Session, actor: Optional[User], *, mrn: str, first_name: 
     now = clock()
     patient = Patient(**fields, created_at=now, updated_at=now)
     db.add(patient)
-    db.flush()
+    _flush_or_mrn_taken(db, fields["mrn"])
     trail.record(db, "patient.created", actor=actor, role=role, patient_id=patient.id,
                  detail=f"MRN {patient.mrn}", client_ip=client_ip, clock=clock)
-    _commit_or_mrn_taken(db, fields["mrn"])
     return patient
 
 
@@ -170,7 +172,7 @@ def update_patient(db: Session, actor: Optional[User], patient_id: int, *, mrn: 
         invitations.supersede_patient_invitations(
             db, patient.id, actor=actor, role=role, reason="the email on file changed",
             clock=clock, client_ip=client_ip)
-    _commit_or_mrn_taken(db, fields["mrn"])
+    _flush_or_mrn_taken(db, fields["mrn"])
     return patient
 
 
@@ -188,7 +190,6 @@ def get_patient(db: Session, actor: Optional[User], patient_id: int, *, clock: C
     patient = _existing(db, patient_id)
     trail.record(db, "patient.viewed", actor=actor, role=role, patient_id=patient.id,
                  client_ip=client_ip, clock=clock)
-    db.commit()
     return patient
 
 
@@ -299,5 +300,4 @@ def search_patients(db: Session, actor: Optional[User], query: str, *, offset: i
     trail.record(db, "patients.searched", actor=actor, role=role,
                  detail=f"query: {query}" if query else "all patients", client_ip=client_ip,
                  clock=clock)
-    db.commit()
     return paging.page_of(rows, offset, limit)

@@ -62,21 +62,20 @@ def list_resources(db: Session) -> list[ResourceView]:
     return [_view(r) for r in _ordered(db)]
 
 
-def ensure_default_resources(db: Session, *, clock: Clock = utcnow, commit: bool = True) -> int:
+def ensure_default_resources(db: Session, *, clock: Clock = utcnow) -> int:
     """Put the practice's three default links in place the first time the app starts.
 
     Idempotent, and once only: if the office later deletes them all, a restart does
     not bring them back (the seeding is remembered in the audit log). Returns how many
-    were added.
+    were added. The caller's unit of work commits (jobs.py, demo.py).
     """
     if db.get_bind().dialect.name == "postgresql":
         # Several workers start together; this makes them seed one after the other.
+        # The lock is held until the caller's transaction ends.
         db.exec(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=_SEED_LOCK_KEY))
     seeded = db.exec(select(AuditEvent.id).where(AuditEvent.action == SEEDED_ACTION).limit(1)).first()
     existing = db.exec(select(func.count(Resource.id))).one()
     if seeded is not None or existing:
-        if commit:
-            db.commit()  # ends the transaction that holds the lock
         return 0
     now = clock()
     for position, (title, url, description) in enumerate(DEFAULT_RESOURCES):
@@ -84,8 +83,6 @@ def ensure_default_resources(db: Session, *, clock: Clock = utcnow, commit: bool
                         updated_at=now))
     trail.record(db, SEEDED_ACTION, role="system", detail=f"{len(DEFAULT_RESOURCES)} links",
                  clock=clock)
-    if commit:
-        db.commit()
     return len(DEFAULT_RESOURCES)
 
 
@@ -146,7 +143,6 @@ def create_resource(db: Session, actor, *, title: str, url: str, description: st
     db.flush()
     resource_id = resource.id
     trail.record(db, "resource.created", actor=actor, detail=f"link {resource_id}", clock=clock)
-    db.commit()
     return resource_id
 
 
@@ -159,7 +155,6 @@ def update_resource(db: Session, actor, resource_id: int, *, title: str, url: st
     resource.updated_at = clock()
     db.add(resource)
     trail.record(db, "resource.updated", actor=actor, detail=f"link {resource.id}", clock=clock)
-    db.commit()
 
 
 def delete_resource(db: Session, actor, resource_id: int, *, clock: Clock) -> None:
@@ -168,7 +163,6 @@ def delete_resource(db: Session, actor, resource_id: int, *, clock: Clock) -> No
     detail = f"link {resource.id} ({resource.title})"
     db.delete(resource)
     trail.record(db, "resource.deleted", actor=actor, detail=detail, clock=clock)
-    db.commit()
 
 
 def move_resource(db: Session, actor, resource_id: int, direction: str, *, clock: Clock) -> None:
@@ -191,4 +185,3 @@ def move_resource(db: Session, actor, resource_id: int, direction: str, *, clock
             db.add(resource)
     trail.record(db, "resource.moved", actor=actor, detail=f"link {resource_id} {direction}",
                  clock=clock)
-    db.commit()

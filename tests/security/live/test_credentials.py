@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from carespace_app.models import OutboxEmail, SignInFailure
+from carespace_app.policy import RESET_TTL, in_words
 
 from tests.e2e.harness import link_in
 from tests.e2e.people import STAFF_PASSWORD, Person, make_patient, make_staff, registered_patient, \
@@ -32,7 +33,7 @@ STRANGER_IP = "203.0.113.66"  # TEST-NET-3: the stranger is not on the patient's
 WRONG = "That email and password don't match our records."
 # The sign-in page's pause box (counted down in the browser, pointing to Forgot Password).
 PAUSED = "signing in is paused"
-RESET_SENT = "link works for 1 hour"
+RESET_SENT = f"link works for {in_words(RESET_TTL)}"
 
 
 def _sign_out(page: Page) -> None:
@@ -162,7 +163,7 @@ def _unknown_reset_rows(engine) -> int:
 def _wait_for_unknown_reset_rows(engine, count: int, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while _unknown_reset_rows(engine) < count:
-        assert time.monotonic() < deadline, f"the request for an unknown address left no audit row"
+        assert time.monotonic() < deadline, "the request for an unknown address left no audit row"
         time.sleep(0.05)
 
 

@@ -14,13 +14,17 @@ import re
 
 from playwright.sync_api import Page, expect
 
+from carespace_app.config import get_settings
+from carespace_app.policy import MAX_INVITATIONS_PER_DAY
+
 from tests.e2e.people import make_staff, registered_patient, sign_in
 from tests.e2e.portal_people import caregiver, grant_access, new_page, user_card
 
 from .attack import scalar, server_db
 
-LIMIT = ("You've sent 10 invitations today. To protect people from unwanted email, you can send "
-         "more tomorrow, or call the office at (479) 587-1700.")
+LIMIT = (f"You've sent {MAX_INVITATIONS_PER_DAY} invitations today. To protect people from "
+         "unwanted email, you can send more tomorrow, or call the office at "
+         f"{get_settings().office_phone}.")
 
 
 def _invitations(server, mrn: str) -> int:

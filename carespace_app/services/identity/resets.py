@@ -1,0 +1,117 @@
+"""Forgot Password: a one-time reset link by email, and the new password set from it.
+
+The link is a ``links.RESET`` (its lifetime, binding and sentences are there).
+Nothing here commits: the caller's unit of work does (``db.session_scope``).
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Optional
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from carespace_app import routes
+from carespace_app.clock import Clock
+from carespace_app.config import OFFICE_PHONE
+from carespace_app.models import PasswordReset, User
+from carespace_app.policy import RESET_REQUESTS_PER_HOUR, RESET_TTL, in_words
+from carespace_app.services.audit import trail
+from carespace_app.services.errors import LinkError
+from carespace_app.services.identity import accounts, links, security, sessions
+from carespace_app.services.identity.emails import normalize_email
+from carespace_app.services.identity.passwords import validate_password
+from carespace_app.services.mail import outbox
+
+# "open this link within 1 hour": every reset email says how long its link works.
+WITHIN = f"within {in_words(RESET_TTL)}"
+
+
+def send_reset_link(db: Session, user: User, *, subject: str, intro: str, clock: Clock,
+                    what: str = "your password", after: str = "",
+                    token: Optional[str] = None) -> None:
+    """A reset link for this account (its older links superseded) and its email.
+
+    Forgot Password (below) is for a signed-out stranger and is limited per hour; the
+    administrator's "Send reset link" (onboarding/staff.py) names the account, so its
+    link goes out whatever the hourly limit.
+    """
+    _reset, token = links.issue(db, links.RESET, clock(), token=token, user_id=user.id)
+    outbox.enqueue(
+        db, to=user.email, subject=subject, kind="password_reset",
+        link=routes.password_reset_link(token),
+        body=(f"Hello {user.full_name},\n\n{intro} To choose {what}, open this link "
+              f"{WITHIN}:\n\n{{link}}\n\nThe link works once.{after} Questions? Call "
+              f"{OFFICE_PHONE}."),
+        clock=clock)
+
+
+def request_password_reset(db: Session, email: str, *, clock: Clock) -> None:
+    """Forgot Password. Answers nothing, and does the same work, whether or not the address exists."""
+    now = clock()
+    token = security.new_token()
+    security.token_hash(token)  # made either way, so both paths cost alike
+    address = normalize_email(email if isinstance(email, str) else "")
+    user = db.exec(
+        select(User).where(User.email == address, User.is_active.is_(True))
+    ).first() if address else None
+    if user is None:
+        trail.record(db, "password.reset_requested", detail="No active account for that address",
+                     clock=clock)
+        return
+    recent = db.exec(select(func.count(PasswordReset.id)).where(
+        PasswordReset.user_id == user.id, PasswordReset.created_at > now - timedelta(hours=1))).one()
+    if recent >= RESET_REQUESTS_PER_HOUR:
+        trail.record(db, "password.reset_requested", actor=user, role="anonymous",
+                     detail="Not sent: too many requests this hour", clock=clock)
+        return
+    send_reset_link(db, user, subject="Reset your CareSpace password", clock=clock, token=token,
+                    intro="Someone (we hope you) asked to reset the password of your CareSpace "
+                          "account.",
+                    what="a new password",
+                    after=" If you didn't ask for this, ignore this email: your password stays "
+                          "the same.")
+    trail.record(db, "password.reset_requested", actor=user, role="anonymous", clock=clock)
+
+
+def _usable(db: Session, token: str, *, clock: Clock) -> tuple[PasswordReset, User]:
+    reset = links.usable(db, links.RESET, token, clock())
+    user = db.get(User, reset.user_id)
+    if user is None or not user.is_active:
+        raise LinkError("invalid", links.RESET.messages["invalid"])
+    return reset, user
+
+
+def inspect_reset(db: Session, token: str, *, clock: Clock) -> PasswordReset:
+    """The reset for a link that can still be used; LinkError (with the reason) otherwise."""
+    reset, _user = _usable(db, token, clock=clock)
+    return reset
+
+
+def reset_link_email(db: Session, token: str, *, clock: Clock) -> str:
+    """The email of the account a usable reset link is for ("" if none): the live password
+    checklist's "not your email" rule. Never sent to the browser."""
+    _reset, user = _usable(db, token, clock=clock)
+    return user.email
+
+
+def reset_password(db: Session, token: str, *, new_password: str, confirm_password: str,
+                   clock: Clock) -> User:
+    """Set a new password from a reset link; every session of the account ends."""
+    reset, user = _usable(db, token, clock=clock)
+    # Rules first: a refused password must not use up the link.
+    validate_password(new_password, email=user.email, confirm=confirm_password)
+    new_hash = security.hash_password(new_password)  # slow: before any row is locked
+    now = clock()
+    links.claim_or_refuse(db, links.RESET, reset, now)
+    user.password_hash = new_hash
+    user.password_changed_at = now
+    db.add(user)
+    links.supersede(db, links.RESET, now, except_id=reset.id, user_id=user.id)
+    sessions.end_user_sessions(db, user.id, reason=sessions.ENDED_PASSWORD_RESET, clock=clock)
+    trail.record(db, "password.reset", actor=user, clock=clock)
+    accounts.security_notice(db, user, user.email, "Your CareSpace password was reset",
+                             "The password of your CareSpace account was just reset from a "
+                             "Forgot Password link, and you were signed out everywhere.",
+                             clock=clock)
+    return user

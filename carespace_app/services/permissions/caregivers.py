@@ -1,0 +1,199 @@
+"""Caregivers: a patient gives a named person full access to their portal.
+
+Granting sends an invitation (onboarding/invitations.py) whose access code the patient
+tells the person; "Send new link" replaces it; revoking ends the access at once. Manage
+Users (and the office's patient page) lists every grant with its status.
+Nothing here commits: the caller's unit of work does (``db.session_scope``).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from carespace_app.clock import Clock
+from carespace_app.config import OFFICE_PHONE
+from carespace_app.models import (
+    INVITE_CAREGIVER,
+    RELATION_SELF,
+    ROLE_PATIENT,
+    CaregiverGrant,
+    Invitation,
+    PatientAccess,
+    User,
+)
+from carespace_app.policy import INVITATION_LIMIT_WINDOW, MAX_INVITATIONS_PER_DAY
+from carespace_app.services.audit import trail
+from carespace_app.services.errors import ValidationError
+from carespace_app.services.identity import links
+from carespace_app.services.identity.emails import normalize_email, validate_email_address
+from carespace_app.services.onboarding import invitations
+from carespace_app.services.permissions import access
+from carespace_app.services.text import one_line
+from carespace_app.services.text_rules import check_text
+
+INVITATION_LIMIT_REACHED = (
+    f"You've sent {MAX_INVITATIONS_PER_DAY} invitations today. To protect people from unwanted "
+    f"email, you can send more tomorrow, or call the office at {OFFICE_PHONE}.")
+
+
+def _check_daily_limit(db: Session, patient_id: int, sender: User, now: datetime) -> None:
+    """The patient's own grants and re-sends within INVITATION_LIMIT_WINDOW (rows under the
+    patient lock)."""
+    sent = db.exec(select(func.count()).select_from(Invitation).where(
+        Invitation.patient_id == patient_id, Invitation.kind == INVITE_CAREGIVER,
+        Invitation.created_by_user_id == sender.id,
+        Invitation.created_at > now - INVITATION_LIMIT_WINDOW)).one()
+    if sent >= MAX_INVITATIONS_PER_DAY:
+        raise ValidationError(INVITATION_LIMIT_REACHED)
+
+
+def grant_access(db: Session, patient_user: User, patient_id: int, *, name: str, email: str,
+                 clock: Clock, client_ip: Optional[str] = None) -> CaregiverGrant:
+    """The patient gives a named person full access to their portal; an invitation goes out."""
+    access.require_self(db, patient_user, patient_id, action="caregiver.grant", clock=clock,
+                        client_ip=client_ip)
+    name = check_text(name, field="name", label="name", single_line=True, breaks_become_spaces=True)
+    name = one_line(name if isinstance(name, str) else "")
+    if not name:
+        raise ValidationError("Enter the person's name.", field="name")
+    if len(name) > 200:
+        raise ValidationError("The name can be at most 200 characters.", field="name")
+    email = validate_email_address(email)
+    patient = invitations.locked_patient(db, patient_id)
+    if email in (normalize_email(patient_user.email), patient.email):
+        raise ValidationError("That's your own email address. Enter the email address of the "
+                              "person you want to give access to.", field="email")
+    _check_daily_limit(db, patient_id, patient_user, clock())
+    earlier = db.exec(select(CaregiverGrant).where(
+        CaregiverGrant.patient_id == patient_id, CaregiverGrant.email == email,
+        CaregiverGrant.revoked_at.is_(None))).first()
+    if earlier is not None:
+        if earlier.access_id is not None:
+            raise ValidationError(f"{earlier.name} already has access to your portal.",
+                                  field="email")
+        raise ValidationError(f"{earlier.name} was already invited. To send them a new link, use "
+                              "Send new link next to their name.", field="email")
+    grant = CaregiverGrant(patient_id=patient_id, name=name, email=email,
+                           granted_by_user_id=patient_user.id, created_at=clock())
+    db.add(grant)
+    db.flush()
+    invitations.issue(db, patient=patient, grant=grant, sent_by=patient_user, clock=clock)
+    trail.record(db, "caregiver.granted", actor=patient_user, role=ROLE_PATIENT,
+                 patient_id=patient_id, detail=f"to {name} <{email}>", client_ip=client_ip,
+                 clock=clock)
+    return grant
+
+
+def _grant_for(db: Session, actor: Optional[User], grant_id: int, *, action: str, clock: Clock,
+               client_ip: Optional[str], patient_id: Optional[int] = None) -> tuple[CaregiverGrant, str]:
+    """The grant and the actor's audit role, if the actor is its patient or staff.
+
+    ``patient_id``: the patient the acting tab shows; another patient's grant is answered
+    as an unknown one.
+    """
+    grant = db.get(CaregiverGrant, grant_id) if isinstance(grant_id, int) else None
+    if grant is None:
+        raise access.refuse_unknown(db, actor, action=action, what=f"authorized user {grant_id!r}",
+                                    clock=clock, client_ip=client_ip)
+    relation = access.require_self_or_staff(db, actor, grant.patient_id, action=action,
+                                            clock=clock, client_ip=client_ip)
+    if patient_id is not None and grant.patient_id != patient_id:
+        raise access.refuse_other_portal(db, actor, grant.patient_id, action=action,
+                                         what=f"authorized user {grant_id}", clock=clock,
+                                         client_ip=client_ip)
+    return grant, ROLE_PATIENT if relation == RELATION_SELF else trail.role_of(actor)
+
+
+def send_caregiver_invitation(db: Session, grant_id: int, *, sent_by: User, clock: Clock,
+                              client_ip: Optional[str] = None,
+                              patient_id: Optional[int] = None) -> Invitation:
+    """"Send new link" for a caregiver: by the granting patient or staff.
+
+    A new link has a new access code (``invitations.shown_access_code``); the old link and
+    code die.
+    The patient's re-sends count toward their daily limit; the office's don't: a patient
+    at the limit is told to call the office, which must then still be able to help (its
+    re-sends are audited under the staff member's name).
+    """
+    grant, role = _grant_for(db, sent_by, grant_id, action="caregiver.send_link", clock=clock,
+                             client_ip=client_ip, patient_id=patient_id)
+    if grant.revoked_at is not None:
+        raise ValidationError(f"Access for {grant.name} was revoked. To invite them again, "
+                              "grant access again.")
+    if grant.access_id is not None:
+        raise ValidationError(f"{grant.name} has already accepted and has access.")
+    patient = invitations.locked_patient(db, grant.patient_id)
+    if role == ROLE_PATIENT:
+        _check_daily_limit(db, grant.patient_id, sent_by, clock())
+    invitation, _token = invitations.issue(db, patient=patient, grant=grant, sent_by=sent_by,
+                                           clock=clock)
+    trail.record(db, "invitation.sent", actor=sent_by, role=role, patient_id=grant.patient_id,
+                 detail=f"caregiver invitation to {grant.email}", client_ip=client_ip, clock=clock)
+    return invitation
+
+
+def revoke_access(db: Session, actor: User, grant_id: int, *, clock: Clock,
+                  client_ip: Optional[str] = None, patient_id: Optional[int] = None) -> None:
+    """Permanent. Access ends at once: every portal event re-checks it in the database."""
+    grant, role = _grant_for(db, actor, grant_id, action="caregiver.revoke", clock=clock,
+                             client_ip=client_ip, patient_id=patient_id)
+    if grant.revoked_at is not None:
+        return  # a second click on Revoke: already done
+    now = clock()
+    grant.revoked_at = now
+    if grant.access_id is not None:
+        granted = db.get(PatientAccess, grant.access_id)
+        if granted is not None and granted.revoked_at is None:
+            granted.revoked_at = now
+            granted.revoked_by_user_id = actor.id
+    links.supersede(db, links.INVITATION, now, grant_id=grant.id)
+    trail.record(db, "caregiver.revoked", actor=actor, role=role, patient_id=grant.patient_id,
+                 detail=f"{grant.name} <{grant.email}>", client_ip=client_ip, clock=clock)
+
+
+def _grant_status(grant: CaregiverGrant, latest: Optional[Invitation], now: datetime) -> str:
+    if grant.revoked_at is not None:
+        return "revoked"
+    if grant.access_id is not None:
+        return "active"
+    if latest is None or latest.locked_at is not None or latest.superseded_at is not None \
+            or links.expired(links.INVITATION, latest.expires_at, now):
+        return "expired"  # either way, what is needed is a new link
+    if latest.access_code_hash is None:
+        return "old link"  # sent before access codes: it can't be used, a new link is needed
+    return "invited"
+
+
+def authorized_users(db: Session, actor: User, patient_id: int, *, clock: Clock,
+                     client_ip: Optional[str] = None) -> list[dict]:
+    """Manage Users: everyone the patient gave access to, newest first, with status, and the
+    access code of each pending invitation."""
+    relation = access.require_self_or_staff(db, actor, patient_id, action="caregivers.view",
+                                            clock=clock, client_ip=client_ip)
+    grants = db.exec(select(CaregiverGrant).where(CaregiverGrant.patient_id == patient_id)
+                     .order_by(CaregiverGrant.created_at.desc(), CaregiverGrant.id.desc())).all()
+    latest: dict[int, Invitation] = {}
+    for invitation in db.exec(select(Invitation).where(
+            Invitation.patient_id == patient_id, Invitation.kind == INVITE_CAREGIVER)
+            .order_by(Invitation.created_at, Invitation.id)).all():
+        latest[invitation.grant_id] = invitation  # ascending order: the last one wins
+    now = clock()
+    rows = []
+    for grant in grants:
+        invitation = latest.get(grant.id)
+        status = _grant_status(grant, invitation, now)
+        rows.append({
+            "grant_id": grant.id, "name": grant.name, "email": grant.email, "status": status,
+            "granted_at": grant.created_at, "revoked_at": grant.revoked_at,
+            "expires_at": invitation.expires_at if invitation and status == "invited" else None,
+            # What the patient tells the person (only the patient and the office see this list).
+            "access_code": (invitations.shown_access_code(invitation)
+                            if status == "invited" else ""),
+        })
+    if relation != RELATION_SELF:
+        trail.record(db, "caregivers.viewed", actor=actor, patient_id=patient_id,
+                     client_ip=client_ip, clock=clock)
+    return rows

@@ -1,7 +1,7 @@
 """``python -m carespace_app <command>``: see carespace_app/cli.py."""
 import sys
 
-from .cli import main
+from carespace_app.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -5,17 +5,17 @@ import logging
 
 import reflex as rx
 
-from . import log_safety, routes
-from .config import get_settings
-from .frontend_errors import log_frontend_error
-from .http import backend_routes, security_headers
-from .jobs import start_background_jobs
-from .pages import access, admin_pages, people, records
-from .pages.public import forgot_password_page, register_page, reset_password_page, sign_in_page
-from .state.session import SessionState
-from .event_budget import EventBudgetMiddleware
-from .state.tab_guard import TabGuard
-from .state.auth import ForgotPasswordState, RegisterState, ResetPasswordState, SignInState
+from carespace_app import log_safety, routes
+from carespace_app.config import get_settings
+from carespace_app.frontend_errors import log_frontend_error
+from carespace_app.http import backend_routes, security_headers
+from carespace_app.jobs import start_background_jobs
+from carespace_app.pages import access, admin_pages, people, records
+from carespace_app.pages.public import forgot_password_page, register_page, reset_password_page, sign_in_page
+from carespace_app.state.session import SessionState
+from carespace_app.event_budget import EventBudgetMiddleware
+from carespace_app.state.tab_guard import TabGuard
+from carespace_app.state.auth import ForgotPasswordState, RegisterState, ResetPasswordState, SignInState
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 log_safety.install()  # every log line one line, bounded, whoever supplied its text

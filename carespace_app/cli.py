@@ -14,9 +14,9 @@ from datetime import date
 from getpass import getpass
 from typing import Callable, Optional, Sequence
 
-from .clock import utcnow
-from .config import PROJECT_ROOT, get_settings
-from .services.errors import DomainError
+from carespace_app.clock import utcnow
+from carespace_app.config import PROJECT_ROOT, get_settings
+from carespace_app.services.errors import DomainError
 
 DOB_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 NOT_SET_UP = ("the database is not set up; run `python -m carespace_app migrate` "
@@ -48,7 +48,7 @@ def _engine():
     """The engine of a migrated database, or InputError telling how to set it up."""
     from sqlalchemy import inspect
 
-    from .db import get_engine
+    from carespace_app.db import get_engine
 
     engine = get_engine()
     if not inspect(engine).has_table("users"):
@@ -57,7 +57,7 @@ def _engine():
 
 
 def _session():
-    from .db import session_scope
+    from carespace_app.db import session_scope
 
     return session_scope(_engine())
 
@@ -89,14 +89,14 @@ def _date_of_birth(text: str) -> date:
 
 
 def _expiry(expires_at) -> str:
-    from .timefmt import to_local, when
+    from carespace_app.timefmt import to_local, when
 
     return f"{when(expires_at)} {to_local(expires_at):%Z}".strip()
 
 
 def _deliver_now(out=print) -> None:
     """Send what is due once, so an invitation leaves even with the server stopped."""
-    from .db import get_engine
+    from carespace_app.db import get_engine
     from carespace_app.services.mail import outbox
 
     settings = get_settings()
@@ -121,7 +121,7 @@ def migrate(args) -> None:
     from alembic import command
     from alembic.config import Config
 
-    from .db import normalise_url
+    from carespace_app.db import normalise_url
 
     url = normalise_url(get_settings().database_url)
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):

@@ -153,13 +153,3 @@ def get_settings() -> Settings:
         office_phone_tel=_tel(office_phone),
     )
 
-
-def __getattr__(name: str) -> str:
-    """``from carespace_app.config import OFFICE_PHONE`` (and PRACTICE_NAME, OFFICE_PHONE_TEL)
-    still works for modules that build sentences at import: the value comes from
-    get_settings(). New code reads get_settings() itself."""
-    aliases = {"OFFICE_PHONE": "office_phone", "OFFICE_PHONE_TEL": "office_phone_tel",
-               "PRACTICE_NAME": "practice_name"}
-    if name in aliases:
-        return getattr(get_settings(), aliases[name])
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

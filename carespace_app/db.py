@@ -9,8 +9,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
-from .config import get_settings
-from .services.errors import DomainError
+from carespace_app.config import get_settings
+from carespace_app.services.errors import DomainError
 
 
 def normalise_url(url: str) -> str:

@@ -33,7 +33,7 @@ from reflex.state import StateUpdate
 from reflex_base.constants import RouteVar
 from reflex_base.constants.state import FIELD_MARKER
 
-from .state.session import SessionState
+from carespace_app.state.session import SessionState
 
 # A tab: a page load is about three events (hydration, Reflex's on_load, ours) and a
 # click one or two; typing in a checked field sends one per keystroke. 30 at once covers

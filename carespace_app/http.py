@@ -24,12 +24,12 @@ from starlette.requests import Request, cookie_parser
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from . import routes
-from .clock import utcnow
-from .config import get_settings
-from .db import session_scope
+from carespace_app import routes
+from carespace_app.clock import utcnow
+from carespace_app.config import get_settings
+from carespace_app.db import session_scope
 from carespace_app.services.identity import sessions
-from .services.errors import DomainError
+from carespace_app.services.errors import DomainError
 
 log = logging.getLogger("carespace.http")
 

@@ -10,7 +10,7 @@ log = logging.getLogger("carespace.jobs")
 async def start_background_jobs():
     from carespace_app.services.mail import sender
     from carespace_app.services.records import resources
-    from .db import session_scope
+    from carespace_app.db import session_scope
 
     try:
         def seed_resources():

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from .frontend_errors import one_line
+from carespace_app.frontend_errors import one_line
 
 MAX_MESSAGE_CHARS = 2000
 # Exceptions whose text is whatever a socket sent, not our code's state.

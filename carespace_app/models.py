@@ -14,7 +14,7 @@ from pydantic import NaiveDatetime as UTCNaive
 from sqlalchemy import Column, Index, Text, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
-from .clock import utcnow
+from carespace_app.clock import utcnow
 
 # --- value sets (kept as plain strings in the database) -----------------------
 

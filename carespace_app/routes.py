@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Optional
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from .config import get_settings
+from carespace_app.config import get_settings
 
 SIGN_IN = "/"
 REGISTER = "/register"
@@ -96,10 +96,6 @@ def password_reset_link(token: str) -> str:
 
 def email_confirmation_link(token: str) -> str:
     return _link(CONFIRM_EMAIL, token=token)
-
-
-def sign_in_link() -> str:
-    return f"{get_settings().base_url}{SIGN_IN}"
 
 
 def item_link(path: str) -> str:

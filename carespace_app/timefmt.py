@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
-from .clock import utcnow
-from .config import get_settings
+from carespace_app.clock import utcnow
+from carespace_app.config import get_settings
 
 
 def practice_tz() -> ZoneInfo:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 
-from .config import get_settings
+from carespace_app.config import get_settings
 
 
 def enable_worker_respawn() -> None:

@@ -155,18 +155,6 @@ def test_absolute_limit_of_12_hours(db, clock):
     assert session.ended_reason == "expired"
 
 
-def test_session_info_deadlines(db, clock):
-    user = make_user(db)
-    token = sign_in(db, user, clock)
-    session, _user = sessions.resolve(db, token, clock=clock)
-    info = sessions.session_info(session)
-    assert info.idle_deadline == clock() + sessions.IDLE_TIMEOUT
-    assert info.user_id == user.id and info.expires_at == clock() + timedelta(hours=12)
-    clock.advance(hours=11, minutes=50)
-    session.last_seen_at = clock()
-    assert sessions.session_info(session).idle_deadline == session.expires_at
-
-
 def test_end_session_takes_effect_at_once(db, clock):
     user = make_user(db)
     token = sign_in(db, user, clock)

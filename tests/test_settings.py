@@ -73,7 +73,7 @@ def test_with_port_8080_and_no_base_url_links_point_at_8080(environment):
     assert (settings.port, settings.base_url, settings.api_url) == (
         8080, "http://localhost:8080", "http://localhost:8080")
     assert routes.password_reset_link("abc") == "http://localhost:8080/reset-password?token=abc"
-    assert routes.sign_in_link() == f"http://localhost:8080{routes.SIGN_IN}"
+    assert routes.item_link(routes.SIGN_IN) == f"http://localhost:8080{routes.SIGN_IN}"
 
 
 def test_the_base_url_is_the_public_address_when_set(environment):

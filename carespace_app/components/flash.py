@@ -18,7 +18,7 @@ from __future__ import annotations
 import reflex as rx
 from reflex.vars.base import Var
 
-from ..state.session import SessionState
+from carespace_app.state.session import SessionState
 
 # Sonner's own phone breakpoint: below it toasts span the screen's width.
 PHONE_QUERY = "(max-width: 600px)"

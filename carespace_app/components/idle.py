@@ -15,8 +15,8 @@ from __future__ import annotations
 import reflex as rx
 from reflex.vars.base import Var, VarData
 
-from ..policy import IDLE_TIMEOUT, IDLE_WARNING, in_words
-from ..state.session import SessionState
+from carespace_app.policy import IDLE_TIMEOUT, IDLE_WARNING, in_words
+from carespace_app.state.session import SessionState
 
 TICK_SECONDS = 10
 # At most one "still here" per this many seconds of typing or clicking: far under the

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import reflex as rx
 
-from .. import routes
-from ..state.portal import PortalState
-from ..state.session import SessionState
-from .flash import flash_toast
-from .idle import idle_guard
-from .navigate import full_page_navigate
-from .ui import ACCENT, MAX_WIDTH, brand
+from carespace_app import routes
+from carespace_app.state.portal import PortalState
+from carespace_app.state.session import SessionState
+from carespace_app.components.flash import flash_toast
+from carespace_app.components.idle import idle_guard
+from carespace_app.components.navigate import full_page_navigate
+from carespace_app.components.ui import ACCENT, MAX_WIDTH, brand
 
 TABS = [
     ("Home", routes.HOME, "house"),

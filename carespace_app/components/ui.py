@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ..config import get_settings
+from carespace_app.config import get_settings
 
 ACCENT = "teal"
 MAX_WIDTH = "72rem"
@@ -94,9 +94,9 @@ def brand() -> rx.Component:
 
 def public_page(title: str, *children: rx.Component) -> rx.Component:
     """The frame of the signed-out pages: a single calm card, centred."""
-    from ..state.session import SessionState
-    from .flash import flash_toast
-    from .navigate import full_page_navigate
+    from carespace_app.state.session import SessionState
+    from carespace_app.components.flash import flash_toast
+    from carespace_app.components.navigate import full_page_navigate
 
     return rx.box(
         full_page_navigate(url=SessionState.navigate_to, origin=SessionState.navigate_from),

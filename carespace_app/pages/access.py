@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from .. import routes
-from ..components.ui import public_page
-from ..state.access_page import STILL_OPEN, AccessState
+from carespace_app import routes
+from carespace_app.components.ui import public_page
+from carespace_app.state.access_page import STILL_OPEN, AccessState
 
 
 def _choice(choice) -> rx.Component:

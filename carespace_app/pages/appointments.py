@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ..components.records_ui import empty_state, load_more, loading_or, page_title, section
-from ..components.shell import portal_page
-from ..components.ui import error_callout
-from ..state.appointments import AppointmentsState
+from carespace_app.components.records_ui import empty_state, load_more, loading_or, page_title, section
+from carespace_app.components.shell import portal_page
+from carespace_app.components.ui import error_callout
+from carespace_app.state.appointments import AppointmentsState
 
 
 def _detail(label: str, value) -> rx.Component:

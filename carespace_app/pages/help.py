@@ -5,11 +5,11 @@ import reflex as rx
 
 import re
 
-from .. import routes
-from ..components.shell import MENU_LABEL, portal_page
-from ..components.ui import office_phone_link
-from ..config import get_settings
-from ..policy import INVITATION_TTL, MIN_LENGTH, in_words
+from carespace_app import routes
+from carespace_app.components.shell import MENU_LABEL, portal_page
+from carespace_app.components.ui import office_phone_link
+from carespace_app.config import get_settings
+from carespace_app.policy import INVITATION_TTL, MIN_LENGTH, in_words
 
 # Where things are, as the header shows them at every width (components/shell.py): the
 # tabs in a row on a computer, behind the "Menu" button on a phone; the person's name

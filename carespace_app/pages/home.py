@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import reflex as rx
 
-from .. import routes
-from ..components.records_ui import empty_state, loading_or, section, unread_badge
-from ..components.shell import portal_page
-from ..components.ui import error_callout
-from ..state.portal import HomeState
+from carespace_app import routes
+from carespace_app.components.records_ui import empty_state, loading_or, section, unread_badge
+from carespace_app.components.shell import portal_page
+from carespace_app.components.ui import error_callout
+from carespace_app.state.portal import HomeState
 
 
 def _visit(v) -> rx.Component:

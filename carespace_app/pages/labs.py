@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import reflex as rx
 
-from .. import routes
-from ..components.records_ui import empty_state, flag_text, load_more, loading_or, page_title
-from ..components.shell import portal_page
-from ..components.ui import error_callout
-from ..config import get_settings
+from carespace_app import routes
+from carespace_app.components.records_ui import empty_state, flag_text, load_more, loading_or, page_title
+from carespace_app.components.shell import portal_page
+from carespace_app.components.ui import error_callout
+from carespace_app.config import get_settings
 from carespace_app.services.records.labs import CRITICAL_CALL
-from ..state.labs import LabsState
+from carespace_app.state.labs import LabsState
 
 LINE = "var(--teal-11)"
 BAND = "var(--green-9)"

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ..components.shell import portal_page, read_only_note
-from ..components.ui import confirm_dialog, error_callout, field, primary_button, text_input
-from ..policy import INVITATION_TTL, in_words
-from ..state.manage_users import CODE_BEFORE_GRANT
-from ..state.manage_users import ManageUsersState as S
+from carespace_app.components.shell import portal_page, read_only_note
+from carespace_app.components.ui import confirm_dialog, error_callout, field, primary_button, text_input
+from carespace_app.policy import INVITATION_TTL, in_words
+from carespace_app.state.manage_users import CODE_BEFORE_GRANT
+from carespace_app.state.manage_users import ManageUsersState as S
 
 FULL_ACCESS = ("The person you add will have full access to your portal, including all medical "
                "records and messages. They'll get an email with a link that works for "

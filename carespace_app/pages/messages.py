@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import reflex as rx
 
-from .. import routes
-from ..components.records_ui import empty_state, loading_or, page_title, unread_badge
-from ..components.shell import portal_page, read_only_note
-from ..components.ui import error_callout, field, notice_callout, office_phone_link, primary_button, text_input
+from carespace_app import routes
+from carespace_app.components.records_ui import empty_state, loading_or, page_title, unread_badge
+from carespace_app.components.shell import portal_page, read_only_note
+from carespace_app.components.ui import error_callout, field, notice_callout, office_phone_link, primary_button, text_input
 from carespace_app.services.records.messaging import BODY_MAX, CATEGORIES, SUBJECT_MAX
-from ..state.messages import DRAFT_OFFER, DRAFT_SAVE_MS, MessagesState
+from carespace_app.state.messages import DRAFT_OFFER, DRAFT_SAVE_MS, MessagesState
 
 
 def _keep(handler, name: str, key):

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import reflex as rx
 
-from .. import routes
-from ..state.info import HelpState, RecordActivityState, ResourcesState
-from ..state.manage_users import ManageUsersState
-from ..state.settings import ConfirmEmailState, SettingsState
-from .help import help_page
-from .manage_users import manage_users_page
-from .record_activity import record_activity_page
-from .resources import resources_page
-from .settings import confirm_email_page, settings_page
+from carespace_app import routes
+from carespace_app.state.info import HelpState, RecordActivityState, ResourcesState
+from carespace_app.state.manage_users import ManageUsersState
+from carespace_app.state.settings import ConfirmEmailState, SettingsState
+from carespace_app.pages.help import help_page
+from carespace_app.pages.manage_users import manage_users_page
+from carespace_app.pages.record_activity import record_activity_page
+from carespace_app.pages.resources import resources_page
+from carespace_app.pages.settings import confirm_email_page, settings_page
 
 
 def register(app: rx.App) -> None:

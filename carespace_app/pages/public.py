@@ -4,8 +4,8 @@ from __future__ import annotations
 import reflex as rx
 from reflex.vars.base import Var
 
-from .. import routes
-from ..components.ui import (
+from carespace_app import routes
+from carespace_app.components.ui import (
     error_callout,
     field,
     notice_callout,
@@ -14,9 +14,9 @@ from ..components.ui import (
     public_page,
     text_input,
 )
-from ..config import get_settings
-from ..policy import RESET_TTL, in_words
-from ..state.auth import (
+from carespace_app.config import get_settings
+from carespace_app.policy import RESET_TTL, in_words
+from carespace_app.state.auth import (
     PAUSE_FORGOT,
     PAUSE_LEFT,
     PAUSE_OVER,
@@ -27,7 +27,7 @@ from ..state.auth import (
     ResetPasswordState,
     SignInState,
 )
-from .terms import TERMS_OF_SERVICE
+from carespace_app.pages.terms import TERMS_OF_SERVICE
 
 
 class PauseCountdown(rx.Component):

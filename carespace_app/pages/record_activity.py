@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ..components.shell import portal_page
-from ..state.info import RecordActivityState as S
+from carespace_app.components.shell import portal_page
+from carespace_app.state.info import RecordActivityState as S
 
 INTRO = ("Every time someone opens or changes your record: you, the people you gave access "
          "to, and the office. If something looks wrong, call the office.")

@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import reflex as rx
 
-from .. import routes
-from ..state.appointments import AppointmentsState
-from ..state.labs import LabsState
-from ..state.messages import MessagesState
-from ..state.portal import HomeState
-from .appointments import appointments_page
-from .home import home_page
-from .labs import labs_page
-from .messages import messages_page
+from carespace_app import routes
+from carespace_app.state.appointments import AppointmentsState
+from carespace_app.state.labs import LabsState
+from carespace_app.state.messages import MessagesState
+from carespace_app.state.portal import HomeState
+from carespace_app.pages.appointments import appointments_page
+from carespace_app.pages.home import home_page
+from carespace_app.pages.labs import labs_page
+from carespace_app.pages.messages import messages_page
 
 
 def register(app: rx.App) -> None:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ..components.shell import portal_page
-from ..state.info import ResourcesState as S
+from carespace_app.components.shell import portal_page
+from carespace_app.state.info import ResourcesState as S
 
 
 def _resource(link) -> rx.Component:

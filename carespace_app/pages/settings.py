@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import reflex as rx
 
-from .. import routes
-from ..components.shell import portal_page
-from ..components.ui import error_callout, field, notice_callout, primary_button, public_page, text_input
-from ..state.settings import MESSAGE_EMAIL_LABEL, ConfirmEmailState, SettingsState as S
-from .admin_pages.layout import admin_shell
-from .public import link_problem, password_rules
+from carespace_app import routes
+from carespace_app.components.shell import portal_page
+from carespace_app.components.ui import error_callout, field, notice_callout, primary_button, public_page, text_input
+from carespace_app.state.settings import MESSAGE_EMAIL_LABEL, ConfirmEmailState, SettingsState as S
+from carespace_app.pages.admin_pages.layout import admin_shell
+from carespace_app.pages.public import link_problem, password_rules
 
 
 def _email_tab() -> rx.Component:

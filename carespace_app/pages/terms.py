@@ -1,5 +1,5 @@
 """The terms of service shown beside "I agree to the terms of service"."""
-from ..config import get_settings
+from carespace_app.config import get_settings
 
 _PHONE = get_settings().office_phone
 

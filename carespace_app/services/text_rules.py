@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import TypeVar
 
-from .errors import ValidationError
+from carespace_app.services.errors import ValidationError
 
 T = TypeVar("T")
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from .. import routes
-from ..config import get_settings
+from carespace_app import routes
+from carespace_app.config import get_settings
 from carespace_app.services.permissions import tab_access
-from .session import SessionState
+from carespace_app.state.session import SessionState
 
 ENDED_TITLE = "Your access to {name}'s portal has ended"
 NONE_TITLE = "You don't have access to a patient's portal right now"

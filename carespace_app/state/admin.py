@@ -12,7 +12,7 @@ from typing import Any, Callable, Optional
 
 from sqlmodel import Session
 
-from .session import LEFT, Outcome, SessionState, Viewer
+from carespace_app.state.session import LEFT, Outcome, SessionState, Viewer
 
 __all__ = ["AdminState", "Outcome", "int_or_none"]
 

@@ -11,12 +11,12 @@ from typing import Optional
 
 import reflex as rx
 
-from ..clock import utcnow
-from ..models import APPOINTMENT_CANCELLED, APPOINTMENT_TYPES
+from carespace_app.clock import utcnow
+from carespace_app.models import APPOINTMENT_CANCELLED, APPOINTMENT_TYPES
 from carespace_app.services.records import appointments
-from ..services.errors import ValidationError
-from ..timefmt import to_local, to_utc_naive, when
-from .admin import AdminState, int_or_none
+from carespace_app.services.errors import ValidationError
+from carespace_app.timefmt import to_local, to_utc_naive, when
+from carespace_app.state.admin import AdminState, int_or_none
 
 FIELDS = ("appointment_type", "provider", "location", "starts_at", "duration_minutes", "instructions")
 

@@ -5,10 +5,10 @@ import dataclasses
 from datetime import date
 from typing import Optional
 
-from ..clock import utcnow
+from carespace_app.clock import utcnow
 from carespace_app.services.audit import office_log
-from ..timefmt import when
-from .admin import AdminState
+from carespace_app.timefmt import when
+from carespace_app.state.admin import AdminState
 
 PAGE_SIZE = 50
 FILTERS = ("mrn", "actor_email", "action", "from_day", "to_day")

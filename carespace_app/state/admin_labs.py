@@ -13,11 +13,11 @@ from typing import Optional
 
 import reflex as rx
 
-from ..clock import utcnow
+from carespace_app.clock import utcnow
 from carespace_app.services.records import labs
-from ..services.errors import ValidationError
-from ..timefmt import to_utc_naive, when
-from .admin import AdminState, int_or_none
+from carespace_app.services.errors import ValidationError
+from carespace_app.timefmt import to_utc_naive, when
+from carespace_app.state.admin import AdminState, int_or_none
 
 FIRST_ROWS = 3
 MAX_ROWS = 40

@@ -9,11 +9,11 @@ import dataclasses
 import secrets
 from typing import Optional
 
-from ..clock import utcnow
-from ..models import MESSAGE_CATEGORIES, THREAD_CLOSED, THREAD_NEW, THREAD_OPEN
+from carespace_app.clock import utcnow
+from carespace_app.models import MESSAGE_CATEGORIES, THREAD_CLOSED, THREAD_NEW, THREAD_OPEN
 from carespace_app.services.records import messaging
-from ..timefmt import when
-from .admin import AdminState, Outcome, int_or_none
+from carespace_app.timefmt import when
+from carespace_app.state.admin import AdminState, Outcome, int_or_none
 
 PAGE_SIZE = 25
 ANY = "any"

@@ -4,11 +4,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Optional
 
-from ..clock import utcnow
+from carespace_app.clock import utcnow
 from carespace_app.services.mail import notifications
 from carespace_app.services.mail import office_outbox
-from ..timefmt import when
-from .admin import AdminState, int_or_none
+from carespace_app.timefmt import when
+from carespace_app.state.admin import AdminState, int_or_none
 
 PAGE_SIZE = 50
 ANY = "any"

@@ -10,8 +10,8 @@ from typing import Optional
 
 import reflex as rx
 
-from .. import routes
-from ..clock import utcnow
+from carespace_app import routes
+from carespace_app.clock import utcnow
 from carespace_app.services.onboarding import invitations
 from carespace_app.services.permissions import caregivers
 from carespace_app.services.records import messaging
@@ -19,9 +19,9 @@ from carespace_app.services.mail import office_outbox
 from carespace_app.services.records import patients
 from carespace_app.services.permissions import tab_access
 from carespace_app.services.onboarding.invitations import ACCESS_CODE_TEXT
-from ..timefmt import day, when
-from .admin import AdminState, int_or_none
-from .admin_patients import blank_errors, patient_form_values
+from carespace_app.timefmt import day, when
+from carespace_app.state.admin import AdminState, int_or_none
+from carespace_app.state.admin_patients import blank_errors, patient_form_values
 
 STATUS_TEXT = {
     "not invited": "Not invited",

@@ -5,11 +5,11 @@ import dataclasses
 
 import reflex as rx
 
-from .. import routes
-from ..clock import utcnow
+from carespace_app import routes
+from carespace_app.clock import utcnow
 from carespace_app.services.records import patients
-from ..timefmt import day
-from .admin import AdminState
+from carespace_app.timefmt import day
+from carespace_app.state.admin import AdminState
 
 PAGE_SIZE = 20
 PATIENT_FIELDS = ("mrn", "first_name", "last_name", "date_of_birth", "email", "phone")

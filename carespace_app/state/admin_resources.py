@@ -6,9 +6,9 @@ from typing import Optional
 
 import reflex as rx
 
-from ..clock import utcnow
+from carespace_app.clock import utcnow
 from carespace_app.services.records import resources
-from .admin import AdminState, int_or_none
+from carespace_app.state.admin import AdminState, int_or_none
 
 FIELDS = ("title", "url", "description")
 

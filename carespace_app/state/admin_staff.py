@@ -9,11 +9,11 @@ import dataclasses
 
 import reflex as rx
 
-from ..clock import utcnow
-from ..policy import RESET_TTL, in_words
+from carespace_app.clock import utcnow
+from carespace_app.policy import RESET_TTL, in_words
 from carespace_app.services.onboarding import staff
-from ..timefmt import when
-from .admin import AdminState, int_or_none
+from carespace_app.timefmt import when
+from carespace_app.state.admin import AdminState, int_or_none
 
 FIELDS = ("email", "full_name")
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from .. import routes, timefmt
-from ..clock import utcnow
-from ..models import APPOINTMENT_CANCELLED
+from carespace_app import routes, timefmt
+from carespace_app.clock import utcnow
+from carespace_app.models import APPOINTMENT_CANCELLED
 from carespace_app.services.records import appointments
-from .portal import PortalState
-from .session import Viewer
+from carespace_app.state.portal import PortalState
+from carespace_app.state.session import Viewer
 
 PAGE_SIZE = 10
 

@@ -14,16 +14,16 @@ from urllib.parse import quote
 
 import reflex as rx
 
-from .. import routes
-from ..clock import utcnow
-from ..http import TICKET_REFUSED, cookie_value, nonce_cookie_name
-from ..policy import IDLE_TIMEOUT, PASSWORD_TRIES_PER_TAB, PASSWORD_TRIES_WINDOW, in_words
+from carespace_app import routes
+from carespace_app.clock import utcnow
+from carespace_app.http import TICKET_REFUSED, cookie_value, nonce_cookie_name
+from carespace_app.policy import IDLE_TIMEOUT, PASSWORD_TRIES_PER_TAB, PASSWORD_TRIES_WINDOW, in_words
 from carespace_app.services.identity import resets
 from carespace_app.services.identity import signin
 from carespace_app.services.onboarding import invitations
 from carespace_app.services.identity import passwords
 from carespace_app.services.identity import sessions
-from .session import SOMETHING_WRONG, SessionState
+from carespace_app.state.session import SOMETHING_WRONG, SessionState
 
 SIGN_IN_NOTICES = {
     "signed-out": "You have signed out.",

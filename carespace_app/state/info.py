@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..clock import utcnow
+from carespace_app.clock import utcnow
 from carespace_app.services.audit import patient_activity
 from carespace_app.services.records import resources
-from .portal import PortalState
+from carespace_app.state.portal import PortalState
 
 PAGE_SIZE = 20
 

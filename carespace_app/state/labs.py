@@ -10,10 +10,10 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-from .. import timefmt
-from ..clock import utcnow
+from carespace_app import timefmt
+from carespace_app.clock import utcnow
 from carespace_app.services.records import labs
-from .portal import PortalState, flag_icon
+from carespace_app.state.portal import PortalState, flag_icon
 
 PAGE_SIZE = 10
 TEST_NAME_MAX = labs.TEST_NAME_MAX

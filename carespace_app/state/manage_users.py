@@ -5,12 +5,12 @@ import dataclasses
 
 import reflex as rx
 
-from .. import timefmt
-from ..clock import utcnow
+from carespace_app import timefmt
+from carespace_app.clock import utcnow
 from carespace_app.services.onboarding import invitations
 from carespace_app.services.permissions import caregivers
 from carespace_app.services.onboarding.invitations import ACCESS_CODE_TEXT
-from .portal import PortalState
+from carespace_app.state.portal import PortalState
 
 MAX_FIELD = 1000
 # Toasts: short, and never the words the page already shows inline (the notice with the

@@ -18,11 +18,11 @@ from typing import Optional
 
 import reflex as rx
 
-from .. import routes, timefmt
-from ..clock import utcnow
+from carespace_app import routes, timefmt
+from carespace_app.clock import utcnow
 from carespace_app.services.records import messaging
-from .portal import PortalState
-from .session import Viewer
+from carespace_app.state.portal import PortalState
+from carespace_app.state.session import Viewer
 
 PAGE_SIZE = 20
 SENT = "Your message was sent. The office answers during normal business hours."

@@ -7,12 +7,12 @@ from typing import Any, Callable, Optional
 
 from sqlmodel import Session
 
-from .. import timefmt
-from ..clock import utcnow
+from carespace_app import timefmt
+from carespace_app.clock import utcnow
 from carespace_app.services.records import appointments
 from carespace_app.services.records import labs
 from carespace_app.services.records import messaging
-from .session import LEFT, NO_ACCESS, SOMETHING_WRONG, Outcome, SessionState, Viewer
+from carespace_app.state.session import LEFT, NO_ACCESS, SOMETHING_WRONG, Outcome, SessionState, Viewer
 
 log = logging.getLogger("carespace.portal")
 

@@ -34,14 +34,14 @@ from typing import Any, Callable, Optional, TypeVar
 import reflex as rx
 from sqlmodel import Session
 
-from .. import policy, routes
-from ..clock import utcnow
-from ..config import get_settings
-from ..db import session_scope
-from ..models import User, UserSession
+from carespace_app import policy, routes
+from carespace_app.clock import utcnow
+from carespace_app.config import get_settings
+from carespace_app.db import session_scope
+from carespace_app.models import User, UserSession
 from carespace_app.services.identity import sessions
 from carespace_app.services.permissions import tab_access
-from ..services.errors import DomainError, LinkError, NotAllowed
+from carespace_app.services.errors import DomainError, LinkError, NotAllowed
 from carespace_app.services.identity.security import run_in_bcrypt_pool
 from carespace_app.services.permissions.tab_access import TabAccess
 

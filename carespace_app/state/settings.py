@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ..clock import utcnow
-from ..policy import EMAIL_CHANGE_TTL, in_words
+from carespace_app.clock import utcnow
+from carespace_app.policy import EMAIL_CHANGE_TTL, in_words
 from carespace_app.services.identity import accounts
 from carespace_app.services.identity import email_change
 from carespace_app.services.mail import notifications
 from carespace_app.services.identity import passwords
 from carespace_app.services.onboarding import staff
-from .auth import ALREADY_SIGNED_IN, TOO_MANY_TRIES, _another_try, signed_in_home
-from .portal import PortalState
-from .session import SessionState
+from carespace_app.state.auth import ALREADY_SIGNED_IN, TOO_MANY_TRIES, _another_try, signed_in_home
+from carespace_app.state.portal import PortalState
+from carespace_app.state.session import SessionState
 
 MAX_FIELD = 1000
 MESSAGE_EMAIL_LABEL = notifications.STAFF_SETTING_LABEL

@@ -14,8 +14,8 @@ from reflex.middleware import Middleware
 from reflex.state import StateUpdate
 from reflex_base.event import Event, get_hydrate_event
 
-from ..event_budget import flash_delta
-from .session import SOMETHING_WRONG, SessionState
+from carespace_app.event_budget import flash_delta
+from carespace_app.state.session import SOMETHING_WRONG, SessionState
 
 log = logging.getLogger("carespace.tab_guard")
 

@@ -3,23 +3,23 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ... import routes
-from ...state.admin_appointments import AdminAppointmentsState
-from ...state.admin_audit import AdminAuditState
-from ...state.admin_labs import AdminLabsState
-from ...state.admin_messages import AdminMessagesState
-from ...state.admin_outbox import AdminOutboxState
-from ...state.admin_patient import AdminPatientState
-from ...state.admin_patients import AdminPatientsState
-from ...state.admin_resources import AdminResourcesState
-from ...state.admin_staff import AdminStaffState
-from .audit_log import audit_log_page
-from .messages import messages_page
-from .outbox import outbox_page
-from .patient_detail import patient_detail_page
-from .patients import patients_page
-from .resources import resources_page
-from .staff import staff_page
+from carespace_app import routes
+from carespace_app.state.admin_appointments import AdminAppointmentsState
+from carespace_app.state.admin_audit import AdminAuditState
+from carespace_app.state.admin_labs import AdminLabsState
+from carespace_app.state.admin_messages import AdminMessagesState
+from carespace_app.state.admin_outbox import AdminOutboxState
+from carespace_app.state.admin_patient import AdminPatientState
+from carespace_app.state.admin_patients import AdminPatientsState
+from carespace_app.state.admin_resources import AdminResourcesState
+from carespace_app.state.admin_staff import AdminStaffState
+from carespace_app.pages.admin_pages.audit_log import audit_log_page
+from carespace_app.pages.admin_pages.messages import messages_page
+from carespace_app.pages.admin_pages.outbox import outbox_page
+from carespace_app.pages.admin_pages.patient_detail import patient_detail_page
+from carespace_app.pages.admin_pages.patients import patients_page
+from carespace_app.pages.admin_pages.resources import resources_page
+from carespace_app.pages.admin_pages.staff import staff_page
 
 TITLE = "{} · Admin · CareSpace"
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ...components.ui import confirm_dialog, error_callout, field, primary_button, text_input
-from ...state.admin_appointments import AdminAppointmentsState as S
-from .layout import data_table, section, select_field, small_button
+from carespace_app.components.ui import confirm_dialog, error_callout, field, primary_button, text_input
+from carespace_app.state.admin_appointments import AdminAppointmentsState as S
+from carespace_app.pages.admin_pages.layout import data_table, section, select_field, small_button
 
 
 def _form(prefix: str, values, on_submit, button: str, extra=None) -> rx.Component:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ...components.ui import field, primary_button, text_input
-from ...state.admin_audit import AdminAuditState as S
-from .layout import admin_shell, data_table, pager, section
+from carespace_app.components.ui import field, primary_button, text_input
+from carespace_app.state.admin_audit import AdminAuditState as S
+from carespace_app.pages.admin_pages.layout import admin_shell, data_table, pager, section
 
 
 def _row(e) -> rx.Component:

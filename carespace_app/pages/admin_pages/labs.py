@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ...components.ui import error_callout, field, primary_button, text_input
-from ...state.admin_labs import AdminLabsState as S
-from .layout import section, small_button
+from carespace_app.components.ui import error_callout, field, primary_button, text_input
+from carespace_app.state.admin_labs import AdminLabsState as S
+from carespace_app.pages.admin_pages.layout import section, small_button
 
 
 def _result_row(n) -> rx.Component:

@@ -9,10 +9,10 @@ from typing import Callable
 
 import reflex as rx
 
-from ... import routes
-from ...components.shell import signed_in_hooks
-from ...components.ui import ACCENT, MAX_WIDTH, brand
-from ...state.session import SessionState
+from carespace_app import routes
+from carespace_app.components.shell import signed_in_hooks
+from carespace_app.components.ui import ACCENT, MAX_WIDTH, brand
+from carespace_app.state.session import SessionState
 
 SECTIONS = [
     ("Patients", routes.ADMIN, "users"),
@@ -122,7 +122,7 @@ def data_table(headers: list[str], items, row: Callable, empty: str) -> rx.Compo
 def select_field(label: str, field_id: str, options, default=None, name: str | None = None,
                  error=None, **props) -> rx.Component:
     """A native select: labelled, keyboard friendly, and submitted with its form."""
-    from ...components.ui import field
+    from carespace_app.components.ui import field
 
     control = rx.el.select(
         rx.foreach(options, lambda o: rx.el.option(o, value=o)) if isinstance(options, rx.Var)

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ... import routes
-from ...components.ui import confirm_dialog, error_callout, field, notice_callout, primary_button
-from ...state.admin_messages import AdminMessagesState as S
-from .layout import admin_shell, data_table, pager, section, select_field, small_button
+from carespace_app import routes
+from carespace_app.components.ui import confirm_dialog, error_callout, field, notice_callout, primary_button
+from carespace_app.state.admin_messages import AdminMessagesState as S
+from carespace_app.pages.admin_pages.layout import admin_shell, data_table, pager, section, select_field, small_button
 
 
 def _filters() -> rx.Component:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ...components.ui import primary_button
-from ...state.admin_outbox import AdminOutboxState as S
-from .layout import admin_shell, data_table, pager, section, select_field, small_button
+from carespace_app.components.ui import primary_button
+from carespace_app.state.admin_outbox import AdminOutboxState as S
+from carespace_app.pages.admin_pages.layout import admin_shell, data_table, pager, section, select_field, small_button
 
 
 def _row(e) -> rx.Component:

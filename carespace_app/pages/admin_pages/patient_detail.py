@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ... import routes
-from ...components.ui import confirm_dialog, error_callout, notice_callout, primary_button
-from ...state.admin_patient import AdminPatientState as S
-from .appointments import appointments_section
-from .labs import labs_section
-from .layout import admin_shell, data_table, section, small_button
-from .patients import patient_fields
+from carespace_app import routes
+from carespace_app.components.ui import confirm_dialog, error_callout, notice_callout, primary_button
+from carespace_app.state.admin_patient import AdminPatientState as S
+from carespace_app.pages.admin_pages.appointments import appointments_section
+from carespace_app.pages.admin_pages.labs import labs_section
+from carespace_app.pages.admin_pages.layout import admin_shell, data_table, section, small_button
+from carespace_app.pages.admin_pages.patients import patient_fields
 
 
 def _record() -> rx.Component:

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ... import routes
-from ...components.ui import error_callout, field, primary_button, text_input
-from ...config import get_settings
-from ...state.admin_patients import AdminPatientsState as S
-from .layout import admin_shell, data_table, pager, section
+from carespace_app import routes
+from carespace_app.components.ui import error_callout, field, primary_button, text_input
+from carespace_app.config import get_settings
+from carespace_app.state.admin_patients import AdminPatientsState as S
+from carespace_app.pages.admin_pages.layout import admin_shell, data_table, pager, section
 
 
 SEARCH_LABEL = "Search by name, MRN, email or date of birth"

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ...components.ui import confirm_dialog, error_callout, field, primary_button, text_input
-from ...state.admin_resources import AdminResourcesState as S
-from .layout import admin_shell, data_table, section, small_button
+from carespace_app.components.ui import confirm_dialog, error_callout, field, primary_button, text_input
+from carespace_app.state.admin_resources import AdminResourcesState as S
+from carespace_app.pages.admin_pages.layout import admin_shell, data_table, section, small_button
 
 
 def _form(prefix: str, values, on_submit, button: str, extra=None) -> rx.Component:

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ...components.ui import confirm_dialog, error_callout, field, primary_button, text_input
-from ...policy import RESET_TTL, in_words
-from ...state.admin_staff import AdminStaffState as S
-from .layout import admin_shell, data_table, section, small_button
+from carespace_app.components.ui import confirm_dialog, error_callout, field, primary_button, text_input
+from carespace_app.policy import RESET_TTL, in_words
+from carespace_app.state.admin_staff import AdminStaffState as S
+from carespace_app.pages.admin_pages.layout import admin_shell, data_table, section, small_button
 
 
 def _deactivate_dialog(m) -> rx.Component:

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from carespace_app.clock import Clock
-from carespace_app.config import OFFICE_PHONE
+from carespace_app.config import get_settings
 from carespace_app.models import User
 from carespace_app.services.audit import trail
 from carespace_app.services.errors import NotFound, ValidationError
@@ -82,7 +82,7 @@ def security_notice(db: Session, user: User, to: str, subject: str, what: str, *
     """Tell the person about a change to their account, in case it wasn't them. No link."""
     outbox.enqueue(db, to=to, subject=subject, kind="account_notice", clock=clock,
                    body=(f"Hello {user.full_name},\n\n{what}\n\n"
-                         f"If this wasn't you, call the office right away at {OFFICE_PHONE}."))
+                         f"If this wasn't you, call the office right away at {get_settings().office_phone}."))
 
 
 def change_password(db: Session, user_id: int, *, current_password: str, new_password: str,

@@ -12,11 +12,11 @@ from sqlmodel import Session, select
 
 from carespace_app import routes
 from carespace_app.clock import Clock
-from carespace_app.config import OFFICE_PHONE
+from carespace_app.config import get_settings
 from carespace_app.models import OutboxEmail, Patient, User
 from carespace_app.policy import ADDRESS_IN_USE_NOTICE_EVERY, EMAIL_CHANGE_TTL, in_words
 from carespace_app.services.audit import trail
-from carespace_app.services.errors import LinkError, ValidationError
+from carespace_app.services.errors import ValidationError
 from carespace_app.services.identity import accounts, links, signin
 from carespace_app.services.identity.emails import validate_email_address
 from carespace_app.services.mail import outbox
@@ -75,7 +75,7 @@ def _tell_address_owner(db: Session, address: str, now: datetime, *, clock: Cloc
         OutboxEmail.kind == "address_in_use", OutboxEmail.to_address == address).limit(1)).first()
     if told is None:
         outbox.enqueue(db, to=address, subject=ADDRESS_IN_USE_SUBJECT, kind="address_in_use",
-                       body=ADDRESS_IN_USE_BODY.format(phone=OFFICE_PHONE), clock=clock)
+                       body=ADDRESS_IN_USE_BODY.format(phone=get_settings().office_phone), clock=clock)
 
 
 def confirm_email_change(db: Session, token: str, *, clock: Clock) -> User:
@@ -84,7 +84,7 @@ def confirm_email_change(db: Session, token: str, *, clock: Clock) -> User:
     change = links.usable(db, links.EMAIL_CHANGE, token, now)
     user = db.get(User, change.user_id)
     if user is None or not user.is_active:
-        raise LinkError("invalid", links.EMAIL_CHANGE.messages["invalid"])
+        raise links.EMAIL_CHANGE.refused("invalid")
     owner = accounts.email_owner(db, change.new_email)
     if owner is not None and owner.id != user.id:
         raise ValidationError(EMAIL_TAKEN, field="email")

@@ -19,7 +19,7 @@ from typing import Any, Mapping, Optional
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from carespace_app.config import OFFICE_PHONE
+from carespace_app.config import get_settings
 from carespace_app.models import EmailChange, Invitation, PasswordReset, SignInTicket
 from carespace_app.policy import (
     EMAIL_CHANGE_TTL,
@@ -64,6 +64,10 @@ class Purpose:
     def has(self, name: str) -> bool:
         return hasattr(self.model, name)
 
+    def refused(self, reason: str) -> LinkError:
+        """The LinkError for ``reason``, its sentence naming the office's phone."""
+        return LinkError(reason, self.messages[reason].format(phone=get_settings().office_phone))
+
 
 RESET = Purpose(
     name="password reset", model=PasswordReset, lifetime=RESET_TTL, bound_to=("user_id",),
@@ -99,20 +103,20 @@ INVITATION = Purpose(
     attempt_limit=MAX_WRONG_ANSWERS, sealed="access_code_sealed",
     messages={
         "invalid": "This registration link isn't valid. Open the link from your invitation "
-                   f"email exactly as it is, or call the office at {OFFICE_PHONE} for a new "
+                   "email exactly as it is, or call the office at {phone} for a new "
                    "link.",
         "expired": "This registration link has expired. Please contact your physician's office "
                    "or the user who granted you access to their portal at "
-                   f"{OFFICE_PHONE} for a new link.",
+                   "{phone} for a new link.",
         "used": "This registration link was already used. Sign in with your email address and "
                 "password, or use Forgot Password.",
         "superseded": "A newer link was sent, so this one no longer works. Use the link in the "
-                      f"newest invitation email, or contact the office at {OFFICE_PHONE}.",
+                      "newest invitation email, or contact the office at {phone}.",
         "locked": "This link no longer works because of too many attempts with details that "
-                  f"don't match. Please contact the office at {OFFICE_PHONE} for a new link.",
+                  "don't match. Please contact the office at {phone} for a new link.",
         "no_code": "This link was sent before invitations had an access code, so it no longer "
                    "works. Ask the person who gave you access to send you a new link from "
-                   f"Manage Users, or call the office at {OFFICE_PHONE}.",
+                   "Manage Users, or call the office at {phone}.",
     })
 
 # From the sign-in event to the cookie: one per sign-in, never superseded, bound to the
@@ -170,14 +174,14 @@ def check_usable(purpose: Purpose, row, now: datetime) -> None:
     newer one".
     """
     if row is None:
-        raise LinkError("invalid", purpose.messages["invalid"])
+        raise purpose.refused("invalid")
     for reason, dead in (
             ("used", row.used_at is not None),
             ("superseded", purpose.has("superseded_at") and row.superseded_at is not None),
             ("locked", purpose.has("locked_at") and row.locked_at is not None),
             ("expired", expired(purpose, row.expires_at, now))):
         if dead:
-            raise LinkError(reason, purpose.messages[reason])
+            raise purpose.refused(reason)
 
 
 def usable(db: Session, purpose: Purpose, token: Any, now: datetime):
@@ -220,7 +224,7 @@ def claim_or_refuse(db: Session, purpose: Purpose, row, now: datetime) -> None:
         return
     db.refresh(row)
     check_usable(purpose, row, now)
-    raise LinkError("used", purpose.messages["used"])
+    raise purpose.refused("used")
 
 
 def supersede(db: Session, purpose: Purpose, now: datetime, *, except_id: Optional[int] = None,

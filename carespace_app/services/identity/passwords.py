@@ -184,7 +184,6 @@ RULES: list[PasswordRule] = [
     NotEmailValidator(),
     NotCommonValidator(),
 ]
-COMPOSITION_CODES = ("min_length", "uppercase", "lowercase", "number", "special")
 
 
 # The checklist may be sent anything by anyone: it looks at no more than a form field holds.

@@ -13,11 +13,10 @@ from sqlmodel import Session, select
 
 from carespace_app import routes
 from carespace_app.clock import Clock
-from carespace_app.config import OFFICE_PHONE
+from carespace_app.config import get_settings
 from carespace_app.models import PasswordReset, User
 from carespace_app.policy import RESET_REQUESTS_PER_HOUR, RESET_TTL, in_words
 from carespace_app.services.audit import trail
-from carespace_app.services.errors import LinkError
 from carespace_app.services.identity import accounts, links, security, sessions
 from carespace_app.services.identity.emails import normalize_email
 from carespace_app.services.identity.passwords import validate_password
@@ -42,7 +41,7 @@ def send_reset_link(db: Session, user: User, *, subject: str, intro: str, clock:
         link=routes.password_reset_link(token),
         body=(f"Hello {user.full_name},\n\n{intro} To choose {what}, open this link "
               f"{WITHIN}:\n\n{{link}}\n\nThe link works once.{after} Questions? Call "
-              f"{OFFICE_PHONE}."),
+              f"{get_settings().office_phone}."),
         clock=clock)
 
 
@@ -78,7 +77,7 @@ def _usable(db: Session, token: str, *, clock: Clock) -> tuple[PasswordReset, Us
     reset = links.usable(db, links.RESET, token, clock())
     user = db.get(User, reset.user_id)
     if user is None or not user.is_active:
-        raise LinkError("invalid", links.RESET.messages["invalid"])
+        raise links.RESET.refused("invalid")
     return reset, user
 
 

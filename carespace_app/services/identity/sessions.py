@@ -8,7 +8,6 @@ the caller's unit of work does (``db.session_scope``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Optional
 
@@ -30,29 +29,6 @@ ENDED_DEACTIVATED = "account deactivated"
 ENDED_SIGNED_OUT = "signed out"
 ENDED_PASSWORD_CHANGED = "password changed"
 ENDED_PASSWORD_RESET = "password reset"
-
-
-@dataclass
-class SessionInfo:
-    """What a page needs to time the idle warning and the logoff."""
-
-    session_id: int
-    user_id: int
-    expires_at: datetime
-    last_seen_at: datetime
-    idle_deadline: datetime
-    active_patient_id: Optional[int]
-
-
-def session_info(session: UserSession) -> SessionInfo:
-    return SessionInfo(
-        session_id=session.id,
-        user_id=session.user_id,
-        expires_at=session.expires_at,
-        last_seen_at=session.last_seen_at,
-        idle_deadline=min(session.last_seen_at + IDLE_TIMEOUT, session.expires_at),
-        active_patient_id=session.active_patient_id,
-    )
 
 
 def start_session(

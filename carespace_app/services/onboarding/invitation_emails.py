@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from carespace_app.config import OFFICE_PHONE, PRACTICE_NAME
+from carespace_app.config import get_settings
 from carespace_app.models import CaregiverGrant, Patient
 from carespace_app.policy import INVITATION_TTL, in_words
 from carespace_app.timefmt import to_local, when
@@ -25,17 +25,18 @@ def _expires(expires_at: datetime) -> str:
 
 def patient_email(patient: Patient, expires_at: datetime) -> tuple[str, str]:
     """(subject, body) of a patient's invitation."""
+    practice = get_settings()
     return "Your invitation to CareSpace", (
         f"Hello {patient.first_name},\n\n"
-        f"{PRACTICE_NAME} invites you to CareSpace, our patient portal. There you can send "
+        f"{practice.practice_name} invites you to CareSpace, our patient portal. There you can send "
         "secure messages to our office, see your upcoming appointments and read your lab "
         "results.\n\n"
         "To create your password, open this link:\n\n{link}\n\n"
         f"{_expires(expires_at)} You will be asked for "
         "this email address and your date of birth.\n\n"
         "Do not forward this email; the link won't work if forwarded.\n\n"
-        f"Questions? Call our office at {OFFICE_PHONE}. We're glad to help.\n\n"
-        f"Warm regards,\n{PRACTICE_NAME}"
+        f"Questions? Call our office at {practice.office_phone}. We're glad to help.\n\n"
+        f"Warm regards,\n{practice.practice_name}"
     )
 
 
@@ -43,10 +44,11 @@ def caregiver_email(grant: CaregiverGrant, patient: Patient, expires_at: datetim
                     access_code_sentence: str) -> tuple[str, str]:
     """(subject, body) of a caregiver's invitation; ``access_code_sentence`` says the code
     will come from the patient (invitations.ACCESS_CODE_TEXT["email"])."""
+    practice = get_settings()
     return f"Your invitation to {patient.full_name}'s CareSpace portal", (
         f"Hello {grant.name},\n\n"
         f"{patient.full_name} has given you access to their CareSpace patient portal at "
-        f"{PRACTICE_NAME}. You will have full access to the portal, including all of their "
+        f"{practice.practice_name}. You will have full access to the portal, including all of their "
         "medical records and messages.\n\n"
         "To accept, open this link and create a password (or, if you already use CareSpace, "
         "enter your existing password):\n\n{link}\n\n"
@@ -54,6 +56,6 @@ def caregiver_email(grant: CaregiverGrant, patient: Patient, expires_at: datetim
         "this email address and an access code.\n\n"
         + access_code_sentence + "\n\n"
         "Do not forward this email; the link won't work if forwarded.\n\n"
-        f"If you weren't expecting this, or have questions, call our office at {OFFICE_PHONE}.\n\n"
-        f"Warm regards,\n{PRACTICE_NAME}"
+        f"If you weren't expecting this, or have questions, call our office at {practice.office_phone}.\n\n"
+        f"Warm regards,\n{practice.practice_name}"
     )

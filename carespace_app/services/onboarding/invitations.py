@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 
 from carespace_app import routes
 from carespace_app.clock import Clock
-from carespace_app.config import OFFICE_PHONE
+from carespace_app.config import get_settings
 from carespace_app.models import (
     INVITE_CAREGIVER,
     INVITE_PATIENT,
@@ -38,7 +38,7 @@ from carespace_app.models import (
 )
 from carespace_app.policy import ACCESS_CODE_DIGITS, INVITATION_TTL, MAX_WRONG_ANSWERS, in_words
 from carespace_app.services.audit import trail
-from carespace_app.services.errors import DomainError, LinkError, NotFound, ValidationError
+from carespace_app.services.errors import DomainError, NotFound, ValidationError
 from carespace_app.services.identity import accounts, links, security, signin
 from carespace_app.services.identity.emails import normalize_email
 from carespace_app.services.identity.passwords import validate_password
@@ -217,7 +217,7 @@ def shown_access_code(invitation: Optional[Invitation]) -> str:
 def _usable(db: Session, token: str, now: datetime) -> Invitation:
     invitation = links.usable(db, links.INVITATION, token, now)
     if invitation.kind == INVITE_CAREGIVER and not invitation.access_code_hash:
-        raise LinkError("no_code", links.INVITATION.messages["no_code"])
+        raise links.INVITATION.refused("no_code")
     return invitation
 
 
@@ -245,7 +245,7 @@ def _count_wrong_answer(db: Session, invitation: Invitation, now: datetime,
                  detail=f"invitation #{invitation.id}: "
                         f"{invitation.failed_attempts} wrong answer(s)")
     if locked:
-        return LinkError("locked", links.INVITATION.messages["locked"])
+        return links.INVITATION.refused("locked")
     # The typed address and the answer are judged together (saying which one was wrong would
     # help a guesser): the sentence sits by the first of them, the email field.
     return links.WrongAnswer(f"{WRONG_ANSWER[invitation.kind]} {tries_left_text(left)}",
@@ -278,7 +278,7 @@ def redeem(db: Session, token: str, *, email: str, password: str, confirm_passwo
     if existing is not None:
         if not existing.is_active:
             raise DomainError("Your CareSpace account is turned off. "
-                              f"Please call the office at {OFFICE_PHONE}.")
+                              f"Please call the office at {get_settings().office_phone}.")
         # Guessing here is counted with sign-in failures, so a link can't bypass that throttle.
         signin.check_throttle(db, existing.email, client_ip or "", user=existing, clock=clock)
         if not security.check_password(password, existing.password_hash):
@@ -294,7 +294,7 @@ def redeem(db: Session, token: str, *, email: str, password: str, confirm_passwo
     if invitation.kind == INVITE_CAREGIVER:
         grant = db.get(CaregiverGrant, invitation.grant_id, populate_existing=True)
         if grant is None or grant.revoked_at is not None:  # revoked while the form was open
-            raise LinkError("superseded", links.INVITATION.messages["superseded"])
+            raise links.INVITATION.refused("superseded")
     links.claim_or_refuse(db, links.INVITATION, invitation, now)
     try:
         user = _open_access(db, invitation, grant, existing, password_hash, now)

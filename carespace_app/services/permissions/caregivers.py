@@ -14,7 +14,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from carespace_app.clock import Clock
-from carespace_app.config import OFFICE_PHONE
+from carespace_app.config import get_settings
 from carespace_app.models import (
     INVITE_CAREGIVER,
     RELATION_SELF,
@@ -36,7 +36,7 @@ from carespace_app.services.text_rules import check_text
 
 INVITATION_LIMIT_REACHED = (
     f"You've sent {MAX_INVITATIONS_PER_DAY} invitations today. To protect people from unwanted "
-    f"email, you can send more tomorrow, or call the office at {OFFICE_PHONE}.")
+    "email, you can send more tomorrow, or call the office at {phone}.")
 
 
 def _check_daily_limit(db: Session, patient_id: int, sender: User, now: datetime) -> None:
@@ -47,7 +47,7 @@ def _check_daily_limit(db: Session, patient_id: int, sender: User, now: datetime
         Invitation.created_by_user_id == sender.id,
         Invitation.created_at > now - INVITATION_LIMIT_WINDOW)).one()
     if sent >= MAX_INVITATIONS_PER_DAY:
-        raise ValidationError(INVITATION_LIMIT_REACHED)
+        raise ValidationError(INVITATION_LIMIT_REACHED.format(phone=get_settings().office_phone))
 
 
 def grant_access(db: Session, patient_user: User, patient_id: int, *, name: str, email: str,

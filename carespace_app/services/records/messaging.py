@@ -47,7 +47,6 @@ CLIENT_KEY_MAX = 64
 THREAD_MESSAGE_CAP = 500
 # "Never read by staff" compares as read at the epoch, so any patient message is newer.
 EPOCH = datetime(1970, 1, 1)
-NOTIFICATION_SUBJECT = notifications.SUBJECTS[notifications.MESSAGE_KIND]
 REPLY_NEWS = "A new message from your care team is waiting"
 # The list shows the start of each conversation's newest message, on one line.
 PREVIEW_MAX = 100

@@ -17,6 +17,7 @@ from carespace_app.services.records import appointments
 from carespace_app.services.errors import ValidationError
 from carespace_app.timefmt import to_local, to_utc_naive, when
 from carespace_app.state.admin import AdminState, int_or_none
+from carespace_app.state.session import form_errors
 
 FIELDS = ("appointment_type", "provider", "location", "starts_at", "duration_minutes", "instructions")
 
@@ -129,12 +130,8 @@ class AdminAppointmentsState(AdminState):
         self.errors, self.form_error = _blank(), ""
         self.past_question = prefix if outcome.field == appointments.PAST_DATE_FIELD else ""
         self.past_question_text = outcome.error if self.past_question else ""
-        if self.past_question:
-            return
-        if outcome.field in self.errors:
-            self.errors[outcome.field] = outcome.error
-        else:
-            self.form_error = outcome.error
+        if not self.past_question:
+            self.errors, self.form_error = form_errors(outcome, _blank())
 
     @rx.event
     async def create_appointment(self, form: dict):

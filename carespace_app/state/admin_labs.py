@@ -18,6 +18,7 @@ from carespace_app.services.records import labs
 from carespace_app.services.errors import ValidationError
 from carespace_app.timefmt import to_utc_naive, when
 from carespace_app.state.admin import AdminState, int_or_none
+from carespace_app.state.session import form_errors
 
 FIRST_ROWS = 3
 MAX_ROWS = 40
@@ -167,12 +168,8 @@ class AdminLabsState(AdminState):
         self.saving = False
         if made.left:
             return
-        self.errors, self.form_error = _blank(), ""
+        self.errors, self.form_error = form_errors(made, _blank())
         if not made.ok:
-            if made.field in self.errors:
-                self.errors[made.field] = made.error
-            else:
-                self.form_error = made.error
             return
         if made.value == self._last_saved:
             return  # the second tap of a double tap: that report was saved and said so

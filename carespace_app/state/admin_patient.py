@@ -21,6 +21,7 @@ from carespace_app.services.permissions import tab_access
 from carespace_app.services.onboarding.invitations import ACCESS_CODE_TEXT
 from carespace_app.timefmt import day, when
 from carespace_app.state.admin import AdminState, int_or_none
+from carespace_app.state.session import form_errors
 from carespace_app.state.admin_patients import blank_errors, patient_form_values
 
 STATUS_TEXT = {
@@ -172,13 +173,9 @@ class AdminPatientState(AdminState):
         self.busy = False
         if saved.left:
             return
-        self.errors = blank_errors()
-        self.form_error = self.saved_note = ""
+        self.errors, self.form_error = form_errors(saved, blank_errors())
+        self.saved_note = ""
         if not saved.ok:
-            if saved.field in self.errors:
-                self.errors[saved.field] = saved.error
-            else:
-                self.form_error = saved.error
             return
         shown_email = self.patient.email if self.patient else ""
         email_changed = values["email"].strip().casefold() != shown_email

@@ -10,6 +10,7 @@ from carespace_app.clock import utcnow
 from carespace_app.services.records import patients
 from carespace_app.timefmt import day
 from carespace_app.state.admin import AdminState
+from carespace_app.state.session import form_errors
 
 PAGE_SIZE = 20
 PATIENT_FIELDS = ("mrn", "first_name", "last_name", "date_of_birth", "email", "phone")
@@ -97,13 +98,8 @@ class AdminPatientsState(AdminState):
         self.busy = False
         if made.left:
             return
-        self.errors = blank_errors()
-        self.form_error = ""
+        self.errors, self.form_error = form_errors(made, blank_errors())
         if not made.ok:
-            if made.field in self.errors:
-                self.errors[made.field] = made.error
-            else:
-                self.form_error = made.error
             return
         self._flash("success", "Patient record created.")
         yield rx.redirect(f"{routes.ADMIN_PATIENT}?id={made.value}")

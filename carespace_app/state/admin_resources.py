@@ -9,6 +9,7 @@ import reflex as rx
 from carespace_app.clock import utcnow
 from carespace_app.services.records import resources
 from carespace_app.state.admin import AdminState, int_or_none
+from carespace_app.state.session import form_errors
 
 FIELDS = ("title", "url", "description")
 
@@ -64,11 +65,7 @@ class AdminResourcesState(AdminState):
         self._show(got)
 
     def _show_error(self, outcome) -> None:
-        self.errors, self.form_error = _blank(), ""
-        if outcome.field in self.errors:
-            self.errors[outcome.field] = outcome.error
-        else:
-            self.form_error = outcome.error
+        self.errors, self.form_error = form_errors(outcome, _blank())
 
     @rx.event
     async def add_link(self, form: dict):

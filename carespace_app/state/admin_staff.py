@@ -14,6 +14,7 @@ from carespace_app.policy import RESET_TTL, in_words
 from carespace_app.services.onboarding import staff
 from carespace_app.timefmt import when
 from carespace_app.state.admin import AdminState, int_or_none
+from carespace_app.state.session import form_errors
 
 FIELDS = ("email", "full_name")
 
@@ -89,12 +90,8 @@ class AdminStaffState(AdminState):
         self.busy = False
         if made.left:
             return
-        self.errors, self.form_error = _blank(), ""
+        self.errors, self.form_error = form_errors(made, _blank())
         if not made.ok:
-            if made.field in self.errors:
-                self.errors[made.field] = made.error
-            else:
-                self.form_error = made.error
             return
         self.form_version += 1
         await self._refresh()

@@ -88,6 +88,15 @@ def _focus(field_id: str):
     return rx.set_focus(field_id)
 
 
+def _refuse(form, field_id: str, sentence: str):
+    """A sign-in, registration or reset form refuses: ``sentence`` beside its field ("": over
+    the whole form), the focus on that field, the button usable again."""
+    form.busy = False
+    form.error = sentence
+    form.error_field = field_id
+    return _focus(field_id) if field_id else None
+
+
 class SignInState(SessionState):
     error: str = ""
     # The field the error belongs to ("": the whole form): shown beside it, focused.
@@ -116,22 +125,16 @@ class SignInState(SessionState):
             return rx.redirect(routes.after_sign_in(self._next, staff=tab.user.is_staff),
                                replace=True)
 
-    def _refuse(self, field_id: str, sentence: str):
-        self.busy = False
-        self.error = sentence
-        self.error_field = field_id
-        return _focus(field_id) if field_id else None
-
     @rx.event
     async def submit(self, form: dict):
         email, password = _text(form, "email"), _text(form, "password")
         for field_id, value in (("email", email), ("password", password)):
             if not value:
-                yield self._refuse(field_id, EMPTY_SIGN_IN[field_id])
+                yield _refuse(self, field_id, EMPTY_SIGN_IN[field_id])
                 return
         nonce = _browser_nonce(self)
         if not nonce:
-            yield self._refuse("", COOKIES_NEEDED)
+            yield _refuse(self, "", COOKIES_NEEDED)
             return
         self.busy = True
         self.error = ""
@@ -148,7 +151,7 @@ class SignInState(SessionState):
         got = await self._public(sign_in, what="sign-in", hashes=True)
         if not got.ok:
             if got.error == SOMETHING_WRONG:
-                yield self._refuse("", got.error)
+                yield _refuse(self, "", got.error)
                 return
             paused = await self._public(lambda db: signin.sign_in_pause(
                 db, email, client_ip, clock=utcnow), what="sign-in pause")
@@ -163,7 +166,7 @@ class SignInState(SessionState):
                 return
             if self.pause_seconds:
                 self.pause_seconds = 0
-            yield self._refuse(got.field or "password", got.error)
+            yield _refuse(self, got.field or "password", got.error)
             return
         if self.pause_seconds:
             self.pause_seconds = 0
@@ -296,13 +299,6 @@ class RegisterState(SessionState):
         password, email = _typed(value)
         self.rules = _rules_view(password, email or None)
 
-    def _refuse(self, field_id: str, sentence: str):
-        """The sentence beside its field ("": the whole form), and the focus on that field."""
-        self.busy = False
-        self.error = sentence
-        self.error_field = field_id
-        return _focus(field_id) if field_id else None
-
     @rx.event
     async def submit(self, form: dict):
         email = _text(form, "email")
@@ -315,20 +311,20 @@ class RegisterState(SessionState):
         self.error_field = ""
         nonce = _browser_nonce(self)
         if not nonce:
-            yield self._refuse("", COOKIES_NEEDED)
+            yield _refuse(self, "", COOKIES_NEEDED)
             return
         if not _another_try(self):
-            yield self._refuse("", TOO_MANY_TRIES)
+            yield _refuse(self, "", TOO_MANY_TRIES)
             return
         dob = None
         if self.needs_date_of_birth:
             try:
                 dob = date.fromisoformat(dob_text)
             except ValueError:
-                yield self._refuse("date_of_birth", "Enter your date of birth.")
+                yield _refuse(self, "date_of_birth", "Enter your date of birth.")
                 return
         if self.needs_access_code and not access_code.strip():
-            yield self._refuse("access_code", invitations.ACCESS_CODE_TEXT["missing"].format(
+            yield _refuse(self, "access_code", invitations.ACCESS_CODE_TEXT["missing"].format(
                 first_name=self._code_from))
             return
         if self.existing_account:
@@ -353,7 +349,7 @@ class RegisterState(SessionState):
             if got.link:
                 await self._link_problem(got)
                 return
-            yield self._refuse(got.field if got.field in REGISTER_FIELDS else "", got.error)
+            yield _refuse(self, got.field if got.field in REGISTER_FIELDS else "", got.error)
             return
         self._go(f"{routes.AUTH_SESSION}?ticket={got.value}")
 
@@ -457,16 +453,10 @@ class ResetPasswordState(SessionState):
             self._email_for_token = token
         self.rules = _rules_view(password, self._account_email or None)
 
-    def _refuse(self, field_id: str, sentence: str):
-        self.busy = False
-        self.error = sentence
-        self.error_field = field_id
-        return _focus(field_id) if field_id else None
-
     @rx.event
     async def submit(self, form: dict):
         if not _another_try(self):
-            yield self._refuse("", TOO_MANY_TRIES)
+            yield _refuse(self, "", TOO_MANY_TRIES)
             return
         password, confirm = _text(form, "password"), _text(form, "confirm_password")
         self.busy = True
@@ -484,6 +474,6 @@ class ResetPasswordState(SessionState):
             await _tell_if_signed_in(self)
             return
         if not got.ok:
-            yield self._refuse(got.field if got.field in RESET_FIELDS else "", got.error)
+            yield _refuse(self, got.field if got.field in RESET_FIELDS else "", got.error)
             return
         yield rx.redirect(f"{routes.SIGN_IN}?reason=reset", replace=True)

@@ -86,6 +86,18 @@ class Outcome:
 LEFT = Outcome(ok=False, left=True)
 
 
+def form_errors(outcome: Outcome, blank: dict[str, str]) -> tuple[dict[str, str], str]:
+    """(the form's errors by field, the sentence over the form) for an outcome: a refusal's
+    sentence goes beside its field when the form has that field, else over the form."""
+    errors = dict(blank)
+    if outcome.ok:
+        return errors, ""
+    if outcome.field in errors:
+        errors[outcome.field] = outcome.error
+        return errors, ""
+    return errors, outcome.error
+
+
 @dataclass
 class PatientChoice:
     """A portal the header's "Switch patient" menu offers."""

@@ -36,6 +36,7 @@ EMAIL_CHANGE_TTL = timedelta(hours=24)
 INVITATION_TTL = timedelta(hours=96)
 # Reset emails per account per hour: stops anyone from flooding a patient's inbox.
 RESET_REQUESTS_PER_HOUR = 5
+RESET_REQUEST_WINDOW = timedelta(hours=1)  # the "hour" of RESET_REQUESTS_PER_HOUR
 # Settings > Email asked for an address another account has: its owner is told at most
 # this often.
 ADDRESS_IN_USE_NOTICE_EVERY = timedelta(hours=24)

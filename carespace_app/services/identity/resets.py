@@ -5,7 +5,6 @@ Nothing here commits: the caller's unit of work does (``db.session_scope``).
 """
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Optional
 
 from sqlalchemy import func
@@ -15,7 +14,7 @@ from carespace_app import routes
 from carespace_app.clock import Clock
 from carespace_app.config import get_settings
 from carespace_app.models import PasswordReset, User
-from carespace_app.policy import RESET_REQUESTS_PER_HOUR, RESET_TTL, in_words
+from carespace_app.policy import RESET_REQUEST_WINDOW, RESET_REQUESTS_PER_HOUR, RESET_TTL, in_words
 from carespace_app.services.audit import trail
 from carespace_app.services.identity import accounts, links, security, sessions
 from carespace_app.services.identity.emails import normalize_email
@@ -59,7 +58,7 @@ def request_password_reset(db: Session, email: str, *, clock: Clock) -> None:
                      clock=clock)
         return
     recent = db.exec(select(func.count(PasswordReset.id)).where(
-        PasswordReset.user_id == user.id, PasswordReset.created_at > now - timedelta(hours=1))).one()
+        PasswordReset.user_id == user.id, PasswordReset.created_at > now - RESET_REQUEST_WINDOW)).one()
     if recent >= RESET_REQUESTS_PER_HOUR:
         trail.record(db, "password.reset_requested", actor=user, role="anonymous",
                      detail="Not sent: too many requests this hour", clock=clock)

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Optional
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from carespace_app.clock import Clock
 from carespace_app.config import get_settings
@@ -19,6 +19,7 @@ from carespace_app.models import User
 from carespace_app.services.audit import trail
 from carespace_app.services.errors import NotFound, ValidationError
 from carespace_app.services.identity import links, security, sessions, signin
+from carespace_app.services.identity import emails
 from carespace_app.services.identity.emails import validate_email_address
 from carespace_app.services.identity.passwords import validate_password
 from carespace_app.services.mail import outbox
@@ -33,11 +34,6 @@ def active_user(db: Session, user_id: int) -> User:
     if user is None or not user.is_active:
         raise NotFound("That account was not found.")
     return user
-
-
-def email_owner(db: Session, email: str) -> Optional[User]:
-    """The account, active or not, that has this (normalised) address."""
-    return db.exec(select(User).where(User.email == email)).first()
 
 
 def add_account(db: Session, *, email: str, full_name: str, password_hash: str,
@@ -65,7 +61,7 @@ def create_user(db: Session, *, email: str, full_name: str, password: str, clock
     if not full_name:
         raise ValidationError("Enter your full name.", field="full_name")
     validate_password(password, email=email, confirm=confirm_password)
-    if email_owner(db, email) is not None:
+    if emails.email_owner(db, email) is not None:
         raise ValidationError(DUPLICATE_EMAIL, field="email")
     try:
         user = add_account(db, email=email, full_name=full_name,

@@ -17,7 +17,7 @@ from carespace_app.models import OutboxEmail, Patient, User
 from carespace_app.policy import ADDRESS_IN_USE_NOTICE_EVERY, EMAIL_CHANGE_TTL, in_words
 from carespace_app.services.audit import trail
 from carespace_app.services.errors import ValidationError
-from carespace_app.services.identity import accounts, links, signin
+from carespace_app.services.identity import accounts, emails, links, signin
 from carespace_app.services.identity.emails import validate_email_address
 from carespace_app.services.mail import outbox
 
@@ -44,7 +44,7 @@ def request_email_change(db: Session, user_id: int, *, current_password: str, ne
     new_email = validate_email_address(new_email)
     if new_email == user.email:
         raise ValidationError("That is already your email address.", field="email")
-    taken = accounts.email_owner(db, new_email) is not None
+    taken = emails.email_owner(db, new_email) is not None
     now = clock()
     if taken:
         # As a new link would: an earlier link tells nothing about whether this address was free.
@@ -81,11 +81,8 @@ def _tell_address_owner(db: Session, address: str, now: datetime, *, clock: Cloc
 def confirm_email_change(db: Session, token: str, *, clock: Clock) -> User:
     """The link from the new address: the account (and the linked patient record) move to it."""
     now = clock()
-    change = links.usable(db, links.EMAIL_CHANGE, token, now)
-    user = db.get(User, change.user_id)
-    if user is None or not user.is_active:
-        raise links.EMAIL_CHANGE.refused("invalid")
-    owner = accounts.email_owner(db, change.new_email)
+    change, user = links.usable_account(db, links.EMAIL_CHANGE, token, now)
+    owner = emails.email_owner(db, change.new_email)
     if owner is not None and owner.id != user.id:
         raise ValidationError(EMAIL_TAKEN, field="email")
     links.claim_or_refuse(db, links.EMAIL_CHANGE, change, now)

@@ -1,10 +1,14 @@
-"""Email addresses: the one normal form every look-up and every stored address uses."""
+"""Email addresses: the one normal form every look-up and every stored address uses, and
+the look-up itself."""
 from __future__ import annotations
 
 import unicodedata
+from typing import Optional
 
 from email_validator import EmailNotValidError, validate_email
+from sqlmodel import Session, select
 
+from carespace_app.models import User
 from carespace_app.services.errors import ValidationError
 from carespace_app.services.text_rules import without_hidden_characters
 
@@ -22,6 +26,11 @@ def normalize_email(email: str) -> str:
     # address: dropped, so a forged one can't reach the database (PostgreSQL refuses NUL).
     email = without_hidden_characters(email or "")
     return unicodedata.normalize("NFKC", email.strip()).casefold()
+
+
+def email_owner(db: Session, email: str) -> Optional[User]:
+    """The account, active or not, that has this (normalised) address; None for ""."""
+    return db.exec(select(User).where(User.email == email)).first() if email else None
 
 
 def validate_email_address(email: str) -> str:

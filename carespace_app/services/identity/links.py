@@ -20,7 +20,7 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from carespace_app.config import get_settings
-from carespace_app.models import EmailChange, Invitation, PasswordReset, SignInTicket
+from carespace_app.models import EmailChange, Invitation, PasswordReset, SignInTicket, User
 from carespace_app.policy import (
     EMAIL_CHANGE_TTL,
     INVITATION_TTL,
@@ -191,6 +191,16 @@ def usable(db: Session, purpose: Purpose, token: Any, now: datetime):
     return row
 
 
+def usable_account(db: Session, purpose: Purpose, token: Any, now: datetime):
+    """(row, account) of a usable link bound to an account that is still active; the
+    purpose's "invalid" LinkError when the account is gone or turned off."""
+    row = usable(db, purpose, token, now)
+    user = db.get(User, row.user_id)
+    if user is None or not user.is_active:
+        raise purpose.refused("invalid")
+    return row, user
+
+
 def live_conditions(purpose: Purpose, now: datetime) -> list:
     model = purpose.model
     conditions = [model.used_at.is_(None),
@@ -201,6 +211,14 @@ def live_conditions(purpose: Purpose, now: datetime) -> list:
     return conditions
 
 
+def _ending(purpose: Purpose, column: str, now: datetime) -> dict[str, Any]:
+    """The values that end a link (``column`` set to now): its sealed secret dies with it."""
+    values: dict[str, Any] = {column: now}
+    if purpose.sealed:
+        values[purpose.sealed] = None
+    return values
+
+
 def claim(db: Session, purpose: Purpose, now: datetime, *conditions) -> bool:
     """Mark the link matching ``conditions`` used, if it is still usable; True if this call won.
 
@@ -208,11 +226,9 @@ def claim(db: Session, purpose: Purpose, now: datetime, *conditions) -> bool:
     rowcount 1 (PostgreSQL re-checks the WHERE after the row lock; SQLite serialises
     writers). What the use does comes after, in the same transaction.
     """
-    values: dict[str, Any] = {"used_at": now}
-    if purpose.sealed:
-        values[purpose.sealed] = None
     return db.execute(
-        update(purpose.model).where(*conditions, *live_conditions(purpose, now)).values(**values)
+        update(purpose.model).where(*conditions, *live_conditions(purpose, now))
+        .values(**_ending(purpose, "used_at", now))
         .execution_options(synchronize_session=False)
     ).rowcount == 1
 
@@ -239,10 +255,7 @@ def supersede(db: Session, purpose: Purpose, now: datetime, *, except_id: Option
         for name, value in binding.items()))
     if except_id is not None:
         query = query.where(model.id != except_id)
-    values: dict[str, Any] = {"superseded_at": now}
-    if purpose.sealed:
-        values[purpose.sealed] = None
-    return db.execute(query.values(**values)
+    return db.execute(query.values(**_ending(purpose, "superseded_at", now))
                       .execution_options(synchronize_session="fetch")).rowcount
 
 
@@ -255,13 +268,10 @@ def count_wrong_answer(db: Session, purpose: Purpose, row, now: datetime) -> int
     model = purpose.model
     db.execute(update(model).where(model.id == row.id)
                .values(failed_attempts=model.failed_attempts + 1))
-    values: dict[str, Any] = {"locked_at": now}
-    if purpose.sealed:
-        values[purpose.sealed] = None
     db.execute(update(model).where(model.id == row.id,
                                    model.failed_attempts >= purpose.attempt_limit,
                                    model.locked_at.is_(None))
-               .values(**values))
+               .values(**_ending(purpose, "locked_at", now)))
     db.refresh(row)
     return 0 if row.locked_at is not None else max(0, purpose.attempt_limit - row.failed_attempts)
 

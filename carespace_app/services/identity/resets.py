@@ -17,7 +17,7 @@ from carespace_app.models import PasswordReset, User
 from carespace_app.policy import RESET_REQUEST_WINDOW, RESET_REQUESTS_PER_HOUR, RESET_TTL, in_words
 from carespace_app.services.audit import trail
 from carespace_app.services.identity import accounts, links, security, sessions
-from carespace_app.services.identity.emails import normalize_email
+from carespace_app.services.identity.emails import email_owner, normalize_email
 from carespace_app.services.identity.passwords import validate_password
 from carespace_app.services.mail import outbox
 
@@ -50,10 +50,8 @@ def request_password_reset(db: Session, email: str, *, clock: Clock) -> None:
     token = security.new_token()
     security.token_hash(token)  # made either way, so both paths cost alike
     address = normalize_email(email if isinstance(email, str) else "")
-    user = db.exec(
-        select(User).where(User.email == address, User.is_active.is_(True))
-    ).first() if address else None
-    if user is None:
+    user = email_owner(db, address)
+    if user is None or not user.is_active:
         trail.record(db, "password.reset_requested", detail="No active account for that address",
                      clock=clock)
         return
@@ -72,31 +70,23 @@ def request_password_reset(db: Session, email: str, *, clock: Clock) -> None:
     trail.record(db, "password.reset_requested", actor=user, role="anonymous", clock=clock)
 
 
-def _usable(db: Session, token: str, *, clock: Clock) -> tuple[PasswordReset, User]:
-    reset = links.usable(db, links.RESET, token, clock())
-    user = db.get(User, reset.user_id)
-    if user is None or not user.is_active:
-        raise links.RESET.refused("invalid")
-    return reset, user
-
-
 def inspect_reset(db: Session, token: str, *, clock: Clock) -> PasswordReset:
     """The reset for a link that can still be used; LinkError (with the reason) otherwise."""
-    reset, _user = _usable(db, token, clock=clock)
+    reset, _user = links.usable_account(db, links.RESET, token, clock())
     return reset
 
 
 def reset_link_email(db: Session, token: str, *, clock: Clock) -> str:
     """The email of the account a usable reset link is for ("" if none): the live password
     checklist's "not your email" rule. Never sent to the browser."""
-    _reset, user = _usable(db, token, clock=clock)
+    _reset, user = links.usable_account(db, links.RESET, token, clock())
     return user.email
 
 
 def reset_password(db: Session, token: str, *, new_password: str, confirm_password: str,
                    clock: Clock) -> User:
     """Set a new password from a reset link; every session of the account ends."""
-    reset, user = _usable(db, token, clock=clock)
+    reset, user = links.usable_account(db, links.RESET, token, clock())
     # Rules first: a refused password must not use up the link.
     validate_password(new_password, email=user.email, confirm=confirm_password)
     new_hash = security.hash_password(new_password)  # slow: before any row is locked

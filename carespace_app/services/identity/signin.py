@@ -26,7 +26,7 @@ from carespace_app.policy import (
 from carespace_app.services.audit import trail
 from carespace_app.services.errors import AuthenticationFailed, Throttled
 from carespace_app.services.identity import security
-from carespace_app.services.identity.emails import normalize_email
+from carespace_app.services.identity.emails import email_owner, normalize_email
 
 WRONG_CURRENT_PASSWORD = "Your current password is not correct."
 
@@ -88,7 +88,7 @@ def sign_in_pause(db: Session, email: str, client_ip: str, *, clock: Clock) -> i
     an address with or without an account (failures are counted by the address typed).
     """
     email = normalize_email(email if isinstance(email, str) else "")
-    user = db.exec(select(User).where(User.email == email)).first() if email else None
+    user = email_owner(db, email)
     try:
         check_throttle(db, email, client_ip or "", user=user, clock=clock)
     except Throttled as paused:
@@ -109,7 +109,7 @@ def authenticate(db: Session, email: str, password: str, *, client_ip: str, cloc
     """
     email = normalize_email(email if isinstance(email, str) else "")
     client_ip = client_ip or ""
-    user = db.exec(select(User).where(User.email == email)).first() if email else None
+    user = email_owner(db, email)
     check_throttle(db, email, client_ip, user=user, clock=clock)
     if user is None:
         security.check_password(password, security.dummy_hash())  # spend the same time

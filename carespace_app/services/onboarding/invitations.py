@@ -39,7 +39,7 @@ from carespace_app.models import (
 from carespace_app.policy import ACCESS_CODE_DIGITS, INVITATION_TTL, MAX_WRONG_ANSWERS, in_words
 from carespace_app.services.audit import trail
 from carespace_app.services.errors import DomainError, NotFound, ValidationError
-from carespace_app.services.identity import accounts, links, security, signin
+from carespace_app.services.identity import accounts, emails, links, security, signin
 from carespace_app.services.identity.emails import normalize_email
 from carespace_app.services.identity.passwords import validate_password
 from carespace_app.services.mail import outbox
@@ -229,7 +229,7 @@ def inspect(db: Session, token: str, *, clock: Clock) -> InvitationView:
     return InvitationView(
         kind=invitation.kind, invitee_name=invitation.invitee_name,
         needs_date_of_birth=invitation.kind == INVITE_PATIENT, expires_at=invitation.expires_at,
-        existing_account=accounts.email_owner(db, invitation.email) is not None,
+        existing_account=emails.email_owner(db, invitation.email) is not None,
         needs_access_code=caregiver, patient_first_name=patient.first_name if patient else "",
         tries_left=links.tries_left(links.INVITATION, invitation),
     )
@@ -274,7 +274,7 @@ def redeem(db: Session, token: str, *, email: str, password: str, confirm_passwo
     if not right:
         raise _count_wrong_answer(db, invitation, now, client_ip, clock)
 
-    existing = accounts.email_owner(db, invitation.email)
+    existing = emails.email_owner(db, invitation.email)
     if existing is not None:
         if not existing.is_active:
             raise DomainError("Your CareSpace account is turned off. "

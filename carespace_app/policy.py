@@ -30,6 +30,15 @@ ACCOUNT_WINDOW = timedelta(hours=1)
 CLIENT_LIMIT = 100
 CLIENT_WINDOW = timedelta(minutes=15)
 
+# --- the password-hashing queue (services/identity/security.py) ---------------------------
+# Hashing is slow on purpose and runs in a few threads, so a burst of sign-ins queues. A
+# sign-in that would wait longer than HASH_QUEUE_LIMIT is refused at once ("try again in a
+# minute") instead of waiting with nothing on screen; one that would wait longer than
+# HASH_WAIT_NOTICE says so while it waits. Registration, password resets and password
+# changes share the queue and its limit. Per-address throttles above still apply.
+HASH_QUEUE_LIMIT = timedelta(minutes=1)
+HASH_WAIT_NOTICE = timedelta(seconds=3)
+
 # --- one-time links -----------------------------------------------------------------------
 RESET_TTL = timedelta(hours=1)
 EMAIL_CHANGE_TTL = timedelta(hours=24)

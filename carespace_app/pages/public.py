@@ -99,6 +99,20 @@ def error_of(state, field_id: str) -> rx.Var:
     return rx.cond(state.error_field == field_id, state.error, "")
 
 
+def waiting_note(message: rx.Var) -> rx.Component:
+    """A long wait for the sign-in, said under the button while it spins. The live region is
+    always on the page (empty when there is nothing to say), so a screen reader hears the
+    sentence when it appears; boxed with the button, its emptiness adds no gap."""
+    return rx.el.div(
+        rx.cond(message != "",
+                rx.callout(message, icon="hourglass", color_scheme="blue", high_contrast=True,
+                           size="3", width="100%", margin_top="0.75rem")),
+        role="status",
+        aria_live="polite",
+        data_testid="sign-in-waiting",
+    )
+
+
 def sign_in_page() -> rx.Component:
     return public_page(
         "Sign in to CareSpace",
@@ -113,7 +127,11 @@ def sign_in_page() -> rx.Component:
                                              auto_complete="current-password", required=True),
                       "password", error=error_of(SignInState, "password")),
                 form_error(SignInState),
-                primary_button("Sign in", type="submit", loading=SignInState.busy, width="100%"),
+                rx.box(
+                    primary_button("Sign in", type="submit", loading=SignInState.busy, width="100%"),
+                    waiting_note(SignInState.waiting),
+                    width="100%",
+                ),
                 spacing="4",
                 width="100%",
             ),

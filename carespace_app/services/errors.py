@@ -1,6 +1,12 @@
 """Domain errors. ``str(error)`` is a sentence safe to show the user."""
 from __future__ import annotations
 
+from carespace_app.policy import HASH_QUEUE_LIMIT, in_words
+
+# Password hashing is queued (services/identity/security.py) and the queue is full.
+BUSY = ("Many people are signing in right now. "
+        f"Please try again in {in_words(HASH_QUEUE_LIMIT, article=True)}.")
+
 
 class DomainError(Exception):
     """Something the user can fix or should be told; never carries a secret.
@@ -49,6 +55,14 @@ class Throttled(DomainError):
     def __init__(self, message: str = "Too many attempts. Please wait a few minutes and try again.", retry_after_seconds: int = 60, **kw):
         super().__init__(message, **kw)
         self.retry_after_seconds = retry_after_seconds
+
+
+class Busy(DomainError):
+    """Refused before any work: the password-hashing queue would take longer than
+    policy.HASH_QUEUE_LIMIT. Nothing was looked up, checked or written."""
+
+    def __init__(self, message: str = BUSY, **kw):
+        super().__init__(message, **kw)
 
 
 class LinkError(DomainError):

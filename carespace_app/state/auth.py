@@ -17,11 +17,20 @@ import reflex as rx
 from carespace_app import routes
 from carespace_app.clock import utcnow
 from carespace_app.http import TICKET_REFUSED, cookie_value, nonce_cookie_name
-from carespace_app.policy import IDLE_TIMEOUT, PASSWORD_TRIES_PER_TAB, PASSWORD_TRIES_WINDOW, in_words
+from carespace_app.policy import (
+    HASH_QUEUE_LIMIT,
+    HASH_WAIT_NOTICE,
+    IDLE_TIMEOUT,
+    PASSWORD_TRIES_PER_TAB,
+    PASSWORD_TRIES_WINDOW,
+    in_words,
+)
+from carespace_app.services.errors import BUSY
 from carespace_app.services.identity import resets
 from carespace_app.services.identity import signin
 from carespace_app.services.onboarding import invitations
 from carespace_app.services.identity import passwords
+from carespace_app.services.identity import security
 from carespace_app.services.identity import sessions
 from carespace_app.state.session import SOMETHING_WRONG, SessionState
 
@@ -77,6 +86,11 @@ PAUSE_LEFT = "You can try again in {time}."
 PAUSE_OVER = "You can try again now."
 PAUSE_UNITS = {"second": "1 second", "seconds": "{n} seconds", "minutes": "{n} minutes"}
 PAUSE_FORGOT = "Forgot your password? Choose a new one:"
+# A burst of sign-ins queues for password hashing (services/identity/security.py): shown
+# beside the button while a sign-in waits longer than policy.HASH_WAIT_NOTICE. Longer than
+# policy.HASH_QUEUE_LIMIT, it is refused at once instead (errors.BUSY).
+SIGN_IN_WAITING = ("Many people are signing in right now — this can take up to "
+                   f"{in_words(HASH_QUEUE_LIMIT, article=True)}.")
 EMPTY_SIGN_IN = {"email": "Enter your email address.", "password": "Enter your password."}
 # A link that can no longer be used, opened by someone signed in: nothing to call about.
 ALREADY_SIGNED_IN = "You're already signed in, so you don't need this link."
@@ -103,6 +117,8 @@ class SignInState(SessionState):
     error_field: str = ""
     notice: str = ""
     busy: bool = False
+    # SIGN_IN_WAITING while a sign-in waits its turn in a long queue, else "".
+    waiting: str = ""
     # Sign-in paused: seconds left when the server last said, and an id that restarts the
     # browser's countdown even when the number repeats.
     pause_seconds: int = 0
@@ -114,6 +130,7 @@ class SignInState(SessionState):
         self.error = ""
         self.error_field = ""
         self.busy = False
+        self.waiting = ""
         if self.pause_seconds:
             self.pause_seconds = 0
         query = self.router.url.query_parameters
@@ -139,6 +156,10 @@ class SignInState(SessionState):
         self.busy = True
         self.error = ""
         self.error_field = ""
+        # A long queue is said while waiting; past the limit the call is refused at once.
+        wait = security.bcrypt_wait_estimate()
+        if HASH_WAIT_NOTICE.total_seconds() < wait <= HASH_QUEUE_LIMIT.total_seconds():
+            self.waiting = SIGN_IN_WAITING
         yield
         client_ip = self.router.session.client_ip or ""
         user_agent = (self.router.headers.user_agent or "")[:300]
@@ -149,8 +170,12 @@ class SignInState(SessionState):
                                           user_agent=user_agent, browser_nonce=nonce)
 
         got = await self._public(sign_in, what="sign-in", hashes=True)
+        if self.waiting:
+            self.waiting = ""
         if not got.ok:
-            if got.error == SOMETHING_WRONG:
+            # Our side failed, or the queue was full (nothing was checked): no pause to
+            # ask about, and the password stays typed for the next try.
+            if got.error in (SOMETHING_WRONG, BUSY):
                 yield _refuse(self, "", got.error)
                 return
             paused = await self._public(lambda db: signin.sign_in_pause(
@@ -397,8 +422,10 @@ class ForgotPasswordState(SessionState):
 
         # Whatever the work comes to, the person has their answer already (and a failure is
         # logged by the call path): nothing more is shown.
+        # Not in the password-hashing queue: it hashes no password, and a queue full of
+        # sign-ins (security.Busy) would drop the request after the answer said it was sent.
         await self._public(lambda db: resets.request_password_reset(db, email, clock=utcnow),
-                           what="password reset request", hashes=True)
+                           what="password reset request")
         self.busy = False
 
 

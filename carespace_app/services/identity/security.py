@@ -5,18 +5,21 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import math
 import os
 import secrets
 import sys
 import threading
+import time
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import bcrypt
 
+from carespace_app import policy
 from carespace_app.config import get_settings
-from carespace_app.services.errors import ValidationError
+from carespace_app.services.errors import Busy, ValidationError
 
 BCRYPT_MAX_BYTES = 72
 TOKEN_BYTES = 32  # 256 bits, well over the 128 the product asks for
@@ -106,10 +109,98 @@ def _burn(hashed: str) -> None:
         pass
 
 
+# --- the pool's queue: bounded by how long a job submitted now would wait -----------------
+# A burst of sign-ins queues here (issue #14: at 10 a second on 2 cores, most waited ~30 s
+# with nothing on screen). So the pool counts its jobs (waiting + running) and keeps a moving
+# average of one job's wall time; a job that would finish later than policy.HASH_QUEUE_LIMIT
+# is refused (errors.Busy) before it is queued, and the sign-in page says when a wait is long.
+# Where the moving average starts (no hash at import: the CLI would pay for it): a cost-12
+# hash takes about 0.3 s of CPU here, and each round fewer halves it.
+FIRST_JOB_SECONDS_AT_COST_12 = 0.3
+# The moving average's weight for each new job: recent enough to follow a burst within a
+# few jobs, steady enough that one odd job doesn't swing it.
+JOB_SECONDS_WEIGHT = 0.2
+
+
+class _HashQueue:
+    """Jobs in the bcrypt pool (waiting + running) and a moving average of one job's wall
+    time. Touched from the event loop (admit, a cancelled job) and the pool's threads (a
+    job's end), so every read and change holds the lock."""
+
+    def __init__(self, threads: int, first_job_seconds: float):
+        self._lock = threading.Lock()
+        self._threads = max(1, threads)
+        self._in_flight = 0
+        self._job_seconds = first_job_seconds
+
+    def _wait(self, in_flight: int) -> float:
+        return math.ceil((in_flight + 1) / self._threads) * self._job_seconds
+
+    def wait_estimate(self) -> float:
+        with self._lock:
+            return self._wait(self._in_flight)
+
+    def admit(self, limit_seconds: float) -> bool:
+        """Count a new job in, unless it would finish later than ``limit_seconds`` from now:
+        the check and the count are one step, so two submits can't both slip under."""
+        with self._lock:
+            if self._wait(self._in_flight) > limit_seconds:
+                return False
+            self._in_flight += 1
+            return True
+
+    def leave(self) -> None:
+        """A job counted in has ended: done, raised, or cancelled before it ran."""
+        with self._lock:
+            self._in_flight -= 1
+
+    def timed(self, seconds: float) -> None:
+        with self._lock:
+            self._job_seconds += JOB_SECONDS_WEIGHT * (seconds - self._job_seconds)
+
+    def snapshot(self) -> tuple[int, float]:
+        with self._lock:
+            return self._in_flight, self._job_seconds
+
+
+_queue = _HashQueue(_BCRYPT_THREADS,
+                    FIRST_JOB_SECONDS_AT_COST_12 * 2.0 ** (get_settings().bcrypt_rounds - 12))
+
+
+def bcrypt_wait_estimate() -> float:
+    """Seconds a job submitted now would take to finish: the jobs ahead of it, a thread's
+    worth at a time, at the moving average of one job's wall time."""
+    return _queue.wait_estimate()
+
+
+def bcrypt_queue() -> tuple[int, float]:
+    """(jobs waiting or running in the pool, the moving average of one job's seconds)."""
+    return _queue.snapshot()
+
+
+def _timed(fn, args, kwargs):
+    started = time.monotonic()
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _queue.timed(time.monotonic() - started)
+
+
 async def run_in_bcrypt_pool(fn, *args, **kwargs):
-    """Run a function that hashes or checks passwords off the event loop."""
+    """Run a function that hashes or checks passwords off the event loop; errors.Busy,
+    before anything is queued, when it would finish later than policy.HASH_QUEUE_LIMIT."""
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_bcrypt_pool, lambda: fn(*args, **kwargs))
+    if not _queue.admit(policy.HASH_QUEUE_LIMIT.total_seconds()):
+        raise Busy()
+    try:
+        job = _bcrypt_pool.submit(_timed, fn, args, kwargs)
+    except BaseException:
+        _queue.leave()
+        raise
+    # Runs once whatever the job comes to, a cancel before it started included (a tab that
+    # closed while waiting: its coroutine is cancelled, and so is the queued job).
+    job.add_done_callback(lambda _job: _queue.leave())
+    return await asyncio.wrap_future(job, loop=loop)
 
 
 def new_token() -> str:

@@ -42,7 +42,7 @@ from carespace_app.state.session import SessionState
 TAB_BURST = 30
 TAB_PER_SECOND = 10.0
 # An address: several people behind one office's NAT share it, each with tabs (an idle
-# tab asks the server every 10 s). Four busy tabs' worth, so an office never notices,
+# tab asks the server only at its idle warning). Four busy tabs' worth, so an office never notices,
 # while one machine opening tab after tab (new client tokens) is still held.
 ADDRESS_BURST = 120
 ADDRESS_PER_SECOND = 40.0

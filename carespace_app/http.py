@@ -46,6 +46,9 @@ def _set_session_cookie(response: Response, token: str) -> None:
         samesite="lax",
         secure=get_settings().cookie_secure,
     )
+    response.set_cookie(routes.SIGNED_IN_COOKIE, secrets.token_hex(8), max_age=SESSION_MAX_AGE,
+                        path="/", httponly=False, samesite="lax",
+                        secure=get_settings().cookie_secure)
 
 
 def _clear_session_cookie(response: Response) -> None:
@@ -53,6 +56,8 @@ def _clear_session_cookie(response: Response) -> None:
         routes.SESSION_COOKIE, path="/", httponly=True, samesite="lax",
         secure=get_settings().cookie_secure,
     )
+    response.delete_cookie(routes.SIGNED_IN_COOKIE, path="/", samesite="lax",
+                           secure=get_settings().cookie_secure)
 
 
 def _no_store(response: Response) -> Response:

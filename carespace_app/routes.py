@@ -36,6 +36,11 @@ AUTH_SIGN_OUT = "/auth/sign-out"
 CALENDAR = "/calendar"  # /calendar/{appointment_id}.ics
 
 SESSION_COOKIE = "carespace_session"
+# Beside the session cookie, readable by the page and holding nothing secret (a random
+# tag, new at each sign-in, gone at sign-out): an open tab that sees it change knows this
+# browser signed in or out elsewhere and asks the server who it belongs to now
+# (components/idle.py), so it never waits for a poll to stop showing the last person.
+SIGNED_IN_COOKIE = "carespace_signed_in"
 
 # The pages a signed-out tab may be sent back to after signing in (``?next=``): a
 # bookmark, or a link from an email (item_link). Nothing else is honoured: another host,

@@ -18,6 +18,7 @@ from typing import Any, Optional
 from urllib.parse import parse_qsl, urlsplit
 
 from reflex.state import BaseState, State
+from reflex_base.constants import RouteVar
 from reflex_base.event import Event, get_hydrate_event
 from reflex_base.event.context import EventContext
 
@@ -110,12 +111,16 @@ class Tab:
     def session_state(self) -> SessionState:
         return self.state(SessionState)
 
-    def _event(self, name: str, run) -> Any:
+    def _event(self, name: str, run, clicked: bool = False) -> Any:
+        """One event; ``clicked``: sent by the browser (a click, a keystroke), which carries
+        the tab's client token; a page load's on_load is chained by the server, without."""
+        router_data = {RouteVar.CLIENT_TOKEN: self.client_token} if clicked else {}
+
         async def step():
             async with EventContext(token=self.client_token, state_manager=None,
                                     enqueue_impl=_nothing):
-                await _GUARD.preprocess(app, self.root, Event(name=name,
-                                                              payload={}))
+                await _GUARD.preprocess(app, self.root, Event(name=name, payload={},
+                                                              router_data=router_data))
                 return await run()
 
         return asyncio.run(step())
@@ -129,7 +134,7 @@ class Tab:
         fn = cls.event_handlers[handler].fn
         state = self.state(cls)
         events = self._event(f"{cls.get_full_name()}.{handler}",
-                             lambda: drive(fn(state, **kwargs)))
+                             lambda: drive(fn(state, **kwargs)), clicked=True)
         self._follow(before)
         return events
 

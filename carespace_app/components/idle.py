@@ -1,46 +1,105 @@
 """The idle sign-out, as the browser sees it: a warning a minute before, then sign-in.
 
 The server is the authority (sessions.resolve ends a session idle for
-policy.IDLE_TIMEOUT); this only asks it every few seconds and shows what it says. The timer
-is compiled into the bundle as a React hook because our Content-Security-Policy
-forbids rx.call_script (it evals a string).
+policy.IDLE_TIMEOUT, or past its absolute limit, on its own clock at the next event). The
+page does not poll: with each answer that moves the session's deadline (and with every
+page load) the server sends ``SessionState.session_clock``, and the browser counts down
+from when it arrived. It asks the server (``SessionState.check_idle``) only when the
+countdown reaches the warning, and again at the end; an idle tab sends nothing in
+between. When the answer says the session is still live (activity in another tab of the
+session moved its deadline), the new deadline starts the countdown again.
+
+A tab also asks once when the browser signs in or out elsewhere (another tab): the
+``routes.SIGNED_IN_COOKIE`` tag changes, and the answer clears this tab and sends it away
+instead of leaving the last person's page on screen. Looking at the cookie costs no event.
 
 Typing and clicking in the page are activity: a patient writing a long message slowly
 is not signed out under their hands. A keystroke or a press anywhere on the page tells
 the server (SessionState.stay_signed_in), at most once every ACTIVITY_SECONDS; the
 server writes the session's last activity at most every 30 s anyway (sessions.TOUCH_EVERY).
+
+The timer is compiled into the bundle as a React hook because our Content-Security-Policy
+forbids rx.call_script (it evals a string).
 """
 from __future__ import annotations
 
 import reflex as rx
 from reflex.vars.base import Var, VarData
 
+from carespace_app import routes
 from carespace_app.policy import IDLE_TIMEOUT, IDLE_WARNING, in_words
 from carespace_app.state.session import SessionState
 
-TICK_SECONDS = 10
 # At most one "still here" per this many seconds of typing or clicking: far under the
 # event budget, and well inside the minute between the warning and the sign-out.
 ACTIVITY_SECONDS = 30
+# The browser looks at its countdown (and the sign-in cookie) this often; no event is sent.
+LOOK_SECONDS = 1
+# The end is asked a little after the deadline: the server ends a session idle for more
+# than IDLE_TIMEOUT, so asking on the dot would find it still live.
+END_GRACE_SECONDS = 2
 
 
 class IdleTimer(rx.Fragment):
-    """Calls SessionState.check_idle every TICK_SECONDS while the page is open, and
-    SessionState.stay_signed_in on a keystroke or press (once per ACTIVITY_SECONDS)."""
+    """Counts down from SessionState.session_clock and asks SessionState.check_idle at the
+    warning and at the end; SessionState.stay_signed_in on a keystroke or press (once per
+    ACTIVITY_SECONDS)."""
 
     def add_imports(self):
-        return {"react": ["useEffect"]}
+        return {"react": ["useEffect", "useRef"]}
 
     def add_hooks(self):
-        tick = Var.create(rx.EventChain(events=[SessionState.check_idle()], args_spec=lambda: []))
+        ask = Var.create(rx.EventChain(events=[SessionState.check_idle()], args_spec=lambda: []))
         active = Var.create(rx.EventChain(events=[SessionState.stay_signed_in()],
                                           args_spec=lambda: []))
+        clock = SessionState.session_clock
         return [Var(
             f"""
+const askServer = {ask};
+const stillHere = {active};
+const sessionClock = {clock};
+const countdown = useRef(null);
 useEffect(() => {{
-  const checkIdle = {tick};
-  const timer = window.setInterval(() => checkIdle(), {TICK_SECONDS * 1000});
-  const stillHere = {active};
+  if (!sessionClock || sessionClock.idle === undefined) {{
+    countdown.current = null;
+    return;
+  }}
+  const now = Date.now();
+  const idleEnd = now + sessionClock.idle * 1000;
+  countdown.current = {{
+    at: sessionClock.at,
+    warnAt: idleEnd - sessionClock.warn * 1000,
+    endAt: Math.min(idleEnd, now + sessionClock.limit * 1000) + {END_GRACE_SECONDS * 1000},
+  }};
+}}, [sessionClock]);
+useEffect(() => {{
+  const tagNow = () => {{
+    const found = document.cookie.match(/(?:^|;\\s*){routes.SIGNED_IN_COOKIE}=([^;]*)/);
+    return found ? found[1] : "";
+  }};
+  const tag = tagNow();
+  let askedTag = false;
+  let askedWarn = null;
+  let askedEnd = null;
+  const look = () => {{
+    if (!askedTag && tagNow() !== tag) {{
+      askedTag = true;
+      askServer();
+      return;
+    }}
+    const c = countdown.current;
+    if (!c) return;
+    const now = Date.now();
+    if (now >= c.endAt && c.endAt !== askedEnd) {{
+      askedEnd = c.endAt;
+      askedWarn = c.at;
+      askServer();
+    }} else if (now >= c.warnAt && c.at !== askedWarn) {{
+      askedWarn = c.at;
+      askServer();
+    }}
+  }};
+  const timer = window.setInterval(look, {LOOK_SECONDS * 1000});
   let told = 0;
   const onActivity = () => {{
     const now = Date.now();
@@ -51,13 +110,16 @@ useEffect(() => {{
   }};
   document.addEventListener("keydown", onActivity, true);
   document.addEventListener("pointerdown", onActivity, true);
+  document.addEventListener("visibilitychange", look);
   return () => {{
     window.clearInterval(timer);
     document.removeEventListener("keydown", onActivity, true);
     document.removeEventListener("pointerdown", onActivity, true);
+    document.removeEventListener("visibilitychange", look);
   }};
 }}, []);""",
-            _var_data=VarData.merge(tick._get_all_var_data(), active._get_all_var_data()),
+            _var_data=VarData.merge(ask._get_all_var_data(), active._get_all_var_data(),
+                                    clock._get_all_var_data()),
         )]
 
 

@@ -34,8 +34,8 @@ class AdminState(SessionState):
         viewer = await self._staff_viewer()
         if viewer is None:
             return LEFT
-        await self._show_identity(viewer)
-        return await self._run_work(viewer, work, what, refusal=None)
+        got, _ = await self._open_with_header(viewer, work, what, refusal=None)
+        return got
 
     def _page_param(self, name: str) -> str:
         return self.router.url.query_parameters.get(name, "")[:40]

@@ -46,13 +46,12 @@ class PortalState(SessionState):
         viewer = await self._tab_viewer()
         if viewer is None:
             return LEFT
-        await self._show_identity(viewer)
-        if unread:
-            counted = await self._run_work(viewer, lambda db, v: messaging.unread_count(
-                db, v.user, v.patient_id, clock=utcnow), "unread count")
-            if counted.ok:  # a missing badge must never break the page it sits on
-                self.unread_messages = counted.value
-        return await self._run_work(viewer, work, what)
+        badge = (lambda db, v: messaging.unread_count(db, v.user, v.patient_id, clock=utcnow)) \
+            if unread else None
+        got, counted = await self._open_with_header(viewer, work, what, extra=badge)
+        if counted is not None and counted != self.unread_messages:
+            self.unread_messages = counted
+        return got
 
 
 @dataclasses.dataclass

@@ -136,6 +136,20 @@ def _in_db(work: Callable[[Session], T]) -> T:
         return work(db)
 
 
+def page_header(db: Session, viewer: Viewer) -> tuple[str, list]:
+    """What the header shows for a viewer: the patient's name and the portals to switch to."""
+    return (tab_access.patient_name(db, viewer.patient_id), tab_access.choices(db, viewer.user))
+
+
+def session_clock(session: UserSession, now) -> dict[str, int]:
+    """The countdown a page runs for a live session (SessionState.session_clock)."""
+    idle_end = session.last_seen_at + policy.IDLE_TIMEOUT
+    return {"at": int(idle_end.timestamp()),
+            "idle": max(0, int((idle_end - now).total_seconds())),
+            "limit": max(0, int((session.expires_at - now).total_seconds())),
+            "warn": int((policy.IDLE_TIMEOUT - policy.IDLE_WARNING).total_seconds())}
+
+
 def _all_substates(cls) -> list[type]:
     found, todo = [], list(cls.get_substates())
     while todo:
@@ -168,8 +182,15 @@ class SessionState(rx.State):
     navigate_to: str = ""
     # The page that asked for it: a load of another page ignores it (components/navigate.py).
     navigate_from: str = ""
-    # The idle warning a minute before the 15-minute sign-out (components/idle.py ticks).
+    # The idle warning a minute before the 15-minute sign-out (components/idle.py).
     idle_warning: bool = False
+    # The session's clock for the browser's countdown (components/idle.py), sent only when it
+    # moves (activity is written at most every 30 s) and with every page load: "at" marks
+    # the deadline (server time, seconds), "idle" and "limit" are the seconds left then until
+    # the idle sign-out and the absolute limit, "warn" how long before the idle sign-out
+    # the warning shows. The browser counts from when it arrives, so its own clock's error
+    # does not matter; the server still ends the session on its own clock.
+    session_clock: dict[str, int] = {}
     # The latest toast (components/flash.py); the id makes a repeated message show again.
     flash: dict[str, str] = {}
     # What this tab's state belongs to: a session row and a patient (0: none).
@@ -229,8 +250,20 @@ class SessionState(rx.State):
             self._end_reason = tab.ended
         if tab.signed_in and touch and self.idle_warning:
             self.idle_warning = False
+        self._send_clock(tab, hydrating)
         _EVENT_TAB.set((id(root), tab))
         return tab
+
+    def _send_clock(self, tab: TabAccess, fresh: bool = False) -> None:
+        """The deadline for the browser's countdown, when it moved (or ``fresh``: a page load
+        re-sends the whole state, and an old "seconds left" would count from the wrong time)."""
+        if not tab.signed_in:
+            if self.session_clock:
+                self.session_clock = {}
+            return
+        clock = session_clock(tab.session, utcnow())
+        if fresh or self.session_clock.get("at") != clock["at"]:
+            self.session_clock = clock
 
     def _leave_for(self, tab: TabAccess) -> None:
         """Where a cleared tab goes: sign-in, the access page, or the person's start page."""
@@ -369,25 +402,61 @@ class SessionState(rx.State):
 
     async def _show_identity(self, viewer: Viewer) -> None:
         """The header: the person, the patient shown, the portals they can switch to."""
-        def load(db):
-            return (tab_access.patient_name(db, viewer.patient_id),
-                    tab_access.choices(db, viewer.user))
+        self._apply_header(viewer, await asyncio.to_thread(_in_db, lambda db: page_header(db, viewer)))
 
-        name, choices = await asyncio.to_thread(_in_db, load)
-        self.signed_in = True
-        self.user_name = viewer.user.full_name
-        self.user_email = viewer.user.email
-        self.is_staff = viewer.user.is_staff
-        self.is_admin = viewer.user.is_admin
-        self.patient_name = name
-        self.relation = viewer.relation or ""
-        self.view_as = viewer.view_as
-        self.patient_choices = [
-            PatientChoice(id=str(c.id), name=c.name,
-                          label="Your record" if c.relation == "self"
-                          else f"{c.name} (you're a caregiver)")
-            for c in choices
-        ]
+    async def _open_with_header(self, viewer: Viewer,
+                                work: Optional[Callable[[Session, Viewer], Any]], what: str,
+                                extra: Optional[Callable[[Session, Viewer], Any]] = None,
+                                refusal: Optional[str] = NO_ACCESS) -> tuple[Outcome, Any]:
+        """A page's load in one unit of work and one trip to a thread: the header, ``extra``
+        (the Messages badge; a refusal there leaves it out, never breaks the page), then the
+        page's own work. Returns (the work's outcome, what ``extra`` gave or None).
+
+        When the work is refused or fails, the header is still shown (read in a second
+        unit: the first one's writes stand or roll back as the error says, db.session_scope).
+        """
+        def page(db: Session, v: Viewer):
+            header = page_header(db, v)
+            more = None
+            if extra is not None:
+                try:
+                    more = extra(db, v)
+                except NotAllowed:
+                    more = None
+            return header, more, (work(db, v) if work is not None else v)
+
+        got = await self._run_work(viewer, page, what, refusal=refusal)
+        if got.ok:
+            header, more, value = got.value
+            self._apply_header(viewer, header)
+            return Outcome(ok=True, value=value), more
+        header = await self._run_work(viewer, page_header, "page header")
+        if header.ok:
+            self._apply_header(viewer, header.value)
+        return got, None
+
+    def _apply_header(self, viewer: Viewer, header: tuple[str, list]) -> None:
+        """Sets only what changed: Reflex sends every var that was set, on every page open."""
+        name, choices = header
+        shown = {
+            "signed_in": True,
+            "user_name": viewer.user.full_name,
+            "user_email": viewer.user.email,
+            "is_staff": viewer.user.is_staff,
+            "is_admin": viewer.user.is_admin,
+            "patient_name": name,
+            "relation": viewer.relation or "",
+            "view_as": viewer.view_as,
+            "patient_choices": [
+                PatientChoice(id=str(c.id), name=c.name,
+                              label="Your record" if c.relation == "self"
+                              else f"{c.name} (you're a caregiver)")
+                for c in choices
+            ],
+        }
+        for var, value in shown.items():
+            if getattr(self, var) != value:
+                setattr(self, var, value)
 
     # --- helpers (underscore: not callable from the browser) ---
 
@@ -465,17 +534,21 @@ class SessionState(rx.State):
         self._flash("error", SOMETHING_WRONG)
 
     async def check_idle(self):
-        """The page's timer asks every few seconds; the question is not activity itself."""
+        """"Am I still signed in?": the page asks when its countdown reaches the warning or
+        the end (components/idle.py), and when another tab of the browser signed in or out.
+        The question is not activity itself. A session still live (activity in another tab
+        moved its deadline) sends the new deadline, so the countdown starts again."""
         tab = await self._bind_tab(touch=False)
         if not tab.signed_in:
             self._signed_out()
             return
         idle = (utcnow() - tab.session.last_seen_at).total_seconds()
         warn = idle >= policy.IDLE_WARNING.total_seconds()
-        # Only a change is sent: an unchanged var set every tick would still go to the
-        # browser and re-render the page under the user's hands (an open menu, a form).
+        # Only a change is sent: an unchanged var set would still go to the browser and
+        # re-render the page under the user's hands (an open menu, a form).
         if warn != self.idle_warning:
             self.idle_warning = warn
+        self._send_clock(tab, fresh=True)
 
     async def stay_signed_in(self):
         """"Stay signed in", and a keystroke or press in the page (components/idle.py, at most

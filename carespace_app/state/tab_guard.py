@@ -12,6 +12,7 @@ import logging
 
 from reflex.middleware import Middleware
 from reflex.state import StateUpdate
+from reflex_base.constants import RouteVar
 from reflex_base.event import Event, get_hydrate_event
 
 from carespace_app.event_budget import flash_delta
@@ -21,6 +22,17 @@ log = logging.getLogger("carespace.tab_guard")
 
 # Events that are not the person doing something: they must not count as activity.
 NOT_ACTIVITY = ("check_idle",)
+
+
+def _sent_by_the_browser(event: Event) -> bool:
+    """A click or a keystroke's event, not one Reflex chained on the server (a page load's
+    on_load after its hydration or after an in-app link): those carry no client token.
+
+    Only the former is activity. A page load is not the person acting: a socket that
+    reconnects (a laptop waking up, a network blip) loads the page again, and must not
+    renew a session nobody is using. Every press and keystroke in a page is reported as
+    activity anyway (components/idle.py)."""
+    return bool((event.router_data or {}).get(RouteVar.CLIENT_TOKEN))
 
 
 def _is_hydration(state, event: Event) -> bool:
@@ -39,8 +51,9 @@ class TabGuard(Middleware):
         session_state = await state.get_state(SessionState)
         handler = event.name.rsplit(".", 1)[-1]
         try:
-            await session_state._bind_tab(touch=not hydrating and handler not in NOT_ACTIVITY,
-                                          hydrating=hydrating)
+            await session_state._bind_tab(
+                touch=not hydrating and handler not in NOT_ACTIVITY and _sent_by_the_browser(event),
+                hydrating=hydrating)
         except Exception:
             # The tab can't be checked (the database is unreachable): nothing runs and
             # nothing of the tab is sent; the person is told calmly.

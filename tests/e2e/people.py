@@ -161,8 +161,8 @@ def switch_patient(page: Page, name) -> None:
 
 def next_action_signs_in_again(tab: Page, control) -> None:
     """A tab whose session ended elsewhere (signed out, password changed, deactivated,
-    idle): clicking ``control`` lands on sign in. The tab's idle check (every 10 s) may
-    see the end first and go there by itself; then there is nothing left to click, and
+    idle): clicking ``control`` lands on sign in. The tab may see the end first (its idle
+    countdown, or its browser signing out: components/idle.py) and go there by itself; then there is nothing left to click, and
     the tab is where the click would have taken it."""
     try:
         control.click(timeout=5_000)

@@ -55,8 +55,8 @@ def _visit(page: Page, path: str, shows) -> None:
 
 
 def _next_action(control) -> None:
-    """The person's next click. The tab's idle check (every 10 s) may find the change first
-    and take the tab where the click would have; then there is nothing left to click, and
+    """The person's next click. The tab may find the change first (its browser
+    signed in or out: components/idle.py asks) and take the tab where the click would have; then there is nothing left to click, and
     what follows checks where the tab is."""
     try:
         control.click(timeout=5_000)

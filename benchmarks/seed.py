@@ -23,6 +23,7 @@ from carespace_app.services.identity import security
 from carespace_app.services.identity import sessions
 
 PASSWORD = "Bench-Mark-Heron-2026!"
+LAB_TEST = "Potassium"  # every seeded lab result is of this test: its history is `items` long
 _migrated: dict[str, bool] = {}
 
 
@@ -80,7 +81,7 @@ def fill(db: Session, user: models.User, patient_id: int, count: int, *, now=Non
                       .where(models.LabReport.patient_id == patient_id)).all()
     for chunk in range(0, len(reports), 2000):
         db.execute(insert(models.LabResult), [
-            dict(report_id=rid, patient_id=patient_id, test_name="Potassium", value=4.0 + (rid % 10) / 10,
+            dict(report_id=rid, patient_id=patient_id, test_name=LAB_TEST, value=4.0 + (rid % 10) / 10,
                  unit="mmol/L", ref_low=3.5, ref_high=5.0, flag="normal", collected_at=at)
             for rid, at in reports[chunk:chunk + 2000]])
     db.commit()

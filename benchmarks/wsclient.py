@@ -6,8 +6,8 @@ cookies, an Origin equal to the base URL and the Reflex version as subprotocol; 
 page's `hydrate_and_load` rides in the namespace CONNECT packet ("40/_event,{auth}");
 events go out as 42/_event,["event",{name,payload,router_data}] and state deltas come
 back the same way. Reflex 0.10 sends no "final" marker, so each call says which delta
-ends it (the one a user would wait for: `is_hydrated` for a page, the toast after a
-send...).
+ends it (the one a user would wait for: `is_hydrated` for a page, the redirect after a
+send, then the new page's `is_hydrated`...).
 
 Built on wsproto (already installed with python-socketio's simple-websocket) and
 asyncio streams, so one process drives hundreds of tabs cheaply.
@@ -54,6 +54,18 @@ def has(name: str, test: Callable[[Any], bool] = lambda v: True) -> Callable[[De
 
 
 HYDRATED = has("is_hydrated", lambda v: v is True)
+
+# The events an update asks the page to run (a redirect, ...) are shown to waiters and to
+# on_delta as one more "state" of the delta: var(delta, "events") is their list.
+FRONTEND_EVENTS = "(frontend events)"
+
+
+def redirected_to(delta: Delta) -> Optional[str]:
+    """The path of a redirect (rx.redirect) the update asks for, else None."""
+    for event in delta.get(FRONTEND_EVENTS, {}).get("events_rx_state_", []):
+        if isinstance(event, dict) and event.get("name") == "_redirect":
+            return (event.get("payload") or {}).get("path")
+    return None
 
 
 class Refused(Exception):
@@ -138,6 +150,8 @@ class Tab:
             name, *args = json.loads(text[len(NS) + 3:])
             if name == "event" and args:
                 delta = args[0].get("delta") or {}
+                if args[0].get("events"):
+                    delta = {**delta, FRONTEND_EVENTS: {"events_rx_state_": args[0]["events"]}}
                 if self.on_delta is not None:
                     self.on_delta(delta)
                 if self._waiter and not self._waiter[1].done() and self._waiter[0](delta):

@@ -24,6 +24,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import text
 
+from carespace_app import routes
 from tests.e2e.harness import free_port
 from tests.e2e.people import make_staff, next_action_signs_in_again, sign_in
 from tests.e2e.portal_people import wait_for_hydration
@@ -93,8 +94,15 @@ def signed_in(server, browser):
 
 
 def test_the_cookie_is_httponly_samesite_lax_host_only_and_replaces_a_planted_one(signed_in):
-    cookies = signed_in["headers"].get_all("Set-Cookie") or []
-    assert len(cookies) == 1 and cookies[0].startswith(COOKIE + "=")
+    every = signed_in["headers"].get_all("Set-Cookie") or []
+    cookies = [c for c in every if c.startswith(COOKIE + "=")]
+    assert len(cookies) == 1
+    # Beside it, only the page-readable sign-in tag (components/idle.py): random, short,
+    # nothing that opens a session; it never carries the session token.
+    tags = [c for c in every if not c.startswith(COOKIE + "=")]
+    assert [t.split("=", 1)[0] for t in tags] == [routes.SIGNED_IN_COOKIE]
+    tag = tags[0].split(";", 1)[0].split("=", 1)[1]
+    assert len(tag) == 16 and tag not in cookies[0]
     value = cookies[0].split(";", 1)[0].split("=", 1)[1]
     assert value and value != PLANTED and len(value) >= 40  # a fresh 256-bit token, not the planted one
     flags = _cookie_attributes(cookies[0])
@@ -121,6 +129,7 @@ def test_the_cookie_is_httponly_samesite_lax_host_only_and_replaces_a_planted_on
         flags = _cookie_attributes(cleared[0])
         assert flags.get("max-age") == "0" and flags.get("path") == "/"
     assert [c for c in page.context.cookies() if c["name"] == COOKIE] == []
+    assert [c for c in page.context.cookies() if c["name"] == routes.SIGNED_IN_COOKIE] == []
 
 
 def test_the_ticket_route_never_redirects_to_another_site(signed_in):

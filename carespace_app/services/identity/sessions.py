@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Optional
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, select
 
 from carespace_app.clock import Clock
@@ -108,6 +108,13 @@ def redeem_ticket(db: Session, ticket: str, *, clock: Clock,
     return session_token
 
 
+# Every event of every signed-in tab runs this look-up: built once, so each call skips
+# building the statement and its cache key (docs/PERFORMANCE.md), and one query brings
+# the session and its person.
+_LIVE_SESSION = (select(UserSession, User).join(User, User.id == UserSession.user_id)
+                 .where(UserSession.token_hash == bindparam("token_hash")))
+
+
 def _end(session: UserSession, reason: str, now: datetime) -> None:
     session.ended_at = now
     session.ended_reason = reason[:40]
@@ -128,10 +135,11 @@ def resolve(
     """
     if not isinstance(token, str) or not token:
         return None
-    session = db.exec(
-        select(UserSession).where(UserSession.token_hash == security.token_hash(token))
-    ).first()
-    if session is None or session.ended_at is not None:
+    found = db.exec(_LIVE_SESSION, params={"token_hash": security.token_hash(token)}).first()
+    if found is None:
+        return None
+    session, user = found
+    if session.ended_at is not None:
         return None
     now = clock()
     ended = None
@@ -139,7 +147,6 @@ def resolve(
         ended = ENDED_EXPIRED
     elif now - session.last_seen_at > IDLE_TIMEOUT:
         ended = ENDED_IDLE
-    user = db.get(User, session.user_id)
     if ended is None and (user is None or not user.is_active):
         ended = ENDED_DEACTIVATED
     if ended is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from carespace_app.clock import Clock
@@ -30,19 +31,19 @@ def _is_admin(user: Optional[User]) -> bool:
     return _is_staff(user) and bool(user.is_admin)
 
 
+# Asked several times in every event: built once (no statement or cache key to build).
+_RELATIONS = select(PatientAccess.relation).where(
+    PatientAccess.user_id == bindparam("user_id"),
+    PatientAccess.patient_id == bindparam("patient_id"),
+    PatientAccess.revoked_at.is_(None),
+)
+
+
 def relation_to(db: Session, user: Optional[User], patient_id: Optional[int]) -> Optional[str]:
     """"self", "caregiver", "staff" or None (no access)."""
     if not _active(user) or patient_id is None:
         return None
-    relations = set(
-        db.exec(
-            select(PatientAccess.relation).where(
-                PatientAccess.user_id == user.id,
-                PatientAccess.patient_id == patient_id,
-                PatientAccess.revoked_at.is_(None),
-            )
-        ).all()
-    )
+    relations = set(db.exec(_RELATIONS, params={"user_id": user.id, "patient_id": patient_id}).all())
     # A staff member who is also this patient (or their caregiver) sees it as such.
     if RELATION_SELF in relations:
         return RELATION_SELF

@@ -190,8 +190,29 @@ def slow_down_delta() -> dict:
 class EventBudgetMiddleware(Middleware):
     """Drops a browser's event when its tab or its address has used up its budget."""
 
-    def __init__(self, budget: Optional[EventBudget] = None):
+    def __init__(self, budget: Optional[EventBudget] = None, max_tracked: int = MAX_TRACKED):
         self.budget = budget or EventBudget()
+        # tab -> the session its tab guard last checked. An event of Reflex's own (the
+        # router's on_load for an in-app link) does not load our states: with Redis,
+        # reading SessionState there would fetch and unpickle it on every such event just
+        # to choose a bucket (docs/PERFORMANCE.md, the profile of #14). A tab's socket
+        # stays on one worker, so this worker has seen the tab's own events.
+        self._sessions: OrderedDict[str, int] = OrderedDict()
+        self._max_tracked = max_tracked
+
+    def _session_of(self, state, tab: str) -> int:
+        loaded = state.substates.get(SessionState.get_name())
+        if loaded is None:
+            return self._sessions.get(tab, 0)
+        session_id = loaded._tab_session_id
+        if session_id:
+            self._sessions[tab] = session_id
+            self._sessions.move_to_end(tab)
+            while len(self._sessions) > self._max_tracked:
+                self._sessions.popitem(last=False)
+        else:
+            self._sessions.pop(tab, None)
+        return session_id
 
     async def preprocess(self, app, state, event) -> Optional[StateUpdate]:
         router_data = event.router_data or {}
@@ -200,7 +221,7 @@ class EventBudgetMiddleware(Middleware):
             return None  # chained on the server: its browser event was counted
         address = address_key(str(router_data.get(RouteVar.CLIENT_IP) or ""))
         # Set only by the tab guard, after it checked the tab's cookie in the database.
-        session_id = (await state.get_state(SessionState))._tab_session_id
+        session_id = self._session_of(state, str(tab))
         verdict = self.budget.spend(str(tab), address, session_id)
         if verdict is Verdict.ALLOWED:
             return None

@@ -247,3 +247,24 @@ def test_a_persons_tabs_share_one_budget(clock):
     budget = EventBudget(clock=clock, session_burst=40)
     allowed = [budget.spend(f"tab-{n % 4}", "203.0.113.9", session_id=7) for n in range(60)]
     assert allowed.count(ALLOWED) == 40  # four tabs, one person: 40 at once, not 4 x 30
+
+
+def test_an_event_that_loads_no_state_of_ours_spends_from_the_tabs_person(clock):
+    """Reflex's own router event (an in-app link) loads only the root state with Redis: the
+    budget takes the session the tab's last checked event had, never an address's bucket
+    the person's own address shares with a flood, and never fetches our state for it."""
+    middleware = EventBudgetMiddleware(EventBudget(clock=clock))
+    patient = _tab("patient-tab", ip="198.51.100.21")
+    patient.get_substate(SessionState.get_full_name().split(".")[1:])._tab_session_id = 42
+    assert _preprocess(middleware, patient, _browser_event(patient)) is None  # a click of ours
+
+    router_only = State(_reflex_internal_init=True)  # as Redis loads it for the router event
+    router_only.router_data = dict(patient.router_data)
+    router_only.substates = {}
+    for n in range(ADDRESS_BURST // TAB_BURST + 1):  # the address's bucket, drained
+        stranger = _tab(f"stranger-{n}", ip="198.51.100.21")
+        for _ in range(TAB_BURST):
+            _preprocess(middleware, stranger, _browser_event(stranger))
+    answers = [_preprocess(middleware, router_only, _browser_event(router_only, name="reflex___state____state.on_load_internal"))
+               for _ in range(10)]
+    assert answers == [None] * 10

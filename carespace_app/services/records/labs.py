@@ -175,7 +175,8 @@ class HistoryPoint:
     value_text: str = ""
 
 
-def _result_view(r: LabResult) -> ResultView:
+def _result_view(r) -> ResultView:
+    """``r``: a LabResult, or a row of _RESULT_COLUMNS (labs._report_page)."""
     return ResultView(id=r.id, test_name=r.test_name, value=r.value, unit=r.unit,
                       ref_low=r.ref_low, ref_high=r.ref_high, flag=r.flag,
                       flag_label=FLAG_LABELS.get(r.flag, r.flag.capitalize()),
@@ -313,22 +314,33 @@ def correct_result(db: Session, actor, result_id: int, *, value: float | str,
 # --- reading (the patient's side, and staff) --------------------------------------------
 
 
+# The columns a page of reports shows, read as rows rather than ORM objects: a page open
+# builds no objects it would only copy into views (docs/PERFORMANCE.md, the profile of #14).
+_REPORT_COLUMNS = (LabReport.id, LabReport.panel, LabReport.collected_at, LabReport.resulted_at,
+                   LabReport.ordering_provider)
+_RESULT_COLUMNS = (LabResult.id, LabResult.report_id, LabResult.test_name, LabResult.value,
+                   LabResult.value_text, LabResult.unit, LabResult.ref_low, LabResult.ref_high,
+                   LabResult.flag, LabResult.corrected_at)
+
+
 def _report_page(db: Session, patient_id: int, offset: int, limit: int) -> list[ReportView]:
     """limit + 1 reports, newest result first, and all their results in one more query."""
     reports = db.exec(
-        select(LabReport).where(LabReport.patient_id == patient_id)
+        select(*_REPORT_COLUMNS).where(LabReport.patient_id == patient_id)
         .order_by(LabReport.resulted_at.desc(), LabReport.id.desc())
         .offset(offset).limit(limit + 1)
     ).all()
     by_report: dict[int, list[ResultView]] = {r.id: [] for r in reports}
     if by_report:
-        for result in db.exec(select(LabResult).where(LabResult.report_id.in_(list(by_report)))
+        for result in db.exec(select(*_RESULT_COLUMNS)
+                              .where(LabResult.report_id.in_(list(by_report)))
                               .order_by(LabResult.report_id, LabResult.id)).all():
             by_report[result.report_id].append(_result_view(result))
     return [_report_view(r, by_report[r.id]) for r in reports]
 
 
-def _report_view(r: LabReport, results: list[ResultView]) -> ReportView:
+def _report_view(r, results: list[ResultView]) -> ReportView:
+    """``r``: a LabReport, or a row of its _REPORT_COLUMNS."""
     return ReportView(id=r.id, panel=r.panel, collected_at=r.collected_at,
                       resulted_at=r.resulted_at, ordering_provider=r.ordering_provider,
                       results=results,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, bindparam, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -364,20 +364,29 @@ def unread_count(db: Session, actor: User, patient_id: int, *, clock: Clock = ut
     """How many conversations wait to be read by this reader: the Messages tab badge."""
     relation = access.require_access(db, actor, patient_id, action="messages.unread_count",
                                      clock=clock)
-    recent = (select(MessageThread.id).where(MessageThread.patient_id == patient_id)
-              .order_by(MessageThread.last_message_at.desc()).limit(UNREAD_WINDOW)
-              .scalar_subquery())
-    query = select(func.count(MessageThread.id)).where(MessageThread.id.in_(recent))
     if relation == access.RELATION_STAFF:
-        query = query.where(MessageThread.last_patient_message_at
-                            > func.coalesce(MessageThread.staff_read_at, EPOCH))
-    else:
-        query = query.outerjoin(
-            ThreadRead, and_(ThreadRead.thread_id == MessageThread.id, ThreadRead.user_id == actor.id)
-        ).where(MessageThread.last_staff_message_at.is_not(None),
-                or_(ThreadRead.last_read_at.is_(None),
-                    MessageThread.last_staff_message_at > ThreadRead.last_read_at))
-    return int(db.exec(query).one())
+        return int(db.exec(_UNREAD_FOR_STAFF, params={"patient_id": patient_id}).one())
+    return int(db.exec(_UNREAD_FOR_READER, params={"patient_id": patient_id,
+                                                   "reader_id": actor.id}).one())
+
+
+# The badge is in every portal page's frame: its two queries are built once (no statement
+# or cache key to build per page open; docs/PERFORMANCE.md). Counted within the
+# UNREAD_WINDOW most recently active conversations (a reply is its conversation's latest
+# activity, so an unopened reply is always inside it).
+_RECENT = (select(MessageThread.id).where(MessageThread.patient_id == bindparam("patient_id"))
+           .order_by(MessageThread.last_message_at.desc()).limit(UNREAD_WINDOW)
+           .scalar_subquery())
+_UNREAD_FOR_STAFF = (select(func.count(MessageThread.id)).where(MessageThread.id.in_(_RECENT))
+                     .where(MessageThread.last_patient_message_at
+                            > func.coalesce(MessageThread.staff_read_at, EPOCH)))
+_UNREAD_FOR_READER = (
+    select(func.count(MessageThread.id)).where(MessageThread.id.in_(_RECENT))
+    .outerjoin(ThreadRead, and_(ThreadRead.thread_id == MessageThread.id,
+                                ThreadRead.user_id == bindparam("reader_id")))
+    .where(MessageThread.last_staff_message_at.is_not(None),
+           or_(ThreadRead.last_read_at.is_(None),
+               MessageThread.last_staff_message_at > ThreadRead.last_read_at)))
 
 
 def open_thread(db: Session, actor: User, thread_id: int, *, clock: Clock,

@@ -223,3 +223,16 @@ class Tab:
                     values.append(f"{name}={getattr(state, name, '')!r}")
             todo.extend(state.substates.values())
         return "\n".join(values)
+
+
+def signed_out_state(state_class: type[BaseState], cookie: str, *, token: str = "client-signed-out",
+                     ip: str = "203.0.113.5") -> BaseState:
+    """A signed-out page's state (sign-in, registration, reset) with the browser's cookies,
+    for calling its handlers directly; no tab guard, no database session."""
+    root = State(_reflex_internal_init=True)
+    headers = {"origin": "http://localhost:3000", "host": "localhost:3000", "user-agent": "pytest",
+               "cookie": cookie}
+    root.router_data = root._update_router_vars(
+        {"token": token, "sid": f"sid-{token}", "ip": ip, "headers": headers,
+         "pathname": "/", "query": {}, "asPath": "/"}, {})
+    return root.get_substate(state_class.get_full_name().split(".")[1:])

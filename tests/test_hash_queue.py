@@ -16,7 +16,6 @@ import threading
 import time
 
 import pytest
-import reflex as rx
 from reflex_base.event.context import EventContext
 from sqlmodel import select
 
@@ -32,7 +31,7 @@ from carespace_app.state.auth import RegisterState, ResetPasswordState, SignInSt
 from carespace_app.state.session import SOMETHING_WRONG
 from carespace_app.state.settings import SettingsState
 from tests.factories import PASSWORD, make_patient, make_user, patient_user
-from tests.tabs import Browser, sign_in_token
+from tests.tabs import Browser, sign_in_token, signed_out_state
 from tests.test_accounts import emails_to, token_in
 
 THREADS = get_settings().bcrypt_threads
@@ -123,13 +122,7 @@ async def _nothing(*_args, **_kwargs):
 
 
 def _tab(state_class, cookie: str = f"{SIGN_IN_NONCE_COOKIE}=nonce-of-this-browser"):
-    root = rx.State(_reflex_internal_init=True)
-    headers = {"origin": "http://localhost:3000", "host": "localhost:3000", "user-agent": "pytest",
-               "cookie": cookie}
-    root.router_data = root._update_router_vars(
-        {"token": "client-queue", "sid": "sid-queue", "ip": "203.0.113.21", "headers": headers,
-         "pathname": "/", "query": {}, "asPath": "/"}, {})
-    return root.get_substate(state_class.get_full_name().split(".")[1:])
+    return signed_out_state(state_class, cookie, token="client-queue", ip="203.0.113.21")
 
 
 def _run(result, after_first_yield=None) -> list:

@@ -15,7 +15,6 @@ import asyncio
 import inspect
 
 import pytest
-import reflex as rx
 from reflex_base.event.context import EventContext
 from sqlalchemy import text
 from sqlmodel import select
@@ -39,6 +38,7 @@ from carespace_app.services.identity import security
 from carespace_app.services.identity import sessions
 from carespace_app.state import auth
 from carespace_app.state.auth import RegisterState, SignInState
+from tests.tabs import signed_out_state
 
 PASSWORD = "Zebra-Lamp-Cactus-42"
 MINE = "nonce-of-the-browser-that-signed-in"
@@ -250,13 +250,7 @@ async def _nothing(*_args, **_kwargs):
 
 
 def _state(state_class, cookie: str):
-    root = rx.State(_reflex_internal_init=True)
-    headers = {"origin": "http://localhost:3000", "host": "localhost:3000", "user-agent": "pytest",
-               "cookie": cookie}
-    root.router_data = root._update_router_vars(
-        {"token": "client-csrf", "sid": "sid-csrf", "ip": "203.0.113.5", "headers": headers,
-         "pathname": "/", "query": {}, "asPath": "/"}, {})
-    return root.get_substate(state_class.get_full_name().split(".")[1:])
+    return signed_out_state(state_class, cookie, token="client-csrf", ip="203.0.113.5")
 
 
 def _drive(result) -> None:

@@ -1027,8 +1027,8 @@ def run_floor(args, mailbox, tmp: Path, names) -> dict:
 
     rows = []
     for c in clients:
-        rows.append((f"bare Reflex, one trivial event", out["bare"][c]))
-        rows.append((f"CareSpace, open the Labs tab", out["labs"][c]))
+        rows.append(("bare Reflex, one trivial event", out["bare"][c]))
+        rows.append(("CareSpace, open the Labs tab", out["labs"][c]))
     loop_table(f"FLOOR: closed loop (next click as soon as the answer arrives), {args.floor_duration:g} s "
                f"measured per row; CareSpace on SQLite, one process; no tab over {args.max_tab_rate:g} clicks/s",
                rows)

@@ -187,6 +187,13 @@ def slow_down_delta() -> dict:
     return flash_delta("info", SLOW_DOWN)
 
 
+def browser_token(event) -> str:
+    """The client token of an event a browser sent (a click, a keystroke, a page's own
+    load); "" for one Reflex chained on the server (a page load's on_load after its
+    hydration or after an in-app link), which belongs to the browser event that caused it."""
+    return str((event.router_data or {}).get(RouteVar.CLIENT_TOKEN) or "")
+
+
 class EventBudgetMiddleware(Middleware):
     """Drops a browser's event when its tab or its address has used up its budget."""
 
@@ -215,14 +222,13 @@ class EventBudgetMiddleware(Middleware):
         return session_id
 
     async def preprocess(self, app, state, event) -> Optional[StateUpdate]:
-        router_data = event.router_data or {}
-        tab = router_data.get(RouteVar.CLIENT_TOKEN)
+        tab = browser_token(event)
         if not tab:
             return None  # chained on the server: its browser event was counted
-        address = address_key(str(router_data.get(RouteVar.CLIENT_IP) or ""))
+        address = address_key(str((event.router_data or {}).get(RouteVar.CLIENT_IP) or ""))
         # Set only by the tab guard, after it checked the tab's cookie in the database.
-        session_id = self._session_of(state, str(tab))
-        verdict = self.budget.spend(str(tab), address, session_id)
+        session_id = self._session_of(state, tab)
+        verdict = self.budget.spend(tab, address, session_id)
         if verdict is Verdict.ALLOWED:
             return None
         # An update stops Reflex here: no later middleware, no handler, no database.

@@ -12,27 +12,19 @@ import logging
 
 from reflex.middleware import Middleware
 from reflex.state import StateUpdate
-from reflex_base.constants import RouteVar
 from reflex_base.event import Event, get_hydrate_event
 
-from carespace_app.event_budget import flash_delta
+from carespace_app.event_budget import browser_token, flash_delta
 from carespace_app.state.session import SOMETHING_WRONG, SessionState
 
 log = logging.getLogger("carespace.tab_guard")
 
 # Events that are not the person doing something: they must not count as activity.
 NOT_ACTIVITY = ("check_idle",)
-
-
-def _sent_by_the_browser(event: Event) -> bool:
-    """A click or a keystroke's event, not one Reflex chained on the server (a page load's
-    on_load after its hydration or after an in-app link): those carry no client token.
-
-    Only the former is activity. A page load is not the person acting: a socket that
-    reconnects (a laptop waking up, a network blip) loads the page again, and must not
-    renew a session nobody is using. Every press and keystroke in a page is reported as
-    activity anyway (components/idle.py)."""
-    return bool((event.router_data or {}).get(RouteVar.CLIENT_TOKEN))
+# Nor is an event Reflex chains on the server (event_budget.browser_token is ""): a page
+# load is not the person acting, and a socket that reconnects (a laptop waking up, a network
+# blip) loads the page again, which must not renew a session nobody is using. Every press
+# and keystroke in a page is reported as activity anyway (components/idle.py).
 
 
 def _is_hydration(state, event: Event) -> bool:
@@ -52,7 +44,7 @@ class TabGuard(Middleware):
         handler = event.name.rsplit(".", 1)[-1]
         try:
             await session_state._bind_tab(
-                touch=not hydrating and handler not in NOT_ACTIVITY and _sent_by_the_browser(event),
+                touch=not hydrating and handler not in NOT_ACTIVITY and bool(browser_token(event)),
                 hydrating=hydrating)
         except Exception:
             # The tab can't be checked (the database is unreachable): nothing runs and

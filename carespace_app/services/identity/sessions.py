@@ -147,7 +147,7 @@ def resolve(
         ended = ENDED_EXPIRED
     elif now - session.last_seen_at > IDLE_TIMEOUT:
         ended = ENDED_IDLE
-    if ended is None and (user is None or not user.is_active):
+    if ended is None and not user.is_active:
         ended = ENDED_DEACTIVATED
     if ended is not None:
         _end(session, ended, now)

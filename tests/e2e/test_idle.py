@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, text
 
 from carespace_app.policy import IDLE_TIMEOUT, IDLE_WARNING, in_words
 
-from .people import next_action_signs_in_again, registered_patient, sign_out
+from .people import hydrated, next_action_signs_in_again, registered_patient, sign_out
 
 # components/idle.py looks at its countdown every second: an answer comes within a few.
 ASKED = 8_000
@@ -133,6 +133,9 @@ def test_a_keystroke_in_the_page_is_activity(server, server_db, page: Page):
     patient = registered_patient(server, page, first="Vera", last="Quill")
     page.get_by_role("link", name="Help").first.click()
     _fake_clock(page)
+    # The keystroke is heard by a listener React adds once it owns the page: on a loaded
+    # machine the heading shows (server-rendered) well before that (seen once in CI).
+    hydrated(page, page.get_by_role("heading", name="Help", level=1))
     _age_sessions(server_db, patient.email, timedelta(minutes=14, seconds=5), page)
     page.keyboard.press("Tab")  # reading, moving through the page with the keyboard
     deadline = _utcnow() + timedelta(seconds=20)

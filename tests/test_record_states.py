@@ -32,7 +32,7 @@ from carespace_app.services.records import messaging
 from carespace_app.state import portal
 from carespace_app.state.appointments import AppointmentsState
 from carespace_app.state.labs import LabsState
-from carespace_app.state.messages import MessagesState
+from carespace_app.state.messages import NOT_FOUND, SENT, MessagesState
 from carespace_app.state.portal import HomeState, PortalState
 from tests.factories import make_practice
 from tests.tabs import Browser, Tab, sign_in_token
@@ -175,3 +175,45 @@ def test_a_conversation_row_reaches_the_browser_as_its_fields_and_nothing_more(d
     assert (row["id"], row["unread"], row["count"]) == (str(thread), True, 2)
     tab.call(MessagesState, "open_thread", thread_id=str(thread))
     assert [t.unread for t in tab.state(MessagesState).threads] == [False]
+
+
+def test_a_sent_message_opens_at_its_own_address_listed_first_and_read(db, clock, practice):
+    """Send stores the message and shows the list and the new conversation in one answer;
+    the load of its address (the redirect) says it was sent, a reload no longer does."""
+    older = messaging.start_thread(db, practice.alice_user, practice.alice.id, category="Billing",
+                                   subject="An older question", body="Earlier", client_key=None,
+                                   clock=clock)
+    db.commit()
+    clock.advance(minutes=5)
+    tab = _tab(practice.alice_user, routes.MESSAGES)
+    tab.call(MessagesState, "start_compose")
+    events = tab.call(MessagesState, "send_message",
+                      form={"category": "Other", "subject": "Side effects", "body": "A question"})
+    state = tab.state(MessagesState)
+    new = db.exec(select(MessageThread).where(MessageThread.id != older)).one()
+    assert any(f"?thread={new.id}" in str(e) for e in events), events
+    assert state.thread_id == str(new.id) and [m.body for m in state.thread_messages] == ["A question"]
+    assert [t.subject for t in state.threads] == ["Side effects", "An older question"]
+    tab.open(f"{routes.MESSAGES}?thread={new.id}")
+    assert state.notice == SENT and state.thread_subject == "Side effects"
+    assert state.compose_open is False
+    tab.open(f"{routes.MESSAGES}?thread={new.id}")  # a reload: the conversation, no notice
+    assert state.notice == "" and state.thread_subject == "Side effects"
+
+
+def test_an_address_naming_no_conversation_or_another_patients_keeps_the_list(db, clock, practice):
+    own = messaging.start_thread(db, practice.alice_user, practice.alice.id, category="Billing",
+                                 subject="Alice's question", body="Mine", client_key=None,
+                                 clock=clock)
+    bobs = messaging.start_thread(db, practice.bob_user, practice.bob.id, category="Billing",
+                                  subject="Bob's private bill", body="Bob's secret",
+                                  client_key=None, clock=clock)
+    db.commit()
+    tab = _tab(practice.alice_user, f"{routes.MESSAGES}?thread=abc")
+    state = tab.state(MessagesState)
+    assert state.error == NOT_FOUND
+    assert [t.id for t in state.threads] == [str(own)] and state.thread_id == ""
+    tab.open(f"{routes.MESSAGES}?thread={bobs}")
+    assert state.error == portal.NO_ACCESS and state.thread_id == ""
+    assert [t.id for t in state.threads] == [str(own)]
+    assert "Bob's secret" not in tab.serialised()

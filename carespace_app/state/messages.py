@@ -20,9 +20,10 @@ import reflex as rx
 
 from carespace_app import routes, timefmt
 from carespace_app.clock import utcnow
+from carespace_app.services.errors import NotAllowed
 from carespace_app.services.records import messaging
 from carespace_app.state.portal import PortalState
-from carespace_app.state.session import Viewer
+from carespace_app.state.session import NO_ACCESS, Viewer
 
 PAGE_SIZE = 20
 SENT = "Your message was sent. The office answers during normal business hours."
@@ -34,6 +35,7 @@ DRAFT_CLOSED = ("The office closed that conversation, so your reply is in a new 
                 "instead. Check it and send it.")
 DRAFT_GONE = "That unsent message is no longer kept."
 DRAFT_DISCARDED = "Your unsent message was discarded."
+NOT_FOUND = "That conversation was not found. Open it again from the list."
 # How long typing pauses before what was typed is kept (and when a field is left).
 DRAFT_SAVE_MS = 3000
 DRAFT_PREVIEW = 80
@@ -123,13 +125,28 @@ def _message_row(m: messaging.MessageView) -> MessageRow:
                       from_staff=m.from_staff, mine=m.mine)
 
 
-def _list_page(offset: int):
+def _list_page(offset: int, *, thread: Optional[int] = None, start=None):
+    """The list (and the unread count and the kept drafts) in one unit of work.
+
+    ``thread``: a conversation to open too (the page's address names it); ``start``: a new
+    conversation to store first (send), which is then the one opened. A conversation the
+    reader may not open leaves the list shown, with the refusal's sentence beside it.
+    """
     def read(db, viewer: Viewer):
+        opening = start(db, viewer) if start is not None else thread
         page = messaging.list_threads(db, viewer.user, viewer.patient_id, offset=offset,
                                       limit=PAGE_SIZE, clock=utcnow)
-        unread = messaging.unread_count(db, viewer.user, viewer.patient_id, clock=utcnow)
         drafts = messaging.drafts_for(db, viewer.user, viewer.patient_id, clock=utcnow)
-        return page, unread, drafts
+        view, refused = None, ""
+        if opening is not None:
+            try:
+                view = messaging.open_thread(db, viewer.user, opening, clock=utcnow,
+                                             patient_id=viewer.patient_id)
+            except NotAllowed:  # its audit row stands, as a refusal's does
+                refused = NO_ACCESS
+        # Counted after the open: the conversation just read is no longer unread.
+        unread = messaging.unread_count(db, viewer.user, viewer.patient_id, clock=utcnow)
+        return ListView(page, unread, drafts, view, refused)
     return read
 
 
@@ -140,6 +157,15 @@ def _open(thread_id: int):
         unread = messaging.unread_count(db, viewer.user, viewer.patient_id, clock=utcnow)
         return view, unread
     return read
+
+
+@dataclasses.dataclass
+class ListView:
+    page: object
+    unread: int
+    drafts: list
+    thread: Optional[messaging.ThreadView] = None
+    refused: str = ""
 
 
 class MessagesState(PortalState):
@@ -187,33 +213,47 @@ class MessagesState(PortalState):
     _restore_thread: str = ""
 
     async def load(self):
-        got = await self._open_page(_list_page(0), unread=False, what="message list")
+        wanted = self.router.url.query_parameters.get("thread", "")
+        just_sent, self._sent_thread = self._sent_thread, ""
+        restore, self._restore_thread = self._restore_thread, ""
+        if just_sent and wanted == just_sent == self.thread_id:
+            # The send showed the list and the new conversation already, in its own unit of
+            # work: this load of its address only says so (the tab guard has run).
+            if await self._tab_viewer() is None:
+                return
+            self.error = self.reply_note = ""
+            self.compose_open = False
+            self.notice = SENT
+            return
+        opening = _as_id(wanted) if wanted else None
+        got = await self._open_page(_list_page(0, thread=opening), unread=False,
+                                    what="message list")
         if got.left:
             return
         self.error = self.notice = self.reply_note = ""
         self.compose_open = False
         self.thread_id = ""
         self._show_list(got)
-        wanted = self.router.url.query_parameters.get("thread", "")
-        just_sent, self._sent_thread = self._sent_thread, ""
-        restore, self._restore_thread = self._restore_thread, ""
-        if wanted:
-            await self._open_thread(wanted)
-            if self.thread_id and self.thread_id == just_sent:
-                self.notice = SENT
-            if self.thread_id and self.thread_id == restore:
-                await self._restore(restore)
+        if wanted and opening is None:
+            self.error = NOT_FOUND
+        if self.thread_id and self.thread_id == restore:
+            await self._restore(restore)
 
     def _show_list(self, got) -> None:
+        """The list, and the conversation opened with it (if any)."""
         self.loaded = True
         if not got.ok:
             self.error = got.error
             return
-        page, unread, drafts = got.value
-        self.threads = [_thread_row(t) for t in page.items]
-        self.offset, self.has_more = page.offset, page.has_more
-        self.unread_messages = unread
-        self.drafts = [_draft_row(d) for d in drafts]
+        shown: ListView = got.value
+        self.threads = [_thread_row(t) for t in shown.page.items]
+        self.offset, self.has_more = shown.page.offset, shown.page.has_more
+        self.unread_messages = shown.unread
+        self.drafts = [_draft_row(d) for d in shown.drafts]
+        if shown.refused:
+            self.error = shown.refused
+        elif shown.thread is not None:
+            self._show_thread(shown.thread, shown.unread)
 
     async def _show_page(self, offset: int) -> None:
         got = await self._portal(_list_page(max(0, offset)), what="message list")
@@ -233,13 +273,15 @@ class MessagesState(PortalState):
     async def _open_thread(self, thread_id: str) -> None:
         wanted = _as_id(thread_id)
         if wanted is None:
-            self.error = "That conversation was not found. Open it again from the list."
+            self.error = NOT_FOUND
             return
         got = await self._portal(_open(wanted), what="open conversation")
         if not got.ok:
             self.error = got.error
             return
-        view, unread = got.value
+        self._show_thread(*got.value)
+
+    def _show_thread(self, view: messaging.ThreadView, unread: int) -> None:
         self.thread_id = str(view.id)
         self.thread_subject = view.subject
         self.thread_category = view.category
@@ -380,19 +422,22 @@ class MessagesState(PortalState):
         self.sending = True
         self.compose_error = ""
         yield
-        got = await self._portal(lambda db, v: messaging.start_thread(
+        # Stored, and the list and the new conversation read, in one unit of work.
+        got = await self._portal(_list_page(0, start=lambda db, v: messaging.start_thread(
             db, v.user, v.patient_id, category=category, subject=subject, body=body,
-            client_key=key, clock=utcnow), what="send message", writes=True)
+            client_key=key, clock=utcnow)), what="send message", writes=True)
         self.sending = False
         if not got.ok:
             self.compose_error = got.error  # the form keeps the text
             return
         self.compose_open = False
         self._compose_key = self.compose_key = ""
-        self._drop_offer(str(messaging.NEW_MESSAGE))
-        # The new conversation opens at its own address (its load shows the notice).
-        self._sent_thread = str(got.value)
-        yield rx.redirect(thread_link(got.value))
+        self.error = self.notice = self.reply_note = ""
+        self._show_list(got)
+        # The new conversation's own address (Back, a reload); its load shows the notice.
+        if self.thread_id:
+            self._sent_thread = self.thread_id
+            yield rx.redirect(thread_link(self.thread_id))
 
     @rx.event
     async def send_reply(self, form: dict):

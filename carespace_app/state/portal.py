@@ -123,15 +123,17 @@ class HomeState(PortalState):
         got = await self._open_page(_home_summary, what="home summary")
         if got.left:
             return
-        self.first_name = self.user_name.split(" ")[0]
         patient_first = self.patient_name.split(" ")[0]
-        self.greeting = (OFFICE_VIEW.format(patient=self.patient_name) if self.view_as
-                         else WELCOME.format(first_name=self.first_name))
-        self.visits_title = (OWN_VISITS if self.relation == "self"
-                             else THEIR_VISITS.format(first_name=patient_first))
-        self.error = got.error
+        first_name = self.user_name.split(" ")[0]
+        shown = {
+            "first_name": first_name,
+            "greeting": (OFFICE_VIEW.format(patient=self.patient_name) if self.view_as
+                         else WELCOME.format(first_name=first_name)),
+            "visits_title": (OWN_VISITS if self.relation == "self"
+                             else THEIR_VISITS.format(first_name=patient_first)),
+            "error": got.error,
+            "loaded": True,
+        }
         if got.ok:
-            self.visits = got.value["visits"]
-            self.threads = got.value["threads"]
-            self.reports = got.value["reports"]
-        self.loaded = True
+            shown.update(got.value)
+        self._set_changed(shown)

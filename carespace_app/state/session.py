@@ -454,7 +454,11 @@ class SessionState(rx.State):
                 for c in choices
             ],
         }
-        for var, value in shown.items():
+        self._set_changed(shown)
+
+    def _set_changed(self, values: dict[str, Any]) -> None:
+        """Sets only the vars whose value changed: Reflex sends every var that was set."""
+        for var, value in values.items():
             if getattr(self, var) != value:
                 setattr(self, var, value)
 

@@ -6,6 +6,7 @@ the command line prints; nothing here is a real person.
 """
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, time, timedelta
 from typing import Optional
 
@@ -21,8 +22,15 @@ from carespace_app.models import (
     THREAD_CLOSED,
     THREAD_NEW,
     THREAD_OPEN,
+    CHECKIN_DONE,
+    CHECKIN_EXPIRED,
+    CHECKIN_OPEN,
+    URGENT_CHECKIN,
     Appointment,
     CaregiverGrant,
+    Checkin,
+    CheckinAnswer,
+    CheckinPlan,
     LabReport,
     LabResult,
     Message,
@@ -30,11 +38,12 @@ from carespace_app.models import (
     Patient,
     PatientAccess,
     ThreadRead,
+    UrgentItem,
     User,
 )
 from carespace_app.timefmt import to_local, to_utc_naive
 from carespace_app.services.audit import trail
-from carespace_app.services.records import resources
+from carespace_app.services.records import checkin_schedule, resources, symptoms
 from carespace_app.services.identity import security
 from carespace_app.services.records.labs import compute_flag
 from carespace_app.services.identity.emails import normalize_email
@@ -330,6 +339,7 @@ def seed_demo(db: Session, *, clock: Clock) -> dict:
             seen = stamps[-1] + timedelta(hours=4) if status == THREAD_CLOSED else max(mine)
             db.add(ThreadRead(thread_id=thread.id, user_id=people[key].id, last_read_at=seen))
 
+    checkin_count = _seed_checkins(db, rosa, james, owners, maria, luis, now, today)
     resource_count = resources.ensure_default_resources(db, clock=clock)
     trail.record(db, "demo.seeded", role="system", detail=f"{len(patients)} demo patients",
                  clock=clock)
@@ -344,8 +354,86 @@ def seed_demo(db: Session, *, clock: Clock) -> dict:
         "lab_results": result_count,
         "threads": len(THREADS),
         "messages": message_count,
+        "checkins": checkin_count,
         "resources": resource_count,
     }
+
+
+# --- symptom check-ins (issue #15) ------------------------------------------------------
+# Rosa: weekly for five weeks, one missed, Maria answered once for her; fatigue rose to
+# severe last week (the office called her). This week's is open. James: every 14 days;
+# this morning he answered "yes" to fever, and nobody has acknowledged it yet.
+ROSA_CHECKINS = (  # (week, who answered or None for missed, grades other than 0)
+    (0, "self", {"fatigue": 1, "nausea": 1}),
+    (1, "self", {"fatigue": 2, "nausea": 2, "appetite": 1}),
+    (2, None, {}),
+    (3, "maria", {"fatigue": 2, "nausea": 1, "mouth_sores": 1, "appetite": 2}),
+    (4, "self", {"fatigue": 3, "nausea": 1, "appetite": 2, "pain": 1}),
+)
+ROSA_CALLED = "Called the patient: rest and fluids, seen at her infusion on Thursday."
+
+
+def _seed_checkins(db: Session, rosa: Patient, james: Patient, owners, maria: User, luis: User,
+                   now: datetime, today: date) -> int:
+    keys = symptoms.keys_to_text(symptoms.DEFAULT_KEYS)
+    count = 0
+
+    def plan_for(patient: Patient, every: int, days_back: int) -> CheckinPlan:
+        plan = CheckinPlan(patient_id=patient.id, every_days=every,
+                           starts_on=today - timedelta(days=days_back), symptoms=keys,
+                           created_by_user_id=luis.id, created_at=now - timedelta(days=days_back),
+                           updated_at=now)
+        db.add(plan)
+        db.flush()
+        return plan
+
+    def answered(plan: CheckinPlan, index: int, who: User, relation: str, grades: dict,
+                 at: Optional[datetime] = None) -> Checkin:
+        when = checkin_schedule.occurrence(plan.starts_on, plan.every_days, index)
+        at = at or min(when.opens_at + timedelta(hours=5), now)
+        checkin = Checkin(plan_id=plan.id, patient_id=plan.patient_id, opens_at=when.opens_at,
+                          closes_at=when.closes_at, symptoms=keys, status=CHECKIN_DONE,
+                          submitted_at=at, submitted_by_user_id=who.id, submitted_as=relation)
+        db.add(checkin)
+        db.flush()
+        for key in symptoms.DEFAULT_KEYS:
+            db.add(CheckinAnswer(checkin_id=checkin.id, patient_id=plan.patient_id, symptom=key,
+                                 grade=grades.get(key, 0), answered_at=at))
+        return checkin
+
+    rosa_plan = plan_for(rosa, 7, 7 * len(ROSA_CHECKINS))
+    previous: dict = {}
+    for index, who, grades in ROSA_CHECKINS:
+        if who is None:
+            when = checkin_schedule.occurrence(rosa_plan.starts_on, 7, index)
+            db.add(Checkin(plan_id=rosa_plan.id, patient_id=rosa.id, opens_at=when.opens_at,
+                           closes_at=when.closes_at, symptoms=keys, status=CHECKIN_EXPIRED))
+            continue
+        person = maria if who == "maria" else owners[0]
+        checkin = answered(rosa_plan, index, person, "caregiver" if who == "maria" else "patient",
+                           grades)
+        full = {k: grades.get(k, 0) for k in symptoms.DEFAULT_KEYS}
+        found = symptoms.findings(full, previous)
+        if found:
+            db.add(UrgentItem(patient_id=rosa.id, kind=URGENT_CHECKIN, checkin_id=checkin.id,
+                              findings=json.dumps([f.as_json() for f in found]),
+                              created_at=checkin.submitted_at,
+                              acknowledged_at=checkin.submitted_at + timedelta(minutes=22),
+                              acknowledged_by_user_id=luis.id, note=ROSA_CALLED))
+        previous = full
+        count += 1
+    this_week = checkin_schedule.occurrence(rosa_plan.starts_on, 7, len(ROSA_CHECKINS))
+    db.add(Checkin(plan_id=rosa_plan.id, patient_id=rosa.id, opens_at=this_week.opens_at,
+                   closes_at=this_week.closes_at, symptoms=keys, status=CHECKIN_OPEN))
+
+    james_plan = plan_for(james, 14, 15)  # the second opened yesterday
+    answered(james_plan, 0, owners[1], "patient", {"fatigue": 1})
+    fever = answered(james_plan, 1, owners[1], "patient", {"fatigue": 2, "fever": 1},
+                     at=now - timedelta(hours=1))
+    db.add(UrgentItem(patient_id=james.id, kind=URGENT_CHECKIN, checkin_id=fever.id,
+                      findings=json.dumps([symptoms.Finding("fever", 1, 0).as_json()]),
+                      created_at=fever.submitted_at))
+    return count + 2
 
 
 # --- what the demo practice holds --------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Background work in the server process: the outbox sender."""
+"""Background work in the server process: the outbox sender, and the check-in sweep
+(open the check-ins that are due, expire the ones that closed, send reminders)."""
 from __future__ import annotations
 
 import asyncio
@@ -20,4 +21,28 @@ async def start_background_jobs():
         await asyncio.to_thread(seed_resources)
     except Exception:  # the tables may not exist yet on a half-set-up laptop
         log.exception("could not check the default resources")
-    await sender.run_sender()
+    await asyncio.gather(sender.run_sender(), run_checkin_sweep())
+
+
+async def run_checkin_sweep(stop: "asyncio.Event | None" = None) -> None:
+    """Every policy.CHECKIN_SWEEP_EVERY: open due check-ins (with their emails), expire
+    closed ones, send reminders. Each worker may run it: the sweep is idempotent."""
+    from carespace_app import policy
+    from carespace_app.clock import utcnow
+    from carespace_app.db import session_scope
+    from carespace_app.services.records import checkins
+
+    def once():
+        with session_scope() as db:
+            return checkins.sweep(db, clock=utcnow)
+
+    stop = stop or asyncio.Event()
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(once)
+        except Exception:
+            log.exception("the check-in sweep failed; it runs again shortly")
+        try:
+            await asyncio.wait_for(stop.wait(), policy.CHECKIN_SWEEP_EVERY.total_seconds())
+        except asyncio.TimeoutError:
+            pass

@@ -34,6 +34,7 @@ MESSAGE_CATEGORIES = (
     "Billing",
     "Test results",
     "Medical question",
+    "Symptoms or side effects",  # issue #15: checked for red flags (records/red_flags.py)
     "Other",
 )
 THREAD_NEW = "new"
@@ -302,6 +303,11 @@ class MessageThread(SQLModel, table=True):
     closed_at: Optional[UTCNaive] = None
     closed_by_user_id: Optional[int] = Field(default=None, foreign_key="users.id")
     message_count: int = Field(default=0)
+    # Triage (issue #15): a red flag the patient sent anyway; when the practice's answer is
+    # due (from the business hours; None once staff answered or closed it); who has it.
+    urgent: bool = Field(default=False)
+    due_at: Optional[UTCNaive] = None
+    assigned_to_user_id: Optional[int] = Field(default=None, foreign_key="users.id")
 
 
 class Message(SQLModel, table=True):
@@ -314,8 +320,10 @@ class Message(SQLModel, table=True):
 
     id: Optional[int] = Field(default=None, primary_key=True)
     thread_id: int = Field(foreign_key="message_threads.id")
-    author_user_id: int = Field(foreign_key="users.id")
+    # None for the practice's automatic first reply (``automatic``): written by nobody.
+    author_user_id: Optional[int] = Field(default=None, foreign_key="users.id")
     from_staff: bool = Field(default=False)
+    automatic: bool = Field(default=False)
     body: str = Field(sa_column=Column(Text, nullable=False))
     created_at: UTCNaive = Field(default_factory=utcnow)
     client_key: Optional[str] = Field(default=None, max_length=64)
@@ -353,6 +361,117 @@ class MessageDraft(SQLModel, table=True):
     subject: str = Field(default="", max_length=200)
     body: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     updated_at: UTCNaive = Field(default_factory=utcnow)
+
+
+# --- between visits: symptom check-ins and urgent items (issue #15) -------------
+
+CHECKIN_OPEN = "open"
+CHECKIN_DONE = "done"
+CHECKIN_EXPIRED = "expired"
+
+URGENT_CHECKIN = "checkin"
+URGENT_MESSAGE = "message"
+
+
+class CheckinPlan(SQLModel, table=True):
+    """A patient's symptom check-in schedule, set by the office. One live plan per patient
+    (``stopped_at`` None); a changed plan is the same row, a stopped one stays for history."""
+
+    __tablename__ = "checkin_plans"
+    __table_args__ = (Index("ix_checkin_plans_patient", "patient_id", "stopped_at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patients.id")
+    every_days: int = Field(default=7)  # 7 or 14
+    starts_on: date
+    ends_on: Optional[date] = None  # None: until stopped
+    symptoms: str = Field(default="", max_length=400)  # the keys asked, comma-separated
+    created_by_user_id: int = Field(foreign_key="users.id")
+    created_at: UTCNaive = Field(default_factory=utcnow)
+    updated_at: UTCNaive = Field(default_factory=utcnow)
+    stopped_at: Optional[UTCNaive] = None
+    stopped_by_user_id: Optional[int] = Field(default=None, foreign_key="users.id")
+
+
+class Checkin(SQLModel, table=True):
+    """One check-in of a plan: open from ``opens_at`` until ``closes_at`` (the next one
+    opens), then done (answered) or expired."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "opens_at", name="uq_checkins_plan_opens"),
+        Index("ix_checkins_patient_opens", "patient_id", "opens_at"),
+        Index("ix_checkins_status_closes", "status", "closes_at"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="checkin_plans.id")
+    patient_id: int = Field(foreign_key="patients.id")
+    opens_at: UTCNaive
+    closes_at: UTCNaive
+    symptoms: str = Field(default="", max_length=400)  # what this one asks (the plan's then)
+    status: str = Field(default=CHECKIN_OPEN, max_length=10)
+    reminded_at: Optional[UTCNaive] = None
+    submitted_at: Optional[UTCNaive] = None
+    submitted_by_user_id: Optional[int] = Field(default=None, foreign_key="users.id")
+    submitted_as: str = Field(default="", max_length=20)  # patient | caregiver
+
+
+class CheckinAnswer(SQLModel, table=True):
+    """One symptom's grade in one check-in: 0–4 (None … Very severe); a yes/no item 0 or 1."""
+
+    __tablename__ = "checkin_answers"
+    __table_args__ = (
+        UniqueConstraint("checkin_id", "symptom", name="uq_checkin_answers"),
+        Index("ix_checkin_answers_patient", "patient_id", "symptom", "answered_at"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    checkin_id: int = Field(foreign_key="checkins.id")
+    patient_id: int = Field(foreign_key="patients.id")
+    symptom: str = Field(max_length=40)
+    grade: int
+    answered_at: UTCNaive = Field(default_factory=utcnow)
+
+
+class UrgentItem(SQLModel, table=True):
+    """Something a nurse must act on now: a check-in's severe answer or a red-flag message.
+    Stays on top of the office's queue until acknowledged."""
+
+    __tablename__ = "urgent_items"
+    __table_args__ = (Index("ix_urgent_items_open", "acknowledged_at", "created_at"),
+                      Index("ix_urgent_items_patient", "patient_id", "created_at"))
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patients.id")
+    kind: str = Field(max_length=10)  # URGENT_CHECKIN | URGENT_MESSAGE
+    checkin_id: Optional[int] = Field(default=None, foreign_key="checkins.id")
+    thread_id: Optional[int] = Field(default=None, foreign_key="message_threads.id")
+    # What was found, as JSON: [{"symptom": key, "grade": 3, "previous": 1 | null}, ...]
+    # for a check-in; [{"flag": "chest pain"}, ...] for a message.
+    findings: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
+    created_at: UTCNaive = Field(default_factory=utcnow)
+    acknowledged_at: Optional[UTCNaive] = None
+    acknowledged_by_user_id: Optional[int] = Field(default=None, foreign_key="users.id")
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class PracticeSettings(SQLModel, table=True):
+    """The office's own rules for messages (one row, id 1): business hours, holidays, the
+    after-hours number, the red-flag words, and who gets each category by default.
+    JSON text columns; services/records/practice_settings reads and validates them."""
+
+    __tablename__ = "practice_settings"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    # {"mon": ["08:00", "17:00"], ..., "sun": null}
+    hours: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    holidays: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # ["2026-12-25", ...]
+    red_flags: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # ["chest pain", ...]
+    routing: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # {"Billing": user_id}
+    after_hours_phone: str = Field(default="", max_length=40)
+    updated_at: UTCNaive = Field(default_factory=utcnow)
+    updated_by_user_id: Optional[int] = Field(default=None, foreign_key="users.id")
 
 
 # --- appointments and labs -----------------------------------------------------

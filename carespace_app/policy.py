@@ -72,6 +72,18 @@ REMINDER_BEFORE = timedelta(days=1)  # the .ics download's alarm
 DRAFT_DAYS = 7  # an unsent message is kept this long
 DRAFT_KEPT = timedelta(days=DRAFT_DAYS)
 
+# --- between visits (issue #15: services/records/checkins.py, urgent.py) ---------------
+# Every check-in question asks about this span ("In the last 7 days, …").
+CHECKIN_RECALL = timedelta(days=7)
+CHECKIN_REMINDER_AFTER = timedelta(days=2)  # an unanswered check-in's one reminder email
+# How often the server looks for check-ins to open and reminders to send.
+CHECKIN_SWEEP_EVERY = timedelta(seconds=60)
+# An urgent item nobody acknowledged is highlighted after this.
+URGENT_HIGHLIGHT_AFTER = timedelta(minutes=30)
+# The office's queue asks for new urgent items this often while it is on screen, so one
+# appears within a minute without a reload (the only page that asks on its own).
+URGENT_REFRESH_EVERY = timedelta(seconds=30)
+
 
 def in_words(span: timedelta, *, article: bool = False) -> str:
     """A duration as people say it: "1 hour", "4 days", "15 minutes", "30 seconds".

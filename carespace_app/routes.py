@@ -20,6 +20,7 @@ HELP = "/help"
 MANAGE_USERS = "/manage-users"
 SETTINGS = "/settings"
 RECORD_ACTIVITY = "/record-activity"
+CHECKIN = "/checkin"  # the symptom check-in (issue #15); ?view=history: its history
 # Whose portal this tab can show: after access ended, or for someone with no portal.
 ACCESS = "/access"
 ADMIN = "/admin"  # the admin page opens on Patients
@@ -29,6 +30,8 @@ ADMIN_RESOURCES = "/admin/resources"
 ADMIN_OUTBOX = "/admin/outbox"
 ADMIN_AUDIT = "/admin/audit"
 ADMIN_STAFF = "/admin/staff"
+# The office's rules for messages: hours, holidays, after-hours number, red flags, routing.
+ADMIN_OFFICE = "/admin/office-settings"
 
 # Backend (Starlette) routes, served on the same port as the pages.
 AUTH_SESSION = "/auth/session"  # ?ticket=… → sets the HttpOnly cookie, redirects
@@ -46,9 +49,9 @@ SIGNED_IN_COOKIE = "carespace_signed_in"
 # bookmark, or a link from an email (item_link). Nothing else is honoured: another host,
 # a backend route, a signed-out page.
 PORTAL_PAGES = frozenset({HOME, MESSAGES, APPOINTMENTS, LABS, RESOURCES, HELP, MANAGE_USERS,
-                          SETTINGS, RECORD_ACTIVITY})
+                          SETTINGS, RECORD_ACTIVITY, CHECKIN})
 ADMIN_PAGES = frozenset({ADMIN, ADMIN_PATIENT, ADMIN_MESSAGES, ADMIN_RESOURCES, ADMIN_OUTBOX,
-                         ADMIN_AUDIT, ADMIN_STAFF})
+                         ADMIN_AUDIT, ADMIN_STAFF, ADMIN_OFFICE})
 NEXT_MAX = 500  # a page path with its query; anything longer is not one of ours
 # Query parameters of ours that must not travel: a navigation's nonce, a sign-in notice.
 _NOT_CARRIED = {"n", "reason", "next"}

@@ -33,6 +33,11 @@ def send(db, user, patient, clock, *, subject="Question about my next visit",
                                   body=body, client_key=key, clock=clock)
 
 
+def written(db, *where):
+    """The messages people wrote (not the practice's automatic first replies)."""
+    return db.exec(select(Message).where(Message.automatic.is_(False), *where)).all()
+
+
 def audits(db, action, **where):
     query = select(AuditEvent).where(AuditEvent.action == action)
     for name, value in where.items():
@@ -64,7 +69,7 @@ def test_the_same_send_retried_is_stored_once(db, clock, practice):
     reply_two = messaging.reply(db, practice.alice_user, first, body="Also: parking?",
                                 client_key="k-456", clock=clock)
     assert reply_one == reply_two
-    assert len(db.exec(select(Message)).all()) == 2
+    assert len(written(db)) == 2
     assert db.get(MessageThread, first).message_count == 2
 
 
@@ -78,7 +83,7 @@ def test_a_staff_reply_retried_after_a_lost_answer_tells_the_patient_once(db, cl
     again = messaging.reply(db, practice.staff, thread_id, body="Yes, a light breakfast.",
                             client_key="staff-k1", clock=clock)
     assert first == again
-    assert len(db.exec(select(Message).where(Message.from_staff.is_(True))).all()) == 1
+    assert len(written(db, Message.from_staff.is_(True))) == 1
     notes = db.exec(select(OutboxEmail).where(OutboxEmail.kind == "message_notification")).all()
     assert len(notes) == len(notifications.notification_addresses(db, practice.alice.id)) >= 1
     assert len(audits(db, "message.sent", actor_role="staff")) == 1
@@ -87,7 +92,7 @@ def test_a_staff_reply_retried_after_a_lost_answer_tells_the_patient_once(db, cl
 def test_one_key_is_one_send_per_author_not_across_authors(db, clock, practice):
     thread_id = send(db, practice.alice_user, practice.alice, clock, key="same-key")
     messaging.reply(db, practice.staff, thread_id, body="Noted.", client_key="same-key", clock=clock)
-    stored = db.exec(select(Message).where(Message.thread_id == thread_id)).all()
+    stored = written(db, Message.thread_id == thread_id)
     assert sorted(m.body for m in stored) == ["Can I eat before my appointment?", "Noted."]
     assert db.get(MessageThread, thread_id).message_count == 2
 
@@ -107,7 +112,7 @@ def test_a_send_racing_past_the_check_is_still_stored_once(db, clock, practice, 
     assert send(db, practice.alice_user, practice.alice, clock, key="race-key") == first
     assert len(calls) == 2
     assert len(db.exec(select(MessageThread)).all()) == 1
-    assert len(db.exec(select(Message)).all()) == 1
+    assert len(written(db)) == 1
 
 
 @pytest.mark.parametrize("field,kwargs", [
@@ -204,7 +209,9 @@ def test_unread_is_kept_per_reader(db, clock, practice):
 
     clock.advance(minutes=10)
     view = messaging.open_thread(db, practice.alice_user, thread_id, clock=clock)
-    assert [m.from_staff for m in view.messages] == [False, True]
+    # The patient's message, the practice's automatic reply, the nurse's answer.
+    assert [(m.from_staff, m.automatic) for m in view.messages] == [(False, False), (True, True),
+                                                                    (True, False)]
     assert messaging.unread_count(db, practice.alice_user, practice.alice.id, clock=clock) == 0
     summary = messaging.list_threads(db, practice.alice_user, practice.alice.id, clock=clock).items[0]
     assert not summary.unread and summary.last_from_staff
@@ -238,6 +245,7 @@ def test_a_conversation_shows_who_wrote_each_message_oldest_first(db, clock, pra
     view = messaging.open_thread(db, practice.carer, thread_id, clock=clock)
     assert [(m.body, m.author_name, m.from_staff, m.mine) for m in view.messages] == [
         ("first", "Alice Moreno", False, False),
+        (view.messages[1].body, messaging.AUTOMATIC_AUTHOR, True, False),
         ("second", "Nora Quinn", True, False),
         ("third", "Carla Moreno", False, True),
     ]
@@ -332,7 +340,7 @@ def test_a_closed_conversation_takes_no_reply_from_the_patients_side(db, clock, 
         assert str(refused.value) == messaging.REPLY_TO_CLOSED
     thread = db.get(MessageThread, thread_id)
     assert (thread.status, thread.message_count) == ("closed", 1)
-    assert len(db.exec(select(Message).where(Message.thread_id == thread_id)).all()) == 1
+    assert len(written(db, Message.thread_id == thread_id)) == 1
     # The patient's view says when the office closed it; an open one carries no date.
     view = messaging.open_thread(db, practice.alice_user, thread_id, clock=clock,
                                  patient_id=practice.alice.id)
@@ -376,11 +384,12 @@ def test_queue_filters_and_names_the_last_staff_replier(db, clock, practice):
     messaging.reply(db, practice.staff, billing, body="Looking into it.", client_key=None, clock=clock)
 
     queue = messaging.staff_queue(db, practice.staff, clock=clock)
-    assert [q.id for q in queue.items] == [billing, refill]
-    first = queue.items[0]
-    assert (first.patient_name, first.mrn, first.last_replied_by, first.status) == (
+    # The refill still waits for an answer (it is due); the answered billing question after.
+    assert [q.id for q in queue.items] == [refill, billing]
+    answered = queue.items[1]
+    assert (answered.patient_name, answered.mrn, answered.last_replied_by, answered.status) == (
         "Alice Moreno", practice.alice.mrn, "Nora Quinn", "open")
-    assert queue.items[1].last_replied_by is None
+    assert queue.items[0].last_replied_by is None  # the automatic reply is nobody's
 
     assert [q.id for q in messaging.staff_queue(db, practice.staff, category="Billing",
                                                 clock=clock).items] == [billing]

@@ -32,6 +32,10 @@ NOT_POLICY = {
         "a demo appointment's own instructions (\"arrive 15 minutes early\"), not a portal rule",
     ("carespace_app/services/records/resources.py", "24-hour"):
         "the American Cancer Society's own \"24-hour helpline\", not a portal rule",
+    ("carespace_app/demo.py", "30 minutes"):
+        "a demo appointment's own instructions (\"arrive 30 minutes early\"), not a portal rule",
+    ("tests/e2e/frames.py", "two days"):
+        "what a test patient writes (\"I felt sick for two days\"), not a portal rule",
 }
 
 NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven",

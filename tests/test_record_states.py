@@ -192,7 +192,9 @@ def test_a_sent_message_opens_at_its_own_address_listed_first_and_read(db, clock
     state = tab.state(MessagesState)
     new = db.exec(select(MessageThread).where(MessageThread.id != older)).one()
     assert any(f"?thread={new.id}" in str(e) for e in events), events
-    assert state.thread_id == str(new.id) and [m.body for m in state.thread_messages] == ["A question"]
+    assert state.thread_id == str(new.id) and [m.body for m in state.thread_messages][:1] == ["A question"]
+    # and the practice's automatic reply under it
+    assert [m.author for m in state.thread_messages][1:] == [messaging.AUTOMATIC_AUTHOR]
     assert [t.subject for t in state.threads] == ["Side effects", "An older question"]
     tab.open(f"{routes.MESSAGES}?thread={new.id}")
     assert state.notice == SENT and state.thread_subject == "Side effects"

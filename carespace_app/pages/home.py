@@ -7,6 +7,7 @@ from carespace_app import routes
 from carespace_app.components.records_ui import empty_state, loading_or, section, unread_badge
 from carespace_app.components.shell import portal_page
 from carespace_app.components.ui import error_callout
+from carespace_app.services.records import symptoms
 from carespace_app.state.portal import HomeState
 
 
@@ -45,11 +46,34 @@ def _report(r) -> rx.Component:
     )
 
 
+CHECKIN_TEXT = (f"A few questions from your care team about the last {symptoms.RECALL_SPAN}. "
+                "It takes about 2 minutes.")
+CHECKIN_START = "Start check-in"
+
+
+def _checkin_due() -> rx.Component:
+    return rx.cond(
+        HomeState.checkin_due,
+        rx.callout.root(
+            rx.callout.icon(rx.icon("clipboard-list", aria_hidden="true")),
+            rx.vstack(
+                rx.heading(symptoms.DUE, size="5", as_="h2"),
+                rx.text(CHECKIN_TEXT, size="3"),
+                rx.link(CHECKIN_START, href=routes.CHECKIN, class_name="cs-link-button",
+                        underline="none"),
+                spacing="2", align="start",
+            ),
+            color_scheme="teal", size="3", width="100%",
+        ),
+    )
+
+
 def home_page() -> rx.Component:
     return portal_page(
         "Home",
         rx.heading(HomeState.greeting, size="7", as_="h1"),
         error_callout(HomeState.error),
+        _checkin_due(),
         loading_or(
             HomeState.loaded,
             rx.grid(

@@ -8,7 +8,14 @@ from carespace_app.components.records_ui import empty_state, loading_or, page_ti
 from carespace_app.components.shell import portal_page, read_only_note
 from carespace_app.components.ui import error_callout, field, notice_callout, office_phone_link, primary_button, text_input
 from carespace_app.services.records.messaging import BODY_MAX, CATEGORIES, SUBJECT_MAX
+from carespace_app.services.records.symptoms import CALL_NOW_TITLE, call_now, office_tel
 from carespace_app.state.messages import DRAFT_OFFER, DRAFT_SAVE_MS, MessagesState
+
+CALL_OFFICE = "Call the office"
+SEND_ANYWAY = "Send anyway"
+EDIT_MESSAGE = "Edit message"
+SEND_ANYWAY_HINT = ("If you still want to send it as a message, choose Send anyway: the care "
+                    "team sees it marked urgent. Messages are not read outside office hours.")
 
 
 def _keep(handler, name: str, key):
@@ -40,6 +47,32 @@ def banner() -> rx.Component:
             size="3",
         ),
         color_scheme="amber", high_contrast=True, size="3", role="note", width="100%",
+    )
+
+
+def red_flag_banner(alert, on_edit, field_id: str, busy) -> rx.Component:
+    """In place of the send button when a message names a red flag: call now, or send
+    anyway, or edit. The form (and what was typed) stays as it was, under it."""
+    return rx.callout.root(
+        rx.callout.icon(rx.icon("triangle-alert", aria_hidden="true")),
+        rx.vstack(
+            rx.text(CALL_NOW_TITLE, size="4", weight="bold", as_="p"),
+            rx.text(alert, size="3", as_="p", class_name="cs-wrap"),
+            rx.text(call_now(), size="3", as_="p", weight="medium"),
+            rx.link(rx.icon("phone", aria_hidden="true"), CALL_OFFICE, href=office_tel(),
+                    class_name="cs-call-button"),
+            rx.text(SEND_ANYWAY_HINT, size="3", as_="p"),
+            rx.flex(
+                primary_button(SEND_ANYWAY, type="submit", color_scheme="red", variant="soft",
+                               loading=busy),
+                primary_button(EDIT_MESSAGE, type="button", variant="outline", color_scheme="gray",
+                               on_click=on_edit, aria_controls=field_id),
+                spacing="3", wrap="wrap",
+            ),
+            spacing="2", align="start", width="100%",
+        ),
+        color_scheme="red", high_contrast=True, size="3", role="alert", width="100%",
+        id=f"{field_id}-red-flags",
     )
 
 
@@ -76,11 +109,17 @@ def compose_dialog() -> rx.Component:
                         required=True, width="100%", default_value=MessagesState.compose_body,
                         **_keep(MessagesState.keep_compose, "body", MessagesState.compose_key)),
                           "body"),
-                    rx.flex(
-                        rx.dialog.close(rx.button("Cancel", type="button", variant="soft",
-                                                  color_scheme="gray", size="3")),
-                        primary_button("Send message", type="submit", loading=MessagesState.sending),
-                        justify="end", spacing="3", wrap="wrap", width="100%",
+                    rx.cond(
+                        MessagesState.compose_alert != "",
+                        red_flag_banner(MessagesState.compose_alert, MessagesState.edit_message,
+                                        "body", MessagesState.sending),
+                        rx.flex(
+                            rx.dialog.close(rx.button("Cancel", type="button", variant="soft",
+                                                      color_scheme="gray", size="3")),
+                            primary_button("Send message", type="submit",
+                                           loading=MessagesState.sending),
+                            justify="end", spacing="3", wrap="wrap", width="100%",
+                        ),
                     ),
                     spacing="4", width="100%", align="stretch",
                 ),
@@ -196,8 +235,13 @@ def reply_form() -> rx.Component:
                 id="reply", name="reply", size="3", rows="4", max_length=BODY_MAX, width="100%",
                 default_value=MessagesState.reply_text,
                 **_keep(MessagesState.keep_reply, "reply", MessagesState.reply_key)), "reply"),
-            primary_button("Send reply", type="submit", loading=MessagesState.replying,
-                           disabled=MessagesState.view_as),
+            rx.cond(
+                MessagesState.reply_alert != "",
+                red_flag_banner(MessagesState.reply_alert, MessagesState.edit_reply, "reply",
+                                MessagesState.replying),
+                primary_button("Send reply", type="submit", loading=MessagesState.replying,
+                               disabled=MessagesState.view_as),
+            ),
             read_only_note(),
             spacing="3", width="100%", align="stretch",
         ),

@@ -1,14 +1,16 @@
-"""Portal pages for the patient's record: Home, Messages, Appointments, Labs."""
+"""Portal pages for the patient's record: Home, Messages, Appointments, Labs, the check-in."""
 from __future__ import annotations
 
 import reflex as rx
 
 from carespace_app import routes
 from carespace_app.state.appointments import AppointmentsState
+from carespace_app.state.checkin import CheckinState
 from carespace_app.state.labs import LabsState
 from carespace_app.state.messages import MessagesState
 from carespace_app.state.portal import HomeState
 from carespace_app.pages.appointments import appointments_page
+from carespace_app.pages.checkin import checkin_page
 from carespace_app.pages.home import home_page
 from carespace_app.pages.labs import labs_page
 from carespace_app.pages.messages import messages_page
@@ -21,3 +23,5 @@ def register(app: rx.App) -> None:
     app.add_page(appointments_page, route=routes.APPOINTMENTS, title="Appointments · CareSpace",
                  on_load=AppointmentsState.load)
     app.add_page(labs_page, route=routes.LABS, title="Labs · CareSpace", on_load=LabsState.load)
+    app.add_page(checkin_page, route=routes.CHECKIN, title="Symptom check-in · CareSpace",
+                 on_load=CheckinState.load)

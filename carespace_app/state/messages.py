@@ -9,6 +9,11 @@ What the person types is kept as a draft as they type (messaging.save_draft), so
 session that ends loses nothing: the page offers it again ("Restore" / "Discard").
 Each form carries its send's key: a second tap of the same form, or a draft save still
 on its way after the send, is recognised by its old key and changes nothing.
+
+A message that names a red flag (messaging.RedFlagsFound) is not sent: the form shows the
+call-now banner in its place, keeps what was typed, and offers "Send anyway" and "Edit
+message". "Send anyway" sends exactly the text that was checked (the form's fields as the
+banner found them); anything changed since is checked again.
 """
 from __future__ import annotations
 
@@ -21,13 +26,17 @@ import reflex as rx
 from carespace_app import routes, timefmt
 from carespace_app.clock import utcnow
 from carespace_app.services.errors import NotAllowed
-from carespace_app.services.records import messaging
+from carespace_app.services.records import messaging, red_flags
 from carespace_app.state.portal import PortalState
 from carespace_app.state.session import NO_ACCESS, Viewer
 
 PAGE_SIZE = 20
-SENT = "Your message was sent. The office answers during normal business hours."
+SENT = "Your message was sent. The reply below says when to expect an answer from the care team."
+SENT_URGENT = ("Your message was sent and marked urgent for the care team. If you have not "
+               "called the office yet, please call now.")
 REPLY_SENT = "Your reply was sent."
+REPLY_SENT_URGENT = ("Your reply was sent and marked urgent for the care team. If you have not "
+                     "called the office yet, please call now.")
 DRAFT_OFFER = "You have an unsent message"
 DRAFT_NEW = "New message"
 DRAFT_REPLY = "Reply in “{subject}”"
@@ -91,6 +100,18 @@ class MessageRow:
     body: str = ""
     from_staff: bool = False
     mine: bool = False
+    automatic: bool = False
+
+
+@dataclasses.dataclass
+class Flagged:
+    """A send refused for its red flags: nothing was stored."""
+
+    flags: list
+
+    @property
+    def sentence(self) -> str:
+        return messaging.RED_FLAG_FOUND.format(flags=red_flags.in_words(self.flags))
 
 
 def _thread_row(t: messaging.ThreadSummary) -> ThreadRow:
@@ -115,14 +136,16 @@ def thread_link(thread_id: int) -> str:
 
 
 def _message_row(m: messaging.MessageView) -> MessageRow:
-    if m.mine:
+    if m.automatic:
+        author = m.author_name  # messaging.AUTOMATIC_AUTHOR
+    elif m.mine:
         author = "You"
     elif m.from_staff:
         author = f"{m.author_name} (care team)"
     else:
         author = m.author_name  # the patient, or a caregiver writing for them
     return MessageRow(id=str(m.id), author=author, when=timefmt.when(m.created_at), body=m.body,
-                      from_staff=m.from_staff, mine=m.mine)
+                      from_staff=m.from_staff, mine=m.mine, automatic=m.automatic)
 
 
 def _list_page(offset: int, *, thread: Optional[int] = None, start=None):
@@ -148,6 +171,33 @@ def _list_page(offset: int, *, thread: Optional[int] = None, start=None):
         unread = messaging.unread_count(db, viewer.user, viewer.patient_id, clock=utcnow)
         return ListView(page, unread, drafts, view, refused)
     return read
+
+
+def _send_new(category: str, subject: str, body: str, key: str, anyway: bool):
+    """Store a new conversation, then read the list and open it (one unit of work); a red
+    flag stores nothing and comes back as Flagged."""
+    def start(db, viewer: Viewer):
+        return messaging.start_thread(db, viewer.user, viewer.patient_id, category=category,
+                                      subject=subject, body=body, client_key=key, clock=utcnow,
+                                      send_anyway=anyway)
+
+    def work(db, viewer: Viewer):
+        try:
+            return _list_page(0, start=start)(db, viewer)
+        except messaging.RedFlagsFound as found:  # raised before anything was written
+            return Flagged(found.flags)
+    return work
+
+
+def _send_reply(thread_id: int, body: str, key: str, anyway: bool):
+    def work(db, viewer: Viewer):
+        try:
+            return messaging.reply(db, viewer.user, thread_id, body=body, client_key=key,
+                                   clock=utcnow, patient_id=viewer.patient_id,
+                                   send_anyway=anyway)
+        except messaging.RedFlagsFound as found:  # raised before anything was written
+            return Flagged(found.flags)
+    return work
 
 
 def _open(thread_id: int):
@@ -211,10 +261,19 @@ class MessagesState(PortalState):
     _sent_thread: str = ""
     # A reply draft to put back in its conversation's reply box once it opens.
     _restore_thread: str = ""
+    # The red-flag banner over a form ("" when none): what was found, as a sentence.
+    compose_alert: str = ""
+    reply_alert: str = ""
+    # The text the banner was shown for: "Send anyway" sends exactly this, nothing else.
+    _compose_flagged: dict[str, str] = {}
+    _reply_flagged: str = ""
+    # The conversation just started was sent anyway (its page says so).
+    _sent_urgent: bool = False
 
     async def load(self):
         wanted = self.router.url.query_parameters.get("thread", "")
         just_sent, self._sent_thread = self._sent_thread, ""
+        sent_urgent, self._sent_urgent = self._sent_urgent, False
         restore, self._restore_thread = self._restore_thread, ""
         if just_sent and wanted == just_sent == self.thread_id:
             # The send showed the list and the new conversation already, in its own unit of
@@ -223,7 +282,7 @@ class MessagesState(PortalState):
                 return
             self.error = self.reply_note = ""
             self.compose_open = False
-            self.notice = SENT
+            self.notice = SENT_URGENT if sent_urgent else SENT
             return
         opening = _as_id(wanted) if wanted else None
         got = await self._open_page(_list_page(0, thread=opening), unread=False,
@@ -290,13 +349,25 @@ class MessagesState(PortalState):
                                    if view.closed_at is not None else "")
         self.unread_messages = unread
         self.reply_error = ""
+        self._clear_reply_alert()
         self._new_reply_key()
         self._show_reply_box("")
         # The opened conversation is read now: the list's marker goes too.
         self.threads = [dataclasses.replace(t, unread=False) if t.id == self.thread_id else t
                         for t in self.threads]
 
+    def _clear_compose_alert(self) -> None:
+        if self.compose_alert:
+            self.compose_alert = ""
+        self._compose_flagged = {}
+
+    def _clear_reply_alert(self) -> None:
+        if self.reply_alert:
+            self.reply_alert = ""
+        self._reply_flagged = ""
+
     def _open_compose(self, category: str = "", subject: str = "", body: str = "") -> None:
+        self._clear_compose_alert()
         self._new_compose_key()
         self.compose_category, self.compose_subject, self.compose_body = category, subject, body
         self._compose_draft = {"category": category, "subject": subject, "body": body}
@@ -364,6 +435,17 @@ class MessagesState(PortalState):
         self.compose_open = bool(is_open)
         if not is_open:
             self._compose_key = self.compose_key = ""
+            self._clear_compose_alert()
+
+    def edit_message(self):
+        """"Edit message" on the red-flag banner: back to the text as typed, to change it."""
+        self._clear_compose_alert()
+        return rx.set_focus("body")
+
+    def edit_reply(self):
+        """"Edit message" on the red-flag banner of a reply."""
+        self._clear_reply_alert()
+        return rx.set_focus("reply")
 
     async def restore_draft(self, thread_id: str):
         """"Restore": the unsent message back in its form."""
@@ -419,17 +501,27 @@ class MessagesState(PortalState):
             return
         category, subject, body = _text(form, "category"), _text(form, "subject"), _text(form, "body")
         key = self._compose_key
+        typed = {"category": category, "subject": subject, "body": body}
+        # "Send anyway": the banner is up and this is the text it was shown for.
+        anyway = bool(self.compose_alert) and self._compose_flagged == typed
         self.sending = True
         self.compose_error = ""
         yield
         # Stored, and the list and the new conversation read, in one unit of work.
-        got = await self._portal(_list_page(0, start=lambda db, v: messaging.start_thread(
-            db, v.user, v.patient_id, category=category, subject=subject, body=body,
-            client_key=key, clock=utcnow)), what="send message", writes=True)
+        got = await self._portal(_send_new(category, subject, body, key, anyway),
+                                 what="send message", writes=True)
         self.sending = False
         if not got.ok:
+            self._clear_compose_alert()
             self.compose_error = got.error  # the form keeps the text
             return
+        if isinstance(got.value, Flagged):
+            # Nothing was sent: the banner, and the form as typed under it.
+            self.compose_alert = got.value.sentence
+            self._compose_flagged = typed
+            return
+        self._clear_compose_alert()
+        self._sent_urgent = anyway
         self.compose_open = False
         self._compose_key = self.compose_key = ""
         self.error = self.notice = self.reply_note = ""
@@ -448,16 +540,22 @@ class MessagesState(PortalState):
         thread_id = _as_id(self.thread_id)
         if thread_id is None:
             return
+        typed = f"{thread_id}\n{body}"
+        anyway = bool(self.reply_alert) and self._reply_flagged == typed
         self.replying = True
         self.reply_error = self.reply_note = ""
         yield
-        got = await self._portal(lambda db, v: messaging.reply(
-            db, v.user, thread_id, body=body, client_key=key, clock=utcnow,
-            patient_id=v.patient_id), what="send reply", writes=True)
+        got = await self._portal(_send_reply(thread_id, body, key, anyway), what="send reply",
+                                 writes=True)
         self.replying = False
         if not got.ok:
+            self._clear_reply_alert()
             self.reply_error = got.error  # closed meanwhile, too: the typed text stays
+            return
+        if isinstance(got.value, Flagged):
+            self.reply_alert = got.value.sentence
+            self._reply_flagged = typed
             return
         self._drop_offer(str(thread_id))
         await self._open_thread(str(thread_id))  # a new key and an empty reply box
-        self.reply_note = REPLY_SENT
+        self.reply_note = REPLY_SENT_URGENT if anyway else REPLY_SENT

@@ -10,6 +10,7 @@ from sqlmodel import Session
 from carespace_app import timefmt
 from carespace_app.clock import utcnow
 from carespace_app.services.records import appointments
+from carespace_app.services.records import checkins
 from carespace_app.services.records import labs
 from carespace_app.services.records import messaging
 from carespace_app.state.session import LEFT, NO_ACCESS, SOMETHING_WRONG, Outcome, SessionState, Viewer
@@ -88,7 +89,9 @@ def _home_summary(db: Session, viewer: Viewer) -> dict:
     threads = messaging.list_threads(db, viewer.user, viewer.patient_id, limit=HOME_LIST,
                                      clock=utcnow).items
     reports = labs.latest_reports(db, viewer.user, viewer.patient_id, limit=HOME_LIST, clock=utcnow)
+    due = checkins.due_for(db, viewer.user, viewer.patient_id, clock=utcnow)
     return {
+        "checkin_due": due is not None,
         "visits": [VisitRow(id=str(v.id), when=timefmt.when(v.starts_at), type=v.appointment_type,
                             provider=v.provider, location=v.location)
                    for v in visits],
@@ -116,6 +119,8 @@ class HomeState(PortalState):
     visits: list[VisitRow] = []
     threads: list[ThreadRow] = []
     reports: list[ReportRow] = []
+    # "Your check-in is due" on top, while a symptom check-in waits for an answer.
+    checkin_due: bool = False
     loaded: bool = False
     error: str = ""
 

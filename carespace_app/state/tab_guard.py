@@ -19,8 +19,10 @@ from carespace_app.state.session import SOMETHING_WRONG, SessionState
 
 log = logging.getLogger("carespace.tab_guard")
 
-# Events that are not the person doing something: they must not count as activity.
-NOT_ACTIVITY = ("check_idle",)
+# Events that are not the person doing something: they must not count as activity. The
+# idle countdown's question, and the office queue's own refresh of its urgent items
+# (AdminMessagesState.refresh_urgent, every policy.URGENT_REFRESH_EVERY while visible).
+NOT_ACTIVITY = ("check_idle", "refresh_urgent")
 # Nor is an event Reflex chains on the server (event_budget.browser_token is ""): a page
 # load is not the person acting, and a socket that reconnects (a laptop waking up, a network
 # blip) loads the page again, which must not renew a session nobody is using. Every press

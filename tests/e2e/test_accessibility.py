@@ -16,13 +16,14 @@ from playwright.sync_api import Page, expect
 from carespace_app.demo import DEMO_PASSWORD, DOMAIN
 
 from .harness import link_in
-from .people import Person, make_patient, sign_in, sign_out
+from .people import Person, make_patient, open_patient_page, sign_in, sign_out
 
 BLOCKING = ("serious", "critical")
 DEMO_PATIENT = Person(email=f"rosa.alvarez@{DOMAIN}", password=DEMO_PASSWORD)
 DEMO_ADMIN = Person(email=f"dana@{DOMAIN}", password=DEMO_PASSWORD)
+DEMO_ROSA = Person(email="", password="", first="Rosa", last="Alvarez", mrn="DEMO-0001")
 PORTAL_PAGES = ["/home", "/messages", "/appointments", "/labs", "/resources", "/help",
-                "/manage-users", "/settings", "/record-activity"]
+                "/manage-users", "/settings", "/record-activity", "/checkin", "/checkin?view=history"]
 # Pages other areas of the app build: checked and reported, but their fixes belong there.
 
 _axe = Axe()
@@ -95,6 +96,11 @@ def _check_pages(page: Page, server, report: dict, missing: list) -> None:
     sign_in(page, DEMO_ADMIN, lands_on=r"/admin/?$")
     _settled(page)
     report["/admin"] = _blocking(page)
+    # A patient's page, with the check-ins section and its history open (issue #15).
+    open_patient_page(page, DEMO_ROSA)
+    page.get_by_role("button", name="Show check-in history").click()
+    expect(page.get_by_role("img", name=re.compile("^Chart of "))).to_be_visible()
+    report["/admin/patient (check-ins)"] = _blocking(page)
 
 
 def _assert_clean(report: dict, width: str, missing: list) -> None:

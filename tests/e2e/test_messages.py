@@ -63,17 +63,19 @@ def test_patient_writes_office_replies_patient_reads_and_answers(server, page: P
     item.get_by_role("link").click()
     expect(page.get_by_role("heading", name="Refill for ondansetron")).to_be_visible()
     thread = page.get_by_role("list", name="Messages in this conversation").get_by_role("listitem")
-    expect(thread).to_have_count(2)
+    expect(thread).to_have_count(3)
     expect(thread.nth(0)).to_contain_text("You")  # oldest first: the patient's question
     expect(thread.nth(0)).to_contain_text("two pills left")
-    expect(thread.nth(1)).to_contain_text("Olivia Frontdesk (care team)")
-    expect(thread.nth(1)).to_contain_text("ready after 3 PM")
+    # the practice's automatic reply (issue #15), then the office's answer
+    expect(thread.nth(1)).to_contain_text("you can expect an answer by")
+    expect(thread.nth(2)).to_contain_text("Olivia Frontdesk (care team)")
+    expect(thread.nth(2)).to_contain_text("ready after 3 PM")
     expect(messages_tab(page)).not_to_contain_text("unread")  # opened: the badge clears
 
     page.get_by_label("Reply").fill("Thank you, I'll pick it up.")
     page.get_by_role("button", name="Send reply").click()
-    expect(thread).to_have_count(3)
-    expect(thread.nth(2)).to_contain_text("pick it up")
+    expect(thread).to_have_count(4)
+    expect(thread.nth(3)).to_contain_text("pick it up")
     expect(page.get_by_label("Reply")).to_have_value("")
 
     page.get_by_role("link", name="All messages").click()

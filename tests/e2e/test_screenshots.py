@@ -24,7 +24,8 @@ ADMIN = Person(email=f"dana@{DOMAIN}", password=DEMO_PASSWORD)
 PORTAL = [("home", "/home"), ("messages", "/messages"), ("appointments", "/appointments"),
           ("labs", "/labs"), ("resources", "/resources"), ("help", "/help"),
           ("manage-users", "/manage-users"), ("settings", "/settings"),
-          ("record-activity", "/record-activity")]
+          ("record-activity", "/record-activity"), ("checkin", "/checkin"),
+          ("checkin-history", "/checkin?view=history")]
 SIZES = {
     "desktop": {"viewport": {"width": 1280, "height": 800}},
     "phone": {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touch": True},
@@ -43,6 +44,23 @@ def _shoot(page: Page, name: str, size: str) -> None:
     folder = Path(OUT) if Path(OUT).is_absolute() else ROOT / OUT
     folder.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(folder / f"{name}-{size}.png"))
+
+
+def _answer_checkin(page: Page) -> None:
+    """The demo patient's open check-in: severe pain, nothing else; ends on "call now"."""
+    page.goto("/checkin")
+    _ready(page)
+    while page.get_by_role("button", name="Send my answers").count() == 0:
+        question = page.locator("#checkin-question").inner_text()
+        answer = "Severe" if "pain" in question else ("No" if "fever" in question else "None")
+        page.get_by_role("radio", name=answer, exact=True).click()
+        review = page.get_by_role("button", name="Review")
+        (review if review.count() else page.get_by_role("button", name="Next")).click()
+        expect(page.get_by_role("button", name="Send my answers").or_(
+            page.locator("#checkin-question").filter(has_not_text=question))).to_be_visible()
+    page.get_by_role("button", name="Send my answers").click()
+    expect(page.get_by_role("heading", name="Please call the office now")).to_be_visible()
+    page.wait_for_timeout(300)
 
 
 @pytest.mark.parametrize("size", list(SIZES))
@@ -73,10 +91,23 @@ def test_screenshots(server, browser, size):
         page.wait_for_timeout(300)
         _shoot(page, "settings-password", size)
         page.keyboard.press("Escape")
+        _answer_checkin(page)
+        _shoot(page, "checkin-call-now", size)
         sign_out(page)
 
         sign_in(page, ADMIN, lands_on=r"/admin/?$")
         _ready(page)
         _shoot(page, "admin", size)
+        page.goto("/admin/messages")  # the urgent items on top of the office's queue
+        _ready(page)
+        _shoot(page, "admin-urgent-queue", size)
+        page.goto("/admin")
+        page.get_by_label("Search by name, MRN, email or date of birth").fill("DEMO-0001")
+        page.get_by_role("button", name="Search", exact=True).click()
+        page.get_by_role("link", name="Alvarez, Rosa").click()
+        _ready(page)
+        page.get_by_role("button", name="Show check-in history").click()
+        page.wait_for_timeout(500)
+        _shoot(page, "admin-patient-checkins", size)
     finally:
         context.close()

@@ -167,6 +167,14 @@ MATRIX: dict[tuple[str, str], object] = {
     ("LabsState", "show_history"): PORTAL,
     ("LabsState", "set_history_open"): same(DISPLAY),
     ("LabsState", "setvar"): SetVar(frozenset({"is_hydrated", "history_open"})),
+    # The symptom check-in (issue #15). Answering moves only this tab's form; sending
+    # answers a check-in that is someone else's (the form's check-in forced foreign).
+    ("CheckinState", "load"): PORTAL,
+    **{("CheckinState", h): same(DISPLAY) for h in ("choose", "next_question",
+                                                     "previous_question", "change_answer",
+                                                     "show_symptom")},
+    ("CheckinState", "send_answers"): PORTAL_FOREIGN,
+    ("CheckinState", "setvar"): SetVar(frozenset({"is_hydrated"})),
     ("RecordActivityState", "load"): PATIENT_ONLY,
     ("RecordActivityState", "older"): PATIENT_ONLY,
     ("RecordActivityState", "newer"): PATIENT_ONLY,
@@ -208,6 +216,9 @@ MATRIX: dict[tuple[str, str], object] = {
     **{("AdminLabsState", h): STAFF for h in ("load", "add_result_row", "enter_report",
                                               "correct_result")},
     ("AdminLabsState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+    **{("AdminCheckinsState", h): STAFF for h in ("load", "save_plan", "stop_plan",
+                                                  "show_history", "hide_history", "show_symptom")},
+    ("AdminCheckinsState", "setvar"): SetVar(frozenset({"is_hydrated"})),
     **{("AdminMessagesState", h): STAFF for h in ("load", "apply_filters", "next_page",
                                                   "previous_page", "open_thread",
                                                   "close_thread_view", "send_reply", "close_thread",
@@ -226,6 +237,18 @@ MATRIX: dict[tuple[str, str], object] = {
     **{("AdminStaffState", h): ADMIN_ONLY for h in ("load", "create_member", "deactivate",
                                                     "reactivate", "send_reset_link")},
     ("AdminStaffState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+
+    # issue #15 triage
+    # The red-flag banner's "Edit message": only this tab's form.
+    ("MessagesState", "edit_message"): same(DISPLAY),
+    ("MessagesState", "edit_reply"): same(DISPLAY),
+    # The office's triage: an urgent item acknowledged (any patient's: the office's queue),
+    # the open conversation assigned (thread forced foreign), the page's own refresh.
+    **{("AdminMessagesState", h): STAFF for h in ("assign_thread", "acknowledge",
+                                                  "refresh_urgent")},
+    # The office's rules for messages: any staff member (records/practice_settings.py).
+    **{("AdminOfficeState", h): STAFF for h in ("load", "save")},
+    ("AdminOfficeState", "setvar"): SetVar(frozenset({"is_hydrated"})),
 }
 
 # Allowed actions that must leave this audit event (with the person as actor).

@@ -31,7 +31,9 @@ from sqlmodel import Session, SQLModel
 import carespace_app.carespace_app  # noqa: F401  (registers every page, so every state)
 from carespace_app import routes
 from carespace_app.clock import utcnow
-from carespace_app.models import AuditEvent, LabResult, UserSession
+from carespace_app import timefmt
+from carespace_app.models import AuditEvent, Checkin, LabResult, UserSession
+from carespace_app.services.records import checkins, symptoms
 from carespace_app.services.records import appointments
 from carespace_app.services.permissions import caregivers
 from carespace_app.services.records import labs
@@ -43,6 +45,7 @@ from carespace_app.state.admin import AdminState
 from carespace_app.state.admin_appointments import OfficeAppointmentRow
 from carespace_app.state.admin_messages import OpenThread
 from carespace_app.state.admin_resources import LinkRow
+from carespace_app.state.checkin import QuestionRow
 from carespace_app.services.identity import security
 from carespace_app.state.session import SessionState
 from tests.conftest import _truncate
@@ -126,6 +129,7 @@ class Ids:
     grant: int
     outbox_email: int
     markers: list[str]
+    checkin: int = 0
 
 
 @dataclass
@@ -161,7 +165,11 @@ def _records(db, patient, patient_account, staff, tag: str, test_name: str) -> d
         instructions=f"{tag} bring your medication list", clock=utcnow)
     caregivers.grant_access(db, patient_account, patient.id, name=f"Pending {tag} Friend",
                              email=f"friend.{tag.lower()}@example.org", clock=utcnow)
-    return dict(thread=thread, result=result, appointment=visit)
+    # Symptom check-ins from today: the first one is open (issue #15).
+    checkins.enrol(db, staff, patient.id, every_days=7, starts_on=timefmt.to_local(now).date(),
+                   ends_on=None, keys=symptoms.DEFAULT_KEYS, clock=utcnow)
+    checkin = db.exec(select(Checkin.id).where(Checkin.patient_id == patient.id)).first()[0]
+    return dict(thread=thread, result=result, appointment=visit, checkin=checkin)
 
 
 def _signed_in(db, user) -> str:
@@ -207,7 +215,7 @@ def build_world(engine) -> World:
                            .order_by(OutboxEmail.id)).first()[0]
             return Ids(patient=patient.id, email=patient.email, thread=rec["thread"],
                        result=rec["result"], test_name=test_name, appointment=rec["appointment"],
-                       grant=grant, outbox_email=mail, markers=markers)
+                       grant=grant, outbox_email=mail, markers=markers, checkin=rec["checkin"])
 
         def markers(tag: str, patient, extra=()) -> list[str]:
             return [patient.last_name, patient.mrn, patient.email, f"{tag} subject line",
@@ -415,6 +423,9 @@ def a_form(world: World, role: str, ids: Ids) -> dict[str, str]:
         "description": "Eating well.", "full_name": "New Staffer", "is_admin": "on",
         "member_id": str(other_member), "status": "sent", "unread_only": "", "actor_email": "",
         "action": "", "from_day": "", "to_day": "",
+        # admin: a patient's check-ins
+        "every_days": "14", "starts_on": utcnow().strftime("%Y-%m-%d"), "ends_on": "",
+        "symptom_pain": "on", "symptom_fever": "on",
     }
 
 
@@ -428,6 +439,8 @@ def arguments(world: World, role: str, fn, state_name: str) -> dict[str, Any]:
         "email_id": str(ids.outbox_email), "member_id": str(member), "direction": "up",
         "form": a_form(world, role, ids), "info": "TypeError: x is undefined",
         "component_stack": "at Page", "hashes": [],
+        # the check-in: an answer's position, a symptom of the history
+        "index": 0, "key": "pain",
     }
     kwargs = {}
     for name, param in list(inspect.signature(fn).parameters.items())[1:]:
@@ -454,6 +467,11 @@ def preset(state, world: World, role: str) -> None:
         state.editing = OfficeAppointmentRow(id=str(ids.appointment))
     elif name == "AdminResourcesState":
         state.editing = LinkRow(id=str(world.resource))
+    elif name == "CheckinState":
+        # A form on screen whose check-in is someone else's, every question answered.
+        state.mode, state._checkin_id = "form", ids.checkin
+        state.questions = [QuestionRow(key=k) for k in symptoms.DEFAULT_KEYS]
+        state.answers = [0] * len(symptoms.DEFAULT_KEYS)
 
 
 def router_data(world: World, role: str) -> dict:

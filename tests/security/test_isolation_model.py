@@ -33,18 +33,23 @@ from carespace_app import routes
 from carespace_app.clock import utcnow
 from carespace_app.db import session_scope
 from carespace_app.models import (
-    AuditEvent, CaregiverGrant, Message, MessageDraft, MessageThread, Patient, PatientAccess, User,
-    UserSession,
+    CHECKIN_DONE, CHECKIN_OPEN, AuditEvent, CaregiverGrant, Checkin, CheckinAnswer, CheckinPlan, Message,
+    MessageDraft, MessageThread, Patient, PatientAccess, UrgentItem, User, UserSession,
 )
 from carespace_app.services.permissions import access
 from carespace_app.services.records import appointments
+from carespace_app.services.records import checkins
+from carespace_app.services.records import symptoms
 from carespace_app.services.permissions import caregivers
 from carespace_app.services.records import labs
 from carespace_app.services.records import messaging
 from carespace_app.services.identity import security
 from carespace_app.services.identity import sessions
 from carespace_app.services.onboarding import staff
+from carespace_app import timefmt
+from carespace_app.state.admin_checkins import AdminCheckinsState
 from carespace_app.state.admin_patient import AdminPatientState
+from carespace_app.state.checkin import CheckinState
 from carespace_app.state.labs import LabsState
 from carespace_app.state.manage_users import ManageUsersState
 from carespace_app.state.messages import MessagesState
@@ -55,9 +60,11 @@ from tests.tabs import Browser, Tab, sign_in_token
 
 pytestmark = pytest.mark.slow
 
+CHECKIN_HISTORY = f"{routes.CHECKIN}?view=history"
 PAGES = (routes.HOME, routes.MESSAGES, routes.LABS, routes.APPOINTMENTS, routes.MANAGE_USERS,
          routes.RECORD_ACTIVITY, routes.SETTINGS, routes.ACCESS, routes.ADMIN, routes.ADMIN_MESSAGES,
-         routes.ADMIN_AUDIT, "patient-page", "thread-page", "report-page")
+         routes.ADMIN_AUDIT, routes.CHECKIN, CHECKIN_HISTORY, "patient-page", "thread-page",
+         "report-page")
 # Pages that open one item by an id in the address (a bookmark, an emailed link): opened
 # with the id of either patient's item, whatever the tab shows.
 ITEM_PAGES = {"patient-page": (routes.ADMIN_PATIENT, "id", "patient"),
@@ -66,7 +73,7 @@ ITEM_PAGES = {"patient-page": (routes.ADMIN_PATIENT, "id", "patient"),
 PEOPLE = ("rosa", "james", "maria", "sam")
 # Rows a refused step may still write: the refusal's own audit row and the session's clock.
 BOOKKEEPING = {AuditEvent.__tablename__, UserSession.__tablename__}
-COUNTED = (Message, MessageThread, CaregiverGrant, PatientAccess)
+COUNTED = (Message, MessageThread, CaregiverGrant, PatientAccess, CheckinAnswer, UrgentItem)
 LAB_REPORTS = 11  # one more than a Labs page, so "Load more" has something to load
 
 
@@ -94,6 +101,12 @@ def _records(db: Session, patient, account, office, tag: str, ids: dict) -> list
                                     provider=f"Dr. {tag} Lee", location=f"{tag} suite 4", clock=utcnow)
     caregivers.grant_access(db, account, patient.id, name="Pending Friend",
                              email=f"friend.{tag.lower()}@example.org", clock=utcnow)
+    # Check-ins from today; the first answered by the patient (a history to show).
+    checkins.enrol(db, office, patient.id, every_days=7, starts_on=timefmt.to_local(now).date(),
+                   ends_on=None, keys=symptoms.DEFAULT_KEYS, clock=utcnow)
+    first = db.exec(select(Checkin.id).where(Checkin.patient_id == patient.id)).first()
+    checkins.submit(db, account, patient.id, first, {k: 1 for k in symptoms.DEFAULT_KEYS
+                                                     if k != "fever"} | {"fever": 0}, clock=utcnow)
     return [patient.mrn, patient.email, f"{tag} subject line", f"{tag} message body",
             f"{tag} care team reply", f"{tag} panel", f"{tag}-Sodium", f"{tag}-unit",
             f"Dr. {tag} Park", f"Dr. {tag} Lee", f"{tag} suite 4", f"friend.{tag.lower()}@example.org"]
@@ -253,6 +266,57 @@ class Practice(RuleBasedStateMachine):
         person = self._person(tab.browser)
         mine = (person.id if person else None, tab.session_state._tab_patient_id)
         return [text for text, owner in self.drafts.items() if owner != mine]
+
+    @rule(patient=st.sampled_from(("rosa", "james")))
+    def checkin_opens(self, patient):
+        """A week passes for the patient's check-ins: a new one opens (the server's sweep)."""
+        with session_scope(self.engine) as db:  # the test is the unit of work
+            plan = db.exec(select(CheckinPlan).where(
+                CheckinPlan.patient_id == self.patients[patient])).first()
+            if db.exec(select(Checkin).where(Checkin.plan_id == plan.id,
+                                             Checkin.status == CHECKIN_OPEN)).first() is None:
+                at = utcnow() - timedelta(seconds=next(self.serial))
+                db.add(Checkin(plan_id=plan.id, patient_id=plan.patient_id, opens_at=at,
+                               closes_at=at + timedelta(days=7), symptoms=plan.symptoms))
+        self.acted = None
+
+    @rule(index=st.integers(0, 5), grade=st.integers(0, 4))
+    def answer_checkin(self, index, grade):
+        """Open the check-in, answer every question, send: it lands on the tab's patient."""
+        tab = self._tab(index)
+
+        def answer():
+            tab.open(routes.CHECKIN)
+            state = tab.state(CheckinState)
+            for _ in range(len(state.questions)):
+                if state.mode != "form":
+                    return
+                words = state.questions[state.step].words
+                tab.call(CheckinState, "choose", value=min(grade, len(words) - 1))
+                tab.call(CheckinState, "next_question")
+            tab.call(CheckinState, "send_answers")
+
+        shown = tab.session_state._tab_patient_id
+        with session_scope() as db:
+            done_before = {c for c in db.exec(select(Checkin.id).where(
+                Checkin.status == CHECKIN_DONE)).all()}
+        self._write_step(tab, answer, writes_as=("self", "caregiver"))
+        with session_scope() as db:
+            done = db.exec(select(Checkin).where(Checkin.status == CHECKIN_DONE)).all()
+        for checkin in done:
+            if checkin.id not in done_before:
+                assert checkin.patient_id == shown, \
+                    f"{tab.name} showed {shown}; a check-in of {checkin.patient_id} was answered"
+
+    @rule(patient=st.sampled_from(("rosa", "james")))
+    def office_reads_checkins(self, patient):
+        tab = self.browsers["sam"].tabs[0]
+
+        def read():
+            tab.open(f"{routes.ADMIN_PATIENT}?id={self.patients[patient]}")
+            tab.call(AdminCheckinsState, "show_history")
+
+        self._step(tab, read)
 
     @rule(index=st.integers(0, 5))
     def grant(self, index):

@@ -20,6 +20,7 @@ SECTIONS = [
     ("Resources", routes.ADMIN_RESOURCES, "book-open"),
     ("Outbox", routes.ADMIN_OUTBOX, "send"),
     ("Audit log", routes.ADMIN_AUDIT, "scroll-text"),
+    ("Office settings", routes.ADMIN_OFFICE, "clock"),
 ]
 STAFF_SECTION = ("Staff", routes.ADMIN_STAFF, "id-card")
 
@@ -113,7 +114,8 @@ def data_table(headers: list[str], items, row: Callable, empty: str) -> rx.Compo
                 rx.table.body(rx.foreach(items, row)),
                 variant="surface", size="1", width="100%",
             ),
-            class_name="cs-table-wrap",
+            class_name="cs-table-wrap cs-scroll", tab_index=0, role="region",
+            aria_label=", ".join(h for h in headers if h),
         ),
         rx.text(empty, size="3", color_scheme="gray"),
     )

@@ -1,4 +1,4 @@
-"""Admin › one patient: the record, the invitation, caregivers and conversations."""
+"""Admin › one patient: check-ins, the record, the invitation, caregivers and conversations."""
 from __future__ import annotations
 
 import reflex as rx
@@ -7,6 +7,7 @@ from carespace_app import routes
 from carespace_app.components.ui import confirm_dialog, error_callout, notice_callout, primary_button
 from carespace_app.state.admin_patient import AdminPatientState as S
 from carespace_app.pages.admin_pages.appointments import appointments_section
+from carespace_app.pages.admin_pages.checkins import checkins_section
 from carespace_app.pages.admin_pages.labs import labs_section
 from carespace_app.pages.admin_pages.layout import admin_shell, data_table, section, small_button
 from carespace_app.pages.admin_pages.patients import patient_fields
@@ -107,6 +108,7 @@ def patient_detail_page() -> rx.Component:
             small_button("View as patient", on_click=S.view_as_patient, variant="outline"),
             align="center", width="100%", wrap="wrap",
         ),
+        checkins_section(),
         _invitation(),
         _record(),
         section("Caregivers (authorized users)",

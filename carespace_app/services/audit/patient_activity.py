@@ -52,11 +52,21 @@ PLAIN_WORDS = {
     "email.changed": "Changed the email address",
     "access.refused": "Tried to open your record and was refused",
     "portal.viewed_as_patient": "Opened your portal to see it as you do",
+    # Symptom check-ins (issue #15)
+    "checkins.enrolled": "Started your symptom check-ins",
+    "checkins.changed": "Changed your symptom check-ins",
+    "checkins.stopped": "Stopped your symptom check-ins",
+    "checkin_plan.viewed": "Viewed your symptom check-ins",
+    "checkin.latest_viewed": "Viewed your symptom check-ins",
+    "checkin.submitted": "Answered a symptom check-in",
+    "checkin_history.viewed": "Viewed your symptom check-in history",
+    "urgent.acknowledged": "Followed up on an urgent answer",
 }
 OFFICE_ROLES = {"staff", "admin"}
 # The patient's own reads that collapse into one line when nothing else comes between.
 VIEW_ACTIONS = ("patient.viewed", "labs.viewed", "lab_history.viewed", "lab_tests.listed",
-                "appointments.viewed", "messages.listed", "thread.viewed", "caregivers.viewed")
+                "appointments.viewed", "messages.listed", "thread.viewed", "caregivers.viewed",
+                "checkin_plan.viewed", "checkin.latest_viewed", "checkin_history.viewed")
 OWN_VIEWS = "Viewed your record {count} times"
 REPEATED = "{what} {count} times"
 

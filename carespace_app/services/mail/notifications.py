@@ -32,22 +32,29 @@ KIND_WORDS = {
     "lab_notification": "New lab results notice",  # the first release's name for it
     "appointment_notification": "Appointment notice",
     "staff_message_notification": "Patient wrote (staff notice)",
+    "checkin_notification": "Symptom check-in is open",
+    "checkin_reminder": "Symptom check-in reminder",
 }
 
 MESSAGE_KIND = "message_notification"
 LAB_RESULTS_KIND = "lab_results_notification"
 APPOINTMENT_KIND = "appointment_notification"
 STAFF_MESSAGE_KIND = "staff_message_notification"
+CHECKIN_KIND = "checkin_notification"
+CHECKIN_REMINDER_KIND = "checkin_reminder"
 
 # Subjects carry no name and no detail: the same for the patient and every caregiver.
 SUBJECTS = {
     MESSAGE_KIND: "You have a new message in CareSpace",
     LAB_RESULTS_KIND: "New results are available in CareSpace",
     APPOINTMENT_KIND: "News about an appointment in CareSpace",
+    CHECKIN_KIND: "A check-in is waiting in CareSpace",
+    CHECKIN_REMINDER_KIND: "A check-in is still waiting in CareSpace",
 }
 DEFAULT_SUBJECT = "You have news in CareSpace"
-# Someone with no account could not sign in to see new results: they get no email for them.
-ACCOUNT_NEEDED_KINDS = frozenset({LAB_RESULTS_KIND})
+# Someone with no account could not sign in to see new results or answer a check-in: they
+# get no email for them.
+ACCOUNT_NEEDED_KINDS = frozenset({LAB_RESULTS_KIND, CHECKIN_KIND, CHECKIN_REMINDER_KIND})
 
 GREETING = "Hello,"
 PATIENT_NEWS = "{news} in your CareSpace portal."

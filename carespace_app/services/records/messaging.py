@@ -4,6 +4,16 @@ A patient or their caregiver starts a conversation and replies in it; staff answ
 from the message queue. What was read is kept per reader (ThreadRead), so the
 patient opening a reply does not clear it for their caregiver. Emails that tell
 someone a message is waiting never carry the message, its subject or its category.
+
+Triage (issue #15): a message from the patient's side that names a red flag
+(records/red_flags.py) is refused with ``RedFlagsFound`` until the patient chooses "Send
+anyway"; sent anyway, its conversation is urgent and an urgent item goes on top of the
+office's queue (records/urgent.py). Every new conversation gets the practice's automatic
+first reply (``Message.automatic``, written by nobody, no email of its own) saying when
+the answer is due (records/business_hours.py); ``MessageThread.due_at`` holds that time
+until staff answer or close it, and is set again when the patient side writes after an
+answer. A new conversation goes to the staff member its category is routed to
+(records/practice_settings.py). ``message_count`` counts what people wrote.
 """
 from __future__ import annotations
 
@@ -11,12 +21,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import and_, bindparam, func, or_
+from sqlalchemy import and_, bindparam, case, func, or_
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from carespace_app import routes
+from carespace_app import routes, timefmt
 from carespace_app.clock import Clock, utcnow
+from carespace_app.config import get_settings
 from carespace_app.models import (
     MESSAGE_CATEGORIES,
     RELATION_CAREGIVER,
@@ -36,6 +48,8 @@ from carespace_app.services.permissions import access
 from carespace_app.services.audit import trail
 from carespace_app.services.mail import notifications
 from carespace_app.services.errors import NotAllowed, NotFound, ValidationError
+from carespace_app.services.records import business_hours, practice_settings, red_flags, urgent
+from carespace_app.services.records.symptoms import call_now
 from carespace_app.services.text_rules import check_text
 from carespace_app.policy import DRAFT_KEPT
 
@@ -56,6 +70,21 @@ CLOSED_NOTE = ("The office closed this conversation on {day}. "
                "To ask something new, start a new message.")
 REPLY_TO_CLOSED = ("The office closed this conversation, so it takes no more replies. "
                    "To ask something new, start a new message.")
+# Who wrote the practice's automatic first reply, wherever a conversation is shown.
+AUTOMATIC_AUTHOR = "Automatic reply from the office"
+# Before a red-flag message is sent (the page adds symptoms.call_now() and "Send anyway").
+RED_FLAG_FOUND = "Your message mentions {flags}. This may need care right away."
+ASSIGN_WHO = "Choose a staff member from the list, or nobody."
+
+
+class RedFlagsFound(ValidationError):
+    """A message from the patient's side names a red flag and the patient has not chosen
+    "Send anyway": nothing was stored. ``flags``: what was found, as the office wrote it."""
+
+    def __init__(self, flags: list[str]):
+        super().__init__(RED_FLAG_FOUND.format(flags=red_flags.in_words(flags)) + " " + call_now(),
+                         field="body")
+        self.flags = list(flags)
 
 
 @dataclass
@@ -79,6 +108,7 @@ class MessageView:
     body: str
     created_at: datetime
     mine: bool
+    automatic: bool = False  # the practice's automatic first reply (author_name: AUTOMATIC_AUTHOR)
 
 
 @dataclass
@@ -92,6 +122,9 @@ class ThreadView:
     messages: list[MessageView]
     patient_name: str
     closed_at: Optional[datetime] = None
+    urgent: bool = False
+    due_at: Optional[datetime] = None
+    assigned_to_user_id: Optional[int] = None
 
 
 @dataclass
@@ -106,6 +139,11 @@ class QueueItem:
     last_message_at: datetime
     unread_by_staff: bool
     last_replied_by: Optional[str]
+    urgent: bool = False
+    due_at: Optional[datetime] = None
+    overdue: bool = False  # an answer is due and the time has passed
+    assigned_to: Optional[str] = None  # the staff member's name
+    assigned_to_user_id: Optional[int] = None
 
 
 # --- small shared pieces -----------------------------------------------------------
@@ -189,12 +227,39 @@ def _tell_patient_side(db: Session, patient_id: int, thread_id: int, *, clock: C
                                     kind=notifications.MESSAGE_KIND, clock=clock)
 
 
+# --- triage -----------------------------------------------------------------------
+
+
+def _due(rules: practice_settings.PracticeRules, now: datetime) -> Optional[datetime]:
+    return business_hours.due_by(now, rules.hours, rules.holidays, timefmt.practice_tz())
+
+
+def automatic_reply_text(rules: practice_settings.PracticeRules, due: Optional[datetime]) -> str:
+    return business_hours.automatic_reply(due, rules.hours, tz=timefmt.practice_tz(),
+                                          office_phone=get_settings().office_phone,
+                                          after_hours_phone=rules.phone_after_hours)
+
+
+def _red_flags(rules: practice_settings.PracticeRules, category: str, subject: str, body: str,
+               send_anyway: bool) -> list[str]:
+    """The red flags of a message from the patient's side; refused unless sent anyway."""
+    flags = red_flags.find_in_message(category, subject, body, rules.red_flags)
+    if flags and not send_anyway:
+        raise RedFlagsFound(flags)
+    return flags
+
+
 # --- sending ----------------------------------------------------------------------
 
 
 def start_thread(db: Session, actor: User, patient_id: int, *, category: str, subject: str,
-                 body: str, client_key: Optional[str], clock: Clock) -> int:
-    """A new conversation from the patient's side; returns its id (the same id on a retry)."""
+                 body: str, client_key: Optional[str], clock: Clock,
+                 send_anyway: bool = False) -> int:
+    """A new conversation from the patient's side; returns its id (the same id on a retry).
+
+    A red flag in it raises RedFlagsFound (nothing stored) unless ``send_anyway``: the
+    patient saw the call-now banner and chose to send it.
+    """
     relation = access.require_access(db, actor, patient_id, action="message.send", clock=clock)
     if relation == access.RELATION_STAFF:
         raise NotAllowed("Staff answer in an existing conversation, from the message queue.")
@@ -210,22 +275,36 @@ def start_thread(db: Session, actor: User, patient_id: int, *, category: str, su
     earlier = _sent_before(db, author_id, key)
     if earlier is not None:
         return earlier.thread_id
+    rules = practice_settings.current(db)
+    flags = _red_flags(rules, category, subject, body, send_anyway)
     now = clock()
+    due = _due(rules, now)
     try:
         thread = MessageThread(patient_id=patient_id, category=category, subject=subject,
                                status=THREAD_NEW, created_by_user_id=author_id, created_at=now,
-                               last_message_at=now, last_patient_message_at=now, message_count=1)
+                               last_message_at=now, last_patient_message_at=now, message_count=1,
+                               urgent=bool(flags), due_at=due,
+                               assigned_to_user_id=practice_settings.assignee_for(db, rules, category))
         db.add(thread)
         db.flush()
         thread_id = thread.id
         db.add(Message(thread_id=thread_id, author_user_id=author_id, from_staff=False,
                        body=body, created_at=now, client_key=key))
         db.flush()
+        # The practice's answer, at once and by nobody: it is no staff reply (the patient's
+        # side is not emailed, the conversation stays new and unread by staff).
+        db.add(Message(thread_id=thread_id, author_user_id=None, from_staff=True, automatic=True,
+                       body=automatic_reply_text(rules, due), created_at=now))
+        db.flush()
+        if flags:
+            urgent.raise_for_message(db, patient_id, thread_id, flags, clock=clock)
         _mark_read(db, thread_id, author_id, now)
         _forget_draft(db, author_id, patient_id, NEW_MESSAGE)
         notifications.tell_staff_patient_wrote(db, patient_id, thread_id, clock=clock)
         trail.record(db, "message.sent", actor=actor, role=audit_role(actor, relation),
-                     patient_id=patient_id, detail=f"new conversation {thread_id}", clock=clock)
+                     patient_id=patient_id,
+                     detail=f"new conversation {thread_id}" + (", urgent" if flags else ""),
+                     clock=clock)
     except IntegrityError:
         # The same send raced in from another tab or worker (its insert hit the unique
         # key at our flush): it is stored once. The failed flush ends the transaction,
@@ -239,10 +318,12 @@ def start_thread(db: Session, actor: User, patient_id: int, *, category: str, su
 
 
 def reply(db: Session, actor: User, thread_id: int, *, body: str, client_key: Optional[str],
-          clock: Clock, patient_id: Optional[int] = None) -> int:
+          clock: Clock, patient_id: Optional[int] = None, send_anyway: bool = False) -> int:
     """A reply from the patient's side or from staff; returns the message id.
 
     ``patient_id``: the patient the replying tab shows (the portal always passes it).
+    ``send_anyway``: the patient's side chose to send a reply that names a red flag
+    (else RedFlagsFound, as for start_thread).
     """
     thread, relation = _thread_for(db, actor, thread_id, action="message.reply", clock=clock,
                                    patient_id=patient_id)
@@ -258,6 +339,10 @@ def reply(db: Session, actor: User, thread_id: int, *, body: str, client_key: Op
         # The page shows a closed conversation without a reply box; a tab opened before the
         # office closed it gets the same answer here.
         raise ValidationError(REPLY_TO_CLOSED, field="body")
+    rules = flags = None
+    if not from_staff:
+        rules = practice_settings.current(db)
+        flags = _red_flags(rules, thread.category, "", body, send_anyway)
     now = clock()
     try:
         message = Message(thread_id=thread.id, author_user_id=author_id, from_staff=from_staff,
@@ -270,12 +355,19 @@ def reply(db: Session, actor: User, thread_id: int, *, body: str, client_key: Op
                 thread.status = THREAD_OPEN
             thread.last_staff_message_at = now
             thread.staff_read_at = now
+            thread.due_at = None  # answered
         else:
             # A new conversation stays new until staff answer it.
             thread.last_patient_message_at = now
+            if thread.due_at is None:  # written after an answer: a new answer is due
+                thread.due_at = _due(rules, now)
+            if flags:
+                thread.urgent = True
         db.add(thread)
         db.flush()
         message_id = message.id
+        if flags:
+            urgent.raise_for_message(db, patient_id, thread.id, flags, clock=clock)
         if from_staff:
             _tell_patient_side(db, patient_id, thread.id, clock=clock)
         else:
@@ -320,7 +412,7 @@ def list_threads(db: Session, actor: User, patient_id: int, *, offset: int = 0, 
     # The newest message's start, per row, read through ix_messages_thread: no query per row.
     newest_start = (
         select(func.substr(Message.body, 1, PREVIEW_READ))
-        .where(Message.thread_id == MessageThread.id)
+        .where(Message.thread_id == MessageThread.id, Message.automatic.is_(False))
         .order_by(Message.created_at.desc(), Message.id.desc())
         .limit(1)
         .correlate(MessageThread)
@@ -400,18 +492,22 @@ def open_thread(db: Session, actor: User, thread_id: int, *, clock: Clock,
     patient = db.get(Patient, thread.patient_id)
     rows = db.exec(
         select(Message, User.full_name)
-        .join(User, User.id == Message.author_user_id)
+        .outerjoin(User, User.id == Message.author_user_id)  # the automatic reply: nobody
         .where(Message.thread_id == thread.id)
         .order_by(Message.created_at.desc(), Message.id.desc())
         .limit(THREAD_MESSAGE_CAP)
     ).all()
-    messages = [MessageView(id=m.id, author_name=name, from_staff=m.from_staff, body=m.body,
-                            created_at=m.created_at, mine=m.author_user_id == actor.id)
+    messages = [MessageView(id=m.id, author_name=AUTOMATIC_AUTHOR if m.automatic else (name or ""),
+                            from_staff=m.from_staff, body=m.body, created_at=m.created_at,
+                            mine=m.author_user_id is not None and m.author_user_id == actor.id,
+                            automatic=m.automatic)
                 for m, name in reversed(rows)]
     view = ThreadView(id=thread.id, patient_id=thread.patient_id, category=thread.category,
                       subject=thread.subject, status=thread.status, created_at=thread.created_at,
                       messages=messages, patient_name=patient.full_name if patient else "",
-                      closed_at=thread.closed_at if thread.status == THREAD_CLOSED else None)
+                      closed_at=thread.closed_at if thread.status == THREAD_CLOSED else None,
+                      urgent=thread.urgent, due_at=thread.due_at,
+                      assigned_to_user_id=thread.assigned_to_user_id)
     now = clock()
     if relation == access.RELATION_STAFF:
         thread.staff_read_at = now
@@ -426,10 +522,24 @@ def open_thread(db: Session, actor: User, thread_id: int, *, clock: Clock,
 # --- the office's message queue ------------------------------------------------------
 
 
+# The queue's order: what is due first. Urgent conversations awaiting an answer, then by
+# due time (earliest first; nothing due last), then latest activity.
+_QUEUE_ORDER = (
+    case((and_(MessageThread.urgent.is_(True), MessageThread.due_at.is_not(None)), 0), else_=1),
+    case((MessageThread.due_at.is_(None), 1), else_=0),
+    MessageThread.due_at,
+    MessageThread.last_message_at.desc(),
+    MessageThread.id.desc(),
+)
+
+
 def staff_queue(db: Session, actor: User, *, category: Optional[str] = None,
-                status: Optional[str] = None, unread_only: bool = False, offset: int = 0,
-                limit: int = 25, clock: Clock) -> paging.Page[QueueItem]:
-    """Conversations across patients, latest activity first, filtered in SQL."""
+                status: Optional[str] = None, unread_only: bool = False, mine: bool = False,
+                offset: int = 0, limit: int = 25, clock: Clock) -> paging.Page[QueueItem]:
+    """Conversations across patients, what is due first (``_QUEUE_ORDER``), filtered in SQL.
+
+    ``mine``: only the conversations assigned to the actor.
+    """
     access.require_staff(db, actor, action="messages.queue", clock=clock)
     offset, limit = paging.clamp(offset, limit)
     if category and category not in CATEGORIES:
@@ -446,9 +556,11 @@ def staff_queue(db: Session, actor: User, *, category: Optional[str] = None,
         .correlate(MessageThread)
         .scalar_subquery()
     )
+    assignee = aliased(User)
     query = (select(MessageThread, Patient.first_name, Patient.last_name, Patient.mrn,
-                    last_replied_by.label("last_replied_by"))
-             .join(Patient, Patient.id == MessageThread.patient_id))
+                    last_replied_by.label("last_replied_by"), assignee.full_name)
+             .join(Patient, Patient.id == MessageThread.patient_id)
+             .outerjoin(assignee, assignee.id == MessageThread.assigned_to_user_id))
     if category:
         query = query.where(MessageThread.category == category)
     if status:
@@ -456,17 +568,22 @@ def staff_queue(db: Session, actor: User, *, category: Optional[str] = None,
     if unread_only:
         query = query.where(MessageThread.last_patient_message_at
                             > func.coalesce(MessageThread.staff_read_at, EPOCH))
-    rows = db.exec(query.order_by(MessageThread.last_message_at.desc(), MessageThread.id.desc())
-                   .offset(offset).limit(limit + 1)).all()
+    if mine:
+        query = query.where(MessageThread.assigned_to_user_id == actor.id)
+    rows = db.exec(query.order_by(*_QUEUE_ORDER).offset(offset).limit(limit + 1)).all()
+    now = clock()
     items = [
         QueueItem(id=t.id, patient_id=t.patient_id, patient_name=f"{first} {last}", mrn=mrn,
                   category=t.category, subject=t.subject, status=t.status,
                   last_message_at=t.last_message_at,
                   unread_by_staff=_unread_for_staff(t.last_patient_message_at, t.staff_read_at),
-                  last_replied_by=replied_by)
-        for t, first, last, mrn, replied_by in rows
+                  last_replied_by=replied_by, urgent=bool(t.urgent), due_at=t.due_at,
+                  overdue=t.due_at is not None and t.due_at <= now,
+                  assigned_to=assigned_name, assigned_to_user_id=t.assigned_to_user_id)
+        for t, first, last, mrn, replied_by, assigned_name in rows
     ]
-    filters = ", ".join(f for f in (category or "", status or "", "unread" if unread_only else "") if f)
+    filters = ", ".join(f for f in (category or "", status or "", "unread" if unread_only else "",
+                                    "mine" if mine else "") if f)
     trail.record(db, "messages.queue_viewed", actor=actor, detail=filters or "all", clock=clock)
     return paging.page_of(items, offset, limit)
 
@@ -482,6 +599,7 @@ def set_thread_status(db: Session, actor: User, thread_id: int, status: str, *, 
     if status == THREAD_CLOSED:
         thread.closed_at = clock()
         thread.closed_by_user_id = actor.id
+        thread.due_at = None  # nothing more is due
     else:
         thread.closed_at = None
         thread.closed_by_user_id = None
@@ -490,6 +608,28 @@ def set_thread_status(db: Session, actor: User, thread_id: int, status: str, *, 
     trail.record(db, "thread.closed" if status == THREAD_CLOSED else "thread.reopened",
                  actor=actor, patient_id=thread.patient_id, detail=f"conversation {thread.id}",
                  clock=clock)
+
+
+def assign(db: Session, actor: User, thread_id: int, assignee_id: Optional[int], *,
+           clock: Clock) -> Optional[str]:
+    """Staff give a conversation to a staff member (None: to nobody); returns their name."""
+    access.require_staff(db, actor, action="thread.assign", clock=clock)
+    thread = db.get(MessageThread, thread_id) if isinstance(thread_id, int) else None
+    if thread is None:
+        raise NotFound("That conversation was not found.")
+    name = None
+    if assignee_id is not None:
+        chosen = (db.get(User, assignee_id)
+                  if isinstance(assignee_id, int) and not isinstance(assignee_id, bool) else None)
+        if chosen is None or not (chosen.is_staff and chosen.is_active):
+            raise ValidationError(ASSIGN_WHO, field="assignee")
+        name = chosen.full_name
+    thread.assigned_to_user_id = assignee_id
+    db.add(thread)
+    trail.record(db, "thread.assigned", actor=actor, patient_id=thread.patient_id,
+                 detail=f"conversation {thread.id} to " + (f"user {assignee_id}" if assignee_id
+                                                            else "nobody"), clock=clock)
+    return name
 
 
 # --- drafts: what a person typed and has not sent ---------------------------------------

@@ -1,0 +1,247 @@
+"""The symptom check-in: one question per screen, then the answer (issue #15).
+
+The check-in answered is the one open for the patient this tab shows (checkins.due_for),
+never an id from the browser; the answers are grades the browser sends one tap at a time,
+checked here for their range and again by the service. What was chosen stays in this
+tab's state until sent: Back and "Change" go over it without losing anything.
+
+``?view=history`` shows the answered check-ins: a chart of one symptom over time (its
+axis proportional to time) and a table.
+"""
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+
+import reflex as rx
+
+from carespace_app import routes, timefmt
+from carespace_app.clock import utcnow
+from carespace_app.services.records import checkins, symptoms
+from carespace_app.state.labs import chart_day
+from carespace_app.state.portal import PortalState
+
+VIEW_PARAM = "view"
+HISTORY_VIEW = "history"
+HISTORY_LINK = f"{routes.CHECKIN}?{VIEW_PARAM}={HISTORY_VIEW}"
+NONE_DUE = "No check-in is waiting for you right now. Your care team will let you know when the next one opens."
+ANSWER_FIRST = "Choose an answer to go on."
+ANSWER_BY = "Please answer by {day}."
+INTRO = (f"A few questions about how you have felt in the last {symptoms.RECALL_SPAN}. It takes "
+         "about 2 minutes. Your answers go to your care team.")
+NO_HISTORY = "No answered check-ins yet."
+CAREGIVER_NOTE = "You are answering for {name}. Answer as they would."
+OFFICE_VIEW_NOTE = "The office sees this check-in as the patient does; only the patient or a caregiver can send it."
+
+
+@dataclasses.dataclass
+class QuestionRow:
+    key: str = ""
+    name: str = ""
+    question: str = ""
+    words: list[str] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class AnswerRow:
+    """The review screen (and the call-now screen's list): one line per question."""
+    index: int = 0
+    name: str = ""
+    answer: str = ""
+
+
+@dataclasses.dataclass
+class HistoryRow:
+    when: str = ""
+    answer: str = ""
+    grade: int = 0
+    who: str = ""
+
+
+@dataclasses.dataclass
+class SymptomChoice:
+    key: str = ""
+    name: str = ""
+
+
+def _question(key: str) -> QuestionRow:
+    item = symptoms.BY_KEY[key]
+    return QuestionRow(key=key, name=item.name, question=item.question, words=list(item.words))
+
+
+class CheckinState(PortalState):
+    loaded: bool = False
+    error: str = ""
+    # "form" (a check-in is open), "none", "thanks", "call" (escalated), "history"
+    mode: str = ""
+    due_by: str = ""
+    for_whom: str = ""  # a caregiver answers for the patient: said above the questions
+    questions: list[QuestionRow] = []
+    step: int = 0  # the question shown; len(questions) is the review screen
+    answers: list[int] = []  # per question, -1 until chosen
+    step_error: str = ""
+    sending: bool = False
+    told: list[str] = []  # the escalated answers, in words, on the call-now screen
+    # History
+    history_choices: list[SymptomChoice] = []
+    history_symptom: str = ""
+    history_name: str = ""
+    history_rows: list[HistoryRow] = []
+    chart_data: list[dict[str, str | float]] = []
+    chart_ticks: list[float] = []
+    history_empty: bool = False
+    _checkin_id: int = 0
+    _history: list[dict] = []  # [{"at": iso, "when": text, "who": name, "grades": {...}}]
+
+    # --- the page ---
+
+    async def load(self):
+        if self.router.url.query_parameters.get(VIEW_PARAM, "") == HISTORY_VIEW:
+            await self._load_history()
+            return
+        got = await self._open_page(lambda db, v: checkins.due_for(db, v.user, v.patient_id,
+                                                                   clock=utcnow),
+                                    what="check-in")
+        if got.left:
+            return
+        self.loaded = True
+        self.error = got.error
+        self.step_error = ""
+        self.sending = False
+        due = got.value if got.ok else None
+        if due is None:
+            self.mode = "none"
+            self._checkin_id = 0
+            self.questions, self.answers = [], []
+            return
+        if self._checkin_id != due.id or self.mode != "form":
+            # A new check-in (or the first look at it): start at its first question.
+            self._checkin_id = due.id
+            self.questions = [_question(k) for k in due.symptoms]
+            self.answers = [-1] * len(self.questions)
+            self.step = 0
+        # It closes when the next one opens (8 AM): "answer by" the day before.
+        self.due_by = ANSWER_BY.format(day=timefmt.day(due.closes_at - timedelta(days=1)))
+        self.for_whom = (CAREGIVER_NOTE.format(name=self.patient_name)
+                         if self.relation == "caregiver" else "")
+        self.mode = "form"
+
+    # --- answering ---
+
+    def choose(self, value: int):
+        """An answer to the question on screen (a tap on one of its options)."""
+        if self.mode != "form" or not 0 <= self.step < len(self.questions):
+            return
+        if isinstance(value, bool) or not isinstance(value, int):
+            return
+        if not 0 <= value < len(self.questions[self.step].words):
+            return
+        answers = list(self.answers)
+        answers[self.step] = value
+        self.answers = answers
+        self.step_error = ""
+
+    def next_question(self):
+        if self.mode != "form" or self.step >= len(self.questions):
+            return
+        if self.answers[self.step] < 0:
+            self.step_error = ANSWER_FIRST
+            return
+        self.step_error = ""
+        self.step += 1
+
+    def previous_question(self):
+        if self.mode == "form" and self.step > 0:
+            self.step_error = ""
+            self.step -= 1
+
+    def change_answer(self, index: int):
+        """"Change" on the review screen: back to that question."""
+        if self.mode == "form" and isinstance(index, int) and 0 <= index < len(self.questions):
+            self.step_error = ""
+            self.step = index
+
+    @rx.event
+    async def send_answers(self):
+        if self.mode != "form" or self.sending:
+            return  # a second tap after the first was sent
+        if any(a < 0 for a in self.answers):
+            self.step = next(i for i, a in enumerate(self.answers) if a < 0)
+            self.step_error = ANSWER_FIRST
+            return
+        chosen = {q.key: a for q, a in zip(self.questions, self.answers)}
+        wanted = self._checkin_id
+        self.sending = True
+        self.error = ""
+        yield
+        got = await self._portal(lambda db, v: checkins.submit(
+            db, v.user, v.patient_id, wanted, chosen, clock=utcnow),
+            what="send check-in", writes=True)
+        self.sending = False
+        if got.left:
+            return
+        if not got.ok:
+            self.error = got.error  # the answers stay; the sentence says what to do
+            return
+        self.told = [f.describe() for f in got.value.findings]
+        self.mode = "call" if got.value.escalated else "thanks"
+        self._checkin_id = 0
+
+    # --- history ---
+
+    async def _load_history(self):
+        got = await self._open_page(lambda db, v: checkins.history(db, v.user, v.patient_id,
+                                                                   clock=utcnow),
+                                    what="check-in history")
+        if got.left:
+            return
+        self.loaded = True
+        self.mode = "history"
+        self.error = got.error
+        if not got.ok:
+            return
+        shown = got.value
+        self._history = history_dicts(shown)
+        self.history_choices = history_choices(shown)
+        self.history_empty = not shown.checkins
+        keys = [c.key for c in self.history_choices]
+        if self.history_symptom not in keys:
+            self.history_symptom = keys[0] if keys else ""
+        self._show_symptom()
+
+    def show_symptom(self, key: str):
+        """The symptom the chart and the table show (a choice from the list)."""
+        if isinstance(key, str) and key in {c.key for c in self.history_choices}:
+            self.history_symptom = key
+            self._show_symptom()
+
+    def _show_symptom(self) -> None:
+        (self.history_name, self.history_rows, self.chart_data,
+         self.chart_ticks) = symptom_series(self._history, self.history_symptom)
+
+
+def history_dicts(shown: checkins.History) -> list[dict]:
+    """The answered check-ins as kept in a state (private: never sent to the browser)."""
+    return [{"at": c.submitted_at.isoformat(), "when": timefmt.when(c.submitted_at),
+             "who": c.submitted_by + (" (caregiver)" if c.submitted_as == "caregiver" else ""),
+             "grades": dict(c.grades)} for c in shown.checkins]
+
+
+def history_choices(shown: checkins.History) -> list[SymptomChoice]:
+    return [SymptomChoice(key=k, name=symptoms.BY_KEY[k].name) for k in shown.asked]
+
+
+def symptom_series(history: list[dict], key: str):
+    """One symptom over time: its name, the table's rows (newest first), the chart's points
+    (oldest first, x in days so the axis is proportional to time) and the chart's ticks."""
+    item = symptoms.BY_KEY.get(key)
+    if item is None:
+        return "", [], [], []
+    points = [(datetime.fromisoformat(c["at"]), c["when"], c["who"], c["grades"][item.key])
+              for c in history if item.key in c["grades"]]
+    chart = [{"day": chart_day(at), "grade": grade, "date": when, "answer": item.word(grade)}
+             for at, when, _, grade in points]
+    ticks = sorted({chart_day(at) for at, *_ in points})
+    rows = [HistoryRow(when=when, answer=item.word(grade), grade=grade, who=who)
+            for _, when, who, grade in reversed(points)]
+    return item.name, rows, chart, ticks

@@ -50,6 +50,13 @@ def test_a_severe_answer_reaches_the_office_and_the_patient_is_told_to_call(
         assert secret not in said
     link = link_in(mail, "/checkin")
 
+    # The office leaves its message queue open while the patient answers.
+    patient_page_url = office.url
+    office.goto("/admin/messages")
+    expect(office.get_by_role("heading", name="Urgent", exact=True)).to_be_visible()
+    urgent_items = office.get_by_role("list", name="Urgent items").get_by_role("listitem")
+    expect(urgent_items.filter(has_text=patient.last)).to_have_count(0)
+
     # On the phone: Home says it is due; one question per screen.
     phone_page.goto("/home")
     expect(phone_page.get_by_role("heading", name="Your check-in is due")).to_be_visible()
@@ -89,6 +96,15 @@ def test_a_severe_answer_reaches_the_office_and_the_patient_is_told_to_call(
     expect(phone_page.get_by_text("Pain: Severe (3), no earlier answer")).to_be_visible()
     assert_fits_phone(phone_page)
 
+    # Within a minute, without a reload, the urgent item is on top of the office's queue,
+    # naming the symptom and its grade; acknowledged with a note, it leaves.
+    item = urgent_items.filter(has_text=patient.last)
+    expect(item).to_be_visible(timeout=60_000)
+    expect(item).to_contain_text("Pain: Severe (3), no earlier answer")
+    item.get_by_label("Or say what was done").fill("Called Rosa: seen today at 2 PM.")
+    item.get_by_role("button", name="Acknowledge").click()
+    expect(urgent_items.filter(has_text=patient.last)).to_have_count(0)
+
     # The history: the answer as a row (and a point on the chart).
     phone_page.goto("/checkin?view=history")
     expect(phone_page.get_by_role("heading", name="Your check-ins")).to_be_visible()
@@ -99,7 +115,7 @@ def test_a_severe_answer_reaches_the_office_and_the_patient_is_told_to_call(
     assert_fits_phone(phone_page)
 
     # The office: the latest check-in at a glance on the patient's page.
-    office.reload()
+    office.goto(patient_page_url)
     expect(office.get_by_text("Latest check-in:")).to_be_visible()
     expect(office.locator(".cs-grades")).to_contain_text("Severe (3)")
     office.context.close()

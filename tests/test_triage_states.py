@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from carespace_app import routes
+from carespace_app import policy, routes
 from carespace_app.clock import utcnow
 from carespace_app.db import session_scope
 from carespace_app.models import MessageDraft, MessageThread, UrgentItem, UserSession
@@ -174,3 +174,33 @@ def test_the_office_settings_page_saves_and_names_a_wrong_field(db, practice):
     assert page.errors["tue_closes"] == "" and page.holidays == "2026-12-25"
     assert page.routes[2].chosen == str(practice.staff.id)
     assert page.red_flags == "chest pain\nfainting"
+
+
+def test_a_queue_left_open_reads_the_items_again_only_when_they_change(db, practice, monkeypatch):
+    """The page's timer asks every 30 s: the office's log gets a row for reading the urgent
+    items only when they changed, or when one turns 30 minutes old and is highlighted."""
+    from carespace_app.models import AuditEvent
+    from carespace_app.state import admin_messages
+
+    messaging.start_thread(db, practice.bob_user, practice.bob.id, category="Medical question",
+                           subject="Help", body="I fainted twice today", client_key=None,
+                           clock=utcnow, send_anyway=True)
+    db.commit()
+    _browser, tab = _tab(practice.staff, routes.ADMIN_MESSAGES)
+    office = tab.state(AdminMessagesState)
+    [item] = office.urgent_items
+    assert not item.overdue
+
+    def reads() -> int:
+        with session_scope() as s:
+            return len(s.exec(select(AuditEvent).where(AuditEvent.action == "urgent.queue_viewed")).all())
+
+    before = reads()
+    for _ in range(3):
+        tab.call(AdminMessagesState, "refresh_urgent")
+    assert reads() == before and office.urgent_items == [item]
+    later = utcnow() + policy.URGENT_HIGHLIGHT_AFTER + timedelta(seconds=1)
+    monkeypatch.setattr(admin_messages, "utcnow", lambda: later)
+    tab.call(AdminMessagesState, "refresh_urgent")
+    assert reads() == before + 1
+    assert [u.overdue for u in office.urgent_items] == [True]

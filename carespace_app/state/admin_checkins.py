@@ -14,8 +14,7 @@ from carespace_app.clock import utcnow
 from carespace_app.services.errors import ValidationError
 from carespace_app.services.records import checkin_schedule, checkins, symptoms
 from carespace_app.state.admin import AdminState, int_or_none
-from carespace_app.state.checkin import (HistoryRow, SymptomChoice, history_choices, history_dicts,
-                                         symptom_series)
+from carespace_app.state.checkin import HistoryRow, SymptomChoice, show_history, show_symptom
 from carespace_app.state.session import form_errors
 
 FIELDS = ("every_days", "starts_on", "ends_on", "symptoms")
@@ -206,13 +205,7 @@ class AdminCheckinsState(AdminState):
             return
         if not got.ok:
             return self._flash("error", got.error)
-        self._history = history_dicts(got.value)
-        self.history_choices = history_choices(got.value)
-        self.history_empty = not got.value.checkins
-        keys = [c.key for c in self.history_choices]
-        if self.history_symptom not in keys:
-            self.history_symptom = keys[0] if keys else ""
-        self._show_symptom()
+        show_history(self, got.value)
         self.history_open = True
 
     async def hide_history(self):
@@ -223,13 +216,7 @@ class AdminCheckinsState(AdminState):
     async def show_symptom(self, key: str):
         if (await self._office()).left:
             return
-        if isinstance(key, str) and key in {c.key for c in self.history_choices}:
-            self.history_symptom = key
-            self._show_symptom()
-
-    def _show_symptom(self) -> None:
-        (self.history_name, self.history_rows, self.chart_data,
-         self.chart_ticks) = symptom_series(self._history, self.history_symptom)
+        show_symptom(self, key)
 
 
 INTERVAL_CHOICES = [(str(days), words) for days, words in checkin_schedule.INTERVAL_WORDS.items()]

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
+from datetime import timezone
 from typing import Optional
 
+from carespace_app import policy
 from carespace_app.clock import utcnow
 from carespace_app.models import (MESSAGE_CATEGORIES, THREAD_CLOSED, THREAD_NEW, THREAD_OPEN,
                                   URGENT_CHECKIN)
@@ -127,6 +129,8 @@ class AdminMessagesState(AdminState):
     note_error: str = ""
     note_error_for: str = ""
     acknowledging: str = ""
+    # When (epoch seconds) the next urgent item shown turns highlighted; 0: none waiting.
+    _urgent_recheck_at: float = 0.0
 
     def _queue(self, offset: int, category: Optional[str] = None, status: Optional[str] = None,
                unread_only: Optional[bool] = None, mine: Optional[bool] = None):
@@ -162,6 +166,9 @@ class AdminMessagesState(AdminState):
         shown = {r.id for r in self.urgent_items}
         if rows != self.urgent_items:
             self.urgent_items = rows
+        # When the next shown item will be highlighted: the timer reads the items again then.
+        waiting = [u.created_at + policy.URGENT_HIGHLIGHT_AFTER for u in items if not u.overdue]
+        self._urgent_recheck_at = min(waiting).replace(tzinfo=timezone.utc).timestamp() if waiting else 0.0
         return any(r.id not in shown for r in rows)
 
     async def _refresh(self, offset: int):
@@ -339,6 +346,16 @@ class AdminMessagesState(AdminState):
         """The page's own timer (components in pages/admin_pages/messages.py): new urgent
         items appear without a reload. Not the staff member's activity (tab_guard.py); a new
         item brings the queue up to date too, so its conversation is ordered first."""
+        # Only the ids (not audited) every time; the items themselves (an audited read of
+        # the queue) only when they changed or one is due to be highlighted: a queue left on
+        # screen all day does not write a row on the office's log twice a minute.
+        ids = await self._office(lambda db, v: urgent.open_ids(db, v.user, clock=utcnow),
+                                 what="urgent items")
+        if not ids.ok:
+            return
+        highlight_due = 0 < self._urgent_recheck_at <= utcnow().timestamp()
+        if [str(i) for i in ids.value] == [r.id for r in self.urgent_items] and not highlight_due:
+            return
         got = await self._office(lambda db, v: urgent.open_items(db, v.user, clock=utcnow),
                                  what="urgent items")
         if not got.ok:

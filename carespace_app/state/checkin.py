@@ -200,35 +200,42 @@ class CheckinState(PortalState):
         self.error = got.error
         if not got.ok:
             return
-        shown = got.value
-        self._history = history_dicts(shown)
-        self.history_choices = history_choices(shown)
-        self.history_empty = not shown.checkins
-        keys = [c.key for c in self.history_choices]
-        if self.history_symptom not in keys:
-            self.history_symptom = keys[0] if keys else ""
-        self._show_symptom()
+        show_history(self, got.value)
 
     def show_symptom(self, key: str):
         """The symptom the chart and the table show (a choice from the list)."""
-        if isinstance(key, str) and key in {c.key for c in self.history_choices}:
-            self.history_symptom = key
-            self._show_symptom()
-
-    def _show_symptom(self) -> None:
-        (self.history_name, self.history_rows, self.chart_data,
-         self.chart_ticks) = symptom_series(self._history, self.history_symptom)
+        show_symptom(self, key)
 
 
-def history_dicts(shown: checkins.History) -> list[dict]:
-    """The answered check-ins as kept in a state (private: never sent to the browser)."""
-    return [{"at": c.submitted_at.isoformat(), "when": timefmt.when(c.submitted_at),
-             "who": c.submitted_by + (" (caregiver)" if c.submitted_as == "caregiver" else ""),
-             "grades": dict(c.grades)} for c in shown.checkins]
+# The history's vars, on the patient's check-in page and on the office's patient page
+# (CheckinState, AdminCheckinsState): _history, history_choices, history_empty,
+# history_symptom, history_name, history_rows, chart_data, chart_ticks.
+
+def show_history(state, shown: checkins.History) -> None:
+    """The answered check-ins into ``state``: kept whole server-side (``_history``, never
+    sent), one symptom's series shown (the one chosen before, else the first)."""
+    state._history = [{"at": c.submitted_at.isoformat(), "when": timefmt.when(c.submitted_at),
+                       "who": c.submitted_by + (" (caregiver)" if c.submitted_as == "caregiver" else ""),
+                       "grades": dict(c.grades)} for c in shown.checkins]
+    state.history_choices = [SymptomChoice(key=k, name=symptoms.BY_KEY[k].name)
+                             for k in shown.asked]
+    state.history_empty = not shown.checkins
+    keys = [c.key for c in state.history_choices]
+    if state.history_symptom not in keys:
+        state.history_symptom = keys[0] if keys else ""
+    _show_series(state)
 
 
-def history_choices(shown: checkins.History) -> list[SymptomChoice]:
-    return [SymptomChoice(key=k, name=symptoms.BY_KEY[k].name) for k in shown.asked]
+def show_symptom(state, key: str) -> None:
+    """Another symptom chosen from the list (anything else is ignored)."""
+    if isinstance(key, str) and key in {c.key for c in state.history_choices}:
+        state.history_symptom = key
+        _show_series(state)
+
+
+def _show_series(state) -> None:
+    (state.history_name, state.history_rows, state.chart_data,
+     state.chart_ticks) = symptom_series(state._history, state.history_symptom)
 
 
 def symptom_series(history: list[dict], key: str):

@@ -180,6 +180,8 @@ def open_patient_page(page: Page, patient: Person) -> None:
     """The office finds a patient by MRN on the admin page and opens their page."""
     page.get_by_label("Search by name, MRN, email or date of birth").fill(patient.mrn)
     page.get_by_role("button", name="Search", exact=True).click()
-    page.get_by_role("link", name=f"{patient.last}, {patient.first}").click()
+    found = page.get_by_role("link", name=f"{patient.last}, {patient.first}")
+    expect(found).to_have_count(1)  # the search's answer, not the list shown before it
+    found.click()
     expect(page).to_have_url(re.compile(r"/admin/patient\?id=\d+"))
     expect(page.get_by_role("heading", name=patient.name)).to_be_visible()

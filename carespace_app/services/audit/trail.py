@@ -13,7 +13,8 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from carespace_app.clock import Clock, utcnow
-from carespace_app.models import ROLE_PATIENT, AuditEvent, User
+from carespace_app.models import (RELATION_CAREGIVER, RELATION_SELF, ROLE_CAREGIVER, ROLE_PATIENT,
+                                  AuditEvent, User)
 
 
 DETAIL_LIMIT = 1000
@@ -34,6 +35,16 @@ def role_of(user: Optional[User]) -> str:
     if user.is_staff:
         return "staff"
     return ROLE_PATIENT
+
+
+def role_in(user: User, relation: str) -> str:
+    """The audit role of a person acting for a patient, from their relation to that patient
+    (access.require_access): patient | caregiver | staff | admin."""
+    if relation == RELATION_SELF:
+        return ROLE_PATIENT
+    if relation == RELATION_CAREGIVER:
+        return ROLE_CAREGIVER
+    return role_of(user)
 
 
 def record(

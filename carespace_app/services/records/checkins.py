@@ -380,7 +380,7 @@ def submit(db: Session, actor: User, patient_id: int, checkin_id: int,
                                             Checkin.status == CHECKIN_OPEN)
                       .values(status=CHECKIN_DONE, submitted_at=now,
                               submitted_by_user_id=actor.id,
-                              submitted_as="patient" if relation == RELATION_SELF else "caregiver")
+                              submitted_as=trail.role_in(actor, relation))
                       ).rowcount
     if not claimed:  # answered from another tab or by another caregiver a moment ago
         db.refresh(checkin)
@@ -393,7 +393,7 @@ def submit(db: Session, actor: User, patient_id: int, checkin_id: int,
     found = symptoms.findings(grades, previous)
     if found:
         urgent.raise_for_checkin(db, patient_id, checkin.id, found, clock=clock)
-    role = "patient" if relation == RELATION_SELF else "caregiver"
+    role = trail.role_in(actor, relation)
     trail.record(db, "checkin.submitted", actor=actor, role=role, patient_id=patient_id,
                  detail=f"check-in {checkin.id}" + (f"; {len(found)} urgent" if found else ""),
                  clock=clock)
@@ -424,18 +424,10 @@ def history(db: Session, actor: User, patient_id: int, *, clock: Clock) -> Histo
     seen = {k for a in answered for k in a.grades}
     missed = db.exec(select(func.count(Checkin.id)).where(
         Checkin.patient_id == patient_id, Checkin.status == CHECKIN_EXPIRED)).one()
-    trail.record(db, "checkin_history.viewed", actor=actor, role=_role(actor, relation),
+    trail.record(db, "checkin_history.viewed", actor=actor, role=trail.role_in(actor, relation),
                  patient_id=patient_id, detail="", clock=clock)
     return History(checkins=answered, asked=tuple(k for k in symptoms.DEFAULT_KEYS if k in seen),
                    missed=int(missed))
-
-
-def _role(actor: User, relation: str) -> str:
-    if relation == RELATION_SELF:
-        return "patient"
-    if relation == RELATION_CAREGIVER:
-        return "caregiver"
-    return trail.role_of(actor)
 
 
 def latest_for_staff(db: Session, actor: User, patient_id: int, *,

@@ -31,8 +31,6 @@ from carespace_app.clock import Clock, utcnow
 from carespace_app.config import get_settings
 from carespace_app.models import (
     MESSAGE_CATEGORIES,
-    RELATION_CAREGIVER,
-    RELATION_SELF,
     THREAD_CLOSED,
     THREAD_NEW,
     THREAD_OPEN,
@@ -149,13 +147,7 @@ class QueueItem:
 # --- small shared pieces -----------------------------------------------------------
 
 
-def audit_role(actor: User, relation: str) -> str:
-    """The audit log's words: patient | caregiver | staff | admin."""
-    if relation == RELATION_SELF:
-        return "patient"
-    if relation == RELATION_CAREGIVER:
-        return "caregiver"
-    return trail.role_of(actor)
+audit_role = trail.role_in  # the audit log's words: patient | caregiver | staff | admin
 
 
 def _text(value, *, field: str, missing: str, label: str, limit: int) -> str:

@@ -100,10 +100,12 @@ def _fill(dialog, subject: str, body: str) -> None:
 
 
 def _threads(db, subject: str) -> list[tuple[int, int]]:
-    """(thread id, messages stored in it) for every thread with this subject."""
+    """(thread id, messages the patient's side stored in it) for every thread with this
+    subject (the practice's automatic first reply, issue #15, is not counted)."""
     with Session(db) as s:
         threads = s.exec(select(MessageThread).where(MessageThread.subject == subject)).all()
-        return [(t.id, len(s.exec(select(Message).where(Message.thread_id == t.id)).all()))
+        return [(t.id, len(s.exec(select(Message).where(Message.thread_id == t.id,
+                                                        Message.automatic.is_(False))).all()))
                 for t in threads]
 
 
@@ -276,7 +278,7 @@ def test_a_server_killed_while_a_message_is_sent_stores_it_once_or_not_at_all(
     tab.route_web_socket(re.compile(r"/_event"), route)
     _patient_on_new_message(dedicated, mail_server, tab, "Kiko")
     dialog = tab.get_by_role("dialog")
-    body = "My temperature is 38.1 since this morning."
+    body = "Is it safe to take ibuprofen the day before my infusion?"  # no red flag (issue #15)
     _fill(dialog, subject, body)
     armed.append(True)
     dialog.get_by_role("button", name="Send message").click()

@@ -71,13 +71,14 @@ def test_payloads_in_a_conversation_are_inert_for_the_patient_and_the_office(
         office.context.close()
 
     page.reload()  # the conversation stays open (its address is ?thread=N)
+    # The patient's message, the practice's automatic reply (issue #15), the office's reply.
     thread = page.get_by_role("list", name="Messages in this conversation").get_by_role("listitem")
-    expect(thread).to_have_count(2)
+    expect(thread).to_have_count(3)
     expect(page.get_by_role("heading", name=subject)).to_be_visible()
     for line in reply.splitlines():
-        expect(thread.nth(1)).to_contain_text(line)
+        expect(thread.nth(2)).to_contain_text(line)
     # No template was evaluated: the reply's text (not its time, which may say 12:49).
-    reply_text = thread.nth(1).get_by_role("paragraph").last
+    reply_text = thread.nth(2).get_by_role("paragraph").last
     expect(reply_text).to_contain_text("{{7*7}} ${7*7}")
     expect(reply_text).not_to_contain_text("49")
     wire.assert_inert()

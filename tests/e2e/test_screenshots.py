@@ -91,8 +91,9 @@ def test_screenshots(server, browser, size):
         page.wait_for_timeout(300)
         _shoot(page, "settings-password", size)
         page.keyboard.press("Escape")
-        _answer_checkin(page)
-        _shoot(page, "checkin-call-now", size)
+        if size == "phone":  # the last run (the demo's one open check-in is answered once)
+            _answer_checkin(page)
+            _shoot(page, "checkin-call-now", size)
         sign_out(page)
 
         sign_in(page, ADMIN, lands_on=r"/admin/?$")

@@ -48,6 +48,7 @@ from carespace_app.services.identity import sessions
 from carespace_app.services.onboarding import staff
 from carespace_app import timefmt
 from carespace_app.state.admin_checkins import AdminCheckinsState
+from carespace_app.state.admin_messages import AdminMessagesState
 from carespace_app.state.admin_patient import AdminPatientState
 from carespace_app.state.checkin import CheckinState
 from carespace_app.state.labs import LabsState
@@ -225,6 +226,52 @@ class Practice(RuleBasedStateMachine):
                      form={"category": "Billing", "subject": text, "body": text})
 
         self._write_step(tab, send, writes_as=("self", "caregiver"))
+
+    @rule(index=st.integers(0, 5))
+    def send_red_flag_anyway(self, index):
+        """A message with a red flag: the banner, then "Send anyway" (issue #15). It and its
+        urgent item land on the patient the tab shows."""
+        tab = self._tab(index)
+        text = f"model chest pain {next(self.serial)}"
+        form = {"category": "Medical question", "subject": text, "body": f"I have chest pain. {text}"}
+
+        def send():
+            where = tab.path
+            tab.call(MessagesState, "start_compose")
+            if tab.path != where:
+                return
+            tab.call(MessagesState, "send_message", form=form)  # the banner
+            if tab.path != where:
+                return
+            tab.call(MessagesState, "send_message", form=form)  # Send anyway
+
+        self._write_step(tab, send, writes_as=("self", "caregiver"))
+
+    @rule(patient=st.sampled_from(("rosa", "james")))
+    def office_acknowledges(self, patient):
+        """Sam's queue: the oldest urgent item acknowledged ("Called the patient")."""
+        tab = self.browsers["sam"].tabs[0]
+
+        def acknowledge():
+            tab.open(routes.ADMIN_MESSAGES)
+            items = tab.state(AdminMessagesState).urgent_items
+            if items:
+                tab.call(AdminMessagesState, "acknowledge",
+                         form={"item_id": items[0].id, "note": "Called the patient"})
+
+        self._step(tab, acknowledge)
+
+    @rule(patient=st.sampled_from(("rosa", "james")), every=st.sampled_from(("7", "14")))
+    def office_changes_checkins(self, patient, every):
+        tab = self.browsers["sam"].tabs[0]
+
+        def change():
+            tab.open(f"{routes.ADMIN_PATIENT}?id={self.patients[patient]}")
+            tab.call(AdminCheckinsState, "save_plan", form={
+                "every_days": every, "starts_on": timefmt.to_local(utcnow()).date().isoformat(),
+                "ends_on": "", **{f"symptom_{k}": "on" for k in symptoms.DEFAULT_KEYS}})
+
+        self._step(tab, change)
 
     @rule(index=st.integers(0, 5))
     def reply(self, index):
@@ -415,16 +462,20 @@ class Practice(RuleBasedStateMachine):
             before = _rows(db)
             high = db.exec(select(func.coalesce(func.max(Message.id), 0))).one()
             grants_high = db.exec(select(func.coalesce(func.max(CaregiverGrant.id), 0))).one()
+            urgent_high = db.exec(select(func.coalesce(func.max(UrgentItem.id), 0))).one()
         self._step(tab, act)
         with session_scope() as db:
             after = _rows(db)
             new_messages = db.exec(select(Message, MessageThread.patient_id).join(
                 MessageThread, MessageThread.id == Message.thread_id).where(Message.id > high)).all()
             new_grants = db.exec(select(CaregiverGrant).where(CaregiverGrant.id > grants_high)).all()
+            new_urgent = db.exec(select(UrgentItem).where(UrgentItem.id > urgent_high)).all()
         for _message, patient_id in new_messages:
             assert patient_id == shown, f"{tab.name} showed patient {shown}; a message went to {patient_id}"
         for grant in new_grants:
             assert grant.patient_id == shown, f"{tab.name} showed {shown}; a grant went to {grant.patient_id}"
+        for item in new_urgent:
+            assert item.patient_id == shown, f"{tab.name} showed {shown}; an urgent item went to {item.patient_id}"
         if relation not in writes_as:
             assert after == before, f"a refused write by {tab.name} changed rows: {before} -> {after}"
 

@@ -434,6 +434,22 @@ class CheckinAnswer(SQLModel, table=True):
     answered_at: UTCNaive = Field(default_factory=utcnow)
 
 
+class CheckinDraft(SQLModel, table=True):
+    """The answers a person has chosen so far in an open check-in, theirs alone: a session
+    that ends mid-way (the idle sign-out, a phone call) loses nothing. Gone once the check-in
+    is answered or closed."""
+
+    __tablename__ = "checkin_drafts"
+    __table_args__ = (UniqueConstraint("checkin_id", "user_id", name="uq_checkin_drafts"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    checkin_id: int = Field(foreign_key="checkins.id")
+    user_id: int = Field(foreign_key="users.id")
+    patient_id: int = Field(foreign_key="patients.id")
+    answers: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))  # {"pain": 3}
+    updated_at: UTCNaive = Field(default_factory=utcnow)
+
+
 class UrgentItem(SQLModel, table=True):
     """Something a nurse must act on now: a check-in's severe answer or a red-flag message.
     Stays on top of the office's queue until acknowledged."""

@@ -15,7 +15,7 @@ from sqlmodel import Session, func, select
 from carespace_app import policy, routes
 from carespace_app.config import get_settings
 from carespace_app.models import (CHECKIN_DONE, CHECKIN_EXPIRED, CHECKIN_OPEN, AuditEvent, Checkin,
-                                  CheckinAnswer, OutboxEmail, UrgentItem)
+                                  CheckinAnswer, CheckinDraft, OutboxEmail, UrgentItem)
 from carespace_app.services.errors import NotAllowed, NotFound, ValidationError
 from carespace_app.services.audit import patient_activity
 from carespace_app.services.records import checkins, symptoms, urgent
@@ -642,3 +642,50 @@ def test_the_sweep_does_not_ask_once_per_enrolled_patient(db, clock, practice):
     for n in range(4):
         enrol(db, practice, clock, patient=make_patient(db, first_name=f"P{n}", last_name="Sweep"))
     assert checkin_reads() == few
+
+
+# --- answers kept before sending (a session that ends mid-way loses nothing) -------------------
+
+
+def test_answers_chosen_so_far_are_kept_for_that_person_only(db, clock, practice):
+    enrol(db, practice, clock)
+    waiting = due(db, practice, clock)
+    kept = checkins.save_progress(db, practice.alice_user, practice.alice.id, waiting.id,
+                                  {"pain": 2, "nausea": 9, "fever": True, "mood": 1}, clock=clock)
+    assert kept == {"pain": 2}  # out of range, not a grade, not asked: not kept
+    assert checkins.progress_for(db, practice.alice_user, waiting.id) == {"pain": 2}
+    assert checkins.progress_for(db, practice.carer, waiting.id) == {}  # the caregiver's own
+    checkins.save_progress(db, practice.alice_user, practice.alice.id, waiting.id,
+                           {"pain": 3, "nausea": 1}, clock=clock)
+    assert checkins.progress_for(db, practice.alice_user, waiting.id) == {"pain": 3, "nausea": 1}
+    assert audit(db, action="checkin.save") == []  # not the record yet, as a message draft
+
+
+def test_kept_answers_go_once_the_check_in_is_answered_or_closed(db, clock, practice):
+    enrol(db, practice, clock)
+    first = due(db, practice, clock)
+    for person in (practice.alice_user, practice.carer):
+        checkins.save_progress(db, person, practice.alice.id, first.id, {"pain": 1}, clock=clock)
+    submit(db, practice, clock)
+    assert db.exec(select(CheckinDraft)).all() == []
+    next_week(db, clock)
+    second = due(db, practice, clock)
+    checkins.save_progress(db, practice.carer, practice.alice.id, second.id, {"pain": 1}, clock=clock)
+    next_week(db, clock)  # unanswered: it expires, and what was kept of it goes
+    assert db.exec(select(CheckinDraft)).all() == []
+
+
+def test_only_the_patient_or_a_caregiver_keeps_answers_and_only_of_an_open_check_in(db, clock, practice):
+    enrol(db, practice, clock)
+    waiting = due(db, practice, clock)
+    with pytest.raises(NotAllowed):
+        checkins.save_progress(db, practice.staff, practice.alice.id, waiting.id, {"pain": 1},
+                               clock=clock)
+    with pytest.raises(NotAllowed):  # Bob, aiming at Alice's check-in through his own portal
+        checkins.save_progress(db, practice.bob_user, practice.bob.id, waiting.id, {"pain": 1},
+                               clock=clock)
+    submit(db, practice, clock)
+    with pytest.raises(ValidationError):
+        checkins.save_progress(db, practice.alice_user, practice.alice.id, waiting.id,
+                               {"pain": 1}, clock=clock)
+    assert db.exec(select(CheckinDraft)).all() == []

@@ -4,7 +4,7 @@ Revision ID: c6cd6e01d775
 Revises: b9e3c5a7d1f2
 Create Date: 2026-11-30 18:38:06.185690
 
-Issue #15: check-in plans, check-ins and their answers, urgent items, the practice's
+Issue #15: check-in plans, check-ins, their answers and unsent answers, urgent items, the practice's
 message settings; a conversation's urgency, due time and assignee; the automatic reply.
 
 """
@@ -93,6 +93,19 @@ def upgrade() -> None:
     with op.batch_alter_table('checkin_answers', schema=None) as batch_op:
         batch_op.create_index('ix_checkin_answers_patient', ['patient_id', 'symptom', 'answered_at'], unique=False)
 
+    op.create_table('checkin_drafts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('checkin_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('patient_id', sa.Integer(), nullable=False),
+    sa.Column('answers', sa.Text(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['checkin_id'], ['checkins.id'], ),
+    sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], ),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('checkin_id', 'user_id', name='uq_checkin_drafts')
+    )
     op.create_table('urgent_items',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('patient_id', sa.Integer(), nullable=False),
@@ -147,6 +160,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_urgent_items_open')
 
     op.drop_table('urgent_items')
+    op.drop_table('checkin_drafts')
     with op.batch_alter_table('checkin_answers', schema=None) as batch_op:
         batch_op.drop_index('ix_checkin_answers_patient')
 

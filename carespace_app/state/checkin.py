@@ -69,6 +69,12 @@ def _question(key: str) -> QuestionRow:
     return QuestionRow(key=key, name=item.name, question=item.question, words=list(item.words))
 
 
+def _due_with_progress(db, viewer):
+    """The open check-in (or None) and what this person chose of it so far."""
+    due = checkins.due_for(db, viewer.user, viewer.patient_id, clock=utcnow)
+    return due, (checkins.progress_for(db, viewer.user, due.id) if due else {})
+
+
 class CheckinState(PortalState):
     loaded: bool = False
     error: str = ""
@@ -99,16 +105,14 @@ class CheckinState(PortalState):
         if self.router.url.query_parameters.get(VIEW_PARAM, "") == HISTORY_VIEW:
             await self._load_history()
             return
-        got = await self._open_page(lambda db, v: checkins.due_for(db, v.user, v.patient_id,
-                                                                   clock=utcnow),
-                                    what="check-in")
+        got = await self._open_page(_due_with_progress, what="check-in")
         if got.left:
             return
         self.loaded = True
         self.error = got.error
         self.step_error = ""
         self.sending = False
-        due = got.value if got.ok else None
+        due, kept = got.value if got.ok else (None, {})
         if due is None:
             self.mode = "none"
             self._checkin_id = 0
@@ -116,10 +120,13 @@ class CheckinState(PortalState):
             return
         if self._checkin_id != due.id or self.mode != "form":
             # A new check-in (or the first look at it): start at its first question.
+            # What this person chose before (a session that ended mid-way) comes back, and
+            # the form opens at the first question not answered yet.
             self._checkin_id = due.id
             self.questions = [_question(k) for k in due.symptoms]
-            self.answers = [-1] * len(self.questions)
-            self.step = 0
+            self.answers = [kept.get(q.key, -1) for q in self.questions]
+            self.step = next((i for i, a in enumerate(self.answers) if a < 0),
+                             len(self.questions))
         # It closes when the next one opens (8 AM): "answer by" the day before.
         self.due_by = ANSWER_BY.format(day=timefmt.day(due.closes_at - timedelta(days=1)))
         self.for_whom = (CAREGIVER_NOTE.format(name=self.patient_name)
@@ -128,8 +135,9 @@ class CheckinState(PortalState):
 
     # --- answering ---
 
-    def choose(self, value: int):
-        """An answer to the question on screen (a tap on one of its options)."""
+    async def choose(self, value: int):
+        """An answer to the question on screen (a tap on one of its options); kept on the
+        server at once, so a session that ends mid-way loses nothing."""
         if self.mode != "form" or not 0 <= self.step < len(self.questions):
             return
         if isinstance(value, bool) or not isinstance(value, int):
@@ -140,6 +148,13 @@ class CheckinState(PortalState):
         answers[self.step] = value
         self.answers = answers
         self.step_error = ""
+        chosen = {q.key: a for q, a in zip(self.questions, answers) if a >= 0}
+        wanted = self._checkin_id
+        # A failure is not shown here (the office's read-only view, a check-in closed
+        # meanwhile): sending says what is wrong.
+        await self._portal(lambda db, v: checkins.save_progress(
+            db, v.user, v.patient_id, wanted, chosen, clock=utcnow),
+            what="keep check-in answers", writes=True)
 
     def next_question(self):
         if self.mode != "form" or self.step >= len(self.questions):

@@ -167,12 +167,13 @@ MATRIX: dict[tuple[str, str], object] = {
     ("LabsState", "show_history"): PORTAL,
     ("LabsState", "set_history_open"): same(DISPLAY),
     ("LabsState", "setvar"): SetVar(frozenset({"is_hydrated", "history_open"})),
-    # The symptom check-in (issue #15). Answering moves only this tab's form; sending
-    # answers a check-in that is someone else's (the form's check-in forced foreign).
+    # The symptom check-in (issue #15). Moving through the form is this tab's alone; a tap
+    # and a send are aimed at a check-in that is someone else's (the form's, forced foreign).
     ("CheckinState", "load"): PORTAL,
-    **{("CheckinState", h): same(DISPLAY) for h in ("choose", "next_question",
-                                                     "previous_question", "change_answer",
-                                                     "show_symptom")},
+    **{("CheckinState", h): same(DISPLAY) for h in ("next_question", "previous_question",
+                                                     "change_answer", "show_symptom")},
+    # A tap on an answer keeps it (checkins.save_progress); sending answers the check-in.
+    ("CheckinState", "choose"): PORTAL_FOREIGN,
     ("CheckinState", "send_answers"): PORTAL_FOREIGN,
     ("CheckinState", "setvar"): SetVar(frozenset({"is_hydrated"})),
     ("RecordActivityState", "load"): PATIENT_ONLY,

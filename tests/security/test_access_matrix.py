@@ -447,7 +447,8 @@ def arguments(world: World, role: str, fn, state_name: str) -> dict[str, Any]:
         if name == "vars":
             kwargs[name] = security_var_updates()
         elif name == "value":
-            kwargs[name] = True if "bool" in str(param.annotation) else "password"
+            annotation = str(param.annotation)
+            kwargs[name] = True if "bool" in annotation else 0 if "int" in annotation else "password"
         else:
             assert name in by_name, f"{state_name}.{fn.__name__} takes {name!r}: add a foreign value"
             kwargs[name] = by_name[name]
@@ -470,7 +471,8 @@ def preset(state, world: World, role: str) -> None:
     elif name == "CheckinState":
         # A form on screen whose check-in is someone else's, every question answered.
         state.mode, state._checkin_id = "form", ids.checkin
-        state.questions = [QuestionRow(key=k) for k in symptoms.DEFAULT_KEYS]
+        state.questions = [QuestionRow(key=k, words=list(symptoms.BY_KEY[k].words))
+                           for k in symptoms.DEFAULT_KEYS]
         state.answers = [0] * len(symptoms.DEFAULT_KEYS)
 
 

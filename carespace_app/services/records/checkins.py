@@ -10,11 +10,12 @@ of the office's queue (urgent.py). Services never commit (db.session_scope).
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Mapping, Optional
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -22,7 +23,7 @@ from carespace_app import policy, routes, timefmt
 from carespace_app.clock import Clock
 from carespace_app.config import get_settings
 from carespace_app.models import (CHECKIN_DONE, CHECKIN_EXPIRED, CHECKIN_OPEN,
-                                  RELATION_CAREGIVER, RELATION_SELF, Checkin, CheckinAnswer,
+                                  RELATION_CAREGIVER, RELATION_SELF, Checkin, CheckinAnswer, CheckinDraft,
                                   CheckinPlan, Patient, User)
 from carespace_app.services.audit import trail
 from carespace_app.services.errors import NotAllowed, NotFound, ValidationError
@@ -250,6 +251,9 @@ def open_due(db: Session, *, clock: Clock) -> list[int]:
     now = clock()
     db.exec(update(Checkin).where(Checkin.status == CHECKIN_OPEN, Checkin.closes_at <= now)
             .values(status=CHECKIN_EXPIRED))
+    # Answers kept for check-ins that closed (expired, or stopped) go with them.
+    db.exec(delete(CheckinDraft).where(CheckinDraft.checkin_id.in_(
+        select(Checkin.id).where(Checkin.status != CHECKIN_OPEN))))
     live = db.exec(select(CheckinPlan).where(CheckinPlan.stopped_at.is_(None))).all()
     # Every minute, for every enrolled patient: one look at what each plan last opened,
     # so only a plan with a newer one due is looked at again (no query per plan).
@@ -345,33 +349,86 @@ def _already_answered(db: Session, actor: User, checkin: Checkin, now: datetime)
                                                    when=timefmt.when(checkin.submitted_at, now=now)))
 
 
-def submit(db: Session, actor: User, patient_id: int, checkin_id: int,
-           answers: Mapping[str, int], *, clock: Clock) -> Outcome:
-    """The patient's (or their caregiver's) answers. Escalated answers raise an urgent item
-    in the same unit of work; the answer says whether to call now."""
-    relation = access.require_access(db, actor, patient_id, action="checkin.submit", clock=clock)
+def _answerable(db: Session, actor: User, patient_id: int, checkin_id: int, *, action: str,
+                clock: Clock) -> tuple[Checkin, str]:
+    """The open check-in ``checkin_id`` of the patient, and the actor's relation: the patient
+    or their caregiver only (the office may look, never answer), else refused and audited;
+    answered, expired or closed: a sentence saying so."""
+    relation = access.require_access(db, actor, patient_id, action=action, clock=clock)
     if relation not in (RELATION_SELF, RELATION_CAREGIVER):
         # The office may see the form ("View as patient"), never answer for the patient.
         trail.record_refusal(db, "access.refused", actor=actor, patient_id=patient_id,
-                             detail="checkin.submit: the office cannot answer", clock=clock)
+                             detail=f"{action}: the office cannot answer", clock=clock)
         raise NotAllowed(STAFF_CANNOT_ANSWER)
     checkin = db.get(Checkin, checkin_id) if _row_id(checkin_id) else None
     if checkin is None or checkin.patient_id != patient_id:
-        raise access.refuse_unknown(db, actor, action="checkin.submit",
-                                    what=f"check-in {checkin_id!r}", clock=clock)
+        raise access.refuse_unknown(db, actor, action=action, what=f"check-in {checkin_id!r}",
+                                    clock=clock)
     now = clock()
     if checkin.status == CHECKIN_DONE:
         raise _already_answered(db, actor, checkin, now)
     if checkin.status != CHECKIN_OPEN or checkin.closes_at <= now:
         raise ValidationError(_closed_sentence(db, checkin, now))
-    asked = symptoms.keys_from_text(checkin.symptoms)
+    return checkin, relation
+
+
+def _grades(checkin: Checkin, answers) -> dict[str, int]:
+    """The answers to this check-in's questions that are in range (others are ignored)."""
     grades: dict[str, int] = {}
-    for key in asked:
+    for key in symptoms.keys_from_text(checkin.symptoms):
         value = answers.get(key) if isinstance(answers, Mapping) else None
         if isinstance(value, bool) or not isinstance(value, int):
             continue
         if 0 <= value <= symptoms.BY_KEY[key].top:
             grades[key] = value
+    return grades
+
+
+def save_progress(db: Session, actor: User, patient_id: int, checkin_id: int,
+                  answers: Mapping[str, int], *, clock: Clock) -> dict[str, int]:
+    """Keep the answers chosen so far, the person's own (not audited: like a message draft,
+    it is not the record yet). Returns what was kept."""
+    checkin, _ = _answerable(db, actor, patient_id, checkin_id, action="checkin.save",
+                             clock=clock)
+    grades = _grades(checkin, answers)
+    for _attempt in range(2):
+        draft = db.exec(select(CheckinDraft).where(CheckinDraft.checkin_id == checkin.id,
+                                                   CheckinDraft.user_id == actor.id)).first()
+        if draft is None:
+            draft = CheckinDraft(checkin_id=checkin.id, user_id=actor.id, patient_id=patient_id)
+        draft.answers, draft.updated_at = json.dumps(grades, sort_keys=True), clock()
+        try:
+            with db.begin_nested():  # two tabs of one person saving at the same moment
+                db.add(draft)
+            return grades
+        except IntegrityError:
+            continue
+    return grades
+
+
+def progress_for(db: Session, actor: User, checkin_id: int) -> dict[str, int]:
+    """The actor's own answers kept so far for this check-in ({} when none)."""
+    draft = db.exec(select(CheckinDraft).where(CheckinDraft.checkin_id == checkin_id,
+                                               CheckinDraft.user_id == actor.id)).first()
+    if draft is None:
+        return {}
+    try:
+        kept = json.loads(draft.answers or "{}")
+    except ValueError:
+        return {}
+    return {k: v for k, v in kept.items() if isinstance(k, str) and isinstance(v, int)} \
+        if isinstance(kept, dict) else {}
+
+
+def submit(db: Session, actor: User, patient_id: int, checkin_id: int,
+           answers: Mapping[str, int], *, clock: Clock) -> Outcome:
+    """The patient's (or their caregiver's) answers. Escalated answers raise an urgent item
+    in the same unit of work; the answer says whether to call now."""
+    checkin, relation = _answerable(db, actor, patient_id, checkin_id, action="checkin.submit",
+                                    clock=clock)
+    now = clock()
+    asked = symptoms.keys_from_text(checkin.symptoms)
+    grades = _grades(checkin, answers)
     missing = [symptoms.BY_KEY[k].name for k in asked if k not in grades]
     if missing:
         raise ValidationError(ANSWER_ALL.format(names=", ".join(missing)), field="answers")
@@ -390,6 +447,8 @@ def submit(db: Session, actor: User, patient_id: int, checkin_id: int,
     for key, grade in grades.items():
         db.add(CheckinAnswer(checkin_id=checkin.id, patient_id=patient_id, symptom=key,
                              grade=grade, answered_at=now))
+    # Answered: what anyone had kept of it so far goes.
+    db.exec(delete(CheckinDraft).where(CheckinDraft.checkin_id == checkin.id))
     found = symptoms.findings(grades, previous)
     if found:
         urgent.raise_for_checkin(db, patient_id, checkin.id, found, clock=clock)

@@ -117,10 +117,11 @@ def call_now_box() -> rx.Component:
                               CALL_BUTTON.format(phone=phone), href=symptoms.office_tel()),
                       as_child=True, size="4", min_height="52px", color_scheme="red",
                       width="100%"),
-            rx.link("Call 9-1-1", href="tel:911", size="3"),
+            rx.link("Call 9-1-1", href="tel:911", size="3", color_scheme="red", high_contrast=True,
+                    class_name="cs-more-link"),
             spacing="3", width="100%", align="stretch",
         ),
-        color_scheme="red", role="alert", size="3", width="100%",
+        color_scheme="red", high_contrast=True, role="alert", size="3", width="100%",
     )
 
 

@@ -185,3 +185,12 @@ def open_patient_page(page: Page, patient: Person) -> None:
     found.click()
     expect(page).to_have_url(re.compile(r"/admin/patient\?id=\d+"))
     expect(page.get_by_role("heading", name=patient.name)).to_be_visible()
+
+
+def desk_page(browser, server) -> Page:
+    """A second browser at the office's desk (its own context: its own cookies), in the
+    practice's zone."""
+    page = browser.new_context(base_url=server.base_url, locale="en-US",
+                               timezone_id="America/Chicago").new_page()
+    page.set_default_timeout(20_000)
+    return page

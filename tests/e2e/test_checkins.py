@@ -11,26 +11,20 @@ from playwright.sync_api import Browser, Page, expect
 from carespace_app.config import get_settings
 from carespace_app.services.records import symptoms
 
+from .axe_check import assert_accessible
 from .harness import link_in
-from .people import make_staff, open_patient_page, registered_patient, sign_in
+from .people import desk_page, make_staff, open_patient_page, registered_patient, sign_in
 from .phone import assert_fits_phone
 
 ADMIN_HOME = r"/admin/?$"
 ASKED = len(symptoms.SYMPTOMS) - 1  # the office switches Low mood off
 
 
-def _office(browser: Browser, server) -> Page:
-    page = browser.new_context(base_url=server.base_url, locale="en-US",
-                               timezone_id="America/Chicago").new_page()
-    page.set_default_timeout(20_000)
-    return page
-
-
 def test_a_severe_answer_reaches_the_office_and_the_patient_is_told_to_call(
         server, phone_page: Page, browser: Browser):
     patient = registered_patient(server, phone_page, first="Rosa", last="Checkwell")
     staff = make_staff(server, name="Nina Triage")
-    office = _office(browser, server)
+    office = desk_page(browser, server)
     sign_in(office, staff, lands_on=ADMIN_HOME)
     open_patient_page(office, patient)
 
@@ -67,6 +61,7 @@ def test_a_severe_answer_reaches_the_office_and_the_patient_is_told_to_call(
         question = phone_page.locator("#checkin-question").inner_text()
         if n == 1:
             assert_fits_phone(phone_page)
+            assert_accessible(phone_page, "a check-in question at 375 px")
             # Next before choosing says what to do, and stays.
             phone_page.get_by_role("button", name="Next").click()
             expect(phone_page.get_by_text("Choose an answer to go on.")).to_be_visible()
@@ -82,6 +77,7 @@ def test_a_severe_answer_reaches_the_office_and_the_patient_is_told_to_call(
         phone_page.get_by_role("button", name="Review" if n == ASKED else "Next").click()
 
     expect(phone_page.get_by_role("heading", name="Check your answers")).to_be_visible()
+    assert_accessible(phone_page, "the review screen at 375 px")
     expect(phone_page.get_by_role("listitem").filter(has_text="Pain")).to_contain_text("Severe")
     assert_fits_phone(phone_page)
     phone_page.get_by_role("button", name="Send my answers").click()
@@ -95,6 +91,7 @@ def test_a_severe_answer_reaches_the_office_and_the_patient_is_told_to_call(
     assert call.bounding_box()["height"] >= 44
     expect(phone_page.get_by_text("Pain: Severe (3), no earlier answer")).to_be_visible()
     assert_fits_phone(phone_page)
+    assert_accessible(phone_page, "the call-now screen at 375 px")
 
     # Within a minute, without a reload, the urgent item is on top of the office's queue,
     # naming the symptom and its grade; acknowledged with a note, it leaves.

@@ -10,23 +10,16 @@ from playwright.sync_api import Browser, Page, expect
 from carespace_app.config import get_settings
 
 from .harness import link_in
-from .people import make_staff, open_patient_page, registered_patient, sign_in
+from .people import desk_page, make_staff, open_patient_page, registered_patient, sign_in
 
 ADMIN_HOME = r"/admin/?$"
-
-
-def _staff_page(browser: Browser, server) -> Page:
-    page = browser.new_context(base_url=server.base_url, locale="en-US",
-                               timezone_id="America/Chicago").new_page()
-    page.set_default_timeout(20_000)
-    return page
 
 
 def test_critical_platelets_are_called_out_and_the_email_opens_the_report(
         server, page: Page, browser: Browser):
     patient = registered_patient(server, page, first="Rosa", last="Quintana")
     staff = make_staff(server, name="Lena Labdesk")
-    office = _staff_page(browser, server)
+    office = desk_page(browser, server)
     sign_in(office, staff, lands_on=ADMIN_HOME)
     open_patient_page(office, patient)
 

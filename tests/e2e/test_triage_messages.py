@@ -4,7 +4,6 @@ with when to expect a reply, and the office's queue, left open, shows it on top 
 minute until a nurse acknowledges it."""
 from __future__ import annotations
 
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 from sqlmodel import delete, select
 
@@ -14,25 +13,12 @@ from carespace_app.models import MessageThread, PracticeSettings, UrgentItem
 from carespace_app.services.records import business_hours, messaging, practice_settings, urgent
 from carespace_app.services.records.symptoms import call_now, office_tel
 
+from .axe_check import assert_accessible
 from .people import hydrated, make_staff, registered_patient, sign_in, unique
 from .phone import assert_fits_phone
 from .records_office import _patient_id, _user, office
 
 ADMIN_HOME = r"/admin/?$"
-BLOCKING = ("serious", "critical")
-_axe = Axe()
-
-
-def assert_accessible(page: Page, where: str) -> None:
-    """axe-core: no serious or critical violation on what the page shows now."""
-    page.mouse.move(0, 0)  # no hover colours (the last link clicked is under the pointer)
-    page.wait_for_timeout(300)  # a dialog's fade-in ends (half-faded text reads as faint)
-    found = [f"{v['id']} ({v['impact']}): {v['help']} at "
-             + "; ".join(" ".join(map(str, n.get("target", []))) for n in v["nodes"][:5])
-             for v in _axe.run(page).response["violations"] if v.get("impact") in BLOCKING]
-    assert not found, f"{where}: " + "\n".join(found)
-
-
 def _threads(server, patient) -> list[MessageThread]:
     with office(server) as db:
         return list(db.exec(select(MessageThread).where(

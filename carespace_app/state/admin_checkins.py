@@ -14,7 +14,8 @@ from carespace_app.clock import utcnow
 from carespace_app.services.errors import ValidationError
 from carespace_app.services.records import checkin_schedule, checkins, symptoms
 from carespace_app.state.admin import AdminState, int_or_none
-from carespace_app.state.checkin import HistoryRow, SymptomChoice, show_history, show_symptom
+from carespace_app.state.checkin import (HistoryRow, SymptomChoice, show_history, show_symptom,
+                                         who_answered)
 from carespace_app.state.session import form_errors
 
 FIELDS = ("every_days", "starts_on", "ends_on", "symptoms")
@@ -132,12 +133,10 @@ class AdminCheckinsState(AdminState):
             self.latest_when, self.latest_who, self.latest = "", "", []
         else:
             self.latest_when = timefmt.when(latest.submitted_at, now=now)
-            self.latest_who = latest.submitted_by + (" (caregiver)" if latest.submitted_as == "caregiver" else "")
+            self.latest_who = who_answered(latest)
             self.latest = [
-                GradeRow(name=s.name, answer=f"{s.word(latest.grades[s.key])}"
-                         + ("" if s.kind == symptoms.YES_NO else f" ({latest.grades[s.key]})"),
-                         severe=(latest.grades[s.key] >= 1 if s.kind == symptoms.YES_NO
-                                 else latest.grades[s.key] >= symptoms.SEVERE))
+                GradeRow(name=s.name, answer=s.answer(latest.grades[s.key]),
+                         severe=s.severe(latest.grades[s.key]))
                 for s in symptoms.SYMPTOMS if s.key in latest.grades]
 
     async def _refresh(self) -> None:

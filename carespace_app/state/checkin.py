@@ -11,7 +11,7 @@ axis proportional to time) and a table.
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import reflex as rx
 
@@ -31,7 +31,7 @@ INTRO = (f"A few questions about how you have felt in the last {symptoms.RECALL_
          "about 2 minutes. Your answers go to your care team.")
 NO_HISTORY = "No answered check-ins yet."
 CAREGIVER_NOTE = "You are answering for {name}. Answer as they would."
-OFFICE_VIEW_NOTE = "The office sees this check-in as the patient does; only the patient or a caregiver can send it."
+CAREGIVER_MARK = " (caregiver)"
 
 
 @dataclasses.dataclass
@@ -97,7 +97,7 @@ class CheckinState(PortalState):
     chart_ticks: list[float] = []
     history_empty: bool = False
     _checkin_id: int = 0
-    _history: list[dict] = []  # [{"at": iso, "when": text, "who": name, "grades": {...}}]
+    _history: list[dict] = []  # [{"day": chart x, "when": text, "who": name, "grades": {...}}]
 
     # --- the page ---
 
@@ -229,9 +229,8 @@ class CheckinState(PortalState):
 def show_history(state, shown: checkins.History) -> None:
     """The answered check-ins into ``state``: kept whole server-side (``_history``, never
     sent), one symptom's series shown (the one chosen before, else the first)."""
-    state._history = [{"at": c.submitted_at.isoformat(), "when": timefmt.when(c.submitted_at),
-                       "who": c.submitted_by + (" (caregiver)" if c.submitted_as == "caregiver" else ""),
-                       "grades": dict(c.grades)} for c in shown.checkins]
+    state._history = [{"day": chart_day(c.submitted_at), "when": timefmt.when(c.submitted_at),
+                       "who": who_answered(c), "grades": dict(c.grades)} for c in shown.checkins]
     state.history_choices = [SymptomChoice(key=k, name=symptoms.BY_KEY[k].name)
                              for k in shown.asked]
     state.history_empty = not shown.checkins
@@ -239,6 +238,11 @@ def show_history(state, shown: checkins.History) -> None:
     if state.history_symptom not in keys:
         state.history_symptom = keys[0] if keys else ""
     _show_series(state)
+
+
+def who_answered(answered: checkins.AnsweredCheckin) -> str:
+    """ "Rosa Alvarez"; a caregiver's answer: "Maria Alvarez (caregiver)"."""
+    return answered.submitted_by + (CAREGIVER_MARK if answered.submitted_as == "caregiver" else "")
 
 
 def show_symptom(state, key: str) -> None:
@@ -259,11 +263,11 @@ def symptom_series(history: list[dict], key: str):
     item = symptoms.BY_KEY.get(key)
     if item is None:
         return "", [], [], []
-    points = [(datetime.fromisoformat(c["at"]), c["when"], c["who"], c["grades"][item.key])
+    points = [(c["day"], c["when"], c["who"], c["grades"][item.key])
               for c in history if item.key in c["grades"]]
-    chart = [{"day": chart_day(at), "grade": grade, "date": when, "answer": item.word(grade)}
-             for at, when, _, grade in points]
-    ticks = sorted({chart_day(at) for at, *_ in points})
+    chart = [{"day": day, "grade": grade, "date": when, "answer": item.word(grade)}
+             for day, when, _, grade in points]
+    ticks = sorted({day for day, *_ in points})
     rows = [HistoryRow(when=when, answer=item.word(grade), grade=grade, who=who)
             for _, when, who, grade in reversed(points)]
     return item.name, rows, chart, ticks

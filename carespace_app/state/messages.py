@@ -26,17 +26,16 @@ import reflex as rx
 from carespace_app import routes, timefmt
 from carespace_app.clock import utcnow
 from carespace_app.services.errors import NotAllowed
-from carespace_app.services.records import messaging, red_flags
+from carespace_app.services.records import messaging
 from carespace_app.state.portal import PortalState
 from carespace_app.state.session import NO_ACCESS, Viewer
 
 PAGE_SIZE = 20
 SENT = "Your message was sent. The reply below says when to expect an answer from the care team."
-SENT_URGENT = ("Your message was sent and marked urgent for the care team. If you have not "
-               "called the office yet, please call now.")
+CALL_IF_NOT_YET = "If you have not called the office yet, please call now."
+SENT_URGENT = f"Your message was sent and marked urgent for the care team. {CALL_IF_NOT_YET}"
 REPLY_SENT = "Your reply was sent."
-REPLY_SENT_URGENT = ("Your reply was sent and marked urgent for the care team. If you have not "
-                     "called the office yet, please call now.")
+REPLY_SENT_URGENT = f"Your reply was sent and marked urgent for the care team. {CALL_IF_NOT_YET}"
 DRAFT_OFFER = "You have an unsent message"
 DRAFT_NEW = "New message"
 DRAFT_REPLY = "Reply in “{subject}”"
@@ -105,13 +104,9 @@ class MessageRow:
 
 @dataclasses.dataclass
 class Flagged:
-    """A send refused for its red flags: nothing was stored."""
+    """A send refused for its red flags: nothing was stored. ``sentence``: what was found."""
 
-    flags: list
-
-    @property
-    def sentence(self) -> str:
-        return messaging.RED_FLAG_FOUND.format(flags=red_flags.in_words(self.flags))
+    sentence: str
 
 
 def _thread_row(t: messaging.ThreadSummary) -> ThreadRow:
@@ -185,7 +180,7 @@ def _send_new(category: str, subject: str, body: str, key: str, anyway: bool):
         try:
             return _list_page(0, start=start)(db, viewer)
         except messaging.RedFlagsFound as found:  # raised before anything was written
-            return Flagged(found.flags)
+            return Flagged(found.sentence)
     return work
 
 
@@ -196,7 +191,7 @@ def _send_reply(thread_id: int, body: str, key: str, anyway: bool):
                                    clock=utcnow, patient_id=viewer.patient_id,
                                    send_anyway=anyway)
         except messaging.RedFlagsFound as found:  # raised before anything was written
-            return Flagged(found.flags)
+            return Flagged(found.sentence)
     return work
 
 

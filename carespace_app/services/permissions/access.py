@@ -71,6 +71,11 @@ def _refuse(db: Session, user: Optional[User], *, audit_action: str, action: str
     return NotAllowed()
 
 
+def row_id(value) -> bool:
+    """An id a table could hold (the browser may send anything; SQLite refuses huge ints)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
+
+
 def _patient_exists(db: Session, patient_id) -> bool:
     # An id no database column could hold names nothing (SQLite refuses to look it up).
     return (isinstance(patient_id, int) and -2**63 <= patient_id < 2**63

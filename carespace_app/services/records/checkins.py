@@ -11,7 +11,7 @@ of the office's queue (urgent.py). Services never commit (db.session_scope).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Mapping, Optional
 
@@ -100,16 +100,10 @@ class AnsweredCheckin:
 class History:
     checkins: list[AnsweredCheckin]  # oldest first
     asked: tuple[str, ...]  # every symptom answered at least once, in the questions' order
-    missed: int = 0  # expired unanswered, within the same span
-    latest_urgent: list[str] = field(default_factory=list)
+    missed: int = 0  # expired unanswered
 
 
 # --- the office: enrol, change, stop -------------------------------------------------
-
-
-def _row_id(value) -> bool:
-    """An id a table could hold (the browser may send anything; SQLite refuses huge ints)."""
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
 
 
 def _live_plan(db: Session, patient_id: int) -> Optional[CheckinPlan]:
@@ -130,7 +124,7 @@ def _plan_view(plan: CheckinPlan, now: datetime) -> PlanView:
 def plan_for(db: Session, actor: User, patient_id: int, *, clock: Clock) -> Optional[PlanView]:
     """The patient's live plan (the office's patient page), or None; the read is audited."""
     access.require_staff(db, actor, action="checkins.plan", clock=clock)
-    if not _row_id(patient_id) or db.get(Patient, patient_id) is None:
+    if not access.row_id(patient_id) or db.get(Patient, patient_id) is None:
         raise NotFound(PATIENT_NOT_FOUND)
     plan = _live_plan(db, patient_id)
     trail.record(db, "checkin_plan.viewed", actor=actor, role=trail.role_of(actor),
@@ -143,7 +137,7 @@ def enrol(db: Session, actor: User, patient_id: int, *, every_days: int, starts_
     """Start (or change) the patient's check-ins. A start today opens the first one now
     (after 8 AM). A change keeps what was answered and applies from the next check-in."""
     access.require_staff(db, actor, action="checkins.enrol", clock=clock)
-    patient = db.get(Patient, patient_id) if _row_id(patient_id) else None
+    patient = db.get(Patient, patient_id) if access.row_id(patient_id) else None
     if patient is None:
         raise NotFound(PATIENT_NOT_FOUND)
     if isinstance(every_days, bool) or every_days not in schedule.INTERVALS:
@@ -170,9 +164,8 @@ def enrol(db: Session, actor: User, patient_id: int, *, every_days: int, starts_
                            created_by_user_id=actor.id, created_at=now, updated_at=now)
         action = "checkins.enrolled"
     else:
-        if (plan.starts_on, plan.every_days) != (starts_on, every_days):
-            # A new schedule: the open check-in (if any) stays open until the new one opens.
-            _close_open(db, plan.id, now, status=None)
+        # A new schedule: an open check-in stays open until the new schedule's next one
+        # opens (the sweep expires it then).
         plan.every_days, plan.starts_on, plan.ends_on = every_days, starts_on, ends_on
         plan.symptoms = symptoms.keys_to_text(chosen)
         plan.updated_at = now
@@ -195,18 +188,10 @@ def stop(db: Session, actor: User, patient_id: int, *, clock: Clock) -> None:
     now = clock()
     plan.stopped_at, plan.stopped_by_user_id = now, actor.id
     db.add(plan)
-    _close_open(db, plan.id, now, status=CHECKIN_EXPIRED)
+    db.exec(update(Checkin).where(Checkin.plan_id == plan.id, Checkin.status == CHECKIN_OPEN)
+            .values(status=CHECKIN_EXPIRED, closes_at=now))
     trail.record(db, "checkins.stopped", actor=actor, role=trail.role_of(actor),
                  patient_id=patient_id, detail="", clock=clock)
-
-
-def _close_open(db: Session, plan_id: int, now: datetime, *, status: Optional[str]) -> None:
-    """The plan's open check-in ends now (``status`` None: it stays open, closing when the
-    next one opens, which open_due decides)."""
-    if status is None:
-        return
-    db.exec(update(Checkin).where(Checkin.plan_id == plan_id, Checkin.status == CHECKIN_OPEN)
-            .values(status=status, closes_at=now))
 
 
 # --- the server's sweep: open, expire, remind -----------------------------------------
@@ -360,7 +345,7 @@ def _answerable(db: Session, actor: User, patient_id: int, checkin_id: int, *, a
         trail.record_refusal(db, "access.refused", actor=actor, patient_id=patient_id,
                              detail=f"{action}: the office cannot answer", clock=clock)
         raise NotAllowed(STAFF_CANNOT_ANSWER)
-    checkin = db.get(Checkin, checkin_id) if _row_id(checkin_id) else None
+    checkin = db.get(Checkin, checkin_id) if access.row_id(checkin_id) else None
     if checkin is None or checkin.patient_id != patient_id:
         raise access.refuse_unknown(db, actor, action=action, what=f"check-in {checkin_id!r}",
                                     clock=clock)
@@ -493,7 +478,7 @@ def latest_for_staff(db: Session, actor: User, patient_id: int, *,
                      clock: Clock) -> Optional[AnsweredCheckin]:
     """The last answered check-in, at a glance on the office's patient page; audited."""
     access.require_staff(db, actor, action="checkin.latest", clock=clock)
-    if not _row_id(patient_id) or db.get(Patient, patient_id) is None:
+    if not access.row_id(patient_id) or db.get(Patient, patient_id) is None:
         raise NotFound(PATIENT_NOT_FOUND)
     trail.record(db, "checkin.latest_viewed", actor=actor, role=trail.role_of(actor),
                  patient_id=patient_id, detail="", clock=clock)

@@ -80,8 +80,10 @@ class RedFlagsFound(ValidationError):
     "Send anyway": nothing was stored. ``flags``: what was found, as the office wrote it."""
 
     def __init__(self, flags: list[str]):
-        super().__init__(RED_FLAG_FOUND.format(flags=red_flags.in_words(flags)) + " " + call_now(),
-                         field="body")
+        # ``sentence``: what was found (the page puts the call-now box beside it); the error's
+        # own text adds the call-now sentence, for any caller that shows only that.
+        self.sentence = RED_FLAG_FOUND.format(flags=red_flags.in_words(flags))
+        super().__init__(self.sentence + " " + call_now(), field="body")
         self.flags = list(flags)
 
 
@@ -606,13 +608,12 @@ def assign(db: Session, actor: User, thread_id: int, assignee_id: Optional[int],
            clock: Clock) -> Optional[str]:
     """Staff give a conversation to a staff member (None: to nobody); returns their name."""
     access.require_staff(db, actor, action="thread.assign", clock=clock)
-    thread = db.get(MessageThread, thread_id) if isinstance(thread_id, int) else None
+    thread = db.get(MessageThread, thread_id) if access.row_id(thread_id) else None
     if thread is None:
         raise NotFound("That conversation was not found.")
     name = None
     if assignee_id is not None:
-        chosen = (db.get(User, assignee_id)
-                  if isinstance(assignee_id, int) and not isinstance(assignee_id, bool) else None)
+        chosen = db.get(User, assignee_id) if access.row_id(assignee_id) else None
         if chosen is None or not (chosen.is_staff and chosen.is_active):
             raise ValidationError(ASSIGN_WHO, field="assignee")
         name = chosen.full_name

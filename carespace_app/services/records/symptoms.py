@@ -45,6 +45,14 @@ class Symptom:
             return ""
         return self.words[grade]
 
+    def answer(self, grade: int) -> str:
+        """The answer as the office reads it: "Severe (3)"; a yes/no one: "Yes"."""
+        return self.word(grade) if self.kind == YES_NO else f"{self.word(grade)} ({grade})"
+
+    def severe(self, grade: int) -> bool:
+        """Escalated on its own, whatever came before: 3 or 4, or "yes"."""
+        return grade >= 1 if self.kind == YES_NO else grade >= SEVERE
+
 
 # Every question asks about the same span (the standard recall of patient-reported
 # symptom questionnaires, whichever the schedule): one place for it.
@@ -111,12 +119,12 @@ class Finding:
         item = BY_KEY.get(self.symptom)
         if item is None:
             return f"{self.symptom}: {self.grade}"
+        now = f"{item.name}: {item.answer(self.grade)}"
         if item.kind == YES_NO:
-            return f"{item.name}: {item.word(self.grade)}"
-        now = f"{item.name}: {item.word(self.grade)} ({self.grade})"
+            return now
         if self.previous is None:
             return f"{now}, no earlier answer"
-        return f"{now}, last time {item.word(self.previous)} ({self.previous})"
+        return f"{now}, last time {item.answer(self.previous)}"
 
     def as_json(self) -> dict:
         return {"symptom": self.symptom, "grade": self.grade, "previous": self.previous}
@@ -129,10 +137,7 @@ def findings(answers: Mapping[str, int], previous: Mapping[str, int]) -> list[Fi
         if item.key not in answers:
             continue
         grade, before = answers[item.key], previous.get(item.key)
-        if item.kind == YES_NO:
-            escalate = grade >= 1
-        else:
-            escalate = grade >= SEVERE or (before is not None and grade - before >= RISE)
-        if escalate:
+        rose = item.kind != YES_NO and before is not None and grade - before >= RISE
+        if item.severe(grade) or rose:
             found.append(Finding(item.key, grade, before))
     return found

@@ -118,11 +118,6 @@ def open_ids(db: Session, actor: User, *, clock: Clock) -> list[int]:
                         .order_by(UrgentItem.created_at, UrgentItem.id).limit(QUEUE_MAX)).all())
 
 
-def _row_id(value) -> bool:
-    """An id a table could hold (the browser may send anything; SQLite refuses huge ints)."""
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
-
-
 def acknowledge(db: Session, actor: User, item_id: int, *, note: str, clock: Clock) -> None:
     """The item leaves the top of the queue; who, when and the note are kept and audited.
     Two staff acknowledging at once: the first stands, the second is told who did."""
@@ -133,7 +128,7 @@ def acknowledge(db: Session, actor: User, item_id: int, *, note: str, clock: Clo
         raise ValidationError(NOTE_MISSING, field="note")
     if len(note) > NOTE_MAX:
         raise ValidationError(NOTE_TOO_LONG.format(limit=NOTE_MAX), field="note")
-    item = db.get(UrgentItem, item_id) if _row_id(item_id) else None
+    item = db.get(UrgentItem, item_id) if access.row_id(item_id) else None
     if item is None:
         raise NotFound(ITEM_NOT_FOUND)
     now = clock()

@@ -71,13 +71,21 @@ class Wire:
                     self.router_data = event["router_data"]
 
     def open(self, path: str) -> None:
-        """Load a page and wait until its socket is open and has sent its first event."""
-        self.router_data = None
+        """Load a page and wait until its load has run: its socket is open, and the answer
+        that says the page is hydrated has come. (The hydration's first answer re-sends the
+        tab's state as it was, an earlier alert included: an event sent before the load ran
+        could take that old alert for its answer.)"""
+        self.router_data, seen = None, len(self.answers)
         self.page.goto(path)
         deadline = time.time() + 30
-        while self.router_data is None and time.time() < deadline:
+        while not (self.router_data is not None and self._hydrated(seen)) and time.time() < deadline:
             self.page.wait_for_timeout(100)
         assert self.router_data is not None, f"{path}: the page's event socket never opened"
+        assert self._hydrated(seen), f"{path}: the page's load never finished"
+
+    def _hydrated(self, seen: int) -> bool:
+        return any(values.get("is_hydrated_rx_state_") is True
+                   for delta in self.answers[seen:] for values in delta.values())
 
     def send(self, name: str, payload: dict, *, answered_by: str):
         """Send one event and return the value of var ``answered_by`` in the answer, the

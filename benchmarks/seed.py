@@ -67,7 +67,7 @@ def fill(db: Session, user: models.User, patient_id: int, count: int, *, now=Non
         db.execute(insert(models.LabReport), [
             dict(patient_id=patient_id, panel=f"Panel {n}", collected_at=start + timedelta(hours=n),
                  resulted_at=start + timedelta(hours=n, minutes=30), ordering_provider="Dr. Park",
-                 created_at=start)
+                 created_at=start, released_at=start)
             for n in rows])
     db.commit()
     threads = db.exec(select(models.MessageThread.id, models.MessageThread.last_message_at)

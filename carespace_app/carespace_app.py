@@ -11,6 +11,7 @@ from carespace_app.frontend_errors import log_frontend_error
 from carespace_app.http import backend_routes, security_headers
 from carespace_app.jobs import start_background_jobs
 from carespace_app.pages import access, admin_pages, people, records
+from carespace_app.pages import shared_record
 from carespace_app.pages.public import forgot_password_page, register_page, reset_password_page, sign_in_page
 from carespace_app.state.session import SessionState
 from carespace_app.event_budget import EventBudgetMiddleware
@@ -59,6 +60,7 @@ records.register(app)
 access.register(app)
 people.register(app)
 admin_pages.register(app)
+shared_record.register(app)  # /shared: a share link, no sign-in (issue #16)
 
 if get_settings().run_background_jobs:
     app.register_lifespan_task(start_background_jobs)

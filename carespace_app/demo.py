@@ -17,6 +17,7 @@ from carespace_app.config import get_settings
 from carespace_app.models import (
     APPOINTMENT_CANCELLED,
     APPOINTMENT_SCHEDULED,
+    HOLD_PATIENT,
     RELATION_CAREGIVER,
     RELATION_SELF,
     THREAD_CLOSED,
@@ -27,6 +28,7 @@ from carespace_app.models import (
     CHECKIN_OPEN,
     URGENT_CHECKIN,
     Appointment,
+    ResultHoldChoice,
     CaregiverGrant,
     Checkin,
     CheckinAnswer,
@@ -115,6 +117,13 @@ RANGES = {
     "CA-125": ("U/mL", None, 35.0, None, None),
     "CEA": ("ng/mL", None, 3.0, None, None),
 }
+# The LOINC codes the office entered (issue #16: they go into the FHIR download).
+LOINC = {"WBC": "6690-2", "Hemoglobin (female)": "718-7", "Hemoglobin (male)": "718-7",
+         "Platelets": "777-3", "Glucose": "2345-7", "Creatinine": "2160-0", "Potassium": "2823-3",
+         "ALT": "1742-6", "CA-125": "10334-1", "CEA": "2039-6"}
+# Rosa chose to see tumour markers only after her care team reviewed them, at most this many
+# days (issue #16); her newest CA-125, drawn yesterday, waits for that review.
+ROSA_HOLD_DAYS = 7
 CBC, CMP = "Complete Blood Count (CBC)", "Comprehensive Metabolic Panel (CMP)"
 # (panel, days before today it was drawn, {test: value}); Rosa's platelets at day -63 are critical.
 ROSA_LABS = [
@@ -129,7 +138,8 @@ ROSA_LABS = [
     (CMP, -63, {"Glucose": 101, "Creatinine": 1.0, "Potassium": 4.0, "ALT": 30}),
     (CMP, -7, {"Glucose": 96, "Creatinine": 0.9, "Potassium": 4.4, "ALT": 24}),
 ] + [("Tumor marker: CA-125", day, {"CA-125": value})
-     for day, value in ((-175, 412), (-147, 286), (-119, 151), (-63, 88), (-35, 41), (-7, 29))]
+     for day, value in ((-175, 412), (-147, 286), (-119, 151), (-63, 88), (-35, 41), (-7, 29),
+                        (-1, 24))]
 JAMES_LABS = [
     (CBC, day, {"WBC": w, "Hemoglobin (male)": h, "Platelets": p})
     for day, w, h, p in ((-170, 7.1, 14.1, 232), (-128, 5.4, 13.2, 198), (-86, 4.6, 12.9, 176),
@@ -291,9 +301,15 @@ def seed_demo(db: Session, *, clock: Clock) -> dict:
             # Blood counts come back the same morning; tumor markers go out and take a day.
             resulted = collected + (timedelta(hours=26) if "Tumor" in panel else timedelta(hours=3))
             resulted = min(resulted, now)
+            tumour = "Tumor" in panel
+            held = patient is rosa and tumour and days == -1  # her choice: reviewed first
             report = LabReport(patient_id=patient.id, panel=panel, collected_at=collected,
                                resulted_at=resulted, ordering_provider=ordering,
-                               created_by_user_id=luis.id, created_at=resulted)
+                               created_by_user_id=luis.id, created_at=resulted,
+                               category="Tumour markers" if tumour else "Other labs",
+                               released_at=None if held else resulted,
+                               release_by=resulted + timedelta(days=ROSA_HOLD_DAYS) if held else None,
+                               hold_kind=HOLD_PATIENT if held else "")
             db.add(report)
             db.flush()
             report_count += 1
@@ -304,8 +320,12 @@ def seed_demo(db: Session, *, clock: Clock) -> dict:
                                  value_text=str(value), unit=unit,  # as the lab wrote it
                                  ref_low=low, ref_high=high, critical_low=crit_low,
                                  critical_high=crit_high, collected_at=collected,
+                                 loinc=LOINC.get(test, ""),
                                  flag=compute_flag(float(value), low, high, crit_low, crit_high)))
                 result_count += 1
+
+    db.add(ResultHoldChoice(patient_id=rosa.id, category="Tumour markers",
+                            hold_days=ROSA_HOLD_DAYS, updated_at=now))
 
     # --- conversations with the office
     authors = {"maria": maria, "dana": dana, "luis": luis}

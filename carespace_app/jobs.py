@@ -1,5 +1,6 @@
-"""Background work in the server process: the outbox sender, and the check-in sweep
-(open the check-ins that are due, expire the ones that closed, send reminders)."""
+"""Background work in the server process: the outbox sender, and the sweep (open the
+check-ins that are due, expire the ones that closed, send reminders; release the lab
+reports whose hold has ended)."""
 from __future__ import annotations
 
 import asyncio
@@ -26,15 +27,19 @@ async def start_background_jobs():
 
 async def run_checkin_sweep(stop: "asyncio.Event | None" = None) -> None:
     """Every policy.CHECKIN_SWEEP_EVERY: open due check-ins (with their emails), expire
-    closed ones, send reminders. Each worker may run it: the sweep is idempotent."""
+    closed ones, send reminders; release held lab reports whose date has come (with their
+    emails). Each worker may run it: the sweep is idempotent, and a report is released
+    once (result_release)."""
     from carespace_app import policy
     from carespace_app.clock import utcnow
     from carespace_app.db import session_scope
-    from carespace_app.services.records import checkins
+    from carespace_app.services.records import checkins, result_release
 
     def once():
         with session_scope() as db:
-            return checkins.sweep(db, clock=utcnow)
+            checkins.sweep(db, clock=utcnow)
+        with session_scope() as db:
+            result_release.release_due(db, clock=utcnow)
 
     stop = stop or asyncio.Event()
     while not stop.is_set():

@@ -51,6 +51,11 @@ FLAG_HIGH = "high"
 FLAG_CRITICAL_LOW = "critical low"
 FLAG_CRITICAL_HIGH = "critical high"
 
+# Issue #16: the patient chooses per category whether new results show at once.
+RESULT_CATEGORIES = ("Tumour markers", "Pathology", "Imaging", "Other labs")
+HOLD_PATIENT = "patient"
+HOLD_CLINICIAN = "clinician"
+
 OUTBOX_QUEUED = "queued"
 OUTBOX_SENDING = "sending"
 OUTBOX_SENT = "sent"
@@ -515,6 +520,7 @@ class LabReport(SQLModel, table=True):
     __tablename__ = "lab_reports"
     __table_args__ = (
         Index("ix_lab_reports_patient_resulted", "patient_id", "resulted_at"),
+        Index("ix_lab_reports_held", "released_at", "release_by"),  # the release sweep
         # A retried save of the same form carries the same key: stored once. (A unique
         # index, not a constraint: SQLite adds it without rebuilding the table.)
         Index("uq_lab_reports_client_key", "created_by_user_id", "client_key", unique=True),
@@ -529,6 +535,59 @@ class LabReport(SQLModel, table=True):
     created_by_user_id: Optional[int] = Field(default=None, foreign_key="users.id")
     created_at: UTCNaive = Field(default_factory=utcnow)
     client_key: Optional[str] = Field(default=None, max_length=64)
+    # Issue #16 (services/records/result_release.py): when the patient's side may see it.
+    # RESULT_CATEGORIES; the patient's hold follows the category.
+    category: str = Field(default="Other labs", max_length=40)
+    # None while held: nothing of the report reaches the patient's side. Set when it is
+    # stored (result_release: at once, unless held); reports from before #16 were shown
+    # when entered (the migration copies created_at).
+    released_at: Optional[UTCNaive] = None
+    release_by: Optional[UTCNaive] = None  # a held report releases by itself then
+    hold_kind: str = Field(default="", max_length=12)  # "" | HOLD_PATIENT | HOLD_CLINICIAN
+    hold_reason: str = Field(default="", max_length=60)  # CLINICIAN_HOLD_REASONS
+    hold_note: str = Field(default="", max_length=500)
+    held_by_user_id: Optional[int] = Field(default=None, foreign_key="users.id")
+    reviewed_at: Optional[UTCNaive] = None
+    reviewed_by_user_id: Optional[int] = Field(default=None, foreign_key="users.id")
+
+
+class ResultHoldChoice(SQLModel, table=True):
+    """A patient's own choice for one category of results: shown at once (no row, or
+    hold_days 0) or held until reviewed, at most hold_days. Set only by the patient."""
+
+    __tablename__ = "result_hold_choices"
+    __table_args__ = (UniqueConstraint("patient_id", "category", name="uq_result_hold_choice"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patients.id")
+    category: str = Field(max_length=40)
+    hold_days: int = Field(default=0)
+    updated_at: UTCNaive = Field(default_factory=utcnow)
+
+
+class ShareLink(SQLModel, table=True):
+    """A link a patient gives someone to read their record (issue #16): the token and the
+    passcode are stored only as hashes; it expires, can be revoked, and locks after too
+    many wrong passcodes."""
+
+    __tablename__ = "share_links"
+    __table_args__ = (Index("ix_share_links_patient", "patient_id", "created_at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patients.id")
+    created_by_user_id: int = Field(foreign_key="users.id")
+    token_hash: str = Field(max_length=64, unique=True)
+    passcode_hash: str = Field(max_length=64)
+    label: str = Field(default="", max_length=120)  # who it is for, as the patient wrote it
+    # What it shows: the record from..to, messages or not.
+    from_day: Optional[date] = None
+    to_day: Optional[date] = None
+    include_messages: bool = False
+    created_at: UTCNaive = Field(default_factory=utcnow)
+    expires_at: UTCNaive
+    revoked_at: Optional[UTCNaive] = None
+    wrong_passcodes: int = Field(default=0)
+    last_viewed_at: Optional[UTCNaive] = None
 
 
 class LabResult(SQLModel, table=True):
@@ -552,6 +611,7 @@ class LabResult(SQLModel, table=True):
     flag: str = Field(default=FLAG_NORMAL, max_length=20)
     collected_at: UTCNaive  # copied from the report for history
     corrected_at: Optional[UTCNaive] = None
+    loinc: str = Field(default="", max_length=16)  # optional, as the office entered it (#16)
 
 
 # --- practice content, audit and email ------------------------------------------
@@ -619,3 +679,8 @@ class OutboxEmail(SQLModel, table=True):
     claimed_at: Optional[UTCNaive] = None
     created_at: UTCNaive = Field(default_factory=utcnow)
     sent_at: Optional[UTCNaive] = None
+    # A file sent with the email (issue #16: a patient's record): its name and type, and the
+    # bytes only sealed (security.seal of their base64), dropped once delivered or logged.
+    attachment_name: Optional[str] = Field(default=None, max_length=120)
+    attachment_type: Optional[str] = Field(default=None, max_length=60)
+    sealed_attachment: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -72,6 +72,24 @@ REMINDER_BEFORE = timedelta(days=1)  # the .ics download's alarm
 DRAFT_DAYS = 7  # an unsent message is kept this long
 DRAFT_KEPT = timedelta(days=DRAFT_DAYS)
 
+# --- Download my record (issue #16: services/records/record_download.py) ------------------
+# The range a patient picks, at most this many years at a time. Ten years covers a whole
+# course of treatment and follow-up (survivorship care runs about five years) in one file,
+# while one request stays a bounded amount of work (the PDF is made in one go, in memory,
+# and travels to the browser in one message). Older years: another download.
+MAX_RECORD_RANGE_YEARS = 10
+# The range the page starts with: the last 12 months, up to today.
+DEFAULT_RECORD_RANGE_MONTHS = 12
+# "Email it" sends the record to an address the patient types, in the practice's name:
+# unbounded, an account is a free way to send anyone email (and a record) from the practice.
+# A patient sends one to a new doctor, a relative, themself; rarely more in a day. Counted
+# per patient (the patient and every caregiver together).
+MAX_RECORD_EMAILS_PER_DAY = 5
+RECORD_EMAIL_LIMIT_WINDOW = timedelta(hours=24)
+# An emailed record bigger than this is refused ("download it instead"): most mail servers
+# refuse messages over 10-25 MB, and the attachment grows by a third on the way.
+MAX_EMAILED_RECORD_BYTES = 10 * 1024 * 1024
+
 # --- between visits (issue #15: services/records/checkins.py, urgent.py) ---------------
 # Every check-in question asks about this span ("In the last 7 days, …").
 CHECKIN_RECALL = timedelta(days=7)
@@ -83,6 +101,31 @@ URGENT_HIGHLIGHT_AFTER = timedelta(minutes=30)
 # The office's queue asks for new urgent items this often while it is on screen, so one
 # appears within a minute without a reload (the only page that asks on its own).
 URGENT_REFRESH_EVERY = timedelta(seconds=30)
+
+# --- results on the patient's terms (issue #16: services/records/result_release.py) -------
+# The longest a result may wait: the patient's own hold (they choose 1 to this many days)
+# and a clinician's hold on one report. After it, the report is shown by itself.
+RESULT_HOLD_MAX_DAYS = 14
+# A clinician's hold ends on its date at this hour, the practice's time: when the office
+# is open to take the call a result may bring.
+HOLD_RELEASE_HOUR = 8
+
+# --- share links (issue #16: services/records/share_links.py) ---------------------------
+# The patient picks how long a link works, in whole days, at most SHARE_LINK_MAX_DAYS.
+SHARE_LINK_MAX_DAYS = 7
+SHARE_LINK_DAY_CHOICES = tuple(range(1, SHARE_LINK_MAX_DAYS + 1))
+SHARE_LINK_DEFAULT_DAYS = 3
+# The passcode the patient passes on: digits, read aloud in groups of four.
+SHARE_PASSCODE_DIGITS = 8
+# Wrong passcodes a link takes in its whole life; then it is locked for good (one in
+# 20 million for a guesser who holds the link itself).
+SHARE_LINK_MAX_WRONG = 5
+# Links of one patient that still work at once: a patient shares with a few people.
+SHARE_LINKS_ACTIVE_LIMIT = 20
+# Links that can't be opened (unknown, expired, revoked, locked) asked for from one client
+# address: after this many in the window the address is refused without a look-up.
+SHARE_LINK_MISSES_PER_ADDRESS = 20
+SHARE_LINK_MISS_WINDOW = timedelta(minutes=15)
 
 
 def in_words(span: timedelta, *, article: bool = False) -> str:

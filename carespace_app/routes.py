@@ -20,7 +20,9 @@ HELP = "/help"
 MANAGE_USERS = "/manage-users"
 SETTINGS = "/settings"
 RECORD_ACTIVITY = "/record-activity"
+SHARED = "/shared"  # a share link (issue #16): /shared#<token>, opened with a passcode, no sign-in
 CHECKIN = "/checkin"  # the symptom check-in (issue #15); ?view=history: its history
+RECORD = "/my-record"  # Download my record (issue #16)
 # Whose portal this tab can show: after access ended, or for someone with no portal.
 ACCESS = "/access"
 ADMIN = "/admin"  # the admin page opens on Patients
@@ -49,7 +51,7 @@ SIGNED_IN_COOKIE = "carespace_signed_in"
 # bookmark, or a link from an email (item_link). Nothing else is honoured: another host,
 # a backend route, a signed-out page.
 PORTAL_PAGES = frozenset({HOME, MESSAGES, APPOINTMENTS, LABS, RESOURCES, HELP, MANAGE_USERS,
-                          SETTINGS, RECORD_ACTIVITY, CHECKIN})
+                          SETTINGS, RECORD_ACTIVITY, CHECKIN, RECORD})
 ADMIN_PAGES = frozenset({ADMIN, ADMIN_PATIENT, ADMIN_MESSAGES, ADMIN_RESOURCES, ADMIN_OUTBOX,
                          ADMIN_AUDIT, ADMIN_STAFF, ADMIN_OFFICE})
 NEXT_MAX = 500  # a page path with its query; anything longer is not one of ours

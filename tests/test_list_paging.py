@@ -59,7 +59,7 @@ def add_lab_reports(db, patient, staff, count, clock):
     db.execute(insert(LabReport), [
         dict(patient_id=patient.id, panel=f"Panel {n}", collected_at=start + timedelta(days=n),
              resulted_at=start + timedelta(days=n, hours=4), ordering_provider="Dr. Park",
-             created_by_user_id=staff.id, created_at=start)
+             created_by_user_id=staff.id, created_at=start, released_at=start)
         for n in range(count)])
     db.commit()
     ids = [r.id for r in db.exec(LabReport.__table__.select()

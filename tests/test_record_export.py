@@ -277,3 +277,35 @@ def test_accents_and_degrees_survive_both_files(db, clock):
     assert resources(bundle, "Patient")[0]["name"][0]["given"] == ["Inés"]
     (observation,) = resources(bundle, "Observation")
     assert observation["valueQuantity"] == {"value": 101.3, "unit": "°F"}
+
+
+def test_a_loinc_code_the_office_entered_codes_its_observation(db, clock, practice):
+    """The lab form's optional LOINC code (issue #16) becomes the Observation's coding;
+    a test entered without one keeps its name only."""
+    enter(db, practice.staff, practice.alice, clock, datetime(2026, 1, 3, 18, 0), "Tumour markers", [
+        ResultInput("CA-125", "35.7", "U/mL", None, 35.0, loinc="10334-1"),
+        ResultInput("CEA", "2.9", "ng/mL", None, 5.0)])
+    bundle = record_export.fhir_bundle(export_of(db, clock, practice))
+    Bundle.model_validate(bundle)
+    codes = {o["code"]["text"]: o["code"].get("coding") for o in resources(bundle, "Observation")}
+    assert codes == {"CA-125": [{"system": "http://loinc.org", "code": "10334-1"}], "CEA": None}
+
+
+def test_a_held_report_is_not_in_the_record_until_it_is_released(db, clock, practice):
+    """A report held until reviewed (issue #16) is in neither file; once reviewed, it is."""
+    from carespace_app.services.records import result_release
+
+    held = labs.enter_report(
+        db, practice.staff, practice.alice.id, panel="Tumour markers",
+        collected_at=datetime(2026, 1, 3, 18, 0), resulted_at=datetime(2026, 1, 4, 18, 0),
+        ordering_provider="Dr. Anjali Rao", results=[ResultInput("CA-125", "88", "U/mL", None, 35.0)],
+        category="Tumour markers", clock=clock,
+        hold=result_release.ClinicianHold(reason=result_release.CLINICIAN_HOLD_REASONS[0], note="",
+                                          release_on=date(2026, 1, 9)))
+    export = export_of(db, clock, practice)
+    assert export.reports == [] and "CA-125" not in pdf_text(record_export.pdf_bytes(export))
+    assert resources(record_export.fhir_bundle(export), "Observation") == []
+    assert result_release.mark_reviewed(db, practice.staff, held, clock=clock)
+    export = export_of(db, clock, practice)
+    assert [r.id for r in export.reports] == [held]
+    assert "CA-125" in pdf_text(record_export.pdf_bytes(export))

@@ -96,6 +96,8 @@ def _name_menu() -> rx.Component:
             rx.menu.item("Settings", on_select=rx.redirect(routes.SETTINGS)),
             rx.cond(SessionState.relation == "self",
                     rx.menu.item("Who viewed my record", on_select=rx.redirect(routes.RECORD_ACTIVITY))),
+            # The patient's and every caregiver's (issue #16: caregivers download for the patient).
+            rx.menu.item("Download my record", on_select=rx.redirect(routes.RECORD)),
             rx.menu.separator(),
             rx.menu.item("Sign out", on_select=SessionState.sign_out),
         ),

@@ -14,6 +14,8 @@ from carespace_app.components.shell import portal_page
 from carespace_app.components.ui import error_callout
 from carespace_app.config import get_settings
 from carespace_app.services.records.labs import CRITICAL_CALL
+
+NO_RESULTS = "No lab results yet. They appear here when they are ready."
 from carespace_app.state.labs import LabsState
 
 LINE = "var(--teal-11)"
@@ -213,6 +215,13 @@ def history_dialog() -> rx.Component:
     )
 
 
+def _held_note(line) -> rx.Component:
+    # A result held until the care team reviews it (result_release): that it exists, and
+    # by when it appears; never what it is.
+    return rx.callout(line, icon="clock", color_scheme="blue", size="3", high_contrast=True,
+                      role="status", class_name="cs-held-note")
+
+
 def labs_page() -> rx.Component:
     return portal_page(
         "Labs",
@@ -222,12 +231,12 @@ def labs_page() -> rx.Component:
         loading_or(
             LabsState.loaded,
             rx.vstack(
+                rx.foreach(LabsState.held_notes, _held_note),
                 rx.cond(
                     LabsState.reports.length() > 0,
                     rx.el.ul(rx.foreach(LabsState.reports, _report), class_name="cs-list cs-list-gap",
                              aria_label="Lab reports"),
-                    empty_state("No lab results yet. They appear here as soon as the office "
-                                "enters them.", "flask-conical"),
+                    empty_state(NO_RESULTS, "flask-conical"),
                 ),
                 rx.cond(LabsState.opened_report != "",
                         rx.link(ALL_REPORTS, href=routes.LABS, size="3", class_name="cs-more-link")),

@@ -8,12 +8,15 @@ from carespace_app.state.appointments import AppointmentsState
 from carespace_app.state.checkin import CheckinState
 from carespace_app.state.labs import LabsState
 from carespace_app.state.messages import MessagesState
+from carespace_app.state.my_record import MyRecordState
 from carespace_app.state.portal import HomeState
+from carespace_app.state.share_links import ShareLinksState
 from carespace_app.pages.appointments import appointments_page
 from carespace_app.pages.checkin import checkin_page
 from carespace_app.pages.home import home_page
 from carespace_app.pages.labs import labs_page
 from carespace_app.pages.messages import messages_page
+from carespace_app.pages.my_record import my_record_page
 
 
 def register(app: rx.App) -> None:
@@ -25,3 +28,5 @@ def register(app: rx.App) -> None:
     app.add_page(labs_page, route=routes.LABS, title="Labs · CareSpace", on_load=LabsState.load)
     app.add_page(checkin_page, route=routes.CHECKIN, title="Symptom check-in · CareSpace",
                  on_load=CheckinState.load)
+    app.add_page(my_record_page, route=routes.RECORD, title="Download my record · CareSpace",
+                 on_load=[MyRecordState.load, ShareLinksState.load])

@@ -6,6 +6,9 @@ import reflex as rx
 from carespace_app import routes
 from carespace_app.components.shell import portal_page
 from carespace_app.components.ui import error_callout, field, notice_callout, primary_button, public_page, text_input
+from carespace_app.models import RESULT_CATEGORIES
+from carespace_app.policy import RESULT_HOLD_MAX_DAYS
+from carespace_app.services.records import result_release as release
 from carespace_app.state.settings import MESSAGE_EMAIL_LABEL, ConfirmEmailState, SettingsState as S
 from carespace_app.pages.admin_pages.layout import admin_shell
 from carespace_app.pages.public import link_problem, password_rules
@@ -128,12 +131,61 @@ def settings_page() -> rx.Component:
     return rx.cond(S.office, _office_settings(), _portal_settings())
 
 
+def _result_choice(category: str, n: int) -> rx.Component:
+    """One kind of result: right away, or held until reviewed for at most N days."""
+    days_id = f"result_days_{n}"
+    return rx.el.fieldset(
+        rx.el.legend(category, class_name="cs-label"),
+        rx.radio_group.root(
+            rx.vstack(
+                rx.el.label(rx.radio_group.item(value="now"), release.CHOICE_NOW,
+                            class_name="cs-radio-target"),
+                rx.el.label(rx.radio_group.item(value="hold"), release.CHOICE_HOLD_SHORT,
+                            class_name="cs-radio-target"),
+                spacing="1",
+            ),
+            value=S.result_mode[category], name=f"result_mode_{n}", size="3",
+            on_change=lambda v: S.set_result_mode(category, v),
+        ),
+        rx.cond(
+            S.result_mode[category] == "hold",
+            rx.hstack(
+                rx.el.label(release.CHOICE_DAYS_LABEL, html_for=days_id, class_name="cs-label"),
+                rx.el.select(
+                    *[rx.el.option(release.days_words(d), value=str(d))
+                      for d in range(1, RESULT_HOLD_MAX_DAYS + 1)],
+                    id=days_id, value=S.result_days[category], class_name="cs-select",
+                    on_change=lambda v: S.set_result_days(category, v),
+                ),
+                spacing="2", align="center", wrap="wrap",
+            ),
+        ),
+        class_name="cs-fieldset",
+    )
+
+
+def _result_choices_card() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("New test results", size="5", as_="h2"),
+            rx.text(release.CHOICES_EXPLAINED, size="3"),
+            error_callout(S.result_error),
+            *[_result_choice(c, n) for n, c in enumerate(RESULT_CATEGORIES)],
+            primary_button("Save choices for new results", on_click=S.save_result_choices,
+                           loading=S.result_saving),
+            spacing="3", align="stretch", width="100%",
+        ),
+        size="3",
+    )
+
+
 def _portal_settings() -> rx.Component:
     return portal_page(
         "Settings",
         rx.heading("Settings", size="7", as_="h1"),
         notice_callout(S.notice),
         _account_card(),
+        rx.cond(S.relation == "self", _result_choices_card()),
         rx.cond(
             S.relation == "self",
             rx.card(

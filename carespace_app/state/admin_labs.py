@@ -8,13 +8,13 @@ from __future__ import annotations
 import math
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Optional
 
 import reflex as rx
 
 from carespace_app.clock import utcnow
-from carespace_app.services.records import labs
+from carespace_app.services.records import labs, result_release
 from carespace_app.services.errors import ValidationError
 from carespace_app.timefmt import to_utc_naive, when
 from carespace_app.state.admin import AdminState, int_or_none
@@ -22,8 +22,14 @@ from carespace_app.state.session import form_errors
 
 FIRST_ROWS = 3
 MAX_ROWS = 40
-FIELDS = ("panel", "collected_at", "resulted_at", "ordering_provider", "results")
+FIELDS = ("panel", "collected_at", "resulted_at", "ordering_provider", "results", "category",
+          "hold_reason", "hold_note", "hold_release_on")
 SAVED = "Lab report saved. The flags below were worked out from the reference ranges."
+SAVED_HELD = ("Lab report saved and held: the patient sees only that a result is waiting, "
+              "until it is reviewed or released.")
+REVIEWED = "Marked reviewed. The patient can see it now and is told by email."
+REVIEWED_ALREADY_SHOWN = "Marked reviewed."
+RELEASED = "Released. The patient can see it now and is told by email."
 
 
 def _blank() -> dict[str, str]:
@@ -67,8 +73,22 @@ def _results(form: dict, rows: list[int]) -> list[labs.ResultInput]:
             ref_low=_number(form.get(f"low_{row}"), f"{label} reference low"),
             ref_high=_number(form.get(f"high_{row}"), f"{label} reference high"),
             critical_low=_number(form.get(f"critical_low_{row}"), f"{label} critical low"),
-            critical_high=_number(form.get(f"critical_high_{row}"), f"{label} critical high")))
+            critical_high=_number(form.get(f"critical_high_{row}"), f"{label} critical high"),
+            loinc=str(form.get(f"loinc_{row}", ""))))
     return found
+
+
+def _hold(form: dict) -> Optional[result_release.ClinicianHold]:
+    """The clinician's hold, when "Hold this report" is ticked."""
+    if str(form.get("hold", "")).lower() not in ("on", "true", "1"):
+        return None
+    try:
+        release_on = date.fromisoformat(str(form.get("hold_release_on", "")))
+    except ValueError:
+        release_on = None
+    return result_release.ClinicianHold(reason=str(form.get("hold_reason", "")),
+                                        note=str(form.get("hold_note", "")),
+                                        release_on=release_on)
 
 
 @dataclass
@@ -93,12 +113,17 @@ class ReportRow:
     resulted: str
     provider: str
     results: list[ResultRow]
+    category: str = ""
+    held: bool = False
+    reviewed: bool = False
+    release_status: str = ""
 
 
 def _report(r) -> ReportRow:
     return ReportRow(
         id=str(r.id), panel=r.panel, collected=when(r.collected_at), resulted=when(r.resulted_at),
-        provider=r.ordering_provider,
+        provider=r.ordering_provider, category=r.category, held=r.held, reviewed=r.reviewed,
+        release_status=r.release_status,
         results=[ResultRow(id=str(x.id), test=x.test_name, value=x.value_text, unit=x.unit,
                            reference=x.reference_text, flag=x.flag_label,
                            abnormal=x.flag != "normal", critical=x.critical,
@@ -115,6 +140,7 @@ class AdminLabsState(AdminState):
     # form sends the same key, and the service stores that report once.
     form_key: str = ""
     saving: bool = False
+    hold_open: bool = False  # "Hold this report" ticked: its reason, note and date show
     _last_saved: int = 0
 
     def _patient_id(self) -> Optional[int]:
@@ -124,7 +150,8 @@ class AdminLabsState(AdminState):
         patient_id = self._patient_id()
         if patient_id is None:
             return lambda db, v: None
-        return lambda db, v: labs.list_reports(db, v.user, patient_id, limit=20, clock=utcnow).items
+        return lambda db, v: labs.list_reports(db, v.user, patient_id, limit=20, clock=utcnow,
+                                               office=True).items
 
     def _show(self, got) -> None:
         if got.ok and got.value is not None:
@@ -139,7 +166,7 @@ class AdminLabsState(AdminState):
         if got.left:
             return
         self.rows, self.errors, self.form_error = list(range(FIRST_ROWS)), _blank(), ""
-        self.form_key, self.saving = uuid.uuid4().hex, False
+        self.form_key, self.saving, self.hold_open = uuid.uuid4().hex, False, False
         self._show(got)
 
     async def add_result_row(self):
@@ -160,7 +187,9 @@ class AdminLabsState(AdminState):
                 collected_at=_when(form, "collected_at", "collection"),
                 resulted_at=_when(form, "resulted_at", "result"),
                 ordering_provider=str(form.get("ordering_provider", "")),
-                results=_results(form, rows), clock=utcnow, client_key=key or None)
+                results=_results(form, rows), clock=utcnow, client_key=key or None,
+                category=str(form.get("category") or result_release.DEFAULT_CATEGORY),
+                hold=_hold(form))
 
         self.saving = True
         yield
@@ -177,8 +206,39 @@ class AdminLabsState(AdminState):
         self.rows = list(range(FIRST_ROWS))
         self.form_version += 1
         self.form_key = uuid.uuid4().hex
+        held = self.hold_open
+        self.hold_open = False
         await self._refresh()
-        yield self._flash("success", SAVED)
+        saved = next((r for r in self.reports if r.id == str(made.value)), None)
+        yield self._flash("success", SAVED_HELD if (saved.held if saved else held) else SAVED)
+
+    async def choose_hold(self, value: bool):
+        if (await self._office()).left:
+            return
+        self.hold_open = value is True
+
+    async def mark_reviewed(self, report_id: str):
+        wanted = int_or_none(report_id)
+        done = await self._office(lambda db, v: result_release.mark_reviewed(
+            db, v.user, wanted, clock=utcnow), what="mark lab report reviewed")
+        if done.left:
+            return
+        if not done.ok:
+            return self._flash("error", done.error)
+        await self._refresh()
+        return self._flash("success", REVIEWED if done.value else REVIEWED_ALREADY_SHOWN)
+
+    async def release_now(self, report_id: str):
+        wanted = int_or_none(report_id)
+        done = await self._office(lambda db, v: result_release.release_now(
+            db, v.user, wanted, clock=utcnow), what="release lab report")
+        if done.left:
+            return
+        if not done.ok:
+            await self._refresh()
+            return self._flash("error", done.error)
+        await self._refresh()
+        return self._flash("success", RELEASED)
 
     async def correct_result(self, form: dict):
         wanted = int_or_none(form.get("result_id", ""))

@@ -17,6 +17,7 @@ from carespace_app.services.permissions import caregivers
 from carespace_app.services.records import messaging
 from carespace_app.services.mail import office_outbox
 from carespace_app.services.records import patients
+from carespace_app.services.records import record_download
 from carespace_app.services.permissions import tab_access
 from carespace_app.services.onboarding.invitations import ACCESS_CODE_TEXT
 from carespace_app.timefmt import day, when
@@ -99,6 +100,13 @@ class AdminPatientState(AdminState):
     busy: bool = False
     # Bumped after a save so the uncontrolled form re-mounts with the stored values.
     form_version: int = 0
+    # Print record (PDF) for a patient at the desk (issue #16): the range the form starts
+    # with, its errors by field ("start", "end") and over the form.
+    desk_start: str = ""
+    desk_end: str = ""
+    desk_errors: dict[str, str] = {"start": "", "end": ""}
+    desk_error: str = ""
+    desk_busy: bool = False
 
     def _patient_id(self) -> Optional[int]:
         return int_or_none(self._page_param("id"))
@@ -157,6 +165,10 @@ class AdminPatientState(AdminState):
         self.errors = blank_errors()
         self.form_error = self.saved_note = ""
         self.busy = False
+        start, end = record_download.default_range(utcnow)
+        self._set_changed({"desk_start": start.isoformat(), "desk_end": end.isoformat(),
+                           "desk_errors": {"start": "", "end": ""}, "desk_error": "",
+                           "desk_busy": False})
         return await self._refresh()
 
     @rx.event
@@ -235,6 +247,30 @@ class AdminPatientState(AdminState):
             return self._flash("error", done.error)
         await self._refresh()
         return self._flash("success", "Access revoked. They can no longer open this portal.")
+
+    @rx.event
+    async def print_record(self, form: dict):
+        """Print record (PDF): the record for the dates chosen, as the patient would download
+        it, for a patient who asks at the desk (audited as record.printed_at_desk)."""
+        if self.desk_busy:
+            return
+        patient_id = self._patient_id()
+        form = form if isinstance(form, dict) else {}
+        start, end = str(form.get("start", ""))[:40], str(form.get("end", ""))[:40]
+        messages = form.get("messages") in ("on", "true", True)
+        self.desk_busy = True
+        yield
+        got = await self._office(lambda db, v: record_download.print_at_desk(
+            db, v.user, patient_id, start_text=start, end_text=end, include_messages=messages,
+            clock=utcnow, client_ip=v.client_ip), what="print record")
+        self.desk_busy = False
+        if got.left:
+            return
+        self.desk_errors, self.desk_error = form_errors(got, {"start": "", "end": ""})
+        if not got.ok:
+            return
+        made = got.value
+        yield rx.download(data=made.data, filename=made.filename, mime_type=made.content_type)
 
     async def view_as_patient(self):
         """Open the portal as this patient sees it (relation "staff"), read-only; audited."""

@@ -76,6 +76,13 @@ def _reports(offset: int):
                                                 limit=PAGE_SIZE, clock=utcnow)
 
 
+def _first_reports(db, viewer):
+    """The first page and the held results' lines ("1 result will appear …"); the lines
+    first: a hold that has ended releases its report there, and the list then shows it."""
+    held = labs.held_lines(db, viewer.user, viewer.patient_id, clock=utcnow)
+    return _reports(0)(db, viewer), held
+
+
 def _one_report(report_id: int):
     return lambda db, viewer: labs.open_report(db, viewer.user, viewer.patient_id, report_id,
                                                clock=utcnow)
@@ -121,6 +128,9 @@ class LabsState(PortalState):
     error: str = ""
     # The id of the one report this page shows (from ?report=N); "" shows them all.
     opened_report: str = ""
+    # Results held until the care team reviews them: that they exist and by when, never
+    # what they are (services/records/result_release.py).
+    held_notes: list[str] = []
 
     history_open: bool = False
     history_test: str = ""
@@ -151,9 +161,9 @@ class LabsState(PortalState):
                 self.loaded = True
                 return
             # Not this patient's (or gone): say so, and list the reports there are.
-            got_list = await self._portal(_reports(0), what="lab reports")
+            got_list = await self._portal(_first_reports, what="lab reports")
         else:
-            got = got_list = await self._open_page(_reports(0), what="lab reports")
+            got = got_list = await self._open_page(_first_reports, what="lab reports")
         if got_list.left:
             return
         self.history_open = False
@@ -161,8 +171,9 @@ class LabsState(PortalState):
         self.loaded = True
         self.error = got.error or got_list.error
         if got_list.ok:
-            self.reports = [_report_row(r) for r in got_list.value.items]
-            self.has_more = got_list.value.has_more
+            first, self.held_notes = got_list.value
+            self.reports = [_report_row(r) for r in first.items]
+            self.has_more = first.has_more
 
     async def more_reports(self):
         got = await self._portal(_reports(len(self.reports)), what="more lab reports")

@@ -1,5 +1,6 @@
 """Settings: change the email address or the password (both ask for the current password),
-and confirm a new email address from the emailed link."""
+and confirm a new email address from the emailed link; a patient's choice of when new
+results are shown (issue #16, services/records/result_release.py)."""
 from __future__ import annotations
 
 import reflex as rx
@@ -11,6 +12,7 @@ from carespace_app.services.identity import email_change
 from carespace_app.services.mail import notifications
 from carespace_app.services.identity import passwords
 from carespace_app.services.onboarding import staff
+from carespace_app.services.records import result_release
 from carespace_app.state.auth import ALREADY_SIGNED_IN, TOO_MANY_TRIES, _another_try, signed_in_home
 from carespace_app.state.portal import PortalState
 from carespace_app.state.session import SessionState
@@ -45,6 +47,12 @@ class SettingsState(PortalState):
     office: bool = False
     message_email: bool = True
     choice_busy: bool = False
+    # The patient's own choices for new results, per category: "now" or "hold", and the
+    # most days to wait ("1".."14"), as the form shows them.
+    result_mode: dict[str, str] = {}
+    result_days: dict[str, str] = {}
+    result_error: str = ""
+    result_saving: bool = False
 
     async def load(self):
         self.dialog_open = False
@@ -69,7 +77,52 @@ class SettingsState(PortalState):
             got = await self._open_page()
             if not got.ok:
                 return
+            await self._load_result_choices()
         self.rules = _rules_view("", self.user_email)
+
+    async def _load_result_choices(self) -> None:
+        self.result_error, self.result_saving = "", False
+        if self.relation != "self":  # a caregiver follows the patient's choice
+            self.result_mode, self.result_days = {}, {}
+            return
+        got = await self._portal(lambda db, v: result_release.choices(db, v.user, v.patient_id,
+                                                                      clock=utcnow),
+                                 what="result choices")
+        if got.ok:
+            self._show_result_choices(got.value)
+
+    def _show_result_choices(self, days: dict[str, int]) -> None:
+        self.result_mode = {c: "hold" if d else "now" for c, d in days.items()}
+        self.result_days = {c: str(d or result_release.SUGGESTED_DAYS) for c, d in days.items()}
+
+    def set_result_mode(self, category: str, mode: str):
+        if category in self.result_mode and mode in ("now", "hold"):
+            self.result_mode = {**self.result_mode, category: mode}
+
+    def set_result_days(self, category: str, days: str):
+        if category in self.result_days and isinstance(days, str) and len(days) <= 3:
+            self.result_days = {**self.result_days, category: days}
+
+    @rx.event
+    async def save_result_choices(self):
+        if self.result_saving:
+            return
+        wanted = {c: (self.result_days.get(c, "") if mode == "hold" else 0)
+                  for c, mode in self.result_mode.items()}
+        self.result_saving, self.result_error = True, ""
+        yield
+        got = await self._portal(lambda db, v: (
+            result_release.set_choices(db, v.user, v.patient_id, wanted, clock=utcnow),
+            result_release.choices(db, v.user, v.patient_id, clock=utcnow)),
+            what="result choices", writes=True)
+        self.result_saving = False
+        if got.left:
+            return
+        if not got.ok:
+            self.result_error = got.error
+            return
+        self._show_result_choices(got.value[1])
+        self._flash("success", result_release.CHOICES_SAVED)
 
     @rx.event
     async def choose_message_email(self, value: bool):

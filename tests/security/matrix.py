@@ -180,6 +180,12 @@ MATRIX: dict[tuple[str, str], object] = {
     ("RecordActivityState", "older"): PATIENT_ONLY,
     ("RecordActivityState", "newer"): PATIENT_ONLY,
     ("RecordActivityState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+    # Download my record (issue #16): the session's own patient whatever the form says; the
+    # button is "email" (the record sent to another patient's address: allowed, it is the
+    # patient's choice, and audited as sent).
+    ("MyRecordState", "load"): PORTAL,
+    ("MyRecordState", "submit"): PORTAL,
+    ("MyRecordState", "setvar"): SetVar(frozenset({"is_hydrated"})),
     ("ResourcesState", "load"): PORTAL,
     ("ResourcesState", "setvar"): SetVar(frozenset({"is_hydrated"})),
     ("HelpState", "load"): PORTAL,
@@ -199,6 +205,10 @@ MATRIX: dict[tuple[str, str], object] = {
     ("SettingsState", "check_password"): same(DISPLAY),
     ("SettingsState", "change_email"): OWN_ACCOUNT,
     ("SettingsState", "change_password"): OWN_ACCOUNT,
+    # When new results are shown (issue #16): the patient's own choice; caregivers follow it.
+    ("SettingsState", "save_result_choices"): PATIENT_ONLY,
+    ("SettingsState", "set_result_mode"): same(DISPLAY),
+    ("SettingsState", "set_result_days"): same(DISPLAY),
     ("SettingsState", "setvar"): SetVar(frozenset({"is_hydrated", "dialog_open", "tab"})),
 
     # --- the office ---
@@ -210,12 +220,15 @@ MATRIX: dict[tuple[str, str], object] = {
                                                  "send_caregiver_link", "revoke_caregiver",
                                                  "view_as_patient")},
     ("AdminPatientState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+    # Print record (PDF) at the desk (issue #16): any patient's, for staff; audited.
+    ("AdminPatientState", "print_record"): STAFF,
     **{("AdminAppointmentsState", h): STAFF for h in ("load", "create_appointment", "start_edit",
                                                       "stop_edit", "save_appointment",
                                                       "cancel_appointment", "change_the_date")},
     ("AdminAppointmentsState", "setvar"): SetVar(frozenset({"is_hydrated"})),
     **{("AdminLabsState", h): STAFF for h in ("load", "add_result_row", "enter_report",
-                                              "correct_result")},
+                                              "correct_result", "mark_reviewed", "release_now",
+                                              "choose_hold")},
     ("AdminLabsState", "setvar"): SetVar(frozenset({"is_hydrated"})),
     **{("AdminCheckinsState", h): STAFF for h in ("load", "save_plan", "stop_plan",
                                                   "show_history", "hide_history", "show_symptom")},
@@ -250,6 +263,20 @@ MATRIX: dict[tuple[str, str], object] = {
     # The office's rules for messages: any staff member (records/practice_settings.py).
     **{("AdminOfficeState", h): STAFF for h in ("load", "save")},
     ("AdminOfficeState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+    # issue #16: share links. The patient's section (on Download my record): the patient or a
+    # caregiver makes, lists and revokes the tab's patient's links (the office's "View as
+    # patient" is read-only); a link id of another patient is refused and audited.
+    **{("ShareLinksState", h): PORTAL for h in ("load", "older", "newer", "create_link")},
+    ("ShareLinksState", "revoke"): PORTAL_FOREIGN,
+    ("ShareLinksState", "hide_new_link"): same(DISPLAY),
+    ("ShareLinksState", "copied"): same(DISPLAY),
+    ("ShareLinksState", "setvar"): SetVar(frozenset({"is_hydrated"})),
+    # /shared#<token>: no sign-in; it works from what the browser proves (the token in the
+    # URL, the passcode) and opens only the record that token names.
+    **{("SharedRecordState", h): same(PUBLIC) for h in ("load", "open_record", "download_pdf",
+                                                         "download_fhir")},
+    ("SharedRecordState", "leave"): same(DISPLAY),
+    ("SharedRecordState", "setvar"): SetVar(frozenset({"is_hydrated"})),
 }
 
 # Allowed actions that must leave this audit event (with the person as actor).
@@ -258,6 +285,10 @@ AUDITED = {
                                           "admin": "portal.viewed_as_patient"},
     ("AdminPatientState", "view_as_patient"): {"staff": "portal.viewed_as_patient",
                                                "admin": "portal.viewed_as_patient"},
+    ("MyRecordState", "submit"): {"patient_a": "record.sent.pdf", "patient_b": "record.sent.pdf",
+                                  "caregiver": "record.sent.pdf"},
+    ("AdminPatientState", "print_record"): {"staff": "record.printed_at_desk",
+                                            "admin": "record.printed_at_desk"},
 }
 
 for _key, _entry in MATRIX.items():

@@ -36,7 +36,7 @@ from carespace_app.models import AuditEvent, Checkin, LabResult, UserSession
 from carespace_app.services.records import checkins, symptoms
 from carespace_app.services.records import appointments
 from carespace_app.services.permissions import caregivers
-from carespace_app.services.records import labs
+from carespace_app.services.records import labs, result_release
 from carespace_app.services.records import messaging
 from carespace_app.services.records import resources
 from carespace_app.services.identity import sessions
@@ -130,6 +130,7 @@ class Ids:
     outbox_email: int
     markers: list[str]
     checkin: int = 0
+    held_report: int = 0  # a lab report held by a clinician (issue #16)
 
 
 @dataclass
@@ -159,6 +160,15 @@ def _records(db, patient, patient_account, staff, tag: str, test_name: str) -> d
                       results=[labs.ResultInput(test_name=test_name, value=6.1, unit=f"{tag}-unit",
                                                 ref_low=3.5, ref_high=5.0)], clock=utcnow)
     result = db.exec(select(LabResult.id).where(LabResult.patient_id == patient.id)).first()[0]
+    # A report held until reviewed (issue #16): its values reach no patient-side state.
+    held = labs.enter_report(
+        db, staff, patient.id, panel=f"{tag} held panel", collected_at=now - timedelta(days=1),
+        resulted_at=now - timedelta(hours=2), ordering_provider=f"Dr. {tag} Park",
+        results=[labs.ResultInput(test_name=f"{tag}-CA-125", value=88, unit="U/mL", ref_high=35)],
+        category="Tumour markers", clock=utcnow,
+        hold=result_release.ClinicianHold(reason=result_release.CLINICIAN_HOLD_REASONS[0],
+                                          note=f"{tag} hold note",
+                                          release_on=timefmt.to_local(now).date() + timedelta(days=3)))
     visit = appointments.create_appointment(
         db, staff, patient.id, starts_at=now + timedelta(days=3), duration_minutes=30,
         appointment_type="Office visit", provider=f"Dr. {tag} Lee", location=f"{tag} suite 4",
@@ -169,7 +179,7 @@ def _records(db, patient, patient_account, staff, tag: str, test_name: str) -> d
     checkins.enrol(db, staff, patient.id, every_days=7, starts_on=timefmt.to_local(now).date(),
                    ends_on=None, keys=symptoms.DEFAULT_KEYS, clock=utcnow)
     checkin = db.exec(select(Checkin.id).where(Checkin.patient_id == patient.id)).first()[0]
-    return dict(thread=thread, result=result, appointment=visit, checkin=checkin)
+    return dict(thread=thread, result=result, appointment=visit, checkin=checkin, held=held)
 
 
 def _signed_in(db, user) -> str:
@@ -215,14 +225,16 @@ def build_world(engine) -> World:
                            .order_by(OutboxEmail.id)).first()[0]
             return Ids(patient=patient.id, email=patient.email, thread=rec["thread"],
                        result=rec["result"], test_name=test_name, appointment=rec["appointment"],
-                       grant=grant, outbox_email=mail, markers=markers, checkin=rec["checkin"])
+                       grant=grant, outbox_email=mail, markers=markers, checkin=rec["checkin"],
+                       held_report=rec["held"])
 
         def markers(tag: str, patient, extra=()) -> list[str]:
             return [patient.last_name, patient.mrn, patient.email, f"{tag} subject line",
                     f"{tag} message body", f"{tag} care team reply", f"{tag} panel",
                     f"Dr. {tag} Park", f"{tag}-Potassium", f"{tag}-unit", f"Dr. {tag} Lee",
                     f"{tag} suite 4", f"{tag} bring your medication list", f"Pending {tag} Friend",
-                    f"friend.{tag.lower()}@example.org", *extra]
+                    f"friend.{tag.lower()}@example.org", f"{tag} held panel", f"{tag}-CA-125",
+                    f"{tag} hold note", *extra]
 
         world = World(
             a=ids(alice, rec_a, "Qxa-Potassium", markers("Qxa", alice, ("Carla Qxa-Helper",))),
@@ -426,6 +438,10 @@ def a_form(world: World, role: str, ids: Ids) -> dict[str, str]:
         # admin: a patient's check-ins
         "every_days": "14", "starts_on": utcnow().strftime("%Y-%m-%d"), "ends_on": "",
         "symptom_pain": "on", "symptom_fever": "on",
+        # Download my record, Print record (PDF): a range, messages in, the format to email
+        "start": (utcnow() - timedelta(days=30)).strftime("%Y-%m-%d"),
+        "end": (utcnow() + timedelta(days=30)).strftime("%Y-%m-%d"), "messages": "on",
+        "format": "pdf",
     }
 
 
@@ -441,6 +457,13 @@ def arguments(world: World, role: str, fn, state_name: str) -> dict[str, Any]:
         "component_stack": "at Page", "hashes": [],
         # the check-in: an answer's position, a symptom of the history
         "index": 0, "key": "pain",
+        # Download my record: the form's button (email: the record leaves the practice)
+        "button": "email",
+        # results on the patient's terms (issue #16)
+        "report_id": str(ids.held_report), "category": "Tumour markers", "mode": "hold",
+        "days": "3",
+        # a share link: an id that names no link of this tab's patient (refused, audited)
+        "link_id": str(ids.grant),
     }
     kwargs = {}
     for name, param in list(inspect.signature(fn).parameters.items())[1:]:

@@ -54,6 +54,7 @@ from carespace_app.state.checkin import CheckinState
 from carespace_app.state.labs import LabsState
 from carespace_app.state.manage_users import ManageUsersState
 from carespace_app.state.messages import MessagesState
+from carespace_app.state.my_record import MyRecordState
 from carespace_app.state.session import SessionState
 from tests.conftest import _truncate
 from tests.factories import grant_caregiver, make_patient, make_staff, patient_user
@@ -65,7 +66,7 @@ CHECKIN_HISTORY = f"{routes.CHECKIN}?view=history"
 PAGES = (routes.HOME, routes.MESSAGES, routes.LABS, routes.APPOINTMENTS, routes.MANAGE_USERS,
          routes.RECORD_ACTIVITY, routes.SETTINGS, routes.ACCESS, routes.ADMIN, routes.ADMIN_MESSAGES,
          routes.ADMIN_AUDIT, routes.CHECKIN, CHECKIN_HISTORY, "patient-page", "thread-page",
-         "report-page")
+         "report-page", routes.RECORD)
 # Pages that open one item by an id in the address (a bookmark, an emailed link): opened
 # with the id of either patient's item, whatever the tab shows.
 ITEM_PAGES = {"patient-page": (routes.ADMIN_PATIENT, "id", "patient"),
@@ -440,6 +441,22 @@ class Practice(RuleBasedStateMachine):
 
         self._step(tab, view)
 
+    @rule(index=st.integers(0, 5), fmt=st.sampled_from(("pdf", "fhir")))
+    def download_record(self, index, fmt):
+        """Download my record (issue #16): the file holds only what the tab's person may see
+        now, of the patient the tab shows."""
+        tab = self._tab(index)
+        today = timefmt.to_local(utcnow()).date()
+        form = {"start": (today - timedelta(days=400)).isoformat(),
+                "end": (today + timedelta(days=400)).isoformat(), "messages": True}
+        events = []
+        self._step(tab, lambda: events.extend(tab.call(MyRecordState, "submit", form=form,
+                                                        button=fmt)))
+        foreign = self._foreign(self._person(tab.browser))
+        for text in _downloaded_texts(events):
+            for marker in foreign:
+                assert marker not in text, f"{tab.name} downloaded {marker!r}"
+
     @rule(index=st.integers(0, 5))
     def back_to_admin(self, index):
         tab = self._tab(index)
@@ -512,6 +529,28 @@ class Practice(RuleBasedStateMachine):
                 assert marker not in text, f"reloading {tab.name} would send {marker!r}"
             for draft in drafts:
                 assert draft not in text, f"reloading {tab.name} would send the draft {draft!r}"
+
+
+def _downloaded_texts(events) -> list[str]:
+    """The text of every file an event list downloads (rx.download's data: URL)."""
+    import base64
+    import io
+
+    from pypdf import PdfReader
+
+    texts = []
+    for event in events:
+        args = {str(k): str(getattr(v, "_var_value", v)) for k, v in getattr(event, "args", ())}
+        url = args.get("url", "")
+        if not url.startswith("data:"):
+            continue
+        head, _, payload = url.partition(",")
+        data = base64.b64decode(payload)
+        if head.startswith("data:application/pdf"):
+            texts.append("\n".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages))
+        else:
+            texts.append(data.decode("utf-8"))
+    return texts
 
 
 def _patient(db, patient_id):

@@ -1,11 +1,20 @@
-"""Admin › a patient's lab reports: enter a report and its results, correct a value."""
+"""Admin › a patient's lab reports: enter a report and its results (its category, an
+optional LOINC code per test, an optional clinician's hold), correct a value, mark a
+report reviewed or release a held one."""
 from __future__ import annotations
 
 import reflex as rx
 
-from carespace_app.components.ui import error_callout, field, primary_button, text_input
+from carespace_app.components.ui import confirm_dialog, error_callout, field, primary_button, text_input
+from carespace_app.models import RESULT_CATEGORIES
+from carespace_app.services.records.result_release import CLINICIAN_HOLD_REASONS, DEFAULT_CATEGORY
 from carespace_app.state.admin_labs import AdminLabsState as S
-from carespace_app.pages.admin_pages.layout import section, small_button
+from carespace_app.pages.admin_pages.layout import section, select_field, small_button
+
+CATEGORY_HINT = ("The patient may have asked to wait for results of some kinds until they are "
+                 "reviewed; their choice follows this category.")
+HOLD_HINT = ("Only for a reason: the patient sees that a result is waiting and by when, never "
+             "its values. It is shown by itself on the release date.")
 
 
 def _result_row(n) -> rx.Component:
@@ -24,7 +33,8 @@ def _result_row(n) -> rx.Component:
         # At or beyond a critical limit the patient reads "Critical — call the office now".
         cell("Critical low", "critical_low", input_mode="decimal"),
         cell("Critical high", "critical_high", input_mode="decimal"),
-        columns=rx.breakpoints(initial="2", md="4", lg="7"), spacing="2", width="100%",
+        cell("LOINC code (optional)", "loinc"),
+        columns=rx.breakpoints(initial="2", md="4", lg="8"), spacing="2", width="100%",
         class_name="cs-result-row",
     )
 
@@ -43,6 +53,10 @@ def _entry_form() -> rx.Component:
                       "resulted_at", error=S.errors["resulted_at"]),
                 columns=rx.breakpoints(initial="1", sm="2"), spacing="3", width="100%",
             ),
+            select_field("Result category", "category", list(RESULT_CATEGORIES),
+                         default=DEFAULT_CATEGORY, error=S.errors["category"]),
+            rx.text(CATEGORY_HINT, size="2", color_scheme="gray"),
+            _hold_fields(),
             rx.heading("Results", size="3", as_="h4"),
             rx.foreach(S.rows, _result_row),
             rx.cond(S.errors["results"] != "",
@@ -58,6 +72,45 @@ def _entry_form() -> rx.Component:
             spacing="3", width="100%", align="stretch",
         ),
         on_submit=S.enter_report, key=S.form_version, width="100%",
+    )
+
+
+def _hold_fields() -> rx.Component:
+    return rx.vstack(
+        rx.el.input(type="hidden", name="hold", value=rx.cond(S.hold_open, "on", "")),
+        rx.box(rx.checkbox("Hold this report until it is reviewed", checked=S.hold_open,
+                           on_change=S.choose_hold, size="3"),
+               class_name="cs-check-target"),
+        rx.cond(
+            S.hold_open,
+            rx.vstack(
+                rx.text(HOLD_HINT, size="2", color_scheme="gray"),
+                select_field("Reason for the hold", "hold_reason", list(CLINICIAN_HOLD_REASONS),
+                             error=S.errors["hold_reason"]),
+                field("Note (what the care team should know)",
+                      rx.text_area(id="hold_note", name="hold_note", size="3", max_length=500),
+                      "hold_note", error=S.errors["hold_note"]),
+                field("Released by itself on", text_input("hold_release_on", type="date"),
+                      "hold_release_on", error=S.errors["hold_release_on"]),
+                spacing="2", width="100%", align="stretch",
+            ),
+        ),
+        spacing="2", width="100%", align="stretch",
+    )
+
+
+def _release_actions(rep) -> rx.Component:
+    return rx.hstack(
+        rx.cond(~rep.reviewed,
+                small_button("Mark reviewed", on_click=S.mark_reviewed(rep.id),
+                             aria_label="Mark reviewed: " + rep.panel)),
+        rx.cond(rep.held, confirm_dialog(
+            small_button("Release now", aria_label="Release now: " + rep.panel),
+            ("Release ", rep.panel, " now?"),
+            "The patient (and their caregivers) can see it at once and are told by email.",
+            keep="Keep it held", confirm="Release now", on_confirm=S.release_now(rep.id),
+            color_scheme="blue")),
+        spacing="2", wrap="wrap",
     )
 
 
@@ -94,8 +147,15 @@ def _flag(r) -> rx.Component:
 
 def _report(rep) -> rx.Component:
     return rx.box(
-        rx.text(rx.text.strong(rep.panel), " · collected ", rep.collected, " · resulted ",
-                rep.resulted, " · ", rep.provider, size="2"),
+        rx.text(rx.text.strong(rep.panel), " · ", rep.category, " · collected ", rep.collected,
+                " · resulted ", rep.resulted, " · ", rep.provider, size="2"),
+        rx.hstack(
+            rx.badge(rx.cond(rep.held, "Held", "Shown to the patient"),
+                     color_scheme=rx.cond(rep.held, "amber", "green"), high_contrast=True, size="2"),
+            rx.text(rep.release_status, size="2", class_name="cs-release-status"),
+            spacing="2", wrap="wrap", align="center",
+        ),
+        _release_actions(rep),
         rx.box(
             rx.table.root(
                 rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in

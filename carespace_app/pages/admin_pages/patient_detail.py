@@ -4,7 +4,8 @@ from __future__ import annotations
 import reflex as rx
 
 from carespace_app import routes
-from carespace_app.components.ui import confirm_dialog, error_callout, notice_callout, primary_button
+from carespace_app.components.ui import (confirm_dialog, error_callout, field, notice_callout,
+                                         primary_button, text_input)
 from carespace_app.state.admin_patient import AdminPatientState as S
 from carespace_app.pages.admin_pages.appointments import appointments_section
 from carespace_app.pages.admin_pages.checkins import checkins_section
@@ -56,6 +57,36 @@ def _invitation() -> rx.Component:
                         size="2", color_scheme="gray"),
                 spacing="3", align="center", wrap="wrap",
             ),
+        ),
+    )
+
+
+DESK_RECORD_NOTE = ("For a patient who asks at the desk: their record for the dates chosen, as "
+                    "the PDF they would download themselves, to print or hand over. It is listed "
+                    "in their Who viewed my record.")
+
+
+def _desk_record() -> rx.Component:
+    """Print record (PDF) (issue #16): the patient's right of access, at the desk."""
+    def one(label, name, default):
+        return rx.box(field(label, text_input(f"desk_{name}", name=name, type="date",
+                                              default_value=default, required=True),
+                            f"desk_{name}", error=S.desk_errors[name]),
+                      min_width="12rem", flex="1")
+
+    return section(
+        "Print record",
+        rx.text(DESK_RECORD_NOTE, size="2", color_scheme="gray"),
+        error_callout(S.desk_error),
+        rx.form(
+            rx.vstack(
+                rx.flex(one("From", "start", S.desk_start), one("To", "end", S.desk_end),
+                        spacing="3", wrap="wrap", width="100%"),
+                rx.checkbox("Include messages", name="messages", size="3"),
+                primary_button("Print record (PDF)", type="submit", loading=S.desk_busy),
+                spacing="3", width="100%", align="start",
+            ),
+            on_submit=S.print_record, width="100%", aria_label="Print record",
         ),
     )
 
@@ -119,6 +150,7 @@ def patient_detail_page() -> rx.Component:
                            _thread_row, "No messages yet.")),
         appointments_section(),
         labs_section(),
+        _desk_record(),
         spacing="4", width="100%", align="stretch",
     )
     return admin_shell(

@@ -11,6 +11,7 @@ refusal repeated within its window is one row with a count (services/audit/trail
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
@@ -20,7 +21,7 @@ from sqlmodel import Session, select
 
 from carespace_app import timefmt
 from carespace_app.clock import Clock
-from carespace_app.models import AuditEvent, PatientAccess, User
+from carespace_app.models import AuditEvent, PatientAccess, ShareLink, User
 from carespace_app.services.permissions import access
 from carespace_app.services.paging import Page, clamp, page_of
 
@@ -35,6 +36,10 @@ PLAIN_WORDS = {
     "lab_tests.listed": "Viewed lab history",
     "lab_report.entered": "Added a lab report",
     "lab_result.corrected": "Corrected a lab result",
+    # Results on the patient's terms (issue #16)
+    "lab_report.reviewed": "Reviewed a lab report",
+    "lab_report.released": "Released a held lab report to you",
+    "result_hold.changed": "Changed when new results are shown",
     "appointments.viewed": "Viewed appointments",
     "appointment.created": "Booked an appointment",
     "appointment.updated": "Changed an appointment",
@@ -61,13 +66,34 @@ PLAIN_WORDS = {
     "checkin.submitted": "Answered a symptom check-in",
     "checkin_history.viewed": "Viewed your symptom check-in history",
     "urgent.acknowledged": "Followed up on an urgent answer",
+    # Download my record (issue #16, services/records/record_download.py)
+    "record.downloaded.pdf": "Downloaded your record (PDF)",
+    "record.downloaded.fhir": "Downloaded your record (FHIR file)",
+    "record.sent.pdf": "Emailed your record (PDF)",
+    "record.sent.fhir": "Emailed your record (FHIR file)",
+    "record.printed_at_desk": "The office printed your record",
+    # Share links (issue #16, services/records/share_links.py)
+    "share_link.created": "Made a share link to your record",
+    "share_link.revoked": "Turned off a share link",
+    "share_links.viewed": "Viewed your share links",
+    "record.share_viewed": "Opened your record through a share link",
+    "record.share_downloaded": "Downloaded your record through a share link",
+    "share_link.refused": "Tried to open your share link and was refused",
+    "share_link.locked": "Locked your share link: too many wrong passcodes",
 }
 OFFICE_ROLES = {"staff", "admin"}
 # The patient's own reads that collapse into one line when nothing else comes between.
 VIEW_ACTIONS = ("patient.viewed", "labs.viewed", "lab_history.viewed", "lab_tests.listed",
                 "appointments.viewed", "messages.listed", "thread.viewed", "caregivers.viewed",
-                "checkin_plan.viewed", "checkin.latest_viewed", "checkin_history.viewed")
+                "checkin_plan.viewed", "checkin.latest_viewed", "checkin_history.viewed",
+                "share_links.viewed")
 OWN_VIEWS = "Viewed your record {count} times"
+# What someone did with one of the patient's share links: no account, so the link's label
+# ("Someone with your share link (Dr. Patel)"); the audit detail names the link.
+SHARE_ACTIONS = ("record.share_viewed", "record.share_downloaded", "share_link.refused",
+                 "share_link.locked")
+SHARE_VIEWER = "Someone with your share link ({label})"
+_SHARE_LINK_ID = re.compile(r"share link (\d+)")
 REPEATED = "{what} {count} times"
 
 
@@ -121,7 +147,20 @@ def patient_trail(db: Session, actor: User, patient_id: int, *, offset: int = 0,
         names = {u.id: u.full_name for u in db.exec(select(User).where(User.id.in_(actor_ids))).all()
                  if u.is_staff or u.id in known}
     now = clock()
-    return page_of([_entry(line, actor, names, now) for line in lines], offset, limit)
+    labels = _share_labels(db, patient_id, lines)
+    return page_of([_entry(line, actor, names, now, labels) for line in lines], offset, limit)
+
+
+def _share_labels(db: Session, patient_id: int, lines) -> dict[int, str]:
+    """The labels of this patient's share links named on these lines, by line id."""
+    named = {line.id: int(found.group(1)) for line in lines
+             if line.action in SHARE_ACTIONS and line.actor_user_id is None
+             and (found := _SHARE_LINK_ID.match(line.detail or ""))}
+    if not named:
+        return {}
+    labels = dict(db.exec(select(ShareLink.id, ShareLink.label).where(
+        ShareLink.id.in_(set(named.values())), ShareLink.patient_id == patient_id)).all())
+    return {line_id: labels[link_id] for line_id, link_id in named.items() if link_id in labels}
 
 
 def _lines_query(patient_id: int, viewer_id: int):
@@ -136,7 +175,7 @@ def _lines_query(patient_id: int, viewer_id: int):
                      AuditEvent.action.in_(VIEW_ACTIONS)), 1), else_=0)
     events = (
         select(AuditEvent.id, AuditEvent.at, AuditEvent.actor_user_id, AuditEvent.actor_role,
-               AuditEvent.action, AuditEvent.repeat_count, own.label("own"),
+               AuditEvent.action, AuditEvent.repeat_count, AuditEvent.detail, own.label("own"),
                (func.row_number().over(order_by=newest_first)
                 - func.row_number().over(partition_by=own, order_by=newest_first)).label("run"))
         .where(AuditEvent.patient_id == patient_id, AuditEvent.action.in_(list(PLAIN_WORDS)))
@@ -150,14 +189,18 @@ def _lines_query(patient_id: int, viewer_id: int):
                func.max(events.c.actor_user_id).label("actor_user_id"),
                func.max(events.c.actor_role).label("actor_role"),
                func.max(events.c.action).label("action"),
-               func.max(events.c.repeat_count).label("repeat_count"))
+               func.max(events.c.repeat_count).label("repeat_count"),
+               func.max(events.c.detail).label("detail"))
         .group_by(events.c.own, line)
         .order_by(newest_at.desc(), newest_id.desc())
     )
 
 
-def _entry(line, viewer: User, names: dict[int, str], now: datetime) -> TrailEntry:
+def _entry(line, viewer: User, names: dict[int, str], now: datetime,
+           share_labels: Optional[dict[int, str]] = None) -> TrailEntry:
     who = _who(line.actor_user_id, line.actor_role, viewer, names)
+    if share_labels and line.id in share_labels:
+        who = SHARE_VIEWER.format(label=share_labels[line.id])
     if line.events > 1:  # the viewer's own reads, run together
         return TrailEntry(id=line.id, who=who, what=OWN_VIEWS.format(count=line.events),
                           when=_span(line.first_at, line.last_at, now), at=line.last_at,

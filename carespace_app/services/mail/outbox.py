@@ -12,8 +12,10 @@ is told after each commit that queued some.
 """
 from __future__ import annotations
 
+import base64
 import logging
 import smtplib
+from dataclasses import dataclass
 from datetime import timedelta, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
@@ -55,6 +57,30 @@ FOOTER = (
     f"For questions, call the office at {get_settings().office_phone}."
 )
 DELIVERED = (OUTBOX_SENT, OUTBOX_LOGGED)
+# What the log says instead of an attachment (never its content).
+ATTACHMENT_LOGGED = "[Attached: {name} ({type}, {size} bytes); not shown]"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with an email: kept only sealed until it is handed over."""
+
+    filename: str
+    content_type: str  # "application/pdf", "application/fhir+json"
+    data: bytes
+
+
+def _seal_attachment(attachment: Attachment) -> str:
+    return security.seal(base64.b64encode(attachment.data).decode("ascii"))
+
+
+def attachment_of(email: OutboxEmail, secret_key: Optional[str] = None) -> Optional[Attachment]:
+    """The email's file, unsealed; None when it has none (or it was dropped after sending)."""
+    if not email.sealed_attachment:
+        return None
+    data = base64.b64decode(security.unseal(email.sealed_attachment, secret_key))
+    return Attachment(filename=email.attachment_name or "attachment",
+                      content_type=email.attachment_type or "application/octet-stream", data=data)
 
 
 def enqueue(
@@ -66,6 +92,7 @@ def enqueue(
     kind: str,
     link: Optional[str] = None,
     patient_id: Optional[int] = None,
+    attachment: Optional[Attachment] = None,
     clock: Clock,
 ) -> OutboxEmail:
     """Queue an email inside the caller's transaction (flush, no commit).
@@ -73,6 +100,7 @@ def enqueue(
     ``body`` holds ``{link}`` where the link goes; the link itself is stored
     only sealed. The caller's unit of work commits it with the action, and
     whoever listens (``on_queued``) hears of it after that commit.
+    ``attachment``: a file sent with it, stored only sealed and dropped once delivered.
     """
     if link is not None and LINK_PLACEHOLDER not in body:
         raise ValueError("a link needs the {link} placeholder in the body")
@@ -89,6 +117,10 @@ def enqueue(
         next_attempt_at=now,
         created_at=now,
     )
+    if attachment is not None:
+        email.attachment_name = attachment.filename[:120]
+        email.attachment_type = attachment.content_type[:60]
+        email.sealed_attachment = _seal_attachment(attachment)
     db.add(email)
     db.flush()
     _announce_after_commit(db)
@@ -213,7 +245,21 @@ def _message(settings: Settings, email: OutboxEmail, subject: str, body: str, no
     domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "carespaceportal.com"
     message["Message-ID"] = make_msgid(domain=domain)
     message.set_content(body)
+    attachment = attachment_of(email, settings.secret_key)
+    if attachment is not None:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        message.add_attachment(attachment.data, maintype=maintype or "application",
+                               subtype=subtype or "octet-stream", filename=attachment.filename)
     return message
+
+
+def _logged_attachment(email: OutboxEmail, secret_key: Optional[str]) -> str:
+    """The line the log shows for an attachment: its name, type and size, never its bytes."""
+    if not email.sealed_attachment:
+        return ""
+    size = len(base64.b64decode(security.unseal(email.sealed_attachment, secret_key)))
+    return "\n\n" + ATTACHMENT_LOGGED.format(name=email.attachment_name,
+                                               type=email.attachment_type, size=size)
 
 
 def _send_smtp(settings: Settings, message: EmailMessage) -> None:
@@ -256,10 +302,12 @@ def deliver(engine: Engine, email_id: int, settings: Settings, *, clock: Clock) 
         now = clock()
         subject, body = render(email, settings.secret_key)
         if not settings.smtp_enabled:
-            log.info("Email #%s to %s (no SMTP configured)\nSubject: %s\n\n%s",
-                     email.id, email.to_address, subject, body)
+            log.info("Email #%s to %s (no SMTP configured)\nSubject: %s\n\n%s%s",
+                     email.id, email.to_address, subject, body,
+                     _logged_attachment(email, settings.secret_key))
             email.status = OUTBOX_LOGGED
             email.sent_at = now
+            _drop_attachment(email)
         else:
             try:
                 _send_smtp(settings, _message(settings, email, subject, body, now))
@@ -278,9 +326,17 @@ def deliver(engine: Engine, email_id: int, settings: Settings, *, clock: Clock) 
                 email.sent_at = now
                 email.last_error = None
                 email.sealed_link = None  # handed over: the secret is no longer needed
+                _drop_attachment(email)
         email.claimed_at = None
         db.add(email)
         return email.status
+
+
+def _drop_attachment(email: OutboxEmail) -> None:
+    """Delivered (or shown in the log, where nobody can open it): the record is not kept.
+    Its name and type stay, so the office's Outbox can say what was attached."""
+    if email.sealed_attachment is not None:
+        email.sealed_attachment = None
 
 
 def deliver_due(engine: Engine, settings: Settings, *, clock: Clock, limit: int = 20) -> int:

@@ -15,7 +15,7 @@ from typing import Optional
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from carespace_app import routes
+from carespace_app import timefmt
 from carespace_app.clock import Clock, utcnow
 from carespace_app.models import (
     FLAG_CRITICAL_HIGH,
@@ -26,14 +26,16 @@ from carespace_app.models import (
     LabReport,
     LabResult,
     Patient,
+    User,
 )
 from carespace_app.services import paging
 from carespace_app.services.permissions import access
 from carespace_app.services.audit import trail
-from carespace_app.services.mail import notifications
 from carespace_app.services.errors import NotFound, ValidationError
 from carespace_app.services.text_rules import check_text
 from carespace_app.services.records.messaging import audit_role
+from carespace_app.services.records import result_release
+from carespace_app.services.records.result_release import RESULTS_NEWS, report_link  # noqa: F401
 
 FLAG_LABELS = {
     FLAG_NORMAL: "",
@@ -51,9 +53,9 @@ UNIT_MAX = 40
 VALUE_TEXT_MAX = 40
 CLIENT_KEY_MAX = 64
 HISTORY_MAX = 1000
-# The notification says only that results are in (no test, no value): notifications.py
-# adds whose portal it is and the link to the report.
-RESULTS_NEWS = "New lab results are ready to view"
+# A LOINC code: up to 7 digits, a hyphen, the check digit ("2857-1", "10334-1").
+_LOINC = re.compile(r"(\d{1,7})-(\d)")
+LOINC_WRONG = "Result {n}: the LOINC code looks wrong (like 10334-1); leave it empty if unsure."
 # A value as people write it on a lab form: "1.0", "-2", ".5", "+3.25" (no exponents,
 # no thousands separators, no "nan").
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
@@ -85,11 +87,6 @@ def format_number(value: Optional[float], decimals: Optional[int] = None) -> str
 
 def is_critical(flag: str) -> bool:
     return flag in CRITICAL_FLAGS
-
-
-def report_link(report_id: int) -> str:
-    """The portal path that opens one report (emails link to it; reload keeps it)."""
-    return f"{routes.LABS}?report={report_id}"
 
 
 def value_from_text(text, field: str, message: str) -> tuple[float, str]:
@@ -134,6 +131,7 @@ class ResultInput:
     ref_high: Optional[float] = None
     critical_low: Optional[float] = None
     critical_high: Optional[float] = None
+    loinc: str = ""  # optional
 
 
 @dataclass
@@ -162,6 +160,11 @@ class ReportView:
     results: list[ResultView]
     abnormal_count: int
     critical_count: int = 0
+    category: str = ""
+    # For the office (list_reports with include_held): the release, in words.
+    held: bool = False
+    release_status: str = ""
+    reviewed: bool = False
 
 
 @dataclass
@@ -209,6 +212,28 @@ def _text(value, field: str, label: str, limit: int, *, required: bool = True) -
     return text
 
 
+def loinc_check_digit(digits: str) -> int:
+    """LOINC's mod-10 check digit of the code's digits (Luhn, as LOINC's manual gives it)."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 0:
+            d *= 2
+            d = d - 9 if d > 9 else d
+        total += d
+    return (10 - total % 10) % 10
+
+
+def checked_loinc(value, n: int) -> str:
+    code = value.strip() if isinstance(value, str) else ""
+    if not code:
+        return ""
+    found = _LOINC.fullmatch(code)
+    if found is None or loinc_check_digit(found.group(1)) != int(found.group(2)):
+        raise ValidationError(LOINC_WRONG.format(n=n), field="results")
+    return code
+
+
 def _checked_result(n: int, item: ResultInput) -> dict:
     where = f"Result {n}: "
     name = _text(item.test_name, "results", f"test name of result {n}", TEST_NAME_MAX)
@@ -223,7 +248,7 @@ def _checked_result(n: int, item: ResultInput) -> dict:
         if bounds[low] is not None and bounds[high] is not None and bounds[low] > bounds[high]:
             raise ValidationError(where + "the low limit must not be above the high limit.",
                                   field="results")
-    return dict(test_name=name, value=value, value_text=value_text,
+    return dict(test_name=name, value=value, value_text=value_text, loinc=checked_loinc(item.loinc, n),
                 unit=_text(item.unit, "results", f"unit of result {n}", UNIT_MAX, required=False),
                 flag=compute_flag(value, bounds["ref_low"], bounds["ref_high"],
                                   bounds["critical_low"], bounds["critical_high"]),
@@ -240,8 +265,12 @@ def _client_key(key) -> Optional[str]:
 
 def enter_report(db: Session, actor, patient_id: int, *, panel: str, collected_at: datetime,
                  resulted_at: datetime, ordering_provider: str, results: list[ResultInput],
-                 clock: Clock, client_key: Optional[str] = None) -> int:
-    """Store a report with its results and tell the patient's side results are in.
+                 clock: Clock, client_key: Optional[str] = None,
+                 category: str = result_release.DEFAULT_CATEGORY,
+                 hold: Optional[result_release.ClinicianHold] = None) -> int:
+    """Store a report with its results and tell the patient's side results are in — at
+    once, or when its hold ends (result_release: the patient's choice for ``category``,
+    or the clinician's ``hold``).
 
     A save repeated with the same ``client_key`` (a double tap, a browser retry)
     returns the report the first one stored, and stores and sends nothing more."""
@@ -277,18 +306,21 @@ def enter_report(db: Session, actor, patient_id: int, *, panel: str, collected_a
     rows = [_checked_result(n, item) for n, item in enumerate(results, start=1)]
     report = LabReport(patient_id=patient_id, panel=panel, collected_at=collected_at,
                        resulted_at=resulted_at, ordering_provider=provider,
-                       created_by_user_id=actor.id, created_at=now, client_key=key)
+                       created_by_user_id=actor.id, created_at=now, client_key=key,
+                       category=category)
+    shown = result_release.apply_to_new_report(db, report, actor, hold=hold, clock=clock)
     db.add(report)
     db.flush()
     report_id = report.id
     for row in rows:
         db.add(LabResult(report_id=report_id, patient_id=patient_id, collected_at=collected_at, **row))
-    # Only that results are in; the email never says which test or what it showed.
-    notifications.tell_patient_side(db, patient_id, news=RESULTS_NEWS,
-                                    path=report_link(report_id), kind=notifications.LAB_RESULTS_KIND,
-                                    clock=clock)
+    # Only that results are in; the email never says which test or what it showed. A held
+    # report's email goes when it is released.
+    if shown:
+        result_release.tell_results_ready(db, patient_id, report_id, clock=clock)
+    held = "" if shown else f", held ({report.hold_kind}) until {report.release_by:%Y-%m-%d %H:%M} UTC"
     trail.record(db, "lab_report.entered", actor=actor, patient_id=patient_id,
-                 detail=f"report {report_id}, {len(rows)} results", clock=clock)
+                 detail=f"report {report_id}, {len(rows)} results, {category}{held}", clock=clock)
     return report_id
 
 
@@ -317,16 +349,24 @@ def correct_result(db: Session, actor, result_id: int, *, value: float | str,
 # The columns a page of reports shows, read as rows rather than ORM objects: a page open
 # builds no objects it would only copy into views (docs/PERFORMANCE.md, the profile of #14).
 _REPORT_COLUMNS = (LabReport.id, LabReport.panel, LabReport.collected_at, LabReport.resulted_at,
-                   LabReport.ordering_provider)
+                   LabReport.ordering_provider, LabReport.category)
+# What the patient's side may read: released reports (result_release).
+SHOWN = LabReport.released_at.is_not(None)
 _RESULT_COLUMNS = (LabResult.id, LabResult.report_id, LabResult.test_name, LabResult.value,
                    LabResult.value_text, LabResult.unit, LabResult.ref_low, LabResult.ref_high,
                    LabResult.flag, LabResult.corrected_at)
 
 
-def _report_page(db: Session, patient_id: int, offset: int, limit: int) -> list[ReportView]:
-    """limit + 1 reports, newest result first, and all their results in one more query."""
+def _report_page(db: Session, patient_id: int, offset: int, limit: int,
+                 office: bool = False) -> list[ReportView]:
+    """limit + 1 reports, newest result first, and all their results in one more query.
+    ``office``: held reports too, with their release in words."""
+    columns = (LabReport,) if office else _REPORT_COLUMNS
+    query = select(*columns).where(LabReport.patient_id == patient_id)
+    if not office:
+        query = query.where(SHOWN)
     reports = db.exec(
-        select(*_REPORT_COLUMNS).where(LabReport.patient_id == patient_id)
+        query
         .order_by(LabReport.resulted_at.desc(), LabReport.id.desc())
         .offset(offset).limit(limit + 1)
     ).all()
@@ -336,7 +376,25 @@ def _report_page(db: Session, patient_id: int, offset: int, limit: int) -> list[
                               .where(LabResult.report_id.in_(list(by_report)))
                               .order_by(LabResult.report_id, LabResult.id)).all():
             by_report[result.report_id].append(_result_view(result))
-    return [_report_view(r, by_report[r.id]) for r in reports]
+    views = [_report_view(r, by_report[r.id]) for r in reports]
+    if office:
+        names = _names(db, {u for r in reports for u in (r.held_by_user_id, r.reviewed_by_user_id) if u})
+        for view, r in zip(views, reports):
+            view.held = r.released_at is None
+            view.release_status = result_release.status_words(
+                r, held_by=names.get(r.held_by_user_id, ""))
+            view.reviewed = r.reviewed_at is not None
+            if view.reviewed:
+                view.release_status += ". " + result_release.STATUS_REVIEWED.format(
+                    who=names.get(r.reviewed_by_user_id, "the office"),
+                    when=timefmt.when(r.reviewed_at))
+    return views
+
+
+def _names(db: Session, user_ids: set[int]) -> dict[int, str]:
+    if not user_ids:
+        return {}
+    return dict(db.exec(select(User.id, User.full_name).where(User.id.in_(list(user_ids)))).all())
 
 
 def _report_view(r, results: list[ResultView]) -> ReportView:
@@ -345,14 +403,18 @@ def _report_view(r, results: list[ResultView]) -> ReportView:
                       resulted_at=r.resulted_at, ordering_provider=r.ordering_provider,
                       results=results,
                       abnormal_count=sum(1 for v in results if v.flag != FLAG_NORMAL),
-                      critical_count=sum(1 for v in results if v.critical))
+                      critical_count=sum(1 for v in results if v.critical),
+                      category=r.category)
 
 
 def list_reports(db: Session, actor, patient_id: int, *, offset: int = 0, limit: int = 10,
-                 clock: Clock) -> paging.Page[ReportView]:
+                 clock: Clock, office: bool = False) -> paging.Page[ReportView]:
+    """A page of reports. ``office`` (staff only): held reports too, with their release."""
     relation = access.require_access(db, actor, patient_id, action="labs.view", clock=clock)
+    if office:
+        access.require_staff(db, actor, action="labs.view held", clock=clock)
     offset, limit = paging.clamp(offset, limit)
-    reports = _report_page(db, patient_id, offset, limit)
+    reports = _report_page(db, patient_id, offset, limit, office=office)
     trail.record(db, "labs.viewed", actor=actor, role=audit_role(actor, relation),
                  patient_id=patient_id, detail=f"offset {offset}", clock=clock)
     return paging.page_of(reports, offset, limit)
@@ -365,8 +427,11 @@ def open_report(db: Session, actor, patient_id: int, report_id: int, *,
     relation = access.require_access(db, actor, patient_id, action="labs.view", clock=clock)
     report = None
     if isinstance(report_id, int) and not isinstance(report_id, bool):
-        report = db.exec(select(LabReport).where(LabReport.id == report_id,
-                                                 LabReport.patient_id == patient_id)).first()
+        find = select(LabReport).where(LabReport.id == report_id, LabReport.patient_id == patient_id,
+                                       SHOWN)
+        report = db.exec(find).first()
+        if report is None and result_release.release_due(db, clock=clock, patient_id=patient_id):
+            report = db.exec(find).first()  # its hold ended before the sweep came round
     if report is None:
         raise NotFound("That lab report was not found. All your lab reports are listed below.")
     results = [_result_view(r) for r in db.exec(
@@ -397,8 +462,8 @@ def test_history(db: Session, actor, patient_id: int, test_name: str, *, limit: 
         limit = 200
     test_name = test_name if isinstance(test_name, str) else ""
     rows = db.exec(
-        select(LabResult).where(LabResult.patient_id == patient_id,
-                                LabResult.test_name == test_name)
+        select(LabResult).join(LabReport, LabReport.id == LabResult.report_id)
+        .where(LabResult.patient_id == patient_id, LabResult.test_name == test_name, SHOWN)
         .order_by(LabResult.collected_at.desc(), LabResult.id.desc())
         .limit(limit)
     ).all()
@@ -414,12 +479,20 @@ def test_names(db: Session, actor, patient_id: int, *, clock: Clock = utcnow) ->
     """Every test this patient has a result for, for the history picker."""
     relation = access.require_access(db, actor, patient_id, action="lab_history.view", clock=clock)
     names = db.exec(
-        select(LabResult.test_name).where(LabResult.patient_id == patient_id)
+        select(LabResult.test_name).join(LabReport, LabReport.id == LabResult.report_id)
+        .where(LabResult.patient_id == patient_id, SHOWN)
         .group_by(LabResult.test_name).order_by(func.lower(LabResult.test_name), LabResult.test_name)
     ).all()
     trail.record(db, "lab_tests.listed", actor=actor, role=audit_role(actor, relation),
                  patient_id=patient_id, clock=clock)
     return list(names)
+
+
+def held_lines(db: Session, actor, patient_id: int, *, clock: Clock) -> list[str]:
+    """"1 result will appear after your care team reviews it, by …" for the Labs page.
+    Read before the list: a hold whose date has come ends here (result_release.held_lines)."""
+    access.require_access(db, actor, patient_id, action="labs.view", clock=clock)
+    return result_release.held_lines(db, patient_id, clock=clock)
 
 
 # Their names start with "test_": tell pytest they are not tests when a test imports them.

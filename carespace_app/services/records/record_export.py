@@ -91,6 +91,7 @@ UNKNOWN_AUTHOR = "A former account"
 # --- FHIR vocabulary ------------------------------------------------------------------------
 
 INTERPRETATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+LOINC_SYSTEM = "http://loinc.org"
 INTERPRETATION = {  # our flag -> (code, display) in the v3 ObservationInterpretation system
     FLAG_NORMAL: ("N", "Normal"),
     FLAG_LOW: ("L", "Low"),
@@ -154,6 +155,7 @@ class ResultPart:
     critical_high: Optional[float]
     flag: str
     corrected: bool
+    loinc: str = ""  # as the office entered it, or ""
 
     @property
     def flag_words(self) -> str:
@@ -252,7 +254,9 @@ def _appointments(db: Session, patient_id: int, low: datetime, high: datetime) -
 def _reports(db: Session, patient_id: int, low: datetime, high: datetime) -> list[ReportPart]:
     reports = db.exec(select(LabReport).where(
         LabReport.patient_id == patient_id, LabReport.collected_at >= low,
-        LabReport.collected_at < high).order_by(LabReport.collected_at, LabReport.id)).all()
+        LabReport.collected_at < high,
+        LabReport.released_at.is_not(None),  # a held report is not the patient's to see yet
+    ).order_by(LabReport.collected_at, LabReport.id)).all()
     if not reports:
         return []
     results: dict[int, list[ResultPart]] = {r.id: [] for r in reports}
@@ -262,7 +266,8 @@ def _reports(db: Session, patient_id: int, low: datetime, high: datetime) -> lis
         results[r.report_id].append(ResultPart(
             id=r.id, test_name=r.test_name, value=r.value, value_text=shown_value(r), unit=r.unit,
             ref_low=r.ref_low, ref_high=r.ref_high, critical_low=r.critical_low,
-            critical_high=r.critical_high, flag=r.flag, corrected=r.corrected_at is not None))
+            critical_high=r.critical_high, flag=r.flag, corrected=r.corrected_at is not None,
+            loinc=r.loinc))
     return [ReportPart(id=r.id, panel=r.panel, collected_at=r.collected_at,
                        resulted_at=r.resulted_at, ordering_provider=r.ordering_provider,
                        results=results[r.id]) for r in reports]
@@ -389,8 +394,9 @@ def _observation_resource(r: ResultPart, report: ReportPart, patient_ref: dict) 
         "status": "corrected" if r.corrected else "final",
         "category": [{"coding": [{"system": OBSERVATION_CATEGORY_SYSTEM, "code": "laboratory",
                                   "display": "Laboratory"}]}],
-        # No LOINC column yet (issue #16 adds one to the lab form): the test's name only.
-        "code": {"text": r.test_name},
+        # The LOINC code when the office entered one; the test's name always.
+        "code": ({"coding": [{"system": LOINC_SYSTEM, "code": r.loinc}], "text": r.test_name}
+                 if r.loinc else {"text": r.test_name}),
         "subject": patient_ref,
         "effectiveDateTime": _instant(report.collected_at),
         "issued": _instant(report.resulted_at),

@@ -1,0 +1,243 @@
+"""/shared#<token>: someone the patient gave a share link (and its passcode) reads the record.
+
+No sign-in. The token comes from the page's URL fragment on every event (the browser sends it
+with each one; it never travels in a request line or a Referer). The passcode is asked on
+every page load and is never kept. Each event re-checks the link in the database and re-reads
+the record (services/records/share_links.py), so a revoked or expired link is refused on the
+next tap even on a page already open, and then nothing of the record stays in the tab's state;
+leaving the page (``leave``, on unmount) clears it too.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Optional
+
+import reflex as rx
+
+from carespace_app import timefmt
+from carespace_app.clock import utcnow
+from carespace_app.services.records import record_export, share_links
+from carespace_app.services.records.labs import reference_text
+from carespace_app.state.session import SOMETHING_WRONG, SessionState
+
+MAX_TOKEN = 100  # a token of ours is 43 characters; anything longer is not one
+MAX_PASSCODE = 64
+
+COVERS = "Covers {start} to {end}"
+SHARED_BY = "Shared with {label}. This link works until {until}."
+PDF_FILE = "health-record.pdf"
+FHIR_FILE = "health-record.fhir.json"
+FHIR_MIME = "application/fhir+json"
+NO_VISITS = "No appointments in these dates."
+NO_REPORTS = "No lab results in these dates."
+NO_MESSAGES = "No messages in these dates."
+MESSAGES_LEFT_OUT = "Messages are not included in this link."
+
+
+@dataclasses.dataclass
+class SharedVisit:
+    id: str = ""
+    when: str = ""
+    what: str = ""  # "Infusion with Dr. Rao"
+    location: str = ""
+    instructions: str = ""
+    cancelled: bool = False
+
+
+@dataclasses.dataclass
+class SharedResult:
+    id: str = ""
+    test: str = ""
+    value: str = ""
+    unit: str = ""
+    reference: str = ""
+    flag: str = ""  # "" when normal; "High", "Critical low"…
+    corrected: bool = False
+
+
+@dataclasses.dataclass
+class SharedReport:
+    id: str = ""
+    panel: str = ""
+    dates: str = ""
+    results: list[SharedResult] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class SharedMessage:
+    id: str = ""
+    byline: str = ""
+    body: str = ""
+
+
+@dataclasses.dataclass
+class SharedConversation:
+    id: str = ""
+    title: str = ""
+    messages: list[SharedMessage] = dataclasses.field(default_factory=list)
+
+
+def _visits(record) -> list[SharedVisit]:
+    return [SharedVisit(id=str(a.id), when=timefmt.when(a.starts_at),
+                        what=record_export.FHIR_APPOINTMENT_DESCRIPTION.format(
+                            kind=a.appointment_type, provider=a.provider),
+                        location=a.location, instructions=a.instructions,
+                        cancelled=a.status == record_export.APPOINTMENT_CANCELLED)
+            for a in record.appointments]
+
+
+def _reports(record) -> list[SharedReport]:
+    return [SharedReport(
+        id=str(r.id), panel=r.panel,
+        dates=record_export.PDF_REPORT_DATES.format(collected=timefmt.when(r.collected_at),
+                                                    resulted=timefmt.when(r.resulted_at),
+                                                    provider=r.ordering_provider),
+        results=[SharedResult(id=str(x.id), test=x.test_name, value=x.value_text, unit=x.unit,
+                              reference=reference_text(x.ref_low, x.ref_high),
+                              flag="" if x.flag == record_export.FLAG_NORMAL else x.flag_words,
+                              corrected=x.corrected)
+                 for x in r.results])
+        for r in record.reports]
+
+
+def _conversations(record) -> list[SharedConversation]:
+    return [SharedConversation(
+        id=str(c.id),
+        title=record_export.PDF_THREAD_HEADING.format(subject=c.subject, category=c.category),
+        messages=[SharedMessage(id=str(m.id), body=m.body,
+                                byline=record_export.PDF_MESSAGE_BYLINE.format(
+                                    author=m.author_name, when=timefmt.when(m.created_at)))
+                  for m in c.messages])
+        for c in record.conversations]
+
+
+class SharedRecordState(SessionState):
+    # loading | passcode | record | unavailable
+    view: str = "loading"
+    message: str = ""  # why the link can't be opened
+    error: str = ""
+    error_field: str = ""
+    busy: bool = False
+    # The record, while the link works and the page is open.
+    patient_name: str = ""
+    born: str = ""
+    covers: str = ""
+    shared_note: str = ""
+    include_messages: bool = False
+    visits: list[SharedVisit] = []
+    reports: list[SharedReport] = []
+    conversations: list[SharedConversation] = []
+    # The link this page opened with the passcode (0: none yet).
+    _link_id: int = 0
+
+    def _token(self) -> str:
+        return (self.router.url.fragment or "")[:MAX_TOKEN]
+
+    def _forget(self) -> None:
+        """Nothing of the record stays (only vars that hold something are set)."""
+        self._set_changed({"patient_name": "", "born": "", "covers": "", "shared_note": "",
+                           "include_messages": False, "visits": [], "reports": [],
+                           "conversations": [], "busy": False, "error": "", "error_field": ""})
+        self._link_id = 0
+
+    def _unavailable(self, sentence: str) -> None:
+        self._forget()
+        self.view = "unavailable"
+        self.message = sentence
+
+    def _show(self, shared: share_links.SharedRecord) -> None:
+        record = shared.record
+        self._link_id = shared.link_id
+        self._set_changed({
+            "view": "record", "message": "", "error": "", "error_field": "", "busy": False,
+            "patient_name": record.patient.full_name,
+            "born": timefmt.day(record.patient.date_of_birth),
+            "covers": COVERS.format(start=timefmt.day(record.start), end=timefmt.day(record.end)),
+            "shared_note": SHARED_BY.format(label=shared.label, until=timefmt.when(shared.expires_at)),
+            "include_messages": record.include_messages,
+            "visits": _visits(record), "reports": _reports(record),
+            "conversations": _conversations(record),
+        })
+
+    def _refused(self, got) -> None:
+        """A refusal: beside the passcode, over the form (our side failed), or the link is gone."""
+        if got.field:
+            self._set_changed({"busy": False, "error": got.error, "error_field": got.field})
+        elif got.error == SOMETHING_WRONG:
+            self._set_changed({"busy": False, "error": got.error, "error_field": ""})
+        else:
+            self._unavailable(got.error)
+
+    async def load(self):
+        self._forget()
+        self.message = ""
+        token = self._token()
+        if not token:
+            self._unavailable(share_links.NOT_AVAILABLE)
+            return
+        client_ip = self._client_ip()
+        got = await self._public(lambda db: share_links.check(db, token, client_ip=client_ip,
+                                                              clock=utcnow), what="share link")
+        if not got.ok:
+            self._refused(got)
+            if self.view != "unavailable":
+                self.view = "passcode"
+            return
+        self.view = "passcode"
+
+    @rx.event
+    async def open_record(self, form: dict):
+        passcode = form.get("passcode", "") if isinstance(form, dict) else ""
+        passcode = passcode[:MAX_PASSCODE] if isinstance(passcode, str) else ""
+        token = self._token()
+        self._set_changed({"busy": True, "error": "", "error_field": ""})
+        yield
+        client_ip = self._client_ip()
+        got = await self._public(lambda db: share_links.open_link(
+            db, token, passcode, client_ip=client_ip, clock=utcnow), what="open share link")
+        if not got.ok:
+            self._refused(got)
+            if got.field:
+                yield rx.set_focus(got.field)
+            return
+        self._show(got.value)
+
+    async def _download(self, what: str, render) -> Optional[rx.event.EventSpec]:
+        token, link_id, client_ip = self._token(), self._link_id, self._client_ip()
+        if not link_id:
+            self._unavailable(share_links.NOT_AVAILABLE)
+            return None
+
+        def fetch(db):
+            shared = share_links.download(db, token, link_id, what=what, client_ip=client_ip,
+                                          clock=utcnow)
+            return shared, render(shared.record)
+
+        got = await self._public(fetch, what=f"share link {what}")
+        if not got.ok:
+            self._refused(got)
+            return None
+        shared, body = got.value
+        self._show(shared)  # the page shows the record as it is now
+        return body
+
+    @rx.event
+    async def download_pdf(self):
+        body = await self._download("PDF", record_export.pdf_bytes)
+        if body is not None:
+            return rx.download(data=body, filename=PDF_FILE, mime_type="application/pdf")
+
+    @rx.event
+    async def download_fhir(self):
+        body = await self._download(
+            "FHIR file", lambda record: json.dumps(record_export.fhir_bundle(record), indent=2))
+        if body is not None:
+            return rx.download(data=body, filename=FHIR_FILE, mime_type=FHIR_MIME)
+
+    @rx.event
+    def leave(self):
+        """The page is left: nothing of the record stays in the tab."""
+        self._forget()
+        if self.view != "loading":
+            self.view = "loading"

@@ -89,6 +89,12 @@ RECORD_EMAIL_LIMIT_WINDOW = timedelta(hours=24)
 # An emailed record bigger than this is refused ("download it instead"): most mail servers
 # refuse messages over 10-25 MB, and the attachment grows by a third on the way.
 MAX_EMAILED_RECORD_BYTES = 10 * 1024 * 1024
+# Making the files is pure-Python work (a ten-year oncology record takes seconds): it runs
+# in this many separate processes (services/records/render_pool.py), so it never holds the
+# server's interpreter, and at most RECORD_RENDER_QUEUE files wait for one; beyond that the
+# page says to try again in a minute instead of waiting with nothing on screen.
+RECORD_RENDER_PROCESSES = 1
+RECORD_RENDER_QUEUE = 4
 
 # --- between visits (issue #15: services/records/checkins.py, urgent.py) ---------------
 # Every check-in question asks about this span ("In the last 7 days, …").

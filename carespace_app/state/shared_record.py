@@ -10,14 +10,13 @@ leaving the page (``leave``, on unmount) clears it too.
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import Optional
 
 import reflex as rx
 
 from carespace_app import timefmt
 from carespace_app.clock import utcnow
-from carespace_app.services.records import record_export, share_links
+from carespace_app.services.records import record_export, render_pool, share_links
 from carespace_app.services.records.labs import reference_text
 from carespace_app.state.session import SOMETHING_WRONG, SessionState
 
@@ -209,29 +208,31 @@ class SharedRecordState(SessionState):
             self._unavailable(share_links.NOT_AVAILABLE)
             return None
 
-        def fetch(db):
-            shared = share_links.download(db, token, link_id, what=what, client_ip=client_ip,
-                                          clock=utcnow)
-            return shared, render(shared.record)
-
-        got = await self._public(fetch, what=f"share link {what}")
+        got = await self._public(lambda db: share_links.download(
+            db, token, link_id, what=what, client_ip=client_ip, clock=utcnow),
+            what=f"share link {what}")
         if not got.ok:
             self._refused(got)
             return None
-        shared, body = got.value
+        shared = got.value
+        # The file is made after the unit of work (its audit row) has committed: no database
+        # lock is held while it is made, in the render process (render_pool).
+        made = await self._public(lambda _db: render(shared.record), what=f"share link {what}")
+        if not made.ok:  # busy, or our side failed: the record stays, the sentence says why
+            self._set_changed({"busy": False, "error": made.error, "error_field": ""})
+            return None
         self._show(shared)  # the page shows the record as it is now
-        return body
+        return made.value
 
     @rx.event
     async def download_pdf(self):
-        body = await self._download("PDF", record_export.pdf_bytes)
+        body = await self._download("PDF", render_pool.pdf)
         if body is not None:
             return rx.download(data=body, filename=PDF_FILE, mime_type="application/pdf")
 
     @rx.event
     async def download_fhir(self):
-        body = await self._download(
-            "FHIR file", lambda record: json.dumps(record_export.fhir_bundle(record), indent=2))
+        body = await self._download("FHIR file", render_pool.fhir_json)
         if body is not None:
             return rx.download(data=body, filename=FHIR_FILE, mime_type=FHIR_MIME)
 

@@ -14,7 +14,18 @@ checks after every step:
 (b) every message, reply or grant stored by a step is on the patient the acting tab
     displayed when the step began;
 (c) a step that had to be refused (signed out, access ended, the office's read-only
-    view) changed no row (the audit trail and session bookkeeping aside).
+    view) changed no row (the audit trail and session bookkeeping aside);
+(d) a lab report held (issue #16: a clinician's hold, or the patient's choice for its
+    category) reaches no patient-side state of any tab while it is held — not the
+    patient's own, not their caregiver's, not the office's "view as patient" (only the
+    office's own pages show it) — nor a downloaded or shared record; staff release it
+    through the office's page, and only staff; the patient's choice for new results
+    changes only when the person is the patient the tab shows, and only for that patient;
+(e) a share link is made or turned off only for the patient the acting tab showed, by that
+    patient or their caregiver; an anonymous browser that opens /shared with a link and its
+    passcode holds only that link's patient's record (messages only if the link has them,
+    never a held report), and nothing of any record after its next event once the link is
+    revoked, expired, locked or its maker has lost access.
 """
 from __future__ import annotations
 
@@ -33,9 +44,11 @@ from carespace_app import routes
 from carespace_app.clock import utcnow
 from carespace_app.db import session_scope
 from carespace_app.models import (
-    CHECKIN_DONE, CHECKIN_OPEN, AuditEvent, CaregiverGrant, Checkin, CheckinAnswer, CheckinPlan, Message,
-    MessageDraft, MessageThread, Patient, PatientAccess, UrgentItem, User, UserSession,
+    CHECKIN_DONE, CHECKIN_OPEN, RELATION_CAREGIVER, RELATION_SELF, RESULT_CATEGORIES, AuditEvent,
+    CaregiverGrant, Checkin, CheckinAnswer, CheckinPlan, LabReport, Message, MessageDraft, MessageThread,
+    Patient, PatientAccess, ResultHoldChoice, ShareLink, UrgentItem, User, UserSession,
 )
+from carespace_app.policy import SHARE_LINK_MAX_WRONG
 from carespace_app.services.permissions import access
 from carespace_app.services.records import appointments
 from carespace_app.services.records import checkins
@@ -43,11 +56,15 @@ from carespace_app.services.records import symptoms
 from carespace_app.services.permissions import caregivers
 from carespace_app.services.records import labs
 from carespace_app.services.records import messaging
+from carespace_app.services.records import result_release
+from carespace_app.services.records import share_links
 from carespace_app.services.identity import security
 from carespace_app.services.identity import sessions
 from carespace_app.services.onboarding import staff
 from carespace_app import timefmt
+from carespace_app.state.admin import AdminState
 from carespace_app.state.admin_checkins import AdminCheckinsState
+from carespace_app.state.admin_labs import AdminLabsState
 from carespace_app.state.admin_messages import AdminMessagesState
 from carespace_app.state.admin_patient import AdminPatientState
 from carespace_app.state.checkin import CheckinState
@@ -56,6 +73,9 @@ from carespace_app.state.manage_users import ManageUsersState
 from carespace_app.state.messages import MessagesState
 from carespace_app.state.my_record import MyRecordState
 from carespace_app.state.session import SessionState
+from carespace_app.state.settings import SettingsState
+from carespace_app.state.share_links import FIELD_IDS as SHARE_FIELDS, ShareLinksState
+from carespace_app.state.shared_record import SharedRecordState
 from tests.conftest import _truncate
 from tests.factories import grant_caregiver, make_patient, make_staff, patient_user
 from tests.tabs import Browser, Tab, sign_in_token
@@ -66,17 +86,21 @@ CHECKIN_HISTORY = f"{routes.CHECKIN}?view=history"
 PAGES = (routes.HOME, routes.MESSAGES, routes.LABS, routes.APPOINTMENTS, routes.MANAGE_USERS,
          routes.RECORD_ACTIVITY, routes.SETTINGS, routes.ACCESS, routes.ADMIN, routes.ADMIN_MESSAGES,
          routes.ADMIN_AUDIT, routes.CHECKIN, CHECKIN_HISTORY, "patient-page", "thread-page",
-         "report-page", routes.RECORD)
+         "report-page", "held-report-page", routes.RECORD)
 # Pages that open one item by an id in the address (a bookmark, an emailed link): opened
 # with the id of either patient's item, whatever the tab shows.
 ITEM_PAGES = {"patient-page": (routes.ADMIN_PATIENT, "id", "patient"),
               "thread-page": (routes.MESSAGES, "thread", "thread"),
-              "report-page": (routes.LABS, "report", "report")}
+              "report-page": (routes.LABS, "report", "report"),
+              # The first held report (the emailed "results are ready" link, opened early).
+              "held-report-page": (routes.LABS, "report", "held")}
 PEOPLE = ("rosa", "james", "maria", "sam")
 # Rows a refused step may still write: the refusal's own audit row and the session's clock.
 BOOKKEEPING = {AuditEvent.__tablename__, UserSession.__tablename__}
-COUNTED = (Message, MessageThread, CaregiverGrant, PatientAccess, CheckinAnswer, UrgentItem)
+COUNTED = (Message, MessageThread, CaregiverGrant, PatientAccess, CheckinAnswer, UrgentItem, ShareLink,
+           ResultHoldChoice, LabReport)
 LAB_REPORTS = 11  # one more than a Labs page, so "Load more" has something to load
+HELD_CATEGORY = RESULT_CATEGORIES[0]  # the category James holds at the start ("Tumour markers")
 
 
 def _records(db: Session, patient, account, office, tag: str, ids: dict) -> list[str]:
@@ -114,6 +138,28 @@ def _records(db: Session, patient, account, office, tag: str, ids: dict) -> list
             f"Dr. {tag} Park", f"Dr. {tag} Lee", f"{tag} suite 4", f"friend.{tag.lower()}@example.org"]
 
 
+def _held_markers(tag: str, n: int) -> list[str]:
+    """A held report's own words: its panel, its result's unit and value (the test's name is
+    the patient's usual one, so the lab history is tried too)."""
+    return [f"{tag} held panel {n}", f"{tag}-heldunit-{n}", f"{9000 + n}.125"]
+
+
+def _held_report(db: Session, office, patient_id: int, tag: str, n: int, *, category: str,
+                 hold: result_release.ClinicianHold | None) -> int:
+    """A report entered by the office, the newest of the patient's (first on every list)."""
+    now = utcnow()
+    panel, unit, value = _held_markers(tag, n)
+    return labs.enter_report(db, office, patient_id, panel=panel, collected_at=now - timedelta(days=1),
+                             resulted_at=now - timedelta(hours=2), ordering_provider=f"Dr. {tag} Park",
+                             results=[labs.ResultInput(test_name=f"{tag}-Sodium", value=value, unit=unit,
+                                                       ref_low=135, ref_high=145)],
+                             category=category, hold=hold, clock=utcnow)
+
+
+def _choices(db: Session) -> dict[tuple[int, str], int]:
+    return {(r.patient_id, r.category): r.hold_days for r in db.exec(select(ResultHoldChoice)).all()}
+
+
 def _rows(db: Session) -> dict[str, int]:
     return {m.__tablename__: db.exec(select(func.count()).select_from(m)).one() for m in COUNTED}
 
@@ -145,6 +191,31 @@ class Practice(RuleBasedStateMachine):
             self.markers = {rosa.id: _records(db, rosa, self.users["rosa"], self.ada, "Rzq", self.ids["rosa"]),
                             james.id: _records(db, james, self.users["james"], self.ada, "Jzq",
                                                self.ids["james"])}
+            self.tags = {rosa.id: "Rzq", james.id: "Jzq"}
+            self.names = {rosa.id: "Rosa Alvarez", james.id: "James Okafor"}
+            # What a link without messages must not show: the conversation's words.
+            self.message_markers = {pid: ms[2:5] for pid, ms in self.markers.items()}
+            # Held reports (issue #16): Rosa's by a clinician, James's by his own choice for
+            # the category. report id -> (patient id, its words).
+            self.held: dict[int, tuple[int, list[str]]] = {}
+            release_on = timefmt.to_local(utcnow()).date() + timedelta(days=3)
+            held = _held_report(db, self.ada, rosa.id, "Rzq", 0, category=result_release.DEFAULT_CATEGORY,
+                                hold=result_release.ClinicianHold(reason=result_release.CLINICIAN_HOLD_REASONS[0],
+                                                                  note="", release_on=release_on))
+            self.held[held] = (rosa.id, _held_markers("Rzq", 0))
+            self.ids["rosa"]["held"] = held
+            result_release.set_choices(db, self.users["james"], james.id, {HELD_CATEGORY: 5}, clock=utcnow)
+            held = _held_report(db, self.ada, james.id, "Jzq", 0, category=HELD_CATEGORY, hold=None)
+            self.held[held] = (james.id, _held_markers("Jzq", 0))
+            self.ids["james"]["held"] = held
+            for report, (pid, words) in self.held.items():
+                self.markers[pid] += words
+        assert len(self._held_now()) == 2, "the world starts with a held report for each patient"
+        self.report_serial = itertools.count(1)
+        # Share links made in the model: id -> (token, passcode). A link's token is its
+        # patient's, like any of the record's words (a marker of that patient).
+        self.links: dict[int, tuple[str, str]] = {}
+        share_links.misses.clear()  # the per-address count of refused look-ups (per process)
         self.browsers = {"rosa": Browser("rosa"), "maria": Browser("maria"), "sam": Browser("sam"),
                          "shared": Browser("shared")}
         for name, count in (("rosa", 2), ("maria", 2), ("sam", 1), ("shared", 1)):
@@ -152,6 +223,12 @@ class Practice(RuleBasedStateMachine):
                 self.browsers[name].tab()
         self.tabs: list[Tab] = [t for b in self.browsers.values() for t in b.tabs]
         self.acted: Tab | None = None
+        # Someone a patient gave a share link and its passcode: an anonymous browser, two tabs.
+        stranger = Browser("stranger")
+        self.strangers = [LinkTab(stranger, f"stranger-{n}") for n in range(2)]
+        stranger.tabs.extend(self.strangers)
+        self.stranger_acted: LinkTab | None = None
+        self.stranger_texts: list[str] = []  # what the acting stranger tab downloaded
         # Unsent drafts typed in the model: text -> (writer's user id, patient id).
         self.drafts: dict[str, tuple[int, int]] = {}
 

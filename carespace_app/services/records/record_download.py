@@ -19,7 +19,6 @@ find by that number) for as long as the outbox keeps it.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
 from typing import Optional
@@ -44,7 +43,7 @@ from carespace_app.services.identity.emails import validate_email_address
 from carespace_app.services.mail import outbox
 from carespace_app.services.onboarding.invitations import locked_patient
 from carespace_app.services.permissions import access
-from carespace_app.services.records import record_export
+from carespace_app.services.records import record_export, render_pool
 
 PDF = "pdf"
 FHIR = "fhir"
@@ -183,11 +182,8 @@ def _format(key) -> Format:
 
 
 def _render(export: record_export.RecordExport, fmt: Format, made_on: date) -> RecordFile:
-    if fmt.key == PDF:
-        data = record_export.pdf_bytes(export)
-    else:
-        data = json.dumps(record_export.fhir_bundle(export), ensure_ascii=False,
-                          indent=2).encode("utf-8")
+    """The file, made in the render process (render_pool): call it before anything is written."""
+    data = render_pool.pdf(export) if fmt.key == PDF else render_pool.fhir_json(export)
     return RecordFile(filename=FILENAME.format(day=made_on.isoformat(), extension=fmt.extension),
                       content_type=fmt.content_type, data=data, format=fmt.key)
 
@@ -243,15 +239,20 @@ def send_record(db: Session, actor: User, patient_id: int, *, to: str, start_tex
     address = validate_email_address(to)
     start, end = parse_range(start_text, end_text, clock=clock)
     found = _format(fmt)
-    locked_patient(db, patient_id)  # two sends at once are counted one after the other
+    too_many = TOO_MANY_SENDS.format(phone=get_settings().office_phone)
     if _sends_today(db, patient_id, clock()) >= MAX_RECORD_EMAILS_PER_DAY:
-        raise ValidationError(TOO_MANY_SENDS.format(phone=get_settings().office_phone))
+        raise ValidationError(too_many)  # said before the file is made for nothing
     export = record_export.collect(db, actor, patient_id, start=start, end=end,
                                    include_messages=bool(include_messages), clock=clock,
                                    client_ip=client_ip)
+    # Made before the lock below: no lock is held while the file is made (seconds, for a
+    # long record), and on SQLite the lock is the whole database's.
     made = _render(export, found, today(clock))
     if len(made.data) > MAX_EMAILED_RECORD_BYTES:
         raise ValidationError(TOO_BIG_TO_EMAIL)
+    locked_patient(db, patient_id)  # two sends at once are counted one after the other
+    if _sends_today(db, patient_id, clock()) >= MAX_RECORD_EMAILS_PER_DAY:
+        raise ValidationError(too_many)
     practice = get_settings().practice_name
     email = outbox.enqueue(
         db, to=address, subject=EMAIL_SUBJECT.format(practice=practice),

@@ -64,10 +64,8 @@ def test_a_share_link_opens_with_its_passcode_until_it_is_revoked(server, phone_
     expect(card).to_contain_text("Not opened yet")
     toast = page.get_by_text("Share link made for Dr. Patel.")
     expect(toast).to_be_visible()
-    # Checked once the toast has gone: Sonner's green on green reads 4.25:1 (the toast's own
-    # colours, components/flash.py; not this section's).
-    expect(toast).to_be_hidden(timeout=15_000)
-    assert_accessible(page, "share links section at 375 px")
+    # Checked with the toast on screen: its text is dark enough (assets/carespace.css).
+    assert_accessible(page, "share links section at 375 px, with its toast")
 
     doctor = new_page(browser, server)
     try:

@@ -34,6 +34,7 @@ KIND_WORDS = {
     "staff_message_notification": "Patient wrote (staff notice)",
     "checkin_notification": "Symptom check-in is open",
     "checkin_reminder": "Symptom check-in reminder",
+    "record_copy": "A copy of a health record (attached)",  # Download my record › Email it
 }
 
 MESSAGE_KIND = "message_notification"

@@ -172,8 +172,10 @@ class Practice(RuleBasedStateMachine):
 
     engine = None  # set by the test
 
-    @initialize()
-    def build(self):
+    @initialize(morning=st.sets(st.sampled_from(("rosa", "maria", "sam"))))
+    def build(self, morning):
+        """The practice, and who is already signed in when the sequence starts (``morning``:
+        their browser's first tab open on their start page)."""
         _truncate(self.engine)
         self.serial = itertools.count(1)
         with session_scope(self.engine) as db:  # the test is the unit of work
@@ -217,6 +219,17 @@ class Practice(RuleBasedStateMachine):
         # patient's, like any of the record's words (a marker of that patient).
         self.links: dict[int, tuple[str, str]] = {}
         share_links.misses.clear()  # the per-address count of refused look-ups (per process)
+        with session_scope(self.engine) as db:  # the test is the unit of work
+            today = timefmt.to_local(utcnow()).date()
+            for maker, patient, messages in (("rosa", "rosa", True), ("maria", "james", False)):
+                url, passcode = share_links.create(
+                    db, self.users[maker], self.patients[patient], label=f"Dr. {maker} start", days=3,
+                    start=today - timedelta(days=400), end=today + timedelta(days=400),
+                    include_messages=messages, clock=utcnow)
+                token = url.partition("#")[2]
+                link = db.exec(select(ShareLink).where(ShareLink.token_hash == security.token_hash(token))).one()
+                self.links[link.id] = (token, passcode)
+                self.markers[link.patient_id].append(token)
         self.browsers = {"rosa": Browser("rosa"), "maria": Browser("maria"), "sam": Browser("sam"),
                          "shared": Browser("shared")}
         for name, count in (("rosa", 2), ("maria", 2), ("sam", 1), ("shared", 1)):
@@ -230,6 +243,10 @@ class Practice(RuleBasedStateMachine):
         stranger.tabs.extend(self.strangers)
         self.stranger_acted: LinkTab | None = None
         self.stranger_texts: list[str] = []  # what the acting stranger tab downloaded
+        for name in sorted(morning):
+            tab = self.browsers[name].tabs[0]
+            tab.browser.token = sign_in_token(self.users[name])
+            tab.open(routes.ADMIN if name == "sam" else routes.HOME)
         # Unsent drafts typed in the model: text -> (writer's user id, patient id).
         self.drafts: dict[str, tuple[int, int]] = {}
 
@@ -558,7 +575,14 @@ class Practice(RuleBasedStateMachine):
     # --- issue #16: held results, the patient's choice, share links ---
 
     def _office_tab(self, office: bool, index: int) -> Tab:
-        return self.browsers["sam"].tabs[0] if office else self._tab(index)
+        """The office's tab (signed in again if its session ended: the office is at work),
+        or any tab (a crafted event from a patient's or caregiver's page)."""
+        if not office:
+            return self._tab(index)
+        tab = self.browsers["sam"].tabs[0]
+        if self._person(tab.browser) is None:
+            tab.browser.token = sign_in_token(self.users["sam"])
+        return tab
 
     @rule(office=st.sampled_from((True, True, False)), index=st.integers(0, 5), pick=st.integers(0, 7),
           how=st.sampled_from(("mark_reviewed", "release_now")))

@@ -296,12 +296,12 @@ def test_the_office_reads_each_kind_of_release(db, clock, practice):
     assert views[patient_held].held and views[patient_held].release_status == (
         "Held at the patient's request until reviewed, at most until "
         f"{timefmt.day(clock() + timedelta(days=7))}")
-    assert not views[shown].held and views[shown].release_status == "Shown to the patient"
+    assert not views[shown].held and views[shown].release_status == ""  # the badge says it
     result_release.mark_reviewed(db, practice.staff, shown, clock=clock)
     view = next(r for r in labs.list_reports(db, practice.staff, practice.alice.id, clock=clock,
                                              office=True).items if r.id == shown)
     assert view.reviewed
-    assert view.release_status == f"Shown to the patient. Reviewed by Nora Quinn, {timefmt.when(clock())}"
+    assert view.release_status == f"Reviewed by Nora Quinn, {timefmt.when(clock())}"
 
 
 def test_the_office_list_with_held_reports_is_for_staff_only(db, clock, practice):
@@ -739,7 +739,7 @@ def test_the_office_holds_a_report_from_the_form_and_releases_it(db, practice):
     assert report.release_status.startswith("Held by Nora Quinn: Other. Released by itself on ")
     tab.call(AdminLabsState, "release_now", report_id=report.id)
     [report] = tab.state(AdminLabsState).reports
-    assert not report.held and report.release_status == "Shown to the patient"
+    assert not report.held and report.release_status == ""  # the badge says it
     db.expire_all()
     assert len(result_emails(db, int(report.id))) == 2
 

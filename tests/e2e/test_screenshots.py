@@ -25,7 +25,7 @@ PORTAL = [("home", "/home"), ("messages", "/messages"), ("appointments", "/appoi
           ("labs", "/labs"), ("resources", "/resources"), ("help", "/help"),
           ("manage-users", "/manage-users"), ("settings", "/settings"),
           ("record-activity", "/record-activity"), ("checkin", "/checkin"),
-          ("checkin-history", "/checkin?view=history")]
+          ("checkin-history", "/checkin?view=history"), ("my-record", "/my-record")]
 SIZES = {
     "desktop": {"viewport": {"width": 1280, "height": 800}},
     "phone": {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touch": True},
@@ -110,5 +110,9 @@ def test_screenshots(server, browser, size):
         page.get_by_role("button", name="Show check-in history").click()
         page.wait_for_timeout(500)
         _shoot(page, "admin-patient-checkins", size)
+        # Rosa's newest CA-125 waits for review at her request (issue #16).
+        page.get_by_role("heading", name="Lab reports").scroll_into_view_if_needed()
+        page.wait_for_timeout(300)
+        _shoot(page, "admin-patient-labs", size)
     finally:
         context.close()

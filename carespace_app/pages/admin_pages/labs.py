@@ -7,7 +7,9 @@ import reflex as rx
 
 from carespace_app.components.ui import confirm_dialog, error_callout, field, primary_button, text_input
 from carespace_app.models import RESULT_CATEGORIES
-from carespace_app.services.records.result_release import CLINICIAN_HOLD_REASONS, DEFAULT_CATEGORY
+from carespace_app.services.records.result_release import (
+    CLINICIAN_HOLD_REASONS, DEFAULT_CATEGORY, STATUS_HELD, STATUS_SHOWN,
+)
 from carespace_app.state.admin_labs import AdminLabsState as S
 from carespace_app.pages.admin_pages.layout import section, select_field, small_button
 
@@ -150,7 +152,7 @@ def _report(rep) -> rx.Component:
         rx.text(rx.text.strong(rep.panel), " · ", rep.category, " · collected ", rep.collected,
                 " · resulted ", rep.resulted, " · ", rep.provider, size="2"),
         rx.hstack(
-            rx.badge(rx.cond(rep.held, "Held", "Shown to the patient"),
+            rx.badge(rx.cond(rep.held, STATUS_HELD, STATUS_SHOWN),
                      color_scheme=rx.cond(rep.held, "amber", "green"), high_contrast=True, size="2"),
             rx.text(rep.release_status, size="2", class_name="cs-release-status"),
             spacing="2", wrap="wrap", align="center",

@@ -388,6 +388,7 @@ def _report_page(db: Session, patient_id: int, offset: int, limit: int,
                 view.release_status += ". " + result_release.STATUS_REVIEWED.format(
                     who=names.get(r.reviewed_by_user_id, "the office"),
                     when=timefmt.when(r.reviewed_at))
+            view.release_status = view.release_status.removeprefix(". ")
     return views
 
 

@@ -84,11 +84,12 @@ RELEASE_DATE_RANGE = "The release date must be after today and at most {most} fr
 NOT_HELD = "That report is already shown to the patient."
 REPORT_NOT_FOUND = "That lab report was not found."
 # What staff see on a report (admin patient page).
-STATUS_SHOWN = "Shown to the patient"
+STATUS_SHOWN = "Shown to the patient"  # the report's badge
+STATUS_HELD = "Held"
 STATUS_HELD_PATIENT = "Held at the patient's request until reviewed, at most until {day}"
 STATUS_HELD_CLINICIAN = "Held by {who}: {reason}. Released by itself on {day}"
 STATUS_REVIEWED = "Reviewed by {who}, {when}"
-STATUS_NOTE = ". Note: {note}"
+STATUS_NOTE = ". Note: {note}"  # after a hold's words; alone once it is shown
 
 # The audit's words for how a report was released.
 _RELEASED_HOW = {"reviewed": "marked reviewed", "now": "released now", "due": "its hold ended"}
@@ -302,8 +303,9 @@ def held_lines(db: Session, patient_id: int, *, clock: Clock) -> list[str]:
 
 
 def status_words(report: LabReport, *, held_by: str = "") -> str:
-    """The report's release as the office reads it beside the report, with the clinician's
-    note (kept in view after the release: it says why the report waited)."""
+    """The report's hold as the office reads it beside the report's badge ("Held" or "Shown
+    to the patient"), with the clinician's note (kept in view after the release: it says
+    why the report waited). "" for a report that was never held."""
     note = STATUS_NOTE.format(note=report.hold_note) if report.hold_note else ""
     if report.released_at is None:
         day = timefmt.day(report.release_by) if report.release_by else ""
@@ -311,4 +313,4 @@ def status_words(report: LabReport, *, held_by: str = "") -> str:
             return STATUS_HELD_CLINICIAN.format(who=held_by or "the office",
                                                 reason=report.hold_reason, day=day) + note
         return STATUS_HELD_PATIENT.format(day=day)
-    return STATUS_SHOWN + note
+    return note

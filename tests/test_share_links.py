@@ -351,3 +351,32 @@ def test_the_page_shows_the_record_only_while_the_link_works(db, practice):
     assert "Moreno" in other.serialised()
     other.call(SharedRecordState, "leave")
     assert "Moreno" not in other.serialised() and "CA-125" not in other.at_rest()
+
+
+def test_a_page_load_never_re_sends_a_shared_record(db, practice):
+    """A page load sends the tab's saved state before the page's own load runs: a reload of
+    /shared (its link revoked meanwhile, or not) or the tab's next page carries no record;
+    the passcode is asked again. (The isolation model found this: a revoked link's record
+    came back on a reload.)"""
+    import json
+
+    from carespace_app.clock import utcnow
+    from carespace_app.state.shared_record import SharedRecordState
+
+    url, passcode = share_links.create(db, practice.alice_user, practice.alice.id, label="Dr. Patel",
+                                       days=1, start=date(2025, 12, 1), end=date(2026, 12, 31),
+                                       include_messages=True, clock=utcnow)
+    db.commit()
+    tab = _shared_tab(token_of(url))
+    tab.open(routes.SHARED)
+    tab.call(SharedRecordState, "open_record", form={"passcode": passcode})
+    assert "Moreno" in tab.serialised()
+    link_id = tab.state(SharedRecordState)._link_id
+    assert "Moreno" not in json.dumps(tab.reload_snapshot(), default=str)
+
+    share_links.revoke(db, practice.alice_user, practice.alice.id, link_id, clock=utcnow)
+    db.commit()
+    tab.open(routes.SHARED)
+    sent = json.dumps(tab.hydrations[-1], default=str)
+    assert "Moreno" not in sent and "CA-125" not in sent
+    assert tab.state(SharedRecordState).view == "unavailable"

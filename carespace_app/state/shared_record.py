@@ -140,6 +140,12 @@ class SharedRecordState(SessionState):
                            "conversations": [], "busy": False, "error": "", "error_field": ""})
         self._link_id = 0
 
+    def _forget_on_page_load(self) -> None:
+        """Before a page load sends the tab's state (state/tab_guard.py): no record in it."""
+        self._forget()
+        if self.view != "loading":
+            self.view = "loading"
+
     def _unavailable(self, sentence: str) -> None:
         self._forget()
         self.view = "unavailable"

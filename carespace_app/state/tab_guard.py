@@ -16,6 +16,7 @@ from reflex_base.event import Event, get_hydrate_event
 
 from carespace_app.event_budget import browser_token, flash_delta
 from carespace_app.state.session import SOMETHING_WRONG, SessionState
+from carespace_app.state.shared_record import SharedRecordState
 
 log = logging.getLogger("carespace.tab_guard")
 
@@ -48,6 +49,11 @@ class TabGuard(Middleware):
             await session_state._bind_tab(
                 touch=not hydrating and handler not in NOT_ACTIVITY and bool(browser_token(event)),
                 hydrating=hydrating)
+            if hydrating:
+                # A shared record is asked for with its passcode on every page load: none is
+                # re-sent, whichever page this is (a reload after the link was revoked, the
+                # next page of the tab). SharedRecordState.load asks again.
+                (await state.get_state(SharedRecordState))._forget_on_page_load()
         except Exception:
             # The tab can't be checked (the database is unreachable): nothing runs and
             # nothing of the tab is sent; the person is told calmly.

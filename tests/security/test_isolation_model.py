@@ -37,7 +37,7 @@ from datetime import timedelta
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -101,7 +101,10 @@ BOOKKEEPING = {AuditEvent.__tablename__, UserSession.__tablename__}
 COUNTED = (Message, MessageThread, CaregiverGrant, PatientAccess, CheckinAnswer, UrgentItem, ShareLink,
            ResultHoldChoice, LabReport)
 LAB_REPORTS = 11  # one more than a Labs page, so "Load more" has something to load
+# How a step reaches its page (Practice._arrive).
+ARRIVALS = ("stale", "open", "fresh")
 HELD_CATEGORY = RESULT_CATEGORIES[0]  # the category James holds at the start ("Tumour markers")
+HELD_MOST = 5  # held reports in one sequence, at most (each adds to every check's work)
 
 
 def _records(db: Session, patient, account, office, tag: str, ids: dict) -> list[str]:
@@ -172,10 +175,8 @@ class Practice(RuleBasedStateMachine):
 
     engine = None  # set by the test
 
-    @initialize(morning=st.sets(st.sampled_from(("rosa", "maria", "sam"))))
-    def build(self, morning):
-        """The practice, and who is already signed in when the sequence starts (``morning``:
-        their browser's first tab open on their start page)."""
+    @initialize()
+    def build(self):
         _truncate(self.engine)
         self.serial = itertools.count(1)
         with session_scope(self.engine) as db:  # the test is the unit of work
@@ -215,6 +216,7 @@ class Practice(RuleBasedStateMachine):
                 self.markers[pid] += words
         assert len(self._held_now()) == 6, "the world starts with a held report for each patient"
         self.report_serial = itertools.count(1)
+        self.released: set[int] = set()  # held reports the model saw released (by staff)
         # Share links made in the model: id -> (token, passcode). A link's token is its
         # patient's, like any of the record's words (a marker of that patient).
         self.links: dict[int, tuple[str, str]] = {}
@@ -243,10 +245,6 @@ class Practice(RuleBasedStateMachine):
         stranger.tabs.extend(self.strangers)
         self.stranger_acted: LinkTab | None = None
         self.stranger_texts: list[str] = []  # what the acting stranger tab downloaded
-        for name in sorted(morning):
-            tab = self.browsers[name].tabs[0]
-            tab.browser.token = sign_in_token(self.users[name])
-            tab.open(routes.ADMIN if name == "sam" else routes.HOME)
         # Unsent drafts typed in the model: text -> (writer's user id, patient id).
         self.drafts: dict[str, tuple[int, int]] = {}
 
@@ -440,11 +438,13 @@ class Practice(RuleBasedStateMachine):
 
     @rule(index=st.integers(0, 5), grade=st.integers(0, 4))
     def answer_checkin(self, index, grade):
-        """Open the check-in, answer every question, send: it lands on the tab's patient."""
+        """Open the check-in, answer every question, send: it lands on the patient the tab
+        shows once the page is open (a tab that showed no one yet opens its person's default)."""
         tab = self._tab(index)
+        loads = len(tab.hydrations)
+        tab.open(routes.CHECKIN)
 
         def answer():
-            tab.open(routes.CHECKIN)
             state = tab.state(CheckinState)
             for _ in range(len(state.questions)):
                 if state.mode != "form":
@@ -459,6 +459,7 @@ class Practice(RuleBasedStateMachine):
             done_before = {c for c in db.exec(select(Checkin.id).where(
                 Checkin.status == CHECKIN_DONE)).all()}
         self._write_step(tab, answer, writes_as=("self", "caregiver"))
+        self.loads_before = loads  # the check-in page's load belongs to this step
         with session_scope() as db:
             done = db.exec(select(Checkin).where(Checkin.status == CHECKIN_DONE)).all()
         for checkin in done:
@@ -574,6 +575,15 @@ class Practice(RuleBasedStateMachine):
 
     # --- issue #16: held results, the patient's choice, share links ---
 
+    def _arrive(self, tab: Tab, how: str, page: str) -> None:
+        """How a step finds its page: "stale" (whatever the tab shows now), "open" (a page load
+        first), "fresh" (the browser's own person signs in first if no one is, then the page)."""
+        if how == "fresh" and self._person(tab.browser) is None:
+            # On the shared computer: James (his own choices, his own links).
+            tab.browser.token = sign_in_token(self.users.get(tab.browser.name, self.users["james"]))
+        if how != "stale":
+            tab.open(page)
+
     def _office_tab(self, office: bool, index: int) -> Tab:
         """The office's tab (signed in again if its session ended: the office is at work),
         or any tab (a crafted event from a patient's or caregiver's page)."""
@@ -584,6 +594,7 @@ class Practice(RuleBasedStateMachine):
             tab.browser.token = sign_in_token(self.users["sam"])
         return tab
 
+    @precondition(lambda self: len(self.held) > len(self.released))
     @rule(office=st.sampled_from((True, True, False)), index=st.integers(0, 5), pick=st.integers(0, 7),
           how=st.sampled_from(("mark_reviewed", "release_now")))
     def release_held(self, office, index, pick, how):
@@ -591,7 +602,8 @@ class Practice(RuleBasedStateMachine):
         tried from any tab; a held report is released only by staff (then its patient's side
         may show it)."""
         tab = self._office_tab(office, index)
-        report = sorted(self.held)[pick % len(self.held)]
+        waiting = sorted(set(self.held) - self.released)
+        report = waiting[pick % len(waiting)]
         patient_id, words = self.held[report]
         person = self._person(tab.browser)
         with session_scope() as db:
@@ -611,7 +623,10 @@ class Practice(RuleBasedStateMachine):
         if was_held and released:
             assert staff_now, f"{tab.name} ({person.email if person else 'nobody'}) released a held report"
             RUN["released"] += 1
+        if released:
+            self.released.add(report)
 
+    @precondition(lambda self: len(self.held) < HELD_MOST)
     @rule(office=st.sampled_from((True, True, False)), index=st.integers(0, 5),
           patient=st.sampled_from(("rosa", "james")), hold=st.sampled_from(("clinician", "category", "none")))
     def office_enters_report(self, office, index, patient, hold):
@@ -653,16 +668,15 @@ class Practice(RuleBasedStateMachine):
                 self.held[report.id] = (patient_id, words)
                 RUN["held"] += 1
 
-    @rule(index=st.integers(0, 5), category=st.sampled_from(RESULT_CATEGORIES[:2]),
-          days=st.sampled_from(("0", "3", "14")), open_first=st.booleans())
-    def choose_results(self, index, category, days, open_first):
+    @rule(index=st.integers(0, 5) | st.sampled_from((0, 5)), category=st.sampled_from(RESULT_CATEGORIES[:2]),
+          days=st.sampled_from(("0", "3", "14")), how=st.sampled_from(ARRIVALS + ("fresh",)))
+    def choose_results(self, index, category, days, how):
         """Settings > New test results: "Show me right away" or hold up to N days, then Save —
         on a freshly opened Settings, or on whatever the tab shows (a stale tab). It changes
         only the patient the tab shows, and only when its person is that patient."""
         tab = self._tab(index)
         loads = len(tab.hydrations)
-        if open_first:
-            tab.open(routes.SETTINGS)
+        self._arrive(tab, how, routes.SETTINGS)
         _person, shown, relation = self._relation(tab)
         with session_scope() as db:
             before = _choices(db)
@@ -683,14 +697,13 @@ class Practice(RuleBasedStateMachine):
                 f"{tab.name} ({relation} of {shown}) changed the result choice of patient {patient_id}"
         RUN["choices"] += bool(changed)
 
-    @rule(index=st.integers(0, 5), messages=st.booleans(), open_first=st.booleans())
-    def create_link(self, index, messages, open_first):
+    @rule(index=st.integers(0, 5), messages=st.booleans(), how=st.sampled_from(ARRIVALS))
+    def create_link(self, index, messages, how):
         """Download my record > Share link: it is made for the patient the tab shows, by the
         patient or their caregiver; its URL and passcode are shown once, in that tab."""
         tab = self._tab(index)
         loads = len(tab.hydrations)
-        if open_first:
-            tab.open(routes.RECORD)
+        self._arrive(tab, how, routes.RECORD)
         today = timefmt.to_local(utcnow()).date()
         n = next(self.serial)
         form = {SHARE_FIELDS["label"]: f"Dr. Model {n}", SHARE_FIELDS["days"]: "3",
@@ -713,8 +726,8 @@ class Practice(RuleBasedStateMachine):
             self.markers[link.patient_id].append(token)
             RUN["links"] += 1
 
-    @rule(index=st.integers(0, 5), pick=st.integers(0, 15), open_first=st.booleans())
-    def revoke_link(self, index, pick, open_first):
+    @rule(index=st.integers(0, 5), pick=st.integers(0, 15), how=st.sampled_from(ARRIVALS))
+    def revoke_link(self, index, pick, how):
         """Revoke on a share link (any link's id, as a crafted event could send): turned off
         only for the patient the tab shows, by the patient or their caregiver."""
         if not self.links:
@@ -722,8 +735,7 @@ class Practice(RuleBasedStateMachine):
         link_id = sorted(self.links)[pick % len(self.links)]
         tab = self._tab(index)
         loads = len(tab.hydrations)
-        if open_first:
-            tab.open(routes.RECORD)
+        self._arrive(tab, how, routes.RECORD)
         _person, shown, relation = self._relation(tab)
         with session_scope() as db:
             before = db.get(ShareLink, link_id).revoked_at
@@ -765,6 +777,7 @@ class Practice(RuleBasedStateMachine):
 
         self._stranger_step(tab, open_it)
 
+    @precondition(lambda self: any(t.fragment for t in self.strangers))
     @rule(which=st.integers(0, 1), event=st.sampled_from(("reload", "download_pdf", "download_fhir", "leave")))
     def stranger_acts(self, which, event):
         """The open /shared page's next event: a reload, a download, or leaving the page."""
@@ -782,6 +795,30 @@ class Practice(RuleBasedStateMachine):
                 link = db.exec(select(ShareLink).where(
                     ShareLink.token_hash == security.token_hash(tab.fragment))).one()
                 RUN["shared_after_end"] += was_open and not self._link_works(db, link)
+
+        self._stranger_step(tab, act)
+
+    @precondition(lambda self: any(t.state(SharedRecordState).view == "record" for t in self.strangers))
+    @rule(which=st.integers(0, 1), end=st.sampled_from(("revoked", "expired")),
+          event=st.sampled_from(("reload", "download_pdf", "download_fhir", "leave")))
+    def link_ends_while_open(self, which, end, event):
+        """The patient turns a link off (from another device), or its days run out, while the
+        recipient's page shows the record; then the page's next event."""
+        tab = [t for t in self.strangers if t.state(SharedRecordState).view == "record"][which % 2 - 1]
+        with session_scope(self.engine) as db:  # the test is the unit of work
+            link = db.exec(select(ShareLink).where(ShareLink.token_hash == security.token_hash(tab.fragment))).one()
+            if end == "revoked" and link.revoked_at is None:
+                link.revoked_at = utcnow()
+            else:
+                link.expires_at = min(link.expires_at, utcnow() - timedelta(seconds=1))
+            db.add(link)
+
+        def act():
+            if event == "reload":
+                tab.open(routes.SHARED)
+            else:
+                self.stranger_texts = _downloaded_texts(tab.call(SharedRecordState, event))
+            RUN["shared_after_end"] += 1
 
         self._stranger_step(tab, act)
 
@@ -901,10 +938,8 @@ class Practice(RuleBasedStateMachine):
                     ShareLink.token_hash == security.token_hash(tab.fragment))).one()
                 works = self._link_works(db, link)
             texts = [tab.serialised(), tab.at_rest()]
-            if tab is acted:
-                texts += self.stranger_texts
-                if not os.environ.get("ISO_TMP_SKIP"):
-                    texts += [str(h) for h in tab.hydrations[self.stranger_loads_before:]]
+            if tab is acted:  # what its event sent: a page load's full state, a file
+                texts += [str(h) for h in tab.hydrations[self.stranger_loads_before:]] + self.stranger_texts
             allowed = link.patient_id if works or tab is not acted else None
             forbidden = held + [m for pid, ms in self.markers.items() if pid != allowed for m in ms]
             forbidden += [name for pid, name in self.names.items() if pid != allowed]

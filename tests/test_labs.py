@@ -11,7 +11,7 @@ from sqlmodel import select
 from carespace_app import routes
 from carespace_app.clock import utcnow
 from carespace_app.models import AuditEvent, LabReport, LabResult, OutboxEmail
-from carespace_app.services.records import labs
+from carespace_app.services.records import labs, result_release
 from carespace_app.services.errors import NotAllowed, NotFound, ValidationError
 from carespace_app.services.records.labs import ResultInput, compute_flag, reference_text
 from carespace_app.state.admin_labs import AdminLabsState
@@ -274,7 +274,7 @@ def test_one_report_opens_by_its_id_only_in_its_own_patients_portal(db, clock, p
     bob_report = enter(db, practice, clock, [potassium("6.0")], patient=practice.bob)
     opened = labs.open_report(db, practice.carer, practice.alice.id, alice_report, clock=clock)
     assert (opened.id, opened.results[0].value_text) == (alice_report, "4.0")
-    assert labs.report_link(alice_report) == f"/labs?report={alice_report}"
+    assert result_release.report_link(alice_report) == f"/labs?report={alice_report}"
     # Bob's report id inside Alice's portal: not found, nothing of Bob's read.
     for wanted in (bob_report, 10_000, "1", True, None):
         with pytest.raises(NotFound):

@@ -310,14 +310,23 @@ def _shared_tab(fragment: str):
     return tab
 
 
+def _year_link(db, practice, label: str, *, include_messages: bool) -> tuple[str, str]:
+    """Alice's link for a day to her record from Dec 2025 through 2026, committed: the page's
+    events read in their own units of work."""
+    from carespace_app.clock import utcnow
+
+    made = share_links.create(db, practice.alice_user, practice.alice.id, label=label, days=1,
+                              start=date(2025, 12, 1), end=date(2026, 12, 31),
+                              include_messages=include_messages, clock=utcnow)
+    db.commit()
+    return made
+
+
 def test_the_page_shows_the_record_only_while_the_link_works(db, practice):
     from carespace_app.clock import utcnow
     from carespace_app.state.shared_record import SharedRecordState
 
-    url, passcode = share_links.create(db, practice.alice_user, practice.alice.id, label="Dr. Patel",
-                                       days=1, start=date(2025, 12, 1), end=date(2026, 12, 31),
-                                       include_messages=True, clock=utcnow)
-    db.commit()
+    url, passcode = _year_link(db, practice, "Dr. Patel", include_messages=True)
     tab = _shared_tab(token_of(url))
     tab.open(routes.SHARED)
     shared = tab.state(SharedRecordState)
@@ -341,10 +350,7 @@ def test_the_page_shows_the_record_only_while_the_link_works(db, practice):
         assert "Moreno" not in held and "CA-125" not in held and "ginger" not in held
 
     # Leaving the page clears what an open page held.
-    url2, code2 = share_links.create(db, practice.alice_user, practice.alice.id, label="Sam",
-                                     days=1, start=date(2025, 12, 1), end=date(2026, 12, 31),
-                                     include_messages=False, clock=utcnow)
-    db.commit()
+    url2, code2 = _year_link(db, practice, "Sam", include_messages=False)
     other = _shared_tab(token_of(url2))
     other.open(routes.SHARED)
     other.call(SharedRecordState, "open_record", form={"passcode": code2})
@@ -363,10 +369,7 @@ def test_a_page_load_never_re_sends_a_shared_record(db, practice):
     from carespace_app.clock import utcnow
     from carespace_app.state.shared_record import SharedRecordState
 
-    url, passcode = share_links.create(db, practice.alice_user, practice.alice.id, label="Dr. Patel",
-                                       days=1, start=date(2025, 12, 1), end=date(2026, 12, 31),
-                                       include_messages=True, clock=utcnow)
-    db.commit()
+    url, passcode = _year_link(db, practice, "Dr. Patel", include_messages=True)
     tab = _shared_tab(token_of(url))
     tab.open(routes.SHARED)
     tab.call(SharedRecordState, "open_record", form={"passcode": passcode})

@@ -342,15 +342,17 @@ class SessionState(rx.State):
     # --- the call path ---
 
     async def _call_service(self, work: Callable[[Session], Any], *, what: str, hashes: bool = False,
-                            refusal: Optional[str] = NO_ACCESS) -> Outcome:
+                            refusal: Optional[str] = NO_ACCESS, opens_db: bool = True) -> Outcome:
         """Run ``work(db)`` off the event loop and turn what it raises into a sentence.
 
         ``hashes``: the work checks or sets a password, so it runs in the bcrypt pool.
         ``refusal``: the sentence for a refusal (None: the service's own).
+        ``opens_db``: False for work that reads no database: ``work()``, no unit of work.
         """
         run = run_in_bcrypt_pool if hashes else asyncio.to_thread
         try:
-            return Outcome(ok=True, value=await run(_in_db, work))
+            value = await (run(_in_db, work) if opens_db else run(work))
+            return Outcome(ok=True, value=value)
         except NotAllowed as exc:
             return Outcome(ok=False, error=refusal or str(exc), refused=True)
         except LinkError as exc:
@@ -399,6 +401,11 @@ class SessionState(rx.State):
                       hashes: bool = False) -> Outcome:
         """Work of a signed-out flow (a link's token, a password): no person yet."""
         return await self._call_service(work, what=what, hashes=hashes, refusal=None)
+
+    async def _no_db(self, work: Callable[[], Any], *, what: str) -> Outcome:
+        """Work that reads no database (making a file from what was read): off the event
+        loop, what it raises turned into a sentence, and no unit of work opened for it."""
+        return await self._call_service(work, what=what, refusal=None, opens_db=False)
 
     async def _show_identity(self, viewer: Viewer) -> None:
         """The header: the person, the patient shown, the portals they can switch to."""

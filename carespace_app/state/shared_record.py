@@ -138,7 +138,8 @@ class SharedRecordState(SessionState):
         self._set_changed({"patient_name": "", "born": "", "covers": "", "shared_note": "",
                            "include_messages": False, "visits": [], "reports": [],
                            "conversations": [], "busy": False, "error": "", "error_field": ""})
-        self._link_id = 0
+        if self._link_id:  # every page load of every tab comes here: set only what changes
+            self._link_id = 0
 
     def _forget_on_page_load(self) -> None:
         """Before a page load sends the tab's state (state/tab_guard.py): no record in it."""
@@ -223,7 +224,7 @@ class SharedRecordState(SessionState):
         shared = got.value
         # The file is made after the unit of work (its audit row) has committed: no database
         # lock is held while it is made, in the render process (render_pool).
-        made = await self._public(lambda _db: render(shared.record), what=f"share link {what}")
+        made = await self._no_db(lambda: render(shared.record), what=f"share link {what}")
         if not made.ok:  # busy, or our side failed: the record stays, the sentence says why
             self._set_changed({"busy": False, "error": made.error, "error_field": ""})
             return None

@@ -35,7 +35,6 @@ from carespace_app.services.errors import NotFound, ValidationError
 from carespace_app.services.text_rules import check_text
 from carespace_app.services.records.messaging import audit_role
 from carespace_app.services.records import result_release
-from carespace_app.services.records.result_release import RESULTS_NEWS, report_link  # noqa: F401
 
 FLAG_LABELS = {
     FLAG_NORMAL: "",

@@ -224,7 +224,8 @@ def tell_results_ready(db: Session, patient_id: int, report_id: int, *, clock: C
                                     kind=notifications.LAB_RESULTS_KIND, clock=clock)
 
 
-def _release(db: Session, report_id: int, *, how: str, actor, clock: Clock) -> bool:
+def _release(db: Session, report_id: int, patient_id: int, *, how: str, actor,
+             clock: Clock) -> bool:
     """Shown from now, exactly once: the UPDATE changes the row only while it is held."""
     now = clock()
     changed = db.execute(update(LabReport).where(LabReport.id == report_id,
@@ -232,7 +233,6 @@ def _release(db: Session, report_id: int, *, how: str, actor, clock: Clock) -> b
                          .values(released_at=now)).rowcount
     if changed != 1:
         return False
-    patient_id = db.exec(select(LabReport.patient_id).where(LabReport.id == report_id)).one()
     tell_results_ready(db, patient_id, report_id, clock=clock)
     # Released by itself: on the office's behalf (no person did it).
     trail.record(db, "lab_report.released", actor=actor, patient_id=patient_id,
@@ -259,12 +259,12 @@ def mark_reviewed(db: Session, actor, report_id: int, *, clock: Clock) -> bool:
         trail.record(db, "lab_report.reviewed", actor=actor, patient_id=report.patient_id,
                      detail=f"report {report.id}", clock=clock)
         db.flush()
-    return _release(db, report.id, how="reviewed", actor=actor, clock=clock)
+    return _release(db, report.id, report.patient_id, how="reviewed", actor=actor, clock=clock)
 
 
 def release_now(db: Session, actor, report_id: int, *, clock: Clock) -> None:
     report = _staff_report(db, actor, report_id, action="lab_report.release", clock=clock)
-    if not _release(db, report.id, how="now", actor=actor, clock=clock):
+    if not _release(db, report.id, report.patient_id, how="now", actor=actor, clock=clock):
         raise ValidationError(NOT_HELD)
 
 
@@ -273,12 +273,13 @@ def release_due(db: Session, *, clock: Clock, patient_id: Optional[int] = None,
     """Release every held report whose date has come (one patient's, or everyone's for
     the sweep). Safe to run in every worker at once: each report is released once."""
     now = clock()
-    query = select(LabReport.id).where(LabReport.released_at.is_(None),
+    query = select(LabReport.id, LabReport.patient_id).where(LabReport.released_at.is_(None),
                                        LabReport.release_by <= now)
     if patient_id is not None:
         query = query.where(LabReport.patient_id == patient_id)
     due = db.exec(query.order_by(LabReport.release_by, LabReport.id).limit(limit)).all()
-    return sum(_release(db, report_id, how="due", actor=None, clock=clock) for report_id in due)
+    return sum(_release(db, report_id, owner, how="due", actor=None, clock=clock)
+               for report_id, owner in due)
 
 
 # --- what the patient's side is told while a result is held -----------------------------------
@@ -294,7 +295,7 @@ def held_lines(db: Session, patient_id: int, *, clock: Clock) -> list[str]:
     days: Counter = Counter()
     for report_id, release_by in held:
         if release_by is not None and release_by <= now:
-            _release(db, report_id, how="due", actor=None, clock=clock)
+            _release(db, report_id, patient_id, how="due", actor=None, clock=clock)
         else:
             days[timefmt.to_local(release_by).date() if release_by else None] += 1
     days.pop(None, None)  # (a held report always has its date; none would never be shown)

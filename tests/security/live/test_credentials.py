@@ -7,7 +7,6 @@ fake clock; these prove them through the real pages, bcrypt and SMTP.
 from __future__ import annotations
 
 import re
-import statistics
 import time
 import unicodedata
 import uuid
@@ -174,7 +173,7 @@ def test_forgot_password_answers_alike_and_as_fast_for_an_unknown_address(server
     so the answer goes out before it. Timing: ten requests each, interleaved so that the
     load of a busy machine falls on both alike (two accounts, as each gets at most five
     links an hour). Load only ever adds time, so the fast end of each series is what the
-    server itself costs: the lower quartiles may differ by at most half of one password
+    server itself costs: the fastest answers may differ by at most half of one password
     hash at the server's bcrypt cost, measured here and now. Each request's work (and its
     email) is over before the next request, so only answers are timed. That catches an answer that
     waits for the database writes of a known address (10 ms here, 30 ms under load, seen
@@ -216,7 +215,12 @@ def test_forgot_password_answers_alike_and_as_fast_for_an_unknown_address(server
         bcrypt.checkpw(b"y", hashed)
         checks.append(time.perf_counter() - started)
     one_hash = min(checks)
-    fast_end = {kind: statistics.quantiles(series, n=4)[0] for kind, series in times.items()}
+    # The fastest of each series: load (the other test worker, Chromium, the sender) only
+    # ever adds time, and on a loaded 2-core runner it added 30–60 ms to a whole quartile of
+    # one kind by chance (two CI runs of cfc835d); one unloaded request of each kind is
+    # enough to see the server's own cost, and an answer that waited for the work would
+    # wait in every request.
+    fast_end = {kind: min(series) for kind, series in times.items()}
     assert abs(fast_end["known"] - fast_end["unknown"]) < one_hash / 2, (fast_end, one_hash, times)
 
     # The account holder gets their five links; the unknown address gets nothing at all.

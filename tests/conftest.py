@@ -60,15 +60,23 @@ def engine():
     eng.dispose()
 
 
+def _restart_ids(tables) -> str:
+    """PostgreSQL: one statement that starts every table's id sequence at 1 again."""
+    return "SELECT " + ", ".join(
+        f"setval(pg_get_serial_sequence('\"{t.name}\"', '{t.c.id.name}'), 1, false)"
+        for t in tables if "id" in t.c and t.c.id.primary_key and t.c.id.autoincrement)
+
+
 def _truncate(eng) -> None:
+    # DELETE, children first, rather than TRUNCATE: on PostgreSQL a TRUNCATE of every table
+    # took 46 ms (it makes new files for each), the DELETEs and the sequence restart 5 ms,
+    # and this runs before each of some 2,300 tests.
     tables = list(reversed(SQLModel.metadata.sorted_tables))
     with eng.begin() as conn:
+        for t in tables:
+            conn.execute(t.delete())
         if eng.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for t in tables:
-                conn.execute(t.delete())
+            conn.execute(text(_restart_ids(tables)))
 
 
 @pytest.fixture

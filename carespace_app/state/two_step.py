@@ -93,7 +93,7 @@ class TwoStepState(SessionState):
 
     @rx.event
     async def confirm_setup(self, form: dict):
-        if self.view != "setup" or self.busy:
+        if self.busy:
             return
         code = _text(form, "two_step_code")
         self._clear()
@@ -124,7 +124,7 @@ class TwoStepState(SessionState):
 
     @rx.event
     async def make_new_codes(self, form: dict):
-        if self.view != "on" or self.busy:
+        if self.busy:
             return
         code = _text(form, "new_codes_code")
         self._clear()
@@ -150,7 +150,7 @@ class TwoStepState(SessionState):
 
     @rx.event
     async def turn_off(self, form: dict):
-        if self.view != "on" or self.busy:
+        if self.busy:
             return
         password, code = _text(form, "off_password"), _text(form, "off_code")
         self._clear()

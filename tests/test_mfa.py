@@ -318,6 +318,7 @@ def test_staff_without_it_are_refused_and_sent_to_set_up(db, clock, staff_requir
     tab.open(routes.ADMIN_STAFF)
     assert tab.path == routes.ADMIN_STAFF
     assert [m.email for m in staff_service.list_staff(db, admin, clock=clock)] == [admin.email]
+    assert not mfa.status(db, admin).can_turn_off  # the page offers no "Turn off"
     with pytest.raises(ValidationError):  # and staff can't turn it off while it is required
         mfa.turn_off(db, admin, password=PASSWORD, code="000000", clock=clock)
 

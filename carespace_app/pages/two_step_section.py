@@ -146,7 +146,8 @@ def _on_view() -> rx.Component:
             ),
             on_submit=S.make_new_codes, reset_on_submit=True, key=S.form_key, width="100%",
         ),
-        _turn_off_dialog(),
+        rx.cond(S.can_turn_off, _turn_off_dialog(),
+                rx.text(mfa.STAFF_MUST_KEEP, size="3", color_scheme="gray")),
         spacing="4", align="start", width="100%",
     )
 

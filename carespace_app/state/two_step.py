@@ -33,6 +33,8 @@ class TwoStepState(SessionState):
     codes_left: int = 0
     # A staff member the practice requires it of, without it: the page says why.
     required_note: str = ""
+    # Staff, while the practice requires it, keep it on: the page says so instead of "Turn off".
+    can_turn_off: bool = True
     qr: str = ""
     secret_text: str = ""
     codes: list[str] = []
@@ -48,6 +50,7 @@ class TwoStepState(SessionState):
         self.since = day(status.since) if status.since else ""
         self.codes_left = status.codes_left
         self.required_note = mfa.STAFF_SETUP_NEEDED if status.must_set_up else ""
+        self.can_turn_off = status.can_turn_off
         self._was_required = status.must_set_up
 
     def _clear(self) -> None:

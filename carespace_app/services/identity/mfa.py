@@ -234,6 +234,7 @@ class Status:
     since: Optional[datetime]
     codes_left: int
     must_set_up: bool  # a staff member the practice requires it of, without it
+    can_turn_off: bool  # not staff while the practice requires it
 
 
 @dataclass(frozen=True)
@@ -251,7 +252,8 @@ def status(db: Session, actor: User) -> Status:
     on = user.two_step_since is not None
     return Status(on=on, since=user.two_step_since,
                   codes_left=recovery_codes_left(db, user.id) if on else 0,
-                  must_set_up=access.two_step_missing(user))
+                  must_set_up=access.two_step_missing(user),
+                  can_turn_off=not (user.is_staff and staff_must_use_it()))
 
 
 def begin_setup(db: Session, actor: User, *, clock: Clock, client_ip: Optional[str] = None) -> Setup:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Iterator, Optional
 
 from sqlalchemy import event
@@ -82,6 +82,14 @@ def make_staff(db: Session, *, full_name: str = "Sam Nurse", is_admin: bool = Fa
 
 # A base32 authenticator key for tests (pyotp.TOTP(TWO_STEP_SECRET).now() is a right code).
 TWO_STEP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def not_a_code(secret: str, at: datetime) -> str:
+    """Six digits that are no code of the 30-second steps around ``at``: always refused."""
+    from carespace_app.services.identity.mfa import code_at
+
+    near = {code_at(secret, at + timedelta(seconds=shift)) for shift in (-60, -30, 0, 30, 60)}
+    return next(c for c in ("000000", "111111", "222222", "333333") if c not in near)
 
 
 def turn_on_two_step(db: Session, user: User, secret: str = TWO_STEP_SECRET) -> str:

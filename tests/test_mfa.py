@@ -31,7 +31,9 @@ from carespace_app.services.identity import mfa, sessions
 from carespace_app.services.onboarding import staff as staff_service
 from carespace_app.state.auth import SignInState
 from carespace_app.state.two_step import TwoStepState
-from tests.factories import PASSWORD, TWO_STEP_SECRET, make_staff, make_user, turn_on_two_step
+from tests.factories import (
+    PASSWORD, TWO_STEP_SECRET, make_staff, make_user, not_a_code, turn_on_two_step,
+)
 from tests.tabs import Browser, _nothing, sign_in_token, signed_out_state
 
 IP = "203.0.113.9"
@@ -87,8 +89,7 @@ def test_set_up_needs_a_right_code_and_the_key_is_sealed_at_rest(db, clock):
     assert "issuer=CareSpace" in setup.uri and f"secret={setup.secret}" in setup.uri
     assert mfa.qr_data_uri(setup.uri).startswith("data:image/svg+xml")
     with pytest.raises(ValidationError) as wrong:
-        mfa.confirm_setup(db, user, "000000" if mfa.code_at(setup.secret, clock()) != "000000"
-                          else "111111", clock=clock)
+        mfa.confirm_setup(db, user, not_a_code(setup.secret, clock()), clock=clock)
     assert str(wrong.value) == mfa.WRONG_CODE and wrong.value.field == "code"
     assert db.get(User, user.id).two_step_since is None  # still off
     codes = mfa.confirm_setup(db, user, mfa.code_at(setup.secret, clock()), clock=clock)
@@ -204,7 +205,7 @@ def test_wrong_codes_pause_the_account_like_wrong_passwords(db):
     token = mfa.password_passed(db, user, clock=clock)
     db.commit()
     right = mfa.code_at(secret, clock())
-    wrong = "000000" if right != "000000" else "111111"
+    wrong = not_a_code(secret, clock())
     for n in range(ACCOUNT_BURST):
         with pytest.raises(AuthenticationFailed):
             mfa.sign_in_with_code(db, token, wrong, client_ip=f"198.51.100.{n}", clock=clock)
@@ -277,6 +278,21 @@ def test_a_recovery_code_says_how_many_are_left_then_continues(db, clock):
     assert page.codes_left_note == mfa.codes_left_text(RECOVERY_CODE_COUNT - 1)
     _drive(SignInState.finish_sign_in.fn(page))
     assert page.navigate_to.startswith(routes.AUTH_SESSION + "?ticket=")
+
+
+def test_wrong_codes_on_the_page_pause_it_with_the_countdown(db):
+    user = make_user(db, email="kim@example.test")
+    secret = turn_on_two_step(db, user)
+    page = _sign_in_page()
+    _drive(SignInState.submit.fn(page, {"email": "kim@example.test", "password": PASSWORD}))
+    right = pyotp.TOTP(secret).now()
+    wrong = not_a_code(secret, utcnow())
+    for _ in range(ACCOUNT_BURST):
+        _drive(SignInState.submit_code.fn(page, {"code": wrong}))
+    assert page.pause_seconds > 0 and page.step == "code"  # paused, still on the code screen
+    _drive(SignInState.submit_code.fn(page, {"code": right}))
+    assert page.navigate_to == "" and page.pause_seconds > 0  # the right code waits too
+    assert db.exec(select(UserSession)).all() == []
 
 
 def test_going_back_to_the_password_starts_over(db):

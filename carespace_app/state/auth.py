@@ -133,9 +133,10 @@ class SignInState(SessionState):
     _second_step: str = ""
 
     def _start_over(self) -> None:
-        self.step = "password"
-        self.codes_left_note = ""
-        self._second_step = ""
+        # Only what changed: every page load runs this, and Reflex sends each var set.
+        for var, fresh in (("step", "password"), ("codes_left_note", ""), ("_second_step", "")):
+            if getattr(self, var) != fresh:
+                setattr(self, var, fresh)
 
     async def load(self):
         self.error = ""

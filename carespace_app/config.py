@@ -73,6 +73,19 @@ def _secret_key() -> str:
         return key
 
 
+# CARESPACE_STAFF_MFA: whether staff must use two-step sign-in before the admin page.
+STAFF_MFA_REQUIRED = "required"
+STAFF_MFA_OPTIONAL = "optional"
+
+
+def _staff_mfa(raw: str | None) -> str:
+    value = (raw or STAFF_MFA_REQUIRED).strip().lower()
+    if value not in (STAFF_MFA_REQUIRED, STAFF_MFA_OPTIONAL):
+        raise SystemExit(f"CARESPACE_STAFF_MFA must be {STAFF_MFA_REQUIRED!r} or "
+                         f"{STAFF_MFA_OPTIONAL!r}, got {raw!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     base_url: str
@@ -103,6 +116,8 @@ class Settings:
     practice_name: str = DEFAULT_PRACTICE_NAME
     office_phone: str = DEFAULT_OFFICE_PHONE
     office_phone_tel: str = _tel(DEFAULT_OFFICE_PHONE)
+    # "required": staff set up two-step sign-in before any admin page (services/identity/mfa.py).
+    staff_mfa: str = STAFF_MFA_REQUIRED
 
     @property
     def smtp_enabled(self) -> bool:
@@ -151,5 +166,6 @@ def get_settings() -> Settings:
         practice_name=env.get("CARESPACE_PRACTICE_NAME") or DEFAULT_PRACTICE_NAME,
         office_phone=office_phone,
         office_phone_tel=_tel(office_phone),
+        staff_mfa=_staff_mfa(env.get("CARESPACE_STAFF_MFA")),
     )
 

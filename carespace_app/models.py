@@ -84,6 +84,8 @@ class User(SQLModel, table=True):
     deactivated_at: Optional[UTCNaive] = None
     # Staff only: "Email me when a patient sends a message" (Settings), on unless turned off.
     email_on_patient_message: bool = Field(default=True)
+    # Two-step sign-in (services/identity/mfa.py): on since this moment, None when off.
+    two_step_since: Optional[UTCNaive] = None
 
 
 class Patient(SQLModel, table=True):
@@ -280,6 +282,56 @@ class EmailChange(SQLModel, table=True):
     expires_at: UTCNaive
     used_at: Optional[UTCNaive] = None
     superseded_at: Optional[UTCNaive] = None
+
+
+# --- two-step sign-in (services/identity/mfa.py) ---------------------------------------
+
+
+class TwoStepKey(SQLModel, table=True):
+    """A person's authenticator key. Secrets are sealed (security.seal): readable to check a
+    code, never shown again after set-up, never logged."""
+
+    __tablename__ = "two_step_keys"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", unique=True)
+    # The key in use (None while only being set up).
+    sealed_secret: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    # A key being set up: shown once as a QR code and text, on only after a right code.
+    sealed_pending: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    # The last 30-second step a code was accepted for: a code is never taken twice.
+    last_step: int = Field(default=0)
+
+
+class RecoveryCode(SQLModel, table=True):
+    """One single-use recovery code, kept only as a keyed hash."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (Index("ix_recovery_codes_user", "user_id", "used_at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id")
+    code_hash: str = Field(max_length=64)
+    created_at: UTCNaive = Field(default_factory=utcnow)
+    used_at: Optional[UTCNaive] = None
+
+
+class TwoStepPending(SQLModel, table=True):
+    """"The password was right": a few minutes in which the code may follow. Its token lives
+    only in the signing-in tab's server-side state; the table keeps its hash."""
+
+    __tablename__ = "two_step_pending"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    created_at: UTCNaive = Field(default_factory=utcnow)
+    expires_at: UTCNaive
+    used_at: Optional[UTCNaive] = None
+    superseded_at: Optional[UTCNaive] = None
+    # A recovery code was accepted: the sign-in finishes when the person has read how many
+    # are left (state/auth.py), still within the expiry.
+    passed_at: Optional[UTCNaive] = None
 
 
 # --- secure messaging ---------------------------------------------------------

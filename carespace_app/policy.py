@@ -30,6 +30,17 @@ ACCOUNT_WINDOW = timedelta(hours=1)
 CLIENT_LIMIT = 100
 CLIENT_WINDOW = timedelta(minutes=15)
 
+# --- two-step sign-in (issue #17: services/identity/mfa.py) -----------------------------
+# After a right password, the code must follow within this (else: the password again).
+TWO_STEP_PENDING_TTL = timedelta(minutes=5)
+# RFC 6238 as authenticator apps use it: a 6-digit code per 30-second step; the step before
+# and after are accepted too (a phone's clock a little off, a code typed as it changed).
+TOTP_STEP = timedelta(seconds=30)
+TOTP_DIGITS = 6
+TOTP_DRIFT_STEPS = 1
+RECOVERY_CODE_COUNT = 10
+# Wrong codes count as failed sign-ins (the throttle above: per account and per client).
+
 # --- the password-hashing queue (services/identity/security.py) ---------------------------
 # Hashing is slow on purpose and runs in a few threads, so a burst of sign-ins queues. A
 # sign-in that would wait longer than HASH_QUEUE_LIMIT is refused at once ("try again in a

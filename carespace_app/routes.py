@@ -19,6 +19,8 @@ RESOURCES = "/resources"
 HELP = "/help"
 MANAGE_USERS = "/manage-users"
 SETTINGS = "/settings"
+# Settings opened at two-step sign-in: where the office sends staff who must set it up.
+SETTINGS_TWO_STEP = "/settings?setup=two-step"
 RECORD_ACTIVITY = "/record-activity"
 SHARED = "/shared"  # a share link (issue #16): /shared#<token>, opened with a passcode, no sign-in
 CHECKIN = "/checkin"  # the symptom check-in (issue #15); ?view=history: its history

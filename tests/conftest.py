@@ -32,6 +32,9 @@ _PG = os.environ.get("CARESPACE_TEST_DATABASE_URL")
 os.environ["REFLEX_DB_URL"] = _worker_database(_PG) if _PG else f"sqlite:///{_TMP}/unit.db"
 # Unit tests hash with cost 4 for speed; test_security checks production uses 12.
 os.environ.setdefault("CARESPACE_BCRYPT_ROUNDS", "4")
+# Staff made by tests/factories.py have no second step unless asked (make_staff(two_step=True)):
+# the suite runs with it optional; tests/test_mfa.py proves "required" (the default).
+os.environ.setdefault("CARESPACE_STAFF_MFA", "optional")
 for _name in ("CARESPACE_SMTP_HOST", "CARESPACE_SMTP_USER", "CARESPACE_SMTP_PASSWORD"):
     os.environ.pop(_name, None)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Iterator, Optional
 
 from sqlalchemy import event
@@ -21,6 +21,7 @@ from carespace_app.models import (
     CaregiverGrant,
     Patient,
     PatientAccess,
+    TwoStepKey,
     User,
 )
 from carespace_app.services.identity import security
@@ -70,8 +71,33 @@ def make_user(
 
 
 def make_staff(db: Session, *, full_name: str = "Sam Nurse", is_admin: bool = False,
-               email: Optional[str] = None) -> User:
-    return make_user(db, full_name=full_name, email=email, is_staff=True, is_admin=is_admin)
+               email: Optional[str] = None, two_step: bool = False) -> User:
+    """``two_step``: with two-step sign-in on (key TWO_STEP_SECRET), as the practice's rule
+    CARESPACE_STAFF_MFA=required wants of staff."""
+    user = make_user(db, full_name=full_name, email=email, is_staff=True, is_admin=is_admin)
+    if two_step:
+        turn_on_two_step(db, user)
+    return user
+
+
+# A base32 authenticator key for tests (pyotp.TOTP(TWO_STEP_SECRET).now() is a right code).
+TWO_STEP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def not_a_code(secret: str, at: datetime) -> str:
+    """Six digits that are no code of the 30-second steps around ``at``: always refused."""
+    from carespace_app.services.identity.mfa import code_at
+
+    near = {code_at(secret, at + timedelta(seconds=shift)) for shift in (-60, -30, 0, 30, 60)}
+    return next(c for c in ("000000", "111111", "222222", "333333") if c not in near)
+
+
+def turn_on_two_step(db: Session, user: User, secret: str = TWO_STEP_SECRET) -> str:
+    """Two-step sign-in on for this person, as if set up in Settings (no recovery codes)."""
+    db.add(TwoStepKey(user_id=user.id, sealed_secret=security.seal(secret)))
+    user.two_step_since = datetime(2026, 1, 5, 9, 0)
+    _save(db, user)
+    return secret
 
 
 def make_patient(

@@ -26,6 +26,7 @@ from carespace_app import routes
 from carespace_app.carespace_app import app
 from carespace_app.clock import utcnow
 from carespace_app.db import session_scope
+from carespace_app.http import SIGN_IN_NONCE_COOKIE
 from carespace_app.services.identity import sessions
 from carespace_app.state.session import SessionState
 from carespace_app.state.tab_guard import TabGuard
@@ -71,6 +72,7 @@ class Browser:
     name: str
     token: Optional[str] = None
     tabs: list["Tab"] = field(default_factory=list)
+    nonce: str = field(default_factory=lambda: f"nonce-{uuid.uuid4().hex}")
 
     def tab(self) -> "Tab":
         tab = Tab(self, f"{self.name}-{len(self.tabs)}")
@@ -92,8 +94,10 @@ class Tab:
 
     def _router_data(self) -> dict:
         headers = {"origin": "http://localhost:3000", "user-agent": "pytest", "host": "localhost:3000"}
+        # Every page sets the sign-in nonce cookie (http.py); the sign-in ticket is bound to it.
+        headers["cookie"] = f"theme=light; {SIGN_IN_NONCE_COOKIE}={self.browser.nonce}"
         if self.browser.token:
-            headers["cookie"] = f"theme=light; {routes.SESSION_COOKIE}={self.browser.token}"
+            headers["cookie"] += f"; {routes.SESSION_COOKIE}={self.browser.token}"
         query = "&".join(f"{k}={v}" for k, v in self.query.items())
         return {"token": self.client_token, "sid": f"sid-{self.name}", "ip": CLIENT_IP,
                 "headers": headers, "pathname": self.path, "query": self.query,
@@ -146,6 +150,9 @@ class Tab:
         if self.path == routes.AUTH_SIGN_OUT:
             self._sign_out_route()
             return
+        if self.path == routes.AUTH_SESSION:
+            self._session_route()
+            return
         self._update_router()
         before = self.session_state.navigate_to
 
@@ -178,6 +185,19 @@ class Tab:
                 sessions.end_session(db, self.browser.token, clock=utcnow)
         self.browser.token = None
         self.open(routes.SIGN_IN + (f"?reason={reason}" if reason else ""))
+
+    def _session_route(self) -> None:
+        """/auth/session?ticket=…: this browser's ticket becomes the session cookie, then the
+        person's start page (or ?next=); a refused ticket goes back to sign in."""
+        with session_scope() as db:
+            token = sessions.redeem_ticket(db, self.query.get("ticket", ""), clock=utcnow,
+                                           browser_nonce=self.browser.nonce)
+            found = sessions.resolve(db, token, clock=utcnow, touch=False) if token else None
+        if not found:
+            self.open(routes.SIGN_IN)
+            return
+        self.browser.token = token
+        self.open(routes.after_sign_in(self.query.get("next", ""), staff=found[1].is_staff))
 
     def clone(self) -> "Tab":
         """A copy of this tab (same browser, a copy of its server-side state) to try a reload

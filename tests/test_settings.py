@@ -29,7 +29,7 @@ OURS = ("PORT", "CARESPACE_BASE_URL", "REFLEX_API_URL", "REFLEX_REDIS_URL",
         "CARESPACE_SMTP_STARTTLS", "CARESPACE_SMTP_SSL", "CARESPACE_MAIL_FROM",
         "CARESPACE_BCRYPT_ROUNDS", "CARESPACE_BCRYPT_THREADS", "CARESPACE_COOKIE_SECURE",
         "CARESPACE_BACKGROUND_JOBS", "CARESPACE_RESPAWN_WORKERS", "CARESPACE_DB_TIMEOUT",
-        "CARESPACE_PRACTICE_NAME", "CARESPACE_OFFICE_PHONE")
+        "CARESPACE_PRACTICE_NAME", "CARESPACE_OFFICE_PHONE", "CARESPACE_STAFF_MFA")
 
 
 @pytest.fixture
@@ -66,6 +66,13 @@ def _python(code: str, **values) -> str:
 
 
 # --- the port and the public address ------------------------------------------------------------
+
+
+def test_staff_must_use_two_step_sign_in_unless_the_practice_says_optional(environment):
+    assert environment().staff_mfa == config.STAFF_MFA_REQUIRED
+    assert environment(CARESPACE_STAFF_MFA=" Optional ").staff_mfa == config.STAFF_MFA_OPTIONAL
+    with pytest.raises(SystemExit, match="CARESPACE_STAFF_MFA must be 'required' or 'optional'"):
+        environment(CARESPACE_STAFF_MFA="sometimes")
 
 
 def test_with_port_8080_and_no_base_url_links_point_at_8080(environment):

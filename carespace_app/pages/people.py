@@ -8,6 +8,7 @@ from carespace_app import routes
 from carespace_app.state.info import HelpState, RecordActivityState, ResourcesState
 from carespace_app.state.manage_users import ManageUsersState
 from carespace_app.state.settings import ConfirmEmailState, SettingsState
+from carespace_app.state.two_step import TwoStepState
 from carespace_app.pages.help import help_page
 from carespace_app.pages.manage_users import manage_users_page
 from carespace_app.pages.record_activity import record_activity_page
@@ -19,7 +20,7 @@ def register(app: rx.App) -> None:
     app.add_page(manage_users_page, route=routes.MANAGE_USERS, title="Manage Users · CareSpace",
                  on_load=ManageUsersState.load)
     app.add_page(settings_page, route=routes.SETTINGS, title="Settings · CareSpace",
-                 on_load=SettingsState.load)
+                 on_load=[SettingsState.load, TwoStepState.load])
     app.add_page(record_activity_page, route=routes.RECORD_ACTIVITY,
                  title="Who viewed my record · CareSpace", on_load=RecordActivityState.load)
     app.add_page(resources_page, route=routes.RESOURCES, title="Resources · CareSpace",

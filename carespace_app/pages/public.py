@@ -28,6 +28,7 @@ from carespace_app.state.auth import (
     SignInState,
 )
 from carespace_app.pages.terms import TERMS_OF_SERVICE
+from carespace_app.pages.two_step_sign_in import second_step
 
 
 class PauseCountdown(rx.Component):
@@ -116,8 +117,14 @@ def waiting_note(message: rx.Var) -> rx.Component:
 def sign_in_page() -> rx.Component:
     return public_page(
         "Sign in to CareSpace",
-        notice_callout(SignInState.notice),
+        rx.cond(SignInState.step == "password", notice_callout(SignInState.notice)),
         rx.cond(SignInState.pause_seconds > 0, pause_countdown()),
+        rx.cond(SignInState.step == "password", _password_step(), second_step()),
+    )
+
+
+def _password_step() -> rx.Component:
+    return rx.fragment(
         rx.form(
             rx.vstack(
                 field("Email address", text_input("email", type="email", auto_complete="username",

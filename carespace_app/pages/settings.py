@@ -12,6 +12,7 @@ from carespace_app.services.records import result_release as release
 from carespace_app.state.settings import MESSAGE_EMAIL_LABEL, ConfirmEmailState, SettingsState as S
 from carespace_app.pages.admin_pages.layout import admin_shell
 from carespace_app.pages.public import link_problem, password_rules
+from carespace_app.pages.two_step_section import two_step_card
 
 
 def _email_tab() -> rx.Component:
@@ -123,6 +124,7 @@ def _office_settings() -> rx.Component:
         rx.heading("Settings", size="7", as_="h1"),
         notice_callout(S.notice),
         _account_card(),
+        two_step_card(),
         _office_emails_card(),
     )
 
@@ -185,6 +187,7 @@ def _portal_settings() -> rx.Component:
         rx.heading("Settings", size="7", as_="h1"),
         notice_callout(S.notice),
         _account_card(),
+        two_step_card(),
         rx.cond(S.relation == "self", _result_choices_card()),
         rx.cond(
             S.relation == "self",

@@ -11,12 +11,15 @@ import reflex as rx
 
 from carespace_app.clock import utcnow
 from carespace_app.policy import RESET_TTL, in_words
+from carespace_app.services.identity import mfa
 from carespace_app.services.onboarding import staff
 from carespace_app.timefmt import when
 from carespace_app.state.admin import AdminState, int_or_none
 from carespace_app.state.session import form_errors
 
 FIELDS = ("email", "full_name")
+TWO_STEP_RESET = ("Two-step sign-in was reset and they were emailed. They set it up again "
+                  "the next time they sign in.")
 
 
 def _blank() -> dict[str, str]:
@@ -37,6 +40,8 @@ class StaffRow:
     status: str = ""
     # Emails about patients' messages: "On" or "Off".
     message_email: str = ""
+    # Two-step sign-in: "On" or "Off" (an administrator can reset it: a lost phone).
+    two_step: str = ""
     # The administrator reading the list: no buttons on their own row.
     me: bool = False
 
@@ -61,6 +66,7 @@ class AdminStaffState(AdminState):
                                  status=("Active" if m.is_active
                                          else f"Deactivated {when(m.deactivated_at)}"),
                                  message_email="On" if m.email_on_patient_message else "Off",
+                                 two_step="On" if m.two_step_on else "Off",
                                  me=m.id == me) for m in members]
 
     async def _refresh(self):
@@ -122,3 +128,7 @@ class AdminStaffState(AdminState):
         return await self._change(member_id, staff.send_password_reset,
                                   "A password reset link was emailed "
                                   f"(valid for {in_words(RESET_TTL)}).")
+
+    async def reset_two_step(self, member_id: str):
+        """"Reset two-step sign-in" (a lost phone): they set it up again at their next sign-in."""
+        return await self._change(member_id, mfa.reset_for_staff, TWO_STEP_RESET)

@@ -26,7 +26,7 @@ from carespace_app.policy import (
     in_words,
 )
 from carespace_app.services.errors import BUSY
-from carespace_app.services.identity import resets
+from carespace_app.services.identity import mfa, resets
 from carespace_app.services.identity import signin
 from carespace_app.services.onboarding import invitations
 from carespace_app.services.identity import passwords
@@ -125,12 +125,25 @@ class SignInState(SessionState):
     pause_id: str = ""
     # The page to land on after signing in (?next=, a local page path; see routes.return_path).
     _next: str = ""
+    # Two-step sign-in (services/identity/mfa.py): "password", then "code" (or "recovery":
+    # a recovery code instead), "recovered" (how many are left, then Continue).
+    step: str = "password"
+    codes_left_note: str = ""
+    # The "password passed" token: server-side only, forgotten when the tab starts over.
+    _second_step: str = ""
+
+    def _start_over(self) -> None:
+        # Only what changed: every page load runs this, and Reflex sends each var set.
+        for var, fresh in (("step", "password"), ("codes_left_note", ""), ("_second_step", "")):
+            if getattr(self, var) != fresh:
+                setattr(self, var, fresh)
 
     async def load(self):
         self.error = ""
         self.error_field = ""
         self.busy = False
         self.waiting = ""
+        self._start_over()
         if self.pause_seconds:
             self.pause_seconds = 0
         query = self.router.url.query_parameters
@@ -164,10 +177,12 @@ class SignInState(SessionState):
         client_ip = self.router.session.client_ip or ""
         user_agent = (self.router.headers.user_agent or "")[:300]
 
-        def sign_in(db) -> str:
+        def sign_in(db) -> tuple[str, str]:
             user = signin.authenticate(db, email, password, client_ip=client_ip, clock=utcnow)
-            return sessions.start_session(db, user, clock=utcnow, client_ip=client_ip,
-                                          user_agent=user_agent, browser_nonce=nonce)
+            if mfa.needs_second_step(user):  # no session yet: the code comes first
+                return "code", mfa.password_passed(db, user, clock=utcnow)
+            return "ticket", sessions.start_session(db, user, clock=utcnow, client_ip=client_ip,
+                                                    user_agent=user_agent, browser_nonce=nonce)
 
         got = await self._public(sign_in, what="sign-in", hashes=True)
         if self.waiting:
@@ -195,9 +210,126 @@ class SignInState(SessionState):
             return
         if self.pause_seconds:
             self.pause_seconds = 0
-        ticket = got.value
+        kind, token = got.value
+        if kind == "code":
+            self.busy = False
+            self._second_step = token
+            self.step = "code"
+            yield _focus("code")
+            return
+        self._signed_in(token)
+
+    def _signed_in(self, ticket: str) -> None:
+        self._start_over()
         self._go(f"{routes.AUTH_SESSION}?ticket={ticket}"
                  + (f"&next={quote(self._next, safe='/')}" if self._next else ""))
+
+    # --- the second step -------------------------------------------------------------------
+
+    def use_recovery_code(self):
+        """"Use a recovery code instead" (and back): the same screen, another field."""
+        if self.step in ("code", "recovery"):
+            self.step = "recovery" if self.step == "code" else "code"
+            self.error, self.error_field = "", ""
+            return _focus("code")
+
+    def back_to_password(self):
+        """Back to the email and password: the sign-in starts over."""
+        self._start_over()
+        self.error, self.error_field, self.busy = "", "", False
+
+    def _lost_second_step(self, got) -> bool:
+        """The password-passed step expired or was replaced: start over, saying why."""
+        if not got.link:
+            return False
+        self._start_over()
+        self.busy = False
+        self.error, self.error_field = got.error, ""
+        return True
+
+    @rx.event
+    async def submit_code(self, form: dict):
+        if self.step not in ("code", "recovery") or not self._second_step:
+            self._start_over()
+            return
+        code = _text(form, "code")
+        if not code.strip():
+            yield _refuse(self, "code", mfa.NO_CODE if self.step == "code" else mfa.NO_RECOVERY_CODE)
+            return
+        nonce = _browser_nonce(self)
+        if not nonce:
+            yield _refuse(self, "", COOKIES_NEEDED)
+            return
+        self.busy, self.error, self.error_field = True, "", ""
+        yield
+        token, recovery = self._second_step, self.step == "recovery"
+        client_ip = self.router.session.client_ip or ""
+        user_agent = (self.router.headers.user_agent or "")[:300]
+
+        def second_step(db):
+            if recovery:
+                return mfa.sign_in_with_recovery_code(db, token, code, client_ip=client_ip,
+                                                      clock=utcnow)
+            user = mfa.sign_in_with_code(db, token, code, client_ip=client_ip, clock=utcnow)
+            return sessions.start_session(db, user, clock=utcnow, client_ip=client_ip,
+                                          user_agent=user_agent, browser_nonce=nonce)
+
+        got = await self._public(second_step, what="two-step sign-in")
+        if self._lost_second_step(got):
+            return
+        if not got.ok:
+            if got.error == SOMETHING_WRONG:
+                yield _refuse(self, "", got.error)
+                return
+            paused = await self._public(lambda db: mfa.code_pause(db, token, client_ip,
+                                                                  clock=utcnow), what="code pause")
+            if paused.ok and paused.value > 0:
+                self.busy, self.error, self.error_field = False, "", ""
+                self.pause_seconds = paused.value
+                self.pause_id = secrets.token_hex(4)
+                yield rx.set_value("code", "")
+                return
+            if self.pause_seconds:
+                self.pause_seconds = 0
+            yield _refuse(self, "code", got.error)
+            return
+        if self.pause_seconds:
+            self.pause_seconds = 0
+        if recovery:
+            self.busy = False
+            self.step = "recovered"
+            self.codes_left_note = mfa.codes_left_text(got.value)
+            return
+        self._signed_in(got.value)
+
+    @rx.event
+    async def finish_sign_in(self):
+        """"Continue" after a recovery code, once the person has read how many are left."""
+        if self.step != "recovered" or not self._second_step or self.busy:
+            return
+        nonce = _browser_nonce(self)
+        if not nonce:
+            yield _refuse(self, "", COOKIES_NEEDED)
+            return
+        self.busy = True
+        yield
+        token = self._second_step
+        client_ip = self.router.session.client_ip or ""
+        user_agent = (self.router.headers.user_agent or "")[:300]
+
+        def finish(db) -> str:
+            user = mfa.finish_after_recovery(db, token, client_ip=client_ip, clock=utcnow)
+            return sessions.start_session(db, user, clock=utcnow, client_ip=client_ip,
+                                          user_agent=user_agent, browser_nonce=nonce)
+
+        got = await self._public(finish, what="two-step sign-in")
+        if self._lost_second_step(got):
+            return
+        if not got.ok:
+            yield _refuse(self, "", got.error)
+            return
+        self.busy = False
+        self._signed_in(got.value)
 
 
 # Submitting a new password judges it with zxcvbn in the bcrypt threads: a tab gets

@@ -40,7 +40,7 @@ from carespace_app.config import get_settings
 from carespace_app.db import session_scope
 from carespace_app.models import User, UserSession
 from carespace_app.services.identity import sessions
-from carespace_app.services.permissions import tab_access
+from carespace_app.services.permissions import access, tab_access
 from carespace_app.services.errors import DomainError, LinkError, NotAllowed
 from carespace_app.services.identity.security import run_in_bcrypt_pool
 from carespace_app.services.permissions.tab_access import TabAccess
@@ -336,6 +336,11 @@ class SessionState(rx.State):
                 db, viewer.user, where=where, clock=utcnow, client_ip=viewer.client_ip))
             if not self.office_only:
                 self.office_only = True
+            return None
+        if access.two_step_missing(viewer.user):
+            # CARESPACE_STAFF_MFA=required: the set-up first (Settings never asks this, so
+            # no loop); the services refuse office work until then (access.require_staff).
+            self._go(routes.SETTINGS_TWO_STEP)
             return None
         return viewer
 

@@ -86,6 +86,11 @@ def _check_pages(page: Page, server, report: dict, missing: list) -> None:
             page.get_by_role("dialog").get_by_role("tab", name="Password").click()
             report["/settings: Password tab"] = _blocking(page)
             page.keyboard.press("Escape")
+            # Two-step sign-in's set-up (issue #17): the QR code, the key, the code field.
+            page.get_by_role("button", name="Turn on two-step sign-in").click()
+            expect(page.get_by_test_id("two-step-key")).to_be_visible()
+            report["/settings: two-step set-up"] = _blocking(page)
+            page.get_by_role("button", name="Cancel").click()
         if path == "/manage-users":
             page.get_by_role("button", name=re.compile("Revoke access for")).first.click()
             expect(page.get_by_role("alertdialog")).to_be_visible()

@@ -114,6 +114,12 @@ MATRIX: dict[tuple[str, str], object] = {
     # --- signed-out pages ---
     ("SignInState", "load"): same(PUBLIC),
     ("SignInState", "submit"): same(PUBLIC),
+    # Two-step sign-in's second step (issue #17): works only from the tab's own server-side
+    # "password passed" token; without one it starts over and signs no one in.
+    ("SignInState", "submit_code"): same(PUBLIC),
+    ("SignInState", "finish_sign_in"): same(PUBLIC),
+    ("SignInState", "use_recovery_code"): same(DISPLAY),
+    ("SignInState", "back_to_password"): same(DISPLAY),
     ("SignInState", "setvar"): SetVar(frozenset({"is_hydrated"})),
     ("RegisterState", "load"): same(PUBLIC),
     ("RegisterState", "check_password"): same(DISPLAY),
@@ -210,6 +216,12 @@ MATRIX: dict[tuple[str, str], object] = {
     ("SettingsState", "set_result_mode"): same(DISPLAY),
     ("SettingsState", "set_result_days"): same(DISPLAY),
     ("SettingsState", "setvar"): SetVar(frozenset({"is_hydrated", "dialog_open", "tab"})),
+    # Settings › Two-step sign-in (issue #17): the person's own account, whoever they are.
+    **{("TwoStepState", h): OWN_ACCOUNT for h in ("load", "start_setup", "confirm_setup",
+                                                  "saved_codes", "make_new_codes", "turn_off")},
+    ("TwoStepState", "cancel_setup"): same(DISPLAY),
+    ("TwoStepState", "set_off_open"): same(DISPLAY),
+    ("TwoStepState", "setvar"): SetVar(frozenset({"is_hydrated", "off_open"})),
 
     # --- the office ---
     ("AdminState", "setvar"): SetVar(frozenset({"is_hydrated"})),
@@ -249,7 +261,8 @@ MATRIX: dict[tuple[str, str], object] = {
     ("AdminAuditState", "setvar"): SetVar(frozenset({"is_hydrated"})),
     # Staff accounts are the administrator's alone.
     **{("AdminStaffState", h): ADMIN_ONLY for h in ("load", "create_member", "deactivate",
-                                                    "reactivate", "send_reset_link")},
+                                                    "reactivate", "send_reset_link",
+                                                    "reset_two_step")},
     ("AdminStaffState", "setvar"): SetVar(frozenset({"is_hydrated"})),
 
     # issue #15 triage

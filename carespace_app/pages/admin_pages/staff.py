@@ -18,10 +18,19 @@ def _deactivate_dialog(m) -> rx.Component:
         keep="Keep account", confirm="Yes, deactivate", on_confirm=S.deactivate(m.id))
 
 
+def _reset_two_step_dialog(m) -> rx.Component:
+    return confirm_dialog(
+        small_button("Reset two-step sign-in", aria_label="Reset two-step sign-in for " + m.email),
+        ("Reset two-step sign-in for ", m.name, "?"),
+        "Their authenticator app and recovery codes stop working. They sign in with their "
+        "password and set up two-step sign-in again. They are emailed about it.",
+        keep="Cancel", confirm="Yes, reset", on_confirm=S.reset_two_step(m.id))
+
+
 def _row(m) -> rx.Component:
     return rx.table.row(
         rx.table.cell(m.name), rx.table.cell(m.email), rx.table.cell(m.role),
-        rx.table.cell(m.status), rx.table.cell(m.message_email),
+        rx.table.cell(m.status), rx.table.cell(m.message_email), rx.table.cell(m.two_step),
         rx.table.cell(rx.cond(m.me, rx.text("You", size="2"), rx.hstack(
             rx.cond(m.active,
                     _deactivate_dialog(m),
@@ -30,6 +39,7 @@ def _row(m) -> rx.Component:
             rx.cond(m.active,
                     small_button("Send password reset link", on_click=S.send_reset_link(m.id),
                                  aria_label="Send password reset link to " + m.email)),
+            rx.cond(m.two_step == "On", _reset_two_step_dialog(m)),
             spacing="2", wrap="wrap"))),
     )
 
@@ -62,7 +72,8 @@ def staff_page() -> rx.Component:
                        color_scheme="amber", role="alert"),
             rx.vstack(
                 section("Staff", data_table(["Name", "Email", "Role", "Status",
-                                             "Emails about patient messages", ""],
+                                             "Emails about patient messages",
+                                             "Two-step sign-in", ""],
                                             S.members, _row, "No staff accounts.")),
                 section("New staff account", error_callout(S.form_error), new_member),
                 spacing="4", width="100%", align="stretch",

@@ -126,7 +126,9 @@ def authenticate(db: Session, email: str, password: str, *, client_ip: str, cloc
         trail.record(db, "sign_in.failed", detail=f"Deactivated account, user #{user.id}",
                      role="anonymous", client_ip=client_ip, clock=clock)
         raise AuthenticationFailed()
-    trail.record(db, "sign_in", actor=user, client_ip=client_ip, clock=clock)
+    # With two-step sign-in on, the session waits for the code (services/identity/mfa.py).
+    trail.record(db, "sign_in.password_passed" if user.two_step_since is not None else "sign_in",
+                 actor=user, client_ip=client_ip, clock=clock)
     return user
 
 

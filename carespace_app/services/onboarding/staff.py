@@ -33,13 +33,15 @@ class StaffMember:
     created_at: datetime
     deactivated_at: Optional[datetime]
     email_on_patient_message: bool = True
+    two_step_on: bool = False
 
 
 def _view(u: User) -> StaffMember:
     return StaffMember(id=u.id, full_name=u.full_name, email=u.email, is_admin=bool(u.is_admin),
                        is_active=bool(u.is_active), created_at=u.created_at,
                        deactivated_at=u.deactivated_at,
-                       email_on_patient_message=bool(u.email_on_patient_message))
+                       email_on_patient_message=bool(u.email_on_patient_message),
+                       two_step_on=u.two_step_since is not None)
 
 
 def _staff_member(db: Session, user_id) -> User:

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from carespace_app.clock import Clock
+from carespace_app.config import STAFF_MFA_REQUIRED, get_settings
 from carespace_app.models import RELATION_CAREGIVER, RELATION_SELF, Patient, PatientAccess, User
 from carespace_app.services.audit import trail
 from carespace_app.services.errors import NotAllowed
@@ -23,8 +24,16 @@ def _active(user: Optional[User]) -> bool:
     return user is not None and user.id is not None and bool(user.is_active)
 
 
+def two_step_missing(user: Optional[User]) -> bool:
+    """A staff member without two-step sign-in while the practice requires it
+    (CARESPACE_STAFF_MFA=required): no office action, no view of a patient as the office,
+    until they set it up (services/identity/mfa.py)."""
+    return (user is not None and bool(user.is_staff) and user.two_step_since is None
+            and get_settings().staff_mfa == STAFF_MFA_REQUIRED)
+
+
 def _is_staff(user: Optional[User]) -> bool:
-    return _active(user) and bool(user.is_staff)
+    return _active(user) and bool(user.is_staff) and not two_step_missing(user)
 
 
 def _is_admin(user: Optional[User]) -> bool:
@@ -49,7 +58,7 @@ def relation_to(db: Session, user: Optional[User], patient_id: Optional[int]) ->
         return RELATION_SELF
     if RELATION_CAREGIVER in relations:
         return RELATION_CAREGIVER
-    if user.is_staff:
+    if _is_staff(user):
         return RELATION_STAFF
     return None
 

@@ -1,0 +1,452 @@
+"""Two-step sign-in (issue #17): an authenticator app's codes (TOTP, RFC 6238, via pyotp) and
+ten single-use recovery codes.
+
+The key is sealed at rest (``security.seal``: AES-GCM under a key derived from the app's
+secret key) because checking a code needs it; it is shown once, while being set up, and
+never logged. A code is accepted for the current 30-second step and the one before and after,
+and never twice: each key remembers the last step it took (a conditional UPDATE, so two
+simultaneous uses of one code cannot both pass). Recovery codes are random and kept only as
+a keyed hash. Wrong codes count as failed sign-ins (``signin.check_throttle``: per account
+and per client), both at sign-in and where a signed-in person proves it is them.
+
+Sign-in in two steps: a right password for a person with the second step on leaves a
+"password passed" record (``links.SECOND_STEP``: random, hashed, minutes long) instead of a
+session; only a right code for it starts the session. Every change is audited and the
+person is emailed. Nothing here commits: the caller's unit of work does.
+"""
+from __future__ import annotations
+
+import calendar
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Optional
+
+import pyotp
+import segno
+from sqlalchemy import delete, func, update
+from sqlmodel import Session, select
+
+from carespace_app.clock import Clock
+from carespace_app.config import STAFF_MFA_REQUIRED, get_settings
+from carespace_app.models import RecoveryCode, TwoStepKey, TwoStepPending, User
+from carespace_app.policy import (
+    RECOVERY_CODE_COUNT,
+    TOTP_DIGITS,
+    TOTP_DRIFT_STEPS,
+    TOTP_STEP,
+    TWO_STEP_PENDING_TTL,
+)
+from carespace_app.services.audit import trail
+from carespace_app.services.errors import AuthenticationFailed, NotAllowed, ValidationError
+from carespace_app.services.identity import accounts, links, security, signin
+from carespace_app.services.permissions import access
+
+ISSUER = "CareSpace"
+STEP_SECONDS = int(TOTP_STEP.total_seconds())
+RECOVERY_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"  # no 0/o, 1/l/i to mix up
+RECOVERY_GROUP = 4
+
+# --- what people read ------------------------------------------------------------------
+CODE_LABEL = f"{TOTP_DIGITS}-digit code"
+ENTER_CODE = f"Enter the {TOTP_DIGITS}-digit code from your authenticator app."
+RECOVERY_LABEL = "Recovery code"
+WRONG_CODE = "That code isn't right. Check your authenticator app and try again."
+WRONG_RECOVERY_CODE = ("That recovery code isn't right, or it was already used. "
+                       "Check it and try again.")
+NO_CODE = f"Enter the {TOTP_DIGITS}-digit code from your authenticator app."
+NO_RECOVERY_CODE = "Enter one of your recovery codes."
+START_AGAIN = ("Signing in took too long, or was started again elsewhere. "
+               "Enter your email address and password again.")
+ALREADY_ON = "Two-step sign-in is already on."
+NOT_ON = "Two-step sign-in is off."
+SETUP_GONE = "Start again: choose Turn on two-step sign-in."
+STAFF_MUST_KEEP = ("The practice requires two-step sign-in for staff accounts, so it can't be "
+                   "turned off. An administrator can reset it if you lose your phone.")
+STAFF_SETUP_NEEDED = ("The practice requires two-step sign-in for staff accounts. Turn it on "
+                      "below to use the admin page.")
+RESET_NOT_ON = "{name} doesn't have two-step sign-in on."
+RESET_NOT_STAFF = "Only a staff member's two-step sign-in can be reset here."
+
+
+def codes_left_text(left: int) -> str:
+    if left == 0:
+        return "You have no recovery codes left. Make new ones in Settings."
+    return f"You have {left} recovery code{'' if left == 1 else 's'} left."
+
+
+# The emails (no link: "if this wasn't you, call the office").
+EMAILS = {
+    "on": ("Two-step sign-in is on", "Two-step sign-in was turned on for your CareSpace account."),
+    "off": ("Two-step sign-in is off", "Two-step sign-in was turned off for your CareSpace account."),
+    "new_codes": ("New recovery codes", "New recovery codes were made for your CareSpace account. "
+                                        "The old ones no longer work."),
+    "recovery_used": ("A recovery code was used", "Someone signed in to your CareSpace account "
+                                                  "with one of your recovery codes. {left}"),
+    "reset": ("Two-step sign-in was reset", "An administrator reset two-step sign-in for your "
+                                            "CareSpace account. Set it up again in Settings "
+                                            "the next time you sign in."),
+}
+
+# The password-passed step: a one-time link of its own (services/identity/links.py).
+SECOND_STEP = links.Purpose(
+    name="second sign-in step", model=TwoStepPending, lifetime=TWO_STEP_PENDING_TTL,
+    bound_to=("user_id",),
+    messages={reason: START_AGAIN for reason in ("invalid", "expired", "used", "superseded")})
+
+
+# --- RFC 6238 ---------------------------------------------------------------------------
+
+
+def _timestamp(at: datetime | int) -> int:
+    """Seconds since the epoch of a naive UTC time (pyotp would read a naive one as local)."""
+    return at if isinstance(at, int) else calendar.timegm(at.utctimetuple())
+
+
+def code_at(secret: str, at: datetime | int, *, digits: int = TOTP_DIGITS) -> str:
+    """The code an authenticator app shows at ``at`` for this base32 key (SHA-1, 30 s)."""
+    return pyotp.TOTP(secret, digits=digits, digest=hashlib.sha1,
+                      interval=STEP_SECONDS).at(_timestamp(at))
+
+
+def matching_step(secret: str, code: str, at: datetime | int, *,
+                  digits: int = TOTP_DIGITS) -> Optional[int]:
+    """The 30-second step whose code this is (the current one, or one either side); None."""
+    if not isinstance(code, str) or len(code) != digits or not code.isdigit():
+        return None
+    now_step = _timestamp(at) // STEP_SECONDS
+    found = None
+    for step in range(now_step - TOTP_DRIFT_STEPS, now_step + TOTP_DRIFT_STEPS + 1):
+        if hmac.compare_digest(code_at(secret, step * STEP_SECONDS, digits=digits), code):
+            found = step  # no early return: each check costs the same
+    return found
+
+
+def new_secret() -> str:
+    return pyotp.random_base32()  # 160 bits, as RFC 4226 recommends
+
+
+def grouped(secret: str) -> str:
+    """"JBSW Y3DP EHPK 3PXP": the key as people copy it by hand."""
+    return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+
+
+def otpauth_uri(secret: str, email: str) -> str:
+    return pyotp.TOTP(secret, interval=STEP_SECONDS, digits=TOTP_DIGITS).provisioning_uri(
+        name=email, issuer_name=ISSUER)
+
+
+def qr_data_uri(uri: str) -> str:
+    """The set-up QR code as an SVG data: URL (the CSP allows data: images)."""
+    return segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
+
+
+def _only_digits(code) -> str:
+    return re.sub(r"\s", "", code) if isinstance(code, str) else ""
+
+
+# --- recovery codes ---------------------------------------------------------------------
+
+
+def _recovery_hash(code: str) -> str:
+    """A keyed hash (the app's secret key): a stolen database alone can't test guesses."""
+    key = hashlib.sha256(("carespace-recovery:" + get_settings().secret_key).encode()).digest()
+    return hmac.new(key, code.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _normal_recovery(code) -> str:
+    return re.sub(r"[\s-]", "", code).lower() if isinstance(code, str) else ""
+
+
+def _new_recovery_code() -> str:
+    raw = "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(2 * RECOVERY_GROUP))
+    return f"{raw[:RECOVERY_GROUP]}-{raw[RECOVERY_GROUP:]}"
+
+
+def _replace_recovery_codes(db: Session, user: User, now: datetime) -> list[str]:
+    db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    codes = [_new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
+    for code in codes:
+        db.add(RecoveryCode(user_id=user.id, code_hash=_recovery_hash(_normal_recovery(code)),
+                            created_at=now))
+    db.flush()
+    return codes
+
+
+def recovery_codes_left(db: Session, user_id: int) -> int:
+    return db.exec(select(func.count(RecoveryCode.id)).where(
+        RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None))).one()
+
+
+def _use_recovery_code(db: Session, user: User, code, now: datetime) -> bool:
+    """Mark a right, unused recovery code used (once, under any race); True if it was."""
+    normal = _normal_recovery(code)
+    if len(normal) != 2 * RECOVERY_GROUP:
+        return False
+    return db.execute(update(RecoveryCode).where(
+        RecoveryCode.user_id == user.id, RecoveryCode.code_hash == _recovery_hash(normal),
+        RecoveryCode.used_at.is_(None)).values(used_at=now)
+        .execution_options(synchronize_session=False)).rowcount == 1
+
+
+# --- the key ----------------------------------------------------------------------------
+
+
+def _key(db: Session, user_id: int) -> Optional[TwoStepKey]:
+    return db.exec(select(TwoStepKey).where(TwoStepKey.user_id == user_id)).first()
+
+
+def _take_code(db: Session, user: User, code, now: datetime) -> bool:
+    """A right authenticator code for a step not used before: taken (never again)."""
+    key = _key(db, user.id)
+    if key is None or key.sealed_secret is None:
+        return False
+    step = matching_step(security.unseal(key.sealed_secret), _only_digits(code), now)
+    if step is None:
+        return False
+    return db.execute(update(TwoStepKey).where(
+        TwoStepKey.id == key.id, TwoStepKey.last_step < step).values(last_step=step)
+        .execution_options(synchronize_session=False)).rowcount == 1
+
+
+def _notify(db: Session, user: User, what: str, clock: Clock, **words) -> None:
+    subject, body = EMAILS[what]
+    accounts.security_notice(db, user, user.email, subject, body.format(**words), clock=clock)
+
+
+def _account(db: Session, actor: Optional[User]) -> User:
+    """The signed-in person's own row, as it is now."""
+    user = db.get(User, actor.id) if actor is not None and actor.id is not None else None
+    if user is None or not user.is_active:
+        raise NotAllowed()
+    return user
+
+
+# --- Settings ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Status:
+    on: bool
+    since: Optional[datetime]
+    codes_left: int
+    must_set_up: bool  # a staff member the practice requires it of, without it
+    can_turn_off: bool  # not staff while the practice requires it
+
+
+@dataclass(frozen=True)
+class Setup:
+    secret: str  # shown once, grouped, beside the QR code
+    uri: str
+
+
+def staff_must_use_it() -> bool:
+    return get_settings().staff_mfa == STAFF_MFA_REQUIRED
+
+
+def status(db: Session, actor: User) -> Status:
+    user = _account(db, actor)
+    on = user.two_step_since is not None
+    return Status(on=on, since=user.two_step_since,
+                  codes_left=recovery_codes_left(db, user.id) if on else 0,
+                  must_set_up=access.two_step_missing(user),
+                  can_turn_off=not (user.is_staff and staff_must_use_it()))
+
+
+def begin_setup(db: Session, actor: User, *, clock: Clock, client_ip: Optional[str] = None) -> Setup:
+    """A new key to scan; on only after ``confirm_setup`` with a right code."""
+    user = _account(db, actor)
+    if user.two_step_since is not None:
+        raise ValidationError(ALREADY_ON)
+    secret = new_secret()
+    key = _key(db, user.id) or TwoStepKey(user_id=user.id)
+    key.sealed_pending = security.seal(secret)
+    db.add(key)
+    trail.record(db, "two_step.setup_started", actor=user, client_ip=client_ip, clock=clock)
+    return Setup(secret=secret, uri=otpauth_uri(secret, user.email))
+
+
+def confirm_setup(db: Session, actor: User, code, *, clock: Clock,
+                  client_ip: Optional[str] = None) -> list[str]:
+    """Turn the second step on with a right code for the key being set up: the ten recovery
+    codes, to be shown once."""
+    user = _account(db, actor)
+    if user.two_step_since is not None:
+        raise ValidationError(ALREADY_ON)
+    key = _key(db, user.id)
+    if key is None or key.sealed_pending is None:
+        raise ValidationError(SETUP_GONE)
+    digits = _only_digits(code)
+    if not digits:
+        raise ValidationError(NO_CODE, field="code")
+    now = clock()
+    step = matching_step(security.unseal(key.sealed_pending), digits, now)
+    if step is None:
+        raise ValidationError(WRONG_CODE, field="code")
+    key.sealed_secret, key.sealed_pending, key.last_step = key.sealed_pending, None, step
+    db.add(key)
+    user.two_step_since = now
+    db.add(user)
+    codes = _replace_recovery_codes(db, user, now)
+    trail.record(db, "two_step.on", actor=user, client_ip=client_ip, clock=clock)
+    _notify(db, user, "on", clock)
+    return codes
+
+
+def _prove(db: Session, user: User, code, *, clock: Clock, client_ip: str,
+           recovery_ok: bool) -> None:
+    """A signed-in person proves it is them with a code: throttled like sign-in, so an
+    unattended open session can't be used to guess."""
+    signin.check_throttle(db, user.email, client_ip, user=user, clock=clock)
+    now = clock()
+    if _take_code(db, user, code, now):
+        return
+    if recovery_ok and _use_recovery_code(db, user, code, now):
+        trail.record(db, "two_step.recovery_used", actor=user, client_ip=client_ip, clock=clock)
+        return
+    signin.record_failure(db, user.email, client_ip, clock=clock)
+    raise AuthenticationFailed(WRONG_CODE, field="code")
+
+
+def new_recovery_codes(db: Session, actor: User, code, *, clock: Clock,
+                       client_ip: Optional[str] = None) -> list[str]:
+    """"Make new recovery codes" (with an authenticator code): the old ones stop working."""
+    user = _account(db, actor)
+    if user.two_step_since is None:
+        raise ValidationError(NOT_ON)
+    if not _only_digits(code):
+        raise ValidationError(NO_CODE, field="code")
+    _prove(db, user, code, clock=clock, client_ip=client_ip or "", recovery_ok=False)
+    codes = _replace_recovery_codes(db, user, clock())
+    trail.record(db, "two_step.new_codes", actor=user, client_ip=client_ip, clock=clock)
+    _notify(db, user, "new_codes", clock)
+    return codes
+
+
+def _turn_off(db: Session, user: User, now: datetime) -> None:
+    db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    db.execute(delete(TwoStepKey).where(TwoStepKey.user_id == user.id))
+    links.supersede(db, SECOND_STEP, now, user_id=user.id)  # a sign-in half-way stops
+    user.two_step_since = None
+    db.add(user)
+
+
+def turn_off(db: Session, actor: User, *, password: str, code, clock: Clock,
+             client_ip: Optional[str] = None) -> None:
+    """Turn the second step off: the password and a code (or a recovery code). Hashes a
+    password: run it in the bcrypt pool."""
+    user = _account(db, actor)
+    if user.two_step_since is None:
+        raise ValidationError(NOT_ON)
+    if user.is_staff and staff_must_use_it():
+        raise ValidationError(STAFF_MUST_KEEP)
+    if not (isinstance(code, str) and code.strip()):
+        raise ValidationError(NO_CODE, field="code")
+    signin.check_current_password(db, user, password, client_ip=client_ip or "", clock=clock)
+    _prove(db, user, code, clock=clock, client_ip=client_ip or "", recovery_ok=True)
+    _turn_off(db, user, clock())
+    trail.record(db, "two_step.off", actor=user, client_ip=client_ip, clock=clock)
+    _notify(db, user, "off", clock)
+
+
+def reset_for_staff(db: Session, admin: User, staff_user_id, *, clock: Clock,
+                    client_ip: Optional[str] = None) -> str:
+    """Admin › Staff: "Reset two-step sign-in" (a lost phone). Their name, for the notice."""
+    access.require_admin(db, admin, action="staff.two_step_reset", clock=clock, client_ip=client_ip)
+    target = db.get(User, staff_user_id) if access.row_id(staff_user_id) else None
+    if target is None or not target.is_staff:
+        raise ValidationError(RESET_NOT_STAFF)
+    if target.two_step_since is None:
+        raise ValidationError(RESET_NOT_ON.format(name=target.full_name))
+    _turn_off(db, target, clock())
+    trail.record(db, "two_step.reset", actor=admin, client_ip=client_ip, clock=clock,
+                 detail=f"For staff user #{target.id}")
+    _notify(db, target, "reset", clock)
+    return target.full_name
+
+
+# --- sign-in ----------------------------------------------------------------------------
+
+
+def needs_second_step(user: User) -> bool:
+    return user.two_step_since is not None
+
+
+def password_passed(db: Session, user: User, *, clock: Clock) -> str:
+    """The token of the "password passed" step (kept by the tab, server-side only)."""
+    _row, token = links.issue(db, SECOND_STEP, clock(), user_id=user.id)
+    return token
+
+
+def _pending_user(db: Session, token, now: datetime) -> tuple[TwoStepPending, User]:
+    row, user = links.usable_account(db, SECOND_STEP, token, now)
+    if user.two_step_since is None:  # turned off (or reset) in the meantime
+        raise SECOND_STEP.refused("superseded")
+    return row, user
+
+
+def _wrong(db: Session, user: User, client_ip: str, clock: Clock, sentence: str, what: str):
+    signin.record_failure(db, user.email, client_ip, clock=clock)
+    trail.record(db, "sign_in.failed", detail=f"Wrong {what} for user #{user.id}",
+                 role="anonymous", client_ip=client_ip, clock=clock)
+    return AuthenticationFailed(sentence, field="code")
+
+
+def sign_in_with_code(db: Session, token, code, *, client_ip: str, clock: Clock) -> User:
+    """The second step with an authenticator code: the person, whose session may start."""
+    now = clock()
+    row, user = _pending_user(db, token, now)
+    digits = _only_digits(code)
+    if not digits:
+        raise ValidationError(NO_CODE, field="code")
+    signin.check_throttle(db, user.email, client_ip, user=user, clock=clock)
+    if not _take_code(db, user, digits, now):
+        raise _wrong(db, user, client_ip, clock, WRONG_CODE, "two-step code")
+    links.claim_or_refuse(db, SECOND_STEP, row, now)
+    trail.record(db, "sign_in", actor=user, client_ip=client_ip, clock=clock,
+                 detail="With an authenticator code")
+    return user
+
+
+def sign_in_with_recovery_code(db: Session, token, code, *, client_ip: str, clock: Clock) -> int:
+    """The second step with a recovery code (used up): how many are left. The sign-in ends
+    with ``finish_after_recovery`` once the person has read that."""
+    now = clock()
+    row, user = _pending_user(db, token, now)
+    if not _normal_recovery(code):
+        raise ValidationError(NO_RECOVERY_CODE, field="code")
+    signin.check_throttle(db, user.email, client_ip, user=user, clock=clock)
+    if not _use_recovery_code(db, user, code, now):
+        raise _wrong(db, user, client_ip, clock, WRONG_RECOVERY_CODE, "recovery code")
+    row.passed_at = now
+    db.add(row)
+    left = recovery_codes_left(db, user.id)
+    trail.record(db, "two_step.recovery_used", actor=user, client_ip=client_ip, clock=clock,
+                 detail=f"At sign-in; {left} left")
+    _notify(db, user, "recovery_used", clock, left=codes_left_text(left))
+    return left
+
+
+def finish_after_recovery(db: Session, token, *, client_ip: str, clock: Clock) -> User:
+    """"Continue" after a recovery code: the person, whose session may start."""
+    now = clock()
+    row, user = _pending_user(db, token, now)
+    if row.passed_at is None:
+        raise SECOND_STEP.refused("invalid")
+    links.claim_or_refuse(db, SECOND_STEP, row, now)
+    trail.record(db, "sign_in", actor=user, client_ip=client_ip, clock=clock,
+                 detail="With a recovery code")
+    return user
+
+
+def code_pause(db: Session, token, client_ip: str, *, clock: Clock) -> int:
+    """Seconds until the code may be tried again (0: now), for the page's countdown."""
+    row = links.find(db, SECOND_STEP, token)
+    user = db.get(User, row.user_id) if row is not None else None
+    if user is None:
+        return 0
+    return signin.sign_in_pause(db, user.email, client_ip, clock=clock)
+

@@ -42,7 +42,7 @@ from carespace_app.models import (
     User,
 )
 from carespace_app.services import paging
-from carespace_app.services.permissions import access
+from carespace_app.services.permissions import access, scopes
 from carespace_app.services.audit import trail
 from carespace_app.services.mail import notifications
 from carespace_app.services.errors import NotAllowed, NotFound, ValidationError
@@ -206,7 +206,7 @@ def _thread_for(db: Session, actor: User, thread_id: int, *, action: str,
     if thread is None:
         raise access.refuse_unknown(db, actor, action=action, what=f"conversation {thread_id!r}",
                                     clock=clock)
-    relation = access.require_access(db, actor, thread.patient_id, action=action, clock=clock)
+    relation = access.require_access(db, actor, thread.patient_id, area=scopes.AREA_MESSAGES, action=action, clock=clock)
     if patient_id is not None and thread.patient_id != patient_id:
         raise access.refuse_other_portal(db, actor, thread.patient_id, action=action,
                                          what=f"conversation {thread_id}", clock=clock)
@@ -254,7 +254,7 @@ def start_thread(db: Session, actor: User, patient_id: int, *, category: str, su
     A red flag in it raises RedFlagsFound (nothing stored) unless ``send_anyway``: the
     patient saw the call-now banner and chose to send it.
     """
-    relation = access.require_access(db, actor, patient_id, action="message.send", clock=clock)
+    relation = access.require_access(db, actor, patient_id, area=scopes.AREA_MESSAGES, action="message.send", clock=clock)
     if relation == access.RELATION_STAFF:
         raise NotAllowed("Staff answer in an existing conversation, from the message queue.")
     if category not in CATEGORIES:
@@ -401,7 +401,7 @@ def _preview(text: Optional[str]) -> str:
 def list_threads(db: Session, actor: User, patient_id: int, *, offset: int = 0, limit: int = 20,
                  clock: Clock) -> paging.Page[ThreadSummary]:
     """The patient's conversations, latest activity first, with unread for this reader."""
-    relation = access.require_access(db, actor, patient_id, action="messages.list", clock=clock)
+    relation = access.require_access(db, actor, patient_id, area=scopes.AREA_MESSAGES, action="messages.list", clock=clock)
     offset, limit = paging.clamp(offset, limit)
     # The newest message's start, per row, read through ix_messages_thread: no query per row.
     newest_start = (
@@ -448,7 +448,7 @@ UNREAD_WINDOW = 500
 
 def unread_count(db: Session, actor: User, patient_id: int, *, clock: Clock = utcnow) -> int:
     """How many conversations wait to be read by this reader: the Messages tab badge."""
-    relation = access.require_access(db, actor, patient_id, action="messages.unread_count",
+    relation = access.require_access(db, actor, patient_id, area=scopes.AREA_MESSAGES, action="messages.unread_count",
                                      clock=clock)
     if relation == access.RELATION_STAFF:
         return int(db.exec(_UNREAD_FOR_STAFF, params={"patient_id": patient_id}).one())
@@ -671,7 +671,7 @@ def _draft_place(db: Session, actor: User, patient_id: int, thread_id, *, action
                  clock: Clock) -> tuple[int, Optional[MessageThread]]:
     """The (thread id, thread) a draft belongs to, checked as the patient's side of this tab."""
     if thread_id == NEW_MESSAGE:
-        relation = access.require_access(db, actor, patient_id, action=action, clock=clock)
+        relation = access.require_access(db, actor, patient_id, area=scopes.AREA_MESSAGES, action=action, clock=clock)
         thread = None
     else:
         thread, relation = _thread_for(db, actor, thread_id, action=action, clock=clock,
@@ -729,7 +729,7 @@ def drafts_for(db: Session, actor: User, patient_id: int, *, clock: Clock) -> li
 
     A draft older than policy.DRAFT_DAYS is deleted here.
     """
-    relation = access.require_access(db, actor, patient_id, action="draft.list", clock=clock)
+    relation = access.require_access(db, actor, patient_id, area=scopes.AREA_MESSAGES, action="draft.list", clock=clock)
     if relation == access.RELATION_STAFF:
         return []
     rows = db.exec(

@@ -111,7 +111,8 @@ def change_access(db: Session, actor: User, grant_id: int, *, scope: str, ends_o
     their next event (the tab's scope is re-read on every event: state/session.py)."""
     grant, role = _grant_for(db, actor, grant_id, action="caregiver.change_access", clock=clock,
                              client_ip=client_ip, patient_id=patient_id)
-    if grant.revoked_at is not None:
+    if grant.revoked_at is not None or scopes.has_ended(grant.ends_on, clock()):
+        # Ended (the sweep may not have recorded it yet): granting again is the way back.
         raise ValidationError(ACCESS_ALREADY_ENDED.format(name=grant.name))
     scope = access_ends.parse_scope(scope)
     end_day = access_ends.parse_end_date(ends_on, clock=clock)

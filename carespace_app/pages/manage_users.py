@@ -11,8 +11,9 @@ from carespace_app.services.permissions import scopes
 from carespace_app.state.manage_users import CODE_BEFORE_GRANT
 from carespace_app.state.manage_users import ManageUsersState as S
 
-FULL_ACCESS = ("Choose what the person you add will see: full access includes all medical "
-               "records and messages. They'll get an email with a link that works for "
+FULL_ACCESS = ("With Full access, the person you add will have full access to your portal, "
+               "including all medical records and messages; or choose Limited access below. "
+               "They'll get an email with a link that works for "
                f"{in_words(INVITATION_TTL)}. "
                + CODE_BEFORE_GRANT)
 SCOPE_LEGEND = "What can they see?"
@@ -131,7 +132,9 @@ def _user_card(user) -> rx.Component:
                 spacing="3", align="center", wrap="wrap",
             ),
             rx.text(user.note, size="3", color_scheme="gray"),
-            rx.cond(user.ends_note != "", rx.text(user.ends_note, size="3", data_testid="access-ends")),
+            rx.cond(user.can_change,
+                    rx.text(rx.text.strong("What they see: "), user.scope_label, ". ", user.ends_note,
+                            size="3", data_testid="access-terms")),
             rx.cond(user.code_note != "",
                     rx.text(user.code_note, size="3", weight="bold", data_testid="access-code")),
             rx.cond(user.can_resend,

@@ -7,6 +7,7 @@ caregiver's open tab at its next event.
 """
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -22,6 +23,7 @@ from carespace_app.services.mail import notifications
 from carespace_app.services.permissions import access, access_ends, caregivers, scopes, tab_access
 from carespace_app.services.records import (appointments, checkins, labs, messaging,
                                             record_export, share_links)
+from carespace_app.state.access_page import AccessState
 from carespace_app.state.manage_users import ManageUsersState
 from carespace_app.state.messages import MessagesState
 from carespace_app.state import portal
@@ -341,3 +343,18 @@ def test_the_change_access_form_says_what_is_wrong_beside_it(db, clock, rosa):
     with session_scope() as fresh:
         assert fresh.get(CaregiverGrant, grant.id).ends_on is None
     assert utcnow()  # the states read the real clock
+
+
+def test_an_end_date_that_came_ends_the_caregivers_open_tab_at_its_next_event(db, clock, rosa):
+    maria = _carer(db, rosa, SCOPE_FULL)
+    db.commit()
+    tab = _tab(maria, routes.HOME)
+    assert tab.session_state.patient_name == "Rosa Alvarez"
+    today = timefmt.to_local(utcnow()).date()
+    with session_scope() as fresh:  # the day comes (no sweep has run)
+        for row in fresh.exec(select(PatientAccess).where(PatientAccess.user_id == maria.id)).all():
+            row.ends_on = today
+    tab.open(routes.APPOINTMENTS)
+    assert tab.path == routes.ACCESS
+    assert tab.state(AccessState).title == "Your access to Rosa Alvarez's portal has ended"
+    assert "Rosa's" not in json.dumps(tab.hydrations[-1], default=str)  # nothing of her record

@@ -6,7 +6,7 @@ import reflex as rx
 from carespace_app.components.shell import portal_page, read_only_note
 from carespace_app.components.ui import confirm_dialog, error_callout, field, primary_button, text_input
 from carespace_app.models import SCOPE_APPOINTMENTS, SCOPE_APPOINTMENTS_LABS, SCOPE_FULL
-from carespace_app.policy import INVITATION_TTL, in_words
+from carespace_app.policy import ACCESS_END_NOTICE_BEFORE, INVITATION_TTL, in_words
 from carespace_app.services.permissions import scopes
 from carespace_app.state.manage_users import CODE_BEFORE_GRANT
 from carespace_app.state.manage_users import ManageUsersState as S
@@ -18,8 +18,8 @@ FULL_ACCESS = ("With Full access, the person you add will have full access to yo
                + CODE_BEFORE_GRANT)
 SCOPE_LEGEND = "What can they see?"
 ENDS_LABEL = "Access ends (optional)"
-ENDS_HINT = ("Their access ends at the start of this day, and you'll get an email a week "
-             "before. Leave it empty for no end date.")
+ENDS_HINT = ("Their access ends at the start of this day, and you'll get an email "
+             f"{in_words(ACCESS_END_NOTICE_BEFORE)} before. Leave it empty for no end date.")
 CHANGE_ACCESS = "Change access"
 SAVE_ACCESS = "Save access"
 # The order people read the choices in: the widest first.

@@ -322,6 +322,12 @@ for (_state, _handler), _entry in list(MATRIX.items()):
             _role: _entry.get(_role) or limited_outcome(_state, _entry["caregiver"], _scope)
             for _role, _scope in LIMITED_ROLES.items()}}
 
+# The shared rows themselves, for the tests that compare an entry with them (outside the
+# portal's scoped pages a limited caregiver fares as the full one).
+for _shared in (PORTAL, PORTAL_FOREIGN, PATIENT_ONLY, PATIENT_ONLY_FOREIGN, OWN_ACCOUNT, STAFF,
+                ADMIN_ONLY):
+    _shared.update({_role: _shared["caregiver"] for _role in LIMITED_ROLES})
+
 for _key, _entry in MATRIX.items():  # every role has an outcome for every handler
     assert isinstance(_entry, SetVar) or (set(_entry) == set(ROLES)
                                           and set(_entry.values()) <= set(OUTCOMES)), _key

@@ -358,3 +358,16 @@ def test_an_end_date_that_came_ends_the_caregivers_open_tab_at_its_next_event(db
     assert tab.path == routes.ACCESS
     assert tab.state(AccessState).title == "Your access to Rosa Alvarez's portal has ended"
     assert "Rosa's" not in json.dumps(tab.hydrations[-1], default=str)  # nothing of her record
+
+
+def test_an_ended_invitation_gets_no_new_link(db, clock, rosa):
+    me = patient_user(db, rosa)
+    grant = caregivers.grant_access(db, me, rosa.id, name="Maria Alvarez", email="maria@example.com",
+                                    scope=SCOPE_APPOINTMENTS, ends_on="2026-01-07", clock=clock)
+    clock.now = timefmt.to_utc_naive(datetime(2026, 1, 7, 0, 0))
+    with pytest.raises(ValidationError) as refused:
+        caregivers.send_caregiver_invitation(db, grant.id, sent_by=me, clock=clock)
+    assert str(refused.value) == caregivers.ACCESS_ALREADY_ENDED.format(name="Maria Alvarez")
+    assert access_ends.sweep(db, clock=clock) == (1, 0)
+    with pytest.raises(ValidationError):
+        caregivers.send_caregiver_invitation(db, grant.id, sent_by=me, clock=clock)

@@ -164,11 +164,15 @@ def send_caregiver_invitation(db: Session, grant_id: int, *, sent_by: User, cloc
     """
     grant, role = _grant_for(db, sent_by, grant_id, action="caregiver.send_link", clock=clock,
                              client_ip=client_ip, patient_id=patient_id)
+    if grant.ended_at is not None:
+        raise ValidationError(ACCESS_ALREADY_ENDED.format(name=grant.name))
     if grant.revoked_at is not None:
         raise ValidationError(f"Access for {grant.name} was revoked. To invite them again, "
                               "grant access again.")
     if grant.access_id is not None:
         raise ValidationError(f"{grant.name} has already accepted and has access.")
+    if scopes.has_ended(grant.ends_on, clock()):
+        raise ValidationError(ACCESS_ALREADY_ENDED.format(name=grant.name))
     patient = invitations.locked_patient(db, grant.patient_id)
     if role == ROLE_PATIENT:
         _check_daily_limit(db, grant.patient_id, sent_by, clock())

@@ -347,9 +347,11 @@ class Practice(RuleBasedStateMachine):
         text = f"model message {next(self.serial)}"
 
         def send():
-            where = tab.path
+            # A page load (the tab cleared and sent away, to another page or to Home again
+            # while at Home): the form is gone, nothing to send.
+            where = len(tab.hydrations)
             tab.call(MessagesState, "start_compose")
-            if tab.path != where:  # the click found the tab cleared and sent it away: no form
+            if len(tab.hydrations) != where:  # the click found the tab cleared and sent it away
                 return
             tab.call(MessagesState, "send_message",
                      form={"category": "Billing", "subject": text, "body": text})
@@ -365,12 +367,12 @@ class Practice(RuleBasedStateMachine):
         form = {"category": "Medical question", "subject": text, "body": f"I have chest pain. {text}"}
 
         def send():
-            where = tab.path
+            where = len(tab.hydrations)  # sent away: see send_message
             tab.call(MessagesState, "start_compose")
-            if tab.path != where:
+            if len(tab.hydrations) != where:
                 return
             tab.call(MessagesState, "send_message", form=form)  # the banner
-            if tab.path != where:
+            if len(tab.hydrations) != where:
                 return
             tab.call(MessagesState, "send_message", form=form)  # Send anyway
 
@@ -411,9 +413,9 @@ class Practice(RuleBasedStateMachine):
         text = f"model reply {next(self.serial)}"
 
         def send():
-            where = tab.path
+            where = len(tab.hydrations)
             tab.call(MessagesState, "open_thread", thread_id=threads[0].id)
-            if tab.path != where:  # sent away (see send_message): the reply box is gone
+            if len(tab.hydrations) != where:  # sent away (see send_message): the reply box is gone
                 return
             tab.call(MessagesState, "send_reply", form={"reply": text})
 
@@ -534,6 +536,7 @@ class Practice(RuleBasedStateMachine):
             if grant is not None:
                 caregivers.change_access(db, self.users[patient], grant.id, scope=scope, ends_on="",
                                          clock=utcnow)
+                RUN["scope_changes"] += 1
         self.acted = None
 
     @rule(patient=st.sampled_from(("rosa", "james")), swept=st.booleans())
@@ -546,6 +549,7 @@ class Practice(RuleBasedStateMachine):
                 today = timefmt.to_local(utcnow()).date()
                 grant.ends_on = today
                 db.get(PatientAccess, grant.access_id).ends_on = today
+                RUN["ended"] += 1
         if swept:
             with session_scope(self.engine) as db:
                 access_ends.sweep(db, clock=utcnow)
@@ -1091,7 +1095,7 @@ def _patient(db, patient_id):
 # Steps that drove a tab, over the whole run, and how often the issue #16 sequences
 # happened (reported, and checked: a run where they never happen proves nothing of them).
 RUN = {"steps": 0, "held": 0, "released": 0, "choices": 0, "links": 0, "revoked": 0, "shared_views": 0,
-       "shared_after_end": 0}
+       "shared_after_end": 0, "scope_changes": 0, "ended": 0}
 
 
 @pytest.fixture
@@ -1113,4 +1117,6 @@ def test_one_tab_one_person_one_patient(practice_machine):
         + ([Phase.shrink] if os.environ.get("ISOLATION_SHRINK") else [])))
     # A run that drove (almost) no tab proves nothing: the sequences must have happened.
     assert RUN["steps"] >= 8 * int(os.environ.get("ISOLATION_EXAMPLES", "40")), RUN
+    # Issue #17: Maria's scope changed and her end date came in some sequences.
+    assert RUN["scope_changes"] and RUN["ended"], RUN
     print(f"isolation model: {RUN['steps']} tab steps; issue #16: {RUN}")

@@ -71,7 +71,7 @@ def _row(user: dict) -> UserRow:
     elif status == "ended":
         note = ENDED_ON.format(day=timefmt.day(user["ends_on"]))
     else:
-        note = f"{scopes.SCOPE_SHORT.get(user['scope'], '')} since {timefmt.day(user['granted_at'])}."
+        note = f"Has access since {timefmt.day(user['granted_at'])}."
     live = status not in ("revoked", "ended")
     return UserRow(
         grant_id=str(user["grant_id"]), name=user["name"], email=user["email"],

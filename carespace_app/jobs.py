@@ -1,6 +1,7 @@
 """Background work in the server process: the outbox sender, and the sweep (open the
 check-ins that are due, expire the ones that closed, send reminders; release the lab
-reports whose hold has ended)."""
+reports whose hold has ended; record caregivers' access whose end date came, and email the
+patient a week before one ends)."""
 from __future__ import annotations
 
 import asyncio
@@ -33,6 +34,7 @@ async def run_checkin_sweep(stop: "asyncio.Event | None" = None) -> None:
     from carespace_app import policy
     from carespace_app.clock import utcnow
     from carespace_app.db import session_scope
+    from carespace_app.services.permissions import access_ends
     from carespace_app.services.records import checkins, result_release
 
     def once():
@@ -40,6 +42,8 @@ async def run_checkin_sweep(stop: "asyncio.Event | None" = None) -> None:
             checkins.sweep(db, clock=utcnow)
         with session_scope() as db:
             result_release.release_due(db, clock=utcnow)
+        with session_scope() as db:
+            access_ends.sweep(db, clock=utcnow)
 
     stop = stop or asyncio.Event()
     while not stop.is_set():

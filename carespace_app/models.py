@@ -25,6 +25,13 @@ ROLE_STAFF = "staff"
 RELATION_SELF = "self"
 RELATION_CAREGIVER = "caregiver"
 
+# Issue #17: what a caregiver's access reaches (services/permissions/scopes.py says which
+# areas each one opens). The patient themself and the office are never scoped.
+SCOPE_FULL = "full"
+SCOPE_APPOINTMENTS_LABS = "appointments_labs"
+SCOPE_APPOINTMENTS = "appointments"
+SCOPES = (SCOPE_FULL, SCOPE_APPOINTMENTS_LABS, SCOPE_APPOINTMENTS)
+
 INVITE_PATIENT = "patient"
 INVITE_CAREGIVER = "caregiver"
 
@@ -150,6 +157,10 @@ class PatientAccess(SQLModel, table=True):
     granted_at: UTCNaive = Field(default_factory=utcnow)
     revoked_at: Optional[UTCNaive] = None
     revoked_by_user_id: Optional[int] = Field(default=None, foreign_key="users.id")
+    # A caregiver's: what it reaches, and the day it ends (at the start of that day in the
+    # practice's time zone; every check reads it, the sweep only records it).
+    scope: str = Field(default=SCOPE_FULL, max_length=20, sa_column_kwargs={"server_default": SCOPE_FULL})
+    ends_on: Optional[date] = None
 
 
 class CaregiverGrant(SQLModel, table=True):
@@ -169,6 +180,11 @@ class CaregiverGrant(SQLModel, table=True):
     created_at: UTCNaive = Field(default_factory=utcnow)
     access_id: Optional[int] = Field(default=None, foreign_key="patient_access.id")
     revoked_at: Optional[UTCNaive] = None
+    # Issue #17: the patient's choice, copied to the access row when the person accepts.
+    scope: str = Field(default=SCOPE_FULL, max_length=20, sa_column_kwargs={"server_default": SCOPE_FULL})
+    ends_on: Optional[date] = None
+    end_notice_sent_at: Optional[UTCNaive] = None  # the week-before email went out (once)
+    ended_at: Optional[UTCNaive] = None  # the end date came (revoked_at is set with it)
 
 
 class Invitation(SQLModel, table=True):

@@ -71,6 +71,13 @@ ACCESS_CODE_DIGITS = 6  # one in a million per guess, and a link locks after 5 w
 MAX_INVITATIONS_PER_DAY = 10
 INVITATION_LIMIT_WINDOW = timedelta(hours=24)
 
+# --- caregiver access the patient shapes (services/permissions/scopes.py, caregivers.py) ---
+# An end date can be at most this many years ahead (a typo such as 2062 is caught; a patient
+# who wants no end leaves the date empty).
+ACCESS_END_MAX_YEARS = 2
+# The patient is emailed this long before a caregiver's access ends (once per end date).
+ACCESS_END_NOTICE_BEFORE = timedelta(days=7)
+
 # --- passwords (services/identity/passwords.py) ------------------------------------------
 MIN_LENGTH = 8
 # Submitting a new password judges it with zxcvbn (over a second of CPU for the worst 72

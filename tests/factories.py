@@ -143,13 +143,17 @@ def grant_caregiver(
     user: Optional[User] = None,
     full_name: str = "Casey Helper",
     email: Optional[str] = None,
+    scope: str = "full",
+    ends_on: Optional[date] = None,
 ) -> User:
     """A registered caregiver of ``patient`` (grant + access), as after they accept the invitation."""
     user = user or make_user(db, full_name=full_name, email=email)
     access = _save(db, PatientAccess(patient_id=patient.id, user_id=user.id,
-                                     relation=RELATION_CAREGIVER, granted_by_user_id=patient.user_id))
+                                     relation=RELATION_CAREGIVER, granted_by_user_id=patient.user_id,
+                                     scope=scope, ends_on=ends_on))
     _save(db, CaregiverGrant(patient_id=patient.id, name=user.full_name, email=user.email,
-                             granted_by_user_id=patient.user_id or user.id, access_id=access.id))
+                             granted_by_user_id=patient.user_id or user.id, access_id=access.id,
+                             scope=scope, ends_on=ends_on))
     return user
 
 

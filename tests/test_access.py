@@ -85,14 +85,14 @@ def test_staff_member_who_is_a_patient_sees_own_record_as_self(db, people):
 
 def test_require_access_returns_relation(db, people, clock):
     assert access.require_access(db, people["bob"], people["record"].id,
-                                 action="labs.view", clock=clock) == "caregiver"
+                                 area="labs", action="labs.view", clock=clock) == "caregiver"
 
 
 def test_refusal_is_audited_and_committed(engine, db, people, clock):
     record_id = people["record"].id
     with pytest.raises(NotAllowed):
         with session_scope(engine) as work:  # the unit of work keeps a refusal's writes
-            access.require_access(work, people["stranger"], record_id, action="labs.view",
+            access.require_access(work, people["stranger"], record_id, area="labs", action="labs.view",
                                   clock=clock, client_ip="203.0.113.9")
     event = db.exec(select(AuditEvent).where(AuditEvent.action == "access.refused")).one()
     assert (event.patient_id, event.detail, event.actor_user_id, event.client_ip) == (

@@ -67,7 +67,7 @@ def test_ten_attempts_on_another_patient_are_one_line_with_a_count(db, clock, pr
         lambda: messaging.open_thread(db, practice.alice_user, thread, clock=clock),
         lambda: labs.list_reports(db, practice.alice_user, practice.bob.id, clock=clock),
         lambda: access.require_access(db, practice.alice_user, practice.bob.id,
-                                      action="portal.switch_patient", clock=clock),
+                                      area="home", action="portal.switch_patient", clock=clock),
     ]
     for n in range(10):
         clock.advance(seconds=30)
@@ -107,7 +107,7 @@ def test_attempts_are_counted_apart_per_person_and_per_patient(db, clock, practi
                          (practice.alice_user, practice.bob), (practice.alice_user, carol),
                          (None, practice.bob), (None, practice.bob)):
         with pytest.raises(NotAllowed):
-            access.require_access(db, who, patient.id, action="labs.view", clock=clock)
+            access.require_access(db, who, patient.id, area="labs", action="labs.view", clock=clock)
     counted = {(r.actor_user_id, r.patient_id): r.repeat_count for r in refusals(db)}
     assert counted == {(practice.alice_user.id, practice.bob.id): 2,
                        (practice.carer.id, practice.bob.id): 1,
@@ -158,7 +158,7 @@ def _someone_elses_and_missing(db, practice, clock):
     alice = practice.alice_user
     return {
         "patient": (practice.bob.id, lambda i: access.require_access(
-            db, alice, i, action="portal.switch_patient", clock=clock)),
+            db, alice, i, area="home", action="portal.switch_patient", clock=clock)),
         "conversation": (thread, lambda i: messaging.open_thread(db, alice, i, clock=clock)),
         "reply": (thread, lambda i: messaging.reply(db, alice, i, body="Hi", client_key=None,
                                                     clock=clock)),
@@ -194,7 +194,7 @@ def test_probing_many_missing_ids_is_one_row_on_no_patients_trail(db, clock, pra
     for n in range(50):
         with pytest.raises(NotAllowed):
             access.require_access(db, practice.alice_user, MISSING + n,
-                                  action="portal.switch_patient", clock=clock)
+                                  area="home", action="portal.switch_patient", clock=clock)
     (row,) = refusals(db)
     assert (row.patient_id, row.repeat_count) == (None, 50)
     assert activity_rows(db, practice, clock) == []

@@ -100,7 +100,7 @@ def test_each_tab_keeps_its_own_patient_the_session_only_remembers_the_last_choi
     # A tab showing Alice still shows Alice; a new tab opens on the last choice.
     assert _tab(db, token, p.alice.id).patient_id == p.alice.id
     db.refresh(session)
-    assert tab_access.default_patient(db, p.carer, session) == (p.bob.id, "caregiver")
+    assert tab_access.default_patient(db, p.carer, session) == (p.bob.id, "caregiver", "full")
 
 
 def test_the_offices_view_of_a_portal_ends_in_every_tab(db):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import reflex as rx
 
 from carespace_app import routes
+from carespace_app.services.permissions import scopes
 from carespace_app.state.portal import PortalState
 from carespace_app.state.session import SessionState
 from carespace_app.components.flash import flash_toast
@@ -20,6 +21,25 @@ TABS = [
     ("Help", routes.HELP, "circle-help"),
 ]
 MANAGE_USERS_TAB = ("Manage Users", routes.MANAGE_USERS, "users")
+# The area of the portal each tab opens (issue #17: a caregiver's access may leave it out).
+TAB_AREAS = {
+    "Home": scopes.AREA_HOME,
+    "Messages": scopes.AREA_MESSAGES,
+    "Appointments": scopes.AREA_APPOINTMENTS,
+    "Labs": scopes.AREA_LABS,
+    "Resources": scopes.AREA_RESOURCES,
+}
+
+
+def shown_for(area: str, component: rx.Component) -> rx.Component:
+    """``component`` unless the viewer's access leaves ``area`` out (the server refuses it
+    anyway; this only keeps out of sight what would be refused)."""
+    return rx.cond(SessionState.hidden_areas.contains(area), rx.fragment(), component)
+
+
+def _for_tab(label: str, component: rx.Component) -> rx.Component:
+    area = TAB_AREAS.get(label)
+    return shown_for(area, component) if area else component
 # The phone's page menu (pages/help.py tells people to tap it by this name).
 MENU_LABEL = "Menu"
 
@@ -50,7 +70,7 @@ def _tab_link(label: str, href: str, icon: str, active: str) -> rx.Component:
 
 
 def _tabs(active: str) -> rx.Component:
-    links = [_tab_link(label, href, icon, active) for label, href, icon in TABS]
+    links = [_for_tab(label, _tab_link(label, href, icon, active)) for label, href, icon in TABS]
     manage = _tab_link(*MANAGE_USERS_TAB, active)
     return rx.el.nav(
         rx.hstack(*links, rx.cond(SessionState.relation == "self", manage),
@@ -61,7 +81,8 @@ def _tabs(active: str) -> rx.Component:
 
 
 def _phone_menu(active: str) -> rx.Component:
-    items = [rx.menu.item(label, tab_extra(label) or rx.fragment(), on_select=rx.redirect(href))
+    items = [_for_tab(label, rx.menu.item(label, tab_extra(label) or rx.fragment(),
+                                          on_select=rx.redirect(href)))
              for label, href, _icon in TABS]
     return rx.box(
         rx.menu.root(
@@ -96,8 +117,10 @@ def _name_menu() -> rx.Component:
             rx.menu.item("Settings", on_select=rx.redirect(routes.SETTINGS)),
             rx.cond(SessionState.relation == "self",
                     rx.menu.item("Who viewed my record", on_select=rx.redirect(routes.RECORD_ACTIVITY))),
-            # The patient's and every caregiver's (issue #16: caregivers download for the patient).
-            rx.menu.item("Download my record", on_select=rx.redirect(routes.RECORD)),
+            # The patient's and every caregiver's with full access (issue #16: caregivers
+            # download for the patient).
+            shown_for(scopes.AREA_RECORD,
+                      rx.menu.item("Download my record", on_select=rx.redirect(routes.RECORD))),
             rx.menu.separator(),
             rx.menu.item("Sign out", on_select=SessionState.sign_out),
         ),
@@ -167,7 +190,25 @@ def signed_in_hooks() -> list[rx.Component]:
     return [full_page_navigate(url=SessionState.navigate_to, origin=SessionState.navigate_from), idle_guard(), flash_toast()]
 
 
-def portal_page(active: str, *children: rx.Component) -> rx.Component:
+def _page_or_notice(area: str | None, children: tuple) -> rx.Component:
+    """The page, or (a caregiver's access leaving its area out) the notice in its place."""
+    page = rx.vstack(_patient_banner(), *children, spacing="5", width="100%", align="stretch")
+    if area is None:
+        return page
+    notice = rx.vstack(
+        _patient_banner(),
+        rx.callout(SessionState.blocked_notice, icon="lock", color_scheme="gray", size="3",
+                   role="status", data_testid="outside-scope"),
+        rx.link("Go to Home", href=routes.HOME, size="3", class_name="cs-link-button",
+                underline="none"),
+        spacing="5", width="100%", align="stretch",
+    )
+    return rx.cond(SessionState.blocked_area == area, notice, page)
+
+
+def portal_page(active: str, *children: rx.Component, area: str | None = None) -> rx.Component:
+    """``area``: the portal area the page shows (scopes.AREA_*); by default its tab's."""
+    area = area or TAB_AREAS.get(active)
     header = rx.el.header(
         rx.hstack(
             rx.link(brand(), href=routes.HOME, underline="none", color="inherit"),
@@ -187,7 +228,7 @@ def portal_page(active: str, *children: rx.Component) -> rx.Component:
         rx.el.main(
             rx.cond(
                 SessionState.signed_in,
-                rx.vstack(_patient_banner(), *children, spacing="5", width="100%", align="stretch"),
+                _page_or_notice(area, children),
                 rx.center(rx.spinner(size="3"), padding="3rem"),
             ),
             max_width=MAX_WIDTH, margin_x="auto", padding="1rem", width="100%",

@@ -10,6 +10,7 @@ from carespace_app.components.shell import portal_page
 from carespace_app.components.ui import error_callout, primary_button
 from carespace_app.config import get_settings
 from carespace_app.pages.labs import DAY_LABEL_JS, LINE
+from carespace_app.services.permissions import scopes
 from carespace_app.services.records import symptoms
 from carespace_app.state.checkin import (HISTORY_LINK, INTRO, NO_HISTORY, NONE_DUE,
                                          CheckinState as S)
@@ -242,4 +243,5 @@ def checkin_page() -> rx.Component:
                 _none(),
             ),
         ),
+        area=scopes.AREA_CHECKINS,
     )

@@ -5,8 +5,9 @@ import reflex as rx
 
 from carespace_app import routes
 from carespace_app.components.records_ui import empty_state, loading_or, section, unread_badge
-from carespace_app.components.shell import portal_page
+from carespace_app.components.shell import portal_page, shown_for
 from carespace_app.components.ui import error_callout
+from carespace_app.services.permissions import scopes
 from carespace_app.services.records import symptoms
 from carespace_app.state.portal import HomeState
 
@@ -84,7 +85,7 @@ def home_page() -> rx.Component:
                             empty_state("No upcoming visits.", "calendar")),
                     link_text="All appointments", href=routes.APPOINTMENTS,
                 ),
-                section(
+                shown_for(scopes.AREA_MESSAGES, section(
                     "Messages",
                     rx.text(rx.cond(HomeState.unread_messages == 1, "1 unread conversation",
                                     HomeState.unread_messages.to_string() + " unread conversations"),
@@ -93,14 +94,14 @@ def home_page() -> rx.Component:
                             rx.el.ul(rx.foreach(HomeState.threads, _thread), class_name="cs-list"),
                             empty_state("No messages yet — start one with New message", "mail")),
                     link_text="Go to Messages", href=routes.MESSAGES,
-                ),
-                section(
+                )),
+                shown_for(scopes.AREA_LABS, section(
                     "Newest lab results",
                     rx.cond(HomeState.reports.length() > 0,
                             rx.el.ul(rx.foreach(HomeState.reports, _report), class_name="cs-list"),
                             empty_state("No lab results yet.", "flask-conical")),
                     link_text="All lab results", href=routes.LABS,
-                ),
+                )),
                 columns=rx.breakpoints(initial="1", md="3"), spacing="4", width="100%",
             ),
         ),

@@ -5,14 +5,50 @@ import reflex as rx
 
 from carespace_app.components.shell import portal_page, read_only_note
 from carespace_app.components.ui import confirm_dialog, error_callout, field, primary_button, text_input
-from carespace_app.policy import INVITATION_TTL, in_words
+from carespace_app.models import SCOPE_APPOINTMENTS, SCOPE_APPOINTMENTS_LABS, SCOPE_FULL
+from carespace_app.policy import ACCESS_END_NOTICE_BEFORE, INVITATION_TTL, in_words
+from carespace_app.services.permissions import scopes
 from carespace_app.state.manage_users import CODE_BEFORE_GRANT
 from carespace_app.state.manage_users import ManageUsersState as S
 
-FULL_ACCESS = ("The person you add will have full access to your portal, including all medical "
-               "records and messages. They'll get an email with a link that works for "
+FULL_ACCESS = ("With Full access, the person you add will have full access to your portal, "
+               "including all medical records and messages; or choose Limited access below. "
+               "They'll get an email with a link that works for "
                f"{in_words(INVITATION_TTL)}. "
                + CODE_BEFORE_GRANT)
+SCOPE_LEGEND = "What can they see?"
+ENDS_LABEL = "Access ends (optional)"
+ENDS_HINT = ("Their access ends at the start of this day, and you'll get an email "
+             f"{in_words(ACCESS_END_NOTICE_BEFORE)} before. Leave it empty for no end date.")
+CHANGE_ACCESS = "Change access"
+SAVE_ACCESS = "Save access"
+# The order people read the choices in: the widest first.
+SCOPE_ORDER = (SCOPE_FULL, SCOPE_APPOINTMENTS_LABS, SCOPE_APPOINTMENTS)
+
+
+def _scope_choices(checked) -> rx.Component:
+    """The three choices as native radios (an uncontrolled form sends the checked one), each
+    with the sentence of what the person will see; ``checked``: a scope or a var of one."""
+    def choice(scope: str) -> rx.Component:
+        return rx.el.label(
+            rx.el.input(type="radio", name="scope", value=scope, default_checked=checked == scope,
+                        class_name="cs-radio"),
+            rx.vstack(rx.text(scopes.SCOPE_CHOICES[scope], size="3", weight="bold"),
+                      rx.text(scopes.SCOPE_EXPLAINED[scope], size="2", color_scheme="gray"),
+                      spacing="0", align="start"),
+            class_name="cs-radio-target",
+        )
+    return rx.el.fieldset(
+        rx.el.legend(SCOPE_LEGEND, class_name="cs-label"),
+        rx.vstack(*[choice(scope) for scope in SCOPE_ORDER], spacing="2"),
+        class_name="cs-fieldset",
+    )
+
+
+def _ends_field(field_id: str, default) -> rx.Component:
+    return field(ENDS_LABEL, rx.input(id=field_id, name="ends_on", type="date", size="3",
+                                      default_value=default, width="100%", max_width="14rem"),
+                 field_id, hint=ENDS_HINT)
 
 
 def _grant_form() -> rx.Component:
@@ -27,6 +63,8 @@ def _grant_form() -> rx.Component:
                                              max_length=200), "name"),
                     field("Email", text_input("email", type="email", auto_complete="off",
                                               required=True), "email"),
+                    _scope_choices(SCOPE_FULL),
+                    _ends_field("ends_on", ""),
                     # Which filling-in of the form this is: a double tap sends it once.
                     rx.el.input(type="hidden", name="form_key", default_value=S.form_key.to_string()),
                     primary_button("Grant access", type="submit", disabled=S.view_as,
@@ -57,6 +95,27 @@ def _revoke_dialog(user) -> rx.Component:
         keep="Keep access", confirm="Yes, revoke access", on_confirm=S.revoke(user.grant_id))
 
 
+def _change_form(user) -> rx.Component:
+    """"Change access": what they see and until when (a native disclosure: no event to open)."""
+    return rx.el.details(
+        rx.el.summary(CHANGE_ACCESS, class_name="cs-summary",
+                      aria_label=CHANGE_ACCESS + " for " + user.email),
+        rx.form(
+            rx.vstack(
+                _scope_choices(user.scope),
+                _ends_field("ends-" + user.grant_id, user.ends_on),
+                rx.el.input(type="hidden", name="grant_id", value=user.grant_id),
+                rx.cond(S.change_grant == user.grant_id, error_callout(S.change_error)),
+                primary_button(SAVE_ACCESS, type="submit", disabled=S.view_as),
+                spacing="3", align="start", width="100%",
+            ),
+            on_submit=S.change_access,
+            width="100%",
+        ),
+        class_name="cs-details",
+    )
+
+
 def _user_card(user) -> rx.Component:
     return rx.card(
         rx.vstack(
@@ -73,13 +132,17 @@ def _user_card(user) -> rx.Component:
                 spacing="3", align="center", wrap="wrap",
             ),
             rx.text(user.note, size="3", color_scheme="gray"),
+            rx.cond(user.can_change,
+                    rx.text(rx.text.strong("What they see: "), user.scope_label, ". ", user.ends_note,
+                            size="3", data_testid="access-terms")),
             rx.cond(user.code_note != "",
                     rx.text(user.code_note, size="3", weight="bold", data_testid="access-code")),
             rx.cond(user.can_resend,
                     rx.button("Send new link", variant="outline", size="3",
                               aria_label="Send new link to " + user.email, disabled=S.view_as,
                               on_click=S.send_new_link(user.grant_id))),
-            spacing="2", align="start",
+            rx.cond(user.can_change, _change_form(user)),
+            spacing="2", align="start", width="100%",
         ),
         data_testid="authorized-user",
         width="100%",

@@ -8,6 +8,7 @@ from carespace_app.components.shell import portal_page, read_only_note
 from carespace_app.pages.share_links_section import share_links_section
 from carespace_app.components.ui import error_callout, field, notice_callout, text_input
 from carespace_app.policy import MAX_RECORD_RANGE_YEARS
+from carespace_app.services.permissions import scopes
 from carespace_app.services.records import record_download
 from carespace_app.state.my_record import EMAIL, ENTER, FHIR, PDF
 from carespace_app.state.my_record import MyRecordState as S
@@ -118,4 +119,5 @@ def my_record_page() -> rx.Component:
         rx.text(LISTED, size="3", color_scheme="gray"),
         rx.card(_form(), size="3", width="100%"),
         share_links_section(),
+        area=scopes.AREA_RECORD,
     )

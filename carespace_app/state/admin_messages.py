@@ -53,6 +53,7 @@ class QueueRow:
     overdue: bool = False
     due: str = ""  # when the answer is due ("" once answered or closed)
     assigned: str = ""
+    started_by: str = ""  # "Maria Alvarez, for Rosa Alvarez": a caregiver started it
 
 
 @dataclasses.dataclass
@@ -153,7 +154,7 @@ class AdminMessagesState(AdminState):
                                subject=t.subject, status=t.status, last=when(t.last_message_at),
                                unread=t.unread_by_staff, replied_by=t.last_replied_by or "",
                                urgent=t.urgent, overdue=t.overdue, due=when(t.due_at),
-                               assigned=t.assigned_to or "")
+                               assigned=t.assigned_to or "", started_by=t.started_by)
                       for t in page.items]
 
     def _show_urgent(self, items: list) -> bool:

@@ -13,7 +13,7 @@ import reflex as rx
 from carespace_app import routes
 from carespace_app.clock import utcnow
 from carespace_app.services.onboarding import invitations
-from carespace_app.services.permissions import caregivers
+from carespace_app.services.permissions import caregivers, scopes
 from carespace_app.services.records import messaging
 from carespace_app.services.mail import office_outbox
 from carespace_app.services.records import patients
@@ -66,6 +66,16 @@ class CaregiverRow:
     note: str = ""
     can_send: bool = False
     can_revoke: bool = False
+    # What their access reaches and until when (issue #17): "Appointments and resources · ends
+    # Mar 1, 2027".
+    access: str = ""
+
+
+def _caregiver_access(c: dict) -> str:
+    if c["status"] in ("revoked", "ended"):
+        return ""
+    what = scopes.SCOPE_SHORT.get(c["scope"], c["scope"])
+    return f"{what} · ends {day(c['ends_on'])}" if c["ends_on"] else f"{what} · no end date"
 
 
 @dataclasses.dataclass
@@ -141,7 +151,8 @@ class AdminPatientState(AdminState):
                          expires=when(c["expires_at"]) if c["expires_at"] else "",
                          note=_caregiver_note(c),
                          can_send=c["status"] in ("invited", "expired", "old link"),
-                         can_revoke=c["status"] != "revoked")
+                         can_revoke=c["status"] not in ("revoked", "ended"),
+                         access=_caregiver_access(c))
             for c in data["caregivers"]]
         self.threads = [
             PatientThreadRow(id=str(t.id), subject=t.subject, category=t.category,

@@ -6,6 +6,7 @@ import dataclasses
 from carespace_app import routes, timefmt
 from carespace_app.clock import utcnow
 from carespace_app.models import APPOINTMENT_CANCELLED
+from carespace_app.services.permissions import scopes
 from carespace_app.services.records import appointments
 from carespace_app.state.portal import PortalState
 from carespace_app.state.session import Viewer
@@ -71,7 +72,7 @@ class AppointmentsState(PortalState):
     error: str = ""
 
     async def load(self):
-        got = await self._open_page(_pages, what="appointments")
+        got = await self._open_page(_pages, area=scopes.AREA_APPOINTMENTS, what="appointments")
         if got.left:
             return
         self.loaded = True

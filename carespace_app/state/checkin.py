@@ -17,6 +17,7 @@ import reflex as rx
 
 from carespace_app import routes, timefmt
 from carespace_app.clock import utcnow
+from carespace_app.services.permissions import scopes
 from carespace_app.services.records import checkins, symptoms
 from carespace_app.state.labs import chart_day
 from carespace_app.state.portal import PortalState
@@ -105,7 +106,7 @@ class CheckinState(PortalState):
         if self.router.url.query_parameters.get(VIEW_PARAM, "") == HISTORY_VIEW:
             await self._load_history()
             return
-        got = await self._open_page(_due_with_progress, what="check-in")
+        got = await self._open_page(_due_with_progress, area=scopes.AREA_CHECKINS, what="check-in")
         if got.left:
             return
         self.loaded = True
@@ -207,7 +208,7 @@ class CheckinState(PortalState):
     async def _load_history(self):
         got = await self._open_page(lambda db, v: checkins.history(db, v.user, v.patient_id,
                                                                    clock=utcnow),
-                                    what="check-in history")
+                                    area=scopes.AREA_CHECKINS, what="check-in history")
         if got.left:
             return
         self.loaded = True

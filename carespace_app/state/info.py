@@ -5,6 +5,7 @@ import dataclasses
 
 from carespace_app.clock import utcnow
 from carespace_app.services.audit import patient_activity
+from carespace_app.services.permissions import scopes
 from carespace_app.services.records import resources
 from carespace_app.state.portal import PortalState
 
@@ -55,7 +56,7 @@ class RecordActivityState(PortalState):
                         for e in page.items]
 
     async def load(self):
-        self._show(await self._open_page(_trail(0), what="who viewed my record"))
+        self._show(await self._open_page(_trail(0), area=None, what="who viewed my record"))
 
     async def older(self):
         self._show(await self._portal(_trail(self.offset + PAGE_SIZE)))
@@ -69,7 +70,8 @@ class ResourcesState(PortalState):
     loaded: bool = False
 
     async def load(self):
-        got = await self._open_page(lambda db, v: resources.list_resources(db), what="resources")
+        got = await self._open_page(lambda db, v: resources.list_resources(db), area=scopes.AREA_RESOURCES,
+                                    what="resources")
         if got.left:
             return
         self.links = [ResourceRow(id=str(r.id), title=r.title, url=r.url, description=r.description)
@@ -79,4 +81,4 @@ class ResourcesState(PortalState):
 
 class HelpState(PortalState):
     async def load(self):
-        await self._open_page()
+        await self._open_page(area=None)

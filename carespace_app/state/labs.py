@@ -12,6 +12,7 @@ from datetime import datetime
 
 from carespace_app import timefmt
 from carespace_app.clock import utcnow
+from carespace_app.services.permissions import scopes
 from carespace_app.services.records import labs
 from carespace_app.state.portal import PortalState, flag_icon
 
@@ -151,7 +152,7 @@ class LabsState(PortalState):
     async def load(self):
         wanted = self._wanted_report()
         if wanted is not None:
-            got = await self._open_page(_one_report(wanted), what="lab report")
+            got = await self._open_page(_one_report(wanted), area=scopes.AREA_LABS, what="lab report")
             if got.left:
                 return
             self.history_open = False
@@ -163,7 +164,7 @@ class LabsState(PortalState):
             # Not this patient's (or gone): say so, and list the reports there are.
             got_list = await self._portal(_first_reports, what="lab reports")
         else:
-            got = got_list = await self._open_page(_first_reports, what="lab reports")
+            got = got_list = await self._open_page(_first_reports, area=scopes.AREA_LABS, what="lab reports")
         if got_list.left:
             return
         self.history_open = False

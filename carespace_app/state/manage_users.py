@@ -8,7 +8,7 @@ import reflex as rx
 from carespace_app import timefmt
 from carespace_app.clock import utcnow
 from carespace_app.services.onboarding import invitations
-from carespace_app.services.permissions import caregivers
+from carespace_app.services.permissions import caregivers, scopes
 from carespace_app.services.onboarding.invitations import ACCESS_CODE_TEXT
 from carespace_app.state.portal import PortalState
 
@@ -18,6 +18,10 @@ MAX_FIELD = 1000
 GRANTED_TOAST = "Invitation sent to {name}."
 RESENT_TOAST = "New link sent to {name}."
 REVOKED = "Access revoked. They can no longer open your portal."
+CHANGED_TOAST = "Access changed for {name}."
+NO_END = "No end date."
+ENDS_ON = "Access ends {day}."
+ENDED_ON = "Access ended {day}, the end date you chose."
 CODE_BEFORE_GRANT = ACCESS_CODE_TEXT["before_grant"]
 STATUS_LABELS = {
     "invited": "Invited",
@@ -25,6 +29,7 @@ STATUS_LABELS = {
     "old link": "Needs a new link",
     "active": "Has access",
     "revoked": "Access revoked",
+    "ended": "Access ended",
 }
 
 
@@ -45,6 +50,12 @@ class UserRow:
     code_note: str = ""
     can_resend: bool = False
     can_revoke: bool = False
+    # What they see and until when (issue #17), and the values "Change access" starts from.
+    scope: str = ""
+    scope_label: str = ""
+    ends_on: str = ""  # YYYY-MM-DD, "" for no end
+    ends_note: str = ""
+    can_change: bool = False
 
 
 def _row(user: dict) -> UserRow:
@@ -57,15 +68,23 @@ def _row(user: dict) -> UserRow:
         note = ACCESS_CODE_TEXT["old_link"]
     elif status == "revoked":
         note = f"Access ended {timefmt.when(user['revoked_at'])}."
+    elif status == "ended":
+        note = ENDED_ON.format(day=timefmt.day(user["ends_on"]))
     else:
-        note = f"Full access since {timefmt.day(user['granted_at'])}."
+        note = f"Has access since {timefmt.day(user['granted_at'])}."
+    live = status not in ("revoked", "ended")
     return UserRow(
         grant_id=str(user["grant_id"]), name=user["name"], email=user["email"],
         status=status, status_label=STATUS_LABELS.get(status, status), note=note,
         code_note=(ACCESS_CODE_TEXT["row"].format(code=user["access_code"])
                    if user["access_code"] else ""),
         can_resend=status in ("invited", "expired", "old link"),
-        can_revoke=status != "revoked",
+        can_revoke=live,
+        scope=user["scope"], scope_label=scopes.SCOPE_SHORT.get(user["scope"], ""),
+        ends_on=user["ends_on"].isoformat() if user["ends_on"] else "",
+        ends_note=(ENDS_ON.format(day=timefmt.day(user["ends_on"])) if user["ends_on"] else NO_END)
+        if live else "",
+        can_change=live,
     )
 
 
@@ -95,6 +114,9 @@ class ManageUsersState(PortalState):
     # The form sends it back (a hidden field): a second tap of the same filled-in form,
     # queued behind the first, finds it used and sends nothing.
     form_key: int = 0
+    # "Change access": the person whose form said something, and what (beside that form).
+    change_grant: str = ""
+    change_error: str = ""
 
     def _show_users(self, got) -> None:
         self.allowed = not got.refused
@@ -105,7 +127,7 @@ class ManageUsersState(PortalState):
         self.grant_notice = ""
         self.list_error = ""
         self.busy = False
-        got = await self._open_page(_users, what="manage users")
+        got = await self._open_page(_users, area=None, what="manage users")
         if got.left:
             return
         self._show_users(got)
@@ -116,6 +138,7 @@ class ManageUsersState(PortalState):
         if _text(form, "form_key") not in ("", str(self.form_key)):
             return  # the same form sent twice (a double tap): the first one is the one
         name, email = _text(form, "name"), _text(form, "email")
+        scope, ends_on = _text(form, "scope"), _text(form, "ends_on")
         self.grant_error = ""
         self.grant_error_field = ""
         self.grant_notice = ""
@@ -124,7 +147,8 @@ class ManageUsersState(PortalState):
         yield
         got = await self._portal(lambda db, v: caregivers.grant_access(
             db, v.user, v.patient_id, name=name, email=email, clock=utcnow,
-            client_ip=v.client_ip).id, what="grant access", writes=True)
+            client_ip=v.client_ip, scope=scope, ends_on=ends_on).id,
+            what="grant access", writes=True)
         self.busy = False
         if not got.ok:
             self.grant_error, self.grant_error_field = got.error, got.field
@@ -166,6 +190,30 @@ class ManageUsersState(PortalState):
         return await self._act(send, lambda sent: (
             ACCESS_CODE_TEXT["resent"].format(name=sent[0], code=sent[1]),
             RESENT_TOAST.format(name=sent[0])))
+
+    @rx.event
+    async def change_access(self, form: dict):
+        """"Save access" of one person's "Change access" form: what they see, until when."""
+        grant_id = _text(form, "grant_id")
+        try:
+            wanted = int(grant_id)
+        except (TypeError, ValueError):
+            return
+        scope, ends_on = _text(form, "scope"), _text(form, "ends_on")
+        self._set_changed({"change_grant": grant_id, "change_error": "", "list_error": "",
+                           "grant_notice": ""})
+        got = await self._portal(lambda db, v: caregivers.change_access(
+            db, v.user, wanted, scope=scope, ends_on=ends_on, clock=utcnow,
+            client_ip=v.client_ip, patient_id=v.patient_id).name,
+            what="change access", writes=True)
+        if got.left:
+            return
+        if not got.ok:
+            self.change_error = got.error
+            return
+        self.change_grant = ""
+        self._show_users(await self._portal(_users))
+        self._flash("success", CHANGED_TOAST.format(name=got.value))
 
     @rx.event
     async def revoke(self, grant_id: str):

@@ -26,6 +26,7 @@ import reflex as rx
 from carespace_app import routes, timefmt
 from carespace_app.clock import utcnow
 from carespace_app.services.errors import NotAllowed
+from carespace_app.services.permissions import scopes
 from carespace_app.services.records import messaging
 from carespace_app.state.portal import PortalState
 from carespace_app.state.session import NO_ACCESS, Viewer
@@ -280,7 +281,7 @@ class MessagesState(PortalState):
             self.notice = SENT_URGENT if sent_urgent else SENT
             return
         opening = _as_id(wanted) if wanted else None
-        got = await self._open_page(_list_page(0, thread=opening), unread=False,
+        got = await self._open_page(_list_page(0, thread=opening), area=scopes.AREA_MESSAGES, unread=False,
                                     what="message list")
         if got.left:
             return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from carespace_app.clock import utcnow
+from carespace_app.services.permissions import scopes
 from carespace_app.services.records import record_download
 from carespace_app.state.portal import PortalState
 from carespace_app.state.session import form_errors
@@ -51,7 +52,7 @@ class MyRecordState(PortalState):
     loaded: bool = False
 
     async def load(self):
-        got = await self._open_page(lambda db, v: record_download.default_range(utcnow),
+        got = await self._open_page(lambda db, v: record_download.default_range(utcnow), area=scopes.AREA_RECORD,
                                     what="download my record")
         if got.left:
             return

@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from carespace_app import timefmt
 from carespace_app.clock import utcnow
+from carespace_app.services.permissions import access, scopes
 from carespace_app.services.records import appointments
 from carespace_app.services.records import checkins
 from carespace_app.services.records import labs
@@ -39,20 +40,37 @@ class PortalState(SessionState):
     unread_messages: int = 0
 
     async def _open_page(self, work: Optional[Callable[[Session, Viewer], Any]] = None, *,
-                         unread: bool = True, what: str = "") -> Outcome:
+                         area: Optional[str], unread: bool = True, what: str = "") -> Outcome:
         """A portal page's load: the header, the unread badge, then the page's own work.
 
+        ``area`` (scopes.AREA_*, None for the person's own pages): a caregiver whose access
+        does not reach it gets the notice instead of the page, and the refusal is audited,
+        in the same trip (the viewer's scope came with the tab's own look-up).
         ``unread=False`` for a page that counts the unread conversations itself (Messages).
         """
         viewer = await self._tab_viewer()
         if viewer is None:
             return LEFT
+        if area is not None and area not in viewer.areas:
+            await self._open_with_header(viewer, _refuse_area(area, what), what)
+            self._set_changed({"blocked_area": area, "unread_messages": 0,
+                               "blocked_notice": scopes.outside_scope_text(self.patient_name, area)})
+            return LEFT
+        self._set_changed({"blocked_area": "", "blocked_notice": ""})
+        # A caregiver whose access leaves messages out has no badge: nothing is counted.
         badge = (lambda db, v: messaging.unread_count(db, v.user, v.patient_id, clock=utcnow)) \
-            if unread else None
+            if unread and scopes.AREA_MESSAGES in viewer.areas else None
         got, counted = await self._open_with_header(viewer, work, what, extra=badge)
         if counted is not None and counted != self.unread_messages:
             self.unread_messages = counted
         return got
+
+
+def _refuse_area(area: str, what: str) -> Callable[[Session, Viewer], Any]:
+    """A page load outside the caregiver's access: refused by the access check (audited)."""
+    return lambda db, v: access.require_access(db, v.user, v.patient_id, area=area,
+                                               action=f"page: {what or area}", clock=utcnow,
+                                               client_ip=v.client_ip)
 
 
 @dataclasses.dataclass
@@ -84,12 +102,17 @@ class ReportRow:
 
 
 def _home_summary(db: Session, viewer: Viewer) -> dict:
+    """Home's glimpse of each area the viewer's access reaches (the services check it too)."""
+    reached = access.require_areas(db, viewer.user, viewer.patient_id, action="home.view",
+                                   clock=utcnow, client_ip=viewer.client_ip).areas
     visits = appointments.upcoming(db, viewer.user, viewer.patient_id, limit=HOME_LIST,
-                                   clock=utcnow).items
+                                   clock=utcnow).items if scopes.AREA_APPOINTMENTS in reached else []
     threads = messaging.list_threads(db, viewer.user, viewer.patient_id, limit=HOME_LIST,
-                                     clock=utcnow).items
-    reports = labs.latest_reports(db, viewer.user, viewer.patient_id, limit=HOME_LIST, clock=utcnow)
-    due = checkins.due_for(db, viewer.user, viewer.patient_id, clock=utcnow)
+                                     clock=utcnow).items if scopes.AREA_MESSAGES in reached else []
+    reports = (labs.latest_reports(db, viewer.user, viewer.patient_id, limit=HOME_LIST, clock=utcnow)
+               if scopes.AREA_LABS in reached else [])
+    due = (checkins.due_for(db, viewer.user, viewer.patient_id, clock=utcnow)
+           if scopes.AREA_CHECKINS in reached else None)
     return {
         "checkin_due": due is not None,
         "visits": [VisitRow(id=str(v.id), when=timefmt.when(v.starts_at), type=v.appointment_type,
@@ -125,7 +148,7 @@ class HomeState(PortalState):
     error: str = ""
 
     async def load(self):
-        got = await self._open_page(_home_summary, what="home summary")
+        got = await self._open_page(_home_summary, area=scopes.AREA_HOME, what="home summary")
         if got.left:
             return
         patient_first = self.patient_name.split(" ")[0]

@@ -40,7 +40,7 @@ from carespace_app.config import get_settings
 from carespace_app.db import session_scope
 from carespace_app.models import User, UserSession
 from carespace_app.services.identity import sessions
-from carespace_app.services.permissions import access, tab_access
+from carespace_app.services.permissions import access, scopes, tab_access
 from carespace_app.services.errors import DomainError, LinkError, NotAllowed
 from carespace_app.services.identity.security import run_in_bcrypt_pool
 from carespace_app.services.permissions.tab_access import TabAccess
@@ -64,10 +64,16 @@ class Viewer:
     patient_id: Optional[int]
     relation: Optional[str]
     client_ip: str
+    scope: str = ""  # a caregiver's scope (models.SCOPE_*); "" for the patient and staff
 
     @property
     def view_as(self) -> bool:
         return self.relation == "staff"
+
+    @property
+    def areas(self) -> frozenset[str]:
+        """The portal areas this viewer reaches (scopes.py); every one but a caregiver's."""
+        return scopes.areas_for(self.relation, self.scope)
 
 
 @dataclass
@@ -138,7 +144,8 @@ def _in_db(work: Callable[[Session], T]) -> T:
 
 def page_header(db: Session, viewer: Viewer) -> tuple[str, list]:
     """What the header shows for a viewer: the patient's name and the portals to switch to."""
-    return (tab_access.patient_name(db, viewer.patient_id), tab_access.choices(db, viewer.user))
+    return (tab_access.patient_name(db, viewer.patient_id),
+            tab_access.choices(db, viewer.user, now=utcnow()))
 
 
 def session_clock(session: UserSession, now) -> dict[str, int]:
@@ -178,6 +185,14 @@ class SessionState(rx.State):
     ended_patient_name: str = ""
     # A patient or caregiver at an office page: the page says it is for the office.
     office_only: bool = False
+    # Issue #17: the portal areas (scopes.AREA_*) this viewer's access leaves out: the tabs
+    # hide them. Set with the header (only when it changes), cleared with the tab.
+    hidden_areas: list[str] = []
+    # The area of the page just opened that the access does not reach, and the sentence the
+    # page shows instead of itself ("Your access to Rosa Alvarez's portal doesn't include
+    # messages."); "" when the page is shown.
+    blocked_area: str = ""
+    blocked_notice: str = ""
     # A local path the browser loads in full (FullPageNavigate); see components/navigate.py.
     navigate_to: str = ""
     # The page that asked for it: a load of another page ignores it (components/navigate.py).
@@ -196,6 +211,9 @@ class SessionState(rx.State):
     # What this tab's state belongs to: a session row and a patient (0: none).
     _tab_session_id: int = 0
     _tab_patient_id: int = 0
+    # The scope the tab's data was read under ("" unknown; "all" for the patient and staff):
+    # when the patient changes it, the tab is cleared at the caregiver's next event.
+    _tab_scope: str = ""
     _end_reason: str = ""
 
     # --- the tab's person and patient ---
@@ -240,12 +258,24 @@ class SessionState(rx.State):
             self.ended_patient_name = tab.lost_patient_name
             if not hydrating:
                 self._leave_for(tab)
+        elif (tab.patient_id and tab.patient_id == self._tab_patient_id and self._tab_scope
+              and self._tab_scope != (tab.scope or "all")):
+            # The patient changed this caregiver's access: nothing read under the old one
+            # stays, and the page is opened again under the new one (it may refuse itself).
+            await self._reset_tab()
+            if not hydrating:
+                url = self.router.url
+                self._go(routes.return_path(f"{url.path}?{url.query}" if url.query else url.path)
+                         or routes.HOME)
         # Assigned on activity even when unchanged: with Redis, a write renews this state's
         # expiry (rxconfig.py), so an active tab's state never lapses under the person.
         if touch or self._tab_session_id != tab.session_id:
             self._tab_session_id = tab.session_id
         if self._tab_patient_id != (tab.patient_id or 0):
             self._tab_patient_id = tab.patient_id or 0
+        scope_key = (tab.scope or "all") if tab.patient_id else ""
+        if self._tab_scope != scope_key:
+            self._tab_scope = scope_key
         if self._end_reason != tab.ended:
             self._end_reason = tab.ended
         if tab.signed_in and touch and self.idle_warning:
@@ -304,16 +334,18 @@ class SessionState(rx.State):
                 self._go(routes.ADMIN if tab.user.is_staff else routes.HOME)
                 return None
             chosen = await asyncio.to_thread(
-                _in_db, lambda db: tab_access.default_patient(db, tab.user, tab.session))
+                _in_db, lambda db: tab_access.default_patient(db, tab.user, tab.session,
+                                                              now=utcnow()))
             if chosen is None:
                 self._go(routes.ADMIN if tab.user.is_staff else routes.ACCESS)
                 return None
             self._tab_patient_id = chosen[0]
+            self._tab_scope = chosen[2] or "all"
             tab = TabAccess(user=tab.user, session=tab.session, ended="", patient_id=chosen[0],
-                            relation=chosen[1])
+                            relation=chosen[1], scope=chosen[2])
             _EVENT_TAB.set((id(self._get_root_state()), tab))
         return Viewer(user=tab.user, session=tab.session, patient_id=tab.patient_id,
-                      relation=tab.relation, client_ip=self._client_ip())
+                      relation=tab.relation, client_ip=self._client_ip(), scope=tab.scope)
 
     async def _person(self) -> Optional[Viewer]:
         """Any signed-in person, outside a patient's portal."""
@@ -322,7 +354,7 @@ class SessionState(rx.State):
             self._signed_out()
             return None
         return Viewer(user=tab.user, session=tab.session, patient_id=tab.patient_id,
-                      relation=tab.relation, client_ip=self._client_ip())
+                      relation=tab.relation, client_ip=self._client_ip(), scope=tab.scope)
 
     async def _staff_viewer(self) -> Optional[Viewer]:
         """A staff member, or None: signed-out people go to sign in; patients and caregivers
@@ -459,6 +491,7 @@ class SessionState(rx.State):
             "patient_name": name,
             "relation": viewer.relation or "",
             "view_as": viewer.view_as,
+            "hidden_areas": scopes.hidden_areas(viewer.relation, viewer.scope),
             "patient_choices": [
                 PatientChoice(id=str(c.id), name=c.name,
                               label="Your record" if c.relation == "self"

@@ -74,7 +74,7 @@ class SettingsState(PortalState):
             self.office, self.message_email = True, choice.value
         else:
             self.office = False
-            got = await self._open_page()
+            got = await self._open_page(area=None)
             if not got.ok:
                 return
             await self._load_result_choices()

@@ -97,6 +97,10 @@ def _check_pages(page: Page, server, report: dict, missing: list) -> None:
             page.wait_for_timeout(400)
             report["/manage-users: revoke dialog"] = _blocking(page)
             page.get_by_role("button", name="Keep access").click()
+            # Issue #17: a person's "Change access" form, open.
+            page.get_by_test_id("authorized-user").first.get_by_text("Change access",
+                                                                      exact=True).click()
+            report["/manage-users: change access"] = _blocking(page)
     sign_out(page)
 
     sign_in(page, DEMO_ADMIN, lands_on=r"/admin/?$")

@@ -32,7 +32,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ROLES = ("anonymous", "patient_a", "patient_b", "caregiver", "revoked_caregiver", "staff", "admin")
+ROLES = ("anonymous", "patient_a", "patient_b", "caregiver", "revoked_caregiver", "staff", "admin",
+         "limited_caregiver", "labs_caregiver")
+# Issue #17: caregivers of patient A whose access the patient limited: appointments and
+# resources ("limited_caregiver"), or appointments, labs and resources ("labs_caregiver").
+# Their outcome for a handler is the full caregiver's, except on the pages of an area their
+# access leaves out, where what the full caregiver may do is refused (and audited):
+LIMITED_ROLES = {"limited_caregiver": "appointments", "labs_caregiver": "appointments_labs"}
+# The portal area each portal state serves (services/permissions/scopes.py).
+STATE_AREAS = {
+    "HomeState": "home", "MessagesState": "messages", "AppointmentsState": "appointments",
+    "LabsState": "labs", "CheckinState": "checkins", "ResourcesState": "resources",
+    "MyRecordState": "record", "ShareLinksState": "share_links",
+}
+_SCOPE_AREAS = {"appointments": {"home", "appointments", "resources"},
+                "appointments_labs": {"home", "appointments", "labs", "resources"}}
 
 ALLOWED = "allowed"
 REFUSED = "refused"
@@ -51,12 +65,13 @@ class SetVar:
 
 
 def _row(anonymous, patient_a, patient_b, caregiver, revoked_caregiver, staff, admin) -> dict[str, str]:
-    return dict(zip(ROLES, (anonymous, patient_a, patient_b, caregiver, revoked_caregiver, staff,
-                            admin)))
+    # The limited caregivers' outcomes are filled in per state at the end of this module.
+    return dict(zip(ROLES[:7], (anonymous, patient_a, patient_b, caregiver, revoked_caregiver,
+                                staff, admin)))
 
 
 def same(outcome: str) -> dict[str, str]:
-    return _row(*[outcome] * len(ROLES))
+    return _row(*[outcome] * 7)
 
 
 # A portal page's handler. The revoked caregiver's tab showed patient A: it is sent to choose
@@ -201,6 +216,8 @@ MATRIX: dict[tuple[str, str], object] = {
     ("ManageUsersState", "grant"): PATIENT_ONLY,
     ("ManageUsersState", "send_new_link"): PATIENT_ONLY_FOREIGN,
     ("ManageUsersState", "revoke"): PATIENT_ONLY_FOREIGN,
+    # Issue #17: "Change access" given another patient's grant.
+    ("ManageUsersState", "change_access"): PATIENT_ONLY_FOREIGN,
     ("ManageUsersState", "setvar"): SetVar(frozenset({"is_hydrated"})),
     # Staff open their own Settings (no patient's portal): the office's choices, no record.
     ("SettingsState", "load"): _row(SIGNED_OUT, ALLOWED, ALLOWED, ALLOWED, SENT_AWAY, ALLOWED,
@@ -304,6 +321,26 @@ AUDITED = {
                                             "admin": "record.printed_at_desk"},
 }
 
-for _key, _entry in MATRIX.items():
+def limited_outcome(state_name: str, caregiver_outcome: str, scope: str) -> str:
+    """A limited caregiver's outcome: the full caregiver's, but refused outside the scope."""
+    area = STATE_AREAS.get(state_name)
+    if area is not None and area not in _SCOPE_AREAS[scope] and caregiver_outcome == ALLOWED:
+        return REFUSED
+    return caregiver_outcome
+
+
+for (_state, _handler), _entry in list(MATRIX.items()):
+    if isinstance(_entry, dict):  # a copy: the rows above share their dicts (PORTAL, STAFF...)
+        MATRIX[(_state, _handler)] = {**_entry, **{
+            _role: _entry.get(_role) or limited_outcome(_state, _entry["caregiver"], _scope)
+            for _role, _scope in LIMITED_ROLES.items()}}
+
+# The shared rows themselves, for the tests that compare an entry with them (outside the
+# portal's scoped pages a limited caregiver fares as the full one).
+for _shared in (PORTAL, PORTAL_FOREIGN, PATIENT_ONLY, PATIENT_ONLY_FOREIGN, OWN_ACCOUNT, STAFF,
+                ADMIN_ONLY):
+    _shared.update({_role: _shared["caregiver"] for _role in LIMITED_ROLES})
+
+for _key, _entry in MATRIX.items():  # every role has an outcome for every handler
     assert isinstance(_entry, SetVar) or (set(_entry) == set(ROLES)
                                           and set(_entry.values()) <= set(OUTCOMES)), _key

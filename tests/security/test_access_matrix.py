@@ -55,7 +55,8 @@ from tests.factories import (
 )
 
 from .matrix import (
-    ALLOWED, AUDITED, DISPLAY, MATRIX, PUBLIC, REFUSED, ROLES, SENT_AWAY, SIGNED_OUT, SetVar,
+    ALLOWED, AUDITED, DISPLAY, LIMITED_ROLES, MATRIX, PUBLIC, REFUSED, ROLES, SENT_AWAY,
+    SIGNED_OUT, SetVar,
 )
 
 CLIENT_IP = "203.0.113.9"
@@ -199,6 +200,11 @@ def build_world(engine) -> World:
         alice_user, bob_user = patient_user(db, alice), patient_user(db, bob)
         carer = grant_caregiver(db, alice, full_name="Carla Qxa-Helper", email="carla.qxa@example.com")
         former = grant_caregiver(db, alice, full_name="Rita Former", email="rita@example.com")
+        # Issue #17: Alice limited what these two see.
+        limited = grant_caregiver(db, alice, full_name="Lena Limited", email="lena@example.com",
+                                  scope="appointments")
+        labs_carer = grant_caregiver(db, alice, full_name="Lars Labs", email="lars@example.com",
+                                     scope="appointments_labs")
         staff = make_staff(db, full_name="Nora Quinn", email="nora@example.com")
         admin = make_staff(db, full_name="Ada Lovell", email="ada@example.com", is_admin=True)
         rec_a = _records(db, alice, alice_user, staff, "Qxa", "Qxa-Potassium")
@@ -208,7 +214,8 @@ def build_world(engine) -> World:
         tokens = {"anonymous": None, "patient_a": _signed_in(db, alice_user),
                   "patient_b": _signed_in(db, bob_user), "caregiver": _signed_in(db, carer),
                   "revoked_caregiver": _signed_in(db, former), "staff": _signed_in(db, staff),
-                  "admin": _signed_in(db, admin)}
+                  "admin": _signed_in(db, admin), "limited_caregiver": _signed_in(db, limited),
+                  "labs_caregiver": _signed_in(db, labs_carer)}
         # Revoked after signing in: the open tab still holds a live session.
         revoke_caregiver(db, alice, former)
         # Earlier attempts on each other's records: refused, and in the audit trail.
@@ -242,7 +249,8 @@ def build_world(engine) -> World:
             tokens=tokens,
             users={"anonymous": None, "patient_a": alice_user.id, "patient_b": bob_user.id,
                    "caregiver": carer.id, "revoked_caregiver": former.id, "staff": staff.id,
-                   "admin": admin.id},
+                   "admin": admin.id, "limited_caregiver": limited.id,
+                   "labs_caregiver": labs_carer.id},
             resource=resource, staff_id=staff.id, admin_id=admin.id)
     world.baseline = dump(engine, audit=True)
     world.fingerprint = fingerprint(engine)
@@ -382,7 +390,13 @@ def last_audit_id(engine) -> int:
 
 def target(world: World, role: str) -> Ids:
     """Whose ids the role is given: always someone else's."""
-    return world.b if role in ("patient_a", "caregiver") else world.a
+    return world.b if role in ("patient_a", "caregiver", *LIMITED_ROLES) else world.a
+
+
+# Patient A's markers of an area a limited caregiver's access leaves out (build_world's markers).
+MESSAGE_MARKERS = ("Qxa subject line", "Qxa message body", "Qxa care team reply")
+LAB_MARKERS = ("Qxa panel", "Qxa-Potassium", "Qxa-unit", "Qxa held panel", "Qxa-CA-125",
+               "Qxa hold note")
 
 
 def foreign_markers(world: World, role: str) -> list[str]:
@@ -390,6 +404,8 @@ def foreign_markers(world: World, role: str) -> list[str]:
             "patient_a": world.b.markers, "patient_b": world.a.markers,
             "caregiver": world.b.markers,
             "revoked_caregiver": world.a.markers + world.b.markers,
+            "limited_caregiver": world.b.markers + list(MESSAGE_MARKERS + LAB_MARKERS),
+            "labs_caregiver": world.b.markers + list(MESSAGE_MARKERS),
             "staff": [], "admin": []}[role]
 
 
@@ -400,6 +416,8 @@ def own_owners(world: World, role: str) -> Optional[set[str]]:
             "patient_a": {f"p{world.a.patient}", f"u{uid}", "nobody"},
             "patient_b": {f"p{world.b.patient}", f"u{uid}", "nobody"},
             "caregiver": {f"p{world.a.patient}", f"u{uid}", "nobody"},
+            "limited_caregiver": {f"p{world.a.patient}", f"u{uid}", "nobody"},
+            "labs_caregiver": {f"p{world.a.patient}", f"u{uid}", "nobody"},
             "revoked_caregiver": {f"u{uid}", "nobody"},
             "staff": None, "admin": None}[role]
 
@@ -417,8 +435,8 @@ def a_form(world: World, role: str, ids: Ids) -> dict[str, str]:
         "date_of_birth": "1958-03-14", "terms": "on",
         "current_password": PASSWORD, "new_email": "fresh.address@example.com",
         "new_password": "Amber-Falcon-Lantern-73!", "confirm_new_password": "Amber-Falcon-Lantern-73!",
-        # Manage Users
-        "name": "Trusted Person",
+        # Manage Users (issue #17: what they see; "Change access" names someone else's grant)
+        "name": "Trusted Person", "scope": "full", "grant_id": str(ids.grant),
         # admin: patients
         "query": "", "mrn": "NEW-77001", "first_name": "Newly", "last_name": "Registered",
         "phone": "479-555-0101",
@@ -541,7 +559,8 @@ def tab_of(engine, world: World, role: str, root: State) -> None:
         session_id = conn.execute(select(UserSession.id).where(
             UserSession.token_hash == security.token_hash(token))).scalar_one()
     shown = {"patient_a": world.a.patient, "patient_b": world.b.patient, "caregiver": world.a.patient,
-             "revoked_caregiver": world.a.patient}.get(role, 0)
+             "revoked_caregiver": world.a.patient, "limited_caregiver": world.a.patient,
+             "labs_caregiver": world.a.patient}.get(role, 0)
     base = substate(root, SessionState)
     base._tab_session_id, base._tab_patient_id = session_id, shown
 

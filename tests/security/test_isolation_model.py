@@ -49,12 +49,13 @@ from carespace_app import routes
 from carespace_app.clock import utcnow
 from carespace_app.db import session_scope
 from carespace_app.models import (
-    CHECKIN_DONE, CHECKIN_OPEN, RELATION_CAREGIVER, RELATION_SELF, RESULT_CATEGORIES, AuditEvent,
+    CHECKIN_DONE, CHECKIN_OPEN, RELATION_CAREGIVER, RELATION_SELF, RESULT_CATEGORIES,
+    SCOPE_APPOINTMENTS, SCOPE_APPOINTMENTS_LABS, SCOPE_FULL, AuditEvent,
     CaregiverGrant, Checkin, CheckinAnswer, CheckinPlan, LabReport, Message, MessageDraft, MessageThread,
     Patient, PatientAccess, ResultHoldChoice, ShareLink, TwoStepKey, UrgentItem, User, UserSession,
 )
 from carespace_app.policy import SHARE_LINK_MAX_WRONG
-from carespace_app.services.permissions import access
+from carespace_app.services.permissions import access, access_ends, scopes
 from carespace_app.services.records import appointments
 from carespace_app.services.records import checkins
 from carespace_app.services.records import symptoms
@@ -206,6 +207,8 @@ class Practice(RuleBasedStateMachine):
             self.names = {rosa.id: "Rosa Alvarez", james.id: "James Okafor"}
             # What a link without messages must not show: the conversation's words.
             self.message_markers = {pid: ms[2:5] for pid, ms in self.markers.items()}
+            # What a caregiver whose access leaves labs out must not hold (issue #17).
+            self.lab_markers = {pid: ms[5:9] for pid, ms in self.markers.items()}
             # Held reports (issue #16): Rosa's by a clinician, James's by his own choice for
             # the category. report id -> (patient id, its words).
             self.held: dict[int, tuple[int, list[str]]] = {}
@@ -272,7 +275,24 @@ class Practice(RuleBasedStateMachine):
 
     def _foreign(self, user: User | None) -> list[str]:
         visible = self._visible(user)
-        return [m for pid, ms in self.markers.items() if pid not in visible for m in ms]
+        foreign = [m for pid, ms in self.markers.items() if pid not in visible for m in ms]
+        return foreign + self._outside_scope(user, visible)
+
+    def _outside_scope(self, user: User | None, visible: set[int]) -> list[str]:
+        """Issue #17: a limited caregiver's patient's words of the areas the access leaves out
+        (the conversation's; the lab reports'; the share links' tokens)."""
+        words = []
+        with session_scope() as db:
+            for pid in visible:
+                found = access.access_to(db, user, pid)
+                if found is None or found.reaches(scopes.AREA_MESSAGES):
+                    continue
+                words += self.message_markers[pid]
+                words += [t for link_id, (t, _p) in self.links.items()
+                          if db.get(ShareLink, link_id).patient_id == pid]
+                if not found.reaches(scopes.AREA_LABS):
+                    words += self.lab_markers[pid]
+        return words
 
     def _held_now(self) -> list[str]:
         """The words of every report that is held now (no patient-side state may hold them)."""
@@ -369,9 +389,11 @@ class Practice(RuleBasedStateMachine):
         text = f"model message {next(self.serial)}"
 
         def send():
-            where = tab.path
+            # A page load (the tab cleared and sent away, to another page or to Home again
+            # while at Home): the form is gone, nothing to send.
+            where = len(tab.hydrations)
             tab.call(MessagesState, "start_compose")
-            if tab.path != where:  # the click found the tab cleared and sent it away: no form
+            if len(tab.hydrations) != where:  # the click found the tab cleared and sent it away
                 return
             tab.call(MessagesState, "send_message",
                      form={"category": "Billing", "subject": text, "body": text})
@@ -387,12 +409,12 @@ class Practice(RuleBasedStateMachine):
         form = {"category": "Medical question", "subject": text, "body": f"I have chest pain. {text}"}
 
         def send():
-            where = tab.path
+            where = len(tab.hydrations)  # sent away: see send_message
             tab.call(MessagesState, "start_compose")
-            if tab.path != where:
+            if len(tab.hydrations) != where:
                 return
             tab.call(MessagesState, "send_message", form=form)  # the banner
-            if tab.path != where:
+            if len(tab.hydrations) != where:
                 return
             tab.call(MessagesState, "send_message", form=form)  # Send anyway
 
@@ -433,9 +455,9 @@ class Practice(RuleBasedStateMachine):
         text = f"model reply {next(self.serial)}"
 
         def send():
-            where = tab.path
+            where = len(tab.hydrations)
             tab.call(MessagesState, "open_thread", thread_id=threads[0].id)
-            if tab.path != where:  # sent away (see send_message): the reply box is gone
+            if len(tab.hydrations) != where:  # sent away (see send_message): the reply box is gone
                 return
             tab.call(MessagesState, "send_reply", form={"reply": text})
 
@@ -537,6 +559,42 @@ class Practice(RuleBasedStateMachine):
                 CaregiverGrant.revoked_at.is_(None))).first()
             if grant is not None:
                 caregivers.revoke_access(db, self.users[patient], grant.id, clock=utcnow)
+        self.acted = None
+
+    def _marias_live_grant(self, db, patient: str):
+        grants = db.exec(select(CaregiverGrant).where(
+            CaregiverGrant.patient_id == self.patients[patient],
+            CaregiverGrant.email == "maria@example.net", CaregiverGrant.revoked_at.is_(None),
+            CaregiverGrant.access_id.is_not(None))).all()
+        return next((g for g in grants if not scopes.has_ended(g.ends_on, utcnow())), None)
+
+    @rule(patient=st.sampled_from(("rosa", "james")),
+          scope=st.sampled_from((SCOPE_APPOINTMENTS, SCOPE_APPOINTMENTS_LABS, SCOPE_FULL)))
+    def patient_changes_marias_scope(self, patient, scope):
+        """Issue #17: the patient limits (or widens) what Maria sees, from another device; her
+        open tabs follow at their next event (the invariants check every tab's next load)."""
+        with session_scope(self.engine) as db:  # the test is the unit of work
+            grant = self._marias_live_grant(db, patient)
+            if grant is not None:
+                caregivers.change_access(db, self.users[patient], grant.id, scope=scope, ends_on="",
+                                         clock=utcnow)
+                RUN["scope_changes"] += 1
+        self.acted = None
+
+    @rule(patient=st.sampled_from(("rosa", "james")), swept=st.booleans())
+    def marias_end_date_passes(self, patient, swept):
+        """Issue #17: the end date the patient chose comes (today began in the practice's
+        zone), recorded by the sweep or not yet: her access ends at her next event either way."""
+        with session_scope(self.engine) as db:  # the test is the unit of work
+            grant = self._marias_live_grant(db, patient)
+            if grant is not None:
+                today = timefmt.to_local(utcnow()).date()
+                grant.ends_on = today
+                db.get(PatientAccess, grant.access_id).ends_on = today
+                RUN["ended"] += 1
+        if swept:
+            with session_scope(self.engine) as db:
+                access_ends.sweep(db, clock=utcnow)
         self.acted = None
 
     @rule(patient=st.sampled_from(("rosa", "james")))
@@ -1087,7 +1145,7 @@ def _patient(db, patient_id):
 # Steps that drove a tab, over the whole run, and how often the issue #16 sequences
 # happened (reported, and checked: a run where they never happen proves nothing of them).
 RUN = {"steps": 0, "held": 0, "released": 0, "choices": 0, "links": 0, "revoked": 0, "shared_views": 0,
-       "shared_after_end": 0, "two_step": 0}
+       "shared_after_end": 0, "two_step": 0, "scope_changes": 0, "ended": 0}
 
 
 @pytest.fixture
@@ -1109,4 +1167,6 @@ def test_one_tab_one_person_one_patient(practice_machine):
         + ([Phase.shrink] if os.environ.get("ISOLATION_SHRINK") else [])))
     # A run that drove (almost) no tab proves nothing: the sequences must have happened.
     assert RUN["steps"] >= 8 * int(os.environ.get("ISOLATION_EXAMPLES", "40")), RUN
+    # Issue #17: Maria's scope changed and her end date came in some sequences.
+    assert RUN["scope_changes"] and RUN["ended"], RUN
     print(f"isolation model: {RUN['steps']} tab steps; issue #16: {RUN}")

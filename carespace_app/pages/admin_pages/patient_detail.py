@@ -98,6 +98,7 @@ def _caregiver_row(c) -> rx.Component:
         rx.table.cell(c.status, rx.cond(c.expires != "", rx.text(" until ", c.expires)),
                       rx.cond(c.note != "", rx.text(c.note, weight="bold",
                                                        data_testid="access-code"))),
+        rx.table.cell(c.access),
         rx.table.cell(rx.hstack(
             rx.cond(c.can_send,
                     small_button("Send new link", on_click=S.send_caregiver_link(c.grant_id),
@@ -143,7 +144,7 @@ def patient_detail_page() -> rx.Component:
         _invitation(),
         _record(),
         section("Caregivers (authorized users)",
-                data_table(["Name", "Email", "Status", "Actions"], S.caregivers, _caregiver_row,
+                data_table(["Name", "Email", "Status", "Access", "Actions"], S.caregivers, _caregiver_row,
                            "No authorized users. The patient adds them from Manage Users.")),
         section("Conversations",
                 data_table(["Subject", "Category", "Status", "Last message", ""], S.threads,

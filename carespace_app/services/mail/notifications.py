@@ -15,10 +15,11 @@ from typing import Optional
 from sqlmodel import Session, select
 
 from carespace_app import routes
-from carespace_app.clock import Clock
+from carespace_app.clock import Clock, utcnow
 from carespace_app.config import get_settings
 from carespace_app.models import RELATION_CAREGIVER, Patient, PatientAccess, User
 from carespace_app.services.mail import outbox
+from carespace_app.services.permissions import scopes
 
 # Every kind of email the outbox holds, in the office's words (the Outbox page shows these).
 KIND_WORDS = {
@@ -77,7 +78,19 @@ class Recipient:
     is_patient: bool  # the patient themself (or their address on file), not a caregiver
 
 
-def _recipients(db: Session, patient_id: int, *, include_unregistered: bool) -> list[Recipient]:
+# Which area of the portal each kind of news is about: a caregiver whose access does not
+# reach it (issue #17) does not hear of it.
+KIND_AREAS = {
+    MESSAGE_KIND: scopes.AREA_MESSAGES,
+    LAB_RESULTS_KIND: scopes.AREA_LABS,
+    APPOINTMENT_KIND: scopes.AREA_APPOINTMENTS,
+    CHECKIN_KIND: scopes.AREA_CHECKINS,
+    CHECKIN_REMINDER_KIND: scopes.AREA_CHECKINS,
+}
+
+
+def _recipients(db: Session, patient_id: int, *, include_unregistered: bool,
+                area: Optional[str] = None, now=None) -> list[Recipient]:
     patient = db.get(Patient, patient_id)
     if patient is None:
         return []
@@ -87,15 +100,17 @@ def _recipients(db: Session, patient_id: int, *, include_unregistered: bool) -> 
         found.append(Recipient(owner.email, True))
     elif owner is None and include_unregistered and patient.email:
         found.append(Recipient(patient.email, True))
-    caregivers = db.exec(
-        select(User.email)
+    now = now or utcnow()
+    caregivers = [address for address, scope, ends_on in db.exec(
+        select(User.email, PatientAccess.scope, PatientAccess.ends_on)
         .join(PatientAccess, PatientAccess.user_id == User.id)
         .where(PatientAccess.patient_id == patient_id,
                PatientAccess.relation == RELATION_CAREGIVER,
                PatientAccess.revoked_at.is_(None),
                User.is_active.is_(True))
         .order_by(PatientAccess.id)
-    ).all()
+    ).all() if not scopes.has_ended(ends_on, now)
+        and (area is None or scopes.reaches(RELATION_CAREGIVER, scope, area))]
     taken = {r.address for r in found}
     for address in caregivers:
         if address not in taken:
@@ -133,7 +148,8 @@ def tell_patient_side(db: Session, patient_id: int, *, news: str, path: str, kin
     news = news.strip().rstrip(".")
     link = routes.item_link(path)
     subject = SUBJECTS.get(kind, DEFAULT_SUBJECT)
-    for person in _recipients(db, patient_id, include_unregistered=include_unregistered):
+    for person in _recipients(db, patient_id, include_unregistered=include_unregistered,
+                              area=KIND_AREAS.get(kind), now=clock()):
         body = patient_side_body(news, link=link,
                                  patient_name=None if person.is_patient else patient.full_name)
         outbox.enqueue(db, to=person.address, subject=subject, body=body, kind=kind,

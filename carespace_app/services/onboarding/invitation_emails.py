@@ -10,7 +10,7 @@ from datetime import datetime
 from carespace_app.config import get_settings
 from carespace_app.models import CaregiverGrant, Patient
 from carespace_app.policy import INVITATION_TTL, in_words
-from carespace_app.timefmt import to_local, when
+from carespace_app.timefmt import day, to_local, when
 
 
 def _expiry_text(expires_at: datetime) -> str:
@@ -40,6 +40,25 @@ def patient_email(patient: Patient, expires_at: datetime) -> tuple[str, str]:
     )
 
 
+# What the invitation says the person will see (issue #17: the patient chose it).
+WHAT_THEY_SEE = {
+    "full": "You will have full access to the portal, including all of their medical records "
+            "and messages.",
+    "appointments_labs": "You will see their appointments, lab results and resources (not "
+                         "their messages).",
+    "appointments": "You will see their appointments and resources (not their lab results "
+                    "or messages).",
+}
+UNTIL = " Your access ends on {day}."
+
+
+def _what_they_see(grant: CaregiverGrant) -> str:
+    said = WHAT_THEY_SEE.get(grant.scope or "full", WHAT_THEY_SEE["full"])
+    if grant.ends_on is not None:
+        said += UNTIL.format(day=day(grant.ends_on))
+    return said
+
+
 def caregiver_email(grant: CaregiverGrant, patient: Patient, expires_at: datetime,
                     access_code_sentence: str) -> tuple[str, str]:
     """(subject, body) of a caregiver's invitation; ``access_code_sentence`` says the code
@@ -48,8 +67,7 @@ def caregiver_email(grant: CaregiverGrant, patient: Patient, expires_at: datetim
     return f"Your invitation to {patient.full_name}'s CareSpace portal", (
         f"Hello {grant.name},\n\n"
         f"{patient.full_name} has given you access to their CareSpace patient portal at "
-        f"{practice.practice_name}. You will have full access to the portal, including all of their "
-        "medical records and messages.\n\n"
+        f"{practice.practice_name}. {_what_they_see(grant)}\n\n"
         "To accept, open this link and create a password (or, if you already use CareSpace, "
         "enter your existing password):\n\n{link}\n\n"
         f"{_expires(expires_at)} You will be asked for "

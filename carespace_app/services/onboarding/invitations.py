@@ -333,7 +333,8 @@ def _open_access(db: Session, invitation: Invitation, grant: Optional[CaregiverG
     else:
         granted = PatientAccess(patient_id=patient.id, user_id=user.id,
                                 relation=RELATION_CAREGIVER,
-                                granted_by_user_id=grant.granted_by_user_id, granted_at=now)
+                                granted_by_user_id=grant.granted_by_user_id, granted_at=now,
+                                scope=grant.scope, ends_on=grant.ends_on)
     db.add(granted)
     db.flush()
     if grant is not None:

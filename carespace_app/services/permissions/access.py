@@ -5,14 +5,17 @@ now: a revoked caregiver or a deactivated account loses access on the next click
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Optional
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
-from carespace_app.clock import Clock
+from carespace_app.clock import Clock, utcnow
 from carespace_app.config import STAFF_MFA_REQUIRED, get_settings
 from carespace_app.models import RELATION_CAREGIVER, RELATION_SELF, Patient, PatientAccess, User
+from carespace_app.services.permissions import scopes
 from carespace_app.services.audit import trail
 from carespace_app.services.errors import NotAllowed
 
@@ -41,26 +44,56 @@ def _is_admin(user: Optional[User]) -> bool:
 
 
 # Asked several times in every event: built once (no statement or cache key to build).
-_RELATIONS = select(PatientAccess.relation).where(
+_RELATIONS = select(PatientAccess.relation, PatientAccess.scope, PatientAccess.ends_on).where(
     PatientAccess.user_id == bindparam("user_id"),
     PatientAccess.patient_id == bindparam("patient_id"),
     PatientAccess.revoked_at.is_(None),
 )
 
 
-def relation_to(db: Session, user: Optional[User], patient_id: Optional[int]) -> Optional[str]:
-    """"self", "caregiver", "staff" or None (no access)."""
+@dataclass(frozen=True)
+class Access:
+    """A viewer's live access to one patient: the relation and (for a caregiver) its scope."""
+
+    relation: str
+    scope: str = scopes.SCOPE_FULL
+
+    @property
+    def areas(self) -> frozenset[str]:
+        return scopes.areas_for(self.relation, self.scope)
+
+    def reaches(self, area: str) -> bool:
+        return area in self.areas
+
+
+def access_to(db: Session, user: Optional[User], patient_id: Optional[int], *,
+              now: Optional[datetime] = None) -> Optional[Access]:
+    """The viewer's access now, or None. An access whose end date has come is none, even
+    before the sweep records it (so it ends at the next event, between sweeps)."""
     if not _active(user) or patient_id is None:
         return None
-    relations = set(db.exec(_RELATIONS, params={"user_id": user.id, "patient_id": patient_id}).all())
+    now = now or utcnow()
+    rows = [(relation, scope) for relation, scope, ends_on in
+            db.exec(_RELATIONS, params={"user_id": user.id, "patient_id": patient_id}).all()
+            if not scopes.has_ended(ends_on, now)]
+    relations = {relation for relation, _scope in rows}
     # A staff member who is also this patient (or their caregiver) sees it as such.
     if RELATION_SELF in relations:
-        return RELATION_SELF
+        return Access(RELATION_SELF)
     if RELATION_CAREGIVER in relations:
-        return RELATION_CAREGIVER
+        held = {scope for relation, scope in rows if relation == RELATION_CAREGIVER}
+        widest = next((s for s in scopes.SCOPE_ORDER if s in held), None)
+        return Access(RELATION_CAREGIVER, widest) if widest else None
     if _is_staff(user):
-        return RELATION_STAFF
+        return Access(RELATION_STAFF)
     return None
+
+
+def relation_to(db: Session, user: Optional[User], patient_id: Optional[int], *,
+                now: Optional[datetime] = None) -> Optional[str]:
+    """"self", "caregiver", "staff" or None (no access, or an access whose end has come)."""
+    found = access_to(db, user, patient_id, now=now)
+    return found.relation if found is not None else None
 
 
 def _refuse(db: Session, user: Optional[User], *, audit_action: str, action: str,
@@ -111,20 +144,39 @@ def refuse_other_portal(db: Session, user: Optional[User], patient_id: int, *, a
                    patient_id=patient_id, clock=clock, client_ip=client_ip)
 
 
-def require_access(db: Session, user: Optional[User], patient_id: int, *, action: str,
+def require_access(db: Session, user: Optional[User], patient_id: int, *, area: str, action: str,
                    clock: Clock, client_ip: Optional[str] = None) -> str:
-    """The viewer's relation to the patient, or NotAllowed (audited as access.refused)."""
-    relation = relation_to(db, user, patient_id)
-    if relation is None:
+    """The viewer's relation to the patient, or NotAllowed (audited as access.refused).
+
+    ``area`` (scopes.AREA_*): what the call reads or acts on; a caregiver whose access
+    does not reach it is refused like anyone without access.
+    """
+    found = access_to(db, user, patient_id, now=clock())
+    if found is None:
         raise _refuse(db, user, audit_action="access.refused", action=action,
                       patient_id=patient_id, clock=clock, client_ip=client_ip)
-    return relation
+    if not found.reaches(area):
+        raise _refuse(db, user, audit_action="access.refused",
+                      action=f"{action}: outside the caregiver's {found.scope} access",
+                      patient_id=patient_id, clock=clock, client_ip=client_ip)
+    return found.relation
+
+
+def require_areas(db: Session, user: Optional[User], patient_id: int, *, action: str,
+                  clock: Clock, client_ip: Optional[str] = None) -> Access:
+    """Any access to the patient (refused, audited, without); the caller shows only the
+    areas it reaches (Home's summary, the Messages badge)."""
+    found = access_to(db, user, patient_id, now=clock())
+    if found is None:
+        raise _refuse(db, user, audit_action="access.refused", action=action,
+                      patient_id=patient_id, clock=clock, client_ip=client_ip)
+    return found
 
 
 def require_self(db: Session, user: Optional[User], patient_id: int, *, action: str,
                  clock: Clock, client_ip: Optional[str] = None) -> User:
     """Only the patient themself: Manage Users belongs to them alone, not to caregivers."""
-    if relation_to(db, user, patient_id) != RELATION_SELF:
+    if relation_to(db, user, patient_id, now=clock()) != RELATION_SELF:
         raise _refuse(db, user, audit_action="access.refused", action=action,
                       patient_id=patient_id, clock=clock, client_ip=client_ip)
     return user
@@ -162,24 +214,28 @@ def require_staff_or_system(db: Session, actor: Optional[User], *, system: bool,
 def require_self_or_staff(db: Session, user: Optional[User], patient_id: int, *, action: str,
                           clock: Clock, client_ip: Optional[str] = None) -> str:
     """The patient themself or the office (not a caregiver): returns the relation."""
-    relation = relation_to(db, user, patient_id)
+    relation = relation_to(db, user, patient_id, now=clock())
     if relation not in (RELATION_SELF, RELATION_STAFF):
         raise _refuse(db, user, audit_action="access.refused", action=action,
                       patient_id=patient_id, clock=clock, client_ip=client_ip)
     return relation
 
 
-def portal_patients(db: Session, user: Optional[User]) -> list[tuple[Patient, str]]:
+def portal_patients(db: Session, user: Optional[User], *,
+                    now: Optional[datetime] = None) -> list[tuple[Patient, str]]:
     """The patients whose portal this person may open: their own first, then by name."""
     if not _active(user):
         return []
+    now = now or utcnow()
     rows = db.exec(
-        select(Patient, PatientAccess.relation)
+        select(Patient, PatientAccess.relation, PatientAccess.ends_on)
         .join(PatientAccess, PatientAccess.patient_id == Patient.id)
         .where(PatientAccess.user_id == user.id, PatientAccess.revoked_at.is_(None))
     ).all()
     best: dict[int, tuple[Patient, str]] = {}
-    for patient, relation in rows:
+    for patient, relation, ends_on in rows:
+        if scopes.has_ended(ends_on, now):
+            continue
         # Two rows for one patient (e.g. re-granted) collapse; "self" wins over "caregiver".
         if patient.id not in best or relation == RELATION_SELF:
             best[patient.id] = (patient, relation)

@@ -1,4 +1,5 @@
-"""Caregivers: a patient gives a named person full access to their portal.
+"""Caregivers: a patient gives a named person access to their portal: full, or limited to
+some areas (scopes.py), until an optional end date (access_ends.py).
 
 Granting sends an invitation (onboarding/invitations.py) whose access code the patient
 tells the person; "Send new link" replaces it; revoking ends the access at once. Manage
@@ -19,6 +20,7 @@ from carespace_app.models import (
     INVITE_CAREGIVER,
     RELATION_SELF,
     ROLE_PATIENT,
+    SCOPE_FULL,
     CaregiverGrant,
     Invitation,
     PatientAccess,
@@ -30,10 +32,12 @@ from carespace_app.services.errors import ValidationError
 from carespace_app.services.identity import links
 from carespace_app.services.identity.emails import normalize_email, validate_email_address
 from carespace_app.services.onboarding import invitations
-from carespace_app.services.permissions import access
+from carespace_app.services.permissions import access, access_ends, scopes
 from carespace_app.services.text import one_line
 from carespace_app.services.text_rules import check_text
 
+ACCESS_ALREADY_ENDED = ("Access for {name} has ended. To give them access again, grant "
+                        "access again.")
 INVITATION_LIMIT_REACHED = (
     f"You've sent {MAX_INVITATIONS_PER_DAY} invitations today. To protect people from unwanted "
     "email, you can send more tomorrow, or call the office at {phone}.")
@@ -51,10 +55,13 @@ def _check_daily_limit(db: Session, patient_id: int, sender: User, now: datetime
 
 
 def grant_access(db: Session, patient_user: User, patient_id: int, *, name: str, email: str,
-                 clock: Clock, client_ip: Optional[str] = None) -> CaregiverGrant:
-    """The patient gives a named person full access to their portal; an invitation goes out."""
+                 clock: Clock, client_ip: Optional[str] = None, scope: str = SCOPE_FULL,
+                 ends_on: Optional[str] = None) -> CaregiverGrant:
+    """The patient gives a named person access to their portal (``scope``, until the
+    optional ``ends_on`` the patient typed); an invitation goes out."""
     access.require_self(db, patient_user, patient_id, action="caregiver.grant", clock=clock,
                         client_ip=client_ip)
+    scope = access_ends.parse_scope(scope)
     name = check_text(name, field="name", label="name", single_line=True, breaks_become_spaces=True)
     name = one_line(name if isinstance(name, str) else "")
     if not name:
@@ -62,6 +69,7 @@ def grant_access(db: Session, patient_user: User, patient_id: int, *, name: str,
     if len(name) > 200:
         raise ValidationError("The name can be at most 200 characters.", field="name")
     email = validate_email_address(email)
+    end_day = access_ends.parse_end_date(ends_on, clock=clock)
     patient = invitations.locked_patient(db, patient_id)
     if email in (normalize_email(patient_user.email), patient.email):
         raise ValidationError("That's your own email address. Enter the email address of the "
@@ -77,13 +85,49 @@ def grant_access(db: Session, patient_user: User, patient_id: int, *, name: str,
         raise ValidationError(f"{earlier.name} was already invited. To send them a new link, use "
                               "Send new link next to their name.", field="email")
     grant = CaregiverGrant(patient_id=patient_id, name=name, email=email,
-                           granted_by_user_id=patient_user.id, created_at=clock())
+                           granted_by_user_id=patient_user.id, created_at=clock(),
+                           scope=scope, ends_on=end_day)
     db.add(grant)
     db.flush()
     invitations.issue(db, patient=patient, grant=grant, sent_by=patient_user, clock=clock)
     trail.record(db, "caregiver.granted", actor=patient_user, role=ROLE_PATIENT,
-                 patient_id=patient_id, detail=f"to {name} <{email}>", client_ip=client_ip,
-                 clock=clock)
+                 patient_id=patient_id, detail=f"to {name} <{email}>: {_terms(grant)}",
+                 client_ip=client_ip, clock=clock)
+    return grant
+
+
+def _terms(grant: CaregiverGrant) -> str:
+    """The access and end date, as the trail says them."""
+    ends = grant.ends_on.isoformat() if grant.ends_on else "no end date"
+    return f"{grant.scope} access, {ends}"
+
+
+def change_access(db: Session, actor: User, grant_id: int, *, scope: str, ends_on: Optional[str],
+                  clock: Clock, client_ip: Optional[str] = None,
+                  patient_id: Optional[int] = None) -> CaregiverGrant:
+    """"Change access": what a person sees and until when (extend or remove the end date).
+
+    The live access row changes with the grant, so the caregiver's open tabs follow at
+    their next event (the tab's scope is re-read on every event: state/session.py)."""
+    grant, role = _grant_for(db, actor, grant_id, action="caregiver.change_access", clock=clock,
+                             client_ip=client_ip, patient_id=patient_id)
+    if grant.revoked_at is not None or scopes.has_ended(grant.ends_on, clock()):
+        # Ended (the sweep may not have recorded it yet): granting again is the way back.
+        raise ValidationError(ACCESS_ALREADY_ENDED.format(name=grant.name))
+    scope = access_ends.parse_scope(scope)
+    end_day = access_ends.parse_end_date(ends_on, clock=clock)
+    before = _terms(grant)
+    if end_day != grant.ends_on:
+        grant.end_notice_sent_at = None  # a new end date gets its own week-before email
+    grant.scope, grant.ends_on = scope, end_day
+    if grant.access_id is not None:
+        granted = db.get(PatientAccess, grant.access_id)
+        if granted is not None:
+            granted.scope, granted.ends_on = scope, end_day
+    trail.record(db, "caregiver.access_changed", actor=actor, role=role,
+                 patient_id=grant.patient_id,
+                 detail=f"{grant.name} <{grant.email}>: {before} -> {_terms(grant)}",
+                 client_ip=client_ip, clock=clock)
     return grant
 
 
@@ -120,11 +164,15 @@ def send_caregiver_invitation(db: Session, grant_id: int, *, sent_by: User, cloc
     """
     grant, role = _grant_for(db, sent_by, grant_id, action="caregiver.send_link", clock=clock,
                              client_ip=client_ip, patient_id=patient_id)
+    if grant.ended_at is not None:
+        raise ValidationError(ACCESS_ALREADY_ENDED.format(name=grant.name))
     if grant.revoked_at is not None:
         raise ValidationError(f"Access for {grant.name} was revoked. To invite them again, "
                               "grant access again.")
     if grant.access_id is not None:
         raise ValidationError(f"{grant.name} has already accepted and has access.")
+    if scopes.has_ended(grant.ends_on, clock()):
+        raise ValidationError(ACCESS_ALREADY_ENDED.format(name=grant.name))
     patient = invitations.locked_patient(db, grant.patient_id)
     if role == ROLE_PATIENT:
         _check_daily_limit(db, grant.patient_id, sent_by, clock())
@@ -155,6 +203,8 @@ def revoke_access(db: Session, actor: User, grant_id: int, *, clock: Clock,
 
 
 def _grant_status(grant: CaregiverGrant, latest: Optional[Invitation], now: datetime) -> str:
+    if grant.ended_at is not None or (grant.revoked_at is None and scopes.has_ended(grant.ends_on, now)):
+        return "ended"  # the end date came (recorded by the sweep, or not yet)
     if grant.revoked_at is not None:
         return "revoked"
     if grant.access_id is not None:
@@ -188,6 +238,7 @@ def authorized_users(db: Session, actor: User, patient_id: int, *, clock: Clock,
         rows.append({
             "grant_id": grant.id, "name": grant.name, "email": grant.email, "status": status,
             "granted_at": grant.created_at, "revoked_at": grant.revoked_at,
+            "scope": grant.scope, "ends_on": grant.ends_on,
             "expires_at": invitation.expires_at if invitation and status == "invited" else None,
             # What the patient tells the person (only the patient and the office see this list).
             "access_code": (invitations.shown_access_code(invitation)

@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from carespace_app.clock import Clock
 from carespace_app.models import Patient, User, UserSession
-from carespace_app.services.permissions import access
+from carespace_app.services.permissions import access, scopes
 from carespace_app.services.audit import trail
 from carespace_app.services.identity import security
 from carespace_app.services.identity import sessions
@@ -48,6 +48,7 @@ class TabAccess:
     ended: str = "expired"  # no session: why, as a sign-in notice key
     patient_id: Optional[int] = None  # the tab's patient, still allowed now
     relation: Optional[str] = None
+    scope: str = ""  # a caregiver's scope (models.SCOPE_*); "" for the patient and staff
     lost: str = ""  # LOST_REVOKED / LOST_VIEW_ENDED when the tab's patient just went away
     lost_patient_name: str = ""
 
@@ -63,6 +64,11 @@ class TabAccess:
     def view_as(self) -> bool:
         """The office viewing a patient's portal: read-only."""
         return self.relation == access.RELATION_STAFF
+
+    @property
+    def hidden_areas(self) -> list[str]:
+        """The portal areas this viewer's access leaves out (the tabs hide them)."""
+        return scopes.hidden_areas(self.relation, self.scope)
 
 
 SIGNED_OUT = TabAccess()
@@ -90,7 +96,8 @@ def resolve_tab(db: Session, token: Optional[str], tab_patient_id: Optional[int]
     tab = TabAccess(user=user, session=session, ended="")
     if not tab_patient_id or (tab_session_id is not None and tab_session_id != session.id):
         return tab
-    relation = access.relation_to(db, user, tab_patient_id)
+    found = access.access_to(db, user, tab_patient_id, now=clock())
+    relation = found.relation if found is not None else None
     if relation == access.RELATION_STAFF and session.active_patient_id != tab_patient_id:
         tab.lost = LOST_VIEW_ENDED
         return tab
@@ -104,24 +111,24 @@ def resolve_tab(db: Session, token: Optional[str], tab_patient_id: Optional[int]
         tab.lost_patient_name = patient.full_name if patient else ""
         return tab
     tab.patient_id, tab.relation = tab_patient_id, relation
+    tab.scope = found.scope if relation == access.RELATION_CAREGIVER else ""
     return tab
 
 
-def default_patient(db: Session, user: User, session: UserSession) -> Optional[tuple[int, str]]:
+def default_patient(db: Session, user: User, session: UserSession, *,
+                    now=None) -> Optional[tuple[int, str, str]]:
     """The patient a tab with none opens on: the session's last choice, else the person's own
-    record, else the first person they care for. Staff: only the patient they chose to view."""
-    last = session.active_patient_id
-    if last:
-        relation = access.relation_to(db, user, last)
-        if relation is not None:
-            return last, relation
-    if user.is_staff:
-        return None
-    choices = access.portal_patients(db, user)
-    if not choices:
-        return None
-    patient, relation = choices[0]
-    return patient.id, relation
+    record, else the first person they care for. Staff: only the patient they chose to view.
+    Returns (patient id, relation, a caregiver's scope or "")."""
+    candidates = [session.active_patient_id] if session.active_patient_id else []
+    if not user.is_staff:
+        candidates += [p.id for p, _relation in access.portal_patients(db, user, now=now)]
+    for patient_id in candidates:
+        found = access.access_to(db, user, patient_id, now=now)
+        if found is not None:
+            scope = found.scope if found.relation == access.RELATION_CAREGIVER else ""
+            return patient_id, found.relation, scope
+    return None
 
 
 @dataclass
@@ -131,12 +138,12 @@ class PatientChoice:
     relation: str
 
 
-def choices(db: Session, user: User) -> list[PatientChoice]:
+def choices(db: Session, user: User, *, now=None) -> list[PatientChoice]:
     """The portals this person may open now (none for staff: they use View as patient)."""
     if user.is_staff:
         return []
     return [PatientChoice(id=p.id, name=p.full_name, relation=rel)
-            for p, rel in access.portal_patients(db, user)]
+            for p, rel in access.portal_patients(db, user, now=now)]
 
 
 def patient_name(db: Session, patient_id: Optional[int]) -> str:
@@ -150,8 +157,9 @@ def switch_patient(db: Session, user: User, session: UserSession, patient_id: in
 
     The session remembers the choice only as the default for tabs opened later.
     """
-    relation = access.require_access(db, user, patient_id, action="portal.switch_patient",
-                                     clock=clock, client_ip=client_ip)
+    relation = access.require_access(db, user, patient_id, area=scopes.AREA_HOME,
+                                     action="portal.switch_patient", clock=clock,
+                                     client_ip=client_ip)
     if relation == access.RELATION_STAFF:
         # The office opening a portal goes through View as patient, which is audited.
         start_view_as(db, user, session, patient_id, clock=clock, client_ip=client_ip)

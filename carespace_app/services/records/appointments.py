@@ -21,7 +21,7 @@ from carespace_app.models import (
     Patient,
 )
 from carespace_app.services import paging
-from carespace_app.services.permissions import access
+from carespace_app.services.permissions import access, scopes
 from carespace_app.services.audit import trail
 from carespace_app.services.mail import notifications
 from carespace_app.services.errors import NotFound, ValidationError
@@ -70,7 +70,7 @@ def _view(a: Appointment) -> AppointmentView:
 
 def _list(db: Session, actor, patient_id: int, *, upcoming_ones: bool, offset: int, limit: int,
           clock: Clock, include_cancelled: bool = False) -> paging.Page[AppointmentView]:
-    relation = access.require_access(db, actor, patient_id, action="appointments.view", clock=clock)
+    relation = access.require_access(db, actor, patient_id, area=scopes.AREA_APPOINTMENTS, action="appointments.view", clock=clock)
     offset, limit = paging.clamp(offset, limit)
     now = clock()
     query = select(Appointment).where(Appointment.patient_id == patient_id)
@@ -244,7 +244,7 @@ def ics_for(db: Session, actor, appointment_id: int, *, clock: Clock) -> tuple[s
         # The same refusal as someone else's appointment: ids cannot be probed.
         raise access.refuse_unknown(db, actor, action="appointment.calendar",
                                     what=f"appointment {appointment_id!r}", clock=clock)
-    relation = access.require_access(db, actor, appointment.patient_id,
+    relation = access.require_access(db, actor, appointment.patient_id, area=scopes.AREA_APPOINTMENTS,
                                      action="appointment.calendar", clock=clock)
     view = _view(appointment)
     calendar = Calendar()

@@ -28,7 +28,7 @@ from carespace_app.models import (CHECKIN_DONE, CHECKIN_EXPIRED, CHECKIN_OPEN,
 from carespace_app.services.audit import trail
 from carespace_app.services.errors import NotAllowed, NotFound, ValidationError
 from carespace_app.services.mail import notifications
-from carespace_app.services.permissions import access
+from carespace_app.services.permissions import access, scopes
 from carespace_app.services.records import checkin_schedule as schedule
 from carespace_app.services.records import symptoms, urgent
 
@@ -291,7 +291,7 @@ def _open_checkin(db: Session, patient_id: int, now: datetime) -> Optional[Check
 
 def due_for(db: Session, actor: User, patient_id: int, *, clock: Clock) -> Optional[DueCheckin]:
     """The check-in waiting for an answer (Home's "Your check-in is due"), or None."""
-    access.require_access(db, actor, patient_id, action="checkin.due", clock=clock)
+    access.require_access(db, actor, patient_id, area=scopes.AREA_CHECKINS, action="checkin.due", clock=clock)
     found = _open_checkin(db, patient_id, clock())
     if found is None:
         return None
@@ -339,7 +339,7 @@ def _answerable(db: Session, actor: User, patient_id: int, checkin_id: int, *, a
     """The open check-in ``checkin_id`` of the patient, and the actor's relation: the patient
     or their caregiver only (the office may look, never answer), else refused and audited;
     answered, expired or closed: a sentence saying so."""
-    relation = access.require_access(db, actor, patient_id, action=action, clock=clock)
+    relation = access.require_access(db, actor, patient_id, area=scopes.AREA_CHECKINS, action=action, clock=clock)
     if relation not in (RELATION_SELF, RELATION_CAREGIVER):
         # The office may see the form ("View as patient"), never answer for the patient.
         trail.record_refusal(db, "access.refused", actor=actor, patient_id=patient_id,
@@ -447,7 +447,7 @@ def submit(db: Session, actor: User, patient_id: int, checkin_id: int,
 def history(db: Session, actor: User, patient_id: int, *, clock: Clock) -> History:
     """Answered check-ins, oldest first (the chart and the table), for anyone who may see
     the patient's record; the read is audited."""
-    relation = access.require_access(db, actor, patient_id, action="checkin.history", clock=clock)
+    relation = access.require_access(db, actor, patient_id, area=scopes.AREA_CHECKINS, action="checkin.history", clock=clock)
     rows = db.exec(
         select(Checkin, User.full_name)
         .outerjoin(User, User.id == Checkin.submitted_by_user_id)

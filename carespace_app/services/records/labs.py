@@ -29,7 +29,7 @@ from carespace_app.models import (
     User,
 )
 from carespace_app.services import paging
-from carespace_app.services.permissions import access
+from carespace_app.services.permissions import access, scopes
 from carespace_app.services.audit import trail
 from carespace_app.services.errors import NotFound, ValidationError
 from carespace_app.services.text_rules import check_text
@@ -410,7 +410,7 @@ def _report_view(r, results: list[ResultView]) -> ReportView:
 def list_reports(db: Session, actor, patient_id: int, *, offset: int = 0, limit: int = 10,
                  clock: Clock, office: bool = False) -> paging.Page[ReportView]:
     """A page of reports. ``office`` (staff only): held reports too, with their release."""
-    relation = access.require_access(db, actor, patient_id, action="labs.view", clock=clock)
+    relation = access.require_access(db, actor, patient_id, area=scopes.AREA_LABS, action="labs.view", clock=clock)
     if office:
         access.require_staff(db, actor, action="labs.view held", clock=clock)
     offset, limit = paging.clamp(offset, limit)
@@ -424,7 +424,7 @@ def open_report(db: Session, actor, patient_id: int, report_id: int, *,
                 clock: Clock) -> ReportView:
     """One report of this patient (the page an email links to). Another patient's report
     id reads as not found: the id is only looked for among this patient's reports."""
-    relation = access.require_access(db, actor, patient_id, action="labs.view", clock=clock)
+    relation = access.require_access(db, actor, patient_id, area=scopes.AREA_LABS, action="labs.view", clock=clock)
     report = None
     if isinstance(report_id, int) and not isinstance(report_id, bool):
         find = select(LabReport).where(LabReport.id == report_id, LabReport.patient_id == patient_id,
@@ -444,7 +444,7 @@ def open_report(db: Session, actor, patient_id: int, report_id: int, *,
 def latest_reports(db: Session, actor, patient_id: int, *, limit: int = 3,
                    clock: Clock) -> list[ReportView]:
     """The few newest reports, for Home."""
-    relation = access.require_access(db, actor, patient_id, action="labs.view", clock=clock)
+    relation = access.require_access(db, actor, patient_id, area=scopes.AREA_LABS, action="labs.view", clock=clock)
     _offset, limit = paging.clamp(0, limit)
     reports = _report_page(db, patient_id, 0, limit)[:limit]
     trail.record(db, "labs.viewed", actor=actor, role=audit_role(actor, relation),
@@ -455,7 +455,7 @@ def latest_reports(db: Session, actor, patient_id: int, *, limit: int = 3,
 def test_history(db: Session, actor, patient_id: int, test_name: str, *, limit: int = 200,
                  clock: Clock) -> list[HistoryPoint]:
     """The most recent ``limit`` values of one test, oldest first (for the table and chart)."""
-    relation = access.require_access(db, actor, patient_id, action="lab_history.view", clock=clock)
+    relation = access.require_access(db, actor, patient_id, area=scopes.AREA_LABS, action="lab_history.view", clock=clock)
     try:  # browser-sent values: made safe before they reach SQL
         limit = max(1, min(int(limit), HISTORY_MAX))
     except (TypeError, ValueError):
@@ -477,7 +477,7 @@ def test_history(db: Session, actor, patient_id: int, test_name: str, *, limit: 
 
 def test_names(db: Session, actor, patient_id: int, *, clock: Clock = utcnow) -> list[str]:
     """Every test this patient has a result for, for the history picker."""
-    relation = access.require_access(db, actor, patient_id, action="lab_history.view", clock=clock)
+    relation = access.require_access(db, actor, patient_id, area=scopes.AREA_LABS, action="lab_history.view", clock=clock)
     names = db.exec(
         select(LabResult.test_name).join(LabReport, LabReport.id == LabResult.report_id)
         .where(LabResult.patient_id == patient_id, SHOWN)
@@ -491,7 +491,7 @@ def test_names(db: Session, actor, patient_id: int, *, clock: Clock = utcnow) ->
 def held_lines(db: Session, actor, patient_id: int, *, clock: Clock) -> list[str]:
     """"1 result will appear after your care team reviews it, by …" for the Labs page.
     Read before the list: a hold whose date has come ends here (result_release.held_lines)."""
-    access.require_access(db, actor, patient_id, action="labs.view", clock=clock)
+    access.require_access(db, actor, patient_id, area=scopes.AREA_LABS, action="labs.view", clock=clock)
     return result_release.held_lines(db, patient_id, clock=clock)
 
 

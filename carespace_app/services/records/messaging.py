@@ -42,7 +42,7 @@ from carespace_app.models import (
     User,
 )
 from carespace_app.services import paging
-from carespace_app.services.permissions import access
+from carespace_app.services.permissions import access, scopes
 from carespace_app.services.audit import trail
 from carespace_app.services.mail import notifications
 from carespace_app.services.errors import NotAllowed, NotFound, ValidationError
@@ -144,12 +144,21 @@ class QueueItem:
     overdue: bool = False  # an answer is due and the time has passed
     assigned_to: Optional[str] = None  # the staff member's name
     assigned_to_user_id: Optional[int] = None
+    # Issue #17: a conversation a caregiver started: "Maria Alvarez, for Rosa Alvarez".
+    started_by: str = ""
 
 
 # --- small shared pieces -----------------------------------------------------------
 
 
 audit_role = trail.role_in  # the audit log's words: patient | caregiver | staff | admin
+
+# How the office sees a message a caregiver wrote (issue #17).
+WRITTEN_FOR = "{author}, for {patient}"
+
+
+def written_for(author: str, patient: str) -> str:
+    return WRITTEN_FOR.format(author=author, patient=patient)
 
 
 def _text(value, *, field: str, missing: str, label: str, limit: int) -> str:
@@ -206,7 +215,7 @@ def _thread_for(db: Session, actor: User, thread_id: int, *, action: str,
     if thread is None:
         raise access.refuse_unknown(db, actor, action=action, what=f"conversation {thread_id!r}",
                                     clock=clock)
-    relation = access.require_access(db, actor, thread.patient_id, action=action, clock=clock)
+    relation = access.require_access(db, actor, thread.patient_id, area=scopes.AREA_MESSAGES, action=action, clock=clock)
     if patient_id is not None and thread.patient_id != patient_id:
         raise access.refuse_other_portal(db, actor, thread.patient_id, action=action,
                                          what=f"conversation {thread_id}", clock=clock)
@@ -254,7 +263,7 @@ def start_thread(db: Session, actor: User, patient_id: int, *, category: str, su
     A red flag in it raises RedFlagsFound (nothing stored) unless ``send_anyway``: the
     patient saw the call-now banner and chose to send it.
     """
-    relation = access.require_access(db, actor, patient_id, action="message.send", clock=clock)
+    relation = access.require_access(db, actor, patient_id, area=scopes.AREA_MESSAGES, action="message.send", clock=clock)
     if relation == access.RELATION_STAFF:
         raise NotAllowed("Staff answer in an existing conversation, from the message queue.")
     if category not in CATEGORIES:
@@ -401,7 +410,7 @@ def _preview(text: Optional[str]) -> str:
 def list_threads(db: Session, actor: User, patient_id: int, *, offset: int = 0, limit: int = 20,
                  clock: Clock) -> paging.Page[ThreadSummary]:
     """The patient's conversations, latest activity first, with unread for this reader."""
-    relation = access.require_access(db, actor, patient_id, action="messages.list", clock=clock)
+    relation = access.require_access(db, actor, patient_id, area=scopes.AREA_MESSAGES, action="messages.list", clock=clock)
     offset, limit = paging.clamp(offset, limit)
     # The newest message's start, per row, read through ix_messages_thread: no query per row.
     newest_start = (
@@ -448,7 +457,7 @@ UNREAD_WINDOW = 500
 
 def unread_count(db: Session, actor: User, patient_id: int, *, clock: Clock = utcnow) -> int:
     """How many conversations wait to be read by this reader: the Messages tab badge."""
-    relation = access.require_access(db, actor, patient_id, action="messages.unread_count",
+    relation = access.require_access(db, actor, patient_id, area=scopes.AREA_MESSAGES, action="messages.unread_count",
                                      clock=clock)
     if relation == access.RELATION_STAFF:
         return int(db.exec(_UNREAD_FOR_STAFF, params={"patient_id": patient_id}).one())
@@ -491,7 +500,12 @@ def open_thread(db: Session, actor: User, thread_id: int, *, clock: Clock,
         .order_by(Message.created_at.desc(), Message.id.desc())
         .limit(THREAD_MESSAGE_CAP)
     ).all()
-    messages = [MessageView(id=m.id, author_name=AUTOMATIC_AUTHOR if m.automatic else (name or ""),
+    patient_user_id = patient.user_id if patient else None
+    by_caregiver = (lambda m: relation == access.RELATION_STAFF and not m.from_staff
+                    and m.author_user_id is not None and m.author_user_id != patient_user_id)
+    messages = [MessageView(id=m.id, author_name=AUTOMATIC_AUTHOR if m.automatic else (
+                                written_for(name or "", patient.full_name) if by_caregiver(m)
+                                else (name or "")),
                             from_staff=m.from_staff, body=m.body, created_at=m.created_at,
                             mine=m.author_user_id is not None and m.author_user_id == actor.id,
                             automatic=m.automatic)
@@ -550,11 +564,15 @@ def staff_queue(db: Session, actor: User, *, category: Optional[str] = None,
         .correlate(MessageThread)
         .scalar_subquery()
     )
-    assignee = aliased(User)
+    assignee, starter = aliased(User), aliased(User)
     query = (select(MessageThread, Patient.first_name, Patient.last_name, Patient.mrn,
-                    last_replied_by.label("last_replied_by"), assignee.full_name)
+                    last_replied_by.label("last_replied_by"), assignee.full_name,
+                    case((and_(starter.id.is_not(None), starter.is_staff.is_(False),
+                               starter.id != func.coalesce(Patient.user_id, 0)),
+                          starter.full_name), else_=None))
              .join(Patient, Patient.id == MessageThread.patient_id)
-             .outerjoin(assignee, assignee.id == MessageThread.assigned_to_user_id))
+             .outerjoin(assignee, assignee.id == MessageThread.assigned_to_user_id)
+             .outerjoin(starter, starter.id == MessageThread.created_by_user_id))
     if category:
         query = query.where(MessageThread.category == category)
     if status:
@@ -573,8 +591,9 @@ def staff_queue(db: Session, actor: User, *, category: Optional[str] = None,
                   unread_by_staff=_unread_for_staff(t.last_patient_message_at, t.staff_read_at),
                   last_replied_by=replied_by, urgent=bool(t.urgent), due_at=t.due_at,
                   overdue=t.due_at is not None and t.due_at <= now,
-                  assigned_to=assigned_name, assigned_to_user_id=t.assigned_to_user_id)
-        for t, first, last, mrn, replied_by, assigned_name in rows
+                  assigned_to=assigned_name, assigned_to_user_id=t.assigned_to_user_id,
+                  started_by=written_for(caregiver, f"{first} {last}") if caregiver else "")
+        for t, first, last, mrn, replied_by, assigned_name, caregiver in rows
     ]
     filters = ", ".join(f for f in (category or "", status or "", "unread" if unread_only else "",
                                     "mine" if mine else "") if f)
@@ -671,7 +690,7 @@ def _draft_place(db: Session, actor: User, patient_id: int, thread_id, *, action
                  clock: Clock) -> tuple[int, Optional[MessageThread]]:
     """The (thread id, thread) a draft belongs to, checked as the patient's side of this tab."""
     if thread_id == NEW_MESSAGE:
-        relation = access.require_access(db, actor, patient_id, action=action, clock=clock)
+        relation = access.require_access(db, actor, patient_id, area=scopes.AREA_MESSAGES, action=action, clock=clock)
         thread = None
     else:
         thread, relation = _thread_for(db, actor, thread_id, action=action, clock=clock,
@@ -729,7 +748,7 @@ def drafts_for(db: Session, actor: User, patient_id: int, *, clock: Clock) -> li
 
     A draft older than policy.DRAFT_DAYS is deleted here.
     """
-    relation = access.require_access(db, actor, patient_id, action="draft.list", clock=clock)
+    relation = access.require_access(db, actor, patient_id, area=scopes.AREA_MESSAGES, action="draft.list", clock=clock)
     if relation == access.RELATION_STAFF:
         return []
     rows = db.exec(

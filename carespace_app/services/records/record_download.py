@@ -42,7 +42,7 @@ from carespace_app.services.errors import ValidationError
 from carespace_app.services.identity.emails import validate_email_address
 from carespace_app.services.mail import outbox
 from carespace_app.services.onboarding.invitations import locked_patient
-from carespace_app.services.permissions import access
+from carespace_app.services.permissions import access, scopes
 from carespace_app.services.records import record_export, render_pool
 
 PDF = "pdf"
@@ -196,7 +196,7 @@ def _detail(fmt: Format, start: date, end: date, include_messages: bool) -> str:
 def _make(db: Session, actor: User, patient_id: int, *, start_text, end_text, include_messages,
           fmt_key, clock: Clock, client_ip: Optional[str]):
     """(relation, format, start, end, the file): access first, then the form, then the work."""
-    relation = access.require_access(db, actor, patient_id, action=record_export.ACTION,
+    relation = access.require_access(db, actor, patient_id, area=scopes.AREA_RECORD, action=record_export.ACTION,
                                      clock=clock, client_ip=client_ip)
     start, end = parse_range(start_text, end_text, clock=clock)
     fmt = _format(fmt_key)
@@ -232,7 +232,7 @@ def send_record(db: Session, actor: User, patient_id: int, *, to: str, start_tex
                 client_ip: Optional[str] = None) -> Sent:
     """Email the record for the range, attached, to an address the patient or a caregiver
     typed. At most MAX_RECORD_EMAILS_PER_DAY a patient within RECORD_EMAIL_LIMIT_WINDOW."""
-    relation = access.require_access(db, actor, patient_id, action="record.send", clock=clock,
+    relation = access.require_access(db, actor, patient_id, area=scopes.AREA_RECORD, action="record.send", clock=clock,
                                      client_ip=client_ip)
     if relation == access.RELATION_STAFF:
         raise ValidationError(OFFICE_CANNOT_SEND)

@@ -43,7 +43,7 @@ from carespace_app.models import (
     User,
 )
 from carespace_app.services.errors import NotFound, ValidationError
-from carespace_app.services.permissions import access
+from carespace_app.services.permissions import access, scopes
 from carespace_app.services.records.labs import FLAG_LABELS, format_number, reference_text, shown_value
 from carespace_app.services.records.messaging import AUTOMATIC_AUTHOR
 
@@ -220,7 +220,7 @@ def collect(db: Session, actor: Optional[User], patient_id: int, *, start: date,
     Appointments by their start, lab reports by when the sample was collected, messages by
     when they were sent. The patient, a caregiver or staff; anyone else is refused (audited).
     """
-    access.require_access(db, actor, patient_id, action=ACTION, clock=clock, client_ip=client_ip)
+    access.require_access(db, actor, patient_id, area=scopes.AREA_RECORD, action=ACTION, clock=clock, client_ip=client_ip)
     if not isinstance(start, date) or not isinstance(end, date) or start > end:
         raise ValidationError(RANGE_BACKWARDS, field="start")
     patient = db.get(Patient, patient_id)

@@ -51,7 +51,7 @@ from carespace_app.services.audit import trail
 from carespace_app.services.errors import DomainError, NotAllowed, ValidationError
 from carespace_app.services.identity import security
 from carespace_app.services.paging import Page, clamp, page_of
-from carespace_app.services.permissions import access
+from carespace_app.services.permissions import access, scopes
 from carespace_app.services.records import record_export
 from carespace_app.services.records.record_export import RecordExport
 from carespace_app.services.text_rules import check_text
@@ -179,7 +179,7 @@ def _may_share(db: Session, actor: Optional[User], patient_id: int, *, action: s
                client_ip: Optional[str]) -> str:
     """The patient or their caregiver (not the office: its "view as" is read-only). Returns
     the audit role; anyone else is refused and audited."""
-    relation = access.require_access(db, actor, patient_id, action=action, clock=clock,
+    relation = access.require_access(db, actor, patient_id, area=scopes.AREA_SHARE_LINKS, action=action, clock=clock,
                                      client_ip=client_ip)
     if relation not in (RELATION_SELF, RELATION_CAREGIVER):
         trail.record_refusal(db, "access.refused", actor=actor, patient_id=patient_id,
@@ -279,7 +279,7 @@ class LinkView:
 def list_links(db: Session, actor: User, patient_id: int, *, offset: int = 0, limit: int = 20,
                clock: Clock, client_ip: Optional[str] = None) -> Page[LinkView]:
     """Newest first, one page at a time (ix_share_links_patient)."""
-    relation = access.require_access(db, actor, patient_id, action=ACTION_LIST, clock=clock,
+    relation = access.require_access(db, actor, patient_id, area=scopes.AREA_SHARE_LINKS, action=ACTION_LIST, clock=clock,
                                      client_ip=client_ip)
     offset, limit = clamp(offset, limit)
     rows = db.exec(select(ShareLink, User.full_name)
@@ -360,8 +360,11 @@ def _live_link(db: Session, token, *, client_ip: str, clock: Clock) -> ShareLink
     if status != STATUS_ACTIVE:
         raise _refused(db, link, status, client_ip=client_ip, clock=clock)
     maker = db.get(User, link.created_by_user_id)
-    if access.relation_to(db, maker, link.patient_id) not in (RELATION_SELF, RELATION_CAREGIVER):
-        # The caregiver who made it lost access (or the account was closed): so does the link.
+    made_by = access.access_to(db, maker, link.patient_id, now=now)
+    if made_by is None or made_by.relation not in (RELATION_SELF, RELATION_CAREGIVER) \
+            or not made_by.reaches(scopes.AREA_SHARE_LINKS):
+        # The caregiver who made it lost access, or their access no longer reaches share
+        # links (or the account was closed): so does the link.
         raise _refused(db, link, "its maker no longer has access", client_ip=client_ip, clock=clock)
     return link
 

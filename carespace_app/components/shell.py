@@ -7,6 +7,7 @@ from carespace_app import routes
 from carespace_app.state.portal import PortalState
 from carespace_app.state.session import SessionState
 from carespace_app.components.flash import flash_toast
+from carespace_app.components.i18n import language_switch, language_sync
 from carespace_app.components.idle import idle_guard
 from carespace_app.components.navigate import full_page_navigate
 from carespace_app.components.ui import ACCENT, MAX_WIDTH, brand
@@ -164,7 +165,8 @@ def read_only_note() -> rx.Component:
 
 def signed_in_hooks() -> list[rx.Component]:
     """What every signed-in frame (portal and admin) needs: navigation, idle guard, toasts."""
-    return [full_page_navigate(url=SessionState.navigate_to, origin=SessionState.navigate_from), idle_guard(), flash_toast()]
+    return [full_page_navigate(url=SessionState.navigate_to, origin=SessionState.navigate_from),
+            idle_guard(), flash_toast(), language_sync()]
 
 
 def portal_page(active: str, *children: rx.Component) -> rx.Component:
@@ -172,6 +174,7 @@ def portal_page(active: str, *children: rx.Component) -> rx.Component:
         rx.hstack(
             rx.link(brand(), href=routes.HOME, underline="none", color="inherit"),
             rx.spacer(),
+            language_switch(),
             # On a phone these go on their own row under the brand (assets/carespace.css).
             rx.hstack(_phone_menu(active), _name_menu(), align="center", spacing="3",
                       class_name="cs-header-actions"),

@@ -29,10 +29,6 @@ def spanish_phone(browser, server):
     context.close()
 
 
-def _html_lang(page: Page) -> str:
-    return page.evaluate("document.documentElement.lang")
-
-
 def _sign_in(page: Page, email: str, *, email_label: str, password_label: str, button: str) -> None:
     open_page(page, "/")
     wait_for_hydration(page)
@@ -105,7 +101,7 @@ def test_a_spanish_speaking_family_registers_and_keeps_its_language(server, span
     expect(page.get_by_text("Cerró su sesión.")).to_be_visible()
     _sign_in(page, email, email_label="Correo electrónico", password_label="Contraseña",
              button="Iniciar sesión")
-    assert _html_lang(page) == "es"
+    expect(page.locator("html")).to_have_attribute("lang", "es")
 
 
 def test_the_switch_on_the_sign_in_page_changes_the_text_at_once(server, spanish_phone: Page):

@@ -97,10 +97,20 @@ def language_sync() -> rx.Component:
     return LanguageSync.create(lang=_lang_var())
 
 
-def language_switch(**props) -> rx.Component:
+def language_switch(compact: bool = False, **props) -> rx.Component:
     """ "English / Español": each name in its own language (lang attribute), the current
-    one marked (aria-pressed); ≥ 44 px targets."""
+    one marked (aria-pressed); ≥ 44 px targets. ``compact`` (the portal's header, where a
+    phone has little room): only the other language's name, a toggle to it."""
     from carespace_app.state.session import SessionState
+
+    if compact:
+        def other(code: str) -> rx.Component:
+            return rx.el.button(i18n.LANGUAGE_NAMES[code], lang=code, type="button",
+                                on_click=SessionState.set_language(code),
+                                class_name="cs-lang-choice", text_decoration="underline")
+
+        return rx.box(rx.cond(SessionState.lang == "es", other("en"), other("es")),
+                      data_testid="language-switch", **props)
 
     def choice(code: str) -> rx.Component:
         current = SessionState.lang == code

@@ -174,9 +174,9 @@ def portal_page(active: str, *children: rx.Component) -> rx.Component:
         rx.hstack(
             rx.link(brand(), href=routes.HOME, underline="none", color="inherit"),
             rx.spacer(),
-            language_switch(),
             # On a phone these go on their own row under the brand (assets/carespace.css).
-            rx.hstack(_phone_menu(active), _name_menu(), align="center", spacing="3",
+            rx.hstack(_phone_menu(active), language_switch(compact=True, class_name="cs-lang-compact"),
+                      _name_menu(), align="center", spacing="3",
                       class_name="cs-header-actions"),
             align="center", width="100%", max_width=MAX_WIDTH, margin_x="auto", spacing="3",
             padding_x="1rem", padding_y="0.5rem", wrap="wrap",

@@ -83,9 +83,12 @@ def test_a_spanish_speaking_family_registers_and_keeps_its_language(server, span
     expect(page.locator("html")).to_have_attribute("lang", "es")
     assert_fits_phone(page)
 
-    # The switch: English at once, saved to her; still English after signing out and in.
-    page.get_by_role("button", name="English").click()
-    expect(page.get_by_role("button", name="English")).to_have_attribute("aria-pressed", "true")
+    # The header's switch offers the other language: English at once, saved to her; still
+    # English after signing out and in.
+    switch = page.get_by_test_id("language-switch")
+    assert switch.get_by_role("button").bounding_box()["height"] >= 44
+    switch.get_by_role("button", name="English").click()
+    expect(switch.get_by_role("button", name="Español")).to_have_attribute("lang", "es")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     choose_in_account_menu(page, "Sign out")
     expect(page.get_by_role("heading", name="Sign in to CareSpace")).to_be_visible()
@@ -93,8 +96,8 @@ def test_a_spanish_speaking_family_registers_and_keeps_its_language(server, span
     expect(page.locator("html")).to_have_attribute("lang", "en")
 
     # And back to Spanish: the sign-in page after signing out speaks it again.
-    page.get_by_role("button", name="Español").click()
-    expect(page.get_by_role("button", name="Español")).to_have_attribute("aria-pressed", "true")
+    page.get_by_test_id("language-switch").get_by_role("button", name="Español").click()
+    expect(page.get_by_test_id("language-switch").get_by_role("button", name="English")).to_be_visible()
     expect(page.locator("html")).to_have_attribute("lang", "es")
     choose_in_account_menu(page, "Sign out")
     expect(page.get_by_role("heading", name="Inicie sesión en CareSpace")).to_be_visible()

@@ -12,12 +12,13 @@ from sqlmodel import select
 from carespace_app import i18n, policy, routes
 from carespace_app.clock import utcnow
 from carespace_app.config import get_settings
-from carespace_app.models import AuditEvent, OutboxEmail, User
+from carespace_app.models import AuditEvent, CaregiverGrant, OutboxEmail, User
 from carespace_app.policy import in_words
 from carespace_app.services.errors import ValidationError
 from carespace_app.services.identity import email_change, passwords, resets
 from carespace_app.services.mail import outbox
 from carespace_app.services.onboarding import invitations
+from carespace_app.services.records import patients
 from carespace_app.state.auth import RegisterState, SignInState
 from carespace_app.state.session import SessionState
 from carespace_app.timefmt import day, long_day, time_only, when
@@ -277,3 +278,38 @@ def test_reset_and_confirmation_emails_use_the_persons_language(db, clock):
     latest = db.exec(select(OutboxEmail).where(OutboxEmail.kind == "password_reset")
                      .order_by(OutboxEmail.id.desc())).first()
     assert outbox.render(latest)[0] == "Reset your CareSpace password"
+
+
+def test_a_caregivers_invitation_speaks_the_inviting_patients_language(db, clock):
+    patient = make_patient(db, first_name="Rosa", last_name="Alvarez")
+    rosa = patient_user(db, patient)
+    rosa.language = "es"  # what her switch saved
+    grant = CaregiverGrant(patient_id=patient.id, name="Maria Alvarez", email="maria@example.com",
+                           granted_by_user_id=rosa.id)
+    db.add_all([rosa, grant])
+    db.commit()
+    invitation, _token = invitations.issue(db, patient=patient, grant=grant, sent_by=rosa, clock=clock)
+    db.commit()
+    subject, body = outbox.render(db.get(OutboxEmail, invitation.outbox_id))
+    assert subject == "Su invitación al portal CareSpace de Rosa Alvarez"
+    assert body.startswith("Hola, Maria Alvarez:")
+    assert "Rosa Alvarez le dará un código de acceso corto" in body
+    assert "Se le pedirá este correo electrónico y un código de acceso." in body
+
+
+def test_the_office_records_a_preferred_language_and_refuses_others(db, clock):
+    staff = make_staff(db)
+    made = patients.create_patient(db, staff, mrn="L-1", first_name="Rosa", last_name="Alvarez",
+                                   date_of_birth=date(1961, 5, 2), email="rosa.l@example.com",
+                                   clock=clock, language="es")
+    db.commit()
+    assert made.language == "es"
+    kept = patients.update_patient(db, staff, made.id, mrn="L-1", first_name="Rosa",
+                                   last_name="Alvarez", date_of_birth=date(1961, 5, 2),
+                                   email="rosa.l@example.com", phone=None, clock=clock)
+    assert kept.language == "es"  # a form without the field keeps it
+    with pytest.raises(ValidationError) as caught:
+        patients.update_patient(db, staff, made.id, mrn="L-1", first_name="Rosa",
+                                last_name="Alvarez", date_of_birth=date(1961, 5, 2),
+                                email="rosa.l@example.com", phone=None, clock=clock, language="fr")
+    assert caught.value.field == "language"

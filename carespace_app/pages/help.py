@@ -39,7 +39,7 @@ def language_help() -> rx.Component:
     return rx.callout.root(
         rx.callout.icon(rx.icon("languages", aria_hidden="true")),
         rx.vstack(line("en"), line("es"), spacing="1"),
-        color_scheme="blue", size="2", data_testid="language-help",
+        color_scheme="teal", size="2", data_testid="language-help",
     )
 
 

@@ -153,7 +153,8 @@ def create_patient(args) -> None:
     with _session() as db:
         patient = patients.create_patient(
             db, None, system=True, mrn=args.mrn, first_name=args.first, last_name=args.last,
-            date_of_birth=born, email=args.email, phone=args.phone, clock=utcnow)
+            date_of_birth=born, email=args.email, phone=args.phone, clock=utcnow,
+            language=args.language)
         name, mrn = patient.full_name, patient.mrn
     print(f"Created patient {name} (MRN {mrn}). Send the invitation with: "
           f"python -m carespace_app invite --mrn {mrn}")
@@ -226,6 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     patient.add_argument("--dob", required=True, help="date of birth, like 1956-03-14")
     patient.add_argument("--email", required=True, help="the email on file")
     patient.add_argument("--phone")
+    patient.add_argument("--language", choices=("en", "es"), default="en",
+                         help="preferred language (the invitation's): en or es")
     add("invite", invite, "Email a patient their registration link.").add_argument(
         "--mrn", required=True)
     add("seed-demo", seed_demo, "Fill an empty database with a demo practice.")

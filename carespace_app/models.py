@@ -93,6 +93,9 @@ class User(SQLModel, table=True):
     email_on_patient_message: bool = Field(default=True)
     # Two-step sign-in (services/identity/mfa.py): on since this moment, None when off.
     two_step_since: Optional[UTCNaive] = None
+    # The portal's language for this person ("en" or "es", carespace_app/i18n): the switch
+    # saves it; their emails use it.
+    language: str = Field(default="en", max_length=5, sa_column_kwargs={"server_default": "en"})
 
 
 class Patient(SQLModel, table=True):
@@ -119,6 +122,8 @@ class Patient(SQLModel, table=True):
     user_id: Optional[int] = Field(default=None, foreign_key="users.id", index=True)
     created_at: UTCNaive = Field(default_factory=utcnow)
     updated_at: UTCNaive = Field(default_factory=utcnow)
+    # The office's "Preferred language" ("en" or "es"): the invitation's language.
+    language: str = Field(default="en", max_length=5, sa_column_kwargs={"server_default": "en"})
 
     @property
     def full_name(self) -> str:
@@ -741,6 +746,8 @@ class OutboxEmail(SQLModel, table=True):
     kind: str = Field(max_length=40)
     patient_id: Optional[int] = Field(default=None, foreign_key="patients.id")
     status: str = Field(default=OUTBOX_QUEUED, max_length=20)
+    # The language the email is written in: its footer is added in the same one.
+    language: str = Field(default="en", max_length=5, sa_column_kwargs={"server_default": "en"})
     attempts: int = Field(default=0)
     next_attempt_at: UTCNaive = Field(default_factory=utcnow)
     last_error: Optional[str] = Field(default=None, max_length=500)

@@ -152,12 +152,18 @@ SHARE_LINK_MISSES_PER_ADDRESS = 20
 SHARE_LINK_MISS_WINDOW = timedelta(minutes=15)
 
 
-def in_words(span: timedelta, *, article: bool = False) -> str:
+# Spanish units: (one, many, the article for one).
+_UNITS_ES = {"day": ("día", "días", "un"), "hour": ("hora", "horas", "una"),
+             "minute": ("minuto", "minutos", "un"), "second": ("segundo", "segundos", "un")}
+
+
+def in_words(span: timedelta, *, article: bool = False, lang: str = "en") -> str:
     """A duration as people say it: "1 hour", "4 days", "15 minutes", "30 seconds".
 
     The largest whole unit: 96 hours is "4 days", 90 minutes is "90 minutes", 60 seconds
     is "1 minute"; but days only from two on, so a day reads "24 hours" ("within 24 hours").
     With ``article``, one of a unit reads "a minute", "an hour" ("wait a minute").
+    ``lang="es"``: "15 minutos", "una hora", "4 días".
     """
     if span <= timedelta(0) or span % timedelta(seconds=1):
         raise ValueError(f"not a whole, positive number of seconds: {span!r}")
@@ -165,6 +171,10 @@ def in_words(span: timedelta, *, article: bool = False) -> str:
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
         if seconds >= size * (2 if unit == "day" else 1) and seconds % size == 0:
             count = seconds // size
+            if lang == "es":
+                one, many, a = _UNITS_ES[unit]
+                # Spanish says one of a unit in words either way: "una hora", "un minuto".
+                return f"{a} {one}" if count == 1 else f"{count} {many}"
             if count == 1:
                 return f"{'an' if unit == 'hour' else 'a'} {unit}" if article else f"1 {unit}"
             return f"{count} {unit}s"

@@ -73,6 +73,8 @@ class Browser:
     token: Optional[str] = None
     tabs: list["Tab"] = field(default_factory=list)
     nonce: str = field(default_factory=lambda: f"nonce-{uuid.uuid4().hex}")
+    accept_language: str = ""  # the browser's Accept-Language header
+    lang_cookie: str = ""  # carespace_lang, as components/i18n.py writes it in the browser
 
     def tab(self) -> "Tab":
         tab = Tab(self, f"{self.name}-{len(self.tabs)}")
@@ -95,9 +97,14 @@ class Tab:
     def _router_data(self) -> dict:
         headers = {"origin": "http://localhost:3000", "user-agent": "pytest", "host": "localhost:3000"}
         # Every page sets the sign-in nonce cookie (http.py); the sign-in ticket is bound to it.
-        headers["cookie"] = f"theme=light; {SIGN_IN_NONCE_COOKIE}={self.browser.nonce}"
+        cookies = ["theme=light", f"{SIGN_IN_NONCE_COOKIE}={self.browser.nonce}"]
         if self.browser.token:
-            headers["cookie"] += f"; {routes.SESSION_COOKIE}={self.browser.token}"
+            cookies.append(f"{routes.SESSION_COOKIE}={self.browser.token}")
+        if self.browser.lang_cookie:
+            cookies.append(f"carespace_lang={self.browser.lang_cookie}")
+        headers["cookie"] = "; ".join(cookies)
+        if self.browser.accept_language:
+            headers["accept-language"] = self.browser.accept_language
         query = "&".join(f"{k}={v}" for k, v in self.query.items())
         return {"token": self.client_token, "sid": f"sid-{self.name}", "ip": CLIENT_IP,
                 "headers": headers, "pathname": self.path, "query": self.query,

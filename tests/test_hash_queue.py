@@ -19,6 +19,7 @@ import pytest
 from reflex_base.event.context import EventContext
 from sqlmodel import select
 
+from carespace_app.i18n import fmt
 from carespace_app import policy, routes
 from carespace_app.clock import utcnow
 from carespace_app.config import get_settings
@@ -196,7 +197,8 @@ def test_past_the_limit_a_job_is_refused_before_it_is_queued(crowd):
 def test_the_sentences_say_the_policy_durations():
     limit = policy.in_words(policy.HASH_QUEUE_LIMIT, article=True)
     assert BUSY.endswith(f"Please try again in {limit}.")
-    assert auth.SIGN_IN_WAITING.endswith(f"this can take up to {limit}.")
+    assert fmt("en", auth.SIGN_IN_WAITING, **auth.WAITING_PARAMS).endswith(
+        f"this can take up to {limit}.")
     assert NOTICE < LIMIT
 
 
@@ -247,8 +249,9 @@ def test_a_long_wait_is_said_while_it_waits_and_the_sign_in_then_completes(db, c
 
     _run(SignInState.submit.fn(state, {"email": user.email, "password": PASSWORD}),
          after_first_yield=while_waiting)
-    assert seen["waiting"] == auth.SIGN_IN_WAITING and seen["busy"]
-    assert auth.SIGN_IN_WAITING in seen["delta"]  # sent with the first yield
+    waiting = fmt("en", auth.SIGN_IN_WAITING, **auth.WAITING_PARAMS)
+    assert seen["waiting"] == waiting and seen["busy"]
+    assert waiting in seen["delta"]  # sent with the first yield
     assert state.waiting == "" and state.error == ""
     assert state.navigate_to.startswith(routes.AUTH_SESSION + "?ticket=")
     db.expire_all()

@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from reflex_base.event.context import EventContext
 
+from carespace_app.i18n import fmt
 from carespace_app import policy
 from carespace_app.clock import utcnow
 from carespace_app.services.identity import accounts
@@ -46,6 +47,8 @@ def zxcvbn_calls(monkeypatch):
 
     monkeypatch.setattr(passwords, "zxcvbn", watched)
     return seen
+
+TOO_MANY = fmt("en", auth.TOO_MANY_TRIES, **auth.TRIES_PARAMS)
 
 
 def _met(rules: list[dict[str, str]]) -> dict[str, str]:
@@ -142,7 +145,7 @@ def test_every_rule_the_checklist_ticks_is_a_rule_submit_passes(password, email)
                            passwords.NotCommonValidator.weak_message), (password, email, refusal)
     else:
         first_unmet = next(r for r in passwords.RULES if live.get(r.code) == "no")
-        assert refusal == first_unmet.message, (password, email, refusal)
+        assert refusal == fmt("en", first_unmet.message, **first_unmet.params), (password, email, refusal)
 
 
 # --- the handlers ------------------------------------------------------------------------
@@ -221,9 +224,9 @@ def test_a_tab_gets_a_few_password_tries_a_minute_at_register(db, monkeypatch):
     form = {"email": "mike@example.com", "password": WORST, "confirm_password": WORST, "terms": "on"}
     for _ in range(policy.PASSWORD_TRIES_PER_TAB):
         _drive(RegisterState.submit.fn(state, form))
-        assert state.error != auth.TOO_MANY_TRIES  # the link is refused, as it should be
+        assert state.error != TOO_MANY  # the link is refused, as it should be
     _drive(RegisterState.submit.fn(state, form))
-    assert state.error == auth.TOO_MANY_TRIES and not state.busy
+    assert state.error == TOO_MANY and not state.busy
     now[0] += policy.PASSWORD_TRIES_WINDOW.total_seconds() + 1
     _drive(RegisterState.submit.fn(state, form))
-    assert state.error != auth.TOO_MANY_TRIES
+    assert state.error != TOO_MANY

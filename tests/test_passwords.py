@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from carespace_app.i18n import fmt
 from carespace_app.services.identity import passwords
 from carespace_app.services.errors import ValidationError
 from carespace_app.services.identity.passwords import rule_status, validate_password
@@ -35,7 +36,7 @@ def test_each_composition_rule_refuses_with_its_reason(password, code):
     assert not rule.is_met(password)
     error = refusal(password)
     assert error.field == "password"
-    assert str(error) == rule.message
+    assert str(error) == rule.message.format(**rule.params)
 
 
 def test_exactly_eight_characters_is_long_enough():
@@ -113,11 +114,13 @@ def test_confirmation_must_match():
 
 def test_first_failing_rule_is_the_one_reported():
     # Fails length, upper, number and special: the first in display order wins.
-    assert str(refusal("abc")) == passwords.MinimumLengthValidator.message
+    assert str(refusal("abc")) == fmt("en", passwords.MinimumLengthValidator.message,
+                                         **passwords.MinimumLengthValidator.params)
 
 
 def test_none_password_is_refused_not_crashed():
-    assert str(refusal(None)) == passwords.MinimumLengthValidator.message
+    assert str(refusal(None)) == fmt("en", passwords.MinimumLengthValidator.message,
+                                        **passwords.MinimumLengthValidator.params)
 
 
 # --- the ticking checklist ------------------------------------------------------------

@@ -18,6 +18,7 @@ import pytest
 
 from carespace_app import config, policy
 from carespace_app.config import get_settings
+from carespace_app.i18n import fmt
 from carespace_app.policy import in_words
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -195,10 +196,10 @@ def test_the_sentences_say_the_policy():
     from carespace_app.state import auth
     from carespace_app.pages.manage_users import FULL_ACCESS
 
-    assert auth.SIGN_IN_NOTICES["idle"] == (
+    assert fmt("en", auth.SIGN_IN_NOTICES["idle"], **auth.NOTICE_PARAMS) == (
         f"You were signed out after {in_words(policy.IDLE_TIMEOUT)} without activity. "
         "Please sign in again.")
     window = in_words(policy.PASSWORD_TRIES_WINDOW, article=True)  # "a minute"
-    assert auth.TOO_MANY_TRIES == (f"You've tried several times in {window}. "
+    assert fmt("en", auth.TOO_MANY_TRIES, **auth.TRIES_PARAMS) == (f"You've tried several times in {window}. "
                                    f"Please wait {window}, then try again.")
     assert f"a link that works for {in_words(policy.INVITATION_TTL)}. " in FULL_ACCESS

@@ -152,7 +152,7 @@ def test_every_page_and_email_says_the_practice_of_the_settings():
         "print(outbox.FOOTER.replace('\\n', ' '))\n"
         "print(notifications.QUESTIONS_LINE)\n"
         "print(session.SOMETHING_WRONG)\n"
-        "print(terms.TERMS_OF_SERVICE[-1])\n"
+        "print(terms.terms_text()[-1])\n"
         "print(labs.CALL_OFFICE)\n"
         "print(str(office_phone_link().render()))\n"
         "print(str(brand().render()))\n",

@@ -8,6 +8,7 @@ from carespace_app.services.permissions import scopes
 from carespace_app.state.portal import PortalState
 from carespace_app.state.session import SessionState
 from carespace_app.components.flash import flash_toast
+from carespace_app.components.i18n import language_switch, language_sync
 from carespace_app.components.idle import idle_guard
 from carespace_app.components.navigate import full_page_navigate
 from carespace_app.components.ui import ACCENT, MAX_WIDTH, brand
@@ -187,7 +188,8 @@ def read_only_note() -> rx.Component:
 
 def signed_in_hooks() -> list[rx.Component]:
     """What every signed-in frame (portal and admin) needs: navigation, idle guard, toasts."""
-    return [full_page_navigate(url=SessionState.navigate_to, origin=SessionState.navigate_from), idle_guard(), flash_toast()]
+    return [full_page_navigate(url=SessionState.navigate_to, origin=SessionState.navigate_from),
+            idle_guard(), flash_toast(), language_sync()]
 
 
 def _page_or_notice(area: str | None, children: tuple) -> rx.Component:
@@ -214,7 +216,8 @@ def portal_page(active: str, *children: rx.Component, area: str | None = None) -
             rx.link(brand(), href=routes.HOME, underline="none", color="inherit"),
             rx.spacer(),
             # On a phone these go on their own row under the brand (assets/carespace.css).
-            rx.hstack(_phone_menu(active), _name_menu(), align="center", spacing="3",
+            rx.hstack(_phone_menu(active), language_switch(compact=True, class_name="cs-lang-compact"),
+                      _name_menu(), align="center", spacing="3",
                       class_name="cs-header-actions"),
             align="center", width="100%", max_width=MAX_WIDTH, margin_x="auto", spacing="3",
             padding_x="1rem", padding_y="0.5rem", wrap="wrap",

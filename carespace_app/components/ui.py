@@ -14,7 +14,7 @@ def office_phone_link(**props) -> rx.Component:
     return rx.link(settings.office_phone, href=f"tel:{settings.office_phone_tel}", **props)
 
 
-def field(label: str, control: rx.Component, field_id: str, hint: str | rx.Component | None = None,
+def field(label, control: rx.Component, field_id: str, hint: str | rx.Component | None = None,
           error: rx.Var | None = None) -> rx.Component:
     """A labelled form field: the label's for= points at the control's id.
 
@@ -43,7 +43,7 @@ def text_input(field_id: str, **props) -> rx.Component:
     return rx.input(id=field_id, name=props.pop("name", field_id), size="3", width="100%", **props)
 
 
-def primary_button(text: str, **props) -> rx.Component:
+def primary_button(text, **props) -> rx.Component:
     return rx.button(text, size="3", min_height="44px", **props)
 
 
@@ -92,18 +92,22 @@ def brand() -> rx.Component:
     )
 
 
-def public_page(title: str, *children: rx.Component) -> rx.Component:
-    """The frame of the signed-out pages: a single calm card, centred."""
+def public_page(title, *children: rx.Component) -> rx.Component:
+    """The frame of the signed-out pages: a single calm card, centred, with the language
+    switch above it (``title``: a string or ``t(...)``)."""
     from carespace_app.state.session import SessionState
     from carespace_app.components.flash import flash_toast
+    from carespace_app.components.i18n import language_switch, language_sync, t_rich
     from carespace_app.components.navigate import full_page_navigate
 
     return rx.box(
         full_page_navigate(url=SessionState.navigate_to, origin=SessionState.navigate_from),
         flash_toast(),
+        language_sync(),
         rx.el.main(
             rx.vstack(
-                brand(),
+                rx.hstack(brand(), language_switch(), justify="between", align="center",
+                          width="100%", wrap="wrap", spacing="2"),
                 rx.card(
                     rx.vstack(rx.heading(title, size="7", as_="h1"),
                               # Until the page is connected, typing would be lost when it
@@ -115,8 +119,8 @@ def public_page(title: str, *children: rx.Component) -> rx.Component:
                     width="100%",
                     size="3",
                 ),
-                rx.text("Questions? Call the office at ", office_phone_link(), ".", size="2",
-                        color_scheme="gray"),
+                rx.text(t_rich("Questions? Call the office at {phone}.", phone=office_phone_link()),
+                        size="2", color_scheme="gray"),
                 spacing="5",
                 width="100%",
                 max_width="30rem",

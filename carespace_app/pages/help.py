@@ -5,7 +5,8 @@ import reflex as rx
 
 import re
 
-from carespace_app import routes
+from carespace_app import i18n, routes
+from carespace_app.i18n import N_
 from carespace_app.components.shell import MENU_LABEL, portal_page
 from carespace_app.components.ui import office_phone_link
 from carespace_app.config import get_settings
@@ -22,6 +23,24 @@ CHANGE_PASSWORD = (
     "Select your name at the top of the page, then Settings. Then select \u201cChange email "
     "address or password\u201d. Select the Password tab in the new window to change your "
     "password.")
+
+
+# Language access: said in both languages whatever the switch says (the Spanish is the
+# catalogue's translation of this sentence).
+LANGUAGE_HELP = N_("Language help is available. Call us at {phone}.")
+
+
+def language_help() -> rx.Component:
+    """The notice that language help is available, in English and in Spanish."""
+    def line(lang: str) -> rx.Component:
+        before, _, after = i18n.gettext(lang, LANGUAGE_HELP).partition("{phone}")
+        return rx.text(before, office_phone_link(), after, size="3", lang=lang)
+
+    return rx.callout.root(
+        rx.callout.icon(rx.icon("languages", aria_hidden="true")),
+        rx.vstack(line("en"), line("es"), spacing="1"),
+        color_scheme="teal", size="2", data_testid="language-help",
+    )
 
 
 def _section(title: str, *body: rx.Component) -> rx.Component:
@@ -55,6 +74,7 @@ def help_page() -> rx.Component:
         rx.heading("Help", size="7", as_="h1"),
         rx.callout(rx.text("Need a person? Call the office at ", office_phone_link(), ". For a medical "
                            "emergency, call 9-1-1.", size="3"), icon="phone", color_scheme="teal"),
+        language_help(),
         _section("Finding your way", rx.text(FINDING_YOUR_WAY, size="3")),
         _section(
             "How to register for CareSpace",

@@ -4,7 +4,8 @@ from __future__ import annotations
 import reflex as rx
 from reflex.vars.base import Var
 
-from carespace_app import routes
+from carespace_app import i18n, routes
+from carespace_app.components.i18n import t, t_rich
 from carespace_app.components.ui import (
     error_callout,
     field,
@@ -15,7 +16,7 @@ from carespace_app.components.ui import (
     text_input,
 )
 from carespace_app.config import get_settings
-from carespace_app.policy import RESET_TTL, in_words
+from carespace_app.policy import RESET_TTL
 from carespace_app.state.auth import (
     PAUSE_FORGOT,
     PAUSE_LEFT,
@@ -71,20 +72,22 @@ def pause_countdown() -> rx.Component:
     return rx.callout.root(
         rx.callout.icon(rx.icon("clock", aria_hidden="true")),
         rx.vstack(
-            rx.text(SIGN_IN_PAUSED, size="3", weight="medium"),
+            rx.text(t(SIGN_IN_PAUSED), size="3", weight="medium"),
             # The seconds tick silently: a screen reader hears the sentence once.
             rx.text(PauseCountdown.create(seconds=SignInState.pause_seconds,
-                                          stamp=SignInState.pause_id, template=PAUSE_LEFT,
-                                          done=PAUSE_OVER, units=PAUSE_UNITS),
+                                          stamp=SignInState.pause_id, template=t(PAUSE_LEFT),
+                                          done=t(PAUSE_OVER),
+                                          units={unit: t(words) for unit, words in PAUSE_UNITS.items()}),
                     size="3", aria_live="off", data_testid="pause-left"),
-            rx.text(PAUSE_FORGOT, " ", tap_link("Forgot Password", routes.FORGOT_PASSWORD), size="3"),
+            rx.text(t(PAUSE_FORGOT), " ", tap_link(t("Forgot Password"), routes.FORGOT_PASSWORD),
+                    size="3"),
             spacing="1",
         ),
         color_scheme="amber", size="3", role="status", width="100%",
     )
 
 
-def tap_link(text: str, href: str) -> rx.Component:
+def tap_link(text, href: str) -> rx.Component:
     """A text link with a 44 px tall target (a thumb's size)."""
     return rx.link(text, href=href, size="3", class_name="cs-tap-link")
 
@@ -116,7 +119,7 @@ def waiting_note(message: rx.Var) -> rx.Component:
 
 def sign_in_page() -> rx.Component:
     return public_page(
-        "Sign in to CareSpace",
+        t("Sign in to CareSpace"),
         rx.cond(SignInState.step == "password", notice_callout(SignInState.notice)),
         rx.cond(SignInState.pause_seconds > 0, pause_countdown()),
         rx.cond(SignInState.step == "password", _password_step(), second_step()),
@@ -127,15 +130,16 @@ def _password_step() -> rx.Component:
     return rx.fragment(
         rx.form(
             rx.vstack(
-                field("Email address", text_input("email", type="email", auto_complete="username",
-                                                  required=True), "email",
+                field(t("Email address"), text_input("email", type="email", auto_complete="username",
+                                                     required=True), "email",
                       error=error_of(SignInState, "email")),
-                field("Password", text_input("password", type="password",
+                field(t("Password"), text_input("password", type="password",
                                              auto_complete="current-password", required=True),
                       "password", error=error_of(SignInState, "password")),
                 form_error(SignInState),
                 rx.box(
-                    primary_button("Sign in", type="submit", loading=SignInState.busy, width="100%"),
+                    primary_button(t("Sign in"), type="submit", loading=SignInState.busy,
+                                   width="100%"),
                     waiting_note(SignInState.waiting),
                     width="100%",
                 ),
@@ -146,13 +150,13 @@ def _password_step() -> rx.Component:
             width="100%",
         ),
         rx.hstack(
-            tap_link("Forgot Password", routes.FORGOT_PASSWORD),
+            tap_link(t("Forgot Password"), routes.FORGOT_PASSWORD),
             justify="between",
             width="100%",
         ),
         rx.text(
-            "New to CareSpace? Registration is by invitation from your doctor's office. "
-            f"Look for an email from {get_settings().mail_from_address}.",
+            t("New to CareSpace? Registration is by invitation from your doctor's office. "
+              "Look for an email from {sender}.", sender=get_settings().mail_from_address),
             size="2",
             color_scheme="gray",
         ),
@@ -175,16 +179,16 @@ def password_rules(rules) -> rx.Component:
                         rx.icon("circle", color=rx.color("gray", 9), size=18, aria_hidden="true"),
                     ),
                     rx.text(rule["text"], size="2"),
-                    rx.match(rule["met"], ("yes", rx.el.span(" (done)", class_name="cs-sr-only")),
+                    rx.match(rule["met"], ("yes", rx.el.span(" ", t("(done)"), class_name="cs-sr-only")),
                              ("later", rx.fragment()),
-                             rx.el.span(" (not yet)", class_name="cs-sr-only")),
+                             rx.el.span(" ", t("(not yet)"), class_name="cs-sr-only")),
                     spacing="2",
                     align="center",
                 ),
                 data_met=rule["met"],
             ),
         ),
-        aria_label="Password requirements",
+        aria_label=t("Password requirements"),
         aria_live="polite",
         class_name="cs-rules",
     )
@@ -195,8 +199,9 @@ def link_problem(view, message, home=None, home_label=None) -> rx.Component:
     "signed_in" (nothing to call the office about: they are in already)."""
     problem = rx.vstack(
         rx.callout(message, icon="triangle_alert", color_scheme="amber", role="alert"),
-        rx.text("Call the office at ", office_phone_link(), " and we'll send you a new link.", size="3"),
-        tap_link("Go to sign in", routes.SIGN_IN),
+        rx.text(t_rich("Call the office at {phone} and we'll send you a new link.",
+                       phone=office_phone_link()), size="3"),
+        tap_link(t("Go to sign in"), routes.SIGN_IN),
         spacing="3",
         align="start",
         data_link_state=view,
@@ -215,15 +220,16 @@ def link_problem(view, message, home=None, home_label=None) -> rx.Component:
 
 def terms_dialog() -> rx.Component:
     return rx.dialog.root(
-        rx.dialog.trigger(rx.link("Read the terms of service", href="#", size="2")),
+        rx.dialog.trigger(rx.link(t("Read the terms of service"), href="#", size="2")),
         rx.dialog.content(
-            rx.dialog.title("Terms of service"),
+            rx.dialog.title(t("Terms of service")),
             rx.scroll_area(
-                rx.vstack(*[rx.text(p, size="2") for p in TERMS_OF_SERVICE], spacing="3"),
+                rx.vstack(*[rx.text(t(p, phone=get_settings().office_phone), size="2")
+                            for p in TERMS_OF_SERVICE], spacing="3"),
                 max_height="60vh",
                 type="auto",
             ),
-            rx.dialog.close(primary_button("Close", margin_top="1rem")),
+            rx.dialog.close(primary_button(t("Close"), margin_top="1rem")),
         ),
     )
 
@@ -240,24 +246,25 @@ def register_page() -> rx.Component:
             rx.cond(
                 RegisterState.kind == "caregiver",
                 rx.text(
-                    "You've been given access to a patient's CareSpace portal. ",
+                    t("You've been given access to a patient's CareSpace portal."), " ",
                     rx.cond(RegisterState.existing_account,
-                            "You already have a CareSpace account: confirm with your email and your current password.",
-                            "Create a password to finish."),
+                            t("You already have a CareSpace account: confirm with your email "
+                              "and your current password."),
+                            t("Create a password to finish.")),
                     size="3",
                 ),
-                rx.text("Welcome, ", RegisterState.invitee_name,
-                        ". Create a password and confirm your date of birth.", size="3"),
+                rx.text(t("Welcome, {name}. Create a password and confirm your date of birth.",
+                          name=RegisterState.invitee_name), size="3"),
             ),
             rx.cond(RegisterState.tries_note != "",
                     rx.callout(RegisterState.tries_note, icon="info", color_scheme="amber",
                                size="2", role="status", width="100%")),
             # The checklist hears both fields: "Not your email address" ticks as submit decides.
-            field("Email address", text_input(
+            field(t("Email address"), text_input(
                 "email", type="email", auto_complete="username", required=True,
                 on_change=lambda email: RegisterState.check_password(
                     {"password": _typed_in("password"), "email": email})),
-                  "email", hint="The address this invitation was sent to.",
+                  "email", hint=t("The address this invitation was sent to."),
                   error=error_of(RegisterState, "email")),
             # A caregiver's link: the code the patient tells them, which the email doesn't carry.
             rx.cond(
@@ -268,7 +275,7 @@ def register_page() -> rx.Component:
                       "access_code", hint=RegisterState.code_hint,
                       error=error_of(RegisterState, "access_code")),
             ),
-            field("Password", text_input(
+            field(t("Password"), text_input(
                 "password", type="password", auto_complete="new-password", required=True,
                 on_change=lambda password: RegisterState.check_password(
                     {"password": password, "email": _typed_in("email")})),
@@ -276,18 +283,18 @@ def register_page() -> rx.Component:
             rx.cond(~RegisterState.existing_account, password_rules(RegisterState.rules)),
             rx.cond(
                 ~RegisterState.existing_account,
-                field("Confirm password", text_input("confirm_password", type="password",
-                                                     auto_complete="new-password"),
+                field(t("Confirm password"), text_input("confirm_password", type="password",
+                                                        auto_complete="new-password"),
                       "confirm_password", error=error_of(RegisterState, "confirm_password")),
             ),
             rx.cond(
                 RegisterState.needs_date_of_birth,
-                field("Date of birth", text_input("date_of_birth", type="date", required=True),
-                      "date_of_birth", hint="As on file with the office.",
+                field(t("Date of birth"), text_input("date_of_birth", type="date", required=True),
+                      "date_of_birth", hint=t("As on file with the office."),
                       error=error_of(RegisterState, "date_of_birth")),
             ),
             rx.vstack(
-                rx.checkbox("I agree to the terms of service", name="terms", size="3", id="terms",
+                rx.checkbox(t("I agree to the terms of service"), name="terms", size="3", id="terms",
                             aria_invalid=rx.cond(RegisterState.error_field == "terms", "true", "false"),
                             aria_describedby=rx.cond(RegisterState.error_field == "terms",
                                                      "terms-error", "")),
@@ -298,7 +305,8 @@ def register_page() -> rx.Component:
                 spacing="1",
             ),
             form_error(RegisterState),
-            primary_button("Create Password", type="submit", loading=RegisterState.busy, width="100%"),
+            primary_button(t("Create Password"), type="submit", loading=RegisterState.busy,
+                           width="100%"),
             spacing="4",
             width="100%",
         ),
@@ -306,7 +314,7 @@ def register_page() -> rx.Component:
         width="100%",
     )
     return public_page(
-        "Create your CareSpace password",
+        t("Create your CareSpace password"),
         rx.match(
             RegisterState.view,
             ("loading", rx.center(rx.spinner(size="3"), padding="2rem")),
@@ -319,29 +327,30 @@ def register_page() -> rx.Component:
 
 def forgot_password_page() -> rx.Component:
     return public_page(
-        "Forgot Password",
+        t("Forgot Password"),
         rx.cond(
             ForgotPasswordState.sent,
             rx.vstack(
                 rx.callout(
-                    "If that address belongs to a CareSpace account, we've sent it a link to reset "
-                    f"your password. The link works for {in_words(RESET_TTL)}.",
+                    t("If that address belongs to a CareSpace account, we've sent it a link to "
+                      "reset your password. The link works for {time}.",
+                      time=i18n.duration(RESET_TTL)),
                     icon="mail", color_scheme="green", role="status",
                 ),
-                tap_link("Back to sign in", routes.SIGN_IN),
+                tap_link(t("Back to sign in"), routes.SIGN_IN),
                 spacing="3",
             ),
             rx.form(
                 rx.vstack(
-                    rx.text("Enter the email address you use for CareSpace. We'll send you a link "
-                            "to choose a new password.", size="3"),
-                    field("Email address", text_input("email", type="email", auto_complete="username",
-                                                      required=True), "email",
-                          error=error_of(ForgotPasswordState, "email")),
+                    rx.text(t("Enter the email address you use for CareSpace. We'll send you a "
+                              "link to choose a new password."), size="3"),
+                    field(t("Email address"), text_input("email", type="email",
+                                                         auto_complete="username", required=True),
+                          "email", error=error_of(ForgotPasswordState, "email")),
                     form_error(ForgotPasswordState),
-                    primary_button("Send reset link", type="submit", loading=ForgotPasswordState.busy,
-                                   width="100%"),
-                    tap_link("Back to sign in", routes.SIGN_IN),
+                    primary_button(t("Send reset link"), type="submit",
+                                   loading=ForgotPasswordState.busy, width="100%"),
+                    tap_link(t("Back to sign in"), routes.SIGN_IN),
                     spacing="4",
                     width="100%",
                 ),
@@ -355,15 +364,17 @@ def forgot_password_page() -> rx.Component:
 def reset_password_page() -> rx.Component:
     form = rx.form(
         rx.vstack(
-            field("New password", text_input("password", type="password", auto_complete="new-password",
-                                             required=True, on_change=ResetPasswordState.check_password),
+            field(t("New password"), text_input("password", type="password",
+                                                auto_complete="new-password", required=True,
+                                                on_change=ResetPasswordState.check_password),
                   "password", error=error_of(ResetPasswordState, "password")),
             password_rules(ResetPasswordState.rules),
-            field("Confirm new password", text_input("confirm_password", type="password",
-                                                     auto_complete="new-password", required=True),
+            field(t("Confirm new password"), text_input("confirm_password", type="password",
+                                                        auto_complete="new-password", required=True),
                   "confirm_password", error=error_of(ResetPasswordState, "confirm_password")),
             form_error(ResetPasswordState),
-            primary_button("Reset password", type="submit", loading=ResetPasswordState.busy, width="100%"),
+            primary_button(t("Reset password"), type="submit", loading=ResetPasswordState.busy,
+                           width="100%"),
             spacing="4",
             width="100%",
         ),
@@ -371,7 +382,7 @@ def reset_password_page() -> rx.Component:
         width="100%",
     )
     return public_page(
-        "Choose a new password",
+        t("Choose a new password"),
         rx.match(
             ResetPasswordState.view,
             ("loading", rx.center(rx.spinner(size="3"), padding="2rem")),

@@ -54,6 +54,7 @@ class PatientRecord:
     dob_text: str = ""
     email: str = ""
     phone: str = ""
+    language: str = "en"  # the preferred language: the invitation's
 
 
 @dataclasses.dataclass
@@ -91,7 +92,8 @@ class PatientThreadRow:
 def _patient_record(p) -> PatientRecord:
     return PatientRecord(id=str(p.id), mrn=p.mrn, first_name=p.first_name, last_name=p.last_name,
                          name=p.full_name, date_of_birth=p.date_of_birth.isoformat(),
-                         dob_text=day(p.date_of_birth), email=p.email, phone=p.phone or "")
+                         dob_text=day(p.date_of_birth), email=p.email, phone=p.phone or "",
+                         language=p.language or "en")
 
 
 class AdminPatientState(AdminState):

@@ -13,7 +13,7 @@ from carespace_app.state.admin import AdminState
 from carespace_app.state.session import form_errors
 
 PAGE_SIZE = 20
-PATIENT_FIELDS = ("mrn", "first_name", "last_name", "date_of_birth", "email", "phone")
+PATIENT_FIELDS = ("mrn", "first_name", "last_name", "date_of_birth", "email", "phone", "language")
 
 
 def blank_errors() -> dict[str, str]:
@@ -25,7 +25,8 @@ def patient_form_values(form: dict) -> dict:
     born = patients.parse_date_of_birth(str(form.get("date_of_birth", "")))
     return dict(mrn=str(form.get("mrn", "")), first_name=str(form.get("first_name", "")),
                 last_name=str(form.get("last_name", "")), date_of_birth=born,
-                email=str(form.get("email", "")), phone=str(form.get("phone", "")))
+                email=str(form.get("email", "")), phone=str(form.get("phone", "")),
+                language=str(form.get("language", "en")))
 
 
 def _search_page(query: str, offset: int):

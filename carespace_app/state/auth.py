@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import reflex as rx
 
-from carespace_app import routes
+from carespace_app import i18n, routes
 from carespace_app.clock import utcnow
 from carespace_app.http import TICKET_REFUSED, cookie_value, nonce_cookie_name
 from carespace_app.policy import (
@@ -23,32 +23,32 @@ from carespace_app.policy import (
     IDLE_TIMEOUT,
     PASSWORD_TRIES_PER_TAB,
     PASSWORD_TRIES_WINDOW,
-    in_words,
 )
-from carespace_app.services.errors import BUSY
+from carespace_app.i18n import N_
+from carespace_app.services.errors import BUSY_TEMPLATE
 from carespace_app.services.identity import mfa, resets
 from carespace_app.services.identity import signin
 from carespace_app.services.onboarding import invitations
 from carespace_app.services.identity import passwords
 from carespace_app.services.identity import security
 from carespace_app.services.identity import sessions
-from carespace_app.state.session import SOMETHING_WRONG, SessionState
+from carespace_app.state.session import SOMETHING_WRONG_TEMPLATE, SessionState
 
 SIGN_IN_NOTICES = {
-    "signed-out": "You have signed out.",
-    "idle": (f"You were signed out after {in_words(IDLE_TIMEOUT)} without activity. "
-             "Please sign in again."),
-    "expired": "Your session has ended. Please sign in again.",
-    "password-changed": "Your password was changed. Please sign in with your new password.",
-    "reset": "Your password has been reset. Sign in with your new password.",
-    "email-confirmed": "Your new email address is confirmed. Sign in with it from now on.",
+    "signed-out": N_("You have signed out."),
+    "idle": N_("You were signed out after {time} without activity. Please sign in again."),
+    "expired": N_("Your session has ended. Please sign in again."),
+    "password-changed": N_("Your password was changed. Please sign in with your new password."),
+    "reset": N_("Your password has been reset. Sign in with your new password."),
+    "email-confirmed": N_("Your new email address is confirmed. Sign in with it from now on."),
     # A sign-in link started in another browser, or followed from another site.
-    TICKET_REFUSED: "For your safety, we didn't sign you in from that link. "
-                    "To sign in, enter your email address and password.",
+    TICKET_REFUSED: N_("For your safety, we didn't sign you in from that link. "
+                       "To sign in, enter your email address and password."),
 }
+NOTICE_PARAMS = {"time": i18n.duration(IDLE_TIMEOUT)}
 # The page's nonce cookie is missing (cookies blocked, or a page older than the cookie).
-COOKIES_NEEDED = ("We couldn't sign you in from this page. Please reload it and try again. "
-                  "If this keeps happening, allow cookies for this site.")
+COOKIES_NEEDED = N_("We couldn't sign you in from this page. Please reload it and try again. "
+                    "If this keeps happening, allow cookies for this site.")
 
 MAX_FIELD = 1000  # nothing a person types is longer; refuses megabyte payloads early
 
@@ -58,8 +58,8 @@ def _text(form: dict, key: str) -> str:
     return value[:MAX_FIELD] if isinstance(value, str) else ""
 
 
-def _rules_view(password: str, email: str | None) -> list[dict[str, str]]:
-    return passwords.checklist(password, email)
+def _rules_view(password: str, email: str | None, lang: str = "en") -> list[dict[str, str]]:
+    return passwords.checklist(password, email, lang=lang)
 
 
 def _browser_nonce(state: rx.State) -> Optional[str]:
@@ -81,20 +81,21 @@ def _typed(value) -> tuple[str, str]:
 
 # The pause after too many wrong passwords, counted down in the browser
 # (pages/public.py::pause_countdown): "{time}" is "42 seconds" or "3 minutes".
-SIGN_IN_PAUSED = "Too many unsuccessful sign-ins. For your safety, signing in is paused."
-PAUSE_LEFT = "You can try again in {time}."
-PAUSE_OVER = "You can try again now."
-PAUSE_UNITS = {"second": "1 second", "seconds": "{n} seconds", "minutes": "{n} minutes"}
-PAUSE_FORGOT = "Forgot your password? Choose a new one:"
+SIGN_IN_PAUSED = N_("Too many unsuccessful sign-ins. For your safety, signing in is paused.")
+PAUSE_LEFT = N_("You can try again in {time}.")
+PAUSE_OVER = N_("You can try again now.")
+PAUSE_UNITS = {"second": N_("1 second"), "seconds": N_("{n} seconds"),
+               "minutes": N_("{n} minutes")}
+PAUSE_FORGOT = N_("Forgot your password? Choose a new one:")
 # A burst of sign-ins queues for password hashing (services/identity/security.py): shown
 # beside the button while a sign-in waits longer than policy.HASH_WAIT_NOTICE. Longer than
 # policy.HASH_QUEUE_LIMIT, it is refused at once instead (errors.BUSY).
-SIGN_IN_WAITING = ("Many people are signing in right now — this can take up to "
-                   f"{in_words(HASH_QUEUE_LIMIT, article=True)}.")
-EMPTY_SIGN_IN = {"email": "Enter your email address.", "password": "Enter your password."}
+SIGN_IN_WAITING = N_("Many people are signing in right now — this can take up to {time}.")
+WAITING_PARAMS = {"time": i18n.duration(HASH_QUEUE_LIMIT, article=True)}
+EMPTY_SIGN_IN = {"email": N_("Enter your email address."), "password": N_("Enter your password.")}
 # A link that can no longer be used, opened by someone signed in: nothing to call about.
-ALREADY_SIGNED_IN = "You're already signed in, so you don't need this link."
-HOME_LINKS = {"staff": "Go to the admin page", "person": "Go to Home"}
+ALREADY_SIGNED_IN = N_("You're already signed in, so you don't need this link.")
+HOME_LINKS = {"staff": N_("Go to the admin page"), "person": N_("Go to Home")}
 
 
 def _focus(field_id: str):
@@ -148,7 +149,7 @@ class SignInState(SessionState):
             self.pause_seconds = 0
         query = self.router.url.query_parameters
         reason = query.get("reason", "")
-        self.notice = SIGN_IN_NOTICES.get(reason, "")
+        self.notice = self._tr(SIGN_IN_NOTICES[reason], **NOTICE_PARAMS) if reason in SIGN_IN_NOTICES else ""
         self._next = routes.return_path(query.get("next", "")) or ""
         tab = await self._bind_tab(touch=False)
         if tab.signed_in:
@@ -160,11 +161,11 @@ class SignInState(SessionState):
         email, password = _text(form, "email"), _text(form, "password")
         for field_id, value in (("email", email), ("password", password)):
             if not value:
-                yield _refuse(self, field_id, EMPTY_SIGN_IN[field_id])
+                yield _refuse(self, field_id, self._tr(EMPTY_SIGN_IN[field_id]))
                 return
         nonce = _browser_nonce(self)
         if not nonce:
-            yield _refuse(self, "", COOKIES_NEEDED)
+            yield _refuse(self, "", self._tr(COOKIES_NEEDED))
             return
         self.busy = True
         self.error = ""
@@ -172,7 +173,7 @@ class SignInState(SessionState):
         # A long queue is said while waiting; past the limit the call is refused at once.
         wait = security.bcrypt_wait_estimate()
         if HASH_WAIT_NOTICE.total_seconds() < wait <= HASH_QUEUE_LIMIT.total_seconds():
-            self.waiting = SIGN_IN_WAITING
+            self.waiting = self._tr(SIGN_IN_WAITING, **WAITING_PARAMS)
         yield
         client_ip = self.router.session.client_ip or ""
         user_agent = (self.router.headers.user_agent or "")[:300]
@@ -190,7 +191,7 @@ class SignInState(SessionState):
         if not got.ok:
             # Our side failed, or the queue was full (nothing was checked): no pause to
             # ask about, and the password stays typed for the next try.
-            if got.error in (SOMETHING_WRONG, BUSY):
+            if got.msgid in (SOMETHING_WRONG_TEMPLATE, BUSY_TEMPLATE):
                 yield _refuse(self, "", got.error)
                 return
             paused = await self._public(lambda db: signin.sign_in_pause(
@@ -254,11 +255,12 @@ class SignInState(SessionState):
             return
         code = _text(form, "code")
         if not code.strip():
-            yield _refuse(self, "code", mfa.NO_CODE if self.step == "code" else mfa.NO_RECOVERY_CODE)
+            missing = mfa.NO_CODE if self.step == "code" else mfa.NO_RECOVERY_CODE
+            yield _refuse(self, "code", self._tr(missing))
             return
         nonce = _browser_nonce(self)
         if not nonce:
-            yield _refuse(self, "", COOKIES_NEEDED)
+            yield _refuse(self, "", self._tr(COOKIES_NEEDED))
             return
         self.busy, self.error, self.error_field = True, "", ""
         yield
@@ -278,7 +280,7 @@ class SignInState(SessionState):
         if self._lost_second_step(got):
             return
         if not got.ok:
-            if got.error == SOMETHING_WRONG:
+            if got.msgid == SOMETHING_WRONG_TEMPLATE:
                 yield _refuse(self, "", got.error)
                 return
             paused = await self._public(lambda db: mfa.code_pause(db, token, client_ip,
@@ -309,7 +311,7 @@ class SignInState(SessionState):
             return
         nonce = _browser_nonce(self)
         if not nonce:
-            yield _refuse(self, "", COOKIES_NEEDED)
+            yield _refuse(self, "", self._tr(COOKIES_NEEDED))
             return
         self.busy = True
         yield
@@ -334,9 +336,8 @@ class SignInState(SessionState):
 
 # Submitting a new password judges it with zxcvbn in the bcrypt threads: a tab gets
 # policy.PASSWORD_TRIES_PER_TAB tries per policy.PASSWORD_TRIES_WINDOW.
-_TRIES_WINDOW = in_words(PASSWORD_TRIES_WINDOW, article=True)
-TOO_MANY_TRIES = (f"You've tried several times in {_TRIES_WINDOW}. "
-                  f"Please wait {_TRIES_WINDOW}, then try again.")
+TOO_MANY_TRIES = N_("You've tried several times in {time}. Please wait {time}, then try again.")
+TRIES_PARAMS = {"time": i18n.duration(PASSWORD_TRIES_WINDOW, article=True)}
 
 
 def _another_try(state) -> bool:
@@ -354,6 +355,7 @@ def _another_try(state) -> bool:
 
 # A link that can't be used: each reason is its own view (pages/public.py::link_problem).
 LINK_VIEWS = {"expired", "used", "superseded", "locked", "no_code"}
+ENTER_DATE_OF_BIRTH = N_("Enter your date of birth.")
 # The registration form's fields: a service's error with one of these names shows beside it.
 REGISTER_FIELDS = {"email", "access_code", "password", "confirm_password", "date_of_birth", "terms"}
 
@@ -365,7 +367,7 @@ async def signed_in_home(state: SessionState) -> Optional[tuple[str, str]]:
     if not tab.signed_in:
         return None
     staff = tab.user.is_staff
-    return (routes.ADMIN if staff else routes.HOME), HOME_LINKS["staff" if staff else "person"]
+    return (routes.ADMIN if staff else routes.HOME), state._tr(HOME_LINKS["staff" if staff else "person"])
 
 
 async def _tell_if_signed_in(state) -> None:
@@ -374,7 +376,7 @@ async def _tell_if_signed_in(state) -> None:
     if home is None:
         return
     state.view = "signed_in"
-    state.link_message = ALREADY_SIGNED_IN
+    state.link_message = state._tr(ALREADY_SIGNED_IN)
     state.home, state.home_label = home
 
 
@@ -415,7 +417,7 @@ class RegisterState(SessionState):
         self.tries_note = ""
         self.home = ""
         self.home_label = ""
-        self.rules = _rules_view("", None)
+        self.rules = _rules_view("", None, self.lang)
         token = self._token
         got = await self._public(lambda db: invitations.inspect(db, token, clock=utcnow),
                                  what="registration link")
@@ -431,11 +433,11 @@ class RegisterState(SessionState):
         self.needs_access_code = found.needs_access_code
         self._code_from = found.patient_first_name
         words = invitations.ACCESS_CODE_TEXT
-        self.code_label = words["label"].format(first_name=found.patient_first_name)
-        self.code_hint = words["hint"].format(first_name=found.patient_first_name,
-                                              digits=invitations.ACCESS_CODE_DIGITS)
+        self.code_label = self._tr(words["label"], first_name=found.patient_first_name)
+        self.code_hint = self._tr(words["hint"], first_name=found.patient_first_name,
+                                  digits=invitations.ACCESS_CODE_DIGITS)
         # Wrong answers were given before (perhaps in another tab): say what is left.
-        self.tries_note = (invitations.tries_left_text(found.tries_left)
+        self.tries_note = (invitations.tries_left_text(found.tries_left, self.lang)
                            if found.tries_left < invitations.MAX_WRONG_ANSWERS else "")
 
     async def _link_problem(self, got) -> None:
@@ -454,7 +456,7 @@ class RegisterState(SessionState):
         submit checks against the invited address, which the typed one must match.
         """
         password, email = _typed(value)
-        self.rules = _rules_view(password, email or None)
+        self.rules = _rules_view(password, email or None, self.lang)
 
     @rx.event
     async def submit(self, form: dict):
@@ -468,21 +470,21 @@ class RegisterState(SessionState):
         self.error_field = ""
         nonce = _browser_nonce(self)
         if not nonce:
-            yield _refuse(self, "", COOKIES_NEEDED)
+            yield _refuse(self, "", self._tr(COOKIES_NEEDED))
             return
         if not _another_try(self):
-            yield _refuse(self, "", TOO_MANY_TRIES)
+            yield _refuse(self, "", self._tr(TOO_MANY_TRIES, **TRIES_PARAMS))
             return
         dob = None
         if self.needs_date_of_birth:
             try:
                 dob = date.fromisoformat(dob_text)
             except ValueError:
-                yield _refuse(self, "date_of_birth", "Enter your date of birth.")
+                yield _refuse(self, "date_of_birth", self._tr(ENTER_DATE_OF_BIRTH))
                 return
         if self.needs_access_code and not access_code.strip():
-            yield _refuse(self, "access_code", invitations.ACCESS_CODE_TEXT["missing"].format(
-                first_name=self._code_from))
+            yield _refuse(self, "access_code", self._tr(invitations.ACCESS_CODE_TEXT["missing"],
+                                                        first_name=self._code_from))
             return
         if self.existing_account:
             confirm = password  # they type their existing password once
@@ -491,12 +493,13 @@ class RegisterState(SessionState):
         token = self._token
         client_ip = self.router.session.client_ip or ""
         user_agent = (self.router.headers.user_agent or "")[:300]
+        lang = self.lang  # a new account keeps the language it was created in
 
         def register(db) -> str:
             user = invitations.redeem(
                 db, token, email=email, password=password, confirm_password=confirm,
                 date_of_birth=dob, accepted_terms=accepted, clock=utcnow, client_ip=client_ip,
-                access_code=access_code,
+                access_code=access_code, language=lang,
             )
             return sessions.start_session(db, user, clock=utcnow, client_ip=client_ip,
                                           user_agent=user_agent, browser_nonce=nonce)
@@ -511,7 +514,7 @@ class RegisterState(SessionState):
         self._go(f"{routes.AUTH_SESSION}?ticket={got.value}")
 
 
-FORGOT_EMPTY = "Enter the email address you use for CareSpace."
+FORGOT_EMPTY = N_("Enter the email address you use for CareSpace.")
 ANSWER_HEAD_START = 0.25  # seconds between Forgot Password's answer and its work
 
 
@@ -533,7 +536,7 @@ class ForgotPasswordState(SessionState):
             return
         email = _text(form, "email").strip()
         if not email:
-            self.error = FORGOT_EMPTY
+            self.error = self._tr(FORGOT_EMPTY)
             self.error_field = "email"
             yield _focus("email")
             return
@@ -588,7 +591,7 @@ class ResetPasswordState(SessionState):
         self.busy = False
         self.home = ""
         self.home_label = ""
-        self.rules = _rules_view("", None)
+        self.rules = _rules_view("", None, self.lang)
         token = self._token
         got = await self._public(lambda db: resets.inspect_reset(db, token, clock=utcnow),
                                  what="reset link")
@@ -610,12 +613,12 @@ class ResetPasswordState(SessionState):
                                      what="reset link's account")
             self._account_email = got.value if got.ok else ""
             self._email_for_token = token
-        self.rules = _rules_view(password, self._account_email or None)
+        self.rules = _rules_view(password, self._account_email or None, self.lang)
 
     @rx.event
     async def submit(self, form: dict):
         if not _another_try(self):
-            yield _refuse(self, "", TOO_MANY_TRIES)
+            yield _refuse(self, "", self._tr(TOO_MANY_TRIES, **TRIES_PARAMS))
             return
         password, confirm = _text(form, "password"), _text(form, "confirm_password")
         self.busy = True

@@ -34,12 +34,13 @@ from typing import Any, Callable, Optional, TypeVar
 import reflex as rx
 from sqlmodel import Session
 
-from carespace_app import policy, routes
+from carespace_app import i18n, policy, routes
 from carespace_app.clock import utcnow
 from carespace_app.config import get_settings
 from carespace_app.db import session_scope
 from carespace_app.models import User, UserSession
-from carespace_app.services.identity import sessions
+from carespace_app.i18n import N_
+from carespace_app.services.identity import language, sessions
 from carespace_app.services.permissions import access, scopes, tab_access
 from carespace_app.services.errors import DomainError, LinkError, NotAllowed
 from carespace_app.services.identity.security import run_in_bcrypt_pool
@@ -48,11 +49,17 @@ from carespace_app.services.permissions.tab_access import TabAccess
 log = logging.getLogger("carespace.state")
 T = TypeVar("T")
 
-SOMETHING_WRONG = ("Something went wrong on our side. Please try again in a minute; "
-                   f"if it keeps happening, call the office at {get_settings().office_phone}.")
-NO_ACCESS = "You don't have access to that. Go back to Home and try again."
-READ_ONLY = ("You are viewing this portal as the office: it is read-only. "
-             "Go back to the admin page to make changes.")
+SOMETHING_WRONG_TEMPLATE = N_("Something went wrong on our side. Please try again in a minute; "
+                              "if it keeps happening, call the office at {phone}.")
+SOMETHING_WRONG = SOMETHING_WRONG_TEMPLATE.format(phone=get_settings().office_phone)  # English
+NO_ACCESS = N_("You don't have access to that. Go back to Home and try again.")
+READ_ONLY = N_("You are viewing this portal as the office: it is read-only. "
+               "Go back to the admin page to make changes.")
+NO_PATIENT_ACCESS = N_("You don't have access to that patient's portal.")
+YOUR_RECORD = N_("Your record")
+CAREGIVER_OF = N_("{name} (you're a caregiver)")
+# The language switch remembers the choice in this browser for a year (not a secret).
+LANG_COOKIE = "carespace_lang"
 
 
 @dataclass
@@ -87,6 +94,7 @@ class Outcome:
     refused: bool = False
     left: bool = False  # the tab was sent away (signed out, access ended): show nothing
     link: str = ""  # a link that cannot be used: invalid, expired, used, superseded, locked
+    msgid: str = ""  # the error's catalogue template (compare this, not the translated error)
 
 
 LEFT = Outcome(ok=False, left=True)
@@ -118,7 +126,7 @@ class PatientChoice:
 _EVENT_TAB: ContextVar[Optional[tuple[int, TabAccess]]] = ContextVar("carespace_tab", default=None)
 
 
-def token_from_cookie_header(header: str) -> Optional[str]:
+def token_from_cookie_header(header: str, name: str = routes.SESSION_COOKIE) -> Optional[str]:
     if not header:
         return None
     jar = SimpleCookie()
@@ -126,7 +134,7 @@ def token_from_cookie_header(header: str) -> Optional[str]:
         jar.load(header)
     except Exception:  # a malformed Cookie header is just "no session"
         return None
-    morsel = jar.get(routes.SESSION_COOKIE)
+    morsel = jar.get(name)
     return morsel.value if morsel else None
 
 
@@ -208,6 +216,11 @@ class SessionState(rx.State):
     session_clock: dict[str, int] = {}
     # The latest toast (components/flash.py); the id makes a repeated message show again.
     flash: dict[str, str] = {}
+    # The tab's language, "en" or "es" (carespace_app/i18n): every page's text chooses by it
+    # in the browser (components/i18n.py). Derived in _bind_tab (_derive_lang); kept across
+    # the tab's resets so a page never flashes in the other language.
+    lang: str = "en"
+    _lang_known: bool = False
     # What this tab's state belongs to: a session row and a patient (0: none).
     _tab_session_id: int = 0
     _tab_patient_id: int = 0
@@ -230,7 +243,23 @@ class SessionState(rx.State):
         for cls in _all_substates(SessionState):
             await root.get_state(cls)  # a state manager may not have loaded it yet
         base = await root.get_state(SessionState)
+        lang = base.lang
         base.reset()
+        if base.lang != lang:  # re-derived by _bind_tab for the new person
+            base.lang = lang
+
+    def _derive_lang(self, tab: TabAccess) -> None:
+        """The tab's language: the signed-in person's saved one, else this browser's choice
+        (the switch's cookie), else the browser's Accept-Language."""
+        if tab.signed_in:
+            wanted = i18n.normalize(tab.user.language)
+        else:
+            chosen = token_from_cookie_header(self.router.headers.cookie or "", LANG_COOKIE)
+            wanted = (chosen if chosen in i18n.LANGUAGES
+                      else i18n.pick_language(self.router.headers.accept_language))
+        if self.lang != wanted:
+            self.lang = wanted
+        self._lang_known = True
 
     async def _bind_tab(self, touch: bool = True, hydrating: bool = False) -> TabAccess:
         """Resolve this event's person and patient; clear the tab first when either changed.
@@ -280,6 +309,8 @@ class SessionState(rx.State):
             self._end_reason = tab.ended
         if tab.signed_in and touch and self.idle_warning:
             self.idle_warning = False
+        if not self._lang_known:  # a new tab, or one just reset for another person
+            self._derive_lang(tab)
         self._send_clock(tab, hydrating)
         _EVENT_TAB.set((id(root), tab))
         return tab
@@ -391,14 +422,16 @@ class SessionState(rx.State):
             value = await (run(_in_db, work) if opens_db else run(work))
             return Outcome(ok=True, value=value)
         except NotAllowed as exc:
-            return Outcome(ok=False, error=refusal or str(exc), refused=True)
+            return Outcome(ok=False, error=self._tr(refusal) if refusal else exc.sentence(self.lang),
+                           refused=True, msgid=refusal or exc.msgid)
         except LinkError as exc:
-            return Outcome(ok=False, error=str(exc), link=exc.reason)
+            return Outcome(ok=False, error=exc.sentence(self.lang), link=exc.reason, msgid=exc.msgid)
         except DomainError as exc:
-            return Outcome(ok=False, error=str(exc), field=exc.field or "")
+            return Outcome(ok=False, error=exc.sentence(self.lang), field=exc.field or "",
+                           msgid=exc.msgid)
         except Exception:
             log.exception("%s failed unexpectedly in %s", what or "an action", type(self).__name__)
-            return Outcome(ok=False, error=SOMETHING_WRONG)
+            return Outcome(ok=False, error=self._something_wrong(), msgid=SOMETHING_WRONG_TEMPLATE)
 
     async def _run_work(self, viewer: Viewer, work: Optional[Callable[[Session, Viewer], Any]],
                         what: str, hashes: bool = False, refusal: Optional[str] = NO_ACCESS) -> Outcome:
@@ -415,7 +448,7 @@ class SessionState(rx.State):
         if viewer is None:
             return LEFT
         if writes and viewer.view_as:
-            return Outcome(ok=False, error=READ_ONLY, refused=True)
+            return Outcome(ok=False, error=self._tr(READ_ONLY), refused=True, msgid=READ_ONLY)
         return await self._run_work(viewer, work, what)
 
     async def _office(self, work: Optional[Callable[[Session, Viewer], Any]] = None, *,
@@ -494,8 +527,8 @@ class SessionState(rx.State):
             "hidden_areas": scopes.hidden_areas(viewer.relation, viewer.scope),
             "patient_choices": [
                 PatientChoice(id=str(c.id), name=c.name,
-                              label="Your record" if c.relation == "self"
-                              else f"{c.name} (you're a caregiver)")
+                              label=self._tr(YOUR_RECORD) if c.relation == "self"
+                              else self._tr(CAREGIVER_OF, name=c.name))
                 for c in choices
             ],
         }
@@ -508,6 +541,14 @@ class SessionState(rx.State):
                 setattr(self, var, value)
 
     # --- helpers (underscore: not callable from the browser) ---
+
+    def _tr(self, msgid: str, **params: Any) -> str:
+        """A sentence in the tab's language, its ``{placeholders}`` filled (a parameter may
+        be a callable of the language: ``i18n.duration(policy.X)``)."""
+        return i18n.fmt(self.lang, msgid, **params)
+
+    def _something_wrong(self) -> str:
+        return self._tr(SOMETHING_WRONG_TEMPLATE, phone=get_settings().office_phone)
 
     def _go(self, path: str) -> None:
         """Leave this page with a real page load (backend routes, or a fresh start).
@@ -564,8 +605,7 @@ class SessionState(rx.State):
         got = await self._run_work(viewer, lambda db, v: tab_access.switch_patient(
             db, v.user, v.session, wanted, clock=utcnow, client_ip=v.client_ip), "switch patient")
         if not got.ok:
-            return self._flash("error", "You don't have access to that patient's portal."
-                               if got.refused else got.error)
+            return self._flash("error", self._tr(NO_PATIENT_ACCESS) if got.refused else got.error)
         await self._switch_tab_to(wanted)
         self._go(routes.HOME)
 
@@ -580,7 +620,28 @@ class SessionState(rx.State):
 
     def show_problem(self):
         """Shown after an error no handler caught (see carespace_app.calm_error)."""
-        self._flash("error", SOMETHING_WRONG)
+        self._flash("error", self._something_wrong())
+
+    async def set_language(self, lang: str):
+        """The "English / Español" switch: the page changes at once (every text is in it
+        already); a signed-in person's choice is saved to them (audited as a settings
+        change), and the browser remembers it (components/i18n.py writes the cookie).
+        Anyone may call it: it changes only this tab and, signed in, the caller's own
+        account, which the service looks up from the tab's session."""
+        if lang not in i18n.LANGUAGES:
+            return
+        tab = await self._bind_tab(touch=True)  # first: a reset here re-derives the language
+        if self.lang != lang:
+            self.lang = lang
+        self._lang_known = True
+        if not tab.signed_in:
+            return
+        viewer = Viewer(user=tab.user, session=tab.session, patient_id=tab.patient_id,
+                        relation=tab.relation, client_ip=self._client_ip())
+        got = await self._run_work(viewer, lambda db, v: language.choose_language(
+            db, v.user, lang, clock=utcnow, client_ip=v.client_ip), "language choice")
+        if not got.ok:
+            self._flash("error", got.error)
 
     async def check_idle(self):
         """"Am I still signed in?": the page asks when its countdown reaches the warning or

@@ -18,7 +18,7 @@ from carespace_app import timefmt
 from carespace_app.clock import utcnow
 from carespace_app.services.records import record_export, render_pool, share_links
 from carespace_app.services.records.labs import reference_text
-from carespace_app.state.session import SOMETHING_WRONG, SessionState
+from carespace_app.state.session import SOMETHING_WRONG_TEMPLATE, SessionState
 
 MAX_TOKEN = 100  # a token of ours is 43 characters; anything longer is not one
 MAX_PASSCODE = 64
@@ -170,7 +170,7 @@ class SharedRecordState(SessionState):
         """A refusal: beside the passcode, over the form (our side failed), or the link is gone."""
         if got.field:
             self._set_changed({"busy": False, "error": got.error, "error_field": got.field})
-        elif got.error == SOMETHING_WRONG:
+        elif got.msgid == SOMETHING_WRONG_TEMPLATE:
             self._set_changed({"busy": False, "error": got.error, "error_field": ""})
         else:
             self._unavailable(got.error)

@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from carespace_app.demo import DEMO_PASSWORD, DOMAIN
 
-from .harness import link_in
+from .harness import PHONE, link_in
 from .people import Person, make_patient, open_patient_page, sign_in, sign_out
 
 BLOCKING = ("serious", "critical")
@@ -141,6 +141,29 @@ def test_every_page_at_phone_width(demo, phone_page: Page):
     missing: list[str] = []
     _check_pages(phone_page, demo, report, missing)
     _assert_clean(report, "375 px", missing)
+
+
+@once
+def test_sign_in_and_register_in_spanish_at_phone_width(demo, browser):
+    """The signed-out pages a Spanish-speaking family meets first (issue #17), as a browser
+    asking for Spanish shows them at 375 px."""
+    context = browser.new_context(base_url=demo.base_url, locale="es-MX", **PHONE)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.emulate_media(reduced_motion="reduce")
+    report: dict[str, list[str]] = {}
+    invited = make_patient(demo, first="Ana", last="Revisa")
+    register_link = link_in(demo.mailbox.wait_for(invited.email, "invitation"), "/register")
+    for name, path, heading in [("sign in (es)", "/", "Inicie sesión en CareSpace"),
+                                ("register (es)", register_link, "Cree su contraseña de CareSpace"),
+                                ("forgot password (es)", "/forgot-password", "¿Olvidó su contraseña?")]:
+        page.goto(path)
+        expect(page.get_by_role("heading", level=1, name=heading)).to_be_visible()
+        expect(page.locator("html")).to_have_attribute("lang", "es")
+        page.wait_for_timeout(300)
+        report[name] = _blocking(page)
+    context.close()
+    _assert_clean(report, "375 px, Spanish", [])
 
 
 def test_sign_in_by_keyboard_alone_with_visible_focus(demo, page: Page):

@@ -124,6 +124,11 @@ MATRIX: dict[tuple[str, str], object] = {
     # Ends the office's "View as patient"; for anyone else, nothing to end.
     ("SessionState", "back_to_admin"): _row(SIGNED_OUT, DISPLAY, DISPLAY, DISPLAY, DISPLAY, ALLOWED,
                                              ALLOWED),
+    # The language switch: signed out, it changes this tab's text only (DISPLAY); signed in,
+    # it also saves the choice to the caller's own account (from the tab's session, never
+    # an id from the browser): their own setting, whatever their role or access.
+    ("SessionState", "set_language"): _row(DISPLAY, ALLOWED, ALLOWED, ALLOWED, ALLOWED, ALLOWED,
+                                           ALLOWED),
     ("SessionState", "setvar"): SetVar(frozenset({"is_hydrated"})),
 
     # --- signed-out pages ---
@@ -311,6 +316,8 @@ MATRIX: dict[tuple[str, str], object] = {
 
 # Allowed actions that must leave this audit event (with the person as actor).
 AUDITED = {
+    ("SessionState", "set_language"): {role: "settings.language" for role in ROLES
+                                       if role != "anonymous"},
     ("SessionState", "switch_patient"): {"staff": "portal.viewed_as_patient",
                                           "admin": "portal.viewed_as_patient"},
     ("AdminPatientState", "view_as_patient"): {"staff": "portal.viewed_as_patient",

@@ -482,6 +482,8 @@ def arguments(world: World, role: str, fn, state_name: str) -> dict[str, Any]:
         "days": "3",
         # a share link: an id that names no link of this tab's patient (refused, audited)
         "link_id": str(ids.grant),
+        # the language switch: it saves to the caller's own account only
+        "lang": "es",
     }
     kwargs = {}
     for name, param in list(inspect.signature(fn).parameters.items())[1:]:

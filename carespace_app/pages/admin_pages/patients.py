@@ -33,9 +33,21 @@ def patient_fields(errors, values=None) -> list[rx.Component]:
             one("Date of birth", "date_of_birth", type="date", required=True),
             one("Email", "email", type="email", required=True, auto_complete="off"),
             one("Phone", "phone", type="tel", hint=f"Optional, like {get_settings().office_phone}."),
+            _language_field(errors, values),
             columns=rx.breakpoints(initial="1", sm="2", lg="3"), spacing="3", width="100%",
         ),
     ]
+
+
+def _language_field(errors, values) -> rx.Component:
+    """The patient's preferred language: their invitation email is written in it."""
+    default = values.get("language", "en") if isinstance(values, dict) else values.language
+    return field("Preferred language", rx.el.select(
+        rx.el.option("English", value="en", lang="en"),
+        rx.el.option("Español", value="es", lang="es"),
+        id="language", name="language", default_value=default, class_name="cs-select",
+    ), "language", hint="Their invitation email is written in this language.",
+        error=errors["language"])
 
 
 def _row(p) -> rx.Component:

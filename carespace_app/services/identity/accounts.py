@@ -13,7 +13,9 @@ from typing import Optional
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from carespace_app import i18n
 from carespace_app.clock import Clock
+from carespace_app.i18n import N_
 from carespace_app.config import get_settings
 from carespace_app.models import User
 from carespace_app.services.audit import trail
@@ -73,12 +75,17 @@ def create_user(db: Session, *, email: str, full_name: str, password: str, clock
     return user
 
 
+NOTICE_BODY = N_("Hello {name},\n\n{what}\n\nIf this wasn't you, call the office right away "
+                 "at {phone}.")
+
+
 def security_notice(db: Session, user: User, to: str, subject: str, what: str, *,
-                    clock: Clock) -> None:
-    """Tell the person about a change to their account, in case it wasn't them. No link."""
-    outbox.enqueue(db, to=to, subject=subject, kind="account_notice", clock=clock,
-                   body=(f"Hello {user.full_name},\n\n{what}\n\n"
-                         f"If this wasn't you, call the office right away at {get_settings().office_phone}."))
+                    clock: Clock, lang: str = "en") -> None:
+    """Tell the person about a change to their account, in case it wasn't them. No link.
+    ``subject`` and ``what`` are already in ``lang``."""
+    outbox.enqueue(db, to=to, subject=subject, kind="account_notice", clock=clock, lang=lang,
+                   body=i18n.fmt(lang, NOTICE_BODY, name=user.full_name, what=what,
+                                 phone=get_settings().office_phone))
 
 
 def change_password(db: Session, user_id: int, *, current_password: str, new_password: str,

@@ -10,11 +10,12 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from carespace_app import routes
+from carespace_app import i18n, routes
 from carespace_app.clock import Clock
 from carespace_app.config import get_settings
+from carespace_app.i18n import N_
 from carespace_app.models import OutboxEmail, Patient, User
-from carespace_app.policy import ADDRESS_IN_USE_NOTICE_EVERY, EMAIL_CHANGE_TTL, in_words
+from carespace_app.policy import ADDRESS_IN_USE_NOTICE_EVERY, EMAIL_CHANGE_TTL
 from carespace_app.services.audit import trail
 from carespace_app.services.errors import ValidationError
 from carespace_app.services.identity import accounts, emails, links, signin
@@ -30,6 +31,13 @@ ADDRESS_IN_USE_BODY = (
     "changed: the address stays with your account, and no one else can sign in with it.\n\n"
     "If that was you, you can ignore this email. If not, call the office at {phone} if you "
     "have questions.")
+
+
+# The confirmation email, in the account's language (User.language).
+CONFIRM_SUBJECT = N_("Confirm your new CareSpace email address")
+CONFIRM_BODY = N_("Hello {name},\n\nTo use this address for your CareSpace account, open this "
+                  "link within {time}:\n\n{link}\n\nUntil you do, your account keeps its "
+                  "current address. If you didn't ask for this, ignore this email.")
 
 
 def request_email_change(db: Session, user_id: int, *, current_password: str, new_email: str,
@@ -56,14 +64,13 @@ def request_email_change(db: Session, user_id: int, *, current_password: str, ne
         return
     _change, token = links.issue(db, links.EMAIL_CHANGE, now, user_id=user.id,
                                  new_email=new_email)
+    lang = i18n.normalize(user.language)
     outbox.enqueue(
-        db, to=new_email, subject="Confirm your new CareSpace email address", kind="email_change",
+        db, to=new_email, subject=i18n.gettext(lang, CONFIRM_SUBJECT), kind="email_change",
         link=routes.email_confirmation_link(token),
-        body=(f"Hello {user.full_name},\n\nTo use this address for your CareSpace account, "
-              f"open this link within {in_words(EMAIL_CHANGE_TTL)}:\n\n{{link}}\n\nUntil you do, "
-              "your account keeps its current address. If you didn't ask for this, ignore this "
-              "email."),
-        clock=clock)
+        body=i18n.fmt(lang, CONFIRM_BODY, name=user.full_name, link="{link}",
+                      time=i18n.duration(EMAIL_CHANGE_TTL)),
+        clock=clock, lang=lang)
     trail.record(db, "email.change_requested", actor=user, client_ip=client_ip or None,
                  detail=f"New address awaiting confirmation: {new_email}", clock=clock)
 

@@ -8,11 +8,12 @@ from typing import Optional
 from email_validator import EmailNotValidError, validate_email
 from sqlmodel import Session, select
 
+from carespace_app.i18n import N_
 from carespace_app.models import User
 from carespace_app.services.errors import ValidationError
 from carespace_app.services.text_rules import without_hidden_characters
 
-INVALID_EMAIL = "Enter a valid email address, like name@example.com."
+INVALID_EMAIL = N_("Enter a valid email address, like name@example.com.")
 
 
 def normalize_email(email: str) -> str:

@@ -19,7 +19,9 @@ from typing import Any, Mapping, Optional
 from sqlalchemy import update
 from sqlmodel import Session, select
 
+from carespace_app import i18n
 from carespace_app.config import get_settings
+from carespace_app.i18n import N_
 from carespace_app.models import EmailChange, Invitation, PasswordReset, SignInTicket, User
 from carespace_app.policy import (
     EMAIL_CHANGE_TTL,
@@ -27,7 +29,6 @@ from carespace_app.policy import (
     MAX_WRONG_ANSWERS,
     RESET_TTL,
     TICKET_TTL,
-    in_words,
 )
 from carespace_app.services.errors import LinkError, ValidationError
 from carespace_app.services.identity import security
@@ -66,33 +67,35 @@ class Purpose:
 
     def refused(self, reason: str) -> LinkError:
         """The LinkError for ``reason``, its sentence naming the office's phone."""
-        return LinkError(reason, self.messages[reason].format(phone=get_settings().office_phone))
+        return LinkError(reason, self.messages[reason],
+                         params={"phone": get_settings().office_phone,
+                                 "time": i18n.duration(self.lifetime)})
 
 
 RESET = Purpose(
     name="password reset", model=PasswordReset, lifetime=RESET_TTL, bound_to=("user_id",),
     messages={
-        "invalid": "This password reset link is not valid. Request a new one from Forgot "
-                   "Password.",
-        "expired": f"This password reset link has expired (links last {in_words(RESET_TTL)}). "
-                   "Request a new one from Forgot Password.",
-        "used": "This password reset link was already used. Request a new one from Forgot "
-                "Password.",
-        "superseded": "This password reset link no longer works: a newer link was sent, or the "
-                      "password or email address was changed since. Use the newest link, or "
-                      "request a new one from Forgot Password.",
+        "invalid": N_("This password reset link is not valid. Request a new one from Forgot "
+                   "Password."),
+        "expired": N_("This password reset link has expired (links last {time}). "
+                      "Request a new one from Forgot Password."),
+        "used": N_("This password reset link was already used. Request a new one from Forgot "
+                "Password."),
+        "superseded": N_("This password reset link no longer works: a newer link was sent, or "
+                         "the password or email address was changed since. Use the newest "
+                         "link, or request a new one from Forgot Password."),
     })
 
 EMAIL_CHANGE = Purpose(
     name="email confirmation", model=EmailChange, lifetime=EMAIL_CHANGE_TTL,
     bound_to=("user_id",),
     messages={
-        "invalid": "This confirmation link is not valid. Sign in and change your email address "
-                   "again.",
-        "expired": f"This confirmation link has expired (links last "
-                   f"{in_words(EMAIL_CHANGE_TTL)}). Sign in and change your email address again.",
-        "used": "This email address was already confirmed. Sign in with it.",
-        "superseded": "A newer confirmation link was sent; only the newest one works.",
+        "invalid": N_("This confirmation link is not valid. Sign in and change your email address "
+                   "again."),
+        "expired": N_("This confirmation link has expired (links last {time}). Sign in and "
+                      "change your email address again."),
+        "used": N_("This email address was already confirmed. Sign in with it."),
+        "superseded": N_("A newer confirmation link was sent; only the newest one works."),
     })
 
 # A patient's link is bound to the patient (kind "patient", no grant); a caregiver's to
@@ -102,21 +105,21 @@ INVITATION = Purpose(
     bound_to=("patient_id", "kind", "grant_id"), works_at_expiry=True,
     attempt_limit=MAX_WRONG_ANSWERS, sealed="access_code_sealed",
     messages={
-        "invalid": "This registration link isn't valid. Open the link from your invitation "
+        "invalid": N_("This registration link isn't valid. Open the link from your invitation "
                    "email exactly as it is, or call the office at {phone} for a new "
-                   "link.",
-        "expired": "This registration link has expired. Please contact your physician's office "
-                   "or the user who granted you access to their portal at "
-                   "{phone} for a new link.",
-        "used": "This registration link was already used. Sign in with your email address and "
-                "password, or use Forgot Password.",
-        "superseded": "A newer link was sent, so this one no longer works. Use the link in the "
-                      "newest invitation email, or contact the office at {phone}.",
-        "locked": "This link no longer works because of too many attempts with details that "
-                  "don't match. Please contact the office at {phone} for a new link.",
-        "no_code": "This link was sent before invitations had an access code, so it no longer "
-                   "works. Ask the person who gave you access to send you a new link from "
-                   "Manage Users, or call the office at {phone}.",
+                   "link."),
+        "expired": N_("This registration link has expired. Please contact your physician's "
+                      "office or the user who granted you access to their portal at "
+                      "{phone} for a new link."),
+        "used": N_("This registration link was already used. Sign in with your email address and "
+                "password, or use Forgot Password."),
+        "superseded": N_("A newer link was sent, so this one no longer works. Use the link in "
+                         "the newest invitation email, or contact the office at {phone}."),
+        "locked": N_("This link no longer works because of too many attempts with details that "
+                  "don't match. Please contact the office at {phone} for a new link."),
+        "no_code": N_("This link was sent before invitations had an access code, so it no "
+                      "longer works. Ask the person who gave you access to send you a new link "
+                      "from Manage Users, or call the office at {phone}."),
     })
 
 # From the sign-in event to the cookie: one per sign-in, never superseded, bound to the

@@ -15,6 +15,8 @@ from zxcvbn import zxcvbn
 
 from carespace_app.services.identity import security
 from carespace_app.services.identity.emails import normalize_email
+from carespace_app import i18n
+from carespace_app.i18n import N_
 from carespace_app.services.errors import ValidationError
 from carespace_app.policy import MIN_LENGTH
 
@@ -39,7 +41,8 @@ def _first_bytes(text: str, limit: int) -> str:
 
 
 class PasswordRule:
-    """One rule: ``help_text`` for the checklist, ``message`` when it refuses.
+    """One rule: ``help_text`` for the checklist, ``message`` when it refuses (catalogue
+    templates: ``params`` fills their placeholders, in the reader's language).
 
     ``live``: cheap enough to tick on every keystroke of anyone, signed in or not. A rule
     that is not shows as "checked when you submit" and runs only at submit.
@@ -48,6 +51,7 @@ class PasswordRule:
     code: str = ""
     help_text: str = ""
     message: str = ""
+    params: dict = {}
     live: bool = True
 
     def is_met(self, password: str, email: Optional[str] = None) -> bool:
@@ -55,7 +59,8 @@ class PasswordRule:
 
     def validate(self, password: str, email: Optional[str] = None) -> None:
         if not self.is_met(password, email):
-            raise ValidationError(self.refusal(password, email), field="password")
+            raise ValidationError(self.refusal(password, email), field="password",
+                                  params=self.params)
 
     def refusal(self, password: str, email: Optional[str] = None) -> str:
         return self.message
@@ -63,8 +68,9 @@ class PasswordRule:
 
 class MinimumLengthValidator(PasswordRule):
     code = "min_length"
-    help_text = f"At least {MIN_LENGTH} characters"
-    message = f"Your password is too short: use at least {MIN_LENGTH} characters."
+    help_text = N_("At least {n} characters")
+    message = N_("Your password is too short: use at least {n} characters.")
+    params = {"n": MIN_LENGTH}
 
     def is_met(self, password, email=None):
         return len(_nfkc(password)) >= MIN_LENGTH
@@ -72,8 +78,8 @@ class MinimumLengthValidator(PasswordRule):
 
 class UppercaseValidator(PasswordRule):
     code = "uppercase"
-    help_text = "One uppercase letter"
-    message = "Add at least one uppercase letter (A–Z)."
+    help_text = N_("One uppercase letter")
+    message = N_("Add at least one uppercase letter (A–Z).")
 
     def is_met(self, password, email=None):
         return any(ch.isupper() for ch in _nfkc(password))
@@ -81,8 +87,8 @@ class UppercaseValidator(PasswordRule):
 
 class LowercaseValidator(PasswordRule):
     code = "lowercase"
-    help_text = "One lowercase letter"
-    message = "Add at least one lowercase letter (a–z)."
+    help_text = N_("One lowercase letter")
+    message = N_("Add at least one lowercase letter (a–z).")
 
     def is_met(self, password, email=None):
         return any(ch.islower() for ch in _nfkc(password))
@@ -90,8 +96,8 @@ class LowercaseValidator(PasswordRule):
 
 class NumberValidator(PasswordRule):
     code = "number"
-    help_text = "One number"
-    message = "Add at least one number (0–9)."
+    help_text = N_("One number")
+    message = N_("Add at least one number (0–9).")
 
     def is_met(self, password, email=None):
         return any(ch.isdigit() for ch in _nfkc(password))
@@ -99,8 +105,8 @@ class NumberValidator(PasswordRule):
 
 class SpecialCharacterValidator(PasswordRule):
     code = "special"
-    help_text = "One special character (like ! or #)"
-    message = "Add at least one special character, like ! or #."
+    help_text = N_("One special character (like ! or #)")
+    message = N_("Add at least one special character, like ! or #.")
 
     def is_met(self, password, email=None):
         # A space does not count: people do not think of it as a "special character".
@@ -111,8 +117,8 @@ class MaxBytesValidator(PasswordRule):
     """bcrypt ignores everything past byte 72: refuse rather than truncate silently."""
 
     code = "max_bytes"
-    help_text = "Not too long (at most 72 letters; fewer with accents or emoji)"
-    message = (
+    help_text = N_("Not too long (at most 72 letters; fewer with accents or emoji)")
+    message = N_(
         "Your password is too long: at most 72 bytes "
         "(about 72 letters, fewer with accents or emoji)."
     )
@@ -123,8 +129,8 @@ class MaxBytesValidator(PasswordRule):
 
 class NotEmailValidator(PasswordRule):
     code = "not_email"
-    help_text = "Not your email address"
-    message = "Your password can't be or contain your email address."
+    help_text = N_("Not your email address")
+    message = N_("Your password can't be or contain your email address.")
 
     def is_met(self, password, email=None):
         if not email:
@@ -141,13 +147,13 @@ class NotCommonValidator(PasswordRule):
     """Refuses what zxcvbn, with its lists of leaked passwords and words, finds easy."""
 
     code = "not_common"
-    help_text = "Not a common or easy-to-guess password (checked when you submit)"
+    help_text = N_("Not a common or easy-to-guess password (checked when you submit)")
     live = False  # zxcvbn: milliseconds usually, over a second for the worst 72 bytes
-    message = (
+    message = N_(
         "This is a very common password. Choose something harder to guess, "
         "like a few unrelated words with a number and a symbol."
     )
-    weak_message = (
+    weak_message = N_(
         "This password is too easy to guess. Make it longer, "
         "or use a few unrelated words with a number and a symbol."
     )
@@ -190,7 +196,8 @@ RULES: list[PasswordRule] = [
 CHECKLIST_MAX_CHARS = 1000
 
 
-def rule_status(password: str, email: Optional[str] = None) -> list[tuple[str, str, Optional[bool]]]:
+def rule_status(password: str, email: Optional[str] = None,
+                lang: str = "en") -> list[tuple[str, str, Optional[bool]]]:
     """(code, help_text, met) for the checklist that ticks as the patient types.
 
     Cheap and bounded whatever is typed: ``met`` is None for a rule judged only at submit
@@ -203,15 +210,16 @@ def rule_status(password: str, email: Optional[str] = None) -> list[tuple[str, s
     status: list[tuple[str, str, Optional[bool]]] = []
     for rule in RULES:
         met = (bool(password) and rule.is_met(password, email)) if rule.live else None
-        status.append((rule.code, rule.help_text, met))
+        status.append((rule.code, i18n.fmt(lang, rule.help_text, **rule.params), met))
     return status
 
 
-def checklist(password: str, email: Optional[str] = None) -> list[dict[str, str]]:
+def checklist(password: str, email: Optional[str] = None,
+              lang: str = "en") -> list[dict[str, str]]:
     """The checklist as the form shows it: ``met`` is "yes", "no" or "later" (at submit)."""
     return [
         {"code": code, "text": text, "met": "later" if met is None else ("yes" if met else "no")}
-        for code, text, met in rule_status(password, email)
+        for code, text, met in rule_status(password, email, lang)
     ]
 
 
@@ -226,4 +234,7 @@ def validate_password(
     for rule in RULES:
         rule.validate(password, email)
     if confirm is not None and confirm != password:
-        raise ValidationError("The two passwords don't match.", field="confirm_password")
+        raise ValidationError(PASSWORDS_DIFFER, field="confirm_password")
+
+
+PASSWORDS_DIFFER = N_("The two passwords don't match.")

@@ -10,7 +10,8 @@ from typing import Optional
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from carespace_app import routes
+from carespace_app import i18n, routes
+from carespace_app.i18n import N_
 from carespace_app.clock import Clock
 from carespace_app.config import get_settings
 from carespace_app.models import PasswordReset, User
@@ -23,11 +24,22 @@ from carespace_app.services.mail import outbox
 
 # "open this link within 1 hour": every reset email says how long its link works.
 WITHIN = f"within {in_words(RESET_TTL)}"
+# Forgot Password's email, in the account's language (User.language).
+FORGOT_SUBJECT = N_("Reset your CareSpace password")
+FORGOT_BODY = N_(
+    "Hello {name},\n\n"
+    "Someone (we hope you) asked to reset the password of your CareSpace account. To choose a "
+    "new password, open this link within {time}:\n\n{link}\n\n"
+    "The link works once. If you didn't ask for this, ignore this email: your password stays "
+    "the same. Questions? Call {phone}.")
+RESET_DONE_SUBJECT = N_("Your CareSpace password was reset")
+RESET_DONE = N_("The password of your CareSpace account was just reset from a Forgot Password "
+                "link, and you were signed out everywhere.")
 
 
 def send_reset_link(db: Session, user: User, *, subject: str, intro: str, clock: Clock,
                     what: str = "your password", after: str = "",
-                    token: Optional[str] = None) -> None:
+                    token: Optional[str] = None, body: Optional[str] = None) -> None:
     """A reset link for this account (its older links superseded) and its email.
 
     Forgot Password (below) is for a signed-out stranger and is limited per hour; the
@@ -38,10 +50,10 @@ def send_reset_link(db: Session, user: User, *, subject: str, intro: str, clock:
     outbox.enqueue(
         db, to=user.email, subject=subject, kind="password_reset",
         link=routes.password_reset_link(token),
-        body=(f"Hello {user.full_name},\n\n{intro} To choose {what}, open this link "
-              f"{WITHIN}:\n\n{{link}}\n\nThe link works once.{after} Questions? Call "
-              f"{get_settings().office_phone}."),
-        clock=clock)
+        body=body or (f"Hello {user.full_name},\n\n{intro} To choose {what}, open this link "
+                      f"{WITHIN}:\n\n{{link}}\n\nThe link works once.{after} Questions? Call "
+                      f"{get_settings().office_phone}."),
+        clock=clock, lang=user.language if body else "en")
 
 
 def request_password_reset(db: Session, email: str, *, clock: Clock) -> None:
@@ -61,12 +73,11 @@ def request_password_reset(db: Session, email: str, *, clock: Clock) -> None:
         trail.record(db, "password.reset_requested", actor=user, role="anonymous",
                      detail="Not sent: too many requests this hour", clock=clock)
         return
-    send_reset_link(db, user, subject="Reset your CareSpace password", clock=clock, token=token,
-                    intro="Someone (we hope you) asked to reset the password of your CareSpace "
-                          "account.",
-                    what="a new password",
-                    after=" If you didn't ask for this, ignore this email: your password stays "
-                          "the same.")
+    lang = i18n.normalize(user.language)
+    send_reset_link(db, user, subject=i18n.gettext(lang, FORGOT_SUBJECT), intro="", clock=clock,
+                    token=token, body=i18n.fmt(lang, FORGOT_BODY, name=user.full_name,
+                                               time=i18n.duration(RESET_TTL), link="{link}",
+                                               phone=get_settings().office_phone))
     trail.record(db, "password.reset_requested", actor=user, role="anonymous", clock=clock)
 
 
@@ -98,8 +109,7 @@ def reset_password(db: Session, token: str, *, new_password: str, confirm_passwo
     links.supersede(db, links.RESET, now, except_id=reset.id, user_id=user.id)
     sessions.end_user_sessions(db, user.id, reason=sessions.ENDED_PASSWORD_RESET, clock=clock)
     trail.record(db, "password.reset", actor=user, clock=clock)
-    accounts.security_notice(db, user, user.email, "Your CareSpace password was reset",
-                             "The password of your CareSpace account was just reset from a "
-                             "Forgot Password link, and you were signed out everywhere.",
-                             clock=clock)
+    lang = i18n.normalize(user.language)
+    accounts.security_notice(db, user, user.email, i18n.gettext(lang, RESET_DONE_SUBJECT),
+                             i18n.gettext(lang, RESET_DONE), clock=clock, lang=lang)
     return user

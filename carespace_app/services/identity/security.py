@@ -18,6 +18,7 @@ from functools import lru_cache
 import bcrypt
 
 from carespace_app import policy
+from carespace_app.i18n import N_
 from carespace_app.config import get_settings
 from carespace_app.services.errors import Busy, ValidationError
 
@@ -61,15 +62,15 @@ def password_too_long(password: str) -> bool:
     return len(normalise_password(password)) > BCRYPT_MAX_BYTES
 
 
+TOO_LONG = N_("Your password is too long: it can be at most 72 bytes "
+              "(about 72 letters, fewer with accents or emoji).")
+
+
 def hash_password(password: str, rounds: int | None = None) -> str:
     data = normalise_password(password)
     if len(data) > BCRYPT_MAX_BYTES:
         # Never truncate silently: bcrypt would ignore everything past byte 72.
-        raise ValidationError(
-            "Your password is too long: it can be at most 72 bytes "
-            "(about 72 letters, fewer with accents or emoji).",
-            field="password",
-        )
+        raise ValidationError(TOO_LONG, field="password")
     rounds = rounds or get_settings().bcrypt_rounds
     return bcrypt.hashpw(data, bcrypt.gensalt(rounds=rounds)).decode("ascii")
 

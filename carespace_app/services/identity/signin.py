@@ -24,11 +24,17 @@ from carespace_app.policy import (
     CLIENT_WINDOW,
 )
 from carespace_app.services.audit import trail
+from carespace_app.i18n import N_
 from carespace_app.services.errors import AuthenticationFailed, Throttled
 from carespace_app.services.identity import security
 from carespace_app.services.identity.emails import email_owner, normalize_email
 
-WRONG_CURRENT_PASSWORD = "Your current password is not correct."
+WRONG_CURRENT_PASSWORD = N_("Your current password is not correct.")
+ACCOUNT_THROTTLED = N_("Too many unsuccessful sign-ins for this account. Try again in about "
+                       "{minutes} minutes, or use Forgot Password.")
+NETWORK_THROTTLED = N_("Too many unsuccessful sign-ins from your network. Try again in about "
+                       "{minutes} minutes.")
+BURST_THROTTLED = N_("Too many attempts. Please wait {seconds} seconds and try again.")
 
 
 def _failures(db: Session, *conditions) -> tuple[int, Optional[datetime], Optional[datetime]]:
@@ -55,17 +61,15 @@ def check_throttle(db: Session, email: str, client_ip: str, *, user: Optional[Us
         db, SignInFailure.email == email, SignInFailure.at > window_start)
     if count >= ACCOUNT_LIMIT:
         wait = _wait_seconds(oldest + ACCOUNT_WINDOW, now)
-        raise Throttled(
-            "Too many unsuccessful sign-ins for this account. Try again in about "
-            f"{max(1, wait // 60)} minutes, or use Forgot Password.", retry_after_seconds=wait)
+        raise Throttled(ACCOUNT_THROTTLED, params={"minutes": max(1, wait // 60)},
+                        retry_after_seconds=wait)
     if client_ip:
         count, oldest, _latest = _failures(
             db, SignInFailure.client_ip == client_ip, SignInFailure.at > now - CLIENT_WINDOW)
         if count >= CLIENT_LIMIT:
             wait = _wait_seconds(oldest + CLIENT_WINDOW, now)
-            raise Throttled(
-                "Too many unsuccessful sign-ins from your network. Try again in about "
-                f"{max(1, wait // 60)} minutes.", retry_after_seconds=wait)
+            raise Throttled(NETWORK_THROTTLED, params={"minutes": max(1, wait // 60)},
+                            retry_after_seconds=wait)
     # Consecutive failures: those since the last successful sign-in (its session's start).
     since = max(now - ACCOUNT_BURST_WINDOW, window_start)
     if user is not None:
@@ -77,8 +81,7 @@ def check_throttle(db: Session, email: str, client_ip: str, *, user: Optional[Us
     count, _oldest, latest = _failures(db, SignInFailure.email == email, SignInFailure.at > since)
     if count >= ACCOUNT_BURST and now - latest < ACCOUNT_BURST_PAUSE:
         wait = _wait_seconds(latest + ACCOUNT_BURST_PAUSE, now)
-        raise Throttled(f"Too many attempts. Please wait {wait} seconds and try again.",
-                        retry_after_seconds=wait)
+        raise Throttled(BURST_THROTTLED, params={"seconds": wait}, retry_after_seconds=wait)
 
 
 def sign_in_pause(db: Session, email: str, client_ip: str, *, clock: Clock) -> int:

@@ -27,7 +27,9 @@ from sqlmodel import Session, select
 
 from carespace_app.clock import Clock
 from carespace_app.db import session_scope
+from carespace_app import i18n
 from carespace_app.config import Settings, get_settings
+from carespace_app.i18n import N_
 from carespace_app.models import (
     OUTBOX_FAILED,
     OUTBOX_LOGGED,
@@ -50,12 +52,18 @@ MAX_ATTEMPTS = 12  # about 4 hours of retries with the backoff below
 FIRST_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(minutes=30)
 SMTP_TIMEOUT_SECONDS = 20
-FOOTER = (
-    "\n\n--\n"
-    f"This message was sent by CareSpace, the patient portal of {get_settings().practice_name}. "
-    "Do not reply to this email: replies are not read. "
-    f"For questions, call the office at {get_settings().office_phone}."
-)
+FOOTER_TEMPLATE = N_("This message was sent by CareSpace, the patient portal of {practice}. "
+                     "Do not reply to this email: replies are not read. "
+                     "For questions, call the office at {phone}.")
+
+
+def footer(lang: str = "en") -> str:
+    """The line under every email, in the email's language."""
+    return "\n\n--\n" + i18n.fmt(lang, FOOTER_TEMPLATE, practice=get_settings().practice_name,
+                                   phone=get_settings().office_phone)
+
+
+FOOTER = footer("en")
 DELIVERED = (OUTBOX_SENT, OUTBOX_LOGGED)
 # What the log says instead of an attachment (never its content).
 ATTACHMENT_LOGGED = "[Attached: {name} ({type}, {size} bytes); not shown]"
@@ -94,6 +102,7 @@ def enqueue(
     patient_id: Optional[int] = None,
     attachment: Optional[Attachment] = None,
     clock: Clock,
+    lang: str = "en",
 ) -> OutboxEmail:
     """Queue an email inside the caller's transaction (flush, no commit).
 
@@ -101,6 +110,7 @@ def enqueue(
     only sealed. The caller's unit of work commits it with the action, and
     whoever listens (``on_queued``) hears of it after that commit.
     ``attachment``: a file sent with it, stored only sealed and dropped once delivered.
+    ``lang``: the language the body is written in (the footer follows it).
     """
     if link is not None and LINK_PLACEHOLDER not in body:
         raise ValueError("a link needs the {link} placeholder in the body")
@@ -113,6 +123,7 @@ def enqueue(
         kind=kind[:40],
         patient_id=patient_id,
         status=OUTBOX_QUEUED,
+        language=i18n.normalize(lang),
         attempts=0,
         next_attempt_at=now,
         created_at=now,
@@ -173,7 +184,7 @@ def render(email: OutboxEmail, secret_key: Optional[str] = None) -> tuple[str, s
         body = body.replace(LINK_PLACEHOLDER, security.unseal(email.sealed_link, secret_key))
     elif email.status == OUTBOX_SENT:
         body = body.replace(LINK_PLACEHOLDER, "(link removed after sending)")
-    return email.subject, body + FOOTER
+    return email.subject, body + footer(email.language or "en")
 
 
 # --- claiming ------------------------------------------------------------------

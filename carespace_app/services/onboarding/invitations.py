@@ -20,7 +20,8 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from carespace_app import routes
+from carespace_app import i18n, routes
+from carespace_app.i18n import N_
 from carespace_app.clock import Clock
 from carespace_app.config import get_settings
 from carespace_app.models import (
@@ -47,18 +48,19 @@ from carespace_app.services.onboarding import invitation_emails
 from carespace_app.services.permissions import access
 
 WRONG_ANSWER = {
-    INVITE_PATIENT: "That email address and date of birth don't match our invitation.",
-    INVITE_CAREGIVER: "That email address and access code don't match our invitation.",
+    INVITE_PATIENT: N_("That email address and date of birth don't match our invitation."),
+    INVITE_CAREGIVER: N_("That email address and access code don't match our invitation."),
 }
 # Every sentence about a caregiver's access code, wherever it shows: the email, the
 # registration form, Manage Users and the office's patient page fill in the names.
 ACCESS_CODE_TEXT = {
-    "email": "{patient} will tell you a short access code; you'll need it to finish. The code "
-             "isn't in this email, so the link is no use to anyone this email reaches by mistake.",
-    "label": "Access code from {first_name}",
-    "hint": "The {digits}-digit code {first_name} sees in CareSpace under Manage Users. "
-            "It isn't in the email: ask {first_name} for it.",
-    "missing": "Enter the access code {first_name} gave you.",
+    "email": N_("{patient} will tell you a short access code; you'll need it to finish. The "
+                "code isn't in this email, so the link is no use to anyone this email reaches "
+                "by mistake."),
+    "label": N_("Access code from {first_name}"),
+    "hint": N_("The {digits}-digit code {first_name} sees in CareSpace under Manage Users. "
+               "It isn't in the email: ask {first_name} for it."),
+    "missing": N_("Enter the access code {first_name} gave you."),
     "granted": "We've emailed an invitation to {email}. Tell {name} this access code: {code}. "
                "They'll need it to finish, and it isn't in the email. The link works for "
                + in_words(INVITATION_TTL) + "; {name} will have full access once they accept.",
@@ -74,17 +76,21 @@ ACCESS_CODE_TEXT = {
     "old_link": "This invitation was sent before access codes, so it can't be used. Send a new "
                 "link so they can join.",
 }
-WRONG_EXISTING_PASSWORD = "That password doesn't match your existing CareSpace account."
+WRONG_EXISTING_PASSWORD = N_("That password doesn't match your existing CareSpace account.")
 # Said with every wrong answer, so nobody is surprised by the lock (MAX_WRONG_ANSWERS).
-TRIES_LEFT = {1: "1 try left before this link locks.",
-              "many": "{n} tries left before this link locks."}
+TRIES_LEFT = (N_("1 try left before this link locks."), N_("{n} tries left before this link locks."))
+TERMS_NEEDED = N_("Please agree to the terms of service.")
+ACCOUNT_OFF = N_("Your CareSpace account is turned off. Please call the office at {phone}.")
+COULD_NOT_FINISH = N_("We couldn't finish creating your account. Please try again.")
+ALREADY_REGISTERED = N_("{name} is already registered. Please sign in.")
 
 
-def tries_left_text(tries_left: int) -> str:
+def tries_left_text(tries_left: int, lang: str = "en") -> str:
     """"2 tries left before this link locks." ("" once no try is left: the link is locked)."""
     if tries_left <= 0:
         return ""
-    return TRIES_LEFT[1] if tries_left == 1 else TRIES_LEFT["many"].format(n=tries_left)
+    # English and Spanish both say one try one way and every other number another.
+    return i18n.gettext(lang, TRIES_LEFT[0 if tries_left == 1 else 1]).format(n=tries_left)
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,13 @@ class InvitationView:
 # --- sending ----------------------------------------------------------------------
 
 
+def _inviting_patients_language(db: Session, patient: Patient, grant: CaregiverGrant) -> str:
+    """A caregiver's invitation speaks the language the inviting patient uses CareSpace in
+    (what the switch saved to them), else the office's record of their preference."""
+    inviter = db.get(User, grant.granted_by_user_id) if grant.granted_by_user_id else None
+    return i18n.normalize(inviter.language if inviter is not None else patient.language)
+
+
 def issue(db: Session, *, patient: Patient, grant: Optional[CaregiverGrant],
           sent_by: Optional[User], clock: Clock) -> tuple[Invitation, str]:
     """A new link (older ones for the same person killed) and its email.
@@ -120,17 +133,19 @@ def issue(db: Session, *, patient: Patient, grant: Optional[CaregiverGrant],
         grant_id=grant.id if grant else None, email=email, invitee_name=name,
         created_by_user_id=sent_by.id if sent_by else None)
     if grant is None:
-        subject, body = invitation_emails.patient_email(patient, invitation.expires_at)
+        lang = i18n.normalize(patient.language)
+        subject, body = invitation_emails.patient_email(patient, invitation.expires_at, lang)
     else:
+        lang = _inviting_patients_language(db, patient, grant)
         code = _new_access_code()
         invitation.access_code_hash = _access_code_hash(token, code)
         invitation.access_code_sealed = security.seal(code)
         subject, body = invitation_emails.caregiver_email(
             grant, patient, invitation.expires_at,
-            ACCESS_CODE_TEXT["email"].format(patient=patient.full_name))
+            i18n.fmt(lang, ACCESS_CODE_TEXT["email"], patient=patient.full_name), lang)
     queued = outbox.enqueue(db, to=email, subject=subject, body=body, kind="invitation",
                             link=routes.registration_link(token), patient_id=patient.id,
-                            clock=clock)
+                            clock=clock, lang=lang)
     invitation.outbox_id = queued.id
     return invitation, token
 
@@ -248,22 +263,26 @@ def _count_wrong_answer(db: Session, invitation: Invitation, now: datetime,
         return links.INVITATION.refused("locked")
     # The typed address and the answer are judged together (saying which one was wrong would
     # help a guesser): the sentence sits by the first of them, the email field.
-    return links.WrongAnswer(f"{WRONG_ANSWER[invitation.kind]} {tries_left_text(left)}",
-                             field="email")
+    wrong = WRONG_ANSWER[invitation.kind]
+    return links.WrongAnswer("{wrong} {left}", field="email", params={
+        "wrong": lambda lang: i18n.gettext(lang, wrong),
+        "left": lambda lang: tries_left_text(left, lang)})
 
 
 def redeem(db: Session, token: str, *, email: str, password: str, confirm_password: str,
            date_of_birth: Optional[date], accepted_terms: bool, clock: Clock,
-           client_ip: Optional[str] = None, access_code: Optional[str] = None) -> User:
+           client_ip: Optional[str] = None, access_code: Optional[str] = None,
+           language: str = "en") -> User:
     """Create the account (or add access to an existing one) from an invitation link.
 
     The invited address, and the date of birth (a patient) or the access code (a
     caregiver, new or with an account) must all match; wrong answers lock the link.
+    ``language``: the one the form was filled in, kept by a new account.
     """
     now = clock()
     invitation = _usable(db, token, now)
     if accepted_terms is not True:
-        raise ValidationError("Please agree to the terms of service.", field="terms")
+        raise ValidationError(TERMS_NEEDED, field="terms")
     patient = db.get(Patient, invitation.patient_id)
     typed = normalize_email(email if isinstance(email, str) else "")
     right = security.constant_time_equals(typed, invitation.email)
@@ -277,8 +296,7 @@ def redeem(db: Session, token: str, *, email: str, password: str, confirm_passwo
     existing = emails.email_owner(db, invitation.email)
     if existing is not None:
         if not existing.is_active:
-            raise DomainError("Your CareSpace account is turned off. "
-                              f"Please call the office at {get_settings().office_phone}.")
+            raise DomainError(ACCOUNT_OFF, params={"phone": get_settings().office_phone})
         # Guessing here is counted with sign-in failures, so a link can't bypass that throttle.
         signin.check_throttle(db, existing.email, client_ip or "", user=existing, clock=clock)
         if not security.check_password(password, existing.password_hash):
@@ -298,12 +316,15 @@ def redeem(db: Session, token: str, *, email: str, password: str, confirm_passwo
     links.claim_or_refuse(db, links.INVITATION, invitation, now)
     try:
         user = _open_access(db, invitation, grant, existing, password_hash, now)
+        if existing is None and language in i18n.LANGUAGES:
+            user.language = language
+            db.add(user)
         db.flush()
     except IntegrityError:
         # The same address registered from another link at this very moment: the unit of
         # work keeps nothing, the link is still good, and trying again takes the
         # existing-account path.
-        raise DomainError("We couldn't finish creating your account. Please try again.") from None
+        raise DomainError(COULD_NOT_FINISH) from None
     if existing is None:
         action = "account.registered"
     else:
@@ -326,7 +347,7 @@ def _open_access(db: Session, invitation: Invitation, grant: Optional[CaregiverG
         user = existing
     if invitation.kind == INVITE_PATIENT:
         if patient.user_id is not None:  # (the unit of work rolls the claim back)
-            raise ValidationError(f"{patient.full_name} is already registered. Please sign in.")
+            raise ValidationError(ALREADY_REGISTERED, params={"name": patient.full_name})
         patient.user_id = user.id
         granted = PatientAccess(patient_id=patient.id, user_id=user.id, relation=RELATION_SELF,
                                 granted_at=now)

@@ -96,7 +96,7 @@ def _valid_phone(value: Optional[str]) -> Optional[str]:
 
 
 def _cleaned(db: Session, *, patient_id: Optional[int], mrn, first_name, last_name,
-             date_of_birth, email, phone, clock: Clock) -> dict:
+             date_of_birth, email, phone, clock: Clock, language: str = "en") -> dict:
     mrn = check_text(mrn, field="mrn", label="MRN", single_line=True, breaks_become_spaces=True)
     first_name = check_text(first_name, field="first_name", label="first name", single_line=True,
                             breaks_become_spaces=True)
@@ -114,7 +114,17 @@ def _cleaned(db: Session, *, patient_id: Optional[int], mrn, first_name, last_na
         "date_of_birth": _valid_date_of_birth(date_of_birth, clock),
         "email": normalize_email(validate_email_address(email or "")),
         "phone": _valid_phone(phone),
+        "language": _valid_language(language),
     }
+
+
+def _valid_language(value) -> str:
+    """The patient's preferred language (their invitation's): English or Spanish."""
+    from carespace_app import i18n
+
+    if value not in i18n.LANGUAGES:
+        raise ValidationError("Choose English or Spanish.", field="language")
+    return value
 
 
 def _flush_or_mrn_taken(db: Session, mrn: str) -> None:
@@ -133,11 +143,13 @@ def _flush_or_mrn_taken(db: Session, mrn: str) -> None:
 
 def create_patient(db: Session, actor: Optional[User], *, mrn: str, first_name: str,
                    last_name: str, date_of_birth: date, email: str, phone: Optional[str] = None,
-                   clock: Clock, system: bool = False, client_ip: Optional[str] = None) -> Patient:
+                   clock: Clock, system: bool = False, client_ip: Optional[str] = None,
+                   language: str = "en") -> Patient:
     role = access.require_staff_or_system(db, actor, system=system, action="patient.create",
                                           clock=clock, client_ip=client_ip)
     fields = _cleaned(db, patient_id=None, mrn=mrn, first_name=first_name, last_name=last_name,
-                      date_of_birth=date_of_birth, email=email, phone=phone, clock=clock)
+                      date_of_birth=date_of_birth, email=email, phone=phone, clock=clock,
+                      language=language)
     now = clock()
     patient = Patient(**fields, created_at=now, updated_at=now)
     db.add(patient)
@@ -150,7 +162,7 @@ def create_patient(db: Session, actor: Optional[User], *, mrn: str, first_name: 
 def update_patient(db: Session, actor: Optional[User], patient_id: int, *, mrn: str,
                    first_name: str, last_name: str, date_of_birth: date, email: str,
                    phone: Optional[str], clock: Clock, system: bool = False,
-                   client_ip: Optional[str] = None) -> Patient:
+                   client_ip: Optional[str] = None, language: Optional[str] = None) -> Patient:
     from carespace_app.services.onboarding import invitations
 
     role = access.require_staff_or_system(db, actor, system=system, action="patient.update",
@@ -158,7 +170,7 @@ def update_patient(db: Session, actor: Optional[User], patient_id: int, *, mrn: 
     patient = _existing(db, patient_id)
     fields = _cleaned(db, patient_id=patient.id, mrn=mrn, first_name=first_name,
                       last_name=last_name, date_of_birth=date_of_birth, email=email, phone=phone,
-                      clock=clock)
+                      clock=clock, language=patient.language if language is None else language)
     changed = [name for name, value in fields.items() if getattr(patient, name) != value]
     email_changed = fields["email"] != patient.email
     for name, value in fields.items():

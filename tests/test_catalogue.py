@@ -1,0 +1,215 @@
+"""The catalogues are complete (issue #17: "a test fails if a user-facing string in a page,
+state or email is not in the catalogue, and if a Spanish catalogue entry is missing").
+
+(a) the committed messages.pot is what a fresh extraction finds: a sentence added to the
+    code without ``python -m carespace_app.i18n extract && ... update`` fails here;
+(b) every sentence has a Spanish translation, with the same {placeholders};
+(c) in the converted modules (CONVERTED below), every string literal that reads as a
+    sentence or a label is inside t(), t_rich(), _tr(), N_(), gettext() or fmt().
+
+CONVERTED lists the modules translated so far: the signed-out pages, their states, the
+services' sentences those pages show, and the emails converted in the first session.
+Later sessions grow it, module by module, to every page, state and email; staff pages
+(pages/admin_pages, state/admin_*) may stay English and are not listed.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from carespace_app import i18n
+from carespace_app.i18n import workflow
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CONVERTED = [
+    "carespace_app/pages/public.py",
+    "carespace_app/pages/terms.py",
+    "carespace_app/state/auth.py",
+    "carespace_app/components/i18n.py",
+    "carespace_app/components/ui.py",
+    "carespace_app/services/errors.py",
+    "carespace_app/services/identity/passwords.py",
+    "carespace_app/services/identity/links.py",
+    "carespace_app/services/identity/language.py",
+    "carespace_app/services/onboarding/invitation_emails.py",
+]
+
+# Calls whose string arguments are catalogue sentences.
+TRANSLATING = {"t", "t_rich", "_tr", "N_", "gettext", "fmt", "ngettext"}
+# Keyword arguments that are never read as text: names, ids, styling, internal labels.
+NOT_TEXT_KEYWORDS = {
+    "class_name", "id", "html_for", "href", "type", "name", "auto_complete", "input_mode",
+    "color_scheme", "icon", "size", "weight", "variant", "align", "justify", "spacing",
+    "width", "max_width", "min_height", "padding", "padding_x", "padding_y", "margin_x",
+    "margin_top", "role", "aria_live", "data_testid", "data_link_state", "data_met", "tag",
+    "what", "detail", "action", "kind", "reason", "field", "lang", "text_decoration",
+    "font_weight", "background", "wrap", "as_", "min_width", "type_", "replace", "path",
+}
+# Calls whose arguments are for the program or the log, not for people.
+NOT_TEXT_CALLS = {"get", "log", "exception", "warning", "info", "debug", "error", "record",
+                  "set_value", "set_focus", "startswith", "split", "replace", "format",
+                  "getLogger", "ValueError", "TypeError", "AssertionError", "query_parameters",
+                  "icon", "color", "Var", "encode", "decode", "strip"}
+# Functions whose literals are code (a compiled React component's source).
+CODE_FUNCTIONS = {"add_custom_code", "add_imports"}
+
+
+def _reads_as_text(value: str) -> bool:
+    """A sentence ("a letter and a space") or a label ("Close", "Password")."""
+    stripped = value.strip()
+    if not any(ch.isalpha() for ch in stripped):
+        return False
+    if " " in stripped and any(ch.isalpha() for ch in stripped.split(" ", 1)[0] + stripped):
+        return not stripped.startswith(("%", "{", "(document", "/"))
+    return stripped[:1].isupper() and stripped[1:2].islower()
+
+
+def _call_name(node: ast.Call) -> str:
+    func = node.func
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return ""
+
+
+def untranslated(source: str, filename: str = "<module>") -> list[str]:
+    """Literals that read as text and are not inside a translating call ("file:line text")."""
+    tree = ast.parse(source, filename)
+    docstrings = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = getattr(node, "body", [])
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                docstrings.add(id(body[0].value))
+    found: list[str] = []
+
+    def visit(node: ast.AST, allowed: bool) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in CODE_FUNCTIONS:
+            return
+        if isinstance(node, ast.Call):
+            name = _call_name(node)
+            inner = allowed or name in TRANSLATING or name in NOT_TEXT_CALLS
+            visit(node.func, allowed)
+            for arg in node.args:
+                visit(arg, inner)
+            for keyword in node.keywords:
+                skip = keyword.arg in NOT_TEXT_KEYWORDS or (keyword.arg or "").startswith("on_")
+                visit(keyword.value, inner or skip)
+            return
+        if isinstance(node, ast.Dict):
+            for key in node.keys:  # keys name things; the values are what is said
+                if key is not None:
+                    visit(key, True)
+            for value in node.values:
+                visit(value, allowed)
+            return
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):  # tag = "CsPauseCountdown"
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = {t.id for t in targets if isinstance(t, ast.Name)}
+            if node.value is not None:
+                visit(node.value, allowed or bool(names & NOT_TEXT_KEYWORDS))
+            return
+        if isinstance(node, ast.Subscript):
+            visit(node.value, allowed)
+            visit(node.slice, True)
+            return
+        if isinstance(node, ast.Compare):  # comparisons are with codes ("es", "signed_in")
+            for child in ast.iter_child_nodes(node):
+                visit(child, True)
+            return
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if not allowed and id(node) not in docstrings and _reads_as_text(node.value):
+                found.append(f"{filename}:{node.lineno} {node.value!r}")
+            return
+        for child in ast.iter_child_nodes(node):
+            visit(child, allowed)
+
+    visit(tree, False)
+    return found
+
+
+# --- (a) and (b): the catalogues ----------------------------------------------------------
+
+
+def test_the_committed_template_is_a_fresh_extraction():
+    fresh = workflow.ids(workflow.extract())
+    committed = workflow.ids(workflow.read(workflow.POT_PATH))
+    assert sorted(map(str, fresh - committed)) == [], (
+        "sentences not in messages.pot: run `python -m carespace_app.i18n extract` and `update`")
+    assert sorted(map(str, committed - fresh)) == [], "messages.pot has sentences the code dropped"
+
+
+def test_every_sentence_has_a_spanish_translation_with_the_same_placeholders():
+    assert workflow.problems() == []
+
+
+def test_the_spanish_catalogue_is_read_as_the_app_reads_it():
+    catalogue = workflow.read(i18n.po_path("es"), "es")
+    for message in catalogue:
+        if message.id and isinstance(message.id, str):
+            assert i18n.gettext("es", message.id) == message.string
+
+
+def test_a_missing_or_mismatched_translation_is_reported(tmp_path, monkeypatch):
+    """The check can fail: an empty msgstr and a changed placeholder are both found."""
+    spanish = i18n.po_path("es").read_text(encoding="utf-8")
+    broken = spanish.replace('msgstr "Cerrar"', 'msgstr ""').replace(
+        'msgstr "Al menos {n} caracteres"', 'msgstr "Al menos {count} caracteres"')
+    assert broken != spanish
+    fake = tmp_path / "es" / "LC_MESSAGES" / "messages.po"
+    fake.parent.mkdir(parents=True)
+    fake.write_text(broken, encoding="utf-8")
+    monkeypatch.setattr(workflow, "po_path", lambda lang: tmp_path / lang / "LC_MESSAGES" / "messages.po")
+    found = workflow.problems()
+    assert "es: no translation for 'Close'" in found
+    assert any("placeholders differ for 'At least {n} characters'" in p for p in found)
+
+
+# --- (c): no sentence outside the catalogue in a converted module ---------------------------
+
+
+@pytest.mark.parametrize("module", CONVERTED)
+def test_every_sentence_of_a_converted_module_is_in_the_catalogue(module):
+    path = ROOT / module
+    assert untranslated(path.read_text(encoding="utf-8"), module) == []
+
+
+def test_the_literal_check_finds_a_sentence_left_out():
+    """The check can fail: a label and a sentence written as plain strings are found; the
+    same words inside t()/N_()/_tr(), a class name and a docstring are not."""
+    bad = '''
+"""A module docstring is not shown to anyone."""
+import reflex as rx
+
+HINT = "The address this invitation was sent to."
+OK = N_("Enter your email address.")
+
+
+def page():
+    return rx.vstack(
+        rx.text("Welcome back to CareSpace", class_name="cs-lead"),
+        primary_button("Close"),
+        primary_button(t("Close")),
+        field(t("Email address"), text_input("email", type="email"), "email"),
+        rx.el.div(class_name="cs-note big", id="main-note"),
+        rx.cond(State.busy, "Sending your message", ""),
+    )
+
+
+class S:
+    def handler(self):
+        self.error = self._tr("Enter your password.")
+        self.notice = {"signed-out": "You have signed out."}["signed-out"]
+'''
+    found = untranslated(bad, "bad.py")
+    assert [f.split(" ", 1)[1] for f in found] == [
+        "'The address this invitation was sent to.'",
+        "'Welcome back to CareSpace'",
+        "'Close'",
+        "'Sending your message'",
+        "'You have signed out.'",
+    ]

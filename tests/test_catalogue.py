@@ -38,6 +38,10 @@ CONVERTED = [
     "carespace_app/pages/appointments.py",
     "carespace_app/state/appointments.py",
     "carespace_app/pages/resources.py",
+    "carespace_app/pages/messages.py",
+    "carespace_app/state/messages.py",
+    "carespace_app/services/records/symptoms.py",
+    "carespace_app/services/records/red_flags.py",
 ]
 
 # Calls whose string arguments are catalogue sentences.

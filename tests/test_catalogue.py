@@ -42,6 +42,9 @@ CONVERTED = [
     "carespace_app/state/messages.py",
     "carespace_app/services/records/symptoms.py",
     "carespace_app/services/records/red_flags.py",
+    "carespace_app/pages/checkin.py",
+    "carespace_app/state/checkin.py",
+    "carespace_app/services/records/business_hours.py",
 ]
 
 # Calls whose string arguments are catalogue sentences.

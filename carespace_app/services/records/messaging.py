@@ -265,10 +265,12 @@ def _due(rules: practice_settings.PracticeRules, now: datetime) -> Optional[date
     return business_hours.due_by(now, rules.hours, rules.holidays, timefmt.practice_tz())
 
 
-def automatic_reply_text(rules: practice_settings.PracticeRules, due: Optional[datetime]) -> str:
+def automatic_reply_text(rules: practice_settings.PracticeRules, due: Optional[datetime],
+                         lang: str = "en") -> str:
+    """The automatic reply, in ``lang``: the language of the person who wrote."""
     return business_hours.automatic_reply(due, rules.hours, tz=timefmt.practice_tz(),
                                           office_phone=get_settings().office_phone,
-                                          after_hours_phone=rules.phone_after_hours)
+                                          after_hours_phone=rules.phone_after_hours, lang=lang)
 
 
 def _red_flags(rules: practice_settings.PracticeRules, category: str, subject: str, body: str,
@@ -325,7 +327,8 @@ def start_thread(db: Session, actor: User, patient_id: int, *, category: str, su
         # The practice's answer, at once and by nobody: it is no staff reply (the patient's
         # side is not emailed, the conversation stays new and unread by staff).
         db.add(Message(thread_id=thread_id, author_user_id=None, from_staff=True, automatic=True,
-                       body=automatic_reply_text(rules, due), created_at=now))
+                       body=automatic_reply_text(rules, due, i18n.normalize(actor.language)),
+                       created_at=now))
         db.flush()
         if flags:
             urgent.raise_for_message(db, patient_id, thread_id, flags, clock=clock)

@@ -35,6 +35,16 @@ CONVERTED = [
     "carespace_app/services/identity/links.py",
     "carespace_app/services/identity/language.py",
     "carespace_app/services/onboarding/invitation_emails.py",
+    "carespace_app/pages/appointments.py",
+    "carespace_app/state/appointments.py",
+    "carespace_app/pages/resources.py",
+    "carespace_app/pages/messages.py",
+    "carespace_app/state/messages.py",
+    "carespace_app/services/records/symptoms.py",
+    "carespace_app/services/records/red_flags.py",
+    "carespace_app/pages/checkin.py",
+    "carespace_app/state/checkin.py",
+    "carespace_app/services/records/business_hours.py",
 ]
 
 # Calls whose string arguments are catalogue sentences.
@@ -46,7 +56,7 @@ NOT_TEXT_KEYWORDS = {
     "width", "max_width", "min_height", "padding", "padding_x", "padding_y", "margin_x",
     "margin_top", "role", "aria_live", "data_testid", "data_link_state", "data_met", "tag",
     "what", "detail", "action", "kind", "reason", "field", "lang", "text_decoration",
-    "font_weight", "background", "wrap", "as_", "min_width", "type_", "replace", "path",
+    "font_weight", "background", "wrap", "as_", "min_width", "type_", "replace", "path", "rel",
 }
 # Calls whose arguments are for the program or the log, not for people.
 NOT_TEXT_CALLS = {"get", "log", "exception", "warning", "info", "debug", "error", "record",

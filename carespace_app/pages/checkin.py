@@ -5,23 +5,26 @@ from __future__ import annotations
 import reflex as rx
 
 from carespace_app import routes
+from carespace_app.components.i18n import t
 from carespace_app.components.records_ui import empty_state, loading_or, page_title
 from carespace_app.components.shell import portal_page
 from carespace_app.components.ui import error_callout, primary_button
 from carespace_app.config import get_settings
+from carespace_app.i18n import N_
 from carespace_app.pages.labs import DAY_LABEL_JS, LINE
 from carespace_app.services.permissions import scopes
 from carespace_app.services.records import symptoms
-from carespace_app.state.checkin import (HISTORY_LINK, INTRO, NO_HISTORY, NONE_DUE,
+from carespace_app.state.checkin import (HISTORY_LINK, INTRO, INTRO_PARAMS, NO_HISTORY, NONE_DUE,
                                          CheckinState as S)
 from carespace_app.state.session import SessionState
 
-TITLE = "Symptom check-in"
-HISTORY_TITLE = "Your check-ins"
-SEND = "Send my answers"
-REVIEW_TITLE = "Check your answers"
-CALL_BUTTON = "Call {phone}"
-SEVERITY_HINT = "0 is none, 4 is very severe."
+TITLE = N_("Symptom check-in")
+HISTORY_TITLE = N_("Your check-ins")
+SEND = N_("Send my answers")
+REVIEW_TITLE = N_("Check your answers")
+CALL_BUTTON = N_("Call {phone}")
+SEVERITY_HINT = N_("0 is none, 4 is very severe.")
+SEE_HISTORY = N_("See your check-ins")
 
 
 def _option(word, index) -> rx.Component:
@@ -41,7 +44,8 @@ def _question_screen() -> rx.Component:
     question = S.questions[S.step]
     return rx.card(
         rx.vstack(
-            rx.text("Question ", (S.step + 1).to_string(), " of ", S.questions.length().to_string(),
+            rx.text(t("Question {n} of {total}", n=(S.step + 1).to_string(),
+                      total=S.questions.length().to_string()),
                     size="2", color_scheme="gray"),
             rx.heading(question.question, size="5", as_="h2", id="checkin-question",
                        class_name="cs-wrap"),
@@ -50,10 +54,10 @@ def _question_screen() -> rx.Component:
             rx.cond(S.step_error != "", rx.text(S.step_error, size="3", color_scheme="red",
                                                 role="alert")),
             rx.flex(
-                rx.cond(S.step > 0, rx.button("Back", variant="outline", size="3",
+                rx.cond(S.step > 0, rx.button(t("Back"), variant="outline", size="3",
                                               min_height="44px", on_click=S.previous_question)),
                 rx.spacer(),
-                primary_button(rx.cond(S.step + 1 == S.questions.length(), "Review", "Next"),
+                primary_button(rx.cond(S.step + 1 == S.questions.length(), t("Review"), t("Next")),
                                on_click=S.next_question),
                 width="100%", align="center", spacing="3",
             ),
@@ -69,8 +73,8 @@ def _review_row(q, index) -> rx.Component:
         rx.flex(
             rx.vstack(rx.text(q.name, size="3", weight="bold"), rx.text(word, size="3"),
                       spacing="0", align="start"),
-            rx.button("Change", variant="ghost", size="3", min_height="44px",
-                      on_click=S.change_answer(index), aria_label="Change " + q.name),
+            rx.button(t("Change"), variant="ghost", size="3", min_height="44px",
+                      on_click=S.change_answer(index), aria_label=t("Change {name}", name=q.name)),
             justify="between", align="center", width="100%", spacing="2",
         ),
         class_name="cs-item",
@@ -80,13 +84,13 @@ def _review_row(q, index) -> rx.Component:
 def _review_screen() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.heading(REVIEW_TITLE, size="5", as_="h2"),
+            rx.heading(t(REVIEW_TITLE), size="5", as_="h2"),
             rx.el.ul(rx.foreach(S.questions, _review_row), class_name="cs-list"),
             rx.flex(
-                rx.button("Back", variant="outline", size="3", min_height="44px",
+                rx.button(t("Back"), variant="outline", size="3", min_height="44px",
                           on_click=S.previous_question),
                 rx.spacer(),
-                primary_button(rx.cond(S.sending, "Sending…", SEND), on_click=S.send_answers,
+                primary_button(rx.cond(S.sending, t("Sending…"), t(SEND)), on_click=S.send_answers,
                                disabled=S.sending, loading=S.sending),
                 width="100%", align="center", spacing="3", wrap="wrap",
             ),
@@ -98,7 +102,7 @@ def _review_screen() -> rx.Component:
 
 def _form() -> rx.Component:
     return rx.vstack(
-        rx.text(INTRO, size="3"),
+        rx.text(t(INTRO, **INTRO_PARAMS), size="3"),
         rx.text(S.due_by, size="3", color_scheme="gray"),
         rx.cond(S.for_whom != "", rx.text(S.for_whom, size="3", weight="medium")),
         rx.cond(S.step < S.questions.length(), _question_screen(), _review_screen()),
@@ -112,13 +116,13 @@ def call_now_box() -> rx.Component:
     return rx.callout.root(
         rx.callout.icon(rx.icon("phone", aria_hidden="true")),
         rx.vstack(
-            rx.heading(symptoms.CALL_NOW_TITLE, size="5", as_="h2"),
-            rx.text(symptoms.call_now(), size="4"),
+            rx.heading(t(symptoms.CALL_NOW_TITLE), size="5", as_="h2"),
+            rx.text(t(symptoms.CALL_NOW, phone=phone), size="4"),
             rx.button(rx.el.a(rx.icon("phone", size=20, aria_hidden="true"),
-                              CALL_BUTTON.format(phone=phone), href=symptoms.office_tel()),
+                              t(CALL_BUTTON, phone=phone), href=symptoms.office_tel()),
                       as_child=True, size="4", min_height="52px", color_scheme="red",
                       width="100%"),
-            rx.link("Call 9-1-1", href="tel:911", size="3", color_scheme="red", high_contrast=True,
+            rx.link(t("Call 9-1-1"), href="tel:911", size="3", color_scheme="red", high_contrast=True,
                     class_name="cs-more-link"),
             spacing="3", width="100%", align="stretch",
         ),
@@ -130,32 +134,32 @@ def _called() -> rx.Component:
     return rx.vstack(
         call_now_box(),
         rx.cond(S.told.length() > 0, rx.vstack(
-            rx.text("What you told us:", size="3", weight="bold"),
+            rx.text(t("What you told us:"), size="3", weight="bold"),
             rx.el.ul(rx.foreach(S.told, lambda t: rx.el.li(rx.text(t, size="3"))),
                      class_name="cs-list"),
             spacing="1", align="stretch")),
-        rx.text("Your answers were sent to your care team.", size="3"),
-        rx.link("See your check-ins", href=HISTORY_LINK, size="3"),
+        rx.text(t("Your answers were sent to your care team."), size="3"),
+        rx.link(t(SEE_HISTORY), href=HISTORY_LINK, size="3"),
         spacing="4", width="100%", align="stretch",
     )
 
 
 def _thanks() -> rx.Component:
     return rx.vstack(
-        rx.callout(symptoms.THANKS, icon="circle-check", color_scheme="green", size="3",
+        rx.callout(t(symptoms.THANKS), icon="circle-check", color_scheme="green", size="3",
                    role="status", width="100%"),
-        rx.text("If you feel worse before your next check-in, call the office at ",
-                get_settings().office_phone, ".", size="3"),
-        rx.hstack(rx.link("See your check-ins", href=HISTORY_LINK, size="3"),
-                  rx.link("Go to Home", href=routes.HOME, size="3"), spacing="4", wrap="wrap"),
+        rx.text(t("If you feel worse before your next check-in, call the office at {phone}.",
+                  phone=get_settings().office_phone), size="3"),
+        rx.hstack(rx.link(t(SEE_HISTORY), href=HISTORY_LINK, size="3"),
+                  rx.link(t("Go to Home"), href=routes.HOME, size="3"), spacing="4", wrap="wrap"),
         spacing="4", width="100%", align="stretch",
     )
 
 
 def _none() -> rx.Component:
     return rx.vstack(
-        empty_state(NONE_DUE, "clipboard-check"),
-        rx.link("See your check-ins", href=HISTORY_LINK, size="3"),
+        empty_state(t(NONE_DUE), "clipboard-check"),
+        rx.link(t(SEE_HISTORY), href=HISTORY_LINK, size="3"),
         spacing="3", width="100%", align="stretch",
     )
 
@@ -189,10 +193,10 @@ def history_view(state=S, select_id: str = "history-symptom") -> rx.Component:
     return rx.vstack(
         rx.cond(
             state.history_empty,
-            empty_state(NO_HISTORY, "clipboard-list"),
+            empty_state(t(NO_HISTORY), "clipboard-list"),
             rx.vstack(
                 rx.vstack(
-                    rx.el.label("Symptom", html_for=select_id, class_name="cs-label"),
+                    rx.el.label(t("Symptom"), html_for=select_id, class_name="cs-label"),
                     rx.el.select(
                         rx.foreach(state.history_choices,
                                    lambda c: rx.el.option(c.name, value=c.key)),
@@ -201,21 +205,22 @@ def history_view(state=S, select_id: str = "history-symptom") -> rx.Component:
                     ),
                     spacing="1", align="stretch",
                 ),
-                rx.text(SEVERITY_HINT, size="2", color_scheme="gray"),
-                rx.box(_chart(state), role="img", aria_label="Chart of " + state.history_name + " over time",
+                rx.text(t(SEVERITY_HINT), size="2", color_scheme="gray"),
+                rx.box(_chart(state), role="img",
+                       aria_label=t("Chart of {name} over time", name=state.history_name),
                        width="100%", class_name="cs-chart"),
                 rx.box(
                     rx.table.root(
                         rx.table.header(rx.table.row(
-                            rx.table.column_header_cell("Answered", scope="col"),
+                            rx.table.column_header_cell(t("Answered"), scope="col"),
                             rx.table.column_header_cell(state.history_name, scope="col"),
-                            rx.table.column_header_cell("By", scope="col"),
+                            rx.table.column_header_cell(t("By"), scope="col"),
                         )),
                         rx.table.body(rx.foreach(state.history_rows, _history_row)),
                         size="2", width="100%",
                     ),
                     class_name="cs-table-wrap cs-scroll", tab_index=0, role="region",
-                    aria_label="Answers to " + state.history_name,
+                    aria_label=t("Answers to {name}", name=state.history_name),
                 ),
                 spacing="3", width="100%", align="stretch",
             ),
@@ -226,8 +231,8 @@ def history_view(state=S, select_id: str = "history-symptom") -> rx.Component:
 
 def checkin_page() -> rx.Component:
     return portal_page(
-        "Home",
-        page_title(rx.cond(S.mode == "history", HISTORY_TITLE, TITLE)),
+        N_("Home"),  # the tab's name (components/shell.py translates it)
+        page_title(rx.cond(S.mode == "history", t(HISTORY_TITLE), t(TITLE))),
         error_callout(S.error),
         loading_or(
             S.loaded,
@@ -237,7 +242,7 @@ def checkin_page() -> rx.Component:
                 ("call", _called()),
                 ("thanks", _thanks()),
                 ("history", rx.vstack(history_view(), rx.cond(
-                    SessionState.signed_in, rx.link("Back to your check-in", href=routes.CHECKIN,
+                    SessionState.signed_in, rx.link(t("Back to your check-in"), href=routes.CHECKIN,
                                                     size="3")),
                     spacing="4", width="100%", align="stretch")),
                 _none(),

@@ -4,18 +4,28 @@ from __future__ import annotations
 import reflex as rx
 
 from carespace_app import routes
+from carespace_app.components.i18n import t, t_rich
 from carespace_app.components.records_ui import empty_state, loading_or, page_title, unread_badge
 from carespace_app.components.shell import portal_page, read_only_note
 from carespace_app.components.ui import error_callout, field, notice_callout, office_phone_link, primary_button, text_input
+from carespace_app.i18n import N_
 from carespace_app.services.records.messaging import BODY_MAX, CATEGORIES, SUBJECT_MAX
-from carespace_app.services.records.symptoms import CALL_NOW_TITLE, call_now, office_tel
+from carespace_app.config import get_settings
+from carespace_app.services.records.symptoms import CALL_NOW, CALL_NOW_TITLE, office_tel
 from carespace_app.state.messages import DRAFT_OFFER, DRAFT_SAVE_MS, MessagesState
 
-CALL_OFFICE = "Call the office"
-SEND_ANYWAY = "Send anyway"
-EDIT_MESSAGE = "Edit message"
-SEND_ANYWAY_HINT = ("If you still want to send it as a message, choose Send anyway: the care "
-                    "team sees it marked urgent. Messages are not read outside office hours.")
+CALL_OFFICE = N_("Call the office")
+SEND_ANYWAY = N_("Send anyway")
+EDIT_MESSAGE = N_("Edit message")
+SEND_ANYWAY_HINT = N_("If you still want to send it as a message, choose Send anyway: the care "
+                      "team sees it marked urgent. Messages are not read outside office hours.")
+BANNER = N_("Use messages for non-urgent questions only; the office answers them during normal "
+            "business hours. For an urgent request, call the office at {phone}. For a medical "
+            "emergency, call {emergency}.")
+
+
+def office_phone() -> str:
+    return get_settings().office_phone
 
 
 def _keep(handler, name: str, key):
@@ -39,11 +49,8 @@ def banner() -> rx.Component:
     return rx.callout.root(
         rx.callout.icon(rx.icon("info", aria_hidden="true")),
         rx.callout.text(
-            "Use messages for non-urgent questions only; the office answers them during normal "
-            "business hours. For an urgent request, call the office at ",
-            office_phone_link(high_contrast=True, weight="bold"),
-            ". For a medical emergency, call ",
-            rx.link("9-1-1", href="tel:911", high_contrast=True, weight="bold"), ".",
+            t_rich(BANNER, phone=office_phone_link(high_contrast=True, weight="bold"),
+                   emergency=rx.link("9-1-1", href="tel:911", high_contrast=True, weight="bold")),
             size="3",
         ),
         color_scheme="amber", high_contrast=True, size="3", role="note", width="100%",
@@ -56,16 +63,16 @@ def red_flag_banner(alert, on_edit, field_id: str, busy) -> rx.Component:
     return rx.callout.root(
         rx.callout.icon(rx.icon("triangle-alert", aria_hidden="true")),
         rx.vstack(
-            rx.text(CALL_NOW_TITLE, size="4", weight="bold", as_="p"),
+            rx.text(t(CALL_NOW_TITLE), size="4", weight="bold", as_="p"),
             rx.text(alert, size="3", as_="p", class_name="cs-wrap"),
-            rx.text(call_now(), size="3", as_="p", weight="medium"),
-            rx.link(rx.icon("phone", aria_hidden="true"), CALL_OFFICE, href=office_tel(),
+            rx.text(t(CALL_NOW, phone=office_phone()), size="3", as_="p", weight="medium"),
+            rx.link(rx.icon("phone", aria_hidden="true"), t(CALL_OFFICE), href=office_tel(),
                     class_name="cs-call-button"),
-            rx.text(SEND_ANYWAY_HINT, size="3", as_="p"),
+            rx.text(t(SEND_ANYWAY_HINT), size="3", as_="p"),
             rx.flex(
-                primary_button(SEND_ANYWAY, type="submit", color_scheme="red", variant="soft",
+                primary_button(t(SEND_ANYWAY), type="submit", color_scheme="red", variant="soft",
                                loading=busy),
-                primary_button(EDIT_MESSAGE, type="button", variant="outline", color_scheme="gray",
+                primary_button(t(EDIT_MESSAGE), type="button", variant="outline", color_scheme="gray",
                                on_click=on_edit, aria_controls=field_id),
                 spacing="3", wrap="wrap",
             ),
@@ -79,8 +86,8 @@ def red_flag_banner(alert, on_edit, field_id: str, busy) -> rx.Component:
 def _category_select() -> rx.Component:
     # A native select: its <label for> works everywhere and phones show their own picker.
     return rx.el.select(
-        rx.el.option("Choose a category", value="", disabled=True),
-        *[rx.el.option(c, value=c) for c in CATEGORIES],
+        rx.el.option(t("Choose a category"), value="", disabled=True),
+        *[rx.el.option(t(c), value=c) for c in CATEGORIES],
         id="category", name="category", default_value=MessagesState.compose_category,
         required=True, class_name="cs-select",
         on_change=lambda value: MessagesState.keep_compose(
@@ -91,20 +98,20 @@ def _category_select() -> rx.Component:
 def compose_dialog() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.content(
-            rx.dialog.title("New message"),
-            rx.dialog.description("Not for emergencies: for a medical emergency, call 9-1-1.",
+            rx.dialog.title(t("New message")),
+            rx.dialog.description(t("Not for emergencies: for a medical emergency, call 9-1-1."),
                                   size="2"),
             rx.form(
                 rx.vstack(
                     error_callout(MessagesState.compose_error),
                     _send_key(MessagesState.compose_key),
-                    field("Category", _category_select(), "category"),
-                    field("Subject", text_input(
+                    field(t("Category"), _category_select(), "category"),
+                    field(t("Subject"), text_input(
                         "subject", max_length=SUBJECT_MAX, required=True,
                         default_value=MessagesState.compose_subject,
                         **_keep(MessagesState.keep_compose, "subject", MessagesState.compose_key)),
                           "subject"),
-                    field("Message", rx.text_area(
+                    field(t("Message"), rx.text_area(
                         id="body", name="body", size="3", rows="6", max_length=BODY_MAX,
                         required=True, width="100%", default_value=MessagesState.compose_body,
                         **_keep(MessagesState.keep_compose, "body", MessagesState.compose_key)),
@@ -114,9 +121,9 @@ def compose_dialog() -> rx.Component:
                         red_flag_banner(MessagesState.compose_alert, MessagesState.edit_message,
                                         "body", MessagesState.sending),
                         rx.flex(
-                            rx.dialog.close(rx.button("Cancel", type="button", variant="soft",
+                            rx.dialog.close(rx.button(t("Cancel"), type="button", variant="soft",
                                                       color_scheme="gray", size="3")),
-                            primary_button("Send message", type="submit",
+                            primary_button(t("Send message"), type="submit",
                                            loading=MessagesState.sending),
                             justify="end", spacing="3", wrap="wrap", width="100%",
                         ),
@@ -167,15 +174,15 @@ def thread_list() -> rx.Component:
         rx.cond(
             MessagesState.threads.length() > 0,
             rx.el.ul(rx.foreach(MessagesState.threads, _thread_item), class_name="cs-list",
-                     aria_label="Your conversations"),
-            empty_state("No messages yet — start one with New message", "mail"),
+                     aria_label=t("Your conversations")),
+            empty_state(t("No messages yet — start one with New message"), "mail"),
         ),
         rx.flex(
             rx.cond(MessagesState.offset > 0,
-                    rx.button("Previous", variant="outline", size="3",
+                    rx.button(t("Previous"), variant="outline", size="3",
                               on_click=MessagesState.previous_page)),
             rx.cond(MessagesState.has_more,
-                    rx.button("Next", variant="outline", size="3", on_click=MessagesState.next_page)),
+                    rx.button(t("Next"), variant="outline", size="3", on_click=MessagesState.next_page)),
             spacing="3",
         ),
         spacing="3", width="100%", align="stretch",
@@ -199,12 +206,12 @@ def _message(m) -> rx.Component:
 
 def thread_view() -> rx.Component:
     return rx.vstack(
-        rx.link(rx.icon("arrow-left", aria_hidden="true"), "All messages", href=routes.MESSAGES,
+        rx.link(rx.icon("arrow-left", aria_hidden="true"), t("All messages"), href=routes.MESSAGES,
                 size="3", class_name="cs-action-link"),
         rx.heading(MessagesState.thread_subject, size="5", as_="h2", class_name="cs-wrap"),
         rx.text(MessagesState.thread_category, size="2", color_scheme="gray"),
         rx.el.ol(rx.foreach(MessagesState.thread_messages, _message), class_name="cs-list",
-                 aria_label="Messages in this conversation"),
+                 aria_label=t("Messages in this conversation")),
         rx.cond(MessagesState.thread_closed_note != "", closed_note(), reply_form()),
         spacing="3", width="100%", align="stretch",
     )
@@ -216,7 +223,7 @@ def closed_note() -> rx.Component:
         rx.callout.icon(rx.icon("info", aria_hidden="true")),
         rx.vstack(
             rx.callout.text(MessagesState.thread_closed_note, size="3"),
-            primary_button("New message", on_click=MessagesState.start_compose, type="button",
+            primary_button(t("New message"), on_click=MessagesState.start_compose, type="button",
                            disabled=MessagesState.view_as),
             spacing="3", align="start",
         ),
@@ -231,7 +238,7 @@ def reply_form() -> rx.Component:
             notice_callout(MessagesState.reply_note),
             error_callout(MessagesState.reply_error),
             _send_key(MessagesState.reply_key),
-            field("Reply", rx.text_area(
+            field(t("Reply"), rx.text_area(
                 id="reply", name="reply", size="3", rows="4", max_length=BODY_MAX, width="100%",
                 default_value=MessagesState.reply_text,
                 **_keep(MessagesState.keep_reply, "reply", MessagesState.reply_key)), "reply"),
@@ -239,7 +246,7 @@ def reply_form() -> rx.Component:
                 MessagesState.reply_alert != "",
                 red_flag_banner(MessagesState.reply_alert, MessagesState.edit_reply, "reply",
                                 MessagesState.replying),
-                primary_button("Send reply", type="submit", loading=MessagesState.replying,
+                primary_button(t("Send reply"), type="submit", loading=MessagesState.replying,
                                disabled=MessagesState.view_as),
             ),
             read_only_note(),
@@ -256,13 +263,13 @@ def _draft_offer(d) -> rx.Component:
         rx.callout.root(
             rx.callout.icon(rx.icon("pencil", aria_hidden="true")),
             rx.vstack(
-                rx.callout.text(rx.text.strong(DRAFT_OFFER), " — ", d.what, size="3",
+                rx.callout.text(rx.text.strong(t(DRAFT_OFFER)), " — ", d.what, size="3",
                                 class_name="cs-wrap"),
                 rx.text(d.preview, size="3", class_name="cs-wrap"),
                 rx.flex(
-                    primary_button("Restore", type="button",
+                    primary_button(t("Restore"), type="button",
                                    on_click=MessagesState.restore_draft(d.thread)),
-                    primary_button("Discard", type="button", variant="soft", color_scheme="gray",
+                    primary_button(t("Discard"), type="button", variant="soft", color_scheme="gray",
                                    on_click=MessagesState.discard_draft(d.thread)),
                     spacing="3", wrap="wrap",
                 ),
@@ -278,15 +285,15 @@ def draft_offers() -> rx.Component:
     return rx.cond(
         MessagesState.drafts.length() > 0,
         rx.el.ul(rx.foreach(MessagesState.drafts, _draft_offer), class_name="cs-list",
-                 aria_label="Unsent messages"),
+                 aria_label=t("Unsent messages")),
     )
 
 
 def messages_page() -> rx.Component:
     return portal_page(
-        "Messages",
-        page_title("Messages",
-                   primary_button("New message", on_click=MessagesState.start_compose,
+        N_("Messages"),  # the tab's name (components/shell.py translates it)
+        page_title(t("Messages"),
+                   primary_button(t("New message"), on_click=MessagesState.start_compose,
                                   type="button", disabled=MessagesState.view_as)),
         read_only_note(),
         banner(),

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from carespace_app import routes, timefmt
+from carespace_app import i18n, routes, timefmt
 from carespace_app.clock import utcnow
+from carespace_app.i18n import N_
 from carespace_app.models import APPOINTMENT_CANCELLED
 from carespace_app.services.permissions import scopes
 from carespace_app.services.records import appointments
@@ -12,6 +13,9 @@ from carespace_app.state.portal import PortalState
 from carespace_app.state.session import Viewer
 
 PAGE_SIZE = 10
+CANCELLED = N_("Cancelled")
+PAST = N_("Past")
+TIME_SPAN = N_("{start} – {end}")
 
 
 @dataclasses.dataclass
@@ -31,14 +35,16 @@ class AppointmentRow:
     calendar: str = ""
 
 
-def _row(a: appointments.AppointmentView) -> AppointmentRow:
+def _row(a: appointments.AppointmentView, lang: str = "en") -> AppointmentRow:
     cancelled = a.status == APPOINTMENT_CANCELLED
+    status = CANCELLED if cancelled else PAST if a.starts_at < utcnow() else ""
     return AppointmentRow(
         id=str(a.id),
-        day=timefmt.day(a.starts_at),
-        status=("Cancelled" if cancelled else "Past" if a.starts_at < utcnow() else ""),
-        time=f"{timefmt.time_only(a.starts_at)} – {timefmt.time_only(a.ends_at)}",
-        type=a.appointment_type,
+        day=timefmt.day(a.starts_at, lang=lang),
+        status=i18n.gettext(lang, status),
+        time=i18n.fmt(lang, TIME_SPAN, start=timefmt.time_only(a.starts_at, lang=lang),
+                      end=timefmt.time_only(a.ends_at, lang=lang)),
+        type=appointments.type_in_words(a.appointment_type, lang),
         provider=a.provider,
         location=a.location,
         instructions=a.instructions,
@@ -79,8 +85,8 @@ class AppointmentsState(PortalState):
         self.error = got.error
         if got.ok:
             soon, before = got.value
-            self.upcoming = [_row(a) for a in soon.items]
-            self.past = [_row(a) for a in before.items]
+            self.upcoming = [_row(a, self.lang) for a in soon.items]
+            self.past = [_row(a, self.lang) for a in before.items]
             self.upcoming_more, self.past_more = soon.has_more, before.has_more
 
     async def _append(self, upcoming_ones: bool) -> None:
@@ -92,7 +98,7 @@ class AppointmentsState(PortalState):
         page = got.value
         # Ids already on screen are skipped: a visit may have moved while the page was open.
         seen = {row.id for row in shown}
-        rows = shown + [_row(a) for a in page.items if str(a.id) not in seen]
+        rows = shown + [_row(a, self.lang) for a in page.items if str(a.id) not in seen]
         if upcoming_ones:
             self.upcoming, self.upcoming_more = rows, page.has_more
         else:

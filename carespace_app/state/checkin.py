@@ -15,8 +15,10 @@ from datetime import timedelta
 
 import reflex as rx
 
-from carespace_app import routes, timefmt
+from carespace_app import i18n, routes, timefmt
 from carespace_app.clock import utcnow
+from carespace_app.i18n import N_
+from carespace_app.policy import CHECKIN_RECALL
 from carespace_app.services.permissions import scopes
 from carespace_app.services.records import checkins, symptoms
 from carespace_app.state.labs import chart_day
@@ -25,14 +27,17 @@ from carespace_app.state.portal import PortalState
 VIEW_PARAM = "view"
 HISTORY_VIEW = "history"
 HISTORY_LINK = f"{routes.CHECKIN}?{VIEW_PARAM}={HISTORY_VIEW}"
-NONE_DUE = "No check-in is waiting for you right now. Your care team will let you know when the next one opens."
-ANSWER_FIRST = "Choose an answer to go on."
-ANSWER_BY = "Please answer by {day}."
-INTRO = (f"A few questions about how you have felt in the last {symptoms.RECALL_SPAN}. It takes "
-         "about 2 minutes. Your answers go to your care team.")
-NO_HISTORY = "No answered check-ins yet."
-CAREGIVER_NOTE = "You are answering for {name}. Answer as they would."
-CAREGIVER_MARK = " (caregiver)"
+NONE_DUE = N_("No check-in is waiting for you right now. Your care team will let you know when "
+              "the next one opens.")
+ANSWER_FIRST = N_("Choose an answer to go on.")
+ANSWER_BY = N_("Please answer by {day}.")
+# {span}: the questions' recall (policy.CHECKIN_RECALL), said in the page's language.
+INTRO = N_("A few questions about how you have felt in the last {span}. It takes "
+           "about 2 minutes. Your answers go to your care team.")
+INTRO_PARAMS = {"span": i18n.duration(CHECKIN_RECALL)}
+NO_HISTORY = N_("No answered check-ins yet.")
+CAREGIVER_NOTE = N_("You are answering for {name}. Answer as they would.")
+CAREGIVER_MARK = N_("{name} (caregiver)")
 
 
 @dataclasses.dataclass
@@ -65,9 +70,10 @@ class SymptomChoice:
     name: str = ""
 
 
-def _question(key: str) -> QuestionRow:
+def _question(key: str, lang: str = "en") -> QuestionRow:
     item = symptoms.BY_KEY[key]
-    return QuestionRow(key=key, name=item.name, question=item.question, words=list(item.words))
+    return QuestionRow(key=key, name=item.name_in(lang), question=item.question_in(lang),
+                       words=list(item.words_in(lang)))
 
 
 def _due_with_progress(db, viewer):
@@ -124,13 +130,14 @@ class CheckinState(PortalState):
             # What this person chose before (a session that ended mid-way) comes back, and
             # the form opens at the first question not answered yet.
             self._checkin_id = due.id
-            self.questions = [_question(k) for k in due.symptoms]
+            self.questions = [_question(k, self.lang) for k in due.symptoms]
             self.answers = [kept.get(q.key, -1) for q in self.questions]
             self.step = next((i for i, a in enumerate(self.answers) if a < 0),
                              len(self.questions))
         # It closes when the next one opens (8 AM): "answer by" the day before.
-        self.due_by = ANSWER_BY.format(day=timefmt.day(due.closes_at - timedelta(days=1)))
-        self.for_whom = (CAREGIVER_NOTE.format(name=self.patient_name)
+        self.due_by = self._tr(ANSWER_BY, day=timefmt.day(due.closes_at - timedelta(days=1),
+                                                          lang=self.lang))
+        self.for_whom = (self._tr(CAREGIVER_NOTE, name=self.patient_name)
                          if self.relation == "caregiver" else "")
         self.mode = "form"
 
@@ -161,7 +168,7 @@ class CheckinState(PortalState):
         if self.mode != "form" or self.step >= len(self.questions):
             return
         if self.answers[self.step] < 0:
-            self.step_error = ANSWER_FIRST
+            self.step_error = self._tr(ANSWER_FIRST)
             return
         self.step_error = ""
         self.step += 1
@@ -183,7 +190,7 @@ class CheckinState(PortalState):
             return  # a second tap after the first was sent
         if any(a < 0 for a in self.answers):
             self.step = next(i for i, a in enumerate(self.answers) if a < 0)
-            self.step_error = ANSWER_FIRST
+            self.step_error = self._tr(ANSWER_FIRST)
             return
         chosen = {q.key: a for q, a in zip(self.questions, self.answers)}
         wanted = self._checkin_id
@@ -199,7 +206,7 @@ class CheckinState(PortalState):
         if not got.ok:
             self.error = got.error  # the answers stay; the sentence says what to do
             return
-        self.told = [f.describe() for f in got.value.findings]
+        self.told = [f.describe(self.lang) for f in got.value.findings]
         self.mode = "call" if got.value.escalated else "thanks"
         self._checkin_id = 0
 
@@ -227,12 +234,20 @@ class CheckinState(PortalState):
 # (CheckinState, AdminCheckinsState): _history, history_choices, history_empty,
 # history_symptom, history_name, history_rows, chart_data, chart_ticks.
 
+def _lang_of(state) -> str:
+    """The patient's page speaks the tab's language; the office's page stays English."""
+    return state.lang if isinstance(state, CheckinState) else "en"
+
+
 def show_history(state, shown: checkins.History) -> None:
     """The answered check-ins into ``state``: kept whole server-side (``_history``, never
     sent), one symptom's series shown (the one chosen before, else the first)."""
-    state._history = [{"day": chart_day(c.submitted_at), "when": timefmt.when(c.submitted_at),
-                       "who": who_answered(c), "grades": dict(c.grades)} for c in shown.checkins]
-    state.history_choices = [SymptomChoice(key=k, name=symptoms.BY_KEY[k].name)
+    lang = _lang_of(state)
+    state._history = [{"day": chart_day(c.submitted_at),
+                       "when": timefmt.when(c.submitted_at, lang=lang),
+                       "who": who_answered(c, lang), "grades": dict(c.grades)}
+                      for c in shown.checkins]
+    state.history_choices = [SymptomChoice(key=k, name=symptoms.BY_KEY[k].name_in(lang))
                              for k in shown.asked]
     state.history_empty = not shown.checkins
     keys = [c.key for c in state.history_choices]
@@ -241,9 +256,11 @@ def show_history(state, shown: checkins.History) -> None:
     _show_series(state)
 
 
-def who_answered(answered: checkins.AnsweredCheckin) -> str:
+def who_answered(answered: checkins.AnsweredCheckin, lang: str = "en") -> str:
     """ "Rosa Alvarez"; a caregiver's answer: "Maria Alvarez (caregiver)"."""
-    return answered.submitted_by + (CAREGIVER_MARK if answered.submitted_as == "caregiver" else "")
+    if answered.submitted_as == "caregiver":
+        return i18n.fmt(lang, CAREGIVER_MARK, name=answered.submitted_by)
+    return answered.submitted_by
 
 
 def show_symptom(state, key: str) -> None:
@@ -255,10 +272,10 @@ def show_symptom(state, key: str) -> None:
 
 def _show_series(state) -> None:
     (state.history_name, state.history_rows, state.chart_data,
-     state.chart_ticks) = symptom_series(state._history, state.history_symptom)
+     state.chart_ticks) = symptom_series(state._history, state.history_symptom, _lang_of(state))
 
 
-def symptom_series(history: list[dict], key: str):
+def symptom_series(history: list[dict], key: str, lang: str = "en"):
     """One symptom over time: its name, the table's rows (newest first), the chart's points
     (oldest first, x in days so the axis is proportional to time) and the chart's ticks."""
     item = symptoms.BY_KEY.get(key)
@@ -266,9 +283,10 @@ def symptom_series(history: list[dict], key: str):
         return "", [], [], []
     points = [(c["day"], c["when"], c["who"], c["grades"][item.key])
               for c in history if item.key in c["grades"]]
-    chart = [{"day": day, "grade": grade, "date": when, "answer": item.word(grade)}
+    chart = [{"day": day, "grade": grade, "date": when,
+              "answer": i18n.gettext(lang, item.word(grade))}
              for day, when, _, grade in points]
     ticks = sorted({day for day, *_ in points})
-    rows = [HistoryRow(when=when, answer=item.word(grade), grade=grade, who=who)
+    rows = [HistoryRow(when=when, answer=i18n.gettext(lang, item.word(grade)), grade=grade, who=who)
             for _, when, who, grade in reversed(points)]
-    return item.name, rows, chart, ticks
+    return item.name_in(lang), rows, chart, ticks

@@ -23,8 +23,9 @@ from typing import Optional
 
 import reflex as rx
 
-from carespace_app import routes, timefmt
+from carespace_app import i18n, routes, timefmt
 from carespace_app.clock import utcnow
+from carespace_app.i18n import N_
 from carespace_app.services.errors import NotAllowed
 from carespace_app.services.permissions import scopes
 from carespace_app.services.records import messaging
@@ -32,19 +33,23 @@ from carespace_app.state.portal import PortalState
 from carespace_app.state.session import NO_ACCESS, Viewer
 
 PAGE_SIZE = 20
-SENT = "Your message was sent. The reply below says when to expect an answer from the care team."
-CALL_IF_NOT_YET = "If you have not called the office yet, please call now."
-SENT_URGENT = f"Your message was sent and marked urgent for the care team. {CALL_IF_NOT_YET}"
-REPLY_SENT = "Your reply was sent."
-REPLY_SENT_URGENT = f"Your reply was sent and marked urgent for the care team. {CALL_IF_NOT_YET}"
-DRAFT_OFFER = "You have an unsent message"
-DRAFT_NEW = "New message"
-DRAFT_REPLY = "Reply in “{subject}”"
-DRAFT_CLOSED = ("The office closed that conversation, so your reply is in a new message "
-                "instead. Check it and send it.")
-DRAFT_GONE = "That unsent message is no longer kept."
-DRAFT_DISCARDED = "Your unsent message was discarded."
-NOT_FOUND = "That conversation was not found. Open it again from the list."
+SENT = N_("Your message was sent. The reply below says when to expect an answer from the care team.")
+SENT_URGENT = N_("Your message was sent and marked urgent for the care team. "
+                 "If you have not called the office yet, please call now.")
+REPLY_SENT = N_("Your reply was sent.")
+REPLY_SENT_URGENT = N_("Your reply was sent and marked urgent for the care team. "
+                       "If you have not called the office yet, please call now.")
+DRAFT_OFFER = N_("You have an unsent message")
+DRAFT_NEW = N_("New message")
+DRAFT_REPLY = N_("Reply in “{subject}”")
+DRAFT_CLOSED = N_("The office closed that conversation, so your reply is in a new message "
+                  "instead. Check it and send it.")
+DRAFT_GONE = N_("That unsent message is no longer kept.")
+DRAFT_DISCARDED = N_("Your unsent message was discarded.")
+NOT_FOUND = N_("That conversation was not found. Open it again from the list.")
+# Who wrote a message, as the conversation shows it.
+AUTHOR_YOU = N_("You")
+AUTHOR_STAFF = N_("{name} (care team)")
 # How long typing pauses before what was typed is kept (and when a field is left).
 DRAFT_SAVE_MS = 3000
 DRAFT_PREVIEW = 80
@@ -105,25 +110,26 @@ class MessageRow:
 
 @dataclasses.dataclass
 class Flagged:
-    """A send refused for its red flags: nothing was stored. ``sentence``: what was found."""
+    """A send refused for its red flags: nothing was stored. ``found``: what was found."""
 
-    sentence: str
+    found: messaging.RedFlagsFound
 
 
-def _thread_row(t: messaging.ThreadSummary) -> ThreadRow:
-    return ThreadRow(id=str(t.id), category=t.category, subject=t.subject,
-                     when=timefmt.when(t.last_message_at), unread=t.unread,
+def _thread_row(t: messaging.ThreadSummary, lang: str = "en") -> ThreadRow:
+    return ThreadRow(id=str(t.id), category=messaging.category_in_words(t.category, lang),
+                     subject=t.subject, when=timefmt.when(t.last_message_at, lang=lang),
+                     unread=t.unread,
                      count=t.message_count, preview=t.preview, href=thread_link(t.id))
 
 
-def _draft_row(d: messaging.DraftView) -> DraftRow:
-    what = DRAFT_NEW if d.thread_id == messaging.NEW_MESSAGE else DRAFT_REPLY.format(
-        subject=d.thread_subject)
+def _draft_row(d: messaging.DraftView, lang: str = "en") -> DraftRow:
+    what = (i18n.gettext(lang, DRAFT_NEW) if d.thread_id == messaging.NEW_MESSAGE
+            else i18n.fmt(lang, DRAFT_REPLY, subject=d.thread_subject))
     text = " ".join((d.subject if d.thread_id == messaging.NEW_MESSAGE else "").split()
                     + d.body.split())
     preview = text if len(text) <= DRAFT_PREVIEW else text[:DRAFT_PREVIEW - 1].rstrip() + "…"
     return DraftRow(thread=str(d.thread_id), what=what, preview=preview,
-                    when=timefmt.when(d.updated_at))
+                    when=timefmt.when(d.updated_at, lang=lang))
 
 
 def thread_link(thread_id: int) -> str:
@@ -131,16 +137,17 @@ def thread_link(thread_id: int) -> str:
     return f"{routes.MESSAGES}?thread={thread_id}"
 
 
-def _message_row(m: messaging.MessageView) -> MessageRow:
+def _message_row(m: messaging.MessageView, lang: str = "en") -> MessageRow:
     if m.automatic:
-        author = m.author_name  # messaging.AUTOMATIC_AUTHOR
+        author = i18n.gettext(lang, m.author_name)  # messaging.AUTOMATIC_AUTHOR
     elif m.mine:
-        author = "You"
+        author = i18n.gettext(lang, AUTHOR_YOU)
     elif m.from_staff:
-        author = f"{m.author_name} (care team)"
+        author = i18n.fmt(lang, AUTHOR_STAFF, name=m.author_name)
     else:
         author = m.author_name  # the patient, or a caregiver writing for them
-    return MessageRow(id=str(m.id), author=author, when=timefmt.when(m.created_at), body=m.body,
+    return MessageRow(id=str(m.id), author=author, when=timefmt.when(m.created_at, lang=lang),
+                      body=m.body,
                       from_staff=m.from_staff, mine=m.mine, automatic=m.automatic)
 
 
@@ -181,7 +188,7 @@ def _send_new(category: str, subject: str, body: str, key: str, anyway: bool):
         try:
             return _list_page(0, start=start)(db, viewer)
         except messaging.RedFlagsFound as found:  # raised before anything was written
-            return Flagged(found.sentence)
+            return Flagged(found)
     return work
 
 
@@ -192,7 +199,7 @@ def _send_reply(thread_id: int, body: str, key: str, anyway: bool):
                                    clock=utcnow, patient_id=viewer.patient_id,
                                    send_anyway=anyway)
         except messaging.RedFlagsFound as found:  # raised before anything was written
-            return Flagged(found.sentence)
+            return Flagged(found)
     return work
 
 
@@ -278,7 +285,8 @@ class MessagesState(PortalState):
                 return
             self.error = self.reply_note = ""
             self.compose_open = False
-            self.notice = SENT_URGENT if sent_urgent else SENT
+            notice = SENT_URGENT if sent_urgent else SENT
+            self.notice = self._tr(notice)
             return
         opening = _as_id(wanted) if wanted else None
         got = await self._open_page(_list_page(0, thread=opening), area=scopes.AREA_MESSAGES, unread=False,
@@ -290,7 +298,7 @@ class MessagesState(PortalState):
         self.thread_id = ""
         self._show_list(got)
         if wanted and opening is None:
-            self.error = NOT_FOUND
+            self.error = self._tr(NOT_FOUND)
         if self.thread_id and self.thread_id == restore:
             await self._restore(restore)
 
@@ -301,12 +309,12 @@ class MessagesState(PortalState):
             self.error = got.error
             return
         shown: ListView = got.value
-        self.threads = [_thread_row(t) for t in shown.page.items]
+        self.threads = [_thread_row(t, self.lang) for t in shown.page.items]
         self.offset, self.has_more = shown.page.offset, shown.page.has_more
         self.unread_messages = shown.unread
-        self.drafts = [_draft_row(d) for d in shown.drafts]
+        self.drafts = [_draft_row(d, self.lang) for d in shown.drafts]
         if shown.refused:
-            self.error = shown.refused
+            self.error = self._tr(shown.refused)
         elif shown.thread is not None:
             self._show_thread(shown.thread, shown.unread)
 
@@ -328,7 +336,7 @@ class MessagesState(PortalState):
     async def _open_thread(self, thread_id: str) -> None:
         wanted = _as_id(thread_id)
         if wanted is None:
-            self.error = NOT_FOUND
+            self.error = self._tr(NOT_FOUND)
             return
         got = await self._portal(_open(wanted), what="open conversation")
         if not got.ok:
@@ -339,10 +347,11 @@ class MessagesState(PortalState):
     def _show_thread(self, view: messaging.ThreadView, unread: int) -> None:
         self.thread_id = str(view.id)
         self.thread_subject = view.subject
-        self.thread_category = view.category
-        self.thread_messages = [_message_row(m) for m in view.messages]
-        self.thread_closed_note = (messaging.CLOSED_NOTE.format(day=timefmt.day(view.closed_at))
-                                   if view.closed_at is not None else "")
+        self.thread_category = messaging.category_in_words(view.category, self.lang)
+        self.thread_messages = [_message_row(m, self.lang) for m in view.messages]
+        self.thread_closed_note = (
+            self._tr(messaging.CLOSED_NOTE, day=timefmt.day(view.closed_at, lang=self.lang))
+            if view.closed_at is not None else "")
         self.unread_messages = unread
         self.reply_error = ""
         self._clear_reply_alert()
@@ -384,7 +393,7 @@ class MessagesState(PortalState):
             return
         self._drop_offer(thread)
         if not got.ok or got.value is None:
-            self._flash("error", got.error or DRAFT_GONE)
+            self._flash("error", got.error or self._tr(DRAFT_GONE))
             return
         draft = got.value
         if draft.thread_id == messaging.NEW_MESSAGE:
@@ -393,7 +402,7 @@ class MessagesState(PortalState):
             # It can only go as a new message: kept as one from now on (unless one is kept
             # already, which stays offered and is not overwritten).
             self._open_compose(draft.thread_category, draft.thread_subject, draft.body)
-            self.compose_error = DRAFT_CLOSED
+            self.compose_error = self._tr(DRAFT_CLOSED)
             if not any(d.thread == str(messaging.NEW_MESSAGE) for d in self.drafts):
                 await self._portal(lambda db, v: messaging.move_draft_to_new_message(
                     db, v.user, v.patient_id, wanted, clock=utcnow), what="restore draft",
@@ -459,7 +468,7 @@ class MessagesState(PortalState):
         if not got.ok:
             return self._flash("error", got.error)
         self._drop_offer(str(wanted))
-        self._flash("success", DRAFT_DISCARDED)
+        self._flash("success", self._tr(DRAFT_DISCARDED))
 
     async def keep_compose(self, form: dict):
         """A compose field changed (the page waits for a pause in typing): keep the draft."""
@@ -513,7 +522,7 @@ class MessagesState(PortalState):
             return
         if isinstance(got.value, Flagged):
             # Nothing was sent: the banner, and the form as typed under it.
-            self.compose_alert = got.value.sentence
+            self.compose_alert = got.value.found.found(self.lang)
             self._compose_flagged = typed
             return
         self._clear_compose_alert()
@@ -549,9 +558,10 @@ class MessagesState(PortalState):
             self.reply_error = got.error  # closed meanwhile, too: the typed text stays
             return
         if isinstance(got.value, Flagged):
-            self.reply_alert = got.value.sentence
+            self.reply_alert = got.value.found.found(self.lang)
             self._reply_flagged = typed
             return
         self._drop_offer(str(thread_id))
         await self._open_thread(str(thread_id))  # a new key and an empty reply box
-        self.reply_note = REPLY_SENT_URGENT if anyway else REPLY_SENT
+        note = REPLY_SENT_URGENT if anyway else REPLY_SENT
+        self.reply_note = self._tr(note)

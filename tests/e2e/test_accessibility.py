@@ -166,6 +166,27 @@ def test_sign_in_and_register_in_spanish_at_phone_width(demo, browser):
     _assert_clean(report, "375 px, Spanish", [])
 
 
+@once
+def test_the_check_in_in_spanish_at_phone_width(demo, phone_page: Page):
+    """The symptom check-in a Spanish-speaking patient answers (issue #17), switched to
+    Spanish in the portal's header, at 375 px; switched back after, as she had it."""
+    page = phone_page
+    page.set_default_timeout(20_000)
+    page.emulate_media(reduced_motion="reduce")
+    sign_in(page, DEMO_PATIENT)
+    page.goto("/checkin")
+    _settled(page)
+    page.get_by_test_id("language-switch").get_by_role("button", name="Español").click()
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    expect(page.get_by_role("heading", level=1, name="Control de síntomas")).to_be_visible()
+    page.wait_for_timeout(300)
+    report = {"/checkin (es)": _blocking(page)}
+    page.get_by_test_id("language-switch").get_by_role("button", name="English").click()
+    expect(page.get_by_role("heading", level=1, name="Symptom check-in")).to_be_visible()
+    sign_out(page)
+    _assert_clean(report, "375 px, Spanish", [])
+
+
 def test_sign_in_by_keyboard_alone_with_visible_focus(demo, page: Page):
     page.goto("/")
     _settled(page)

@@ -10,13 +10,14 @@ Callers commit: these only queue rows in the outbox, inside the caller's transac
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 from sqlmodel import Session, select
 
-from carespace_app import routes
+from carespace_app import i18n, routes
 from carespace_app.clock import Clock, utcnow
 from carespace_app.config import get_settings
+from carespace_app.i18n import N_
 from carespace_app.models import RELATION_CAREGIVER, Patient, PatientAccess, User
 from carespace_app.services.mail import outbox
 from carespace_app.services.permissions import scopes
@@ -45,25 +46,28 @@ STAFF_MESSAGE_KIND = "staff_message_notification"
 CHECKIN_KIND = "checkin_notification"
 CHECKIN_REMINDER_KIND = "checkin_reminder"
 
-# Subjects carry no name and no detail: the same for the patient and every caregiver.
+# Subjects carry no name and no detail: the same for the patient and every caregiver
+# (each in the reader's own language).
 SUBJECTS = {
-    MESSAGE_KIND: "You have a new message in CareSpace",
-    LAB_RESULTS_KIND: "New results are available in CareSpace",
-    APPOINTMENT_KIND: "News about an appointment in CareSpace",
-    CHECKIN_KIND: "A check-in is waiting in CareSpace",
-    CHECKIN_REMINDER_KIND: "A check-in is still waiting in CareSpace",
+    MESSAGE_KIND: N_("You have a new message in CareSpace"),
+    LAB_RESULTS_KIND: N_("New results are available in CareSpace"),
+    APPOINTMENT_KIND: N_("News about an appointment in CareSpace"),
+    CHECKIN_KIND: N_("A check-in is waiting in CareSpace"),
+    CHECKIN_REMINDER_KIND: N_("A check-in is still waiting in CareSpace"),
 }
-DEFAULT_SUBJECT = "You have news in CareSpace"
+DEFAULT_SUBJECT = N_("You have news in CareSpace")
 # Someone with no account could not sign in to see new results or answer a check-in: they
 # get no email for them.
 ACCOUNT_NEEDED_KINDS = frozenset({LAB_RESULTS_KIND, CHECKIN_KIND, CHECKIN_REMINDER_KIND})
 
-GREETING = "Hello,"
-PATIENT_NEWS = "{news} in your CareSpace portal."
-CAREGIVER_NEWS = "{news} in {patient}'s CareSpace portal."
-OPEN_LINE = "To see it, sign in here: {link}"
-QUESTIONS_LINE = f"If you have a question in the meantime, call the office at {get_settings().office_phone}."
+GREETING = N_("Hello,")
+PATIENT_NEWS = N_("{news} in your CareSpace portal.")
+CAREGIVER_NEWS = N_("{news} in {patient}'s CareSpace portal.")
+OPEN_LINE = N_("To see it, sign in here: {link}")
+QUESTIONS_TEMPLATE = N_("If you have a question in the meantime, call the office at {phone}.")
+QUESTIONS_LINE = i18n.fmt("en", QUESTIONS_TEMPLATE, phone=get_settings().office_phone)
 
+# Staff notices stay in English (the office works in English): not catalogue entries.
 STAFF_SUBJECT = "A patient sent a new message"
 STAFF_NEWS = "A patient sent a new message in CareSpace."
 STAFF_OPEN_LINE = "To read it, sign in here: {link}"
@@ -76,6 +80,7 @@ STAFF_WHY_LINE = (f'You get this email because "{STAFF_SETTING_LABEL}" is on in 
 class Recipient:
     address: str
     is_patient: bool  # the patient themself (or their address on file), not a caregiver
+    lang: str = "en"  # the language this person reads CareSpace in
 
 
 # Which area of the portal each kind of news is about: a caregiver whose access does not
@@ -97,12 +102,13 @@ def _recipients(db: Session, patient_id: int, *, include_unregistered: bool,
     found: list[Recipient] = []
     owner = db.get(User, patient.user_id) if patient.user_id else None
     if owner is not None and owner.is_active:
-        found.append(Recipient(owner.email, True))
+        found.append(Recipient(owner.email, True, i18n.normalize(owner.language)))
     elif owner is None and include_unregistered and patient.email:
-        found.append(Recipient(patient.email, True))
+        # No account yet: the language the office noted for the patient.
+        found.append(Recipient(patient.email, True, i18n.normalize(patient.language)))
     now = now or utcnow()
-    caregivers = [address for address, scope, ends_on in db.exec(
-        select(User.email, PatientAccess.scope, PatientAccess.ends_on)
+    caregivers = [(address, language) for address, language, scope, ends_on in db.exec(
+        select(User.email, User.language, PatientAccess.scope, PatientAccess.ends_on)
         .join(PatientAccess, PatientAccess.user_id == User.id)
         .where(PatientAccess.patient_id == patient_id,
                PatientAccess.relation == RELATION_CAREGIVER,
@@ -112,10 +118,10 @@ def _recipients(db: Session, patient_id: int, *, include_unregistered: bool,
     ).all() if not scopes.has_ended(ends_on, now)
         and (area is None or scopes.reaches(RELATION_CAREGIVER, scope, area))]
     taken = {r.address for r in found}
-    for address in caregivers:
+    for address, language in caregivers:
         if address not in taken:
             taken.add(address)
-            found.append(Recipient(address, False))
+            found.append(Recipient(address, False, i18n.normalize(language)))
     return found
 
 
@@ -127,33 +133,41 @@ def notification_addresses(db: Session, patient_id: int, *,
                                            include_unregistered=include_unregistered)]
 
 
-def patient_side_body(news: str, *, link: str, patient_name: Optional[str] = None) -> str:
-    """The email's text: about the reader (``patient_name`` None) or naming whose portal."""
+def patient_side_body(news: str, *, link: str, patient_name: Optional[str] = None,
+                      lang: str = "en", news_params: Optional[dict[str, Any]] = None) -> str:
+    """The email's text in ``lang``: about the reader (``patient_name`` None) or naming
+    whose portal. ``news``: a catalogue sentence, its ``news_params`` filled (a parameter
+    may be a callable of the language: a day said in each language)."""
+    said_news = i18n.fmt(lang, news, **(news_params or {})).strip().rstrip(".")
     if patient_name is None:
-        said = PATIENT_NEWS.format(news=news)
+        said = i18n.fmt(lang, PATIENT_NEWS, news=said_news)
     else:
-        said = CAREGIVER_NEWS.format(news=news, patient=patient_name)
-    return "\n\n".join([GREETING, said, OPEN_LINE.format(link=link), QUESTIONS_LINE])
+        said = i18n.fmt(lang, CAREGIVER_NEWS, news=said_news, patient=patient_name)
+    return "\n\n".join([i18n.gettext(lang, GREETING), said, i18n.fmt(lang, OPEN_LINE, link=link),
+                        i18n.fmt(lang, QUESTIONS_TEMPLATE, phone=get_settings().office_phone)])
 
 
 def tell_patient_side(db: Session, patient_id: int, *, news: str, path: str, kind: str,
-                      clock: Clock, include_unregistered: Optional[bool] = None) -> None:
+                      clock: Clock, include_unregistered: Optional[bool] = None,
+                      news_params: Optional[dict[str, Any]] = None) -> None:
     """One email per person who hears about this patient: no medical details, a link to
-    ``path``. ``include_unregistered`` defaults by kind (new results need an account)."""
+    ``path``, in each reader's own language. ``news``: a catalogue sentence (``N_``), with
+    ``news_params`` for its placeholders. ``include_unregistered`` defaults by kind (new
+    results need an account)."""
     patient = db.get(Patient, patient_id)
     if patient is None:
         return
     if include_unregistered is None:
         include_unregistered = kind not in ACCOUNT_NEEDED_KINDS
-    news = news.strip().rstrip(".")
     link = routes.item_link(path)
     subject = SUBJECTS.get(kind, DEFAULT_SUBJECT)
     for person in _recipients(db, patient_id, include_unregistered=include_unregistered,
                               area=KIND_AREAS.get(kind), now=clock()):
-        body = patient_side_body(news, link=link,
+        body = patient_side_body(news, link=link, lang=person.lang, news_params=news_params,
                                  patient_name=None if person.is_patient else patient.full_name)
-        outbox.enqueue(db, to=person.address, subject=subject, body=body, kind=kind,
-                       patient_id=patient_id, clock=clock)
+        outbox.enqueue(db, to=person.address, subject=i18n.gettext(person.lang, subject),
+                       body=body, kind=kind, patient_id=patient_id, clock=clock,
+                       lang=person.lang)
 
 
 def staff_message_link(thread_id: int) -> str:

@@ -11,8 +11,9 @@ from datetime import datetime, timedelta, timezone
 from icalendar import Alarm, Calendar, Event
 from sqlmodel import Session, select
 
-from carespace_app import routes, timefmt
+from carespace_app import i18n, routes, timefmt
 from carespace_app.clock import Clock
+from carespace_app.i18n import N_
 from carespace_app.models import (
     APPOINTMENT_CANCELLED,
     APPOINTMENT_SCHEDULED,
@@ -41,8 +42,20 @@ PAST_DATE_QUESTION = "This date is in the past. Book it anyway, or change the da
 # What the patient (and their caregivers) are told by email: only that a visit on a
 # day changed, never its type, provider, place or instructions. The same words serve the
 # patient and a caregiver ("… in Rosa Alvarez's CareSpace portal"), see notifications.py.
-BOOKED_SENTENCE = "A new appointment on {day} was booked"
-CHANGED_SENTENCE = "An appointment on {day} has changed"
+BOOKED_SENTENCE = N_("A new appointment on {day} was booked")
+CHANGED_SENTENCE = N_("An appointment on {day} has changed")
+
+# APPOINTMENT_TYPES as the patient reads them (pages and the calendar file): the stored
+# value is the English word, shown through the catalogue in the person's language.
+TYPE_WORDS = (N_("Office visit"), N_("Lab services"), N_("Infusion"), N_("Imaging"),
+              N_("Telehealth"), N_("Other"))
+# The calendar file's event, in the language of the person who downloads it.
+CALENDAR_SUMMARY = N_("{type} with {provider}")
+
+
+def type_in_words(appointment_type: str, lang: str) -> str:
+    """An appointment's type in ``lang`` (a type the catalogue lacks reads as stored)."""
+    return i18n.gettext(lang, appointment_type)
 
 
 @dataclass
@@ -156,8 +169,10 @@ def _check_not_past(starts_at: datetime, past_confirmed: bool, clock: Clock) -> 
 def _notify(db: Session, patient_id: int, sentence: str, starts_at: datetime, *,
             clock: Clock) -> None:
     """One sentence with the day only, to whoever hears about new messages."""
+    now = clock()
     notifications.tell_patient_side(
-        db, patient_id, news=sentence.format(day=timefmt.day(starts_at, now=clock())),
+        db, patient_id, news=sentence,
+        news_params={"day": lambda lang: timefmt.day(starts_at, now=now, lang=lang)},
         path=routes.APPOINTMENTS, kind=notifications.APPOINTMENT_KIND, clock=clock)
 
 
@@ -247,6 +262,7 @@ def ics_for(db: Session, actor, appointment_id: int, *, clock: Clock) -> tuple[s
     relation = access.require_access(db, actor, appointment.patient_id, area=scopes.AREA_APPOINTMENTS,
                                      action="appointment.calendar", clock=clock)
     view = _view(appointment)
+    lang = i18n.normalize(getattr(actor, "language", None))
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -255,7 +271,9 @@ def ics_for(db: Session, actor, appointment_id: int, *, clock: Clock) -> tuple[s
     event.add("dtstamp", _utc(clock()))
     event.add("dtstart", _utc(view.starts_at))
     event.add("dtend", _utc(view.ends_at))
-    event.add("summary", f"{view.appointment_type} with {view.provider}")
+    event.add("summary", i18n.fmt(lang, CALENDAR_SUMMARY,
+                                  type=type_in_words(view.appointment_type, lang),
+                                  provider=view.provider))
     event.add("location", view.location)
     if view.instructions:
         event.add("description", view.instructions)

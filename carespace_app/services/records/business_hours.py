@@ -21,15 +21,20 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterable, Optional, Sequence
 from zoneinfo import ZoneInfo
 
+from carespace_app import i18n
+from carespace_app.i18n import N_
+
 Hours = Sequence[Optional[tuple[time, time]]]  # 7 entries, Monday first; None: closed
 
 # A year and a bit: past it, a practice with no open day left (every day a holiday) has
 # no date to promise.
 SEARCH_DAYS = 400
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+DAY_NAMES = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"),
+             N_("Saturday"), N_("Sunday"))
 
-# The automatic first reply of every new conversation (Message.automatic).
-AUTOMATIC_REPLY = (
+# The automatic first reply of every new conversation (Message.automatic), stored in the
+# language of the person who wrote (the patient or caregiver reads it).
+AUTOMATIC_REPLY = N_(
     "Thank you for your message. Our care team answers messages during office hours, "
     "and you can expect an answer {due}.\n\n"
     "Office hours: {hours}.\n\n"
@@ -37,10 +42,12 @@ AUTOMATIC_REPLY = (
     "Outside office hours, call {after_hours_phone}. "
     "If this is an emergency, call 9-1-1."
 )
-DUE_WHEN = "by {time} on {day}"  # "by 5:00 PM on Tuesday, December 2"
-DUE_UNKNOWN = "as soon as the office is open again"
-DAY_HOURS = "{days}, {opens} to {closes}"
-CLOSED_ALL_WEEK = "by appointment only"
+DUE_WHEN = N_("by {time} on {day}")  # "by 5:00 PM on Tuesday, December 2"
+DUE_UNKNOWN = N_("as soon as the office is open again")
+DAY_HOURS = N_("{days}, {opens} to {closes}")
+CLOSED_ALL_WEEK = N_("by appointment only")
+TWO_DAYS = N_("{first} and {last}")
+DAY_SPAN = N_("{first} to {last}")
 
 
 def _is_open(day: date, hours: Hours, holidays: Iterable[date]) -> bool:
@@ -92,27 +99,36 @@ def due_by(received_at: datetime, hours: Hours, holidays: Iterable[date],
     return _utc_naive(due_day, hours[due_day.weekday()][1], tz)
 
 
-def clock_text(at: time) -> str:
-    """ "8:00 AM", "12:30 PM"."""
+def clock_text(at: time, lang: str = "en") -> str:
+    """ "8:00 AM", "12:30 PM"; Spanish "8:00 a.m."."""
+    if i18n.normalize(lang) == "es":
+        from babel.dates import format_time
+
+        said = format_time(at, "short", locale=i18n.BABEL_LOCALES["es"])
+        return said.replace("\u202f", " ").replace("\xa0", " ")
     return f"{at.strftime('%I').lstrip('0')}:{at:%M %p}"
 
 
-def due_text(due: Optional[datetime], tz: ZoneInfo) -> str:
+def due_text(due: Optional[datetime], tz: ZoneInfo, lang: str = "en") -> str:
     if due is None:
-        return DUE_UNKNOWN
+        return i18n.gettext(lang, DUE_UNKNOWN)
+    from carespace_app.timefmt import long_day
+
     local = _local(due, tz)
-    return DUE_WHEN.format(time=clock_text(local.time()), day=f"{local:%A, %B} {local.day}")
+    return i18n.fmt(lang, DUE_WHEN, time=clock_text(local.time(), lang),
+                    day=long_day(local.date(), lang=i18n.normalize(lang)))
 
 
-def _days_text(first: int, last: int) -> str:
+def _days_text(first: int, last: int, lang: str = "en") -> str:
+    one, other = i18n.gettext(lang, DAY_NAMES[first]), i18n.gettext(lang, DAY_NAMES[last])
     if first == last:
-        return DAY_NAMES[first]
+        return one
     if last == first + 1:
-        return f"{DAY_NAMES[first]} and {DAY_NAMES[last]}"
-    return f"{DAY_NAMES[first]} to {DAY_NAMES[last]}"
+        return i18n.fmt(lang, TWO_DAYS, first=one, last=other)
+    return i18n.fmt(lang, DAY_SPAN, first=one, last=other)
 
 
-def hours_text(hours: Hours) -> str:
+def hours_text(hours: Hours, lang: str = "en") -> str:
     """ "Monday to Friday, 8:00 AM to 5:00 PM; Saturday, 9:00 AM to 12:00 PM"."""
     groups: list[tuple[int, int, tuple[time, time]]] = []
     for i, span in enumerate(hours):
@@ -123,16 +139,15 @@ def hours_text(hours: Hours) -> str:
         else:
             groups.append((i, i, span))
     if not groups:
-        return CLOSED_ALL_WEEK
-    return "; ".join(DAY_HOURS.format(days=_days_text(first, last), opens=clock_text(span[0]),
-                                      closes=clock_text(span[1]))
+        return i18n.gettext(lang, CLOSED_ALL_WEEK)
+    return "; ".join(i18n.fmt(lang, DAY_HOURS, days=_days_text(first, last, lang),
+                              opens=clock_text(span[0], lang), closes=clock_text(span[1], lang))
                      for first, last, span in groups)
 
 
 def automatic_reply(due: Optional[datetime], hours: Hours, *, tz: ZoneInfo, office_phone: str,
-                    after_hours_phone: str) -> str:
-    """The practice's first reply in a new conversation: when to expect an answer, the
-    hours, the numbers to call, and 9-1-1."""
-    return AUTOMATIC_REPLY.format(due=due_text(due, tz), hours=hours_text(hours),
-                                  office_phone=office_phone,
-                                  after_hours_phone=after_hours_phone or office_phone)
+                    after_hours_phone: str, lang: str = "en") -> str:
+    """The practice's first reply in a new conversation, in ``lang``: when to expect an
+    answer, the hours, the numbers to call, and 9-1-1."""
+    return i18n.fmt(lang, AUTOMATIC_REPLY, due=due_text(due, tz, lang), hours=hours_text(hours, lang),
+                    office_phone=office_phone, after_hours_phone=after_hours_phone or office_phone)

@@ -19,7 +19,8 @@ from sqlalchemy import delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from carespace_app import policy, routes, timefmt
+from carespace_app import i18n, policy, routes, timefmt
+from carespace_app.i18n import N_
 from carespace_app.clock import Clock
 from carespace_app.config import get_settings
 from carespace_app.models import (CHECKIN_DONE, CHECKIN_EXPIRED, CHECKIN_OPEN,
@@ -33,21 +34,21 @@ from carespace_app.services.records import checkin_schedule as schedule
 from carespace_app.services.records import symptoms, urgent
 
 # The emails say only that something waits: no symptom, no grade (notifications.py).
-OPEN_NEWS = "A symptom check-in from your care team is waiting"
-REMINDER_NEWS = "A reminder: a symptom check-in from your care team is still waiting"
+OPEN_NEWS = N_("A symptom check-in from your care team is waiting")
+REMINDER_NEWS = N_("A reminder: a symptom check-in from your care team is still waiting")
 
 HISTORY_MAX = 104  # answered check-ins on the history page: two years of weekly ones
 
-CLOSED = ("This check-in has closed. Your next one opens on {day}; if something worries "
-          "you now, call the office at {phone}.")
-CLOSED_NO_NEXT = "This check-in has closed. If something worries you now, call the office at {phone}."
-CLOSED_NEWER_OPEN = ("This check-in has closed and a new one is waiting. Reload the page to answer "
-                     "the new one.")
-ALREADY_ANSWERED = "{name} already answered this check-in on {when}."
-STAFF_CANNOT_ANSWER = "Only the patient or their caregiver can answer a check-in."
-ANSWER_ALL = "Answer every question before sending: {names}."
-YOU = "You"  # ALREADY_ANSWERED's {name} when it was the reader
-SOMEONE = "Someone"  # … when the account is gone
+CLOSED = N_("This check-in has closed. Your next one opens on {day}; if something worries "
+            "you now, call the office at {phone}.")
+CLOSED_NO_NEXT = N_("This check-in has closed. If something worries you now, call the office at {phone}.")
+CLOSED_NEWER_OPEN = N_("This check-in has closed and a new one is waiting. Reload the page to answer "
+                       "the new one.")
+ALREADY_ANSWERED = N_("{name} already answered this check-in on {when}.")
+STAFF_CANNOT_ANSWER = N_("Only the patient or their caregiver can answer a check-in.")
+ANSWER_ALL = N_("Answer every question before sending: {names}.")
+YOU = N_("You")  # ALREADY_ANSWERED's {name} when it was the reader
+SOMEONE = N_("Someone")  # … when the account is gone
 CHOOSE_INTERVAL = "Choose weekly or every 14 days."
 PATIENT_NOT_FOUND = "That patient was not found."
 START_MISSING = "Enter the first check-in's date."
@@ -311,27 +312,39 @@ def _previous_grades(db: Session, patient_id: int, checkin_id: int) -> dict[str,
         select(CheckinAnswer).where(CheckinAnswer.checkin_id == last)).all()}
 
 
-def _closed_sentence(db: Session, checkin: Checkin, now: datetime) -> str:
-    """Why a check-in can no longer be answered, and what comes next."""
+def _closed(db: Session, checkin: Checkin, now: datetime) -> ValidationError:
+    """Why a check-in can no longer be answered, and what comes next (said in the
+    reader's language where it is shown)."""
     phone = get_settings().office_phone
     plan = db.get(CheckinPlan, checkin.plan_id)
     if plan is None or plan.stopped_at is not None:
-        return CLOSED_NO_NEXT.format(phone=phone)
+        return ValidationError(CLOSED_NO_NEXT, params={"phone": phone})
     due = schedule.current(plan.starts_on, plan.every_days, plan.ends_on, now)
     if (_open_checkin(db, checkin.patient_id, now) is not None
             or (due is not None and due.opens_at > checkin.opens_at)):
-        return CLOSED_NEWER_OPEN  # (the sweep opens a due one within a minute)
+        return ValidationError(CLOSED_NEWER_OPEN)  # (the sweep opens a due one within a minute)
     coming = schedule.next_opening(plan.starts_on, plan.every_days, plan.ends_on, now)
     if coming is None:
-        return CLOSED_NO_NEXT.format(phone=phone)
-    return CLOSED.format(day=timefmt.day(coming.opens_at, now=now), phone=phone)
+        return ValidationError(CLOSED_NO_NEXT, params={"phone": phone})
+    opens_at = coming.opens_at
+    return ValidationError(CLOSED, params={
+        "day": lambda lang: timefmt.day(opens_at, now=now, lang=lang), "phone": phone})
+
+
+def _word(msgid: str):
+    """A catalogue word as a parameter: said in the language of the sentence around it."""
+    return lambda lang: i18n.gettext(lang, msgid)
 
 
 def _already_answered(db: Session, actor: User, checkin: Checkin, now: datetime) -> ValidationError:
     who = db.get(User, checkin.submitted_by_user_id) if checkin.submitted_by_user_id else None
-    name = YOU if who is not None and who.id == actor.id else (who.full_name if who else SOMEONE)
-    return ValidationError(ALREADY_ANSWERED.format(name=name,
-                                                   when=timefmt.when(checkin.submitted_at, now=now)))
+    if who is not None and who.id == actor.id:
+        name = _word(YOU)
+    else:
+        name = who.full_name if who else _word(SOMEONE)
+    submitted_at = checkin.submitted_at
+    return ValidationError(ALREADY_ANSWERED, params={
+        "name": name, "when": lambda lang: timefmt.when(submitted_at, now=now, lang=lang)})
 
 
 def _answerable(db: Session, actor: User, patient_id: int, checkin_id: int, *, action: str,
@@ -353,7 +366,7 @@ def _answerable(db: Session, actor: User, patient_id: int, checkin_id: int, *, a
     if checkin.status == CHECKIN_DONE:
         raise _already_answered(db, actor, checkin, now)
     if checkin.status != CHECKIN_OPEN or checkin.closes_at <= now:
-        raise ValidationError(_closed_sentence(db, checkin, now))
+        raise _closed(db, checkin, now)
     return checkin, relation
 
 
@@ -414,9 +427,10 @@ def submit(db: Session, actor: User, patient_id: int, checkin_id: int,
     now = clock()
     asked = symptoms.keys_from_text(checkin.symptoms)
     grades = _grades(checkin, answers)
-    missing = [symptoms.BY_KEY[k].name for k in asked if k not in grades]
+    missing = [symptoms.BY_KEY[k] for k in asked if k not in grades]
     if missing:
-        raise ValidationError(ANSWER_ALL.format(names=", ".join(missing)), field="answers")
+        raise ValidationError(ANSWER_ALL, field="answers", params={
+            "names": lambda lang: ", ".join(item.name_in(lang) for item in missing)})
     previous = _previous_grades(db, patient_id, checkin.id)
     claimed = db.exec(update(Checkin).where(Checkin.id == checkin.id,
                                             Checkin.status == CHECKIN_OPEN)
@@ -427,7 +441,7 @@ def submit(db: Session, actor: User, patient_id: int, checkin_id: int,
     if not claimed:  # answered from another tab or by another caregiver a moment ago
         db.refresh(checkin)
         if checkin.status != CHECKIN_DONE:  # expired or stopped in between
-            raise ValidationError(_closed_sentence(db, checkin, now))
+            raise _closed(db, checkin, now)
         raise _already_answered(db, actor, checkin, now)
     for key, grade in grades.items():
         db.add(CheckinAnswer(checkin_id=checkin.id, patient_id=patient_id, symptom=key,

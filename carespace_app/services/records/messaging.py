@@ -41,6 +41,8 @@ from carespace_app.models import (
     ThreadRead,
     User,
 )
+from carespace_app import i18n
+from carespace_app.i18n import N_
 from carespace_app.services import paging
 from carespace_app.services.permissions import access, scopes
 from carespace_app.services.audit import trail
@@ -52,6 +54,11 @@ from carespace_app.services.text_rules import check_text
 from carespace_app.policy import DRAFT_KEPT
 
 CATEGORIES = MESSAGE_CATEGORIES
+# MESSAGE_CATEGORIES as patients read them: the stored value is the English word, shown
+# through the catalogue in the reader's language (category_in_words).
+CATEGORY_WORDS = (N_("Appointment"), N_("Prescription refill"), N_("Billing"),
+                  N_("Test results"), N_("Medical question"), N_("Symptoms or side effects"),
+                  N_("Other"))
 SUBJECT_MAX = 200
 BODY_MAX = 5000
 CLIENT_KEY_MAX = 64
@@ -59,19 +66,27 @@ CLIENT_KEY_MAX = 64
 THREAD_MESSAGE_CAP = 500
 # "Never read by staff" compares as read at the epoch, so any patient message is newer.
 EPOCH = datetime(1970, 1, 1)
-REPLY_NEWS = "A new message from your care team is waiting"
+REPLY_NEWS = N_("A new message from your care team is waiting")
 # The list shows the start of each conversation's newest message, on one line.
 PREVIEW_MAX = 100
 PREVIEW_READ = 4 * PREVIEW_MAX  # enough for PREVIEW_MAX after blank lines fold away
 # A closed conversation takes no more replies from the patient's side: they start a new one.
-CLOSED_NOTE = ("The office closed this conversation on {day}. "
-               "To ask something new, start a new message.")
-REPLY_TO_CLOSED = ("The office closed this conversation, so it takes no more replies. "
-                   "To ask something new, start a new message.")
+CLOSED_NOTE = N_("The office closed this conversation on {day}. "
+                 "To ask something new, start a new message.")
+REPLY_TO_CLOSED = N_("The office closed this conversation, so it takes no more replies. "
+                     "To ask something new, start a new message.")
 # Who wrote the practice's automatic first reply, wherever a conversation is shown.
-AUTOMATIC_AUTHOR = "Automatic reply from the office"
+AUTOMATIC_AUTHOR = N_("Automatic reply from the office")
 # Before a red-flag message is sent (the page adds symptoms.call_now() and "Send anyway").
-RED_FLAG_FOUND = "Your message mentions {flags}. This may need care right away."
+RED_FLAG_FOUND = N_("Your message mentions {flags}. This may need care right away.")
+TOO_LONG = N_("The {label} can be at most {limit} characters; yours has {count}. "
+              "Shorten it and send again.")
+# The words the sentences above name a field by.
+LABEL_WORDS = {"message": N_("message"), "subject": N_("subject")}
+WRITE_FIRST = N_("Write your message before sending.")
+KEY_REFUSED = N_("Your message could not be sent. Reload the page and send it again.")
+CHOOSE_CATEGORY = N_("Choose a message category.")
+SUBJECT_MISSING = N_("Enter a subject, like \"Question about my visit\".")
 ASSIGN_WHO = "Choose a staff member from the list, or nobody."
 
 
@@ -80,11 +95,24 @@ class RedFlagsFound(ValidationError):
     "Send anyway": nothing was stored. ``flags``: what was found, as the office wrote it."""
 
     def __init__(self, flags: list[str]):
-        # ``sentence``: what was found (the page puts the call-now box beside it); the error's
-        # own text adds the call-now sentence, for any caller that shows only that.
-        self.sentence = RED_FLAG_FOUND.format(flags=red_flags.in_words(flags))
-        super().__init__(self.sentence + " " + call_now(), field="body")
         self.flags = list(flags)
+        super().__init__(RED_FLAG_FOUND, field="body",
+                         params={"flags": lambda lang: red_flags.in_words(self.flags, lang)})
+        # The error's own text adds the call-now sentence, for any caller that shows only that.
+        self.message = self.sentence("en")
+        self.args = (self.message,)
+
+    def found(self, lang: str) -> str:
+        """What was found, in ``lang`` (the page puts the call-now box beside it)."""
+        return super().sentence(lang)
+
+    def sentence(self, lang: str) -> str:
+        return self.found(lang) + " " + call_now(lang)
+
+
+def category_in_words(category: str, lang: str) -> str:
+    """A message category in ``lang`` (one the catalogue lacks reads as stored)."""
+    return i18n.gettext(lang, category)
 
 
 @dataclass
@@ -166,14 +194,14 @@ def _text(value, *, field: str, missing: str, label: str, limit: int) -> str:
     if not text:
         raise ValidationError(missing, field=field)
     if len(text) > limit:
-        raise ValidationError(
-            f"The {label} can be at most {limit:,} characters; yours has {len(text):,}. "
-            "Shorten it and send again.", field=field)
+        raise ValidationError(TOO_LONG, field=field, params={
+            "label": lambda lang: i18n.gettext(lang, LABEL_WORDS.get(label, label)),
+            "limit": f"{limit:,}", "count": f"{len(text):,}"})
     return text
 
 
 def _body(body) -> str:
-    return _text(body, field="body", missing="Write your message before sending.",
+    return _text(body, field="body", missing=WRITE_FIRST,
                  label="message", limit=BODY_MAX)
 
 
@@ -181,7 +209,7 @@ def _client_key(key) -> Optional[str]:
     if key is None or key == "":
         return None
     if not isinstance(key, str) or len(key) > CLIENT_KEY_MAX or not key.isprintable():
-        raise ValidationError("Your message could not be sent. Reload the page and send it again.")
+        raise ValidationError(KEY_REFUSED)
     return key
 
 
@@ -237,10 +265,12 @@ def _due(rules: practice_settings.PracticeRules, now: datetime) -> Optional[date
     return business_hours.due_by(now, rules.hours, rules.holidays, timefmt.practice_tz())
 
 
-def automatic_reply_text(rules: practice_settings.PracticeRules, due: Optional[datetime]) -> str:
+def automatic_reply_text(rules: practice_settings.PracticeRules, due: Optional[datetime],
+                         lang: str = "en") -> str:
+    """The automatic reply, in ``lang``: the language of the person who wrote."""
     return business_hours.automatic_reply(due, rules.hours, tz=timefmt.practice_tz(),
                                           office_phone=get_settings().office_phone,
-                                          after_hours_phone=rules.phone_after_hours)
+                                          after_hours_phone=rules.phone_after_hours, lang=lang)
 
 
 def _red_flags(rules: practice_settings.PracticeRules, category: str, subject: str, body: str,
@@ -267,8 +297,8 @@ def start_thread(db: Session, actor: User, patient_id: int, *, category: str, su
     if relation == access.RELATION_STAFF:
         raise NotAllowed("Staff answer in an existing conversation, from the message queue.")
     if category not in CATEGORIES:
-        raise ValidationError("Choose a message category.", field="category")
-    subject = _text(subject, field="subject", missing="Enter a subject, like \"Question about my visit\".",
+        raise ValidationError(CHOOSE_CATEGORY, field="category")
+    subject = _text(subject, field="subject", missing=SUBJECT_MISSING,
                     label="subject", limit=SUBJECT_MAX)
     body = _body(body)
     subject = check_text(subject, field="subject", label="subject", single_line=True)
@@ -297,7 +327,8 @@ def start_thread(db: Session, actor: User, patient_id: int, *, category: str, su
         # The practice's answer, at once and by nobody: it is no staff reply (the patient's
         # side is not emailed, the conversation stays new and unread by staff).
         db.add(Message(thread_id=thread_id, author_user_id=None, from_staff=True, automatic=True,
-                       body=automatic_reply_text(rules, due), created_at=now))
+                       body=automatic_reply_text(rules, due, i18n.normalize(actor.language)),
+                       created_at=now))
         db.flush()
         if flags:
             urgent.raise_for_message(db, patient_id, thread_id, flags, clock=clock)

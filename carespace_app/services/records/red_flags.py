@@ -20,15 +20,19 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
+from carespace_app import i18n
+from carespace_app.i18n import N_
 from carespace_app.models import MESSAGE_CATEGORIES
 
-SYMPTOMS_CATEGORY = "Symptoms or side effects"
+SYMPTOMS_CATEGORY = N_("Symptoms or side effects")
 # The medical categories (a prescription question may describe a reaction to it).
 CHECKED_CATEGORIES = frozenset(c for c in MESSAGE_CATEGORIES
                                if c in ("Medical question", "Test results", "Prescription refill",
                                         SYMPTOMS_CATEGORY))
 # How a temperature finding is named to the patient and on the office's urgent item.
-FEVER = "fever of 100.4 °F (38 °C) or more"
+FEVER = N_("fever of 100.4 °F (38 °C) or more")
+# A list of findings: "chest pain, fainting and a fever …" (the office's phrases stay as written).
+LAST_OF_LIST = N_("{items} and {last}")
 FEVER_F, FEVER_C = 100.4, 38.0
 # Above these it is not a body temperature (a typo, a weight, an oven).
 TOP_F, TOP_C = 115.0, 46.0
@@ -153,8 +157,9 @@ def find_in_message(category: str, subject: str, body: str, phrases: Iterable[st
     return find(f"{subject or ''}\n{body or ''}", phrases)
 
 
-def in_words(flags: list[str]) -> str:
+def in_words(flags: list[str], lang: str = "en") -> str:
     """ "chest pain", "chest pain and fainting", "chest pain, fainting and a fever ..."."""
-    if len(flags) <= 1:
-        return "".join(flags)
-    return ", ".join(flags[:-1]) + " and " + flags[-1]
+    said = [i18n.gettext(lang, flag) if flag == FEVER else flag for flag in flags]
+    if len(said) <= 1:
+        return "".join(said)
+    return i18n.fmt(lang, LAST_OF_LIST, items=", ".join(said[:-1]), last=said[-1])

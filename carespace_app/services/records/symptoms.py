@@ -13,11 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
+from carespace_app import i18n
 from carespace_app.config import get_settings
+from carespace_app.i18n import N_
 from carespace_app.policy import CHECKIN_RECALL, in_words
 
-GRADE_WORDS = ("None", "Mild", "Moderate", "Severe", "Very severe")
-YES_NO_WORDS = ("No", "Yes")
+GRADE_WORDS = (N_("None"), N_("Mild"), N_("Moderate"), N_("Severe"), N_("Very severe"))
+YES_NO_WORDS = (N_("No"), N_("Yes"))
 SEVERE = 3  # a grade at or above this is escalated
 RISE = 2  # a rise of this much since the last check-in is escalated
 
@@ -28,13 +30,28 @@ YES_NO = "yes_no"
 @dataclass(frozen=True)
 class Symptom:
     key: str
-    name: str  # as the office and the history read it: "Pain"
-    question: str  # as the patient reads it, one per screen
+    name: str  # as the office and the history read it: "Pain" (a catalogue entry)
+    # As the patient reads it, one per screen: a catalogue template, {span} the recall.
+    template: str
     kind: str = GRADED
+
+    @property
+    def question(self) -> str:
+        """The question in English."""
+        return self.question_in("en")
+
+    def question_in(self, lang: str) -> str:
+        return i18n.fmt(lang, self.template, span=i18n.duration(CHECKIN_RECALL))
+
+    def name_in(self, lang: str) -> str:
+        return i18n.gettext(lang, self.name)
 
     @property
     def words(self) -> tuple[str, ...]:
         return YES_NO_WORDS if self.kind == YES_NO else GRADE_WORDS
+
+    def words_in(self, lang: str) -> tuple[str, ...]:
+        return tuple(i18n.gettext(lang, w) for w in self.words)
 
     @property
     def top(self) -> int:
@@ -45,9 +62,10 @@ class Symptom:
             return ""
         return self.words[grade]
 
-    def answer(self, grade: int) -> str:
+    def answer(self, grade: int, lang: str = "en") -> str:
         """The answer as the office reads it: "Severe (3)"; a yes/no one: "Yes"."""
-        return self.word(grade) if self.kind == YES_NO else f"{self.word(grade)} ({grade})"
+        word = i18n.gettext(lang, self.word(grade))
+        return word if self.kind == YES_NO else f"{word} ({grade})"
 
     def severe(self, grade: int) -> bool:
         """Escalated on its own, whatever came before: 3 or 4, or "yes"."""
@@ -59,36 +77,38 @@ class Symptom:
 # The span itself is a rule in policy.py (CHECKIN_RECALL); pages say it with RECALL_SPAN.
 RECALL_DAYS = CHECKIN_RECALL.days
 RECALL_SPAN = in_words(CHECKIN_RECALL)  # "7 days"
-RECALL = f"In the last {RECALL_SPAN}"
-
 SYMPTOMS: tuple[Symptom, ...] = (
-    Symptom("nausea", "Nausea", f"{RECALL}, how bad was your nausea (feeling sick to your stomach) at its worst?"),
-    Symptom("vomiting", "Vomiting", f"{RECALL}, how bad was your vomiting (throwing up) at its worst?"),
-    Symptom("diarrhoea", "Diarrhea", f"{RECALL}, how bad was your diarrhea (loose or watery stools) at its worst?"),
-    Symptom("constipation", "Constipation", f"{RECALL}, how bad was your constipation at its worst?"),
-    Symptom("mouth_sores", "Mouth sores", f"{RECALL}, how bad were sores in your mouth or throat at their worst?"),
-    Symptom("fatigue", "Fatigue", f"{RECALL}, how bad was your tiredness or lack of energy at its worst?"),
-    Symptom("pain", "Pain", f"{RECALL}, how bad was your pain at its worst?"),
-    Symptom("shortness_of_breath", "Shortness of breath", f"{RECALL}, how bad was your shortness of breath at its worst?"),
-    Symptom("numbness", "Numbness or tingling", f"{RECALL}, how bad was numbness or tingling in your hands or feet at its worst?"),
-    Symptom("appetite", "Poor appetite", f"{RECALL}, how bad was your loss of appetite at its worst?"),
-    Symptom("fever", "Fever or chills",
-            f"{RECALL}, have you had a fever of 100.4 °F (38 °C) or higher, or shaking chills?",
+    Symptom("nausea", N_("Nausea"), N_("In the last {span}, how bad was your nausea (feeling sick to your stomach) at its worst?")),
+    Symptom("vomiting", N_("Vomiting"), N_("In the last {span}, how bad was your vomiting (throwing up) at its worst?")),
+    Symptom("diarrhoea", N_("Diarrhea"), N_("In the last {span}, how bad was your diarrhea (loose or watery stools) at its worst?")),
+    Symptom("constipation", N_("Constipation"), N_("In the last {span}, how bad was your constipation at its worst?")),
+    Symptom("mouth_sores", N_("Mouth sores"), N_("In the last {span}, how bad were sores in your mouth or throat at their worst?")),
+    Symptom("fatigue", N_("Fatigue"), N_("In the last {span}, how bad was your tiredness or lack of energy at its worst?")),
+    Symptom("pain", N_("Pain"), N_("In the last {span}, how bad was your pain at its worst?")),
+    Symptom("shortness_of_breath", N_("Shortness of breath"), N_("In the last {span}, how bad was your shortness of breath at its worst?")),
+    Symptom("numbness", N_("Numbness or tingling"), N_("In the last {span}, how bad was numbness or tingling in your hands or feet at its worst?")),
+    Symptom("appetite", N_("Poor appetite"), N_("In the last {span}, how bad was your loss of appetite at its worst?")),
+    Symptom("fever", N_("Fever or chills"),
+            N_("In the last {span}, have you had a fever of 100.4 °F (38 °C) or higher, or shaking chills?"),
             kind=YES_NO),
-    Symptom("mood", "Low mood", f"{RECALL}, how bad was feeling sad, down or worried at its worst?"),
+    Symptom("mood", N_("Low mood"), N_("In the last {span}, how bad was feeling sad, down or worried at its worst?")),
 )
 BY_KEY: dict[str, Symptom] = {s.key: s for s in SYMPTOMS}
 DEFAULT_KEYS: tuple[str, ...] = tuple(s.key for s in SYMPTOMS)
 
 # What the patient reads when an answer is escalated (tap-to-call, routes and pages use it).
-CALL_NOW = ("Please call the office now at {phone}. If this is an emergency, call 9-1-1.")
-CALL_NOW_TITLE = "Please call the office now"
-THANKS = "Thank you. Your answers were sent to your care team."
-DUE = "Your check-in is due"
+CALL_NOW = N_("Please call the office now at {phone}. If this is an emergency, call 9-1-1.")
+CALL_NOW_TITLE = N_("Please call the office now")
+THANKS = N_("Thank you. Your answers were sent to your care team.")
+DUE = N_("Your check-in is due")
+# A finding as the office (and, in their language, the patient) reads it.
+FINDING = N_("{name}: {answer}")
+FINDING_FIRST = N_("{finding}, no earlier answer")
+FINDING_ROSE = N_("{finding}, last time {before}")
 
 
-def call_now() -> str:
-    return CALL_NOW.format(phone=get_settings().office_phone)
+def call_now(lang: str = "en") -> str:
+    return i18n.fmt(lang, CALL_NOW, phone=get_settings().office_phone)
 
 
 def office_tel() -> str:
@@ -114,17 +134,17 @@ class Finding:
     grade: int
     previous: Optional[int] = None
 
-    def describe(self) -> str:
+    def describe(self, lang: str = "en") -> str:
         """ "Pain: Severe (3), last time Mild (1)"; "Fever or chills: Yes"."""
         item = BY_KEY.get(self.symptom)
         if item is None:
-            return f"{self.symptom}: {self.grade}"
-        now = f"{item.name}: {item.answer(self.grade)}"
+            return i18n.fmt(lang, FINDING, name=self.symptom, answer=self.grade)
+        now = i18n.fmt(lang, FINDING, name=item.name_in(lang), answer=item.answer(self.grade, lang))
         if item.kind == YES_NO:
             return now
         if self.previous is None:
-            return f"{now}, no earlier answer"
-        return f"{now}, last time {item.answer(self.previous)}"
+            return i18n.fmt(lang, FINDING_FIRST, finding=now)
+        return i18n.fmt(lang, FINDING_ROSE, finding=now, before=item.answer(self.previous, lang))
 
     def as_json(self) -> dict:
         return {"symptom": self.symptom, "grade": self.grade, "previous": self.previous}

@@ -53,6 +53,8 @@ NOT_TEXT_CALLS = {"get", "log", "exception", "warning", "info", "debug", "error"
                   "set_value", "set_focus", "startswith", "split", "replace", "format",
                   "getLogger", "ValueError", "TypeError", "AssertionError", "query_parameters",
                   "icon", "color", "Var", "encode", "decode", "strip"}
+# Calls whose first argument names a thing (the portal's tab a page is in), not text.
+FIRST_ARG_NAMES = {"portal_page"}
 # Functions whose literals are code (a compiled React component's source).
 CODE_FUNCTIONS = {"add_custom_code", "add_imports"}
 
@@ -60,6 +62,8 @@ CODE_FUNCTIONS = {"add_custom_code", "add_imports"}
 def _reads_as_text(value: str) -> bool:
     """A sentence ("a letter and a space") or a label ("Close", "Password")."""
     stripped = value.strip()
+    if "=>" in stripped:  # a JavaScript function (a chart's tick formatter)
+        return False
     if not any(ch.isalpha() for ch in stripped):
         return False
     if " " in stripped and any(ch.isalpha() for ch in stripped.split(" ", 1)[0] + stripped):
@@ -94,8 +98,8 @@ def untranslated(source: str, filename: str = "<module>") -> list[str]:
             name = _call_name(node)
             inner = allowed or name in TRANSLATING or name in NOT_TEXT_CALLS
             visit(node.func, allowed)
-            for arg in node.args:
-                visit(arg, inner)
+            for position, arg in enumerate(node.args):
+                visit(arg, inner or (position == 0 and name in FIRST_ARG_NAMES))
             for keyword in node.keywords:
                 skip = keyword.arg in NOT_TEXT_KEYWORDS or (keyword.arg or "").startswith("on_")
                 visit(keyword.value, inner or skip)

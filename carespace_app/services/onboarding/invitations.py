@@ -37,7 +37,7 @@ from carespace_app.models import (
     PatientAccess,
     User,
 )
-from carespace_app.policy import ACCESS_CODE_DIGITS, INVITATION_TTL, MAX_WRONG_ANSWERS, in_words
+from carespace_app.policy import ACCESS_CODE_DIGITS, INVITATION_TTL, MAX_WRONG_ANSWERS
 from carespace_app.services.audit import trail
 from carespace_app.services.errors import DomainError, NotFound, ValidationError
 from carespace_app.services.identity import accounts, emails, links, security, signin

@@ -35,6 +35,24 @@ CONVERTED = [
     "carespace_app/services/identity/links.py",
     "carespace_app/services/identity/language.py",
     "carespace_app/services/onboarding/invitation_emails.py",
+    # Labs, records, sharing and caregivers (issue #17, task C)
+    "carespace_app/pages/labs.py",
+    "carespace_app/state/labs.py",
+    "carespace_app/services/records/result_release.py",
+    "carespace_app/pages/my_record.py",
+    "carespace_app/state/my_record.py",
+    "carespace_app/services/records/record_download.py",
+    "carespace_app/services/records/render_pool.py",
+    "carespace_app/pages/share_links_section.py",
+    "carespace_app/state/share_links.py",
+    "carespace_app/pages/shared_record.py",
+    "carespace_app/state/shared_record.py",
+    "carespace_app/pages/manage_users.py",
+    "carespace_app/state/manage_users.py",
+    "carespace_app/services/permissions/scopes.py",
+    "carespace_app/services/permissions/access_ends.py",
+    "carespace_app/pages/record_activity.py",
+    "carespace_app/services/audit/patient_activity.py",
 ]
 
 # Calls whose string arguments are catalogue sentences.

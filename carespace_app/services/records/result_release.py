@@ -93,7 +93,7 @@ NOTE_TOO_LONG = N_("The note can be at most {n} characters.")
 
 
 def days_words(days: int, lang: str = "en") -> str:
-    return i18n.ngettext(lang, "{n} day", "{n} days", days).format(n=days)
+    return i18n.ngettext(lang, "{days} day", "{days} days", days).format(days=days)
 
 
 def choice_words(days: int, lang: str = "en") -> str:

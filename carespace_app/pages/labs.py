@@ -29,6 +29,7 @@ DAY_LABEL_JS = ("(day) => new Date(day * 86400000).toLocaleDateString("
                 "document.documentElement.lang === 'es' ? 'es-US' : 'en-US', "
                 "{month: 'short', day: 'numeric', year: 'numeric', timeZone: 'UTC'})")
 CALL_OFFICE = N_("Call {phone}")
+CALL_OFFICE_PARAMS = {"phone": get_settings().office_phone}
 ALL_REPORTS = N_("See all lab reports")
 
 
@@ -102,7 +103,7 @@ def critical_call() -> rx.Component:
             spacing="2", align="center",
         ),
         rx.link(rx.icon("phone", size=18, aria_hidden="true"),
-                t(CALL_OFFICE, phone=get_settings().office_phone),
+                t(CALL_OFFICE, **CALL_OFFICE_PARAMS),
                 href=f"tel:{get_settings().office_phone_tel}", class_name="cs-call-button"),
         class_name="cs-lab-critical-call",
     )

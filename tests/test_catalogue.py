@@ -35,6 +35,7 @@ CONVERTED = [
     "carespace_app/services/identity/links.py",
     "carespace_app/services/identity/language.py",
     "carespace_app/services/onboarding/invitation_emails.py",
+    # Messages, check-ins, appointments and resources (issue #17, task B)
     "carespace_app/pages/appointments.py",
     "carespace_app/state/appointments.py",
     "carespace_app/pages/resources.py",
@@ -45,6 +46,24 @@ CONVERTED = [
     "carespace_app/pages/checkin.py",
     "carespace_app/state/checkin.py",
     "carespace_app/services/records/business_hours.py",
+    # Labs, records, sharing and caregivers (issue #17, task C)
+    "carespace_app/pages/labs.py",
+    "carespace_app/state/labs.py",
+    "carespace_app/services/records/result_release.py",
+    "carespace_app/pages/my_record.py",
+    "carespace_app/state/my_record.py",
+    "carespace_app/services/records/record_download.py",
+    "carespace_app/services/records/render_pool.py",
+    "carespace_app/pages/share_links_section.py",
+    "carespace_app/state/share_links.py",
+    "carespace_app/pages/shared_record.py",
+    "carespace_app/state/shared_record.py",
+    "carespace_app/pages/manage_users.py",
+    "carespace_app/state/manage_users.py",
+    "carespace_app/services/permissions/scopes.py",
+    "carespace_app/services/permissions/access_ends.py",
+    "carespace_app/pages/record_activity.py",
+    "carespace_app/services/audit/patient_activity.py",
 ]
 
 # Calls whose string arguments are catalogue sentences.
@@ -63,6 +82,8 @@ NOT_TEXT_CALLS = {"get", "log", "exception", "warning", "info", "debug", "error"
                   "set_value", "set_focus", "startswith", "split", "replace", "format",
                   "getLogger", "ValueError", "TypeError", "AssertionError", "query_parameters",
                   "icon", "color", "Var", "encode", "decode", "strip"}
+# Calls whose first argument names a thing (the portal's tab a page is in), not text.
+FIRST_ARG_NAMES = {"portal_page"}
 # Functions whose literals are code (a compiled React component's source).
 CODE_FUNCTIONS = {"add_custom_code", "add_imports"}
 
@@ -70,6 +91,8 @@ CODE_FUNCTIONS = {"add_custom_code", "add_imports"}
 def _reads_as_text(value: str) -> bool:
     """A sentence ("a letter and a space") or a label ("Close", "Password")."""
     stripped = value.strip()
+    if "=>" in stripped:  # a JavaScript function (a chart's tick formatter)
+        return False
     if not any(ch.isalpha() for ch in stripped):
         return False
     if " " in stripped and any(ch.isalpha() for ch in stripped.split(" ", 1)[0] + stripped):
@@ -104,8 +127,8 @@ def untranslated(source: str, filename: str = "<module>") -> list[str]:
             name = _call_name(node)
             inner = allowed or name in TRANSLATING or name in NOT_TEXT_CALLS
             visit(node.func, allowed)
-            for arg in node.args:
-                visit(arg, inner)
+            for position, arg in enumerate(node.args):
+                visit(arg, inner or (position == 0 and name in FIRST_ARG_NAMES))
             for keyword in node.keywords:
                 skip = keyword.arg in NOT_TEXT_KEYWORDS or (keyword.arg or "").startswith("on_")
                 visit(keyword.value, inner or skip)

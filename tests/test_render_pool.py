@@ -37,7 +37,7 @@ def test_one_more_than_the_queue_holds_is_refused_at_once(export, monkeypatch):
     started = threading.Barrier(policy.RECORD_RENDER_PROCESSES + policy.RECORD_RENDER_QUEUE + 1)
 
     class Waiting:  # stands in for the pool: each submitted job waits until released
-        def submit(self, fn, arg):
+        def submit(self, fn, *args):
             class Job:
                 def result(self_inner):
                     if not release.is_set():

@@ -153,7 +153,8 @@ def test_every_page_and_email_says_the_practice_of_the_settings():
         "print(notifications.QUESTIONS_LINE)\n"
         "print(session.SOMETHING_WRONG)\n"
         "print(terms.terms_text()[-1])\n"
-        "print(labs.CALL_OFFICE)\n"
+        "from carespace_app import i18n\n"
+        "print(i18n.fmt('en', labs.CALL_OFFICE, **labs.CALL_OFFICE_PARAMS))\n"
         "print(str(office_phone_link().render()))\n"
         "print(str(brand().render()))\n",
         CARESPACE_PRACTICE_NAME="Ozark Cancer Care", CARESPACE_OFFICE_PHONE="(501) 555-0199",

@@ -13,6 +13,7 @@ from sqlmodel import select
 from carespace_app import routes, timefmt
 from carespace_app.clock import utcnow
 from carespace_app.config import get_settings
+from carespace_app.policy import CHECKIN_RECALL, in_words
 from carespace_app.models import OutboxEmail
 from carespace_app.services.errors import ValidationError
 from carespace_app.services.mail import notifications, outbox
@@ -150,7 +151,8 @@ def test_the_check_in_asks_its_questions_in_the_readers_language(db, practice):
     carla = _tab(practice.carer, routes.CHECKIN, "carla")  # the caregiver reads English
     form = carla.state(CheckinState)
     assert form.questions[0].question == symptoms.BY_KEY["nausea"].question
-    assert form.questions[0].question.startswith("In the last 7 days, how bad was your nausea")
+    assert form.questions[0].question.startswith(
+        f"In the last {in_words(CHECKIN_RECALL)}, how bad was your nausea")
     assert form.questions[0].words == list(symptoms.GRADE_WORDS)
     assert form.for_whom == "You are answering for Alice Moreno. Answer as they would."
 

@@ -12,31 +12,36 @@ from carespace_app import routes
 from carespace_app.components.records_ui import empty_state, flag_text, load_more, loading_or, page_title
 from carespace_app.components.shell import portal_page
 from carespace_app.components.ui import error_callout
+from carespace_app.components.i18n import t
 from carespace_app.config import get_settings
+from carespace_app.i18n import N_
 from carespace_app.services.records.labs import CRITICAL_CALL
-
-NO_RESULTS = "No lab results yet. They appear here when they are ready."
 from carespace_app.state.labs import LabsState
+
+NO_RESULTS = N_("No lab results yet. They appear here when they are ready.")
 
 LINE = "var(--teal-11)"
 BAND = "var(--green-9)"
 # The x axis counts days (state/labs.py chart_day) of the practice's local time, so the
 # label is read in UTC: "Oct 25, 2026" whatever the reader's own time zone.
-DAY_LABEL_JS = ("(day) => new Date(day * 86400000).toLocaleDateString('en-US', "
+# In the page's language (<html lang>, kept by components/i18n.py's LanguageSync).
+DAY_LABEL_JS = ("(day) => new Date(day * 86400000).toLocaleDateString("
+                "document.documentElement.lang === 'es' ? 'es-US' : 'en-US', "
                 "{month: 'short', day: 'numeric', year: 'numeric', timeZone: 'UTC'})")
-CALL_OFFICE = "Call " + get_settings().office_phone
-ALL_REPORTS = "See all lab reports"
+CALL_OFFICE = N_("Call {phone}")
+CALL_OFFICE_PARAMS = {"phone": get_settings().office_phone}
+ALL_REPORTS = N_("See all lab reports")
 
 
 def _history_button(r) -> rx.Component:
     return rx.button(r.test_name, variant="ghost", size="3", on_click=LabsState.show_history(r.test_name),
-                     aria_label="History of " + r.test_name, class_name="cs-test-button")
+                     aria_label=t("History of {test}", test=r.test_name), class_name="cs-test-button")
 
 
 def _value(value, unit, corrected=None) -> rx.Component:
     parts = [rx.text(value, " ", unit, size="3", weight="bold")]
     if corrected is not None:
-        parts.append(rx.cond(corrected, rx.text("(corrected)", size="2", color_scheme="gray")))
+        parts.append(rx.cond(corrected, rx.text(t("(corrected)"), size="2", color_scheme="gray")))
     return rx.fragment(*parts)
 
 
@@ -54,10 +59,10 @@ def _results_table(results) -> rx.Component:
     return rx.box(
         rx.table.root(
             rx.table.header(rx.table.row(
-                rx.table.column_header_cell("Test"),
-                rx.table.column_header_cell("Result"),
-                rx.table.column_header_cell("Flag"),
-                rx.table.column_header_cell("Reference range"),
+                rx.table.column_header_cell(t("Test")),
+                rx.table.column_header_cell(t("Result")),
+                rx.table.column_header_cell(t("Flag")),
+                rx.table.column_header_cell(t("Reference range")),
             )),
             rx.table.body(rx.foreach(results, _result_row)),
             size="2", width="100%",
@@ -66,7 +71,7 @@ def _results_table(results) -> rx.Component:
     )
 
 
-def _fact(term: str, *detail: rx.Component) -> list[rx.Component]:
+def _fact(term, *detail: rx.Component) -> list[rx.Component]:
     return [rx.el.dt(term), rx.el.dd(*detail)]
 
 
@@ -75,9 +80,9 @@ def _result_card(r) -> rx.Component:
     return rx.el.li(
         _history_button(r),
         rx.el.dl(
-            *_fact("Result", _value(r.value, r.unit, r.corrected)),
-            *_fact("Flag", flag_text(r.flag_label, r.flag_icon)),
-            *_fact("Reference range", rx.text(r.reference, size="3")),
+            *_fact(t("Result"), _value(r.value, r.unit, r.corrected)),
+            *_fact(t("Flag"), flag_text(r.flag_label, r.flag_icon)),
+            *_fact(t("Reference range"), rx.text(r.reference, size="3")),
             class_name="cs-lab-facts",
         ),
         class_name=rx.cond(r.critical, "cs-lab-card cs-lab-critical", "cs-lab-card"),
@@ -86,7 +91,7 @@ def _result_card(r) -> rx.Component:
 
 def _result_cards(report) -> rx.Component:
     return rx.el.ul(rx.foreach(report.results, _result_card), class_name="cs-lab-cards",
-                    aria_label="Results of " + report.panel)
+                    aria_label=t("Results of {panel}", panel=report.panel))
 
 
 def critical_call() -> rx.Component:
@@ -94,10 +99,11 @@ def critical_call() -> rx.Component:
     return rx.box(
         rx.hstack(
             rx.icon("triangle-alert", size=20, aria_hidden="true"),
-            rx.text(CRITICAL_CALL, size="3", weight="bold"),
+            rx.text(t(CRITICAL_CALL), size="3", weight="bold"),
             spacing="2", align="center",
         ),
-        rx.link(rx.icon("phone", size=18, aria_hidden="true"), CALL_OFFICE,
+        rx.link(rx.icon("phone", size=18, aria_hidden="true"),
+                t(CALL_OFFICE, **CALL_OFFICE_PARAMS),
                 href=f"tel:{get_settings().office_phone_tel}", class_name="cs-call-button"),
         class_name="cs-lab-critical-call",
     )
@@ -110,14 +116,14 @@ def _report(report) -> rx.Component:
                 rx.flex(
                     rx.heading(report.panel, size="5", as_="h2", class_name="cs-wrap"),
                     rx.cond(report.abnormal_count > 0,
-                            rx.badge(report.abnormal_count.to_string() + " outside the range",
+                            rx.badge(t("{n} outside the range", n=report.abnormal_count.to_string()),
                                      color_scheme="amber", high_contrast=True, size="2")),
                     justify="between", align="center", spacing="2", wrap="wrap", width="100%",
                 ),
                 rx.cond(report.critical_count > 0, critical_call()),
-                rx.text(rx.text.strong("Collected: "), report.collected, size="3"),
-                rx.text(rx.text.strong("Resulted: "), report.resulted, size="3"),
-                rx.text(rx.text.strong("Ordering provider: "), report.provider, size="3"),
+                rx.text(rx.text.strong(t("Collected: ")), report.collected, size="3"),
+                rx.text(rx.text.strong(t("Resulted: ")), report.resulted, size="3"),
+                rx.text(rx.text.strong(t("Ordering provider: ")), report.provider, size="3"),
                 _results_table(report.results),
                 _result_cards(report),
                 spacing="2", width="100%", align="stretch",
@@ -165,9 +171,9 @@ def _history_card(h) -> rx.Component:
     return rx.el.li(
         rx.text(h.when, size="3", weight="bold"),
         rx.el.dl(
-            *_fact("Result", _value(h.value, h.unit)),
-            *_fact("Flag", flag_text(h.flag_label, h.flag_icon)),
-            *_fact("Reference range", rx.text(h.reference, size="3")),
+            *_fact(t("Result"), _value(h.value, h.unit)),
+            *_fact(t("Flag"), flag_text(h.flag_label, h.flag_icon)),
+            *_fact(t("Reference range"), rx.text(h.reference, size="3")),
             class_name="cs-lab-facts",
         ),
         class_name="cs-lab-card",
@@ -177,27 +183,27 @@ def _history_card(h) -> rx.Component:
 def history_dialog() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.content(
-            rx.dialog.title("History of ", LabsState.history_test),
+            rx.dialog.title(t("History of {test}", test=LabsState.history_test)),
             rx.dialog.description(
                 rx.cond(LabsState.has_range,
-                        rx.text("The shaded band is the reference range (", LabsState.range_text,
-                                " ", LabsState.history_unit, ").", size="2"),
-                        rx.text("Every earlier value of this test.", size="2")),
+                        rx.text(t("The shaded band is the reference range ({range} {unit}).",
+                                  range=LabsState.range_text, unit=LabsState.history_unit), size="2"),
+                        rx.text(t("Every earlier value of this test."), size="2")),
             ),
             error_callout(LabsState.history_error),
             rx.box(
                 rx.cond(LabsState.has_range, _chart(True), _chart(False)),
-                role="img", aria_label="Trend chart of " + LabsState.history_test,
+                role="img", aria_label=t("Trend chart of {test}", test=LabsState.history_test),
                 width="100%", class_name="cs-chart",
             ),
-            rx.heading("Earlier values", size="4", as_="h3", margin_top="1rem"),
+            rx.heading(t("Earlier values"), size="4", as_="h3", margin_top="1rem"),
             rx.box(
                 rx.table.root(
                     rx.table.header(rx.table.row(
-                        rx.table.column_header_cell("Collected"),
-                        rx.table.column_header_cell("Result"),
-                        rx.table.column_header_cell("Flag"),
-                        rx.table.column_header_cell("Reference range"),
+                        rx.table.column_header_cell(t("Collected")),
+                        rx.table.column_header_cell(t("Result")),
+                        rx.table.column_header_cell(t("Flag")),
+                        rx.table.column_header_cell(t("Reference range")),
                     )),
                     rx.table.body(rx.foreach(LabsState.history_rows, _history_row)),
                     size="2", width="100%",
@@ -205,8 +211,8 @@ def history_dialog() -> rx.Component:
                 class_name="cs-table-wrap cs-lab-table",
             ),
             rx.el.ul(rx.foreach(LabsState.history_rows, _history_card), class_name="cs-lab-cards",
-                     aria_label="Earlier values"),
-            rx.flex(rx.dialog.close(rx.button("Close", size="3", min_height="44px")),
+                     aria_label=t("Earlier values")),
+            rx.flex(rx.dialog.close(rx.button(t("Close"), size="3", min_height="44px")),
                     justify="end", margin_top="1rem"),
             max_width="48rem", width="calc(100vw - 1.5rem)",
         ),
@@ -225,8 +231,8 @@ def _held_note(line) -> rx.Component:
 def labs_page() -> rx.Component:
     return portal_page(
         "Labs",
-        page_title("Labs"),
-        rx.text("Select a test's name to see its earlier values and a chart.", size="3"),
+        page_title(t("Labs")),
+        rx.text(t("Select a test's name to see its earlier values and a chart."), size="3"),
         error_callout(LabsState.error),
         loading_or(
             LabsState.loaded,
@@ -235,12 +241,12 @@ def labs_page() -> rx.Component:
                 rx.cond(
                     LabsState.reports.length() > 0,
                     rx.el.ul(rx.foreach(LabsState.reports, _report), class_name="cs-list cs-list-gap",
-                             aria_label="Lab reports"),
-                    empty_state(NO_RESULTS, "flask-conical"),
+                             aria_label=t("Lab reports")),
+                    empty_state(t(NO_RESULTS), "flask-conical"),
                 ),
                 rx.cond(LabsState.opened_report != "",
-                        rx.link(ALL_REPORTS, href=routes.LABS, size="3", class_name="cs-more-link")),
-                load_more("Show more reports", LabsState.has_more, LabsState.more_reports),
+                        rx.link(t(ALL_REPORTS), href=routes.LABS, size="3", class_name="cs-more-link")),
+                load_more(t("Show more reports"), LabsState.has_more, LabsState.more_reports),
                 spacing="3", width="100%", align="stretch",
             ),
         ),

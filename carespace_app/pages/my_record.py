@@ -4,33 +4,35 @@ from __future__ import annotations
 
 import reflex as rx
 
+from carespace_app.components.i18n import t
 from carespace_app.components.shell import portal_page, read_only_note
 from carespace_app.pages.share_links_section import share_links_section
 from carespace_app.components.ui import error_callout, field, notice_callout, text_input
+from carespace_app.i18n import N_
 from carespace_app.policy import MAX_RECORD_RANGE_YEARS
 from carespace_app.services.permissions import scopes
 from carespace_app.services.records import record_download
 from carespace_app.state.my_record import EMAIL, ENTER, FHIR, PDF
 from carespace_app.state.my_record import MyRecordState as S
 
-TITLE = "Download my record"
-INTRO = ("Take a copy of your record anywhere: a PDF to read and print, or a FHIR file that "
+TITLE = N_("Download my record")
+INTRO = N_("Take a copy of your record anywhere: a PDF to read and print, or a FHIR file that "
          "another doctor's or hospital's computer system can read. It holds your details, "
          "appointments and lab results for the dates you choose, and your messages if you "
          "want them.")
-LISTED = "Each download and email is listed in Who viewed my record."
-RANGE_HINT = f"Up to {MAX_RECORD_RANGE_YEARS} years at a time."
-MESSAGES_LABEL = "Include my messages"
-DOWNLOAD_PDF = "Download PDF"
-DOWNLOAD_FHIR = "Download FHIR file"
-EMAIL_HEADING = "Email it"
-EMAIL_INTRO = ("We'll send the file as an attachment to the address you type, with the dates "
+LISTED = N_("Each download and email is listed in Who viewed my record.")
+RANGE_HINT = N_("Up to {years} years at a time.")
+MESSAGES_LABEL = N_("Include my messages")
+DOWNLOAD_PDF = N_("Download PDF")
+DOWNLOAD_FHIR = N_("Download FHIR file")
+EMAIL_HEADING = N_("Email it")
+EMAIL_INTRO = N_("We'll send the file as an attachment to the address you type, with the dates "
                "and choices above. Email is not always private: send it only to an address "
                "you trust.")
-EMAIL_LABEL = "Email address"
-FORMAT_LABEL = "Format"
-SEND = "Email it"
-FORM_NAME = "Your record"  # the form's accessible name (a landmark to find it by)
+EMAIL_LABEL = N_("Email address")
+FORMAT_LABEL = N_("Format")
+SEND = N_("Email it")
+FORM_NAME = N_("Your record")  # the form's accessible name (a landmark to find it by)
 
 # The button that sent the form, by its value (pdf, fhir, email, enter). The browser's
 # FormData leaves the submit button out; Reflex hands the submit event to the handler's
@@ -39,7 +41,7 @@ FORM_NAME = "Your record"  # the form's accessible name (a landmark to find it b
 SUBMITTER = rx.Var("(ev?.nativeEvent?.submitter?.value ?? \"\")").to(str)
 
 
-def _date(label: str, field_id: str, default) -> rx.Component:
+def _date(label, field_id: str, default) -> rx.Component:
     return rx.box(
         field(label, text_input(field_id, type="date", default_value=default, required=True),
               field_id, error=S.errors[field_id]),
@@ -47,7 +49,7 @@ def _date(label: str, field_id: str, default) -> rx.Component:
     )
 
 
-def _format_choice(value: str, words: str, checked: bool) -> rx.Component:
+def _format_choice(value: str, words, checked: bool) -> rx.Component:
     option_id = f"format-{value}"
     return rx.el.label(
         rx.el.input(type="radio", name="format", id=option_id, value=value,
@@ -66,33 +68,33 @@ def _form() -> rx.Component:
             rx.el.button(type="submit", value=ENTER, hidden=True, tab_index=-1,
                          aria_hidden="true"),
             rx.el.fieldset(
-                rx.el.legend("Dates", class_name="cs-label"),
-                rx.flex(_date("From", "start", S.default_start),
-                        _date("To", "end", S.default_end),
+                rx.el.legend(t("Dates"), class_name="cs-label"),
+                rx.flex(_date(t("From"), "start", S.default_start),
+                        _date(t("To"), "end", S.default_end),
                         spacing="3", wrap="wrap", width="100%"),
-                rx.text(RANGE_HINT, size="2", color_scheme="gray"),
+                rx.text(t(RANGE_HINT, years=MAX_RECORD_RANGE_YEARS), size="2", color_scheme="gray"),
                 class_name="cs-fieldset",
             ),
-            rx.box(rx.checkbox(MESSAGES_LABEL, name="messages", id="messages", size="3"),
+            rx.box(rx.checkbox(t(MESSAGES_LABEL), name="messages", id="messages", size="3"),
                    min_height="44px", display="flex", align_items="center"),
             error_callout(S.form_error),
             rx.flex(
-                rx.button(DOWNLOAD_PDF, type="submit", value=PDF, size="3", min_height="44px",
+                rx.button(t(DOWNLOAD_PDF), type="submit", value=PDF, size="3", min_height="44px",
                           loading=S.busy == PDF, disabled=busy),
-                rx.button(DOWNLOAD_FHIR, type="submit", value=FHIR, size="3", min_height="44px",
+                rx.button(t(DOWNLOAD_FHIR), type="submit", value=FHIR, size="3", min_height="44px",
                           variant="outline", loading=S.busy == FHIR, disabled=busy),
                 spacing="3", wrap="wrap",
             ),
             notice_callout(S.download_notice),
             rx.divider(margin_y="0.5rem"),
-            rx.heading(EMAIL_HEADING, size="5", as_="h2"),
-            rx.text(EMAIL_INTRO, size="3"),
-            field(EMAIL_LABEL, text_input("email", type="email", auto_complete="email"),
+            rx.heading(t(EMAIL_HEADING), size="5", as_="h2"),
+            rx.text(t(EMAIL_INTRO), size="3"),
+            field(t(EMAIL_LABEL), text_input("email", type="email", auto_complete="email"),
                   "email", error=S.errors["email"]),
             rx.el.fieldset(
-                rx.el.legend(FORMAT_LABEL, class_name="cs-label"),
-                rx.flex(_format_choice(PDF, record_download.FORMATS[PDF].words, True),
-                        _format_choice(FHIR, record_download.FORMATS[FHIR].words, False),
+                rx.el.legend(t(FORMAT_LABEL), class_name="cs-label"),
+                rx.flex(_format_choice(PDF, t(record_download.FORMATS[PDF].words), True),
+                        _format_choice(FHIR, t(record_download.FORMATS[FHIR].words), False),
                         spacing="4", wrap="wrap"),
                 rx.cond(S.errors["format"] != "",
                         rx.text(S.errors["format"], size="2", color_scheme="red", role="alert")),
@@ -100,23 +102,23 @@ def _form() -> rx.Component:
             ),
             rx.el.input(type="hidden", name="form_key", default_value=S.form_key.to_string()),
             error_callout(S.email_error),
-            rx.button(SEND, type="submit", value=EMAIL, size="3", min_height="44px",
+            rx.button(t(SEND), type="submit", value=EMAIL, size="3", min_height="44px",
                       loading=S.busy == EMAIL, disabled=busy | S.view_as),
             notice_callout(S.email_notice),
             read_only_note(),
             spacing="4", width="100%", align="stretch",
         ),
         on_submit=lambda form: S.submit(form, SUBMITTER),
-        width="100%", aria_label=FORM_NAME,
+        width="100%", aria_label=t(FORM_NAME),
     )
 
 
 def my_record_page() -> rx.Component:
     return portal_page(
         TITLE,
-        rx.heading(TITLE, size="7", as_="h1"),
-        rx.text(INTRO, size="3"),
-        rx.text(LISTED, size="3", color_scheme="gray"),
+        rx.heading(t(TITLE), size="7", as_="h1"),
+        rx.text(t(INTRO), size="3"),
+        rx.text(t(LISTED), size="3", color_scheme="gray"),
         rx.card(_form(), size="3", width="100%"),
         share_links_section(),
         area=scopes.AREA_RECORD,

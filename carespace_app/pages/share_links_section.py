@@ -10,31 +10,41 @@ from datetime import timedelta
 
 import reflex as rx
 
+from carespace_app import i18n
+from carespace_app.components.i18n import t
 from carespace_app.components.records_ui import empty_state, load_more
 from carespace_app.components.shell import read_only_note
 from carespace_app.components.ui import confirm_dialog, error_callout, field, primary_button, text_input
-from carespace_app.policy import SHARE_LINK_DEFAULT_DAYS, SHARE_LINK_MAX_DAYS, SHARE_LINK_MAX_WRONG, in_words
+from carespace_app.i18n import N_
+from carespace_app.policy import SHARE_LINK_DEFAULT_DAYS, SHARE_LINK_MAX_DAYS, SHARE_LINK_MAX_WRONG
+from carespace_app.state.session import SessionState
 from carespace_app.state.share_links import DAY_CHOICES, FIELD_IDS, ShareLinksState as S
 
-HEADING = "Share links"
+HEADING = N_("Share links")
 HEADING_ID = "share-links-heading"
-INTRO = ("Make a link that lets someone, like another doctor, read your record for the dates "
-         "you choose, without an account. It works only with a passcode you tell them, stops "
-         f"working after the time you choose (at most {in_words(timedelta(days=SHARE_LINK_MAX_DAYS))}) "
-         f"and locks after {SHARE_LINK_MAX_WRONG} wrong passcodes. You can turn it off at any time. "
-         "Each time it is opened shows in Who viewed my record.")
-LABEL_HINT = "A name you'll recognise in the list, for example \"Dr. Patel\"."
-MAKE = "Make share link"
-EMPTY = "No share links yet. Make one above when someone needs to see your record."
-MORE = "Show older links"
-NEWER = "Show newer links"
+INTRO = N_("Make a link that lets someone, like another doctor, read your record for the dates "
+           "you choose, without an account. It works only with a passcode you tell them, stops "
+           "working after the time you choose (at most {time}) "
+           "and locks after {count} wrong passcodes. You can turn it off at any time. "
+           "Each time it is opened shows in Who viewed my record.")
+INTRO_PARAMS = {"time": i18n.duration(timedelta(days=SHARE_LINK_MAX_DAYS)), "count": SHARE_LINK_MAX_WRONG}
+LABEL_HINT = N_("A name you'll recognise in the list, for example \"Dr. Patel\".")
+MAKE = N_("Make share link")
+EMPTY = N_("No share links yet. Make one above when someone needs to see your record.")
+MORE = N_("Show older links")
+NEWER = N_("Show newer links")
+
+
+def _said(words):
+    """A duration (``i18n.duration``) in the tab's language."""
+    return rx.cond(SessionState.lang == "es", words("es"), words("en"))
 
 
 def _errors(name: str):
     return S.errors[name]
 
 
-def _date(label: str, name: str, default) -> rx.Component:
+def _date(label, name: str, default) -> rx.Component:
     field_id = FIELD_IDS[name]
     return rx.box(
         field(label, text_input(field_id, name=field_id, type="date", default_value=default,
@@ -46,26 +56,26 @@ def _date(label: str, name: str, default) -> rx.Component:
 def _form() -> rx.Component:
     return rx.form(
         rx.vstack(
-            field("Who is it for?", text_input(FIELD_IDS["label"], name=FIELD_IDS["label"],
-                                              auto_complete="off", required=True, max_length=120),
-                  FIELD_IDS["label"], hint=LABEL_HINT, error=_errors("label")),
-            field("Expires after",
-                  rx.el.select(*[rx.el.option(words, value=value) for value, words in DAY_CHOICES],
+            field(t("Who is it for?"), text_input(FIELD_IDS["label"], name=FIELD_IDS["label"],
+                                                 auto_complete="off", required=True, max_length=120),
+                  FIELD_IDS["label"], hint=t(LABEL_HINT), error=_errors("label")),
+            field(t("Expires after"),
+                  rx.el.select(*[rx.el.option(_said(words), value=value) for value, words in DAY_CHOICES],
                                id=FIELD_IDS["days"], name=FIELD_IDS["days"],
                                default_value=str(SHARE_LINK_DEFAULT_DAYS), class_name="cs-select"),
                   FIELD_IDS["days"], error=_errors("days")),
             rx.el.fieldset(
-                rx.el.legend("Dates to share", class_name="cs-label"),
-                rx.flex(_date("From", "start", S.default_start), _date("To", "end", S.default_end),
+                rx.el.legend(t("Dates to share"), class_name="cs-label"),
+                rx.flex(_date(t("From"), "start", S.default_start), _date(t("To"), "end", S.default_end),
                         spacing="3", wrap="wrap", width="100%"),
                 class_name="cs-fieldset",
             ),
-            rx.box(rx.checkbox("Include my messages", name=FIELD_IDS["include_messages"],
+            rx.box(rx.checkbox(t("Include my messages"), name=FIELD_IDS["include_messages"],
                                id=FIELD_IDS["include_messages"], size="3"),
                    min_height="44px", display="flex", align_items="center"),
             rx.el.input(type="hidden", name="form_key", default_value=S.form_key.to_string()),
             error_callout(S.error),
-            primary_button(MAKE, type="submit", loading=S.busy, disabled=S.view_as),
+            primary_button(t(MAKE), type="submit", loading=S.busy, disabled=S.view_as),
             read_only_note(),
             spacing="4", width="100%", align="stretch",
         ),
@@ -81,17 +91,17 @@ def _new_link() -> rx.Component:
         S.new_url != "",
         rx.callout.root(
             rx.vstack(
-                rx.text("Your share link is ready", size="4", weight="bold"),
+                rx.text(t("Your share link is ready"), size="4", weight="bold"),
                 rx.text(S.new_note, size="3"),
-                field("Share link", rx.input(id="share-new-url", value=S.new_url, read_only=True,
+                field(t("Share link"), rx.input(id="share-new-url", value=S.new_url, read_only=True,
                                              size="3", width="100%"), "share-new-url"),
-                rx.button(rx.icon("copy", aria_hidden="true"), "Copy link", size="3",
+                rx.button(rx.icon("copy", aria_hidden="true"), t("Copy link"), size="3",
                           variant="outline", min_height="44px",
                           on_click=[rx.set_clipboard(S.new_url), S.copied]),
-                rx.text("Passcode", size="3", weight="bold"),
+                rx.text(t("Passcode"), size="3", weight="bold"),
                 rx.text(S.new_passcode, size="6", weight="bold", data_testid="share-passcode",
                         class_name="cs-wrap"),
-                rx.button("Done", size="3", variant="soft", min_height="44px", on_click=S.hide_new_link),
+                rx.button(t("Done"), size="3", variant="soft", min_height="44px", on_click=S.hide_new_link),
                 spacing="2", width="100%", align="start",
             ),
             color_scheme="green", size="3", role="status", width="100%",
@@ -101,12 +111,12 @@ def _new_link() -> rx.Component:
 
 def _revoke(link) -> rx.Component:
     return confirm_dialog(
-        rx.button("Revoke", color_scheme="red", variant="soft", size="3", min_height="44px",
-                  aria_label="Revoke the share link for " + link.label, disabled=S.view_as),
-        ("Revoke the share link for ", link.label, "?"),
-        ("The link stops working right away, also on a page that is already open. This can't "
-         "be undone: to share again, make a new link."),
-        keep="Keep the link", confirm="Yes, revoke it", on_confirm=S.revoke(link.id))
+        rx.button(t("Revoke"), color_scheme="red", variant="soft", size="3", min_height="44px",
+                  aria_label=t("Revoke the share link for {label}", label=link.label), disabled=S.view_as),
+        t("Revoke the share link for {label}?", label=link.label),
+        t("The link stops working right away, also on a page that is already open. This can't "
+          "be undone: to share again, make a new link."),
+        keep=t("Keep the link"), confirm=t("Yes, revoke it"), on_confirm=S.revoke(link.id))
 
 
 def _link_card(link) -> rx.Component:
@@ -137,29 +147,29 @@ def share_links_section() -> rx.Component:
     return rx.el.section(
         rx.card(
             rx.vstack(
-                rx.heading(HEADING, size="5", as_="h2", id=HEADING_ID),
+                rx.heading(t(HEADING), size="5", as_="h2", id=HEADING_ID),
                 rx.cond(
                     S.allowed,
                     rx.vstack(
-                        rx.text(INTRO, size="3"),
+                        rx.text(t(INTRO, **INTRO_PARAMS), size="3"),
                         _form(),
                         _new_link(),
-                        rx.heading("Your share links", size="4", as_="h3"),
+                        rx.heading(t("Your share links"), size="4", as_="h3"),
                         error_callout(S.list_error),
                         rx.cond(
                             S.links.length() > 0,
                             rx.el.ul(rx.foreach(S.links, _link_card), class_name="cs-list"),
-                            rx.cond(S.loaded, empty_state(EMPTY, icon="link")),
+                            rx.cond(S.loaded, empty_state(t(EMPTY), icon="link")),
                         ),
                         rx.flex(
-                            rx.cond(S.offset > 0, rx.button(NEWER, variant="outline", size="3",
+                            rx.cond(S.offset > 0, rx.button(t(NEWER), variant="outline", size="3",
                                                             min_height="44px", on_click=S.newer)),
-                            load_more(MORE, S.has_more, S.older),
+                            load_more(t(MORE), S.has_more, S.older),
                             spacing="3", wrap="wrap",
                         ),
                         spacing="4", width="100%", align="stretch",
                     ),
-                    rx.text("You don't have access to this patient's share links.", size="3"),
+                    rx.text(t("You don't have access to this patient's share links."), size="3"),
                 ),
                 spacing="4", width="100%", align="stretch",
             ),

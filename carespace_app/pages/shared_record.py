@@ -4,8 +4,10 @@ from __future__ import annotations
 import reflex as rx
 
 from carespace_app import routes
+from carespace_app.components.i18n import t, t_rich
 from carespace_app.components.records_ui import empty_state
 from carespace_app.components.ui import brand, error_callout, field, office_phone_link, primary_button, text_input
+from carespace_app.i18n import N_
 from carespace_app.policy import SHARE_PASSCODE_DIGITS
 from carespace_app.state.shared_record import (
     MESSAGES_LEFT_OUT,
@@ -15,24 +17,25 @@ from carespace_app.state.shared_record import (
     SharedRecordState as S,
 )
 
-TITLE = "A health record shared with you"
-ASK_PASSCODE = ("The person who sent you this link also gave you a passcode, by phone, in "
-                "person or in another message. Enter it to see the record.")
-PASSCODE_HINT = f"{SHARE_PASSCODE_DIGITS} digits, spaces don't matter."
-PRIVATE = "This is private health information. Please don't forward the link or the passcode."
+TITLE = N_("A health record shared with you")
+ASK_PASSCODE = N_("The person who sent you this link also gave you a passcode, by phone, in "
+                  "person or in another message. Enter it to see the record.")
+PASSCODE_HINT = N_("{digits} digits, spaces don't matter.")
+PRIVATE = N_("This is private health information. Please don't forward the link or the passcode.")
+PAGE_TITLE = N_("Shared health record · CareSpace")
 
 
 def _passcode_form() -> rx.Component:
     return rx.vstack(
-        rx.text(ASK_PASSCODE, size="3"),
+        rx.text(t(ASK_PASSCODE), size="3"),
         rx.form(
             rx.vstack(
-                field("Passcode", text_input("passcode", auto_complete="off", input_mode="numeric",
+                field(t("Passcode"), text_input("passcode", auto_complete="off", input_mode="numeric",
                                              required=True, max_length=32), "passcode",
-                      hint=PASSCODE_HINT,
+                      hint=t(PASSCODE_HINT, digits=SHARE_PASSCODE_DIGITS),
                       error=rx.cond(S.error_field == "passcode", S.error, "")),
                 error_callout(rx.cond(S.error_field == "", S.error, "")),
-                primary_button("View record", type="submit", loading=S.busy, width="100%"),
+                primary_button(t("View record"), type="submit", loading=S.busy, width="100%"),
                 spacing="4", width="100%",
             ),
             on_submit=S.open_record,
@@ -51,9 +54,9 @@ def _visit(v) -> rx.Component:
     return rx.el.li(
         rx.text(v.when, size="3", weight="bold"),
         rx.text(v.what, size="3"),
-        rx.cond(v.cancelled, rx.badge("Cancelled", color_scheme="gray", size="2")),
-        rx.cond(v.location != "", rx.text("At ", v.location, size="3")),
-        rx.cond(v.instructions != "", rx.text("Instructions: ", v.instructions, size="3")),
+        rx.cond(v.cancelled, rx.badge(t("Cancelled"), color_scheme="gray", size="2")),
+        rx.cond(v.location != "", rx.text(t("At {location}", location=v.location), size="3")),
+        rx.cond(v.instructions != "", rx.text(t("Instructions: {text}", text=v.instructions), size="3")),
         class_name="cs-item cs-wrap",
     )
 
@@ -61,11 +64,11 @@ def _visit(v) -> rx.Component:
 def _result(r) -> rx.Component:
     return rx.el.li(
         rx.text(r.test, size="3", weight="bold"),
-        rx.text("Result: ", r.value, " ", r.unit,
-                rx.cond(r.corrected, " (corrected)", ""), size="3"),
-        rx.text("Flag: ", rx.cond(r.flag != "", r.flag, "Normal"), size="3",
+        rx.text(t("Result: "), r.value, " ", r.unit,
+                rx.cond(r.corrected, t(" (corrected)"), ""), size="3"),
+        rx.text(t("Flag: "), rx.cond(r.flag != "", r.flag, t("Normal")), size="3",
                 weight=rx.cond(r.flag != "", "bold", "regular")),
-        rx.cond(r.reference != "", rx.text("Reference range: ", r.reference, size="3")),
+        rx.cond(r.reference != "", rx.text(t("Reference range: "), r.reference, size="3")),
         class_name="cs-item cs-wrap",
     )
 
@@ -75,7 +78,7 @@ def _report(report) -> rx.Component:
         rx.heading(report.panel, size="4", as_="h3", class_name="cs-wrap"),
         rx.text(report.dates, size="3", color_scheme="gray"),
         rx.el.ul(rx.foreach(report.results, _result), class_name="cs-list",
-                 aria_label="Results of " + report.panel),
+                 aria_label=t("Results of {panel}", panel=report.panel)),
         class_name="cs-item",
     )
 
@@ -96,7 +99,7 @@ def _conversation(c) -> rx.Component:
     )
 
 
-def _part(title: str, items, render, empty: str) -> rx.Component:
+def _part(title, items, render, empty) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.heading(title, size="5", as_="h2"),
@@ -114,12 +117,12 @@ def _record() -> rx.Component:
         rx.card(
             rx.vstack(
                 rx.heading(S.patient_name, size="6", as_="h2", class_name="cs-wrap"),
-                rx.text("Date of birth: ", S.born, size="3"),
+                rx.text(t("Date of birth: "), S.born, size="3"),
                 rx.text(S.covers, size="3"),
                 rx.text(S.shared_note, size="3", color_scheme="gray"),
                 rx.flex(
-                    primary_button("Download PDF", on_click=S.download_pdf, variant="outline"),
-                    primary_button("Download FHIR file", on_click=S.download_fhir, variant="outline"),
+                    primary_button(t("Download PDF"), on_click=S.download_pdf, variant="outline"),
+                    primary_button(t("Download FHIR file"), on_click=S.download_fhir, variant="outline"),
                     spacing="3", wrap="wrap",
                 ),
                 spacing="2", width="100%", align="start",
@@ -127,12 +130,12 @@ def _record() -> rx.Component:
             size="2", width="100%",
         ),
         error_callout(S.error),
-        _part("Appointments", S.visits, _visit, NO_VISITS),
-        _part("Lab results", S.reports, _report, NO_REPORTS),
+        _part(t("Appointments"), S.visits, _visit, t(NO_VISITS)),
+        _part(t("Lab results"), S.reports, _report, t(NO_REPORTS)),
         rx.cond(S.include_messages,
-                _part("Messages", S.conversations, _conversation, NO_MESSAGES),
-                rx.text(MESSAGES_LEFT_OUT, size="3", color_scheme="gray")),
-        rx.text(PRIVATE, size="3", color_scheme="gray"),
+                _part(t("Messages"), S.conversations, _conversation, t(NO_MESSAGES)),
+                rx.text(t(MESSAGES_LEFT_OUT), size="3", color_scheme="gray")),
+        rx.text(t(PRIVATE), size="3", color_scheme="gray"),
         spacing="4", width="100%", align="stretch",
     )
 
@@ -147,7 +150,7 @@ def shared_record_page() -> rx.Component:
         rx.el.main(
             rx.vstack(
                 brand(),
-                rx.heading(TITLE, size="7", as_="h1"),
+                rx.heading(t(TITLE), size="7", as_="h1"),
                 # Until the page has checked the link, nothing shows (a reload re-sends the
                 # tab's last state before the check clears it).
                 rx.cond(
@@ -161,8 +164,8 @@ def shared_record_page() -> rx.Component:
                     ),
                     rx.center(rx.spinner(size="3"), padding="2rem"),
                 ),
-                rx.text("Questions? Call the office at ", office_phone_link(), ".", size="2",
-                        color_scheme="gray"),
+                rx.text(t_rich("Questions? Call the office at {phone}.", phone=office_phone_link()),
+                        size="2", color_scheme="gray"),
                 spacing="5", width="100%",
                 max_width=rx.cond(S.view == "record", "60rem", "30rem"),
                 align="stretch", margin_x="auto", padding_y="2.5rem", padding_x="1rem",
@@ -175,5 +178,5 @@ def shared_record_page() -> rx.Component:
 
 
 def register(app: rx.App) -> None:
-    app.add_page(shared_record_page, route=routes.SHARED, title="Shared health record · CareSpace",
+    app.add_page(shared_record_page, route=routes.SHARED, title=t(PAGE_TITLE),
                  on_load=S.load)

@@ -12,10 +12,11 @@ from carespace_app.state.portal import PortalState
 PAGE_SIZE = 20
 
 
-def _trail(offset: int):
+def _trail(state, offset: int):
+    """The work for a tab: its language is read when the work runs (after the tab is bound)."""
     return lambda db, viewer: patient_activity.patient_trail(
         db, viewer.user, viewer.patient_id, offset=offset, limit=PAGE_SIZE, clock=utcnow,
-        client_ip=viewer.client_ip)
+        client_ip=viewer.client_ip, lang=state.lang)
 
 
 @dataclasses.dataclass
@@ -24,6 +25,7 @@ class ActivityRow:
     who: str = ""
     what: str = ""
     when: str = ""
+    mine: bool = False  # the patient's own line: plain; anyone else's in bold
 
 
 @dataclasses.dataclass
@@ -52,17 +54,17 @@ class RecordActivityState(PortalState):
         page = got.value
         self.offset = page.offset
         self.has_more = page.has_more
-        self.entries = [ActivityRow(id=str(e.id), who=e.who, what=e.what, when=e.when)
+        self.entries = [ActivityRow(id=str(e.id), who=e.who, what=e.what, when=e.when, mine=e.mine)
                         for e in page.items]
 
     async def load(self):
-        self._show(await self._open_page(_trail(0), area=None, what="who viewed my record"))
+        self._show(await self._open_page(_trail(self, 0), area=None, what="who viewed my record"))
 
     async def older(self):
-        self._show(await self._portal(_trail(self.offset + PAGE_SIZE)))
+        self._show(await self._portal(_trail(self, self.offset + PAGE_SIZE)))
 
     async def newer(self):
-        self._show(await self._portal(_trail(max(0, self.offset - PAGE_SIZE))))
+        self._show(await self._portal(_trail(self, max(0, self.offset - PAGE_SIZE))))
 
 
 class ResourcesState(PortalState):

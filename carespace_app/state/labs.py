@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-from carespace_app import timefmt
+from carespace_app import i18n, timefmt
 from carespace_app.clock import utcnow
 from carespace_app.services.permissions import scopes
 from carespace_app.services.records import labs
@@ -59,13 +59,13 @@ class HistoryRow:
     flag_icon: str = ""
 
 
-def _report_row(r: labs.ReportView) -> ReportRow:
+def _report_row(r: labs.ReportView, lang: str) -> ReportRow:
     return ReportRow(
-        id=str(r.id), panel=r.panel, collected=timefmt.when(r.collected_at),
-        resulted=timefmt.when(r.resulted_at), provider=r.ordering_provider,
+        id=str(r.id), panel=r.panel, collected=timefmt.when(r.collected_at, lang=lang),
+        resulted=timefmt.when(r.resulted_at, lang=lang), provider=r.ordering_provider,
         abnormal_count=r.abnormal_count, critical_count=r.critical_count,
         results=[ResultRow(test_name=v.test_name, value=v.value_text, unit=v.unit,
-                           reference=v.reference_text, flag=v.flag, flag_label=v.flag_label,
+                           reference=v.reference_text, flag=v.flag, flag_label=i18n.gettext(lang, v.flag_label),
                            flag_icon=flag_icon(v.flag), corrected=v.corrected,
                            critical=v.critical)
                  for v in r.results],
@@ -77,10 +77,15 @@ def _reports(offset: int):
                                                 limit=PAGE_SIZE, clock=utcnow)
 
 
-def _first_reports(db, viewer):
+def _first_reports(state):
+    """The work for a tab: its language is read when the work runs (after the tab is bound)."""
+    return lambda db, viewer: _first_reports_in(db, viewer, state.lang)
+
+
+def _first_reports_in(db, viewer, lang: str):
     """The first page and the held results' lines ("1 result will appear …"); the lines
     first: a hold that has ended releases its report there, and the list then shows it."""
-    held = labs.held_lines(db, viewer.user, viewer.patient_id, clock=utcnow)
+    held = labs.held_lines(db, viewer.user, viewer.patient_id, clock=utcnow, lang=lang)
     return _reports(0)(db, viewer), held
 
 
@@ -158,13 +163,13 @@ class LabsState(PortalState):
             self.history_open = False
             if got.ok:
                 self.error, self.opened_report = "", str(got.value.id)
-                self.reports, self.has_more = [_report_row(got.value)], False
+                self.reports, self.has_more = [_report_row(got.value, self.lang)], False
                 self.loaded = True
                 return
             # Not this patient's (or gone): say so, and list the reports there are.
-            got_list = await self._portal(_first_reports, what="lab reports")
+            got_list = await self._portal(_first_reports(self), what="lab reports")
         else:
-            got = got_list = await self._open_page(_first_reports, area=scopes.AREA_LABS, what="lab reports")
+            got = got_list = await self._open_page(_first_reports(self), area=scopes.AREA_LABS, what="lab reports")
         if got_list.left:
             return
         self.history_open = False
@@ -173,7 +178,7 @@ class LabsState(PortalState):
         self.error = got.error or got_list.error
         if got_list.ok:
             first, self.held_notes = got_list.value
-            self.reports = [_report_row(r) for r in first.items]
+            self.reports = [_report_row(r, self.lang) for r in first.items]
             self.has_more = first.has_more
 
     async def more_reports(self):
@@ -182,7 +187,7 @@ class LabsState(PortalState):
             self.error = got.error
             return
         seen = {r.id for r in self.reports}
-        self.reports = self.reports + [_report_row(r) for r in got.value.items if str(r.id) not in seen]
+        self.reports = self.reports + [_report_row(r, self.lang) for r in got.value.items if str(r.id) not in seen]
         self.has_more = got.value.has_more
 
     async def show_history(self, test_name: str):
@@ -194,14 +199,14 @@ class LabsState(PortalState):
         points = got.value if got.ok else []
         self.history_test = name
         self.history_rows = [
-            HistoryRow(when=timefmt.when(p.collected_at),
+            HistoryRow(when=timefmt.when(p.collected_at, lang=self.lang),
                        value=p.value_text or labs.format_number(p.value), unit=p.unit,
                        reference=labs.reference_text(p.ref_low, p.ref_high),
-                       flag_label=labs.FLAG_LABELS.get(p.flag, ""), flag_icon=flag_icon(p.flag))
+                       flag_label=self._tr(labs.FLAG_LABELS.get(p.flag, "")), flag_icon=flag_icon(p.flag))
             for p in reversed(points)  # the table reads newest first; the chart left to right
         ]
         self.chart_data = [{"day": chart_day(p.collected_at), "value": p.value,
-                            "date": timefmt.when(p.collected_at)} for p in points]
+                            "date": timefmt.when(p.collected_at, lang=self.lang)} for p in points]
         self.chart_ticks = sorted({chart_day(p.collected_at) for p in points})
         latest = points[-1] if points else None
         self.history_unit = latest.unit if latest else ""

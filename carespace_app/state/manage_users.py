@@ -5,8 +5,9 @@ import dataclasses
 
 import reflex as rx
 
-from carespace_app import timefmt
+from carespace_app import i18n, timefmt
 from carespace_app.clock import utcnow
+from carespace_app.i18n import N_
 from carespace_app.services.onboarding import invitations
 from carespace_app.services.permissions import caregivers, scopes
 from carespace_app.services.onboarding.invitations import ACCESS_CODE_TEXT
@@ -15,21 +16,25 @@ from carespace_app.state.portal import PortalState
 MAX_FIELD = 1000
 # Toasts: short, and never the words the page already shows inline (the notice with the
 # access code stays on the page; a toast only says it happened).
-GRANTED_TOAST = "Invitation sent to {name}."
-RESENT_TOAST = "New link sent to {name}."
-REVOKED = "Access revoked. They can no longer open your portal."
-CHANGED_TOAST = "Access changed for {name}."
-NO_END = "No end date."
-ENDS_ON = "Access ends {day}."
-ENDED_ON = "Access ended {day}, the end date you chose."
+GRANTED_TOAST = N_("Invitation sent to {name}.")
+RESENT_TOAST = N_("New link sent to {name}.")
+REVOKED = N_("Access revoked. They can no longer open your portal.")
+CHANGED_TOAST = N_("Access changed for {name}.")
+NO_END = N_("No end date.")
+ENDS_ON = N_("Access ends {day}.")
+ENDED_ON = N_("Access ended {day}, the end date you chose.")
+INVITED_NOTE = N_("Invitation sent. The link works until {when}.")
+EXPIRED_NOTE = N_("The invitation link has expired. Send a new link so they can join.")
+REVOKED_NOTE = N_("Access ended {when}.")
+ACTIVE_NOTE = N_("Has access since {day}.")
 CODE_BEFORE_GRANT = ACCESS_CODE_TEXT["before_grant"]
 STATUS_LABELS = {
-    "invited": "Invited",
-    "expired": "Link expired",
-    "old link": "Needs a new link",
-    "active": "Has access",
-    "revoked": "Access revoked",
-    "ended": "Access ended",
+    "invited": N_("Invited"),
+    "expired": N_("Link expired"),
+    "old link": N_("Needs a new link"),
+    "active": N_("Has access"),
+    "revoked": N_("Access revoked"),
+    "ended": N_("Access ended"),
 }
 
 
@@ -58,32 +63,39 @@ class UserRow:
     can_change: bool = False
 
 
-def _row(user: dict) -> UserRow:
+def _row(user: dict, lang: str = "en") -> UserRow:
     status = user["status"]
     if status == "invited":
-        note = f"Invitation sent. The link works until {timefmt.when(user['expires_at'])}."
+        note = i18n.fmt(lang, INVITED_NOTE, when=timefmt.when(user["expires_at"], lang=lang))
     elif status == "expired":
-        note = "The invitation link has expired. Send a new link so they can join."
+        note = i18n.gettext(lang, EXPIRED_NOTE)
     elif status == "old link":
-        note = ACCESS_CODE_TEXT["old_link"]
+        note = i18n.gettext(lang, ACCESS_CODE_TEXT["old_link"])
     elif status == "revoked":
-        note = f"Access ended {timefmt.when(user['revoked_at'])}."
+        note = i18n.fmt(lang, REVOKED_NOTE, when=timefmt.when(user["revoked_at"], lang=lang))
     elif status == "ended":
-        note = ENDED_ON.format(day=timefmt.day(user["ends_on"]))
+        note = i18n.fmt(lang, ENDED_ON, day=timefmt.day(user["ends_on"], lang=lang))
     else:
-        note = f"Has access since {timefmt.day(user['granted_at'])}."
+        note = i18n.fmt(lang, ACTIVE_NOTE, day=timefmt.day(user["granted_at"], lang=lang))
     live = status not in ("revoked", "ended")
+    label = STATUS_LABELS.get(status)
+    if not live:
+        ends_note = ""
+    elif user["ends_on"]:
+        ends_note = i18n.fmt(lang, ENDS_ON, day=timefmt.day(user["ends_on"], lang=lang))
+    else:
+        ends_note = i18n.gettext(lang, NO_END)
+    scope_label = scopes.SCOPE_SHORT.get(user["scope"])
     return UserRow(
         grant_id=str(user["grant_id"]), name=user["name"], email=user["email"],
-        status=status, status_label=STATUS_LABELS.get(status, status), note=note,
-        code_note=(ACCESS_CODE_TEXT["row"].format(code=user["access_code"])
+        status=status, status_label=i18n.gettext(lang, label) if label else status, note=note,
+        code_note=(i18n.fmt(lang, ACCESS_CODE_TEXT["row"], code=user["access_code"])
                    if user["access_code"] else ""),
         can_resend=status in ("invited", "expired", "old link"),
         can_revoke=live,
-        scope=user["scope"], scope_label=scopes.SCOPE_SHORT.get(user["scope"], ""),
+        scope=user["scope"], scope_label=i18n.gettext(lang, scope_label) if scope_label else "",
         ends_on=user["ends_on"].isoformat() if user["ends_on"] else "",
-        ends_note=(ENDS_ON.format(day=timefmt.day(user["ends_on"])) if user["ends_on"] else NO_END)
-        if live else "",
+        ends_note=ends_note,
         can_change=live,
     )
 
@@ -120,7 +132,7 @@ class ManageUsersState(PortalState):
 
     def _show_users(self, got) -> None:
         self.allowed = not got.refused
-        self.users = [_row(r) for r in got.value] if got.ok else []
+        self.users = [_row(r, self.lang) for r in got.value] if got.ok else []
 
     async def load(self):
         self.grant_error = ""
@@ -156,9 +168,9 @@ class ManageUsersState(PortalState):
         self.form_key += 1
         listed = await self._portal(_users)
         self._show_users(listed)
-        self.grant_notice = ACCESS_CODE_TEXT["granted"].format(
-            email=email, name=name, code=_code_for(listed, got.value))
-        self._flash("success", GRANTED_TOAST.format(name=name))
+        self.grant_notice = self._tr(ACCESS_CODE_TEXT["granted"], email=email, name=name,
+                                     code=_code_for(listed, got.value), **invitations.GRANTED_PARAMS)
+        self._flash("success", self._tr(GRANTED_TOAST, name=name))
 
     async def _act(self, work, done):
         """``done(value)``: (the inline notice or "", the toast) confirming what the work did.
@@ -188,8 +200,8 @@ class ManageUsersState(PortalState):
             return invitation.invitee_name, invitations.shown_access_code(invitation)
 
         return await self._act(send, lambda sent: (
-            ACCESS_CODE_TEXT["resent"].format(name=sent[0], code=sent[1]),
-            RESENT_TOAST.format(name=sent[0])))
+            self._tr(ACCESS_CODE_TEXT["resent"], name=sent[0], code=sent[1]),
+            self._tr(RESENT_TOAST, name=sent[0])))
 
     @rx.event
     async def change_access(self, form: dict):
@@ -213,7 +225,7 @@ class ManageUsersState(PortalState):
             return
         self.change_grant = ""
         self._show_users(await self._portal(_users))
-        self._flash("success", CHANGED_TOAST.format(name=got.value))
+        self._flash("success", self._tr(CHANGED_TOAST, name=got.value))
 
     @rx.event
     async def revoke(self, grant_id: str):
@@ -224,4 +236,4 @@ class ManageUsersState(PortalState):
         return await self._act(
             lambda db, v: caregivers.revoke_access(
                 db, v.user, wanted, clock=utcnow, client_ip=v.client_ip, patient_id=v.patient_id),
-            lambda _none: ("", REVOKED))
+            lambda _none: ("", self._tr(REVOKED)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from carespace_app.clock import utcnow
+from carespace_app.i18n import N_
 from carespace_app.services.permissions import scopes
 from carespace_app.services.records import record_download
 from carespace_app.state.portal import PortalState
@@ -18,8 +19,8 @@ PDF, FHIR, EMAIL, ENTER = record_download.PDF, record_download.FHIR, "email", "e
 BUTTONS = (PDF, FHIR, EMAIL, ENTER)
 FIELDS = ("start", "end", "email", "format")
 FOCUS = {"format": "format-pdf"}  # the field an error moves the focus to, by its id
-DOWNLOADED = "Your {what} is downloading: {filename}."
-SENT = "We're emailing your record ({what}) to {to}. It should arrive in a few minutes."
+DOWNLOADED = N_("Your {what} is downloading: {filename}.")
+SENT = N_("We're emailing your record ({what}) to {to}. It should arrive in a few minutes.")
 
 
 def blank_errors() -> dict[str, str]:
@@ -85,12 +86,13 @@ class MyRecordState(PortalState):
             fmt = _text(form, "format")
             got = await self._portal(lambda db, v: record_download.send_record(
                 db, v.user, v.patient_id, to=email, start_text=start, end_text=end,
-                include_messages=messages, fmt=fmt, clock=utcnow, client_ip=v.client_ip),
+                include_messages=messages, fmt=fmt, clock=utcnow, client_ip=v.client_ip, lang=self.lang),
                 what="email my record", writes=True)
         else:
             got = await self._portal(lambda db, v: record_download.download_record(
                 db, v.user, v.patient_id, start_text=start, end_text=end,
-                include_messages=messages, fmt=button, clock=utcnow, client_ip=v.client_ip),
+                include_messages=messages, fmt=button, clock=utcnow, client_ip=v.client_ip,
+                lang=self.lang),
                 what="download my record")
         self.busy = ""
         if got.left:
@@ -107,10 +109,11 @@ class MyRecordState(PortalState):
         if button == EMAIL:
             self.form_key += 1
             sent = got.value
-            self.email_notice = SENT.format(what=record_download.FORMATS[sent.format].words,
-                                            to=sent.to)
+            self.email_notice = self._tr(SENT, what=self._tr(record_download.FORMATS[sent.format].words),
+                                         to=sent.to)
             return
         made = got.value
-        self.download_notice = DOWNLOADED.format(
-            what=record_download.FORMATS[made.format].words, filename=made.filename)
+        self.download_notice = self._tr(
+            DOWNLOADED, what=self._tr(record_download.FORMATS[made.format].words),
+            filename=made.filename)
         yield rx.download(data=made.data, filename=made.filename, mime_type=made.content_type)

@@ -54,7 +54,7 @@ class PortalState(SessionState):
         if area is not None and area not in viewer.areas:
             await self._open_with_header(viewer, _refuse_area(area, what), what)
             self._set_changed({"blocked_area": area, "unread_messages": 0,
-                               "blocked_notice": scopes.outside_scope_text(self.patient_name, area)})
+                               "blocked_notice": scopes.outside_scope_text(self.patient_name, area, self.lang)})
             return LEFT
         self._set_changed({"blocked_area": "", "blocked_notice": ""})
         # A caregiver whose access leaves messages out has no badge: nothing is counted.

@@ -12,9 +12,10 @@ from datetime import timedelta
 
 import reflex as rx
 
-from carespace_app import timefmt
+from carespace_app import i18n, timefmt
 from carespace_app.clock import utcnow
-from carespace_app.policy import SHARE_LINK_DAY_CHOICES, SHARE_LINK_DEFAULT_DAYS, SHARE_LINK_MAX_WRONG, in_words
+from carespace_app.i18n import N_
+from carespace_app.policy import SHARE_LINK_DAY_CHOICES, SHARE_LINK_DEFAULT_DAYS, SHARE_LINK_MAX_WRONG
 from carespace_app.services.records import share_links
 from carespace_app.state.portal import PortalState
 
@@ -23,36 +24,37 @@ MAX_FIELD = 200
 # How far back the form's dates start by default.
 DEFAULT_SPAN = timedelta(days=365)
 
-CREATED_TOAST = "Share link made for {label}."
-REVOKED_TOAST = "Share link turned off. It can no longer be opened."
+CREATED_TOAST = N_("Share link made for {label}.")
+REVOKED_TOAST = N_("Share link turned off. It can no longer be opened.")
 # Shown once with the new link.
-PASS_IT_ON = ("Copy the link and send it to {label}. Tell them the passcode separately — by "
-              "phone or in person, not in the same message. You won't see this passcode again.")
+PASS_IT_ON = N_("Copy the link and send it to {label}. Tell them the passcode separately — by "
+                "phone or in person, not in the same message. You won't see this passcode again.")
 STATUS_WORDS = {
-    share_links.STATUS_ACTIVE: "Active until {until}",
-    share_links.STATUS_EXPIRED: "Expired {until}",
-    share_links.STATUS_REVOKED: "Revoked {revoked}",
-    share_links.STATUS_LOCKED: (f"Locked after {SHARE_LINK_MAX_WRONG} wrong passcodes. "
-                                "Make a new link if they still need it."),
+    share_links.STATUS_ACTIVE: N_("Active until {until}"),
+    share_links.STATUS_EXPIRED: N_("Expired {until}"),
+    share_links.STATUS_REVOKED: N_("Revoked {revoked}"),
+    share_links.STATUS_LOCKED: N_("Locked after {count} wrong passcodes. "
+                                  "Make a new link if they still need it."),
 }
 STATUS_BADGES = {
-    share_links.STATUS_ACTIVE: "Active",
-    share_links.STATUS_EXPIRED: "Expired",
-    share_links.STATUS_REVOKED: "Revoked",
-    share_links.STATUS_LOCKED: "Locked",
+    share_links.STATUS_ACTIVE: N_("Active"),
+    share_links.STATUS_EXPIRED: N_("Expired"),
+    share_links.STATUS_REVOKED: N_("Revoked"),
+    share_links.STATUS_LOCKED: N_("Locked"),
 }
-WHAT_RANGE = "{start} to {end}"
-WITH_MESSAGES = ", with messages"
-VIEWED = "Last opened {when}"
-NOT_VIEWED = "Not opened yet"
-MADE_BY = "Made by {name}"
-# The "Expires after" choices: ("1", "24 hours"), ("2", "2 days") … (policy.in_words).
-DAY_CHOICES = [(str(d), in_words(timedelta(days=d))) for d in SHARE_LINK_DAY_CHOICES]
+WHAT_RANGE = N_("{start} to {end}")
+WHAT_RANGE_WITH_MESSAGES = N_("{start} to {end}, with messages")
+VIEWED = N_("Last opened {when}")
+NOT_VIEWED = N_("Not opened yet")
+MADE_BY = N_("Made by {name}")
+# The "Expires after" choices: ("1", "24 hours"), ("2", "2 days") … (policy.in_words, said
+# in each language where the page shows them).
+DAY_CHOICES = [(str(d), i18n.duration(timedelta(days=d))) for d in SHARE_LINK_DAY_CHOICES]
 FIELDS = {"label": "", "days": "", "start": "", "end": ""}
 # The form's control ids (and names): its own, beside the page's other form.
 FIELD_IDS = {"label": "share-label", "days": "share-days", "start": "share-start",
              "end": "share-end", "include_messages": "share-messages"}
-COPIED = "Link copied."
+COPIED = N_("Link copied.")
 
 
 def _text(form: dict, key: str) -> str:
@@ -73,16 +75,21 @@ class ShareLinkRow:
     can_revoke: bool = False
 
 
-def _row(link: share_links.LinkView) -> ShareLinkRow:
-    words = STATUS_WORDS[link.status].format(until=timefmt.when(link.expires_at),
-                                             revoked=timefmt.when(link.revoked_at))
+def _row(link: share_links.LinkView, lang: str = "en") -> ShareLinkRow:
+    words = i18n.fmt(lang, STATUS_WORDS[link.status], until=timefmt.when(link.expires_at, lang=lang),
+                     revoked=timefmt.when(link.revoked_at, lang=lang), count=SHARE_LINK_MAX_WRONG)
+    what = WHAT_RANGE_WITH_MESSAGES if link.include_messages else WHAT_RANGE
+    viewed = (i18n.fmt(lang, VIEWED, when=timefmt.when(link.last_viewed_at, lang=lang))
+              if link.last_viewed_at else i18n.gettext(lang, NOT_VIEWED))
     return ShareLinkRow(
-        id=str(link.id), label=link.label, status=link.status, badge=STATUS_BADGES[link.status],
+        id=str(link.id), label=link.label, status=link.status,
+        badge=i18n.gettext(lang, STATUS_BADGES[link.status]),
         status_text=words,
-        what=WHAT_RANGE.format(start=timefmt.day(link.from_day), end=timefmt.day(link.to_day))
-        + (WITH_MESSAGES if link.include_messages else ""),
-        viewed=VIEWED.format(when=timefmt.when(link.last_viewed_at)) if link.last_viewed_at else NOT_VIEWED,
-        made_by="" if link.created_by == "You" else MADE_BY.format(name=link.created_by),
+        what=i18n.fmt(lang, what, start=timefmt.day(link.from_day, lang=lang),
+                      end=timefmt.day(link.to_day, lang=lang)),
+        viewed=viewed,
+        made_by="" if link.created_by == share_links.CREATED_BY_YOU
+        else i18n.fmt(lang, MADE_BY, name=link.created_by),
         can_revoke=link.status == share_links.STATUS_ACTIVE,
     )
 
@@ -124,7 +131,7 @@ class ShareLinksState(PortalState):
             return
         page = got.value
         self._set_changed({"offset": page.offset, "has_more": page.has_more,
-                           "links": [_row(link) for link in page.items], "list_error": ""})
+                           "links": [_row(link, self.lang) for link in page.items], "list_error": ""})
 
     async def load(self):
         today = timefmt.to_local(utcnow()).date()
@@ -168,9 +175,9 @@ class ShareLinksState(PortalState):
         self.form_key += 1
         self.new_url = url
         self.new_passcode = share_links.shown_passcode(passcode)
-        self.new_note = PASS_IT_ON.format(label=label)
+        self.new_note = self._tr(PASS_IT_ON, label=label)
         self._show(await self._portal(_links(0)))
-        self._flash("success", CREATED_TOAST.format(label=label))
+        self._flash("success", self._tr(CREATED_TOAST, label=label))
 
     @rx.event
     async def revoke(self, link_id: str):
@@ -187,7 +194,7 @@ class ShareLinksState(PortalState):
         if not got.ok:
             self.list_error = got.error
             return
-        self._flash("success", REVOKED_TOAST)
+        self._flash("success", self._tr(REVOKED_TOAST))
 
     @rx.event
     def hide_new_link(self):
@@ -197,4 +204,4 @@ class ShareLinksState(PortalState):
     @rx.event
     def copied(self):
         """"Copy link" was pressed (the browser copied it): say so."""
-        self._flash("success", COPIED)
+        self._flash("success", self._tr(COPIED))

@@ -14,8 +14,9 @@ from typing import Optional
 
 import reflex as rx
 
-from carespace_app import timefmt
+from carespace_app import i18n, timefmt
 from carespace_app.clock import utcnow
+from carespace_app.i18n import N_
 from carespace_app.services.records import record_export, render_pool, share_links
 from carespace_app.services.records.labs import reference_text
 from carespace_app.state.session import SOMETHING_WRONG_TEMPLATE, SessionState
@@ -23,15 +24,16 @@ from carespace_app.state.session import SOMETHING_WRONG_TEMPLATE, SessionState
 MAX_TOKEN = 100  # a token of ours is 43 characters; anything longer is not one
 MAX_PASSCODE = 64
 
-COVERS = "Covers {start} to {end}"
-SHARED_BY = "Shared with {label}. This link works until {until}."
+COVERS = N_("Covers {start} to {end}")
+SHARED_BY = N_("Shared with {label}. This link works until {until}.")
+VISIT_WHAT = N_("{kind} with {provider}")
 PDF_FILE = "health-record.pdf"
 FHIR_FILE = "health-record.fhir.json"
 FHIR_MIME = "application/fhir+json"
-NO_VISITS = "No appointments in these dates."
-NO_REPORTS = "No lab results in these dates."
-NO_MESSAGES = "No messages in these dates."
-MESSAGES_LEFT_OUT = "Messages are not included in this link."
+NO_VISITS = N_("No appointments in these dates.")
+NO_REPORTS = N_("No lab results in these dates.")
+NO_MESSAGES = N_("No messages in these dates.")
+MESSAGES_LEFT_OUT = N_("Messages are not included in this link.")
 
 
 @dataclasses.dataclass
@@ -77,38 +79,43 @@ class SharedConversation:
     messages: list[SharedMessage] = dataclasses.field(default_factory=list)
 
 
-def _visits(record) -> list[SharedVisit]:
-    return [SharedVisit(id=str(a.id), when=timefmt.when(a.starts_at),
-                        what=record_export.FHIR_APPOINTMENT_DESCRIPTION.format(
-                            kind=a.appointment_type, provider=a.provider),
+def _visits(record, lang: str) -> list[SharedVisit]:
+    return [SharedVisit(id=str(a.id), when=timefmt.when(a.starts_at, lang=lang),
+                        what=i18n.fmt(lang, VISIT_WHAT, kind=a.appointment_type, provider=a.provider),
                         location=a.location, instructions=a.instructions,
                         cancelled=a.status == record_export.APPOINTMENT_CANCELLED)
             for a in record.appointments]
 
 
-def _reports(record) -> list[SharedReport]:
+def _reports(record, lang: str) -> list[SharedReport]:
     return [SharedReport(
         id=str(r.id), panel=r.panel,
-        dates=record_export.PDF_REPORT_DATES.format(collected=timefmt.when(r.collected_at),
-                                                    resulted=timefmt.when(r.resulted_at),
-                                                    provider=r.ordering_provider),
+        dates=i18n.fmt(lang, record_export.PDF_REPORT_DATES,
+                       collected=timefmt.when(r.collected_at, lang=lang),
+                       resulted=timefmt.when(r.resulted_at, lang=lang),
+                       provider=r.ordering_provider),
         results=[SharedResult(id=str(x.id), test=x.test_name, value=x.value_text, unit=x.unit,
                               reference=reference_text(x.ref_low, x.ref_high),
-                              flag="" if x.flag == record_export.FLAG_NORMAL else x.flag_words,
+                              flag="" if x.flag == record_export.FLAG_NORMAL else i18n.gettext(lang, x.flag_words),
                               corrected=x.corrected)
                  for x in r.results])
         for r in record.reports]
 
 
-def _conversations(record) -> list[SharedConversation]:
+def _conversations(record, lang: str) -> list[SharedConversation]:
     return [SharedConversation(
         id=str(c.id),
         title=record_export.PDF_THREAD_HEADING.format(subject=c.subject, category=c.category),
         messages=[SharedMessage(id=str(m.id), body=m.body,
-                                byline=record_export.PDF_MESSAGE_BYLINE.format(
-                                    author=m.author_name, when=timefmt.when(m.created_at)))
+                                byline=i18n.fmt(lang, record_export.PDF_MESSAGE_BYLINE,
+                                                author=_author(m.author_name, lang),
+                                                when=timefmt.when(m.created_at, lang=lang)))
                   for m in c.messages])
         for c in record.conversations]
+
+
+def _author(name: str, lang: str) -> str:
+    return i18n.gettext(lang, record_export.UNKNOWN_AUTHOR) if name == record_export.UNKNOWN_AUTHOR else name
 
 
 class SharedRecordState(SessionState):
@@ -158,12 +165,14 @@ class SharedRecordState(SessionState):
         self._set_changed({
             "view": "record", "message": "", "error": "", "error_field": "", "busy": False,
             "patient_name": record.patient.full_name,
-            "born": timefmt.day(record.patient.date_of_birth),
-            "covers": COVERS.format(start=timefmt.day(record.start), end=timefmt.day(record.end)),
-            "shared_note": SHARED_BY.format(label=shared.label, until=timefmt.when(shared.expires_at)),
+            "born": timefmt.day(record.patient.date_of_birth, lang=self.lang),
+            "covers": self._tr(COVERS, start=timefmt.day(record.start, lang=self.lang),
+                               end=timefmt.day(record.end, lang=self.lang)),
+            "shared_note": self._tr(SHARED_BY, label=shared.label,
+                                    until=timefmt.when(shared.expires_at, lang=self.lang)),
             "include_messages": record.include_messages,
-            "visits": _visits(record), "reports": _reports(record),
-            "conversations": _conversations(record),
+            "visits": _visits(record, self.lang), "reports": _reports(record, self.lang),
+            "conversations": _conversations(record, self.lang),
         })
 
     def _refused(self, got) -> None:
@@ -180,7 +189,7 @@ class SharedRecordState(SessionState):
         self.message = ""
         token = self._token()
         if not token:
-            self._unavailable(share_links.NOT_AVAILABLE)
+            self._unavailable(self._tr(share_links.NOT_AVAILABLE))
             return
         client_ip = self._client_ip()
         got = await self._public(lambda db: share_links.check(db, token, client_ip=client_ip,
@@ -201,7 +210,8 @@ class SharedRecordState(SessionState):
         yield
         client_ip = self._client_ip()
         got = await self._public(lambda db: share_links.open_link(
-            db, token, passcode, client_ip=client_ip, clock=utcnow), what="open share link")
+            db, token, passcode, client_ip=client_ip, clock=utcnow, lang=self.lang),
+            what="open share link")
         if not got.ok:
             self._refused(got)
             if got.field:
@@ -209,14 +219,15 @@ class SharedRecordState(SessionState):
             return
         self._show(got.value)
 
-    async def _download(self, what: str, render) -> Optional[rx.event.EventSpec]:
+    async def _download(self, render, *, what: str) -> Optional[rx.event.EventSpec]:
+        """``what``: the file as the trail names it ("PDF" or "FHIR file")."""
         token, link_id, client_ip = self._token(), self._link_id, self._client_ip()
         if not link_id:
-            self._unavailable(share_links.NOT_AVAILABLE)
+            self._unavailable(self._tr(share_links.NOT_AVAILABLE))
             return None
 
         got = await self._public(lambda db: share_links.download(
-            db, token, link_id, what=what, client_ip=client_ip, clock=utcnow),
+            db, token, link_id, what=what, client_ip=client_ip, clock=utcnow, lang=self.lang),
             what=f"share link {what}")
         if not got.ok:
             self._refused(got)
@@ -233,13 +244,14 @@ class SharedRecordState(SessionState):
 
     @rx.event
     async def download_pdf(self):
-        body = await self._download("PDF", render_pool.pdf)
+        lang = self.lang  # the PDF's headings in the tab's language
+        body = await self._download(lambda record: render_pool.pdf(record, lang), what="PDF")
         if body is not None:
             return rx.download(data=body, filename=PDF_FILE, mime_type="application/pdf")
 
     @rx.event
     async def download_fhir(self):
-        body = await self._download("FHIR file", render_pool.fhir_json)
+        body = await self._download(render_pool.fhir_json, what="FHIR file")
         if body is not None:
             return rx.download(data=body, filename=FHIR_FILE, mime_type=FHIR_MIME)
 

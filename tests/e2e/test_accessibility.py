@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 from carespace_app.demo import DEMO_PASSWORD, DOMAIN
 
 from .harness import PHONE, link_in
-from .people import Person, make_patient, open_patient_page, sign_in, sign_out
+from .people import Person, hydrated, make_patient, open_patient_page, sign_in, sign_out
 
 BLOCKING = ("serious", "critical")
 DEMO_PATIENT = Person(email=f"rosa.alvarez@{DOMAIN}", password=DEMO_PASSWORD)
@@ -209,3 +209,31 @@ def test_sign_in_by_keyboard_alone_with_visible_focus(demo, page: Page):
     page.keyboard.type(DEMO_PATIENT.password)
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/home/?$"), timeout=30_000)
+
+
+@once
+def test_manage_users_in_spanish_at_phone_width(demo, browser):
+    """Manage Users (issue #17) after the demo patient switches to Spanish: the scope choices,
+    the people's rows and the forms in Spanish, at 375 px. The switch is saved to the person:
+    switched back at the end."""
+    context = browser.new_context(base_url=demo.base_url, **PHONE)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.emulate_media(reduced_motion="reduce")
+    sign_in(page, DEMO_PATIENT)
+    page.goto("/manage-users")
+    _settled(page)
+    hydrated(page, page.get_by_role("button", name="Español"))
+    page.get_by_role("button", name="Español").click()
+    expect(page.get_by_role("heading", level=1, name="Administrar usuarios")).to_be_visible()
+    page.reload()  # the people's rows, as the server writes them for a Spanish speaker
+    expect(page.get_by_role("heading", level=1, name="Administrar usuarios")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    expect(page.get_by_text("Acceso completo", exact=True).first).to_be_visible()
+    page.wait_for_timeout(300)
+    report = {"/manage-users (es)": _blocking(page)}
+    hydrated(page, page.get_by_role("button", name="English"))
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("heading", level=1, name="Manage Users")).to_be_visible()
+    context.close()
+    _assert_clean(report, "375 px, Spanish", [])

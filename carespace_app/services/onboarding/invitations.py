@@ -37,7 +37,7 @@ from carespace_app.models import (
     PatientAccess,
     User,
 )
-from carespace_app.policy import ACCESS_CODE_DIGITS, INVITATION_TTL, MAX_WRONG_ANSWERS, in_words
+from carespace_app.policy import ACCESS_CODE_DIGITS, INVITATION_TTL, MAX_WRONG_ANSWERS
 from carespace_app.services.audit import trail
 from carespace_app.services.errors import DomainError, NotFound, ValidationError
 from carespace_app.services.identity import accounts, emails, links, security, signin
@@ -61,21 +61,23 @@ ACCESS_CODE_TEXT = {
     "hint": N_("The {digits}-digit code {first_name} sees in CareSpace under Manage Users. "
                "It isn't in the email: ask {first_name} for it."),
     "missing": N_("Enter the access code {first_name} gave you."),
-    "granted": "We've emailed an invitation to {email}. Tell {name} this access code: {code}. "
-               "They'll need it to finish, and it isn't in the email. The link works for "
-               + in_words(INVITATION_TTL) + "; {name} will have full access once they accept.",
-    "resent": "A new link is on its way, with a new access code: {code}. Tell {name}; older "
-              "links and codes no longer work.",
-    "row": "Access code to tell them: {code}",
-    "before_grant": "You'll see a short access code to tell them yourself, by phone or in "
-                    "person: they need it with the link.",
-    "office_resent": "A new link was sent to {email}. New access code: {code}. {name} needs it "
-                     "from the patient (or from us by phone) to finish; older links and codes "
-                     "no longer work.",
-    "office_row": "Access code: {code}",
-    "old_link": "This invitation was sent before access codes, so it can't be used. Send a new "
-                "link so they can join.",
+    "granted": N_("We've emailed an invitation to {email}. Tell {name} this access code: {code}. "
+                  "They'll need it to finish, and it isn't in the email. The link works for "
+                  "{time}; {name} will have full access once they accept."),
+    "resent": N_("A new link is on its way, with a new access code: {code}. Tell {name}; older "
+                 "links and codes no longer work."),
+    "row": N_("Access code to tell them: {code}"),
+    "before_grant": N_("You'll see a short access code to tell them yourself, by phone or in "
+                       "person: they need it with the link."),
+    "office_resent": N_("A new link was sent to {email}. New access code: {code}. {name} needs it "
+                        "from the patient (or from us by phone) to finish; older links and codes "
+                        "no longer work."),
+    "office_row": N_("Access code: {code}"),
+    "old_link": N_("This invitation was sent before access codes, so it can't be used. Send a new "
+                   "link so they can join."),
 }
+# How long the link in "granted" works ({time}: said in the reader's language).
+GRANTED_PARAMS = {"time": i18n.duration(INVITATION_TTL)}
 WRONG_EXISTING_PASSWORD = N_("That password doesn't match your existing CareSpace account.")
 # Said with every wrong answer, so nobody is surprised by the lock (MAX_WRONG_ANSWERS).
 TRIES_LEFT = (N_("1 try left before this link locks."), N_("{n} tries left before this link locks."))
@@ -154,7 +156,7 @@ def locked_patient(db: Session, patient_id: int) -> Patient:
     # Row lock (PostgreSQL): two clicks on "Send new link" can't leave two live links.
     patient = db.exec(select(Patient).where(Patient.id == patient_id).with_for_update()).first()
     if patient is None:
-        raise NotFound("We couldn't find that patient record.")
+        raise NotFound(N_("We couldn't find that patient record."))
     return patient
 
 
@@ -166,7 +168,7 @@ def send_patient_invitation(db: Session, patient_id: int, *, sent_by: Optional[U
                                           clock=clock, client_ip=client_ip)
     patient = locked_patient(db, patient_id)
     if patient.user_id is not None:
-        raise ValidationError(f"{patient.full_name} is already registered for CareSpace.")
+        raise ValidationError(N_("{name} is already registered for CareSpace."), params={"name": patient.full_name})
     invitation, _token = issue(db, patient=patient, grant=None, sent_by=sent_by, clock=clock)
     trail.record(db, "invitation.sent", actor=sent_by, role=role, patient_id=patient.id,
                  detail=f"patient invitation to {invitation.email}", client_ip=client_ip,
@@ -378,7 +380,7 @@ def invitation_status(db: Session, patient_id: int, *, clock: Clock) -> str:
     """"not invited", "invited", "expired", "registered" or "locked"."""
     patient = db.get(Patient, patient_id)
     if patient is None:
-        raise NotFound("We couldn't find that patient record.")
+        raise NotFound(N_("We couldn't find that patient record."))
     if patient.user_id is not None:
         return "registered"
     invitation = latest_invitation(db, patient_id)

@@ -13,8 +13,9 @@ from typing import Optional
 
 from sqlmodel import Session, select
 
-from carespace_app import routes, timefmt
+from carespace_app import i18n, routes, timefmt
 from carespace_app.clock import Clock
+from carespace_app.i18n import N_
 from carespace_app.models import CaregiverGrant, PatientAccess, User
 from carespace_app.policy import ACCESS_END_MAX_YEARS, ACCESS_END_NOTICE_BEFORE
 from carespace_app.services.audit import trail
@@ -24,16 +25,19 @@ from carespace_app.services.mail import outbox
 from carespace_app.services.permissions import access, scopes
 
 END_DATE_FIELD = "ends_on"
-END_DATE_NOT_A_DATE = "Enter the day access ends as a date, for example March 1, {year}."
-END_DATE_NOT_AHEAD = "Choose an end date after today."
-END_DATE_TOO_FAR = f"Choose an end date at most {ACCESS_END_MAX_YEARS} years from today."
-SCOPE_MISSING = "Choose what they can see."
+END_DATE_NOT_A_DATE = N_("Enter the day access ends as a date, for example March 1, {year}.")
+END_DATE_NOT_AHEAD = N_("Choose an end date after today.")
+END_DATE_TOO_FAR_TEMPLATE = N_("Choose an end date at most {years} years from today.")
+END_DATE_TOO_FAR = i18n.fmt("en", END_DATE_TOO_FAR_TEMPLATE, years=ACCESS_END_MAX_YEARS)
+SCOPE_MISSING = N_("Choose what they can see.")
 
 END_NOTICE_KIND = "access_end_notice"
-END_NOTICE_SUBJECT = "Someone's access to your CareSpace portal ends soon"
-END_NOTICE_LINE = "{name}'s access to your portal ends on {day}."
-END_NOTICE_HOW = ("To keep their access longer, or remove the end date, go to Manage Users: "
-                  "{link}")
+# The week-before email, in the patient's language (User.language).
+END_NOTICE_SUBJECT = N_("Someone's access to your CareSpace portal ends soon")
+END_NOTICE_BODY = N_("Hello,\n\n"
+                     "{name}'s access to your portal ends on {day}.\n\n"
+                     "To keep their access longer, or remove the end date, go to Manage Users: "
+                     "{link}")
 
 
 def _local_today(now: datetime) -> date:
@@ -57,12 +61,13 @@ def parse_end_date(text, *, clock: Clock) -> Optional[date]:
             raise ValueError(text)
         day = date.fromisoformat(text.strip())
     except ValueError:
-        raise ValidationError(END_DATE_NOT_A_DATE.format(year=today.year + 1),
+        raise ValidationError(END_DATE_NOT_A_DATE, params={"year": today.year + 1},
                               field=END_DATE_FIELD) from None
     if day <= today:
         raise ValidationError(END_DATE_NOT_AHEAD, field=END_DATE_FIELD)
     if day > _years_ahead(today, ACCESS_END_MAX_YEARS):
-        raise ValidationError(END_DATE_TOO_FAR, field=END_DATE_FIELD)
+        raise ValidationError(END_DATE_TOO_FAR_TEMPLATE, params={"years": ACCESS_END_MAX_YEARS},
+                              field=END_DATE_FIELD)
     return day
 
 
@@ -90,13 +95,12 @@ def _warn(db: Session, grant: CaregiverGrant, now: datetime, clock: Clock) -> No
     patient_user = db.get(User, grant.granted_by_user_id)
     if patient_user is None or not patient_user.is_active:
         return
-    body = "\n\n".join([
-        "Hello,",
-        END_NOTICE_LINE.format(name=grant.name, day=timefmt.day(grant.ends_on)),
-        END_NOTICE_HOW.format(link=routes.item_link(routes.MANAGE_USERS)),
-    ])
-    outbox.enqueue(db, to=patient_user.email, subject=END_NOTICE_SUBJECT, body=body,
-                   kind=END_NOTICE_KIND, patient_id=grant.patient_id, clock=clock)
+    lang = i18n.normalize(patient_user.language)
+    body = i18n.fmt(lang, END_NOTICE_BODY, name=grant.name, day=timefmt.day(grant.ends_on, lang=lang),
+                    link=routes.item_link(routes.MANAGE_USERS))
+    outbox.enqueue(db, to=patient_user.email, subject=i18n.gettext(lang, END_NOTICE_SUBJECT),
+                   body=body, kind=END_NOTICE_KIND, patient_id=grant.patient_id, clock=clock,
+                   lang=lang)
     trail.record(db, "access.end_notice_sent", role=access.ROLE_SYSTEM,
                  patient_id=grant.patient_id, detail=f"{grant.name}: ends {grant.ends_on.isoformat()}",
                  clock=clock)

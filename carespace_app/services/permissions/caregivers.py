@@ -26,6 +26,7 @@ from carespace_app.models import (
     PatientAccess,
     User,
 )
+from carespace_app.i18n import N_
 from carespace_app.policy import INVITATION_LIMIT_WINDOW, MAX_INVITATIONS_PER_DAY
 from carespace_app.services.audit import trail
 from carespace_app.services.errors import ValidationError
@@ -36,11 +37,21 @@ from carespace_app.services.permissions import access, access_ends, scopes
 from carespace_app.services.text import one_line
 from carespace_app.services.text_rules import check_text
 
-ACCESS_ALREADY_ENDED = ("Access for {name} has ended. To give them access again, grant "
-                        "access again.")
-INVITATION_LIMIT_REACHED = (
-    f"You've sent {MAX_INVITATIONS_PER_DAY} invitations today. To protect people from unwanted "
+ACCESS_ALREADY_ENDED = N_("Access for {name} has ended. To give them access again, grant "
+                          "access again.")
+INVITATION_LIMIT_REACHED = N_(
+    "You've sent {count} invitations today. To protect people from unwanted "
     "email, you can send more tomorrow, or call the office at {phone}.")
+ACCESS_REVOKED = N_("Access for {name} was revoked. To invite them again, grant access again.")
+ALREADY_ACCEPTED = N_("{name} has already accepted and has access.")
+ALREADY_HAS_ACCESS = N_("{name} already has access to your portal.")
+ALREADY_INVITED = N_("{name} was already invited. To send them a new link, use "
+                     "Send new link next to their name.")
+NAME_NEEDED = N_("Enter the person's name.")
+NAME_TOO_LONG = N_("The name can be at most {n} characters.")
+NAME_MAX = 200
+OWN_EMAIL = N_("That's your own email address. Enter the email address of the "
+               "person you want to give access to.")
 
 
 def _check_daily_limit(db: Session, patient_id: int, sender: User, now: datetime) -> None:
@@ -51,7 +62,8 @@ def _check_daily_limit(db: Session, patient_id: int, sender: User, now: datetime
         Invitation.created_by_user_id == sender.id,
         Invitation.created_at > now - INVITATION_LIMIT_WINDOW)).one()
     if sent >= MAX_INVITATIONS_PER_DAY:
-        raise ValidationError(INVITATION_LIMIT_REACHED.format(phone=get_settings().office_phone))
+        raise ValidationError(INVITATION_LIMIT_REACHED, params={
+            "count": MAX_INVITATIONS_PER_DAY, "phone": get_settings().office_phone})
 
 
 def grant_access(db: Session, patient_user: User, patient_id: int, *, name: str, email: str,
@@ -65,25 +77,22 @@ def grant_access(db: Session, patient_user: User, patient_id: int, *, name: str,
     name = check_text(name, field="name", label="name", single_line=True, breaks_become_spaces=True)
     name = one_line(name if isinstance(name, str) else "")
     if not name:
-        raise ValidationError("Enter the person's name.", field="name")
-    if len(name) > 200:
-        raise ValidationError("The name can be at most 200 characters.", field="name")
+        raise ValidationError(NAME_NEEDED, field="name")
+    if len(name) > NAME_MAX:
+        raise ValidationError(NAME_TOO_LONG, params={"n": NAME_MAX}, field="name")
     email = validate_email_address(email)
     end_day = access_ends.parse_end_date(ends_on, clock=clock)
     patient = invitations.locked_patient(db, patient_id)
     if email in (normalize_email(patient_user.email), patient.email):
-        raise ValidationError("That's your own email address. Enter the email address of the "
-                              "person you want to give access to.", field="email")
+        raise ValidationError(OWN_EMAIL, field="email")
     _check_daily_limit(db, patient_id, patient_user, clock())
     earlier = db.exec(select(CaregiverGrant).where(
         CaregiverGrant.patient_id == patient_id, CaregiverGrant.email == email,
         CaregiverGrant.revoked_at.is_(None))).first()
     if earlier is not None:
         if earlier.access_id is not None:
-            raise ValidationError(f"{earlier.name} already has access to your portal.",
-                                  field="email")
-        raise ValidationError(f"{earlier.name} was already invited. To send them a new link, use "
-                              "Send new link next to their name.", field="email")
+            raise ValidationError(ALREADY_HAS_ACCESS, params={"name": earlier.name}, field="email")
+        raise ValidationError(ALREADY_INVITED, params={"name": earlier.name}, field="email")
     grant = CaregiverGrant(patient_id=patient_id, name=name, email=email,
                            granted_by_user_id=patient_user.id, created_at=clock(),
                            scope=scope, ends_on=end_day)
@@ -165,14 +174,13 @@ def send_caregiver_invitation(db: Session, grant_id: int, *, sent_by: User, cloc
     grant, role = _grant_for(db, sent_by, grant_id, action="caregiver.send_link", clock=clock,
                              client_ip=client_ip, patient_id=patient_id)
     if grant.ended_at is not None:
-        raise ValidationError(ACCESS_ALREADY_ENDED.format(name=grant.name))
+        raise ValidationError(ACCESS_ALREADY_ENDED, params={"name": grant.name})
     if grant.revoked_at is not None:
-        raise ValidationError(f"Access for {grant.name} was revoked. To invite them again, "
-                              "grant access again.")
+        raise ValidationError(ACCESS_REVOKED, params={"name": grant.name})
     if grant.access_id is not None:
-        raise ValidationError(f"{grant.name} has already accepted and has access.")
+        raise ValidationError(ALREADY_ACCEPTED, params={"name": grant.name})
     if scopes.has_ended(grant.ends_on, clock()):
-        raise ValidationError(ACCESS_ALREADY_ENDED.format(name=grant.name))
+        raise ValidationError(ACCESS_ALREADY_ENDED, params={"name": grant.name})
     patient = invitations.locked_patient(db, grant.patient_id)
     if role == ROLE_PATIENT:
         _check_daily_limit(db, grant.patient_id, sent_by, clock())

@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Optional
 
-from carespace_app import timefmt
+from carespace_app import i18n, timefmt
+from carespace_app.i18n import N_
 from carespace_app.models import (
     RELATION_CAREGIVER,
     SCOPE_APPOINTMENTS,
@@ -38,35 +39,35 @@ SCOPE_ORDER = (SCOPE_FULL, SCOPE_APPOINTMENTS_LABS, SCOPE_APPOINTMENTS)
 
 # How the portal names an area a caregiver can't open ("... doesn't include messages").
 AREA_WORDS = {
-    AREA_HOME: "Home",
-    AREA_APPOINTMENTS: "appointments",
-    AREA_LABS: "lab results",
-    AREA_MESSAGES: "messages",
-    AREA_CHECKINS: "symptom check-ins",
-    AREA_RESOURCES: "resources",
-    AREA_RECORD: "downloading the record",
-    AREA_SHARE_LINKS: "share links",
+    AREA_HOME: N_("Home"),
+    AREA_APPOINTMENTS: N_("appointments"),
+    AREA_LABS: N_("lab results"),
+    AREA_MESSAGES: N_("messages"),
+    AREA_CHECKINS: N_("symptom check-ins"),
+    AREA_RESOURCES: N_("resources"),
+    AREA_RECORD: N_("downloading the record"),
+    AREA_SHARE_LINKS: N_("share links"),
 }
-OUTSIDE_SCOPE = "Your access to {patient}'s portal doesn't include {what}."
+OUTSIDE_SCOPE = N_("Your access to {patient}'s portal doesn't include {what}.")
 
 # Manage Users: the choices, what each one shows, and how the list names them.
 SCOPE_CHOICES = {
-    SCOPE_FULL: "Full access",
-    SCOPE_APPOINTMENTS: "Limited access: appointments and resources",
-    SCOPE_APPOINTMENTS_LABS: "Limited access: appointments, labs and resources (no messages)",
+    SCOPE_FULL: N_("Full access"),
+    SCOPE_APPOINTMENTS: N_("Limited access: appointments and resources"),
+    SCOPE_APPOINTMENTS_LABS: N_("Limited access: appointments, labs and resources (no messages)"),
 }
 SCOPE_EXPLAINED = {
-    SCOPE_FULL: ("They'll see everything you see: appointments, lab results, messages with "
+    SCOPE_FULL: N_("They'll see everything you see: appointments, lab results, messages with "
                  "the care team, check-ins, and they can download your record."),
-    SCOPE_APPOINTMENTS: ("They'll see your appointments and the resources. They won't see "
+    SCOPE_APPOINTMENTS: N_("They'll see your appointments and the resources. They won't see "
                          "lab results or messages."),
-    SCOPE_APPOINTMENTS_LABS: ("They'll see your appointments, your lab results and the "
+    SCOPE_APPOINTMENTS_LABS: N_("They'll see your appointments, your lab results and the "
                               "resources. They won't see or send messages."),
 }
 SCOPE_SHORT = {
-    SCOPE_FULL: "Full access",
-    SCOPE_APPOINTMENTS: "Appointments and resources",
-    SCOPE_APPOINTMENTS_LABS: "Appointments, labs and resources",
+    SCOPE_FULL: N_("Full access"),
+    SCOPE_APPOINTMENTS: N_("Appointments and resources"),
+    SCOPE_APPOINTMENTS_LABS: N_("Appointments, labs and resources"),
 }
 
 
@@ -107,5 +108,7 @@ def has_ended(ends_on: Optional[date], now: datetime) -> bool:
     return end is not None and now >= end
 
 
-def outside_scope_text(patient_name: str, area: str) -> str:
-    return OUTSIDE_SCOPE.format(patient=patient_name, what=AREA_WORDS.get(area, area))
+def outside_scope_text(patient_name: str, area: str, lang: str = "en") -> str:
+    what = AREA_WORDS.get(area)
+    return i18n.fmt(lang, OUTSIDE_SCOPE, patient=patient_name,
+                    what=i18n.gettext(lang, what) if what else area)

@@ -28,6 +28,7 @@ from carespace_app.models import (
     Patient,
     User,
 )
+from carespace_app.i18n import N_
 from carespace_app.services import paging
 from carespace_app.services.permissions import access, scopes
 from carespace_app.services.audit import trail
@@ -38,14 +39,14 @@ from carespace_app.services.records import result_release
 
 FLAG_LABELS = {
     FLAG_NORMAL: "",
-    FLAG_LOW: "Low",
-    FLAG_HIGH: "High",
-    FLAG_CRITICAL_LOW: "Critical low",
-    FLAG_CRITICAL_HIGH: "Critical high",
+    FLAG_LOW: N_("Low"),
+    FLAG_HIGH: N_("High"),
+    FLAG_CRITICAL_LOW: N_("Critical low"),
+    FLAG_CRITICAL_HIGH: N_("Critical high"),
 }
 CRITICAL_FLAGS = (FLAG_CRITICAL_LOW, FLAG_CRITICAL_HIGH)
 # Beside every critical value, with the office's number to tap.
-CRITICAL_CALL = "Critical — call the office now"
+CRITICAL_CALL = N_("Critical — call the office now")
 TEXT_MAX = 200
 TEST_NAME_MAX = 120
 UNIT_MAX = 40
@@ -433,7 +434,7 @@ def open_report(db: Session, actor, patient_id: int, report_id: int, *,
         if report is None and result_release.release_due(db, clock=clock, patient_id=patient_id):
             report = db.exec(find).first()  # its hold ended before the sweep came round
     if report is None:
-        raise NotFound("That lab report was not found. All your lab reports are listed below.")
+        raise NotFound(N_("That lab report was not found. All your lab reports are listed below."))
     results = [_result_view(r) for r in db.exec(
         select(LabResult).where(LabResult.report_id == report.id).order_by(LabResult.id)).all()]
     trail.record(db, "labs.viewed", actor=actor, role=audit_role(actor, relation),
@@ -488,11 +489,11 @@ def test_names(db: Session, actor, patient_id: int, *, clock: Clock = utcnow) ->
     return list(names)
 
 
-def held_lines(db: Session, actor, patient_id: int, *, clock: Clock) -> list[str]:
+def held_lines(db: Session, actor, patient_id: int, *, clock: Clock, lang: str = "en") -> list[str]:
     """"1 result will appear after your care team reviews it, by …" for the Labs page.
     Read before the list: a hold whose date has come ends here (result_release.held_lines)."""
     access.require_access(db, actor, patient_id, area=scopes.AREA_LABS, action="labs.view", clock=clock)
-    return result_release.held_lines(db, patient_id, clock=clock)
+    return result_release.held_lines(db, patient_id, clock=clock, lang=lang)
 
 
 # Their names start with "test_": tell pytest they are not tests when a test imports them.

@@ -26,7 +26,7 @@ from typing import Optional
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from carespace_app import timefmt
+from carespace_app import i18n, timefmt
 from carespace_app.clock import Clock
 from carespace_app.config import get_settings
 from carespace_app.models import AuditEvent, User
@@ -37,6 +37,7 @@ from carespace_app.policy import (
     MAX_RECORD_RANGE_YEARS,
     RECORD_EMAIL_LIMIT_WINDOW,
 )
+from carespace_app.i18n import N_
 from carespace_app.services.audit import trail
 from carespace_app.services.errors import ValidationError
 from carespace_app.services.identity.emails import validate_email_address
@@ -58,8 +59,8 @@ class Format:
 
 
 FORMATS = {
-    PDF: Format(PDF, "PDF", "application/pdf", "pdf"),
-    FHIR: Format(FHIR, "FHIR file", "application/fhir+json", "json"),
+    PDF: Format(PDF, N_("PDF"), "application/pdf", "pdf"),
+    FHIR: Format(FHIR, N_("FHIR file"), "application/fhir+json", "json"),
 }
 FILENAME = "carespace-record-{day}.{extension}"
 EMAIL_KIND = "record_copy"
@@ -73,28 +74,30 @@ PRINTED = "record.printed_at_desk"
 
 EARLIEST_YEAR = 1900
 LATEST_YEAR = 2199
-ENTER_START = "Enter the first day, like {example}."
-ENTER_END = "Enter the last day, like {example}."
-NOT_A_DATE = "Enter a real date, like {example}."
-RANGE_TOO_LONG = (f"Choose at most {MAX_RECORD_RANGE_YEARS} years at a time. For older years, "
-                  "download them separately.")
-CHOOSE_FORMAT = "Choose PDF or FHIR file."
-TOO_MANY_SENDS = (f"This record was emailed {MAX_RECORD_EMAILS_PER_DAY} times today. To protect "
-                  "people from unwanted email, you can send it again tomorrow, download it "
-                  "instead, or call the office at {phone}.")
-TOO_BIG_TO_EMAIL = ("This file is too big to send by email. Choose fewer dates, leave the "
-                    "messages out, or download it instead.")
-OFFICE_CANNOT_SEND = "The office can't email a patient's record from the portal."
-EMAIL_SUBJECT = "A copy of a health record from {practice}"
-EMAIL_BODY = (
+ENTER_START = N_("Enter the first day, like {example}.")
+ENTER_END = N_("Enter the last day, like {example}.")
+NOT_A_DATE = N_("Enter a real date, like {example}.")
+RANGE_TOO_LONG_TEMPLATE = N_("Choose at most {years} years at a time. For older years, "
+                             "download them separately.")
+RANGE_TOO_LONG = i18n.fmt("en", RANGE_TOO_LONG_TEMPLATE, years=MAX_RECORD_RANGE_YEARS)
+CHOOSE_FORMAT = N_("Choose PDF or FHIR file.")
+TOO_MANY_SENDS = N_("This record was emailed {count} times today. To protect "
+                    "people from unwanted email, you can send it again tomorrow, download it "
+                    "instead, or call the office at {phone}.")
+TOO_BIG_TO_EMAIL = N_("This file is too big to send by email. Choose fewer dates, leave the "
+                      "messages out, or download it instead.")
+OFFICE_CANNOT_SEND = N_("The office can't email a patient's record from the portal.")
+# The email goes to an address the sender typed: in the sender's language (their tab's).
+EMAIL_SUBJECT = N_("A copy of a health record from {practice}")
+EMAIL_BODY = N_(
     "Hello,\n\n"
     "Attached is a copy of a health record from {practice}, sent through CareSpace, the "
     "practice's patient portal, by the patient or someone they trust.\n\n"
     "The file is {what}. If you did not expect it, please delete this email."
 )
 EMAIL_WHAT = {
-    PDF: "a PDF you can open and print",
-    FHIR: "a FHIR file, a standard format that a doctor's or hospital's computer system can read",
+    PDF: N_("a PDF you can open and print"),
+    FHIR: N_("a FHIR file, a standard format that a doctor's or hospital's computer system can read"),
 }
 
 
@@ -148,13 +151,13 @@ def default_range(clock: Clock) -> tuple[date, date]:
 def _day(text, *, field: str, blank: str, example: date) -> date:
     text = text.strip() if isinstance(text, str) else ""
     if not text:
-        raise ValidationError(blank.format(example=example.isoformat()), field=field)
+        raise ValidationError(blank, params={"example": example.isoformat()}, field=field)
     try:
         value = date.fromisoformat(text) if len(text) == 10 else None
     except ValueError:
         value = None
     if value is None or not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
-        raise ValidationError(NOT_A_DATE.format(example=example.isoformat()), field=field)
+        raise ValidationError(NOT_A_DATE, params={"example": example.isoformat()}, field=field)
     return value
 
 
@@ -167,7 +170,8 @@ def parse_range(start_text, end_text, *, clock: Clock) -> tuple[date, date]:
     if start > end:
         raise ValidationError(record_export.RANGE_BACKWARDS, field="start")
     if end > _years_later(start, MAX_RECORD_RANGE_YEARS):
-        raise ValidationError(RANGE_TOO_LONG, field="start")
+        raise ValidationError(RANGE_TOO_LONG_TEMPLATE, params={"years": MAX_RECORD_RANGE_YEARS},
+                              field="start")
     return start, end
 
 
@@ -181,20 +185,23 @@ def _format(key) -> Format:
 # --- making the file ------------------------------------------------------------------------
 
 
-def _render(export: record_export.RecordExport, fmt: Format, made_on: date) -> RecordFile:
-    """The file, made in the render process (render_pool): call it before anything is written."""
-    data = render_pool.pdf(export) if fmt.key == PDF else render_pool.fhir_json(export)
+def _render(export: record_export.RecordExport, fmt: Format, made_on: date,
+            lang: str = "en") -> RecordFile:
+    """The file, made in the render process (render_pool): call it before anything is written.
+    The PDF's headings and labels in ``lang``; the FHIR file's data as it is."""
+    data = render_pool.pdf(export, lang) if fmt.key == PDF else render_pool.fhir_json(export)
     return RecordFile(filename=FILENAME.format(day=made_on.isoformat(), extension=fmt.extension),
                       content_type=fmt.content_type, data=data, format=fmt.key)
 
 
 def _detail(fmt: Format, start: date, end: date, include_messages: bool) -> str:
-    return (f"format {fmt.key}, {start.isoformat()} to {end.isoformat()}, "
-            f"messages {'yes' if include_messages else 'no'}")
+    # The trail's words (English, for the office's log).
+    return ", ".join([f"format {fmt.key}", f"{start.isoformat()} to {end.isoformat()}",
+                      f"messages {'yes' if include_messages else 'no'}"])
 
 
 def _make(db: Session, actor: User, patient_id: int, *, start_text, end_text, include_messages,
-          fmt_key, clock: Clock, client_ip: Optional[str]):
+          fmt_key, clock: Clock, client_ip: Optional[str], lang: str = "en"):
     """(relation, format, start, end, the file): access first, then the form, then the work."""
     relation = access.require_access(db, actor, patient_id, area=scopes.AREA_RECORD, action=record_export.ACTION,
                                      clock=clock, client_ip=client_ip)
@@ -203,16 +210,17 @@ def _make(db: Session, actor: User, patient_id: int, *, start_text, end_text, in
     export = record_export.collect(db, actor, patient_id, start=start, end=end,
                                    include_messages=bool(include_messages), clock=clock,
                                    client_ip=client_ip)
-    return relation, fmt, start, end, _render(export, fmt, today(clock))
+    return relation, fmt, start, end, _render(export, fmt, today(clock), lang)
 
 
 def download_record(db: Session, actor: User, patient_id: int, *, start_text, end_text,
                     include_messages: bool, fmt: str, clock: Clock,
-                    client_ip: Optional[str] = None) -> RecordFile:
+                    client_ip: Optional[str] = None, lang: str = "en") -> RecordFile:
     """The record for the range as a file (the patient, a caregiver, the office viewing)."""
     relation, found, start, end, made = _make(
         db, actor, patient_id, start_text=start_text, end_text=end_text,
-        include_messages=include_messages, fmt_key=fmt, clock=clock, client_ip=client_ip)
+        include_messages=include_messages, fmt_key=fmt, clock=clock, client_ip=client_ip,
+        lang=lang)
     trail.record(db, DOWNLOADED.format(format=found.key), actor=actor, patient_id=patient_id,
                  role=trail.role_in(actor, relation),
                  detail=_detail(found, start, end, bool(include_messages)),
@@ -229,7 +237,7 @@ def _sends_today(db: Session, patient_id: int, now) -> int:
 
 def send_record(db: Session, actor: User, patient_id: int, *, to: str, start_text, end_text,
                 include_messages: bool, fmt: str, clock: Clock,
-                client_ip: Optional[str] = None) -> Sent:
+                client_ip: Optional[str] = None, lang: str = "en") -> Sent:
     """Email the record for the range, attached, to an address the patient or a caregiver
     typed. At most MAX_RECORD_EMAILS_PER_DAY a patient within RECORD_EMAIL_LIMIT_WINDOW."""
     relation = access.require_access(db, actor, patient_id, area=scopes.AREA_RECORD, action="record.send", clock=clock,
@@ -239,25 +247,27 @@ def send_record(db: Session, actor: User, patient_id: int, *, to: str, start_tex
     address = validate_email_address(to)
     start, end = parse_range(start_text, end_text, clock=clock)
     found = _format(fmt)
-    too_many = TOO_MANY_SENDS.format(phone=get_settings().office_phone)
+    too_many = {"count": MAX_RECORD_EMAILS_PER_DAY, "phone": get_settings().office_phone}
     if _sends_today(db, patient_id, clock()) >= MAX_RECORD_EMAILS_PER_DAY:
-        raise ValidationError(too_many)  # said before the file is made for nothing
+        raise ValidationError(TOO_MANY_SENDS, params=too_many)  # said before the file is made for nothing
     export = record_export.collect(db, actor, patient_id, start=start, end=end,
                                    include_messages=bool(include_messages), clock=clock,
                                    client_ip=client_ip)
     # Made before the lock below: no lock is held while the file is made (seconds, for a
     # long record), and on SQLite the lock is the whole database's.
-    made = _render(export, found, today(clock))
+    lang = i18n.normalize(lang)
+    made = _render(export, found, today(clock), lang)
     if len(made.data) > MAX_EMAILED_RECORD_BYTES:
         raise ValidationError(TOO_BIG_TO_EMAIL)
     locked_patient(db, patient_id)  # two sends at once are counted one after the other
     if _sends_today(db, patient_id, clock()) >= MAX_RECORD_EMAILS_PER_DAY:
-        raise ValidationError(too_many)
+        raise ValidationError(TOO_MANY_SENDS, params=too_many)
     practice = get_settings().practice_name
     email = outbox.enqueue(
-        db, to=address, subject=EMAIL_SUBJECT.format(practice=practice),
-        body=EMAIL_BODY.format(practice=practice, what=EMAIL_WHAT[found.key]),
-        kind=EMAIL_KIND, patient_id=patient_id, clock=clock,
+        db, to=address, subject=i18n.fmt(lang, EMAIL_SUBJECT, practice=practice),
+        body=i18n.fmt(lang, EMAIL_BODY, practice=practice,
+                      what=i18n.gettext(lang, EMAIL_WHAT[found.key])),
+        kind=EMAIL_KIND, patient_id=patient_id, clock=clock, lang=lang,
         attachment=outbox.Attachment(made.filename, made.content_type, made.data))
     domain = address.rpartition("@")[2]
     trail.record(db, SENT.format(format=found.key), actor=actor, patient_id=patient_id,

@@ -25,8 +25,9 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from sqlmodel import Session, select
 
-from carespace_app import timefmt
+from carespace_app import i18n, timefmt
 from carespace_app.clock import Clock
+from carespace_app.i18n import N_
 from carespace_app.models import (
     APPOINTMENT_CANCELLED,
     FLAG_CRITICAL_HIGH,
@@ -51,42 +52,42 @@ ACTION = "record.export"  # the refusal's detail when someone asks for a record 
 
 # --- what people read --------------------------------------------------------------------
 
-RANGE_BACKWARDS = "The start date must be on or before the end date."
-NO_SUCH_RECORD = "That record could not be found."
-PDF_TITLE = "Health record"
-PDF_DOCUMENT_TITLE = "Health record of {name}"
+RANGE_BACKWARDS = N_("The start date must be on or before the end date.")
+NO_SUCH_RECORD = N_("That record could not be found.")
+PDF_TITLE = N_("Health record")
+PDF_DOCUMENT_TITLE = N_("Health record of {name}")
 FHIR_APPOINTMENT_DESCRIPTION = "{kind} with {provider}"
-PDF_PRACTICE_LINE = "From CareSpace"
-PDF_PATIENT = "Patient: {name}"
-PDF_BIRTH = "Date of birth: {day}"
-PDF_MRN = "Medical record number: {mrn}"
-PDF_RANGE = "Covers {start} to {end}"
-PDF_MADE = "Made {when} for {who}"
-PDF_PAGE = "Page {page} of {pages}"
-PDF_APPOINTMENTS = "Appointments"
-PDF_NO_APPOINTMENTS = "No appointments in these dates."
-PDF_APPOINTMENT_LINE = "{when} · {kind} with {provider} · {minutes} min"
-PDF_APPOINTMENT_PLACE = "At {location}"
-PDF_APPOINTMENT_CANCELLED = "Cancelled"
-PDF_APPOINTMENT_INSTRUCTIONS = "Instructions: {text}"
-PDF_LABS = "Lab results"
-PDF_NO_LABS = "No lab results in these dates."
+PDF_PRACTICE_LINE = N_("From CareSpace")
+PDF_PATIENT = N_("Patient: {name}")
+PDF_BIRTH = N_("Date of birth: {day}")
+PDF_MRN = N_("Medical record number: {mrn}")
+PDF_RANGE = N_("Covers {start} to {end}")
+PDF_MADE = N_("Made {when} for {who}")
+PDF_PAGE = N_("Page {page} of {pages}")
+PDF_APPOINTMENTS = N_("Appointments")
+PDF_NO_APPOINTMENTS = N_("No appointments in these dates.")
+PDF_APPOINTMENT_LINE = N_("{when} · {kind} with {provider} · {minutes} min")
+PDF_APPOINTMENT_PLACE = N_("At {location}")
+PDF_APPOINTMENT_CANCELLED = N_("Cancelled")
+PDF_APPOINTMENT_INSTRUCTIONS = N_("Instructions: {text}")
+PDF_LABS = N_("Lab results")
+PDF_NO_LABS = N_("No lab results in these dates.")
 PDF_REPORT_HEADING = "{panel}"
-PDF_REPORT_DATES = "Collected {collected} · Resulted {resulted} · Ordered by {provider}"
-PDF_COLUMNS = ("Test", "Result", "Unit", "Reference range", "Flag")
-PDF_CORRECTED = " (corrected)"
-PDF_CRITICAL_LIMITS = "Critical limits: {limits}"
-PDF_CRITICAL_BELOW = "at or below {value}"
-PDF_CRITICAL_ABOVE = "at or above {value}"
+PDF_REPORT_DATES = N_("Collected {collected} · Resulted {resulted} · Ordered by {provider}")
+PDF_COLUMNS = (N_("Test"), N_("Result"), N_("Unit"), N_("Reference range"), N_("Flag"))
+PDF_CORRECTED = N_(" (corrected)")
+PDF_CRITICAL_LIMITS = N_("Critical limits: {limits}")
+PDF_CRITICAL_BELOW = N_("at or below {value}")
+PDF_CRITICAL_ABOVE = N_("at or above {value}")
 PDF_LIMITS_JOIN = ", "
-PDF_MESSAGES = "Messages"
-PDF_NO_MESSAGES = "No messages in these dates."
-PDF_THREAD_HEADING = "{subject} ({category})"
-PDF_MESSAGE_BYLINE = "{author}, {when}"
-PDF_MESSAGES_LEFT_OUT = "Messages are not included in this copy."
+PDF_MESSAGES = N_("Messages")
+PDF_NO_MESSAGES = N_("No messages in these dates.")
+PDF_THREAD_HEADING = N_("{subject} ({category})")
+PDF_MESSAGE_BYLINE = N_("{author}, {when}")
+PDF_MESSAGES_LEFT_OUT = N_("Messages are not included in this copy.")
 # The flag a PDF reader sees, in words (a normal value says so instead of a blank).
-FLAG_WORDS = {**FLAG_LABELS, FLAG_NORMAL: "Normal"}
-UNKNOWN_AUTHOR = "A former account"
+FLAG_WORDS = {**FLAG_LABELS, FLAG_NORMAL: N_("Normal")}
+UNKNOWN_AUTHOR = N_("A former account")
 
 # --- FHIR vocabulary ------------------------------------------------------------------------
 
@@ -326,13 +327,14 @@ def _quantity(value: Optional[float], unit: str) -> Optional[dict]:
     return quantity
 
 
-def _critical_text(result: ResultPart) -> str:
+def _critical_text(result: ResultPart, lang: str = "en") -> str:
+    """The critical limits in words (English in the FHIR file, whose data stays as is)."""
     limits = []
     if result.critical_low is not None:
-        limits.append(PDF_CRITICAL_BELOW.format(value=format_number(result.critical_low)))
+        limits.append(i18n.fmt(lang, PDF_CRITICAL_BELOW, value=format_number(result.critical_low)))
     if result.critical_high is not None:
-        limits.append(PDF_CRITICAL_ABOVE.format(value=format_number(result.critical_high)))
-    return PDF_CRITICAL_LIMITS.format(limits=PDF_LIMITS_JOIN.join(limits)) if limits else ""
+        limits.append(i18n.fmt(lang, PDF_CRITICAL_ABOVE, value=format_number(result.critical_high)))
+    return i18n.fmt(lang, PDF_CRITICAL_LIMITS, limits=PDF_LIMITS_JOIN.join(limits)) if limits else ""
 
 
 def _reference_range(result: ResultPart) -> list[dict]:
@@ -479,13 +481,18 @@ def fhir_bundle(export: RecordExport) -> dict:
 # --- PDF --------------------------------------------------------------------------------------
 
 
-def _long_day(value: date) -> str:
+def _long_day(value: date, lang: str = "en") -> str:
     """Always with the year: a record outlives the year it was printed in."""
-    return f"{value:%a, %b} {value.day}, {value.year}"
+    if i18n.normalize(lang) == "en":
+        return f"{value:%a, %b} {value.day}, {value.year}"
+    from babel.dates import format_date
+
+    return format_date(value, "EEE, d MMM y", locale=i18n.BABEL_LOCALES[i18n.normalize(lang)])
 
 
-def _long_when(naive_utc: datetime) -> str:
-    return f"{_long_day(timefmt.to_local(naive_utc).date())}, {timefmt.time_only(naive_utc)}"
+def _long_when(naive_utc: datetime, lang: str = "en") -> str:
+    return (f"{_long_day(timefmt.to_local(naive_utc).date(), lang)}, "
+            f"{timefmt.time_only(naive_utc, lang=lang)}")
 
 
 class _RecordPDF(FPDF):
@@ -519,76 +526,81 @@ def _line(pdf: _RecordPDF, text: str, *, bold: bool = False, size: int = 10) -> 
     pdf.set_font(pdf.FONT, "", 10)
 
 
-def _pdf_appointments(pdf: _RecordPDF, export: RecordExport) -> None:
-    _heading(pdf, PDF_APPOINTMENTS)
+def _pdf_appointments(pdf: _RecordPDF, export: RecordExport, lang: str) -> None:
+    _heading(pdf, i18n.gettext(lang, PDF_APPOINTMENTS))
     if not export.appointments:
-        _line(pdf, PDF_NO_APPOINTMENTS)
+        _line(pdf, i18n.gettext(lang, PDF_NO_APPOINTMENTS))
     for a in export.appointments:
-        _line(pdf, PDF_APPOINTMENT_LINE.format(when=_long_when(a.starts_at), kind=a.appointment_type,
-                                               provider=a.provider, minutes=a.duration_minutes),
+        _line(pdf, i18n.fmt(lang, PDF_APPOINTMENT_LINE, when=_long_when(a.starts_at, lang),
+                            kind=a.appointment_type, provider=a.provider, minutes=a.duration_minutes),
               bold=True)
-        _line(pdf, PDF_APPOINTMENT_PLACE.format(location=a.location))
+        _line(pdf, i18n.fmt(lang, PDF_APPOINTMENT_PLACE, location=a.location))
         if a.status == APPOINTMENT_CANCELLED:
-            _line(pdf, PDF_APPOINTMENT_CANCELLED)
+            _line(pdf, i18n.gettext(lang, PDF_APPOINTMENT_CANCELLED))
         if a.instructions:
-            _line(pdf, PDF_APPOINTMENT_INSTRUCTIONS.format(text=a.instructions))
+            _line(pdf, i18n.fmt(lang, PDF_APPOINTMENT_INSTRUCTIONS, text=a.instructions))
         pdf.ln(2)
 
 
-def _pdf_reports(pdf: _RecordPDF, export: RecordExport) -> None:
-    _heading(pdf, PDF_LABS)
+def _pdf_reports(pdf: _RecordPDF, export: RecordExport, lang: str) -> None:
+    _heading(pdf, i18n.gettext(lang, PDF_LABS))
     if not export.reports:
-        _line(pdf, PDF_NO_LABS)
+        _line(pdf, i18n.gettext(lang, PDF_NO_LABS))
     for report in export.reports:
         _line(pdf, PDF_REPORT_HEADING.format(panel=report.panel), bold=True, size=11)
-        _line(pdf, PDF_REPORT_DATES.format(collected=_long_when(report.collected_at),
-                                           resulted=_long_when(report.resulted_at),
-                                           provider=report.ordering_provider))
+        _line(pdf, i18n.fmt(lang, PDF_REPORT_DATES, collected=_long_when(report.collected_at, lang),
+                            resulted=_long_when(report.resulted_at, lang),
+                            provider=report.ordering_provider))
         pdf.ln(1)
         with pdf.table(col_widths=(30, 12, 12, 30, 16), text_align="LEFT", line_height=5,
                        first_row_as_headings=True) as table:
-            table.row(PDF_COLUMNS)
+            table.row(tuple(i18n.gettext(lang, column) for column in PDF_COLUMNS))
             for r in report.results:
-                flag = r.flag_words + (PDF_CORRECTED if r.corrected else "")
+                flag = i18n.gettext(lang, r.flag_words) + (
+                    i18n.gettext(lang, PDF_CORRECTED) if r.corrected else "")
                 reference = reference_text(r.ref_low, r.ref_high)
-                critical = _critical_text(r)
+                critical = _critical_text(r, lang)
                 table.row((r.test_name, r.value_text, r.unit,
                            "\n".join(t for t in (reference, critical) if t), flag))
         pdf.ln(3)
 
 
-def _pdf_messages(pdf: _RecordPDF, export: RecordExport) -> None:
-    _heading(pdf, PDF_MESSAGES)
+def _pdf_messages(pdf: _RecordPDF, export: RecordExport, lang: str) -> None:
+    _heading(pdf, i18n.gettext(lang, PDF_MESSAGES))
     if not export.include_messages:
-        _line(pdf, PDF_MESSAGES_LEFT_OUT)
+        _line(pdf, i18n.gettext(lang, PDF_MESSAGES_LEFT_OUT))
         return
     if not export.conversations:
-        _line(pdf, PDF_NO_MESSAGES)
+        _line(pdf, i18n.gettext(lang, PDF_NO_MESSAGES))
     for conversation in export.conversations:
         _line(pdf, PDF_THREAD_HEADING.format(subject=conversation.subject,
                                              category=conversation.category), bold=True, size=11)
         for m in conversation.messages:
-            _line(pdf, PDF_MESSAGE_BYLINE.format(author=m.author_name, when=_long_when(m.created_at)),
-                  bold=True)
+            author = i18n.gettext(lang, UNKNOWN_AUTHOR) if m.author_name == UNKNOWN_AUTHOR else m.author_name
+            _line(pdf, i18n.fmt(lang, PDF_MESSAGE_BYLINE, author=author,
+                                when=_long_when(m.created_at, lang)), bold=True)
             _line(pdf, m.body)
             pdf.ln(1)
         pdf.ln(2)
 
 
-def pdf_bytes(export: RecordExport) -> bytes:
-    """The record as a PDF a person can read and print."""
-    pdf = _RecordPDF(PDF_PAGE)
-    pdf.set_title(PDF_DOCUMENT_TITLE.format(name=export.patient.full_name))
+def pdf_bytes(export: RecordExport, lang: str = "en") -> bytes:
+    """The record as a PDF a person can read and print, in ``lang`` (the downloader's)."""
+    lang = i18n.normalize(lang)
+    pdf = _RecordPDF(i18n.gettext(lang, PDF_PAGE))
+    pdf.set_title(i18n.fmt(lang, PDF_DOCUMENT_TITLE, name=export.patient.full_name))
+    pdf.set_lang(lang)
     pdf.add_page()
-    _line(pdf, PDF_TITLE, bold=True, size=18)
-    _line(pdf, PDF_PRACTICE_LINE)
+    _line(pdf, i18n.gettext(lang, PDF_TITLE), bold=True, size=18)
+    _line(pdf, i18n.gettext(lang, PDF_PRACTICE_LINE))
     pdf.ln(2)
-    _line(pdf, PDF_PATIENT.format(name=export.patient.full_name), bold=True, size=12)
-    _line(pdf, PDF_BIRTH.format(day=_long_day(export.patient.date_of_birth)))
-    _line(pdf, PDF_MRN.format(mrn=export.patient.mrn))
-    _line(pdf, PDF_RANGE.format(start=_long_day(export.start), end=_long_day(export.end)))
-    _line(pdf, PDF_MADE.format(when=_long_when(export.made_at), who=export.made_for))
-    _pdf_appointments(pdf, export)
-    _pdf_reports(pdf, export)
-    _pdf_messages(pdf, export)
+    _line(pdf, i18n.fmt(lang, PDF_PATIENT, name=export.patient.full_name), bold=True, size=12)
+    _line(pdf, i18n.fmt(lang, PDF_BIRTH, day=_long_day(export.patient.date_of_birth, lang)))
+    _line(pdf, i18n.fmt(lang, PDF_MRN, mrn=export.patient.mrn))
+    _line(pdf, i18n.fmt(lang, PDF_RANGE, start=_long_day(export.start, lang),
+                        end=_long_day(export.end, lang)))
+    _line(pdf, i18n.fmt(lang, PDF_MADE, when=_long_when(export.made_at, lang), who=export.made_for))
+    _pdf_appointments(pdf, export, lang)
+    _pdf_reports(pdf, export, lang)
+    _pdf_messages(pdf, export, lang)
     return bytes(pdf.output())

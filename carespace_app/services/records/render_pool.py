@@ -20,10 +20,11 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from carespace_app import policy
+from carespace_app.i18n import N_
 from carespace_app.services.errors import DomainError
 from carespace_app.services.records import record_export
 
-BUSY = "Many records are being prepared right now. Please try again in a minute."
+BUSY = N_("Many records are being prepared right now. Please try again in a minute.")
 
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
@@ -48,7 +49,7 @@ def _get_pool() -> ProcessPoolExecutor:
     return _pool
 
 
-def _run(fn, export: record_export.RecordExport) -> bytes:
+def _run(fn, export: record_export.RecordExport, *args) -> bytes:
     global _waiting, _pool
     with _lock:
         if _waiting >= policy.RECORD_RENDER_PROCESSES + policy.RECORD_RENDER_QUEUE:
@@ -56,7 +57,7 @@ def _run(fn, export: record_export.RecordExport) -> bytes:
         _waiting += 1
         pool = _get_pool()
     try:
-        return pool.submit(fn, export).result()
+        return pool.submit(fn, export, *args).result()
     except BrokenProcessPool:  # the process died (killed, out of memory): a fresh one next time
         with _lock:
             if _pool is pool:
@@ -67,9 +68,9 @@ def _run(fn, export: record_export.RecordExport) -> bytes:
             _waiting -= 1
 
 
-def pdf(export: record_export.RecordExport) -> bytes:
-    """The PDF a person reads (record_export.pdf_bytes), made in the render process."""
-    return _run(record_export.pdf_bytes, export)
+def pdf(export: record_export.RecordExport, lang: str = "en") -> bytes:
+    """The PDF a person reads (record_export.pdf_bytes) in ``lang``, made in the render process."""
+    return _run(record_export.pdf_bytes, export, lang)
 
 
 def fhir_json(export: record_export.RecordExport) -> bytes:

@@ -28,8 +28,9 @@ from typing import Optional
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from carespace_app import policy, routes, timefmt
+from carespace_app import i18n, policy, routes, timefmt
 from carespace_app.clock import Clock
+from carespace_app.i18n import N_
 from carespace_app.models import (
     HOLD_CLINICIAN,
     HOLD_PATIENT,
@@ -44,16 +45,16 @@ from carespace_app.services.permissions import access
 
 DEFAULT_CATEGORY = RESULT_CATEGORIES[-1]  # "Other labs"
 CLINICIAN_HOLD_REASONS = (
-    "To discuss in person first",
-    "Waiting for related results",
-    "Needs a clinician's review",
-    "Other",
+    N_("To discuss in person first"),
+    N_("Waiting for related results"),
+    N_("Needs a clinician's review"),
+    N_("Other"),
 )
 HOLD_NOTE_MAX = 500
 SUGGESTED_DAYS = 7  # what the "at most" list shows first when a patient chooses to wait
 # The notification says only that results are in (no test, no value): notifications.py
 # adds whose portal it is and the link to the report.
-RESULTS_NEWS = "New lab results are ready to view"
+RESULTS_NEWS = N_("New lab results are ready to view")
 
 
 def report_link(report_id: int) -> str:
@@ -63,44 +64,42 @@ def report_link(report_id: int) -> str:
 
 # --- what people read -----------------------------------------------------------------
 
-CHOICE_NOW = "Show me new results right away"
-CHOICE_HOLD = "Hold them until my care team has reviewed them, at most {days}"
-CHOICE_HOLD_SHORT = "Hold them until my care team has reviewed them"
-CHOICE_DAYS_LABEL = "At most"
-CHOICES_EXPLAINED = (
+CHOICE_NOW = N_("Show me new results right away")
+CHOICE_HOLD = N_("Hold them until my care team has reviewed them, at most {days}")
+CHOICE_HOLD_SHORT = N_("Hold them until my care team has reviewed them")
+CHOICE_DAYS_LABEL = N_("At most")
+CHOICES_EXPLAINED = N_(
     "New results appear in CareSpace as soon as the office enters them, and you get an email. "
     "Some people prefer to hear difficult news from their care team first: for each kind of "
     "result you can choose to wait until your care team has reviewed it. You will still see "
     "that a result is waiting, and it appears by itself after the days you choose.")
-CHOICES_SAVED = "Your choices for new results are saved."
-HELD_ONE = "1 result will appear after your care team reviews it, by {day}."
-HELD_MANY = "{count} results will appear after your care team reviews them, by {day}."
-BAD_DAYS = "Choose from 1 to {most} days."
-BAD_CATEGORY = "Choose a kind of result from the list."
-NOT_YOURS = "Only the patient can choose this, from their own account."
-REASON_NEEDED = "Choose a reason for the hold."
-RELEASE_DATE_NEEDED = "Choose the date the result is released by itself."
-RELEASE_DATE_RANGE = "The release date must be after today and at most {most} from now."
-NOT_HELD = "That report is already shown to the patient."
-REPORT_NOT_FOUND = "That lab report was not found."
+CHOICES_SAVED = N_("Your choices for new results are saved.")
+BAD_DAYS = N_("Choose from 1 to {most} days.")
+BAD_CATEGORY = N_("Choose a kind of result from the list.")
+NOT_YOURS = N_("Only the patient can choose this, from their own account.")
+REASON_NEEDED = N_("Choose a reason for the hold.")
+RELEASE_DATE_NEEDED = N_("Choose the date the result is released by itself.")
+RELEASE_DATE_RANGE = N_("The release date must be after today and at most {most} from now.")
+NOT_HELD = N_("That report is already shown to the patient.")
+REPORT_NOT_FOUND = N_("That lab report was not found.")
 # What staff see on a report (admin patient page).
-STATUS_SHOWN = "Shown to the patient"  # the report's badge
-STATUS_HELD = "Held"
-STATUS_HELD_PATIENT = "Held at the patient's request until reviewed, at most until {day}"
-STATUS_HELD_CLINICIAN = "Held by {who}: {reason}. Released by itself on {day}"
-STATUS_REVIEWED = "Reviewed by {who}, {when}"
-STATUS_NOTE = ". Note: {note}"  # after a hold's words; alone once it is shown
-
-# The audit's words for how a report was released.
-_RELEASED_HOW = {"reviewed": "marked reviewed", "now": "released now", "due": "its hold ended"}
+STATUS_SHOWN = N_("Shown to the patient")  # the report's badge
+STATUS_HELD = N_("Held")
+STATUS_HELD_PATIENT = N_("Held at the patient's request until reviewed, at most until {day}")
+STATUS_HELD_CLINICIAN = N_("Held by {who}: {reason}. Released by itself on {day}")
+STATUS_REVIEWED = N_("Reviewed by {who}, {when}")
+STATUS_NOTE = N_(". Note: {note}")  # after a hold's words; alone once it is shown
+NOTE_TOO_LONG = N_("The note can be at most {n} characters.")
 
 
-def days_words(days: int) -> str:
-    return f"{days} day" if days == 1 else f"{days} days"
+def days_words(days: int, lang: str = "en") -> str:
+    return i18n.ngettext(lang, "{days} day", "{days} days", days).format(days=days)
 
 
-def choice_words(days: int) -> str:
-    return CHOICE_HOLD.format(days=days_words(days)) if days else CHOICE_NOW
+def choice_words(days: int, lang: str = "en") -> str:
+    if not days:
+        return i18n.gettext(lang, CHOICE_NOW)
+    return i18n.fmt(lang, CHOICE_HOLD, days=days_words(days, lang))
 
 
 # --- the patient's choices ------------------------------------------------------------------
@@ -129,7 +128,7 @@ def checked_days(value) -> int:
     except (TypeError, ValueError):
         days = -1
     if not 0 <= days <= most:
-        raise ValidationError(BAD_DAYS.format(most=most), field="days")
+        raise ValidationError(BAD_DAYS, params={"most": most}, field="days")
     return days
 
 
@@ -175,14 +174,13 @@ def checked_hold(hold: ClinicianHold, *, clock: Clock) -> ClinicianHold:
         raise ValidationError(REASON_NEEDED, field="hold_reason")
     note = hold.note.strip() if isinstance(hold.note, str) else ""
     if len(note) > HOLD_NOTE_MAX:
-        raise ValidationError(f"The note can be at most {HOLD_NOTE_MAX} characters.",
-                              field="hold_note")
+        raise ValidationError(NOTE_TOO_LONG, params={"n": HOLD_NOTE_MAX}, field="hold_note")
     if not isinstance(hold.release_on, date):
         raise ValidationError(RELEASE_DATE_NEEDED, field="hold_release_on")
     today = timefmt.to_local(clock()).date()
     most = policy.RESULT_HOLD_MAX_DAYS
     if not today < hold.release_on <= today + timedelta(days=most):
-        raise ValidationError(RELEASE_DATE_RANGE.format(most=policy.in_words(timedelta(days=most))),
+        raise ValidationError(RELEASE_DATE_RANGE, params={"most": i18n.duration(timedelta(days=most))},
                               field="hold_release_on")
     return ClinicianHold(reason=hold.reason, note=note, release_on=hold.release_on)
 
@@ -237,7 +235,9 @@ def _release(db: Session, report_id: int, patient_id: int, *, how: str, actor,
     # Released by itself: on the office's behalf (no person did it).
     trail.record(db, "lab_report.released", actor=actor, patient_id=patient_id,
                  role=None if actor is not None else access.ROLE_SYSTEM,
-                 detail=f"report {report_id}, {_RELEASED_HOW[how]}", clock=clock)
+                 # The audit's words for how (the office's log, in English).
+                 detail=f"report {report_id}, " + {"reviewed": "marked reviewed", "now": "released now",
+                                                   "due": "its hold ended"}[how], clock=clock)
     return True
 
 
@@ -285,7 +285,7 @@ def release_due(db: Session, *, clock: Clock, patient_id: Optional[int] = None,
 # --- what the patient's side is told while a result is held -----------------------------------
 
 
-def held_lines(db: Session, patient_id: int, *, clock: Clock) -> list[str]:
+def held_lines(db: Session, patient_id: int, *, clock: Clock, lang: str = "en") -> list[str]:
     """"1 result will appear after your care team reviews it, by Fri, Dec 12." — one line
     per day a held report will appear at the latest; never what the report is. A report
     whose date has come is released here (the read does not wait for the sweep)."""
@@ -299,7 +299,10 @@ def held_lines(db: Session, patient_id: int, *, clock: Clock) -> list[str]:
         else:
             days[timefmt.to_local(release_by).date() if release_by else None] += 1
     days.pop(None, None)  # (a held report always has its date; none would never be shown)
-    return [(HELD_ONE if count == 1 else HELD_MANY).format(count=count, day=timefmt.day(d, now=now))
+    return [i18n.ngettext(lang, "1 result will appear after your care team reviews it, by {day}.",
+                          "{count} results will appear after your care team reviews them, by {day}.",
+                          count).format(
+                count=count, day=timefmt.day(d, now=now, lang=lang))
             for d, count in sorted(days.items())]
 
 

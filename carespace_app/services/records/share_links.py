@@ -35,8 +35,9 @@ from typing import Optional
 from sqlalchemy import func, update
 from sqlmodel import Session, select
 
-from carespace_app import routes
+from carespace_app import i18n, routes
 from carespace_app.clock import Clock
+from carespace_app.i18n import N_
 from carespace_app.config import get_settings
 from carespace_app.models import RELATION_CAREGIVER, RELATION_SELF, ShareLink, User
 from carespace_app.policy import (
@@ -59,21 +60,25 @@ from carespace_app.services.text_rules import check_text
 # --- what people read ------------------------------------------------------------------------
 
 # Every link that can't be opened, for whatever reason: a guesser learns nothing.
-NOT_AVAILABLE = ("This share link can't be opened. It may have expired or been turned off. "
-                 "Ask the person who sent it to you for a new link.")
-WRONG_PASSCODE = (f"That passcode is not right. Check the {SHARE_PASSCODE_DIGITS} digits with the "
-                  "person who gave it to you. After a few wrong tries the link stops working.")
-NO_PASSCODE = f"Enter the {SHARE_PASSCODE_DIGITS}-digit passcode you were given."
-TOO_MANY_MISSES = "Too many links from your network could not be opened. Please try again later."
-NO_LABEL = "Say who the link is for, for example \"Dr. Patel\"."
-LABEL_TOO_LONG = "Keep who it is for short (at most {limit} characters)."
-BAD_DAYS = "Choose how long the link works: {first} to {last} days."
-BAD_RANGE = "Choose the dates to share: a start date on or before the end date."
-TOO_MANY_ACTIVE = (f"You have {SHARE_LINKS_ACTIVE_LIMIT} share links that still work. Revoke one "
-                   "you no longer need, then make a new one.")
-SHARED_FOR = "{label} (shared link)"  # the PDF's "Made … for …"
+NOT_AVAILABLE = N_("This share link can't be opened. It may have expired or been turned off. "
+                   "Ask the person who sent it to you for a new link.")
+WRONG_PASSCODE_TEMPLATE = N_("That passcode is not right. Check the {digits} digits with the "
+                             "person who gave it to you. After a few wrong tries the link stops working.")
+NO_PASSCODE_TEMPLATE = N_("Enter the {digits}-digit passcode you were given.")
+PASSCODE_PARAMS = {"digits": SHARE_PASSCODE_DIGITS}
+WRONG_PASSCODE = i18n.fmt("en", WRONG_PASSCODE_TEMPLATE, **PASSCODE_PARAMS)
+NO_PASSCODE = i18n.fmt("en", NO_PASSCODE_TEMPLATE, **PASSCODE_PARAMS)
+TOO_MANY_MISSES = N_("Too many links from your network could not be opened. Please try again later.")
+NO_LABEL = N_("Say who the link is for, for example \"Dr. Patel\".")
+LABEL_TOO_LONG = N_("Keep who it is for short (at most {limit} characters).")
+BAD_DAYS = N_("Choose how long the link works: {first} to {last} days.")
+BAD_RANGE = N_("Choose the dates to share: a start date on or before the end date.")
+TOO_MANY_ACTIVE = N_("You have {count} share links that still work. Revoke one "
+                     "you no longer need, then make a new one.")
+SHARED_FOR = N_("{label} (shared link)")  # the PDF's "Made … for …"
 
 LABEL_LIMIT = 120  # ShareLink.label
+CREATED_BY_YOU = "You"  # LinkView.created_by for the viewer's own links (a code, not shown)
 STATUS_ACTIVE, STATUS_EXPIRED, STATUS_REVOKED, STATUS_LOCKED = "active", "expired", "revoked", "locked"
 
 ACTION_CREATE = "share_link.create"
@@ -90,8 +95,8 @@ class WrongPasscode(DomainError):
 
     keeps_writes = True
 
-    def __init__(self, message: str = WRONG_PASSCODE):
-        super().__init__(message, field="passcode")
+    def __init__(self, message: str = WRONG_PASSCODE_TEMPLATE):
+        super().__init__(message, field="passcode", params=PASSCODE_PARAMS)
 
 
 class LinkUnavailable(DomainError):
@@ -222,14 +227,14 @@ def create(db: Session, actor: User, patient_id: int, *, label: str, days, start
     if not label:
         raise ValidationError(NO_LABEL, field="label")
     if len(label) > LABEL_LIMIT:
-        raise ValidationError(LABEL_TOO_LONG.format(limit=LABEL_LIMIT), field="label")
+        raise ValidationError(LABEL_TOO_LONG, params={"limit": LABEL_LIMIT}, field="label")
     try:
         days = int(days)
     except (TypeError, ValueError):
         days = 0
     if days not in SHARE_LINK_DAY_CHOICES:
-        raise ValidationError(BAD_DAYS.format(first=SHARE_LINK_DAY_CHOICES[0],
-                                              last=SHARE_LINK_DAY_CHOICES[-1]), field="days")
+        raise ValidationError(BAD_DAYS, params={"first": SHARE_LINK_DAY_CHOICES[0],
+                                                "last": SHARE_LINK_DAY_CHOICES[-1]}, field="days")
     start, end = _as_day(start), _as_day(end)
     if start is None or end is None or start > end:
         raise ValidationError(BAD_RANGE, field="start")
@@ -238,7 +243,7 @@ def create(db: Session, actor: User, patient_id: int, *, label: str, days, start
         ShareLink.patient_id == patient_id, ShareLink.revoked_at.is_(None),
         ShareLink.expires_at > now, ShareLink.wrong_passcodes < SHARE_LINK_MAX_WRONG)).one()
     if active >= SHARE_LINKS_ACTIVE_LIMIT:
-        raise ValidationError(TOO_MANY_ACTIVE)
+        raise ValidationError(TOO_MANY_ACTIVE, params={"count": SHARE_LINKS_ACTIVE_LIMIT})
     token, passcode = security.new_token(), new_passcode()
     link = ShareLink(patient_id=patient_id, created_by_user_id=actor.id,
                      token_hash=security.token_hash(token), passcode_hash=passcode_hash(token, passcode),
@@ -273,7 +278,7 @@ class LinkView:
     from_day: Optional[date]
     to_day: Optional[date]
     include_messages: bool
-    created_by: str  # "You" or the caregiver's name
+    created_by: str  # CREATED_BY_YOU or the caregiver's name
 
 
 def list_links(db: Session, actor: User, patient_id: int, *, offset: int = 0, limit: int = 20,
@@ -295,7 +300,8 @@ def list_links(db: Session, actor: User, patient_id: int, *, offset: int = 0, li
                              revoked_at=link.revoked_at, last_viewed_at=link.last_viewed_at,
                              from_day=link.from_day, to_day=link.to_day,
                              include_messages=link.include_messages,
-                             created_by="You" if link.created_by_user_id == actor.id else (name or ""))
+                             created_by=CREATED_BY_YOU if link.created_by_user_id == actor.id
+                             else (name or ""))
                     for link, name in rows], offset, limit)
 
 
@@ -369,11 +375,11 @@ def _live_link(db: Session, token, *, client_ip: str, clock: Clock) -> ShareLink
     return link
 
 
-def _shared_record(db: Session, link: ShareLink, *, clock: Clock) -> SharedRecord:
+def _shared_record(db: Session, link: ShareLink, *, clock: Clock, lang: str = "en") -> SharedRecord:
     maker = db.get(User, link.created_by_user_id)
     record = record_export.collect(db, maker, link.patient_id, start=link.from_day, end=link.to_day,
                                    include_messages=link.include_messages, clock=clock)
-    record.made_for = SHARED_FOR.format(label=link.label)
+    record.made_for = i18n.fmt(lang, SHARED_FOR, label=link.label)
     return SharedRecord(link_id=link.id, label=link.label, expires_at=link.expires_at, record=record)
 
 
@@ -383,12 +389,13 @@ def check(db: Session, token, *, client_ip: str = "", clock: Clock) -> None:
     _live_link(db, token, client_ip=client_ip, clock=clock)
 
 
-def open_link(db: Session, token, passcode, *, client_ip: str = "", clock: Clock) -> SharedRecord:
+def open_link(db: Session, token, passcode, *, client_ip: str = "", clock: Clock,
+              lang: str = "en") -> SharedRecord:
     """The record behind a link, for the right passcode; audited as "record.share_viewed"."""
     link = _live_link(db, token, client_ip=client_ip, clock=clock)
     typed = _typed_passcode(passcode)
     if not typed:
-        raise ValidationError(NO_PASSCODE, field="passcode")
+        raise ValidationError(NO_PASSCODE_TEMPLATE, params=PASSCODE_PARAMS, field="passcode")
     if not security.constant_time_equals(passcode_hash(token, typed), link.passcode_hash):
         _count_wrong(db, link, client_ip=client_ip, clock=clock)
         raise WrongPasscode()
@@ -396,7 +403,7 @@ def open_link(db: Session, token, passcode, *, client_ip: str = "", clock: Clock
     db.add(link)
     trail.record(db, "record.share_viewed", patient_id=link.patient_id, detail=_detail(link),
                  client_ip=client_ip or None, clock=clock)
-    return _shared_record(db, link, clock=clock)
+    return _shared_record(db, link, clock=clock, lang=lang)
 
 
 
@@ -416,7 +423,7 @@ def _count_wrong(db: Session, link: ShareLink, *, client_ip: str, clock: Clock) 
 
 
 def download(db: Session, token, link_id: int, *, what: str, client_ip: str = "",
-             clock: Clock) -> SharedRecord:
+             clock: Clock, lang: str = "en") -> SharedRecord:
     """The record again for a page that was opened with the passcode (``link_id``), if the link
     still works: re-read, never cached. Audited as "record.share_downloaded" (``what``:
     "PDF" or "FHIR file")."""
@@ -425,4 +432,4 @@ def download(db: Session, token, link_id: int, *, what: str, client_ip: str = ""
         raise LinkUnavailable()
     trail.record(db, "record.share_downloaded", patient_id=link.patient_id,
                  detail=f"{_detail(link)} ({what})", client_ip=client_ip or None, clock=clock)
-    return _shared_record(db, link, clock=clock)
+    return _shared_record(db, link, clock=clock, lang=lang)

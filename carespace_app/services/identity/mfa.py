@@ -47,7 +47,7 @@ from carespace_app.services.errors import AuthenticationFailed, NotAllowed, Vali
 from carespace_app.services.identity import accounts, links, security, signin
 from carespace_app.services.permissions import access
 
-ISSUER = "CareSpace"
+ISSUER = N_("CareSpace")  # the authenticator app shows it; the name in every language
 STEP_SECONDS = int(TOTP_STEP.total_seconds())
 RECOVERY_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"  # no 0/o, 1/l/i to mix up
 RECOVERY_GROUP = 4

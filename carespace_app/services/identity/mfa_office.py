@@ -66,8 +66,9 @@ def reset_for_patient_account(db: Session, admin: User, patient_id, user_id, *, 
     if target.two_step_since is None:
         raise ValidationError(mfa.RESET_NOT_ON, params={"name": target.full_name})
     mfa._turn_off(db, target, clock())
-    who = "the patient's own account" if grant.relation == RELATION_SELF else "a caregiver"
     trail.record(db, "two_step.reset", actor=admin, patient_id=patient_id, client_ip=client_ip,
-                 clock=clock, detail=f"For user #{target.id} ({who})")
+                 clock=clock, detail=f"For user #{target.id} ("
+                 + ("the patient's own account" if grant.relation == RELATION_SELF
+                    else "a caregiver") + ")")
     mfa._notify(db, target, "reset_by_office", clock)
     return target.full_name

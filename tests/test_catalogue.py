@@ -47,6 +47,7 @@ NOT_TEXT_KEYWORDS = {
     "margin_top", "role", "aria_live", "data_testid", "data_link_state", "data_met", "tag",
     "what", "detail", "action", "kind", "reason", "field", "lang", "text_decoration",
     "font_weight", "background", "wrap", "as_", "min_width", "type_", "replace", "path",
+    "__all__",
 }
 # Calls whose arguments are for the program or the log, not for people.
 NOT_TEXT_CALLS = {"get", "log", "exception", "warning", "info", "debug", "error", "record",

@@ -507,7 +507,7 @@ class SessionState(rx.State):
             header, more, value = got.value
             self._apply_header(viewer, header)
             return Outcome(ok=True, value=value), more
-        header = await self._run_work(viewer, page_header, "page header")
+        header = await self._run_work(viewer, page_header, what="page header")
         if header.ok:
             self._apply_header(viewer, header.value)
         return got, None
@@ -603,7 +603,7 @@ class SessionState(rx.State):
         if viewer is None:
             return
         got = await self._run_work(viewer, lambda db, v: tab_access.switch_patient(
-            db, v.user, v.session, wanted, clock=utcnow, client_ip=v.client_ip), "switch patient")
+            db, v.user, v.session, wanted, clock=utcnow, client_ip=v.client_ip), what="switch patient")
         if not got.ok:
             return self._flash("error", self._tr(NO_PATIENT_ACCESS) if got.refused else got.error)
         await self._switch_tab_to(wanted)
@@ -639,7 +639,7 @@ class SessionState(rx.State):
         viewer = Viewer(user=tab.user, session=tab.session, patient_id=tab.patient_id,
                         relation=tab.relation, client_ip=self._client_ip())
         got = await self._run_work(viewer, lambda db, v: language.choose_language(
-            db, v.user, lang, clock=utcnow, client_ip=v.client_ip), "language choice")
+            db, v.user, lang, clock=utcnow, client_ip=v.client_ip), what="language choice")
         if not got.ok:
             self._flash("error", got.error)
 

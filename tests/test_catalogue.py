@@ -53,7 +53,10 @@ NOT_TEXT_KEYWORDS = {
 NOT_TEXT_CALLS = {"get", "log", "exception", "warning", "info", "debug", "error", "record",
                   "set_value", "set_focus", "startswith", "split", "replace", "format",
                   "getLogger", "ValueError", "TypeError", "AssertionError", "query_parameters",
-                  "icon", "color", "Var", "encode", "decode", "strip"}
+                  "icon", "color", "Var", "encode", "decode", "strip",
+                  # A page's <title> is fixed when Reflex compiles the page: it can't follow
+                  # the tab's language (the headings and text on the page do).
+                  "add_page"}
 # Functions whose literals are code (a compiled React component's source).
 CODE_FUNCTIONS = {"add_custom_code", "add_imports"}
 

@@ -11,7 +11,7 @@ from carespace_app import routes
 from carespace_app.config import get_settings
 from carespace_app.i18n import N_
 from carespace_app.services.permissions import tab_access
-from carespace_app.state.session import SessionState
+from carespace_app.state.session import RELOAD_ON_LANGUAGE, SessionState
 
 ENDED_TITLE = N_("Your access to {name}'s portal has ended")
 NONE_TITLE = N_("You don't have access to a patient's portal right now")
@@ -59,3 +59,6 @@ class AccessState(SessionState):
             for c in choices
         ]
         self.loaded = True
+
+
+RELOAD_ON_LANGUAGE[routes.ACCESS] = AccessState.load  # no form: its sentences follow the switch

@@ -7,7 +7,7 @@ from typing import Any, Callable, Optional
 
 from sqlmodel import Session
 
-from carespace_app import timefmt
+from carespace_app import routes, timefmt
 from carespace_app.clock import utcnow
 from carespace_app.services.permissions import access, scopes
 from carespace_app.services.records import appointments
@@ -15,7 +15,7 @@ from carespace_app.services.records import checkins
 from carespace_app.services.records import labs
 from carespace_app.services.records import messaging
 from carespace_app.i18n import N_
-from carespace_app.state.session import LEFT, NO_ACCESS, SOMETHING_WRONG, Outcome, SessionState, Viewer
+from carespace_app.state.session import LEFT, NO_ACCESS, RELOAD_ON_LANGUAGE, SOMETHING_WRONG, Outcome, SessionState, Viewer
 
 log = logging.getLogger("carespace.portal")
 
@@ -168,3 +168,7 @@ class HomeState(PortalState):
         if got.ok:
             shown.update(got.value)
         self._set_changed(shown)
+
+
+# Home has no form: after the language switch it loads again (dates, greeting, the header).
+RELOAD_ON_LANGUAGE[routes.HOME] = HomeState.load

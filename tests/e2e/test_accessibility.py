@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 from carespace_app.demo import DEMO_PASSWORD, DOMAIN
 
 from .harness import PHONE, link_in
-from .people import Person, make_patient, open_patient_page, sign_in, sign_out
+from .people import Person, hydrated, make_patient, open_patient_page, sign_in, sign_out
 
 BLOCKING = ("serious", "critical")
 DEMO_PATIENT = Person(email=f"rosa.alvarez@{DOMAIN}", password=DEMO_PASSWORD)
@@ -163,6 +163,35 @@ def test_sign_in_and_register_in_spanish_at_phone_width(demo, browser):
         page.wait_for_timeout(300)
         report[name] = _blocking(page)
     context.close()
+    _assert_clean(report, "375 px, Spanish", [])
+
+
+@once
+def test_two_step_set_up_in_spanish_at_phone_width(demo, phone_page: Page):
+    """Settings › Two-step sign-in's set-up (the QR code, the key, the code field) as a
+    Spanish-speaking person reads it at 375 px (issue #17)."""
+    page = phone_page
+    page.set_default_timeout(20_000)
+    page.emulate_media(reduced_motion="reduce")
+    sign_in(page, DEMO_PATIENT)
+    switch = page.get_by_test_id("language-switch").get_by_role("button", name="Español")
+    hydrated(page, switch)
+    switch.click()
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    try:
+        page.goto("/settings")
+        expect(page.get_by_role("heading", level=1, name="Configuración")).to_be_visible()
+        page.get_by_role("button", name="Activar el inicio de sesión en dos pasos").click()
+        expect(page.get_by_test_id("two-step-key")).to_be_visible()
+        expect(page.get_by_label("Código de 6 dígitos")).to_be_visible()
+        page.wait_for_timeout(300)
+        report = {"/settings: two-step set-up (es)": _blocking(page)}
+        page.get_by_role("button", name="Cancelar").click()
+    finally:  # the demo patient reads English in the other tests
+        back = page.get_by_test_id("language-switch").get_by_role("button", name="English")
+        hydrated(page, back)
+        back.click()
+        expect(page.locator("html")).to_have_attribute("lang", "en")
     _assert_clean(report, "375 px, Spanish", [])
 
 

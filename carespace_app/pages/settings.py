@@ -21,7 +21,8 @@ def _email_tab() -> rx.Component:
     return rx.form(
         rx.vstack(
             rx.text(t("We'll send a confirmation link to the new address. Your address changes when "
-                    "you open it, and we'll tell your current address about the change."), size="3"),
+                      "you open it, and we'll tell your current address about the change."),
+                    size="3"),
             error_callout(S.email_error),
             field(t("New email address"), text_input("new_email", type="email", auto_complete="email",
                                                   required=True), "new_email"),
@@ -113,7 +114,7 @@ def _office_emails_card() -> rx.Component:
                                on_change=S.choose_message_email, disabled=S.choice_busy, size="3"),
                    class_name="cs-check-target"),
             rx.text(t("The email says only that a patient wrote, with a link to the conversation: "
-                    "never who wrote or what they said."), size="3", color_scheme="gray"),
+                      "never who wrote or what they said."), size="3", color_scheme="gray"),
             spacing="3", align="start",
         ),
         size="3",
@@ -197,7 +198,7 @@ def _portal_settings() -> rx.Component:
                 rx.vstack(
                     rx.heading(t("Your privacy"), size="5", as_="h2"),
                     rx.text(t("See who opened your record, and when: you, the people you gave access "
-                            "to, and the office."), size="3"),
+                              "to, and the office."), size="3"),
                     rx.link(t("Who viewed my record"), href=routes.RECORD_ACTIVITY, size="3"),
                     spacing="3", align="start",
                 ),

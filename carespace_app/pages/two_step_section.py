@@ -136,7 +136,8 @@ def _turn_off_dialog() -> rx.Component:
 def _on_view() -> rx.Component:
     return rx.vstack(
         rx.text(t("On since {date}.", date=S.since), size="3", weight="medium"),
-        rx.text(t("Recovery codes left: {n}", n=S.codes_left.to_string()), size="3", data_testid="codes-left"),
+        rx.text(t("Recovery codes left: {n}", n=S.codes_left.to_string()), size="3",
+                data_testid="codes-left"),
         rx.form(
             rx.vstack(
                 rx.text(t(NEW_CODES_EXPLAINED), size="3"),

@@ -35,7 +35,7 @@ def _linked(db: Session, patient_id: int, now) -> list[tuple[PatientAccess, User
     """The portal accounts that can open this patient's portal now, with the second step on."""
     rows = db.exec(select(PatientAccess, User).join(User, User.id == PatientAccess.user_id).where(
         PatientAccess.patient_id == patient_id, PatientAccess.revoked_at.is_(None),
-        User.is_active.is_(True), User.two_step_since.is_not(None))
+        User.is_active.is_(True), User.is_staff.is_(False), User.two_step_since.is_not(None))
         .order_by(PatientAccess.relation.desc(), User.full_name)).all()
     return [(grant, user) for grant, user in rows if not scopes.has_ended(grant.ends_on, now)]
 

@@ -62,7 +62,7 @@ def _rosa(db, lang: str = "es"):
 
 
 @pytest.mark.parametrize("lang, greeting, title", [
-    ("es", "Bienvenido/a, Rosa", "Sus próximas visitas"),
+    ("es", "Le damos la bienvenida, Rosa", "Sus próximas visitas"),
     ("en", "Welcome, Rosa", "Your next visits"),
 ])
 def test_home_greets_and_dates_the_visits_in_the_persons_language(db, lang, greeting, title):
@@ -86,7 +86,7 @@ def test_the_switch_on_home_loads_it_again_in_the_new_language(db):
     events = tab.call(SessionState, "set_language", lang="es")
     assert [getattr(e, "fn", None) for e in events] == [HomeState.load.fn]
     tab.call(HomeState, "load")
-    assert tab.state(HomeState).greeting == "Bienvenido/a, Rosa"
+    assert tab.state(HomeState).greeting == "Le damos la bienvenida, Rosa"
 
 
 def test_the_switch_on_settings_keeps_the_open_form(db):

@@ -33,6 +33,8 @@ from reflex.state import StateUpdate
 from reflex_base.constants import RouteVar
 from reflex_base.constants.state import FIELD_MARKER
 
+from carespace_app import i18n
+from carespace_app.i18n import N_
 from carespace_app.state.session import SessionState
 
 # A tab: a page load is about three events (hydration, Reflex's on_load, ours) and a
@@ -58,13 +60,13 @@ SESSION_PER_SECOND = 20.0
 MAX_TRACKED = 20_000
 # "Please slow down" at most this often per tab; the drops in between are silent.
 NOTICE_EVERY_SECONDS = 5.0
-SLOW_DOWN = "Please slow down — try again in a few seconds."
+SLOW_DOWN = N_("Please slow down — try again in a few seconds.")
 
 
 class Verdict(Enum):
     ALLOWED = "allowed"
     DROPPED = "dropped"
-    DROPPED_TELL = "dropped, tell the tab"
+    DROPPED_TELL = "dropped_tell"  # and tell the tab
 
 
 class TokenBuckets:
@@ -177,14 +179,14 @@ def flash_delta(kind: str, text: str) -> dict:
     return {SessionState.get_full_name(): {"flash" + FIELD_MARKER: flash}}
 
 
-def slow_down_delta() -> dict:
+def slow_down_delta(lang: str = "en") -> dict:
     """The state update that shows "Please slow down" as a toast: what SessionState._flash
     ("info", SLOW_DOWN) would send, built here so a dropped event changes no state.
 
     Shape: {"<SessionState's full name>": {"flash_rx_state_": {"kind", "text", "id"}}}.
     components/flash.py shows a toast whenever the flash's id changes.
     """
-    return flash_delta("info", SLOW_DOWN)
+    return flash_delta("info", i18n.gettext(lang, SLOW_DOWN))
 
 
 def browser_token(event) -> str:
@@ -205,6 +207,8 @@ class EventBudgetMiddleware(Middleware):
         # to choose a bucket (docs/PERFORMANCE.md, the profile of #14). A tab's socket
         # stays on one worker, so this worker has seen the tab's own events.
         self._sessions: OrderedDict[str, int] = OrderedDict()
+        # tab -> its language, when not English (the "slow down" notice is said in it).
+        self._langs: OrderedDict[str, str] = OrderedDict()
         self._max_tracked = max_tracked
 
     def _session_of(self, state, tab: str) -> int:
@@ -212,6 +216,13 @@ class EventBudgetMiddleware(Middleware):
         if loaded is None:
             return self._sessions.get(tab, 0)
         session_id = loaded._tab_session_id
+        if loaded.lang != i18n.DEFAULT:
+            self._langs[tab] = loaded.lang
+            self._langs.move_to_end(tab)
+            while len(self._langs) > self._max_tracked:
+                self._langs.popitem(last=False)
+        else:
+            self._langs.pop(tab, None)
         if session_id:
             self._sessions[tab] = session_id
             self._sessions.move_to_end(tab)
@@ -232,4 +243,5 @@ class EventBudgetMiddleware(Middleware):
         if verdict is Verdict.ALLOWED:
             return None
         # An update stops Reflex here: no later middleware, no handler, no database.
-        return StateUpdate(delta=slow_down_delta() if verdict is Verdict.DROPPED_TELL else {})
+        told = verdict is Verdict.DROPPED_TELL
+        return StateUpdate(delta=slow_down_delta(self._langs.get(tab, "en")) if told else {})

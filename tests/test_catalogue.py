@@ -64,6 +64,36 @@ CONVERTED = [
     "carespace_app/services/permissions/access_ends.py",
     "carespace_app/pages/record_activity.py",
     "carespace_app/services/audit/patient_activity.py",
+    # The portal's frame, account pages and two-step sign-in (issue #17, Spanish part A).
+    "carespace_app/components/shell.py",
+    "carespace_app/components/idle.py",
+    "carespace_app/components/flash.py",
+    "carespace_app/components/navigate.py",
+    "carespace_app/components/records_ui.py",
+    "carespace_app/state/session.py",
+    "carespace_app/state/portal.py",
+    "carespace_app/state/access_page.py",
+    "carespace_app/state/tab_guard.py",
+    "carespace_app/state/info.py",
+    "carespace_app/state/settings.py",
+    "carespace_app/state/two_step.py",
+    "carespace_app/pages/two_step_sign_in.py",
+    "carespace_app/pages/two_step_section.py",
+    "carespace_app/pages/settings.py",
+    "carespace_app/pages/access.py",
+    "carespace_app/pages/help.py",
+    "carespace_app/pages/people.py",
+    "carespace_app/pages/records.py",
+    "carespace_app/pages/home.py",
+    "carespace_app/services/identity/mfa.py",
+    "carespace_app/services/identity/mfa_office.py",
+    "carespace_app/services/identity/email_change.py",
+    "carespace_app/services/identity/resets.py",
+    "carespace_app/services/identity/signin.py",
+    "carespace_app/services/identity/accounts.py",
+    "carespace_app/services/text_rules.py",
+    "carespace_app/services/permissions/tab_access.py",
+    "carespace_app/event_budget.py",
 ]
 
 # Calls whose string arguments are catalogue sentences.
@@ -76,12 +106,16 @@ NOT_TEXT_KEYWORDS = {
     "margin_top", "role", "aria_live", "data_testid", "data_link_state", "data_met", "tag",
     "what", "detail", "action", "kind", "reason", "field", "lang", "text_decoration",
     "font_weight", "background", "wrap", "as_", "min_width", "type_", "replace", "path", "rel",
+    "__all__",
 }
 # Calls whose arguments are for the program or the log, not for people.
 NOT_TEXT_CALLS = {"get", "log", "exception", "warning", "info", "debug", "error", "record",
                   "set_value", "set_focus", "startswith", "split", "replace", "format",
                   "getLogger", "ValueError", "TypeError", "AssertionError", "query_parameters",
-                  "icon", "color", "Var", "encode", "decode", "strip"}
+                  "icon", "color", "Var", "encode", "decode", "strip",
+                  # A page's <title> is fixed when Reflex compiles the page: it can't follow
+                  # the tab's language (the headings and text on the page do).
+                  "add_page"}
 # Calls whose first argument names a thing (the portal's tab a page is in), not text.
 FIRST_ARG_NAMES = {"portal_page"}
 # Functions whose literals are code (a compiled React component's source).

@@ -353,3 +353,79 @@ def test_only_an_administrator_resets_a_staff_members_second_step(db, clock):
     db.commit()
     assert db.get(User, nurse.id).two_step_since is None
     assert db.get(User, patient.id).two_step_since is not None
+
+
+# --- the office resets a patient's or a caregiver's second step (a lost phone) ------------
+
+
+def test_an_administrator_resets_a_patients_and_a_caregivers_second_step(db, clock):
+    from carespace_app.services.identity import mfa_office
+    from tests.factories import grant_caregiver, make_patient, patient_user
+
+    admin = make_staff(db, is_admin=True, two_step=True)
+    nurse = make_staff(db, email="nurse@example.com")
+    patient = make_patient(db)
+    own = patient_user(db, patient)
+    turn_on_two_step(db, own)
+    helper = grant_caregiver(db, patient, email="casey@example.com")
+    turn_on_two_step(db, helper)
+    helper.language = "es"
+    db.add(helper)
+    other = make_patient(db, first_name="Bea", email="bea@example.com")
+    stranger = patient_user(db, other)
+    turn_on_two_step(db, stranger)
+    db.commit()
+
+    # A nurse may not (refused and audited); nor sees the list.
+    with pytest.raises(NotAllowed):
+        mfa_office.reset_for_patient_account(db, nurse, patient.id, own.id, clock=clock)
+    with pytest.raises(NotAllowed):
+        mfa_office.resettable_accounts(db, nurse, patient.id, clock=clock)
+    db.commit()
+    assert db.get(User, own.id).two_step_since is not None
+
+    listed = mfa_office.resettable_accounts(db, admin, patient.id, clock=clock)
+    assert {(a.user_id, a.relation) for a in listed} == {(own.id, "self"), (helper.id, "caregiver")}
+    # Another patient's account (or a staff member's) can't be reset from this patient's page.
+    for wrong in (stranger.id, admin.id, 10**30, "1"):
+        with pytest.raises(ValidationError):
+            mfa_office.reset_for_patient_account(db, admin, patient.id, wrong, clock=clock)
+    assert db.get(User, stranger.id).two_step_since is not None
+
+    assert mfa_office.reset_for_patient_account(db, admin, patient.id, own.id,
+                                                clock=clock) == own.full_name
+    assert mfa_office.reset_for_patient_account(db, admin, patient.id, helper.id,
+                                                clock=clock) == helper.full_name
+    db.commit()
+    assert db.get(User, own.id).two_step_since is None
+    assert db.get(User, helper.id).two_step_since is None
+    assert db.exec(select(TwoStepKey).where(TwoStepKey.user_id == own.id)).first() is None
+    resets = db.exec(select(AuditEvent).where(AuditEvent.action == "two_step.reset")).all()
+    assert [(r.patient_id, r.actor_user_id) for r in resets] == [(patient.id, admin.id)] * 2
+    # Each is emailed in their own language; a second reset is refused (it is off now).
+    assert _subjects(db, own.email)[-1] == "Two-step sign-in was reset"
+    assert _subjects(db, helper.email)[-1] == "Se restableció el inicio de sesión en dos pasos"
+    with pytest.raises(ValidationError, match="doesn't have two-step sign-in on"):
+        mfa_office.reset_for_patient_account(db, admin, patient.id, own.id, clock=clock)
+    assert mfa_office.resettable_accounts(db, admin, patient.id, clock=clock) == []
+
+
+def test_the_patients_page_resets_a_caregivers_second_step_for_an_administrator(db, clock):
+    from carespace_app.state.admin_patient import AdminPatientState
+    from tests.factories import grant_caregiver, make_patient
+
+    admin = make_staff(db, is_admin=True, two_step=True)
+    patient = make_patient(db)
+    helper = grant_caregiver(db, patient, email="casey@example.com")
+    turn_on_two_step(db, helper)
+    db.commit()
+    browser = Browser("office")
+    browser.token = sign_in_token(admin)
+    tab = browser.tab()
+    tab.open(f"{routes.ADMIN_PATIENT}?id={patient.id}")
+    rows = tab.state(AdminPatientState).two_step_accounts
+    assert [(r.name, r.who) for r in rows] == [(helper.full_name, "Caregiver")]
+    tab.call(AdminPatientState, "reset_two_step", user_id=rows[0].user_id)
+    assert tab.state(AdminPatientState).two_step_accounts == []
+    db.expire_all()
+    assert db.get(User, helper.id).two_step_since is None

@@ -21,7 +21,7 @@ from reflex.vars.base import Var
 from carespace_app.state.session import SessionState
 
 # Sonner's own phone breakpoint: below it toasts span the screen's width.
-PHONE_QUERY = "(max-width: 600px)"
+PHONE_QUERY = "(max-width:600px)"
 SHOWN_KEY = "carespace-flashed"
 
 

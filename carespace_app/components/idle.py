@@ -27,7 +27,9 @@ import reflex as rx
 from reflex.vars.base import Var, VarData
 
 from carespace_app import routes
-from carespace_app.policy import IDLE_TIMEOUT, IDLE_WARNING, in_words
+from carespace_app import i18n
+from carespace_app.components.i18n import t
+from carespace_app.policy import IDLE_TIMEOUT, IDLE_WARNING
 from carespace_app.state.session import SessionState
 
 # At most one "still here" per this many seconds of typing or clicking: far under the
@@ -126,17 +128,18 @@ useEffect(() => {{
 def idle_warning_dialog() -> rx.Component:
     return rx.alert_dialog.root(
         rx.alert_dialog.content(
-            rx.alert_dialog.title("Are you still there?"),
+            rx.alert_dialog.title(t("Are you still there?")),
             rx.alert_dialog.description(
-                "For your privacy, you'll be signed out in about "
-                f"{in_words(IDLE_TIMEOUT - IDLE_WARNING, article=True)} because there has been "
-                f"no activity for almost {in_words(IDLE_TIMEOUT)}.",
+                t("For your privacy, you'll be signed out in about {left} because there has been "
+                  "no activity for almost {idle}.",
+                  left=i18n.duration(IDLE_TIMEOUT - IDLE_WARNING, article=True),
+                  idle=i18n.duration(IDLE_TIMEOUT)),
                 size="3",
             ),
             rx.hstack(
-                rx.alert_dialog.action(rx.button("Stay signed in", size="3", min_height="44px",
+                rx.alert_dialog.action(rx.button(t("Stay signed in"), size="3", min_height="44px",
                                                  on_click=SessionState.stay_signed_in)),
-                rx.alert_dialog.cancel(rx.button("Sign out", size="3", min_height="44px",
+                rx.alert_dialog.cancel(rx.button(t("Sign out"), size="3", min_height="44px",
                                                  variant="soft", color_scheme="gray",
                                                  on_click=SessionState.sign_out)),
                 spacing="3", justify="end", margin_top="1rem", wrap="wrap",

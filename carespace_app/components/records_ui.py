@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from carespace_app.components.i18n import t
+
 
 def page_title(text: str, *actions: rx.Component) -> rx.Component:
     """The page's h1, with its main action to the right (below it on a narrow phone)."""
@@ -37,7 +39,7 @@ def empty_state(text, icon: str = "inbox") -> rx.Component:
 
 def unread_badge(unread) -> rx.Component:
     """Words, not only a coloured dot: "Unread". ``unread``: a row's bool var."""
-    return rx.cond(unread, rx.badge("Unread", color_scheme="teal", variant="solid", size="2"))
+    return rx.cond(unread, rx.badge(t("Unread"), color_scheme="teal", variant="solid", size="2"))
 
 
 def flag_text(label, icon) -> rx.Component:
@@ -58,7 +60,7 @@ def flag_text(label, icon) -> rx.Component:
             class_name=rx.cond(icon == "triangle-alert", "cs-flag cs-flag-critical",
                                "cs-flag cs-flag-out"),
         ),
-        rx.text("Normal", size="3", color_scheme="gray"),
+        rx.text(t("Normal"), size="3", color_scheme="gray"),
     )
 
 

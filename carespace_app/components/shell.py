@@ -8,20 +8,22 @@ from carespace_app.services.permissions import scopes
 from carespace_app.state.portal import PortalState
 from carespace_app.state.session import SessionState
 from carespace_app.components.flash import flash_toast
-from carespace_app.components.i18n import language_switch, language_sync
+from carespace_app import i18n
+from carespace_app.components.i18n import language_switch, language_sync, t, t_rich
+from carespace_app.i18n import N_
 from carespace_app.components.idle import idle_guard
 from carespace_app.components.navigate import full_page_navigate
 from carespace_app.components.ui import ACCENT, MAX_WIDTH, brand
 
 TABS = [
-    ("Home", routes.HOME, "house"),
-    ("Messages", routes.MESSAGES, "mail"),
-    ("Appointments", routes.APPOINTMENTS, "calendar"),
-    ("Labs", routes.LABS, "flask-conical"),
-    ("Resources", routes.RESOURCES, "book-open"),
-    ("Help", routes.HELP, "circle-help"),
+    (N_("Home"), routes.HOME, "house"),
+    (N_("Messages"), routes.MESSAGES, "mail"),
+    (N_("Appointments"), routes.APPOINTMENTS, "calendar"),
+    (N_("Labs"), routes.LABS, "flask-conical"),
+    (N_("Resources"), routes.RESOURCES, "book-open"),
+    (N_("Help"), routes.HELP, "circle-help"),
 ]
-MANAGE_USERS_TAB = ("Manage Users", routes.MANAGE_USERS, "users")
+MANAGE_USERS_TAB = (N_("Manage Users"), routes.MANAGE_USERS, "users")
 # The area of the portal each tab opens (issue #17: a caregiver's access may leave it out).
 TAB_AREAS = {
     "Home": scopes.AREA_HOME,
@@ -42,7 +44,7 @@ def _for_tab(label: str, component: rx.Component) -> rx.Component:
     area = TAB_AREAS.get(label)
     return shown_for(area, component) if area else component
 # The phone's page menu (pages/help.py tells people to tap it by this name).
-MENU_LABEL = "Menu"
+MENU_LABEL = N_("Menu")
 
 
 def tab_extra(label: str) -> rx.Component | None:
@@ -51,13 +53,13 @@ def tab_extra(label: str) -> rx.Component | None:
         return None
     return rx.cond(PortalState.unread_messages > 0,
                    rx.badge(PortalState.unread_messages,
-                            rx.el.span(" unread", class_name="cs-sr-only"),
+                            rx.el.span(" ", t("unread"), class_name="cs-sr-only"),
                             color_scheme="teal", variant="solid", class_name="cs-tab-badge"))
 
 
 def _tab_link(label: str, href: str, icon: str, active: str) -> rx.Component:
     is_active = label == active
-    parts = [rx.icon(icon, size=18, aria_hidden="true"), rx.text(label, size="3")]
+    parts = [rx.icon(icon, size=18, aria_hidden="true"), rx.text(t(label), size="3")]
     extra = tab_extra(label)
     if extra is not None:
         parts.append(extra)
@@ -76,13 +78,13 @@ def _tabs(active: str) -> rx.Component:
     return rx.el.nav(
         rx.hstack(*links, rx.cond(SessionState.relation == "self", manage),
                   spacing="1", wrap="wrap"),
-        aria_label="Portal sections",
+        aria_label=t("Portal sections"),
         class_name="cs-tabs cs-desktop",
     )
 
 
 def _phone_menu(active: str) -> rx.Component:
-    items = [_for_tab(label, rx.menu.item(label, tab_extra(label) or rx.fragment(),
+    items = [_for_tab(label, rx.menu.item(t(label), tab_extra(label) or rx.fragment(),
                                           on_select=rx.redirect(href)))
              for label, href, _icon in TABS]
     return rx.box(
@@ -90,13 +92,14 @@ def _phone_menu(active: str) -> rx.Component:
             rx.menu.trigger(
                 # The word "Menu" stays visible at every width: an icon alone is a puzzle
                 # (Help tells a phone user to "tap Menu").
-                rx.button(rx.icon("menu", aria_hidden="true"), rx.text(MENU_LABEL), variant="soft",
-                          size="3", aria_label=f"{MENU_LABEL}: {active}"),
+                rx.button(rx.icon("menu", aria_hidden="true"), rx.text(t(MENU_LABEL)), variant="soft",
+                          size="3", aria_label=t("Menu: {page}",
+                                                 page=lambda lang: i18n.gettext(lang, active))),
             ),
             rx.menu.content(
                 *items,
                 rx.cond(SessionState.relation == "self",
-                        rx.menu.item("Manage Users", on_select=rx.redirect(routes.MANAGE_USERS))),
+                        rx.menu.item(t("Manage Users"), on_select=rx.redirect(routes.MANAGE_USERS))),
             ),
         ),
         class_name="cs-phone",
@@ -112,18 +115,18 @@ def _name_menu() -> rx.Component:
                       rx.text(SessionState.user_name, class_name="cs-name"),
                       rx.icon("chevron-down", size=16, aria_hidden="true"),
                       variant="ghost", size="3", class_name="cs-account",
-                      aria_label="Account menu for " + SessionState.user_name),
+                      aria_label=t("Account menu for {name}", name=SessionState.user_name)),
         ),
         rx.menu.content(
-            rx.menu.item("Settings", on_select=rx.redirect(routes.SETTINGS)),
+            rx.menu.item(t("Settings"), on_select=rx.redirect(routes.SETTINGS)),
             rx.cond(SessionState.relation == "self",
-                    rx.menu.item("Who viewed my record", on_select=rx.redirect(routes.RECORD_ACTIVITY))),
+                    rx.menu.item(t("Who viewed my record"), on_select=rx.redirect(routes.RECORD_ACTIVITY))),
             # The patient's and every caregiver's with full access (issue #16: caregivers
             # download for the patient).
             shown_for(scopes.AREA_RECORD,
-                      rx.menu.item("Download my record", on_select=rx.redirect(routes.RECORD))),
+                      rx.menu.item(t("Download my record"), on_select=rx.redirect(routes.RECORD))),
             rx.menu.separator(),
-            rx.menu.item("Sign out", on_select=SessionState.sign_out),
+            rx.menu.item(t("Sign out"), on_select=SessionState.sign_out),
         ),
     )
 
@@ -135,8 +138,8 @@ def _patient_banner() -> rx.Component:
         rx.box(
             rx.hstack(
                 rx.icon("eye", size=18, aria_hidden="true"),
-                rx.text("You are viewing ", rx.text.strong(SessionState.patient_name), "'s portal.",
-                        size="3"),
+                rx.text(t_rich("You are viewing {name}'s portal.",
+                               name=rx.text.strong(SessionState.patient_name)), size="3"),
                 rx.cond(SessionState.patient_choices.length() > 1, _switcher()),
                 align="center", spacing="2", wrap="wrap",
             ),
@@ -149,10 +152,10 @@ def _patient_banner() -> rx.Component:
             rx.box(
                 rx.hstack(
                     rx.icon("eye", size=18, aria_hidden="true"),
-                    rx.text("You are viewing ", rx.text.strong(SessionState.patient_name),
-                            "'s portal as the office. It is read-only: forms are turned off.",
-                            size="3"),
-                    rx.button("Back to the admin page", on_click=SessionState.back_to_admin,
+                    rx.text(t_rich("You are viewing {name}'s portal as the office. It is "
+                                   "read-only: forms are turned off.",
+                                   name=rx.text.strong(SessionState.patient_name)), size="3"),
+                    rx.button(t("Back to the admin page"), on_click=SessionState.back_to_admin,
                               size="3", variant="outline", min_height="44px"),
                     align="center", spacing="2", wrap="wrap",
                 ),
@@ -160,7 +163,7 @@ def _patient_banner() -> rx.Component:
                 role="status",
             ),
             rx.cond(SessionState.patient_choices.length() > 1,
-                    rx.box(rx.hstack(rx.text("Your record", size="3"), _switcher(), align="center",
+                    rx.box(rx.hstack(rx.text(t("Your record"), size="3"), _switcher(), align="center",
                                      spacing="2", wrap="wrap"),
                            class_name="cs-viewing")),
         ),
@@ -169,7 +172,7 @@ def _patient_banner() -> rx.Component:
 
 def _switcher() -> rx.Component:
     return rx.menu.root(
-        rx.menu.trigger(rx.button("Switch patient", variant="outline", size="2", min_height="44px")),
+        rx.menu.trigger(rx.button(t("Switch patient"), variant="outline", size="2", min_height="44px")),
         rx.menu.content(
             rx.foreach(SessionState.patient_choices,
                        lambda p: rx.menu.item(p.label, on_select=SessionState.switch_patient(p.id))),
@@ -177,13 +180,13 @@ def _switcher() -> rx.Component:
     )
 
 
-READ_ONLY_NOTE = "Read-only: the office can't send or change anything from a patient's portal."
+READ_ONLY_NOTE = N_("Read-only: the office can't send or change anything from a patient's portal.")
 
 
 def read_only_note() -> rx.Component:
     """Beside each form of the portal while the office views it."""
     return rx.cond(SessionState.view_as,
-                   rx.text(READ_ONLY_NOTE, size="3", color_scheme="gray", role="note"))
+                   rx.text(t(READ_ONLY_NOTE), size="3", color_scheme="gray", role="note"))
 
 
 def signed_in_hooks() -> list[rx.Component]:
@@ -201,7 +204,7 @@ def _page_or_notice(area: str | None, children: tuple) -> rx.Component:
         _patient_banner(),
         rx.callout(SessionState.blocked_notice, icon="lock", color_scheme="gray", size="3",
                    role="status", data_testid="outside-scope"),
-        rx.link("Go to Home", href=routes.HOME, size="3", class_name="cs-link-button",
+        rx.link(t("Go to Home"), href=routes.HOME, size="3", class_name="cs-link-button",
                 underline="none"),
         spacing="5", width="100%", align="stretch",
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 import reflex as rx
 
 from carespace_app import routes
+from carespace_app.components.i18n import t
 from carespace_app.components.ui import public_page
 from carespace_app.state.access_page import STILL_OPEN, AccessState
 
@@ -22,11 +23,11 @@ def access_page() -> rx.Component:
                 rx.text(AccessState.text, size="3"),
                 rx.cond(
                     AccessState.choices.length() > 0,
-                    rx.vstack(rx.text(STILL_OPEN, size="3", weight="medium"),
+                    rx.vstack(rx.text(t(STILL_OPEN), size="3", weight="medium"),
                               rx.foreach(AccessState.choices, _choice),
                               spacing="3", width="100%", align="stretch"),
                 ),
-                rx.button(rx.el.a("Sign out", href=routes.AUTH_SIGN_OUT, reload_document=True),
+                rx.button(rx.el.a(t("Sign out"), href=routes.AUTH_SIGN_OUT, reload_document=True),
                           as_child=True, variant="soft", size="3", min_height="44px"),
                 spacing="4", width="100%", align="stretch",
             ),

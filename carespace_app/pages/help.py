@@ -6,20 +6,21 @@ import reflex as rx
 import re
 
 from carespace_app import i18n, routes
+from carespace_app.components.i18n import t, t_rich
 from carespace_app.i18n import N_
 from carespace_app.components.shell import MENU_LABEL, portal_page
 from carespace_app.components.ui import office_phone_link
 from carespace_app.config import get_settings
-from carespace_app.policy import INVITATION_TTL, MIN_LENGTH, in_words
+from carespace_app.policy import INVITATION_TTL, MIN_LENGTH
 
 # Where things are, as the header shows them at every width (components/shell.py): the
 # tabs in a row on a computer, behind the "Menu" button on a phone; the person's name
 # (their account menu) at the top right.
-FINDING_YOUR_WAY = (
+FINDING_YOUR_WAY = N_(
     "The tabs at the top of every page take you to Home, Messages, Appointments, Labs, "
-    f"Resources and Help. On a phone, tap {MENU_LABEL} at the top of the page to see them. "
+    "Resources and Help. On a phone, tap {menu} at the top of the page to see them. "
     "Settings and Sign out are under your name at the top of the page.")
-CHANGE_PASSWORD = (
+CHANGE_PASSWORD = N_(
     "Select your name at the top of the page, then Settings. Then select \u201cChange email "
     "address or password\u201d. Select the Password tab in the new window to change your "
     "password.")
@@ -44,114 +45,121 @@ def language_help() -> rx.Component:
 
 
 def _section(title: str, *body: rx.Component) -> rx.Component:
+    """``title``: the English heading (its msgid); the region's id is made from it."""
     # Named by its heading: a region people (and screen readers) can jump to.
     heading_id = "help-" + re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
     return rx.el.section(
-        rx.vstack(rx.heading(title, size="5", as_="h2", id=heading_id), *body, spacing="2",
+        rx.vstack(rx.heading(t(title), size="5", as_="h2", id=heading_id), *body, spacing="2",
                   align="start"),
         class_name="cs-help-section",
         aria_labelledby=heading_id,
     )
 
 
-def _tab_link(text: str, href: str) -> rx.Component:
+def _tab_link(text, href: str) -> rx.Component:
     """A tab named inside a sentence, as a link big enough to tap."""
     return rx.link(text, href=href, class_name="cs-inline-link")
 
 
-def _steps(*steps: str) -> rx.Component:
+def _steps(*steps) -> rx.Component:
     return rx.el.ol(*[rx.el.li(rx.text(s, size="3")) for s in steps], class_name="cs-steps")
 
 
-def _qa(question: str, *answer) -> rx.Component:
+def _qa(question, *answer) -> rx.Component:
     return rx.vstack(rx.heading(question, size="4", as_="h3"), rx.text(*answer, size="3"),
                      spacing="1", align="start")
 
 
 def help_page() -> rx.Component:
     return portal_page(
-        "Help",
-        rx.heading("Help", size="7", as_="h1"),
-        rx.callout(rx.text("Need a person? Call the office at ", office_phone_link(), ". For a medical "
-                           "emergency, call 9-1-1.", size="3"), icon="phone", color_scheme="teal"),
+        N_("Help"),
+        rx.heading(t("Help"), size="7", as_="h1"),
+        rx.callout(rx.text(t_rich("Need a person? Call the office at {phone}. For a medical "
+                                  "emergency, call 9-1-1.", phone=office_phone_link()),
+                           size="3"), icon="phone", color_scheme="teal"),
         language_help(),
-        _section("Finding your way", rx.text(FINDING_YOUR_WAY, size="3")),
-        _section(
-            "How to register for CareSpace",
-            rx.text("A direct invitation link is required to register for the CareSpace patient "
-                    "portal. This invitation is sent directly from the doctor's office to the "
-                    "patient's email address on file.", size="3"),
-            _steps("Look for a registration invitation email from "
-                   f"{get_settings().mail_from_address}.",
-                   "Click the registration link in the email (check your spam folder if you don't "
-                   "see it).",
-                   "Create a password and confirm your date of birth.",
-                   "Agree to the terms of service and click \u201cCreate Password\u201d."),
-        ),
-        _section(
-            "Troubleshooting",
-            rx.text(f"You must register within {in_words(INVITATION_TTL)} of the date your "
-                    "registration email was sent "
-                    "or the link will expire. If your link has expired, please contact your "
-                    "physician's office or the user who granted you access to their portal. Do not "
-                    "forward the registration email to a different account; the registration link "
-                    "won't work if forwarded.", size="3"),
-        ),
-        _section(
-            "Using secure messaging",
-            rx.text("CareSpace allows you to send non-urgent secure messages to your doctor's "
-                    "office at any time. Messages will be answered by staff during normal business "
-                    "hours. If you have an urgent request, please call the office directly. If you "
-                    "have a medical emergency, call 9-1-1 immediately.", size="3"),
-            _steps("Open Messages and select \u201cNew message\u201d in the upper-right corner.",
-                   "Select the message category.",
-                   "Include a subject line and message for your provider team.",
-                   "Select \u201cSend message\u201d."),
-        ),
-        _section("Viewing appointments",
-                 rx.text("From the ", _tab_link("Appointments", routes.APPOINTMENTS),
-                         " tab, you can view upcoming office visits, lab services and more.",
+        _section(N_("Finding your way"),
+                 rx.text(t(FINDING_YOUR_WAY, menu=lambda lang: i18n.gettext(lang, MENU_LABEL)),
                          size="3")),
-        _section("Viewing lab results",
-                 rx.text("From the ", _tab_link("Labs", routes.LABS),
-                         " tab, you can view lab reports as well as lab history.", size="3")),
         _section(
-            "Granting access to family or caregivers",
-            rx.text("You can authorize someone you trust to view your CareSpace account and "
-                    "records. By granting access, authorized users (friends, family, caregivers) "
-                    "will have full access to your patient portal, including all medical records "
-                    "and messages. Go to ", _tab_link("Manage Users", routes.MANAGE_USERS),
-                    " to grant access.", size="3"),
+            N_("How to register for CareSpace"),
+            rx.text(t("A direct invitation link is required to register for the CareSpace patient "
+                      "portal. This invitation is sent directly from the doctor's office to the "
+                      "patient's email address on file."), size="3"),
+            _steps(t("Look for a registration invitation email from {address}.",
+                     address=get_settings().mail_from_address),
+                   t("Click the registration link in the email (check your spam folder if you "
+                     "don't see it)."),
+                   t("Create a password and confirm your date of birth."),
+                   t("Agree to the terms of service and click \u201cCreate Password\u201d.")),
         ),
         _section(
-            "How to change your password",
-            rx.text(CHANGE_PASSWORD, size="3"),
+            N_("Troubleshooting"),
+            rx.text(t("You must register within {time} of the date your registration email was "
+                      "sent or the link will expire. If your link has expired, please contact "
+                      "your physician's office or the user who granted you access to their "
+                      "portal. Do not forward the registration email to a different account; "
+                      "the registration link won't work if forwarded.",
+                      time=i18n.duration(INVITATION_TTL)), size="3"),
         ),
-        _section("Helpful resources",
-                 rx.text("Visit the ", _tab_link("Resources", routes.RESOURCES),
-                         " tab to find links to the National Cancer Institute, American Cancer "
-                         "Society, and CancerCare.", size="3")),
         _section(
-            "Frequently asked questions",
-            _qa("What if I didn't receive the registration email?",
-                "Please call our office at ", office_phone_link(), " to confirm the email address "
-                "on file. If your invitation link has expired, request a new registration link "
-                "from your care team. Do not forward the original registration email: invitation "
-                "links are invalid if sent to an alternate email address."),
-            _qa("What are the password requirements?",
-                f"Minimum {MIN_LENGTH} characters, with at least one uppercase letter, one "
-                "lowercase letter, "
-                "one number, and one special character."),
-            _qa("What happens if I forgot my password or am having trouble signing in?",
-                "Click \u201cForgot Password\u201d on the sign-in page, or ask a trusted caregiver "
-                "for help."),
-            _qa("Can I use CareSpace on my phone?",
-                "Yes. There is no app for CareSpace: use Safari (iOS) or Chrome (Android) to sign "
-                "in with your phone's browser."),
-            _qa("How do I revoke access for a caregiver?",
-                "Go to Manage Users and select \u201cRevoke access\u201d beside the user's "
-                "email. Note: this action is permanent."),
-            _qa("Still having trouble?",
-                "You can contact our office directly at ", office_phone_link(), " for help."),
+            N_("Using secure messaging"),
+            rx.text(t("CareSpace allows you to send non-urgent secure messages to your doctor's "
+                      "office at any time. Messages will be answered by staff during normal "
+                      "business hours. If you have an urgent request, please call the office "
+                      "directly. If you have a medical emergency, call 9-1-1 immediately."),
+                    size="3"),
+            _steps(t("Open Messages and select \u201cNew message\u201d in the upper-right corner."),
+                   t("Select the message category."),
+                   t("Include a subject line and message for your provider team."),
+                   t("Select \u201cSend message\u201d.")),
+        ),
+        _section(N_("Viewing appointments"),
+                 rx.text(t_rich("From the {tab} tab, you can view upcoming office visits, lab "
+                                "services and more.",
+                                tab=_tab_link(t("Appointments"), routes.APPOINTMENTS)),
+                         size="3")),
+        _section(N_("Viewing lab results"),
+                 rx.text(t_rich("From the {tab} tab, you can view lab reports as well as lab "
+                                "history.", tab=_tab_link(t("Labs"), routes.LABS)), size="3")),
+        _section(
+            N_("Granting access to family or caregivers"),
+            rx.text(t_rich("You can authorize someone you trust to view your CareSpace account "
+                           "and records. By granting access, authorized users (friends, family, "
+                           "caregivers) will have full access to your patient portal, including "
+                           "all medical records and messages. Go to {tab} to grant access.",
+                           tab=_tab_link(t("Manage Users"), routes.MANAGE_USERS)), size="3"),
+        ),
+        _section(
+            N_("How to change your password"),
+            rx.text(t(CHANGE_PASSWORD), size="3"),
+        ),
+        _section(N_("Helpful resources"),
+                 rx.text(t_rich("Visit the {tab} tab to find links to the National Cancer "
+                                "Institute, American Cancer Society, and CancerCare.",
+                                tab=_tab_link(t("Resources"), routes.RESOURCES)), size="3")),
+        _section(
+            N_("Frequently asked questions"),
+            _qa(t("What if I didn't receive the registration email?"),
+                t_rich("Please call our office at {phone} to confirm the email address on file. "
+                       "If your invitation link has expired, request a new registration link "
+                       "from your care team. Do not forward the original registration email: "
+                       "invitation links are invalid if sent to an alternate email address.",
+                       phone=office_phone_link())),
+            _qa(t("What are the password requirements?"),
+                t("Minimum {n} characters, with at least one uppercase letter, one lowercase "
+                  "letter, one number, and one special character.", n=MIN_LENGTH)),
+            _qa(t("What happens if I forgot my password or am having trouble signing in?"),
+                t("Click \u201cForgot Password\u201d on the sign-in page, or ask a trusted "
+                  "caregiver for help.")),
+            _qa(t("Can I use CareSpace on my phone?"),
+                t("Yes. There is no app for CareSpace: use Safari (iOS) or Chrome (Android) to "
+                  "sign in with your phone's browser.")),
+            _qa(t("How do I revoke access for a caregiver?"),
+                t("Go to Manage Users and select \u201cRevoke access\u201d beside the user's "
+                  "email. Note: this action is permanent.")),
+            _qa(t("Still having trouble?"),
+                t_rich("You can contact our office directly at {phone} for help.",
+                       phone=office_phone_link())),
         ),
     )

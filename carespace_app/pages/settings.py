@@ -4,6 +4,8 @@ from __future__ import annotations
 import reflex as rx
 
 from carespace_app import routes
+from carespace_app.components.i18n import t
+from carespace_app.i18n import N_
 from carespace_app.components.shell import portal_page
 from carespace_app.components.ui import error_callout, field, notice_callout, primary_button, public_page, text_input
 from carespace_app.models import RESULT_CATEGORIES
@@ -18,16 +20,17 @@ from carespace_app.pages.two_step_section import two_step_card
 def _email_tab() -> rx.Component:
     return rx.form(
         rx.vstack(
-            rx.text("We'll send a confirmation link to the new address. Your address changes when "
-                    "you open it, and we'll tell your current address about the change.", size="3"),
+            rx.text(t("We'll send a confirmation link to the new address. Your address changes when "
+                      "you open it, and we'll tell your current address about the change."),
+                    size="3"),
             error_callout(S.email_error),
-            field("New email address", text_input("new_email", type="email", auto_complete="email",
+            field(t("New email address"), text_input("new_email", type="email", auto_complete="email",
                                                   required=True), "new_email"),
-            field("Current password", text_input("email_current_password", name="current_password",
+            field(t("Current password"), text_input("email_current_password", name="current_password",
                                                  type="password", auto_complete="current-password",
                                                  required=True),
                   "email_current_password"),
-            primary_button("Send confirmation link", type="submit", loading=S.busy),
+            primary_button(t("Send confirmation link"), type="submit", loading=S.busy),
             spacing="4", width="100%", align="stretch",
         ),
         on_submit=S.change_email,
@@ -38,21 +41,21 @@ def _email_tab() -> rx.Component:
 def _password_tab() -> rx.Component:
     return rx.form(
         rx.vstack(
-            rx.text("You'll stay signed in here; your other devices will be signed out.", size="3"),
+            rx.text(t("You'll stay signed in here; your other devices will be signed out."), size="3"),
             error_callout(S.password_error),
-            field("Current password", text_input("password_current_password", name="current_password",
+            field(t("Current password"), text_input("password_current_password", name="current_password",
                                                  type="password", auto_complete="current-password",
                                                  required=True),
                   "password_current_password"),
-            field("New password", text_input("new_password", type="password",
+            field(t("New password"), text_input("new_password", type="password",
                                               auto_complete="new-password", required=True,
                                               on_change=S.check_password.debounce(150)),
                   "new_password"),
             password_rules(S.rules),
-            field("Confirm new password", text_input("confirm_new_password", type="password",
+            field(t("Confirm new password"), text_input("confirm_new_password", type="password",
                                                      auto_complete="new-password", required=True),
                   "confirm_new_password"),
-            primary_button("Change password", type="submit", loading=S.busy),
+            primary_button(t("Change password"), type="submit", loading=S.busy),
             spacing="4", width="100%", align="stretch",
         ),
         on_submit=S.change_password,
@@ -62,13 +65,13 @@ def _password_tab() -> rx.Component:
 
 def _change_dialog() -> rx.Component:
     return rx.dialog.root(
-        rx.dialog.trigger(primary_button("Change email address or password")),
+        rx.dialog.trigger(primary_button(t("Change email address or password"))),
         rx.dialog.content(
-            rx.dialog.title("Change email address or password"),
-            rx.dialog.description("Both need your current password.", size="3"),
+            rx.dialog.title(t("Change email address or password")),
+            rx.dialog.description(t("Both need your current password."), size="3"),
             rx.tabs.root(
-                rx.tabs.list(rx.tabs.trigger("Email", value="email"),
-                             rx.tabs.trigger("Password", value="password"), size="2"),
+                rx.tabs.list(rx.tabs.trigger(t("Email"), value="email"),
+                             rx.tabs.trigger(t("Password"), value="password"), size="2"),
                 rx.tabs.content(rx.box(_email_tab(), padding_top="1rem"), value="email"),
                 rx.tabs.content(rx.box(_password_tab(), padding_top="1rem"), value="password"),
                 # Uncontrolled: the tab switches at the click, not when the server answers
@@ -77,7 +80,7 @@ def _change_dialog() -> rx.Component:
                 on_change=S.set_tab,
                 key=S.form_key,
             ),
-            rx.dialog.close(rx.button("Close", variant="soft", color_scheme="gray", size="3",
+            rx.dialog.close(rx.button(t("Close"), variant="soft", color_scheme="gray", size="3",
                                       margin_top="1rem")),
             max_width="34rem",
         ),
@@ -89,10 +92,10 @@ def _change_dialog() -> rx.Component:
 def _account_card() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.heading("Your account", size="5", as_="h2"),
+            rx.heading(t("Your account"), size="5", as_="h2"),
             rx.el.dl(
-                rx.el.dt("Name", class_name="cs-label"), rx.el.dd(S.user_name),
-                rx.el.dt("Email address", class_name="cs-label"), rx.el.dd(S.user_email),
+                rx.el.dt(t("Name"), class_name="cs-label"), rx.el.dd(S.user_name),
+                rx.el.dt(t("Email address"), class_name="cs-label"), rx.el.dd(S.user_email),
                 class_name="cs-dl",
             ),
             _change_dialog(),
@@ -106,12 +109,12 @@ def _office_emails_card() -> rx.Component:
     """Staff only: the emails the office gets. Never anything about the patient."""
     return rx.card(
         rx.vstack(
-            rx.heading("Emails from CareSpace", size="5", as_="h2"),
+            rx.heading(t("Emails from CareSpace"), size="5", as_="h2"),
             rx.box(rx.checkbox(MESSAGE_EMAIL_LABEL, checked=S.message_email,
                                on_change=S.choose_message_email, disabled=S.choice_busy, size="3"),
                    class_name="cs-check-target"),
-            rx.text("The email says only that a patient wrote, with a link to the conversation: "
-                    "never who wrote or what they said.", size="3", color_scheme="gray"),
+            rx.text(t("The email says only that a patient wrote, with a link to the conversation: "
+                      "never who wrote or what they said."), size="3", color_scheme="gray"),
             spacing="3", align="start",
         ),
         size="3",
@@ -120,8 +123,8 @@ def _office_emails_card() -> rx.Component:
 
 def _office_settings() -> rx.Component:
     return admin_shell(
-        "Settings",
-        rx.heading("Settings", size="7", as_="h1"),
+        N_("Settings"),
+        rx.heading(t("Settings"), size="7", as_="h1"),
         notice_callout(S.notice),
         _account_card(),
         two_step_card(),
@@ -169,11 +172,11 @@ def _result_choice(category: str, n: int) -> rx.Component:
 def _result_choices_card() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.heading("New test results", size="5", as_="h2"),
+            rx.heading(t("New test results"), size="5", as_="h2"),
             rx.text(release.CHOICES_EXPLAINED, size="3"),
             error_callout(S.result_error),
             *[_result_choice(c, n) for n, c in enumerate(RESULT_CATEGORIES)],
-            primary_button("Save choices for new results", on_click=S.save_result_choices,
+            primary_button(t("Save choices for new results"), on_click=S.save_result_choices,
                            loading=S.result_saving),
             spacing="3", align="stretch", width="100%",
         ),
@@ -183,8 +186,8 @@ def _result_choices_card() -> rx.Component:
 
 def _portal_settings() -> rx.Component:
     return portal_page(
-        "Settings",
-        rx.heading("Settings", size="7", as_="h1"),
+        N_("Settings"),
+        rx.heading(t("Settings"), size="7", as_="h1"),
         notice_callout(S.notice),
         _account_card(),
         two_step_card(),
@@ -193,10 +196,10 @@ def _portal_settings() -> rx.Component:
             S.relation == "self",
             rx.card(
                 rx.vstack(
-                    rx.heading("Your privacy", size="5", as_="h2"),
-                    rx.text("See who opened your record, and when: you, the people you gave access "
-                            "to, and the office.", size="3"),
-                    rx.link("Who viewed my record", href=routes.RECORD_ACTIVITY, size="3"),
+                    rx.heading(t("Your privacy"), size="5", as_="h2"),
+                    rx.text(t("See who opened your record, and when: you, the people you gave access "
+                              "to, and the office."), size="3"),
+                    rx.link(t("Who viewed my record"), href=routes.RECORD_ACTIVITY, size="3"),
                     spacing="3", align="start",
                 ),
                 size="3",
@@ -207,18 +210,18 @@ def _portal_settings() -> rx.Component:
 
 def confirm_email_page() -> rx.Component:
     return public_page(
-        "Confirm your email address",
+        t("Confirm your email address"),
         rx.match(
             ConfirmEmailState.view,
             ("loading", rx.center(rx.spinner(size="3"), padding="2rem")),
             ("done", rx.vstack(
                 rx.callout(ConfirmEmailState.message, icon="circle-check", color_scheme="green",
                            role="status"),
-                rx.link("Go to sign in", href=routes.SIGN_IN, size="3"),
+                rx.link(t("Go to sign in"), href=routes.SIGN_IN, size="3"),
                 spacing="3",
             )),
             ("error", rx.vstack(error_callout(ConfirmEmailState.message),
-                                rx.link("Go to sign in", href=routes.SIGN_IN, size="3"), spacing="3")),
+                                rx.link(t("Go to sign in"), href=routes.SIGN_IN, size="3"), spacing="3")),
             link_problem(ConfirmEmailState.view, ConfirmEmailState.message,
                          ConfirmEmailState.home, ConfirmEmailState.home_label),
         ),

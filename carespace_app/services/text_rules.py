@@ -13,20 +13,23 @@ from __future__ import annotations
 import re
 from typing import TypeVar
 
+from carespace_app import i18n
+from carespace_app.i18n import N_
 from carespace_app.services.errors import ValidationError
 
 T = TypeVar("T")
 
-# What a person reads. {label} is the field's name in the form's words ("subject").
-CONTROL_CHARACTER = ("The {label} contains a hidden control character. "
-                     "Please remove it or retype the {label}.")
-BROKEN_CHARACTER = ("The {label} contains a broken character (part of a symbol or emoji that "
-                    "did not copy whole). Please remove it or retype the {label}.")
-LINE_BREAK = "The {label} must be on one line. Please remove the line break or tab."
-DIRECTION_CHARACTER = ("The {label} contains an invisible character that changes the direction "
-                       "of text. Please remove it or retype the {label}.")
-INVISIBLE_CHARACTER = ("The {label} contains an invisible character, like a zero-width space. "
+# What a person reads. {label} is the field's name in the form's words ("subject"; callers
+# mark it N_ so it is said in the tab's language too).
+CONTROL_CHARACTER = N_("The {label} contains a hidden control character. "
                        "Please remove it or retype the {label}.")
+BROKEN_CHARACTER = N_("The {label} contains a broken character (part of a symbol or emoji that "
+                      "did not copy whole). Please remove it or retype the {label}.")
+LINE_BREAK = N_("The {label} must be on one line. Please remove the line break or tab.")
+DIRECTION_CHARACTER = N_("The {label} contains an invisible character that changes the direction "
+                         "of text. Please remove it or retype the {label}.")
+INVISIBLE_CHARACTER = N_("The {label} contains an invisible character, like a zero-width space. "
+                         "Please remove it or retype the {label}.")
 
 # C0 controls other than tab and line feed, DEL and the C1 controls (U+0085 is a line
 # break to Python's splitlines), and surrogates: in a str they are always halves of
@@ -79,7 +82,8 @@ def check_text(value: T, *, field: str, label: str, single_line: bool,
     found = (_SINGLE_LINE if single_line else _MULTI_LINE).search(value)
     if found is not None:
         sentence = _sentence(found.group(), single_line)
-        raise ValidationError(sentence.format(label=label), field=field)
+        raise ValidationError(sentence, field=field,
+                              params={"label": lambda lang: i18n.gettext(lang, label)})
     return value
 
 

@@ -12,6 +12,7 @@ import reflex as rx
 
 from carespace_app import routes
 from carespace_app.clock import utcnow
+from carespace_app.services.identity import mfa_office
 from carespace_app.services.onboarding import invitations
 from carespace_app.services.permissions import caregivers, scopes
 from carespace_app.services.records import messaging
@@ -79,6 +80,20 @@ def _caregiver_access(c: dict) -> str:
     return f"{what} · ends {day(c['ends_on'])}" if c["ends_on"] else f"{what} · no end date"
 
 
+TWO_STEP_RESET = ("Two-step sign-in was reset for {name}, and they were emailed. They set it "
+                  "up again the next time they sign in.")
+
+
+@dataclasses.dataclass
+class TwoStepRow:
+    """A portal account of this patient's with two-step sign-in on (administrators see it)."""
+
+    user_id: str = ""
+    name: str = ""
+    email: str = ""
+    who: str = ""  # "Patient's own account" or "Caregiver"
+
+
 @dataclasses.dataclass
 class PatientThreadRow:
     id: str = ""
@@ -105,6 +120,7 @@ class AdminPatientState(AdminState):
     invitation_expires: str = ""
     invitation_delivery: str = ""
     caregivers: list[CaregiverRow] = []
+    two_step_accounts: list[TwoStepRow] = []
     threads: list[PatientThreadRow] = []
     errors: dict[str, str] = blank_errors()
     form_error: str = ""
@@ -132,8 +148,10 @@ class AdminPatientState(AdminState):
         granted = caregivers.authorized_users(db, v.user, patient_id, clock=utcnow,
                                               client_ip=v.client_ip)
         threads = messaging.list_threads(db, v.user, patient_id, limit=20, clock=utcnow).items
+        two_step = mfa_office.resettable_accounts(db, v.user, patient_id, clock=utcnow,
+                                                  client_ip=v.client_ip) if v.user.is_admin else []
         return dict(patient=_patient_record(patient), status=status, latest=latest,
-                    delivery=delivery, caregivers=granted, threads=threads)
+                    delivery=delivery, caregivers=granted, threads=threads, two_step=two_step)
 
     def _show(self, got):
         if not got.ok:
@@ -160,6 +178,10 @@ class AdminPatientState(AdminState):
             PatientThreadRow(id=str(t.id), subject=t.subject, category=t.category,
                              status=t.status, last=when(t.last_message_at), unread=t.unread)
             for t in data["threads"]]
+        self.two_step_accounts = [
+            TwoStepRow(user_id=str(a.user_id), name=a.name, email=a.email,
+                       who="Patient's own account" if a.relation == "self" else "Caregiver")
+            for a in data["two_step"]]
 
     async def _refresh(self):
         patient_id = self._patient_id()
@@ -260,6 +282,20 @@ class AdminPatientState(AdminState):
             return self._flash("error", done.error)
         await self._refresh()
         return self._flash("success", "Access revoked. They can no longer open this portal.")
+
+    async def reset_two_step(self, user_id: str):
+        """"Reset two-step sign-in" for the patient's own account or a caregiver's (a lost
+        phone); administrators only (the service checks), audited on the patient's record."""
+        patient_id, wanted = self._patient_id(), int_or_none(user_id)
+        done = await self._office(lambda db, v: mfa_office.reset_for_patient_account(
+            db, v.user, patient_id, wanted, clock=utcnow, client_ip=v.client_ip),
+            what="reset two-step sign-in")
+        if done.left:
+            return
+        if not done.ok:
+            return self._flash("error", done.error)
+        await self._refresh()
+        return self._flash("success", TWO_STEP_RESET.format(name=done.value))
 
     @rx.event
     async def print_record(self, form: dict):

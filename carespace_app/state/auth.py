@@ -256,7 +256,7 @@ class SignInState(SessionState):
         code = _text(form, "code")
         if not code.strip():
             missing = mfa.NO_CODE if self.step == "code" else mfa.NO_RECOVERY_CODE
-            yield _refuse(self, "code", self._tr(missing))
+            yield _refuse(self, "code", self._tr(missing, **mfa.DIGITS))
             return
         nonce = _browser_nonce(self)
         if not nonce:
@@ -300,7 +300,7 @@ class SignInState(SessionState):
         if recovery:
             self.busy = False
             self.step = "recovered"
-            self.codes_left_note = mfa.codes_left_text(got.value)
+            self.codes_left_note = mfa.codes_left_text(got.value, self.lang)
             return
         self._signed_in(got.value)
 

@@ -7,14 +7,15 @@ from typing import Any, Callable, Optional
 
 from sqlmodel import Session
 
-from carespace_app import timefmt
+from carespace_app import routes, timefmt
 from carespace_app.clock import utcnow
 from carespace_app.services.permissions import access, scopes
 from carespace_app.services.records import appointments
 from carespace_app.services.records import checkins
 from carespace_app.services.records import labs
 from carespace_app.services.records import messaging
-from carespace_app.state.session import LEFT, NO_ACCESS, SOMETHING_WRONG, Outcome, SessionState, Viewer
+from carespace_app.i18n import N_
+from carespace_app.state.session import LEFT, NO_ACCESS, RELOAD_ON_LANGUAGE, SOMETHING_WRONG, Outcome, SessionState, Viewer
 
 log = logging.getLogger("carespace.portal")
 
@@ -101,7 +102,7 @@ class ReportRow:
     abnormal_count: int = 0
 
 
-def _home_summary(db: Session, viewer: Viewer) -> dict:
+def _home_summary(db: Session, viewer: Viewer, lang: str = "en") -> dict:
     """Home's glimpse of each area the viewer's access reaches (the services check it too)."""
     reached = access.require_areas(db, viewer.user, viewer.patient_id, action="home.view",
                                    clock=utcnow, client_ip=viewer.client_ip).areas
@@ -115,13 +116,13 @@ def _home_summary(db: Session, viewer: Viewer) -> dict:
            if scopes.AREA_CHECKINS in reached else None)
     return {
         "checkin_due": due is not None,
-        "visits": [VisitRow(id=str(v.id), when=timefmt.when(v.starts_at), type=v.appointment_type,
+        "visits": [VisitRow(id=str(v.id), when=timefmt.when(v.starts_at, lang=lang), type=v.appointment_type,
                             provider=v.provider, location=v.location)
                    for v in visits],
         "threads": [ThreadRow(id=str(t.id), subject=t.subject, category=t.category,
-                              when=timefmt.when(t.last_message_at), unread=t.unread)
+                              when=timefmt.when(t.last_message_at, lang=lang), unread=t.unread)
                     for t in threads],
-        "reports": [ReportRow(id=str(r.id), panel=r.panel, resulted=timefmt.when(r.resulted_at),
+        "reports": [ReportRow(id=str(r.id), panel=r.panel, resulted=timefmt.when(r.resulted_at, lang=lang),
                               abnormal=", ".join(f"{v.test_name} {v.flag_label.lower()}"
                                                  for v in r.results if v.flag_label),
                               abnormal_count=r.abnormal_count)
@@ -129,10 +130,10 @@ def _home_summary(db: Session, viewer: Viewer) -> dict:
     }
 
 
-WELCOME = "Welcome, {first_name}"
-OFFICE_VIEW = "{patient}'s portal"  # the office viewing it: not greeted by their own name
-OWN_VISITS = "Your next visits"
-THEIR_VISITS = "{first_name}'s next visits"  # a caregiver, or the office viewing
+WELCOME = N_("Welcome, {first_name}")
+OFFICE_VIEW = N_("{patient}'s portal")  # the office viewing it: not greeted by their own name
+OWN_VISITS = N_("Your next visits")
+THEIR_VISITS = N_("{first_name}'s next visits")  # a caregiver, or the office viewing
 
 
 class HomeState(PortalState):
@@ -148,20 +149,26 @@ class HomeState(PortalState):
     error: str = ""
 
     async def load(self):
-        got = await self._open_page(_home_summary, area=scopes.AREA_HOME, what="home summary")
+        lang = self.lang
+        got = await self._open_page(lambda db, v: _home_summary(db, v, lang),
+                                    area=scopes.AREA_HOME, what="home summary")
         if got.left:
             return
         patient_first = self.patient_name.split(" ")[0]
         first_name = self.user_name.split(" ")[0]
         shown = {
             "first_name": first_name,
-            "greeting": (OFFICE_VIEW.format(patient=self.patient_name) if self.view_as
-                         else WELCOME.format(first_name=first_name)),
-            "visits_title": (OWN_VISITS if self.relation == "self"
-                             else THEIR_VISITS.format(first_name=patient_first)),
+            "greeting": (self._tr(OFFICE_VIEW, patient=self.patient_name) if self.view_as
+                         else self._tr(WELCOME, first_name=first_name)),
+            "visits_title": (self._tr(OWN_VISITS) if self.relation == "self"
+                             else self._tr(THEIR_VISITS, first_name=patient_first)),
             "error": got.error,
             "loaded": True,
         }
         if got.ok:
             shown.update(got.value)
         self._set_changed(shown)
+
+
+# Home has no form: after the language switch it loads again (dates, greeting, the header).
+RELOAD_ON_LANGUAGE[routes.HOME] = HomeState.load

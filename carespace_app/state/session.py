@@ -60,6 +60,12 @@ YOUR_RECORD = N_("Your record")
 CAREGIVER_OF = N_("{name} (you're a caregiver)")
 # The language switch remembers the choice in this browser for a year (not a secret).
 LANG_COOKIE = "carespace_lang"
+# Pages whose text the server made (a list's dates, a greeting) and whose load may run again
+# at any moment, keeping nothing typed: path -> its load handler. After the language switch
+# such a page loads again, in the new language (its state module registers it).
+# Pages with a form or a one-time view (Settings' recovery codes) are not listed: a load
+# there would close the form or lose what is shown once.
+RELOAD_ON_LANGUAGE: dict[str, Any] = {}
 
 
 @dataclass
@@ -143,6 +149,10 @@ def _resolve(token: Optional[str], session_id: int, patient_id: int, client_ip: 
     with session_scope() as db:
         return tab_access.resolve_tab(db, token, patient_id or None, clock=utcnow, touch=touch,
                                       client_ip=client_ip, tab_session_id=session_id)
+
+
+def _trimmed(path: str) -> str:
+    return path.rstrip("/") or "/"
 
 
 def _in_db(work: Callable[[Session], T]) -> T:
@@ -507,7 +517,7 @@ class SessionState(rx.State):
             header, more, value = got.value
             self._apply_header(viewer, header)
             return Outcome(ok=True, value=value), more
-        header = await self._run_work(viewer, page_header, "page header")
+        header = await self._run_work(viewer, page_header, what="page header")
         if header.ok:
             self._apply_header(viewer, header.value)
         return got, None
@@ -603,7 +613,7 @@ class SessionState(rx.State):
         if viewer is None:
             return
         got = await self._run_work(viewer, lambda db, v: tab_access.switch_patient(
-            db, v.user, v.session, wanted, clock=utcnow, client_ip=v.client_ip), "switch patient")
+            db, v.user, v.session, wanted, clock=utcnow, client_ip=v.client_ip), what="switch patient")
         if not got.ok:
             return self._flash("error", self._tr(NO_PATIENT_ACCESS) if got.refused else got.error)
         await self._switch_tab_to(wanted)
@@ -639,9 +649,11 @@ class SessionState(rx.State):
         viewer = Viewer(user=tab.user, session=tab.session, patient_id=tab.patient_id,
                         relation=tab.relation, client_ip=self._client_ip())
         got = await self._run_work(viewer, lambda db, v: language.choose_language(
-            db, v.user, lang, clock=utcnow, client_ip=v.client_ip), "language choice")
+            db, v.user, lang, clock=utcnow, client_ip=v.client_ip), what="language choice")
         if not got.ok:
             self._flash("error", got.error)
+            return
+        return RELOAD_ON_LANGUAGE.get(_trimmed(self.router.url.path or ""))
 
     async def check_idle(self):
         """"Am I still signed in?": the page asks when its countdown reaches the warning or

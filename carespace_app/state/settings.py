@@ -6,21 +6,30 @@ from __future__ import annotations
 import reflex as rx
 
 from carespace_app.clock import utcnow
-from carespace_app.policy import EMAIL_CHANGE_TTL, in_words
+from carespace_app import i18n
+from carespace_app.i18n import N_
+from carespace_app.policy import EMAIL_CHANGE_TTL
 from carespace_app.services.identity import accounts
 from carespace_app.services.identity import email_change
 from carespace_app.services.mail import notifications
 from carespace_app.services.identity import passwords
 from carespace_app.services.onboarding import staff
 from carespace_app.services.records import result_release
-from carespace_app.state.auth import ALREADY_SIGNED_IN, TOO_MANY_TRIES, _another_try, signed_in_home
+from carespace_app.state.auth import (ALREADY_SIGNED_IN, TOO_MANY_TRIES, TRIES_PARAMS, _another_try,
+                                      signed_in_home)
 from carespace_app.state.portal import PortalState
 from carespace_app.state.session import SessionState
 
 MAX_FIELD = 1000
 MESSAGE_EMAIL_LABEL = notifications.STAFF_SETTING_LABEL
-MESSAGE_EMAIL_ON = "Saved. You'll get an email when a patient sends a message."
-MESSAGE_EMAIL_OFF = "Saved. You won't get emails about patients' messages."
+MESSAGE_EMAIL_ON = N_("Saved. You'll get an email when a patient sends a message.")
+MESSAGE_EMAIL_OFF = N_("Saved. You won't get emails about patients' messages.")
+LINK_SENT = N_("We've sent a confirmation link to {email}. Your email address changes when you "
+               "open it (the link works for {time}).")
+CHECK_INBOX = N_("Check your new inbox for the confirmation link.")
+PASSWORD_CHANGED = N_("Your password was changed. You were signed out on your other devices.")
+PASSWORD_CHANGED_SHORT = N_("Password changed.")
+EMAIL_CHANGED = N_("Your email address is now {email}. Sign in with it from now on.")
 
 
 def _text(form: dict, key: str) -> str:
@@ -28,9 +37,9 @@ def _text(form: dict, key: str) -> str:
     return value[:MAX_FIELD] if isinstance(value, str) else ""
 
 
-def _rules_view(password: str, email: str | None) -> list[dict[str, str]]:
+def _rules_view(password: str, email: str | None, lang: str = "en") -> list[dict[str, str]]:
     # Cheap whatever is typed: the common-password rule shows "checked when you submit".
-    return passwords.checklist(password, email)
+    return passwords.checklist(password, email, lang=lang)
 
 
 class SettingsState(PortalState):
@@ -78,7 +87,7 @@ class SettingsState(PortalState):
             if not got.ok:
                 return
             await self._load_result_choices()
-        self.rules = _rules_view("", self.user_email)
+        self.rules = _rules_view("", self.user_email, self.lang)
 
     async def _load_result_choices(self) -> None:
         self.result_error, self.result_saving = "", False
@@ -122,7 +131,7 @@ class SettingsState(PortalState):
             self.result_error = got.error
             return
         self._show_result_choices(got.value[1])
-        self._flash("success", result_release.CHOICES_SAVED)
+        self._flash("success", self._tr(result_release.CHOICES_SAVED))
 
     @rx.event
     async def choose_message_email(self, value: bool):
@@ -140,14 +149,15 @@ class SettingsState(PortalState):
             self._flash("error", got.error)
             return
         self.message_email = got.value
-        self._flash("success", MESSAGE_EMAIL_ON if got.value else MESSAGE_EMAIL_OFF)
+        said = MESSAGE_EMAIL_ON if got.value else MESSAGE_EMAIL_OFF
+        self._flash("success", self._tr(said))
 
     def set_dialog_open(self, value: bool):
         self.dialog_open = bool(value)
         if self.dialog_open:
             self.email_error = ""
             self.password_error = ""
-            self.rules = _rules_view("", self.user_email)
+            self.rules = _rules_view("", self.user_email, self.lang)
         else:
             # Fresh fields next time. Not on opening: this reply can arrive after the
             # person has started typing, and a remount would wipe what they typed.
@@ -157,7 +167,8 @@ class SettingsState(PortalState):
         self.tab = "password" if value == "password" else "email"
 
     def check_password(self, value: str):
-        self.rules = _rules_view(value[:MAX_FIELD] if isinstance(value, str) else "", self.user_email)
+        typed = value[:MAX_FIELD] if isinstance(value, str) else ""
+        self.rules = _rules_view(typed, self.user_email, self.lang)
 
     @rx.event
     async def change_email(self, form: dict):
@@ -173,14 +184,13 @@ class SettingsState(PortalState):
             self.email_error = got.error
             return
         self.dialog_open = False
-        self.notice = (f"We've sent a confirmation link to {new_email}. Your email address changes "
-                       f"when you open it (the link works for {in_words(EMAIL_CHANGE_TTL)}).")
-        self._flash("success", "Check your new inbox for the confirmation link.")
+        self.notice = self._tr(LINK_SENT, email=new_email, time=i18n.duration(EMAIL_CHANGE_TTL))
+        self._flash("success", self._tr(CHECK_INBOX))
 
     @rx.event
     async def change_password(self, form: dict):
         if not _another_try(self):
-            self.password_error = TOO_MANY_TRIES
+            self.password_error = self._tr(TOO_MANY_TRIES, **TRIES_PARAMS)
             return
         current = _text(form, "current_password")
         new, confirm = _text(form, "new_password"), _text(form, "confirm_new_password")
@@ -196,8 +206,8 @@ class SettingsState(PortalState):
             self.password_error = got.error
             return
         self.dialog_open = False
-        self.notice = "Your password was changed. You were signed out on your other devices."
-        self._flash("success", "Password changed.")
+        self.notice = self._tr(PASSWORD_CHANGED)
+        self._flash("success", self._tr(PASSWORD_CHANGED_SHORT))
 
 
 class ConfirmEmailState(SessionState):
@@ -220,7 +230,7 @@ class ConfirmEmailState(SessionState):
             # or replaced link keeps its sentence: the change has to be asked for again.)
             home = await signed_in_home(self) if got.link == "used" else None
             if home is not None:
-                self.view, self.message = "signed_in", ALREADY_SIGNED_IN
+                self.view, self.message = "signed_in", self._tr(ALREADY_SIGNED_IN)
                 self.home, self.home_label = home
             return
         if not got.ok:
@@ -229,4 +239,4 @@ class ConfirmEmailState(SessionState):
             return
         self.new_email = got.value
         self.view = "done"
-        self.message = f"Your email address is now {self.new_email}. Sign in with it from now on."
+        self.message = self._tr(EMAIL_CHANGED, email=self.new_email)

@@ -11,14 +11,15 @@ import reflex as rx
 
 from carespace_app import routes
 from carespace_app.clock import utcnow
+from carespace_app.i18n import N_
 from carespace_app.services.identity import mfa
 from carespace_app.state.session import SessionState
 from carespace_app.timefmt import day
 
 MAX_FIELD = 100
-TURNED_ON = "Two-step sign-in is on."
-TURNED_OFF = "Two-step sign-in is off."
-NEW_CODES = "New recovery codes made. The old ones no longer work."
+TURNED_ON = N_("Two-step sign-in is on.")
+TURNED_OFF = N_("Two-step sign-in is off.")
+NEW_CODES = N_("New recovery codes made. The old ones no longer work.")
 
 
 def _text(form: dict, key: str) -> str:
@@ -47,9 +48,9 @@ class TwoStepState(SessionState):
 
     def _show(self, status: mfa.Status) -> None:
         self.view = "on" if status.on else "off"
-        self.since = day(status.since) if status.since else ""
+        self.since = day(status.since, lang=self.lang) if status.since else ""
         self.codes_left = status.codes_left
-        self.required_note = mfa.STAFF_SETUP_NEEDED if status.must_set_up else ""
+        self.required_note = self._tr(mfa.STAFF_SETUP_NEEDED) if status.must_set_up else ""
         self.can_turn_off = status.can_turn_off
         self._was_required = status.must_set_up
 
@@ -114,7 +115,7 @@ class TwoStepState(SessionState):
         self.qr, self.secret_text = "", ""
         self.codes = got.value
         self.view = "codes"
-        self._flash("success", TURNED_ON)
+        self._flash("success", self._tr(TURNED_ON))
 
     async def saved_codes(self):
         """"I've saved these codes": the codes leave the page for good."""
@@ -143,7 +144,7 @@ class TwoStepState(SessionState):
         self.codes = got.value
         self.view = "codes"
         self.form_key += 1
-        self._flash("success", NEW_CODES)
+        self._flash("success", self._tr(NEW_CODES))
 
     def set_off_open(self, value: bool):
         self.off_open = bool(value)
@@ -171,4 +172,4 @@ class TwoStepState(SessionState):
         self.off_open = False
         self.form_key += 1
         await self._refresh()
-        self._flash("success", TURNED_OFF)
+        self._flash("success", self._tr(TURNED_OFF))

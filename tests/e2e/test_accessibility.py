@@ -167,23 +167,37 @@ def test_sign_in_and_register_in_spanish_at_phone_width(demo, browser):
 
 
 @once
-def test_the_check_in_in_spanish_at_phone_width(demo, phone_page: Page):
-    """The symptom check-in a Spanish-speaking patient answers (issue #17), switched to
-    Spanish in the portal's header, at 375 px; switched back after, as she had it."""
+def test_the_check_in_and_two_step_set_up_in_spanish_at_phone_width(demo, phone_page: Page):
+    """The symptom check-in a Spanish-speaking patient answers, and Settings › Two-step
+    sign-in's set-up (the QR code, the key, the code field), switched to Spanish in the
+    portal's header, at 375 px (issue #17); switched back after, as she had it."""
     page = phone_page
     page.set_default_timeout(20_000)
     page.emulate_media(reduced_motion="reduce")
     sign_in(page, DEMO_PATIENT)
     page.goto("/checkin")
     _settled(page)
-    page.get_by_test_id("language-switch").get_by_role("button", name="Español").click()
+    switch = page.get_by_test_id("language-switch").get_by_role("button", name="Español")
+    hydrated(page, switch)
+    switch.click()
     expect(page.locator("html")).to_have_attribute("lang", "es")
-    expect(page.get_by_role("heading", level=1, name="Control de síntomas")).to_be_visible()
-    page.wait_for_timeout(300)
-    report = {"/checkin (es)": _blocking(page)}
-    page.get_by_test_id("language-switch").get_by_role("button", name="English").click()
-    expect(page.get_by_role("heading", level=1, name="Symptom check-in")).to_be_visible()
-    sign_out(page)
+    try:
+        expect(page.get_by_role("heading", level=1, name="Control de síntomas")).to_be_visible()
+        page.wait_for_timeout(300)
+        report = {"/checkin (es)": _blocking(page)}
+        page.goto("/settings")
+        expect(page.get_by_role("heading", level=1, name="Configuración")).to_be_visible()
+        page.get_by_role("button", name="Activar el inicio de sesión en dos pasos").click()
+        expect(page.get_by_test_id("two-step-key")).to_be_visible()
+        expect(page.get_by_label("Código de 6 dígitos")).to_be_visible()
+        page.wait_for_timeout(300)
+        report["/settings: two-step set-up (es)"] = _blocking(page)
+        page.get_by_role("button", name="Cancelar").click()
+    finally:  # the demo patient reads English in the other tests
+        back = page.get_by_test_id("language-switch").get_by_role("button", name="English")
+        hydrated(page, back)
+        back.click()
+        expect(page.locator("html")).to_have_attribute("lang", "en")
     _assert_clean(report, "375 px, Spanish", [])
 
 

@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 from carespace_app.policy import MIN_LENGTH
 
 from .harness import PHONE, link_in
-from .people import PASSWORD, choose_in_account_menu, open_page, unique
+from .people import PASSWORD, choose_in_account_menu, choose_in_menu, open_page, unique
 from .phone import assert_fits_phone
 from .portal_people import wait_for_hydration
 
@@ -99,7 +99,9 @@ def test_a_spanish_speaking_family_registers_and_keeps_its_language(server, span
     page.get_by_test_id("language-switch").get_by_role("button", name="Español").click()
     expect(page.get_by_test_id("language-switch").get_by_role("button", name="English")).to_be_visible()
     expect(page.locator("html")).to_have_attribute("lang", "es")
-    choose_in_account_menu(page, "Sign out")
+    # The portal's frame speaks Spanish too: the account menu and its "Sign out".
+    choose_in_menu(page, page.get_by_role("button", name=re.compile(r"Menú de la cuenta de \S")),
+                   "Cerrar sesión")
     expect(page.get_by_role("heading", name="Inicie sesión en CareSpace")).to_be_visible()
     expect(page.get_by_text("Cerró su sesión.")).to_be_visible()
     _sign_in(page, email, email_label="Correo electrónico", password_label="Contraseña",

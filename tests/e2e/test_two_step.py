@@ -11,6 +11,7 @@ import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
+from carespace_app import i18n
 from carespace_app.clock import utcnow
 from carespace_app.policy import RECOVERY_CODE_COUNT
 from carespace_app.services.identity import mfa
@@ -20,6 +21,9 @@ from .people import make_staff, open_page, registered_patient, sign_out
 from .portal_people import new_page
 from tests.factories import not_a_code
 
+CODE_LABEL = i18n.fmt("en", mfa.CODE_LABEL, **mfa.DIGITS)  # "6-digit code"
+ENTER_CODE = i18n.fmt("en", mfa.ENTER_CODE, **mfa.DIGITS)
+
 
 def _turn_on(page: Page) -> tuple[str, list[str]]:
     """Settings › Two-step sign-in, as a person does it: (the key, the recovery codes)."""
@@ -28,10 +32,10 @@ def _turn_on(page: Page) -> tuple[str, list[str]]:
     expect(key).to_have_text(re.compile(r"^[A-Z2-7]{4}( [A-Z2-7]{4})+$"))
     secret = key.inner_text().replace(" ", "")
     expect(page.get_by_role("img", name="QR code for setting up two-step sign-in")).to_be_visible()
-    page.get_by_label(mfa.CODE_LABEL).fill(not_a_code(secret, utcnow()))
+    page.get_by_label(CODE_LABEL).fill(not_a_code(secret, utcnow()))
     page.get_by_role("button", name="Confirm").click()
     expect(page.get_by_text(mfa.WRONG_CODE)).to_be_visible()  # a wrong code keeps the screen
-    page.get_by_label(mfa.CODE_LABEL).fill(pyotp.TOTP(secret).now())
+    page.get_by_label(CODE_LABEL).fill(pyotp.TOTP(secret).now())
     page.get_by_role("button", name="Confirm").click()
     codes = page.get_by_role("list", name="Your recovery codes").get_by_role("listitem")
     expect(codes).to_have_count(RECOVERY_CODE_COUNT)
@@ -43,7 +47,7 @@ def _password(page: Page, person) -> None:
     page.get_by_label("Email address").fill(person.email)
     page.get_by_label("Password").fill(person.password)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text(mfa.ENTER_CODE)).to_be_visible(timeout=30_000)
+    expect(page.get_by_text(ENTER_CODE)).to_be_visible(timeout=30_000)
 
 
 def test_a_patient_turns_on_two_step_sign_in_and_signs_in_with_a_code(server, phone_page: Page):
@@ -60,7 +64,7 @@ def test_a_patient_turns_on_two_step_sign_in_and_signs_in_with_a_code(server, ph
     sign_out(page)
     _password(page, patient)
     assert "/home" not in page.url  # the password alone doesn't sign in
-    code_field = page.get_by_label(mfa.CODE_LABEL)
+    code_field = page.get_by_label(CODE_LABEL)
     expect(code_field).to_have_attribute("autocomplete", "one-time-code")
     expect(code_field).to_have_attribute("inputmode", "numeric")
     # The code of the next 30 seconds: set-up already used this one, and none is taken twice.

@@ -256,6 +256,8 @@ MATRIX: dict[tuple[str, str], object] = {
     ("AdminPatientState", "setvar"): SetVar(frozenset({"is_hydrated"})),
     # Print record (PDF) at the desk (issue #16): any patient's, for staff; audited.
     ("AdminPatientState", "print_record"): STAFF,
+    # Reset a patient's or caregiver's two-step sign-in (issue #17): administrators only.
+    ("AdminPatientState", "reset_two_step"): ADMIN_ONLY,
     **{("AdminAppointmentsState", h): STAFF for h in ("load", "create_appointment", "start_edit",
                                                       "stop_edit", "save_appointment",
                                                       "cancel_appointment", "change_the_date")},

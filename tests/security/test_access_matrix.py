@@ -484,6 +484,8 @@ def arguments(world: World, role: str, fn, state_name: str) -> dict[str, Any]:
         "link_id": str(ids.grant),
         # the language switch: it saves to the caller's own account only
         "lang": "es",
+        # the office's two-step reset on a patient's page: an account not linked to it
+        "user_id": str(member),
     }
     kwargs = {}
     for name, param in list(inspect.signature(fn).parameters.items())[1:]:

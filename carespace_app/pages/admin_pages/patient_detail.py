@@ -117,6 +117,35 @@ def _revoke(c) -> rx.Component:
         keep="Keep access", confirm="Revoke access", on_confirm=S.revoke_caregiver(c.grant_id))
 
 
+def _two_step_row(a) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(a.name),
+        rx.table.cell(a.email),
+        rx.table.cell(a.who),
+        rx.table.cell(confirm_dialog(
+            small_button("Reset two-step sign-in",
+                         aria_label="Reset two-step sign-in for " + a.email),
+            ("Reset two-step sign-in for ", a.name, "?"),
+            "Their authenticator app and recovery codes stop working. They sign in with their "
+            "password and set up two-step sign-in again. They are emailed about it.",
+            keep="Cancel", confirm="Yes, reset", on_confirm=S.reset_two_step(a.user_id))),
+    )
+
+
+def _two_step() -> rx.Component:
+    """Administrators: reset the second step of the patient's or a caregiver's account."""
+    return rx.cond(
+        S.is_admin,
+        section("Two-step sign-in",
+                rx.text("For someone who lost the phone with their authenticator app: after a "
+                        "reset they sign in with their password alone and set it up again.",
+                        size="2", color_scheme="gray"),
+                data_table(["Name", "Email", "Account", "Actions"], S.two_step_accounts,
+                           _two_step_row,
+                           "No one with access to this portal has two-step sign-in on.")),
+    )
+
+
 def _thread_row(t) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.link(t.subject, href=routes.ADMIN_MESSAGES + "?thread=" + t.id)),
@@ -146,6 +175,7 @@ def patient_detail_page() -> rx.Component:
         section("Caregivers (authorized users)",
                 data_table(["Name", "Email", "Status", "Access", "Actions"], S.caregivers, _caregiver_row,
                            "No authorized users. The patient adds them from Manage Users.")),
+        _two_step(),
         section("Conversations",
                 data_table(["Subject", "Category", "Status", "Last message", ""], S.threads,
                            _thread_row, "No messages yet.")),

@@ -28,13 +28,18 @@ from carespace_app.services.mail import outbox
 from carespace_app.services.text import one_line
 from carespace_app.services.text_rules import check_text
 
-DUPLICATE_EMAIL = "An account with that email already exists."
+DUPLICATE_EMAIL = N_("An account with that email already exists.")
+NOT_FOUND = N_("That account was not found.")
+NO_NAME = N_("Enter your full name.")
+PASSWORD_CHANGED_SUBJECT = N_("Your CareSpace password was changed")
+PASSWORD_CHANGED = N_("The password of your CareSpace account was just changed, and you were "
+                      "signed out on your other devices.")
 
 
 def active_user(db: Session, user_id: int) -> User:
     user = db.get(User, user_id)
     if user is None or not user.is_active:
-        raise NotFound("That account was not found.")
+        raise NotFound(NOT_FOUND)
     return user
 
 
@@ -57,11 +62,11 @@ def create_user(db: Session, *, email: str, full_name: str, password: str, clock
     """A new account. ``audited=False``: the caller records who made it (the office, the
     command line) instead of a sign-up."""
     email = validate_email_address(email)
-    full_name = check_text(full_name, field="full_name", label="full name", single_line=True,
+    full_name = check_text(full_name, field="full_name", label=N_("full name"), single_line=True,
                            breaks_become_spaces=True)
     full_name = one_line(full_name if isinstance(full_name, str) else "")[:200]
     if not full_name:
-        raise ValidationError("Enter your full name.", field="full_name")
+        raise ValidationError(NO_NAME, field="full_name")
     validate_password(password, email=email, confirm=confirm_password)
     if emails.email_owner(db, email) is not None:
         raise ValidationError(DUPLICATE_EMAIL, field="email")
@@ -103,6 +108,6 @@ def change_password(db: Session, user_id: int, *, current_password: str, new_pas
     # A reset link sent before the change (perhaps by someone else) must not undo it.
     links.supersede(db, links.RESET, clock(), user_id=user.id)
     trail.record(db, "password.changed", actor=user, client_ip=client_ip or None, clock=clock)
-    security_notice(db, user, user.email, "Your CareSpace password was changed",
-                    "The password of your CareSpace account was just changed, and you were "
-                    "signed out on your other devices.", clock=clock)
+    lang = i18n.normalize(user.language)
+    security_notice(db, user, user.email, i18n.gettext(lang, PASSWORD_CHANGED_SUBJECT),
+                    i18n.gettext(lang, PASSWORD_CHANGED), clock=clock, lang=lang)

@@ -22,11 +22,12 @@ from carespace_app.services.identity import accounts, emails, links, signin
 from carespace_app.services.identity.emails import validate_email_address
 from carespace_app.services.mail import outbox
 
-EMAIL_TAKEN = "That email address is already used by another account."
+EMAIL_TAKEN = N_("That email address is already used by another account.")
+ALREADY_YOURS = N_("That is already your email address.")
 # Settings > Email asked for an address another account has: the asker hears what anyone
 # hears (no address book), and the address's owner is told, at most once a day.
-ADDRESS_IN_USE_SUBJECT = "Someone tried to use your email address in CareSpace"
-ADDRESS_IN_USE_BODY = (
+ADDRESS_IN_USE_SUBJECT = N_("Someone tried to use your email address in CareSpace")
+ADDRESS_IN_USE_BODY = N_(
     "Hello,\n\nSomeone tried to use this address for another CareSpace account. Nothing "
     "changed: the address stays with your account, and no one else can sign in with it.\n\n"
     "If that was you, you can ignore this email. If not, call the office at {phone} if you "
@@ -38,6 +39,11 @@ CONFIRM_SUBJECT = N_("Confirm your new CareSpace email address")
 CONFIRM_BODY = N_("Hello {name},\n\nTo use this address for your CareSpace account, open this "
                   "link within {time}:\n\n{link}\n\nUntil you do, your account keeps its "
                   "current address. If you didn't ask for this, ignore this email.")
+
+# The notice to the old address once the change is confirmed.
+CHANGED_SUBJECT = N_("Your CareSpace email address was changed")
+CHANGED = N_("The email address of your CareSpace account was changed to {email}. From now on, "
+             "sign in with that address.")
 
 
 def request_email_change(db: Session, user_id: int, *, current_password: str, new_email: str,
@@ -51,7 +57,7 @@ def request_email_change(db: Session, user_id: int, *, current_password: str, ne
     signin.check_current_password(db, user, current_password, client_ip=client_ip, clock=clock)
     new_email = validate_email_address(new_email)
     if new_email == user.email:
-        raise ValidationError("That is already your email address.", field="email")
+        raise ValidationError(ALREADY_YOURS, field="email")
     taken = emails.email_owner(db, new_email) is not None
     now = clock()
     if taken:
@@ -81,8 +87,11 @@ def _tell_address_owner(db: Session, address: str, now: datetime, *, clock: Cloc
         OutboxEmail.created_at > now - ADDRESS_IN_USE_NOTICE_EVERY,
         OutboxEmail.kind == "address_in_use", OutboxEmail.to_address == address).limit(1)).first()
     if told is None:
-        outbox.enqueue(db, to=address, subject=ADDRESS_IN_USE_SUBJECT, kind="address_in_use",
-                       body=ADDRESS_IN_USE_BODY.format(phone=get_settings().office_phone), clock=clock)
+        owner = emails.email_owner(db, address)
+        lang = i18n.normalize(owner.language if owner is not None else None)
+        outbox.enqueue(db, to=address, subject=i18n.gettext(lang, ADDRESS_IN_USE_SUBJECT),
+                       kind="address_in_use", clock=clock, lang=lang,
+                       body=i18n.fmt(lang, ADDRESS_IN_USE_BODY, phone=get_settings().office_phone))
 
 
 def confirm_email_change(db: Session, token: str, *, clock: Clock) -> User:
@@ -107,10 +116,10 @@ def confirm_email_change(db: Session, token: str, *, clock: Clock) -> User:
         db.flush()
     except IntegrityError:  # taken by a registration a moment ago (the unit of work rolls back)
         raise ValidationError(EMAIL_TAKEN, field="email") from None
-    accounts.security_notice(db, user, old_email, "Your CareSpace email address was changed",
-                             f"The email address of your CareSpace account was changed to "
-                             f"{change.new_email}. From now on, sign in with that address.",
-                             clock=clock)
+    lang = i18n.normalize(user.language)
+    accounts.security_notice(db, user, old_email, i18n.gettext(lang, CHANGED_SUBJECT),
+                             i18n.fmt(lang, CHANGED, email=change.new_email), clock=clock,
+                             lang=lang)
     trail.record(db, "email.changed", actor=user, clock=clock,
                  patient_id=patients[0].id if len(patients) == 1 else None,
                  detail=f"From {old_email} to {change.new_email}")

@@ -30,7 +30,9 @@ import segno
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, select
 
+from carespace_app import i18n
 from carespace_app.clock import Clock
+from carespace_app.i18n import N_
 from carespace_app.config import STAFF_MFA_REQUIRED, get_settings
 from carespace_app.models import RecoveryCode, TwoStepKey, TwoStepPending, User
 from carespace_app.policy import (
@@ -45,50 +47,61 @@ from carespace_app.services.errors import AuthenticationFailed, NotAllowed, Vali
 from carespace_app.services.identity import accounts, links, security, signin
 from carespace_app.services.permissions import access
 
-ISSUER = "CareSpace"
+ISSUER = N_("CareSpace")  # the authenticator app shows it; the name in every language
 STEP_SECONDS = int(TOTP_STEP.total_seconds())
 RECOVERY_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"  # no 0/o, 1/l/i to mix up
 RECOVERY_GROUP = 4
 
 # --- what people read ------------------------------------------------------------------
-CODE_LABEL = f"{TOTP_DIGITS}-digit code"
-ENTER_CODE = f"Enter the {TOTP_DIGITS}-digit code from your authenticator app."
-RECOVERY_LABEL = "Recovery code"
-WRONG_CODE = "That code isn't right. Check your authenticator app and try again."
-WRONG_RECOVERY_CODE = ("That recovery code isn't right, or it was already used. "
-                       "Check it and try again.")
-NO_CODE = f"Enter the {TOTP_DIGITS}-digit code from your authenticator app."
-NO_RECOVERY_CODE = "Enter one of your recovery codes."
-START_AGAIN = ("Signing in took too long, or was started again elsewhere. "
-               "Enter your email address and password again.")
-ALREADY_ON = "Two-step sign-in is already on."
-NOT_ON = "Two-step sign-in is off."
-SETUP_GONE = "Start again: choose Turn on two-step sign-in."
-STAFF_MUST_KEEP = ("The practice requires two-step sign-in for staff accounts, so it can't be "
-                   "turned off. An administrator can reset it if you lose your phone.")
-STAFF_SETUP_NEEDED = ("The practice requires two-step sign-in for staff accounts. Turn it on "
-                      "below to use the admin page.")
-RESET_NOT_ON = "{name} doesn't have two-step sign-in on."
-RESET_NOT_STAFF = "Only a staff member's two-step sign-in can be reset here."
+DIGITS = {"n": TOTP_DIGITS}  # the parameter of the sentences that say how many digits
+CODE_LABEL = N_("{n}-digit code")
+ENTER_CODE = N_("Enter the {n}-digit code from your authenticator app.")
+RECOVERY_LABEL = N_("Recovery code")
+WRONG_CODE = N_("That code isn't right. Check your authenticator app and try again.")
+WRONG_RECOVERY_CODE = N_("That recovery code isn't right, or it was already used. "
+                         "Check it and try again.")
+NO_CODE = ENTER_CODE
+NO_RECOVERY_CODE = N_("Enter one of your recovery codes.")
+START_AGAIN = N_("Signing in took too long, or was started again elsewhere. "
+                 "Enter your email address and password again.")
+ALREADY_ON = N_("Two-step sign-in is already on.")
+NOT_ON = N_("Two-step sign-in is off.")
+SETUP_GONE = N_("Start again: choose Turn on two-step sign-in.")
+STAFF_MUST_KEEP = N_("The practice requires two-step sign-in for staff accounts, so it can't be "
+                     "turned off. An administrator can reset it if you lose your phone.")
+STAFF_SETUP_NEEDED = N_("The practice requires two-step sign-in for staff accounts. Turn it on "
+                        "below to use the admin page.")
+RESET_NOT_ON = N_("{name} doesn't have two-step sign-in on.")
+RESET_NOT_STAFF = N_("Only a staff member's two-step sign-in can be reset here.")
+RESET_NOT_THIS_PATIENT = N_("That person's portal account isn't linked to this patient.")
+NO_CODES_LEFT = N_("You have no recovery codes left. Make new ones in Settings.")
 
 
-def codes_left_text(left: int) -> str:
+def codes_left_text(left: int, lang: str = "en") -> str:
     if left == 0:
-        return "You have no recovery codes left. Make new ones in Settings."
-    return f"You have {left} recovery code{'' if left == 1 else 's'} left."
+        return i18n.gettext(lang, NO_CODES_LEFT)
+    return i18n.ngettext(lang, "You have {n} recovery code left.",
+                         "You have {n} recovery codes left.", left).format(n=left)
 
 
-# The emails (no link: "if this wasn't you, call the office").
+# The emails (no link: "if this wasn't you, call the office"), in the person's language.
 EMAILS = {
-    "on": ("Two-step sign-in is on", "Two-step sign-in was turned on for your CareSpace account."),
-    "off": ("Two-step sign-in is off", "Two-step sign-in was turned off for your CareSpace account."),
-    "new_codes": ("New recovery codes", "New recovery codes were made for your CareSpace account. "
-                                        "The old ones no longer work."),
-    "recovery_used": ("A recovery code was used", "Someone signed in to your CareSpace account "
-                                                  "with one of your recovery codes. {left}"),
-    "reset": ("Two-step sign-in was reset", "An administrator reset two-step sign-in for your "
-                                            "CareSpace account. Set it up again in Settings "
-                                            "the next time you sign in."),
+    "on": (N_("Two-step sign-in is on"),
+           N_("Two-step sign-in was turned on for your CareSpace account.")),
+    "off": (N_("Two-step sign-in is off"),
+            N_("Two-step sign-in was turned off for your CareSpace account.")),
+    "new_codes": (N_("New recovery codes"),
+                  N_("New recovery codes were made for your CareSpace account. "
+                     "The old ones no longer work.")),
+    "recovery_used": (N_("A recovery code was used"),
+                      N_("Someone signed in to your CareSpace account with one of your "
+                         "recovery codes. {left}")),
+    "reset": (N_("Two-step sign-in was reset"),
+              N_("An administrator reset two-step sign-in for your CareSpace account. Set it "
+                 "up again in Settings the next time you sign in.")),
+    "reset_by_office": (N_("Two-step sign-in was reset"),
+                        N_("Our office reset two-step sign-in for your CareSpace account. Set "
+                           "it up again in Settings the next time you sign in.")),
 }
 
 # The password-passed step: a one-time link of its own (services/identity/links.py).
@@ -214,7 +227,9 @@ def _take_code(db: Session, user: User, code, now: datetime) -> bool:
 
 def _notify(db: Session, user: User, what: str, clock: Clock, **words) -> None:
     subject, body = EMAILS[what]
-    accounts.security_notice(db, user, user.email, subject, body.format(**words), clock=clock)
+    lang = i18n.normalize(user.language)
+    accounts.security_notice(db, user, user.email, i18n.gettext(lang, subject),
+                             i18n.fmt(lang, body, **words), clock=clock, lang=lang)
 
 
 def _account(db: Session, actor: Optional[User]) -> User:
@@ -281,7 +296,7 @@ def confirm_setup(db: Session, actor: User, code, *, clock: Clock,
         raise ValidationError(SETUP_GONE)
     digits = _only_digits(code)
     if not digits:
-        raise ValidationError(NO_CODE, field="code")
+        raise ValidationError(NO_CODE, field="code", params=DIGITS)
     now = clock()
     step = matching_step(security.unseal(key.sealed_pending), digits, now)
     if step is None:
@@ -318,7 +333,7 @@ def new_recovery_codes(db: Session, actor: User, code, *, clock: Clock,
     if user.two_step_since is None:
         raise ValidationError(NOT_ON)
     if not _only_digits(code):
-        raise ValidationError(NO_CODE, field="code")
+        raise ValidationError(NO_CODE, field="code", params=DIGITS)
     _prove(db, user, code, clock=clock, client_ip=client_ip or "", recovery_ok=False)
     codes = _replace_recovery_codes(db, user, clock())
     trail.record(db, "two_step.new_codes", actor=user, client_ip=client_ip, clock=clock)
@@ -344,7 +359,7 @@ def turn_off(db: Session, actor: User, *, password: str, code, clock: Clock,
     if user.is_staff and staff_must_use_it():
         raise ValidationError(STAFF_MUST_KEEP)
     if not (isinstance(code, str) and code.strip()):
-        raise ValidationError(NO_CODE, field="code")
+        raise ValidationError(NO_CODE, field="code", params=DIGITS)
     signin.check_current_password(db, user, password, client_ip=client_ip or "", clock=clock)
     _prove(db, user, code, clock=clock, client_ip=client_ip or "", recovery_ok=True)
     _turn_off(db, user, clock())
@@ -360,7 +375,7 @@ def reset_for_staff(db: Session, admin: User, staff_user_id, *, clock: Clock,
     if target is None or not target.is_staff:
         raise ValidationError(RESET_NOT_STAFF)
     if target.two_step_since is None:
-        raise ValidationError(RESET_NOT_ON.format(name=target.full_name))
+        raise ValidationError(RESET_NOT_ON, params={"name": target.full_name})
     _turn_off(db, target, clock())
     trail.record(db, "two_step.reset", actor=admin, client_ip=client_ip, clock=clock,
                  detail=f"For staff user #{target.id}")
@@ -401,10 +416,10 @@ def sign_in_with_code(db: Session, token, code, *, client_ip: str, clock: Clock)
     row, user = _pending_user(db, token, now)
     digits = _only_digits(code)
     if not digits:
-        raise ValidationError(NO_CODE, field="code")
+        raise ValidationError(NO_CODE, field="code", params=DIGITS)
     signin.check_throttle(db, user.email, client_ip, user=user, clock=clock)
     if not _take_code(db, user, digits, now):
-        raise _wrong(db, user, client_ip, clock, WRONG_CODE, "two-step code")
+        raise _wrong(db, user, client_ip, clock, WRONG_CODE, what="two-step code")
     links.claim_or_refuse(db, SECOND_STEP, row, now)
     trail.record(db, "sign_in", actor=user, client_ip=client_ip, clock=clock,
                  detail="With an authenticator code")
@@ -420,13 +435,13 @@ def sign_in_with_recovery_code(db: Session, token, code, *, client_ip: str, cloc
         raise ValidationError(NO_RECOVERY_CODE, field="code")
     signin.check_throttle(db, user.email, client_ip, user=user, clock=clock)
     if not _use_recovery_code(db, user, code, now):
-        raise _wrong(db, user, client_ip, clock, WRONG_RECOVERY_CODE, "recovery code")
+        raise _wrong(db, user, client_ip, clock, WRONG_RECOVERY_CODE, what="recovery code")
     row.passed_at = now
     db.add(row)
     left = recovery_codes_left(db, user.id)
     trail.record(db, "two_step.recovery_used", actor=user, client_ip=client_ip, clock=clock,
                  detail=f"At sign-in; {left} left")
-    _notify(db, user, "recovery_used", clock, left=codes_left_text(left))
+    _notify(db, user, "recovery_used", clock, left=lambda lang: codes_left_text(left, lang))
     return left
 
 

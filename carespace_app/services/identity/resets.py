@@ -15,15 +15,18 @@ from carespace_app.i18n import N_
 from carespace_app.clock import Clock
 from carespace_app.config import get_settings
 from carespace_app.models import PasswordReset, User
-from carespace_app.policy import RESET_REQUEST_WINDOW, RESET_REQUESTS_PER_HOUR, RESET_TTL, in_words
+from carespace_app.policy import RESET_REQUEST_WINDOW, RESET_REQUESTS_PER_HOUR, RESET_TTL
 from carespace_app.services.audit import trail
 from carespace_app.services.identity import accounts, links, security, sessions
 from carespace_app.services.identity.emails import email_owner, normalize_email
 from carespace_app.services.identity.passwords import validate_password
 from carespace_app.services.mail import outbox
 
-# "open this link within 1 hour": every reset email says how long its link works.
-WITHIN = f"within {in_words(RESET_TTL)}"
+# A staff account's link from the administrator (onboarding/staff.py gives the intro): "open
+# this link within 1 hour": every reset email says how long its link works. Staff emails are
+# in English, as the office's pages are.
+STAFF_LINK_BODY = N_("Hello {name},\n\n{intro} To choose {what}, open this link within "
+                     "{time}:\n\n{link}\n\nThe link works once.{after} Questions? Call {phone}.")
 # Forgot Password's email, in the account's language (User.language).
 FORGOT_SUBJECT = N_("Reset your CareSpace password")
 FORGOT_BODY = N_(
@@ -38,7 +41,7 @@ RESET_DONE = N_("The password of your CareSpace account was just reset from a Fo
 
 
 def send_reset_link(db: Session, user: User, *, subject: str, intro: str, clock: Clock,
-                    what: str = "your password", after: str = "",
+                    what: str = N_("your password"), after: str = "",
                     token: Optional[str] = None, body: Optional[str] = None) -> None:
     """A reset link for this account (its older links superseded) and its email.
 
@@ -50,9 +53,9 @@ def send_reset_link(db: Session, user: User, *, subject: str, intro: str, clock:
     outbox.enqueue(
         db, to=user.email, subject=subject, kind="password_reset",
         link=routes.password_reset_link(token),
-        body=body or (f"Hello {user.full_name},\n\n{intro} To choose {what}, open this link "
-                      f"{WITHIN}:\n\n{{link}}\n\nThe link works once.{after} Questions? Call "
-                      f"{get_settings().office_phone}."),
+        body=body or i18n.fmt("en", STAFF_LINK_BODY, name=user.full_name, intro=intro, what=what,
+                              time=i18n.duration(RESET_TTL), link="{link}", after=after,
+                              phone=get_settings().office_phone),
         clock=clock, lang=user.language if body else "en")
 
 

@@ -18,6 +18,7 @@ from typing import Optional
 from sqlmodel import Session, select
 
 from carespace_app.clock import Clock
+from carespace_app.i18n import N_
 from carespace_app.models import Patient, User, UserSession
 from carespace_app.services.permissions import access, scopes
 from carespace_app.services.audit import trail
@@ -168,12 +169,15 @@ def switch_patient(db: Session, user: User, session: UserSession, patient_id: in
     return relation
 
 
+NO_SUCH_PATIENT = N_("We couldn't find that patient record.")
+
+
 def start_view_as(db: Session, staff: User, session: UserSession, patient_id: int, *,
                   clock: Clock, client_ip: str = "") -> None:
     """Admin's "View as patient": the session shows this patient's portal, read-only; audited."""
     access.require_staff(db, staff, action="portal.view_as", clock=clock, client_ip=client_ip)
     if not isinstance(patient_id, int) or db.get(Patient, patient_id) is None:
-        raise NotFound("We couldn't find that patient record.")
+        raise NotFound(NO_SUCH_PATIENT)
     trail.record(db, "portal.viewed_as_patient", actor=staff, patient_id=patient_id,
                  client_ip=client_ip, clock=clock)
     sessions.set_active_patient(db, session.id, patient_id)  # one unit of work with the audit row

@@ -15,6 +15,7 @@ from sqlalchemy import Column, Index, Text, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 from carespace_app.clock import utcnow
+from carespace_app.i18n import N_
 
 # --- value sets (kept as plain strings in the database) -----------------------
 
@@ -59,7 +60,7 @@ FLAG_CRITICAL_LOW = "critical low"
 FLAG_CRITICAL_HIGH = "critical high"
 
 # Issue #16: the patient chooses per category whether new results show at once.
-RESULT_CATEGORIES = ("Tumour markers", "Pathology", "Imaging", "Other labs")
+RESULT_CATEGORIES = (N_("Tumour markers"), N_("Pathology"), N_("Imaging"), N_("Other labs"))
 HOLD_PATIENT = "patient"
 HOLD_CLINICIAN = "clinician"
 

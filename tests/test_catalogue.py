@@ -5,16 +5,21 @@ state or email is not in the catalogue, and if a Spanish catalogue entry is miss
     code without ``python -m carespace_app.i18n extract && ... update`` fails here;
 (b) every sentence has a Spanish translation, with the same {placeholders};
 (c) in the converted modules (CONVERTED below), every string literal that reads as a
-    sentence or a label is inside t(), t_rich(), _tr(), N_(), gettext() or fmt().
+    sentence or a label is inside t(), t_rich(), _tr(), N_(), gettext() or fmt();
+(d) in the same modules, a catalogue sentence kept in a constant is translated where it
+    is shown (``rx.text(CONSTANT)`` would compile the English alone into the page).
 
-CONVERTED lists the modules translated so far: the signed-out pages, their states, the
-services' sentences those pages show, and the emails converted in the first session.
-Later sessions grow it, module by module, to every page, state and email; staff pages
-(pages/admin_pages, state/admin_*) may stay English and are not listed.
+CONVERTED lists every page, state and component module people read (staff pages,
+pages/admin_pages and state/admin_*, stay English and are not listed) and the services
+whose sentences and emails reach patients and caregivers. Services that also hold the
+office's English (notifications, messaging, check-ins, appointments, labs) have their
+patient-side sentences converted but are not listed: the literal check would read their
+staff sentences as missing.
 """
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -199,6 +204,65 @@ def untranslated(source: str, filename: str = "<module>") -> list[str]:
     return found
 
 
+# A catalogue sentence held in a constant must still be translated where it is shown:
+# ``rx.text(release.CHOICE_NOW)`` compiles the English alone into the page.
+# Exceptions carry their msgid to the call path, which says it in the tab's language.
+CARRIES_MSGID = re.compile(r"(Error|Refused|Failed|Busy|Throttled|NotAllowed|NotFound|Outcome"
+                           r"|__init__|_wrong|append)$")
+# Arguments that hand a msgid on to code that translates it (a notice's news, a field's
+# "enter it" sentence raised later), or name a thing (the app's issuer in an authenticator).
+CARRIES_MSGID_KEYWORDS = {"news", "blank", "issuer_name", "area"}
+
+
+def _catalogue_ids() -> set:
+    return {m.id for m in workflow.extract() if m.id and isinstance(m.id, str)}
+
+
+def shown_untranslated(module: str, ids: set, source: str | None = None,
+                       namespace: dict | None = None) -> list[str]:
+    """Constants holding a catalogue sentence passed to a call that does not translate it
+    ("file:line NAME")."""
+    import importlib
+
+    if namespace is None:
+        namespace = vars(importlib.import_module(module[:-3].replace("/", ".")))
+    if source is None:
+        source = (ROOT / module).read_text(encoding="utf-8")
+    tree = ast.parse(source, module)
+    found: list[str] = []
+
+    def value_of(node: ast.AST):
+        if not isinstance(node, (ast.Name, ast.Attribute)):
+            return None
+        try:
+            return eval(compile(ast.Expression(node), module, "eval"), dict(namespace))
+        except Exception:  # a local name: not a module-level sentence
+            return None
+
+    def visit(node: ast.AST, allowed: bool) -> None:
+        if isinstance(node, ast.Call):
+            name = _call_name(node)
+            inner = (allowed or name in TRANSLATING or name in NOT_TEXT_CALLS
+                     or bool(CARRIES_MSGID.search(name)))
+            visit(node.func, allowed)
+            arguments = [(None, a) for a in node.args] + [(k.arg, k.value) for k in node.keywords]
+            for position, (keyword, arg) in enumerate(arguments):
+                skip = (keyword in NOT_TEXT_KEYWORDS or keyword in CARRIES_MSGID_KEYWORDS
+                        or (keyword or "").startswith("on_")
+                        or (position == 0 and name in FIRST_ARG_NAMES))
+                value = value_of(arg)
+                if (not (inner or skip) and isinstance(value, str) and value in ids
+                        and _reads_as_text(value)):
+                    found.append(f"{module}:{arg.lineno} {ast.unparse(arg)}")
+                visit(arg, inner or skip)
+            return
+        for child in ast.iter_child_nodes(node):
+            visit(child, allowed)
+
+    visit(tree, False)
+    return found
+
+
 # --- (a) and (b): the catalogues ----------------------------------------------------------
 
 
@@ -245,6 +309,17 @@ def test_every_sentence_of_a_converted_module_is_in_the_catalogue(module):
     assert untranslated(path.read_text(encoding="utf-8"), module) == []
 
 
+@pytest.fixture(scope="module")
+def catalogue_ids():
+    return _catalogue_ids()
+
+
+@pytest.mark.parametrize("module", CONVERTED)
+def test_no_catalogue_sentence_is_shown_untranslated(module, catalogue_ids):
+    """(d) A sentence kept in a constant is translated where it is shown."""
+    assert shown_untranslated(module, catalogue_ids) == []
+
+
 def test_the_literal_check_finds_a_sentence_left_out():
     """The check can fail: a label and a sentence written as plain strings are found; the
     same words inside t()/N_()/_tr(), a class name and a docstring are not."""
@@ -280,3 +355,26 @@ class S:
         "'Sending your message'",
         "'You have signed out.'",
     ]
+
+
+def test_the_constant_check_finds_a_sentence_shown_in_english_only():
+    """(d) can fail: a catalogue sentence from a constant, shown as it is, is found; the same
+    inside t() or carried by an exception (translated where it is shown) is not."""
+    bad = """
+def card():
+    return rx.vstack(
+        rx.heading(symptoms.DUE),
+        rx.heading(t(symptoms.DUE)),
+        rx.text(NOTE, class_name="cs-note"),
+    )
+
+
+def check():
+    raise ValidationError(NOTE)
+"""
+    from carespace_app.services.records import symptoms
+
+    namespace = {"symptoms": symptoms, "NOTE": symptoms.DUE}
+    found = shown_untranslated("bad.py", {symptoms.DUE}, source=bad, namespace=namespace)
+    assert [f.split(" ", 1)[1] for f in found] == ["symptoms.DUE", "NOTE"]
+

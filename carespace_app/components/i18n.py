@@ -16,7 +16,7 @@ with ``t(CONSTANT)`` — extraction finds it at ``N_``.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable
 
 import reflex as rx
 from reflex.vars.base import Var
@@ -49,6 +49,13 @@ def t(msgid: str, **values: Any) -> Any:
     if isinstance(en, str) and isinstance(es, str) and en == es:
         return en
     return rx.cond(_lang_var() == "es", es, en)
+
+
+def said(words: Callable[[str], str]) -> Any:
+    """Text a function says per language (``lambda lang: days_words(3, lang)``: plurals,
+    durations), both compiled into the page like ``t()``."""
+    en, es = words("en"), words("es")
+    return en if en == es else rx.cond(_lang_var() == "es", es, en)
 
 
 def _parts(text: str, values: dict[str, Any]) -> list[Any]:

@@ -61,7 +61,7 @@ def _checkin_due() -> rx.Component:
         rx.callout.root(
             rx.callout.icon(rx.icon("clipboard-list", aria_hidden="true")),
             rx.vstack(
-                rx.heading(symptoms.DUE, size="5", as_="h2"),
+                rx.heading(t(symptoms.DUE), size="5", as_="h2"),
                 rx.text(t(CHECKIN_TEXT, span=i18n.duration(CHECKIN_RECALL)), size="3"),
                 rx.link(t(CHECKIN_START), href=routes.CHECKIN, class_name="cs-link-button",
                         underline="none"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 import reflex as rx
 
 from carespace_app import routes
-from carespace_app.components.i18n import t
+from carespace_app.components.i18n import said, t
 from carespace_app.i18n import N_
 from carespace_app.components.shell import portal_page
 from carespace_app.components.ui import error_callout, field, notice_callout, primary_button, public_page, text_input
@@ -140,12 +140,12 @@ def _result_choice(category: str, n: int) -> rx.Component:
     """One kind of result: right away, or held until reviewed for at most N days."""
     days_id = f"result_days_{n}"
     return rx.el.fieldset(
-        rx.el.legend(category, class_name="cs-label"),
+        rx.el.legend(t(category), class_name="cs-label"),
         rx.radio_group.root(
             rx.vstack(
-                rx.el.label(rx.radio_group.item(value="now"), release.CHOICE_NOW,
+                rx.el.label(rx.radio_group.item(value="now"), t(release.CHOICE_NOW),
                             class_name="cs-radio-target"),
-                rx.el.label(rx.radio_group.item(value="hold"), release.CHOICE_HOLD_SHORT,
+                rx.el.label(rx.radio_group.item(value="hold"), t(release.CHOICE_HOLD_SHORT),
                             class_name="cs-radio-target"),
                 spacing="1",
             ),
@@ -155,9 +155,9 @@ def _result_choice(category: str, n: int) -> rx.Component:
         rx.cond(
             S.result_mode[category] == "hold",
             rx.hstack(
-                rx.el.label(release.CHOICE_DAYS_LABEL, html_for=days_id, class_name="cs-label"),
+                rx.el.label(t(release.CHOICE_DAYS_LABEL), html_for=days_id, class_name="cs-label"),
                 rx.el.select(
-                    *[rx.el.option(release.days_words(d), value=str(d))
+                    *[rx.el.option(said(lambda lang, d=d: release.days_words(d, lang)), value=str(d))
                       for d in range(1, RESULT_HOLD_MAX_DAYS + 1)],
                     id=days_id, value=S.result_days[category], class_name="cs-select",
                     on_change=lambda v: S.set_result_days(category, v),
@@ -173,7 +173,7 @@ def _result_choices_card() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.heading(t("New test results"), size="5", as_="h2"),
-            rx.text(release.CHOICES_EXPLAINED, size="3"),
+            rx.text(t(release.CHOICES_EXPLAINED), size="3"),
             error_callout(S.result_error),
             *[_result_choice(c, n) for n, c in enumerate(RESULT_CATEGORIES)],
             primary_button(t("Save choices for new results"), on_click=S.save_result_choices,

@@ -74,7 +74,7 @@ def grant_access(db: Session, patient_user: User, patient_id: int, *, name: str,
     access.require_self(db, patient_user, patient_id, action="caregiver.grant", clock=clock,
                         client_ip=client_ip)
     scope = access_ends.parse_scope(scope)
-    name = check_text(name, field="name", label="name", single_line=True, breaks_become_spaces=True)
+    name = check_text(name, field="name", label=N_("name"), single_line=True, breaks_become_spaces=True)
     name = one_line(name if isinstance(name, str) else "")
     if not name:
         raise ValidationError(NAME_NEEDED, field="name")

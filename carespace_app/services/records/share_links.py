@@ -223,7 +223,7 @@ def create(db: Session, actor: User, patient_id: int, *, label: str, days, start
     ``days`` days: (its URL, its passcode). Both are shown once; neither is stored."""
     role = _may_share(db, actor, patient_id, action=ACTION_CREATE, clock=clock, client_ip=client_ip)
     label = check_text(label if isinstance(label, str) else "", field="label",
-                       label="name of who it is for", single_line=True).strip()
+                       label=N_("name of who it is for"), single_line=True).strip()
     if not label:
         raise ValidationError(NO_LABEL, field="label")
     if len(label) > LABEL_LIMIT:

@@ -12,11 +12,16 @@ import re
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
+from sqlmodel import Session, select
 
 from carespace_app.demo import DEMO_PASSWORD, DOMAIN
+from carespace_app.models import User
 
 from .harness import PHONE, link_in
-from .people import Person, hydrated, make_patient, open_patient_page, sign_in, sign_out
+from .people import (Person, hydrated, make_patient, make_staff, open_patient_page, sign_in,
+                     sign_out)
+from tests.factories import turn_on_two_step
+from tests.security.live.attack import server_db
 
 BLOCKING = ("serious", "critical")
 DEMO_PATIENT = Person(email=f"rosa.alvarez@{DOMAIN}", password=DEMO_PASSWORD)
@@ -145,8 +150,8 @@ def test_every_page_at_phone_width(demo, phone_page: Page):
 
 @once
 def test_sign_in_and_register_in_spanish_at_phone_width(demo, browser):
-    """The signed-out pages a Spanish-speaking family meets first (issue #17), as a browser
-    asking for Spanish shows them at 375 px."""
+    """The signed-out pages a Spanish-speaking family meets first (issue #17), and the second
+    step's code screen, as a browser asking for Spanish shows them at 375 px."""
     context = browser.new_context(base_url=demo.base_url, locale="es-MX", **PHONE)
     page = context.new_page()
     page.set_default_timeout(20_000)
@@ -162,6 +167,18 @@ def test_sign_in_and_register_in_spanish_at_phone_width(demo, browser):
         expect(page.locator("html")).to_have_attribute("lang", "es")
         page.wait_for_timeout(300)
         report[name] = _blocking(page)
+    # The second step's screen: a person with two-step sign-in on, after the password (the
+    # key is sealed with this process's secret, not the server's: only the screen is looked at).
+    staff = make_staff(demo, name="Lucía Dospasos")
+    with server_db(demo) as engine, Session(engine) as db:
+        turn_on_two_step(db, db.exec(select(User).where(User.email == staff.email)).one())
+    page.goto("/")
+    page.get_by_label("Correo electrónico").fill(staff.email)
+    page.get_by_label("Contraseña").fill(staff.password)
+    page.get_by_role("button", name="Iniciar sesión").click()
+    expect(page.get_by_label("Código de 6 dígitos")).to_be_visible(timeout=30_000)
+    page.wait_for_timeout(300)
+    report["two-step code (es)"] = _blocking(page)
     context.close()
     _assert_clean(report, "375 px, Spanish", [])
 

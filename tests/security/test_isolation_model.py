@@ -710,6 +710,25 @@ class Practice(RuleBasedStateMachine):
             tab.browser.token = sign_in_token(self.users["sam"])
         return tab
 
+    @rule(office=st.sampled_from((True, False)), index=st.integers(0, 5),
+          patient=st.sampled_from(("rosa", "james")), person=st.sampled_from(("rosa", "james", "maria")))
+    def reset_two_step(self, office, index, patient, person):
+        """"Reset two-step sign-in" on a patient's admin page (issue #17): tried by the office's
+        tab (Sam is staff, not an administrator) or crafted from any tab. Only an administrator
+        may: no tab of the model is one, so every try leaves the second step as it was."""
+        tab = self._office_tab(office, index)
+        target = self.users[person].id
+        with session_scope() as db:
+            before = db.get(User, target).two_step_since
+
+        def reset():
+            tab.open(f"{routes.ADMIN_PATIENT}?id={self.patients[patient]}")
+            tab.call(AdminPatientState, "reset_two_step", user_id=str(target))
+
+        self._step(tab, reset)
+        with session_scope() as db:
+            assert db.get(User, target).two_step_since == before, f"{tab.name} reset {person}'s second step"
+
     @precondition(lambda self: len(self.held) > len(self.released))
     @rule(office=st.sampled_from((True, True, False)), index=st.integers(0, 5), pick=st.integers(0, 7),
           how=st.sampled_from(("mark_reviewed", "release_now")))

@@ -68,6 +68,15 @@ def _browser_nonce(state: rx.State) -> Optional[str]:
     return cookie_value(state.router.headers.cookie or "", nonce_cookie_name())
 
 
+def _session_starter(state: rx.State, nonce: str):
+    """``start(db, user)``: the session (its sign-in ticket) for a person this event proved,
+    bound to this browser, with the address and browser it came from (read here, on the loop)."""
+    client_ip = state.router.session.client_ip or ""
+    user_agent = (state.router.headers.user_agent or "")[:300]
+    return lambda db, user: sessions.start_session(db, user, clock=utcnow, client_ip=client_ip,
+                                                   user_agent=user_agent, browser_nonce=nonce)
+
+
 def _typed(value) -> tuple[str, str]:
     """(password, email) from a checklist event: the password alone, or both fields."""
     if isinstance(value, dict):
@@ -176,14 +185,13 @@ class SignInState(SessionState):
             self.waiting = self._tr(SIGN_IN_WAITING, **WAITING_PARAMS)
         yield
         client_ip = self.router.session.client_ip or ""
-        user_agent = (self.router.headers.user_agent or "")[:300]
+        start = _session_starter(self, nonce)
 
         def sign_in(db) -> tuple[str, str]:
             user = signin.authenticate(db, email, password, client_ip=client_ip, clock=utcnow)
             if mfa.needs_second_step(user):  # no session yet: the code comes first
                 return "code", mfa.password_passed(db, user, clock=utcnow)
-            return "ticket", sessions.start_session(db, user, clock=utcnow, client_ip=client_ip,
-                                                    user_agent=user_agent, browser_nonce=nonce)
+            return "ticket", start(db, user)
 
         got = await self._public(sign_in, what="sign-in", hashes=True)
         if self.waiting:
@@ -266,15 +274,14 @@ class SignInState(SessionState):
         yield
         token, recovery = self._second_step, self.step == "recovery"
         client_ip = self.router.session.client_ip or ""
-        user_agent = (self.router.headers.user_agent or "")[:300]
+        start = _session_starter(self, nonce)
 
         def second_step(db):
             if recovery:
                 return mfa.sign_in_with_recovery_code(db, token, code, client_ip=client_ip,
                                                       clock=utcnow)
             user = mfa.sign_in_with_code(db, token, code, client_ip=client_ip, clock=utcnow)
-            return sessions.start_session(db, user, clock=utcnow, client_ip=client_ip,
-                                          user_agent=user_agent, browser_nonce=nonce)
+            return start(db, user)
 
         got = await self._public(second_step, what="two-step sign-in")
         if self._lost_second_step(got):
@@ -317,12 +324,11 @@ class SignInState(SessionState):
         yield
         token = self._second_step
         client_ip = self.router.session.client_ip or ""
-        user_agent = (self.router.headers.user_agent or "")[:300]
+        start = _session_starter(self, nonce)
 
         def finish(db) -> str:
             user = mfa.finish_after_recovery(db, token, client_ip=client_ip, clock=utcnow)
-            return sessions.start_session(db, user, clock=utcnow, client_ip=client_ip,
-                                          user_agent=user_agent, browser_nonce=nonce)
+            return start(db, user)
 
         got = await self._public(finish, what="two-step sign-in")
         if self._lost_second_step(got):
@@ -492,7 +498,7 @@ class RegisterState(SessionState):
         yield
         token = self._token
         client_ip = self.router.session.client_ip or ""
-        user_agent = (self.router.headers.user_agent or "")[:300]
+        start = _session_starter(self, nonce)
         lang = self.lang  # a new account keeps the language it was created in
 
         def register(db) -> str:
@@ -501,8 +507,7 @@ class RegisterState(SessionState):
                 date_of_birth=dob, accepted_terms=accepted, clock=utcnow, client_ip=client_ip,
                 access_code=access_code, language=lang,
             )
-            return sessions.start_session(db, user, clock=utcnow, client_ip=client_ip,
-                                          user_agent=user_agent, browser_nonce=nonce)
+            return start(db, user)
 
         got = await self._public(register, what="registration", hashes=True)
         if not got.ok:

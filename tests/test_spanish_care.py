@@ -21,6 +21,7 @@ from carespace_app.services.records import appointments, checkins, messaging, sy
 from carespace_app.state.appointments import AppointmentsState
 from carespace_app.state.checkin import CheckinState
 from carespace_app.state.messages import MessagesState
+from carespace_app.state.session import SessionState
 from tests.factories import make_practice
 from tests.tabs import Browser, sign_in_token
 
@@ -201,6 +202,23 @@ def test_the_appointment_list_says_its_dates_and_words_in_the_readers_language(d
     [row] = carla.state(AppointmentsState).upcoming
     assert row.day == timefmt.day(starts) and row.type == "Office visit"
     assert "AM" in row.time or "PM" in row.time
+
+
+def test_the_switch_on_appointments_loads_the_list_again_in_the_new_language(db, practice):
+    """The list's dates are the server's words: the switch loads the page again (it holds
+    nothing typed), so they follow at once; the switch back does the same."""
+    starts = (utcnow() + timedelta(days=3)).replace(hour=15, minute=30, second=0, microsecond=0)
+    _book(db, practice, starts)
+    carla = _tab(practice.carer, routes.APPOINTMENTS, "carla")
+    assert carla.state(AppointmentsState).upcoming[0].type == "Office visit"
+    events = carla.call(SessionState, "set_language", lang="es")
+    assert [getattr(e, "fn", None) for e in events] == [AppointmentsState.load.fn]
+    carla.call(AppointmentsState, "load")
+    [row] = carla.state(AppointmentsState).upcoming
+    assert row.type == "Consulta en el consultorio" and row.day == timefmt.day(starts, lang="es")
+    carla.call(SessionState, "set_language", lang="en")
+    carla.call(AppointmentsState, "load")
+    assert carla.state(AppointmentsState).upcoming[0].day == timefmt.day(starts)
 
 
 def test_the_calendar_file_speaks_the_language_of_who_downloads_it(db, clock, practice):

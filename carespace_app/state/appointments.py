@@ -10,7 +10,7 @@ from carespace_app.models import APPOINTMENT_CANCELLED
 from carespace_app.services.permissions import scopes
 from carespace_app.services.records import appointments
 from carespace_app.state.portal import PortalState
-from carespace_app.state.session import Viewer
+from carespace_app.state.session import RELOAD_ON_LANGUAGE, Viewer
 
 PAGE_SIZE = 10
 CANCELLED = N_("Cancelled")
@@ -109,3 +109,7 @@ class AppointmentsState(PortalState):
 
     async def more_past(self):
         return await self._append(False)
+
+
+# No form: after the language switch the list loads again, its dates in the new language.
+RELOAD_ON_LANGUAGE[routes.APPOINTMENTS] = AppointmentsState.load

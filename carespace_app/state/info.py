@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import dataclasses
 
+from carespace_app import routes
 from carespace_app.clock import utcnow
 from carespace_app.services.audit import patient_activity
 from carespace_app.services.permissions import scopes
 from carespace_app.services.records import resources
 from carespace_app.state.portal import PortalState
+from carespace_app.state.session import RELOAD_ON_LANGUAGE
 
 PAGE_SIZE = 20
 
@@ -84,3 +86,8 @@ class ResourcesState(PortalState):
 class HelpState(PortalState):
     async def load(self):
         await self._open_page(area=None)
+
+
+# No form: after the language switch the lines load again (from the first page), in the new
+# language.
+RELOAD_ON_LANGUAGE[routes.RECORD_ACTIVITY] = RecordActivityState.load

@@ -10,11 +10,12 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-from carespace_app import i18n, timefmt
+from carespace_app import i18n, routes, timefmt
 from carespace_app.clock import utcnow
 from carespace_app.services.permissions import scopes
 from carespace_app.services.records import labs
 from carespace_app.state.portal import PortalState, flag_icon
+from carespace_app.state.session import RELOAD_ON_LANGUAGE
 
 PAGE_SIZE = 10
 TEST_NAME_MAX = labs.TEST_NAME_MAX
@@ -216,3 +217,8 @@ class LabsState(PortalState):
 
     def set_history_open(self, is_open: bool):
         self.history_open = bool(is_open)
+
+
+# No form: after the language switch the reports (or the one open) load again, their dates,
+# flags and held-result lines in the new language.
+RELOAD_ON_LANGUAGE[routes.LABS] = LabsState.load

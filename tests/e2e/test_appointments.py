@@ -67,6 +67,18 @@ def test_upcoming_soonest_first_past_apart_and_add_to_calendar(server, page: Pag
     page.get_by_role("link", name="All appointments").click()
     expect(page.get_by_role("heading", name="Appointments", exact=True)).to_be_visible()
 
+    # Switched to Spanish here, the page's labels change in the browser and the list's own
+    # words (the kind of visit, the day), which the server writes, follow at once: the switch
+    # loads the list again (issue #17). And back.
+    upcoming = page.get_by_role("list", name="Upcoming appointments").get_by_role("listitem")
+    expect(upcoming.nth(0)).to_contain_text("Infusion")
+    page.get_by_test_id("language-switch").get_by_role("button", name="Español").click()
+    expect(page.get_by_role("heading", name="Citas", exact=True)).to_be_visible()
+    first = page.get_by_role("list", name="Citas próximas").get_by_role("listitem").nth(0)
+    expect(first).to_contain_text("Tipo: Infusión")
+    page.get_by_test_id("language-switch").get_by_role("button", name="English").click()
+    expect(upcoming.nth(0)).to_contain_text("Type: Infusion")
+
 
 def test_no_appointments_yet_says_so(server, page: Page):
     registered_patient(server, page, first="Ada", last="Kerr")

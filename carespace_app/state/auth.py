@@ -204,18 +204,7 @@ class SignInState(SessionState):
                 return
             paused = await self._public(lambda db: signin.sign_in_pause(
                 db, email, client_ip, clock=utcnow), what="sign-in pause")
-            if paused.ok and paused.value > 0:
-                # Counted down in the browser; the password typed is gone (it was refused).
-                self.busy = False
-                self.error = ""
-                self.error_field = ""
-                self.pause_seconds = paused.value
-                self.pause_id = secrets.token_hex(4)
-                yield rx.set_value("password", "")
-                return
-            if self.pause_seconds:
-                self.pause_seconds = 0
-            yield _refuse(self, got.field or "password", got.error)
+            yield self._paused_or_refused(paused, "password", got.field or "password", got.error)
             return
         if self.pause_seconds:
             self.pause_seconds = 0
@@ -227,6 +216,19 @@ class SignInState(SessionState):
             yield _focus("code")
             return
         self._signed_in(token)
+
+    def _paused_or_refused(self, paused, typed: str, field_id: str, error: str):
+        """A refused password or code: past the failures allowed, the pause, counted down in
+        the browser, and what was typed (``typed``) is gone, as it was refused; else the
+        refusal beside ``field_id``."""
+        if paused.ok and paused.value > 0:
+            self.busy, self.error, self.error_field = False, "", ""
+            self.pause_seconds = paused.value
+            self.pause_id = secrets.token_hex(4)
+            return rx.set_value(typed, "")
+        if self.pause_seconds:
+            self.pause_seconds = 0
+        return _refuse(self, field_id, error)
 
     def _signed_in(self, ticket: str) -> None:
         self._start_over()
@@ -292,15 +294,7 @@ class SignInState(SessionState):
                 return
             paused = await self._public(lambda db: mfa.code_pause(db, token, client_ip,
                                                                   clock=utcnow), what="code pause")
-            if paused.ok and paused.value > 0:
-                self.busy, self.error, self.error_field = False, "", ""
-                self.pause_seconds = paused.value
-                self.pause_id = secrets.token_hex(4)
-                yield rx.set_value("code", "")
-                return
-            if self.pause_seconds:
-                self.pause_seconds = 0
-            yield _refuse(self, "code", got.error)
+            yield self._paused_or_refused(paused, "code", "code", got.error)
             return
         if self.pause_seconds:
             self.pause_seconds = 0

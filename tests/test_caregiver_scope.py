@@ -214,6 +214,48 @@ def test_the_patient_extends_or_removes_the_end_date_and_a_new_one_gets_its_own_
     assert access_ends.sweep(db, clock=clock) == (0, 0)
 
 
+def test_the_caregiver_is_emailed_their_new_access_in_their_own_language(db, clock, rosa):
+    maria = _carer(db, rosa, SCOPE_FULL)
+    maria.language = "es"
+    db.add(maria)
+    me = patient_user(db, rosa)
+    grant = db.exec(select(CaregiverGrant)).one()
+
+    def emails():
+        return db.exec(select(OutboxEmail).where(OutboxEmail.to_address == maria.email)
+                       .order_by(OutboxEmail.id)).all()
+
+    caregivers.change_access(db, me, grant.id, scope=SCOPE_APPOINTMENTS, ends_on="2026-03-01",
+                             clock=clock, patient_id=rosa.id)
+    (first,) = emails()
+    assert first.kind == caregivers.ACCESS_CHANGED_KIND and first.language == "es"
+    assert first.subject == "Cambió su acceso al portal CareSpace de Rosa Alvarez"
+    assert "Hola, Maria Alvarez:" in first.body_template and timefmt.day(date(2026, 3, 1), lang="es") in first.body_template
+    assert "citas" in first.body_template and routes.item_link(routes.HOME) in first.body_template
+
+    # The same terms again (a second tap on Save) send nothing more; removing the end date does.
+    caregivers.change_access(db, me, grant.id, scope=SCOPE_APPOINTMENTS, ends_on="2026-03-01",
+                             clock=clock, patient_id=rosa.id)
+    assert len(emails()) == 1
+    maria.language = "en"
+    db.add(maria)
+    caregivers.change_access(db, me, grant.id, scope=SCOPE_APPOINTMENTS, ends_on="", clock=clock,
+                             patient_id=rosa.id)
+    second = emails()[-1]
+    assert second.subject == "Your access to Rosa Alvarez's CareSpace portal changed"
+    assert "You will see their appointments and resources (not their lab results or messages). " \
+           "Your access has no end date." in second.body_template
+
+    # An invitation not yet accepted has no account to email: its invitation says the terms.
+    pending = caregivers.grant_access(db, me, rosa.id, name="Luis Alvarez", email="luis@example.com",
+                                      scope=SCOPE_FULL, clock=clock)
+    caregivers.change_access(db, me, pending.id, scope=SCOPE_APPOINTMENTS, ends_on="", clock=clock,
+                             patient_id=rosa.id)
+    assert db.exec(select(OutboxEmail).where(OutboxEmail.to_address == "luis@example.com",
+                                             OutboxEmail.kind == caregivers.ACCESS_CHANGED_KIND)
+                   ).all() == []
+
+
 @pytest.mark.parametrize("typed, sentence", [
     ("next tuesday", access_ends.END_DATE_NOT_A_DATE.format(year=2027)),
     ("2026-02-30", access_ends.END_DATE_NOT_A_DATE.format(year=2027)),

@@ -71,12 +71,17 @@ WHAT_THEY_SEE = {
                        "or messages)."),
 }
 UNTIL = N_("Your access ends on {day}.")
+NO_END = N_("Your access has no end date.")
 
 
-def _what_they_see(grant: CaregiverGrant, lang: str = "en") -> str:
+def what_they_see(grant: CaregiverGrant, lang: str = "en", *, say_no_end: bool = False) -> str:
+    """The caregiver's access in their words: what they see, and until when (``say_no_end``:
+    also when there is no end date, for a change that removed it)."""
     said = i18n.gettext(lang, WHAT_THEY_SEE.get(grant.scope or "full", WHAT_THEY_SEE["full"]))
     if grant.ends_on is not None:
         said += " " + i18n.fmt(lang, UNTIL, day=day(grant.ends_on, lang=lang))
+    elif say_no_end:
+        said += " " + i18n.gettext(lang, NO_END)
     return said
 
 
@@ -89,4 +94,4 @@ def caregiver_email(grant: CaregiverGrant, patient: Patient, expires_at: datetim
     return i18n.fmt(lang, CAREGIVER_SUBJECT, patient=patient.full_name), i18n.fmt(
         lang, CAREGIVER_BODY, name=grant.name, patient=patient.full_name,
         practice=practice.practice_name, link="{link}", expires=_expires(expires_at, lang),
-        what=_what_they_see(grant, lang), access_code=access_code_sentence, phone=practice.office_phone)
+        what=what_they_see(grant, lang), access_code=access_code_sentence, phone=practice.office_phone)

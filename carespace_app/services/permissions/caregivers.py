@@ -14,6 +14,7 @@ from typing import Optional
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from carespace_app import i18n, routes
 from carespace_app.clock import Clock
 from carespace_app.config import get_settings
 from carespace_app.models import (
@@ -23,6 +24,7 @@ from carespace_app.models import (
     SCOPE_FULL,
     CaregiverGrant,
     Invitation,
+    Patient,
     PatientAccess,
     User,
 )
@@ -32,7 +34,8 @@ from carespace_app.services.audit import trail
 from carespace_app.services.errors import ValidationError
 from carespace_app.services.identity import links
 from carespace_app.services.identity.emails import normalize_email, validate_email_address
-from carespace_app.services.onboarding import invitations
+from carespace_app.services.mail import outbox
+from carespace_app.services.onboarding import invitation_emails, invitations
 from carespace_app.services.permissions import access, access_ends, scopes
 from carespace_app.services.text import one_line
 from carespace_app.services.text_rules import check_text
@@ -42,6 +45,14 @@ ACCESS_ALREADY_ENDED = N_("Access for {name} has ended. To give them access agai
 INVITATION_LIMIT_REACHED = N_(
     "You've sent {count} invitations today. To protect people from unwanted "
     "email, you can send more tomorrow, or call the office at {phone}.")
+# The caregiver's email when the patient (or the office) changes what they see or until when,
+# in the caregiver's language.
+ACCESS_CHANGED_KIND = "access_changed"
+ACCESS_CHANGED_SUBJECT = N_("Your access to {patient}'s CareSpace portal changed")
+ACCESS_CHANGED_BODY = N_("Hello {name},\n\n"
+                         "What you can see in {patient}'s portal has changed. {what}\n\n"
+                         "Questions? Ask {patient}, or call the office at {phone}.\n\n"
+                         "Sign in: {link}")
 ACCESS_REVOKED = N_("Access for {name} was revoked. To invite them again, grant access again.")
 ALREADY_ACCEPTED = N_("{name} has already accepted and has access.")
 ALREADY_HAS_ACCESS = N_("{name} already has access to your portal.")
@@ -122,7 +133,7 @@ def change_access(db: Session, actor: User, grant_id: int, *, scope: str, ends_o
                              client_ip=client_ip, patient_id=patient_id)
     if grant.revoked_at is not None or scopes.has_ended(grant.ends_on, clock()):
         # Ended (the sweep may not have recorded it yet): granting again is the way back.
-        raise ValidationError(ACCESS_ALREADY_ENDED.format(name=grant.name))
+        raise ValidationError(ACCESS_ALREADY_ENDED, params={"name": grant.name})
     scope = access_ends.parse_scope(scope)
     end_day = access_ends.parse_end_date(ends_on, clock=clock)
     before = _terms(grant)
@@ -137,7 +148,26 @@ def change_access(db: Session, actor: User, grant_id: int, *, scope: str, ends_o
                  patient_id=grant.patient_id,
                  detail=f"{grant.name} <{grant.email}>: {before} -> {_terms(grant)}",
                  client_ip=client_ip, clock=clock)
+    if _terms(grant) != before:
+        _tell_caregiver(db, grant, clock=clock)
     return grant
+
+
+def _tell_caregiver(db: Session, grant: CaregiverGrant, *, clock: Clock) -> None:
+    """Email the caregiver their new access (once they have an account: an invitation not
+    yet accepted shows the new terms when it is)."""
+    granted = db.get(PatientAccess, grant.access_id) if grant.access_id is not None else None
+    carer = db.get(User, granted.user_id) if granted is not None else None
+    patient = db.get(Patient, grant.patient_id)
+    if carer is None or not carer.is_active or patient is None:
+        return
+    lang = i18n.normalize(carer.language)
+    body = i18n.fmt(lang, ACCESS_CHANGED_BODY, name=carer.full_name, patient=patient.full_name,
+                    what=invitation_emails.what_they_see(grant, lang, say_no_end=True),
+                    phone=get_settings().office_phone, link=routes.item_link(routes.HOME))
+    outbox.enqueue(db, to=carer.email, kind=ACCESS_CHANGED_KIND, patient_id=grant.patient_id,
+                   subject=i18n.fmt(lang, ACCESS_CHANGED_SUBJECT, patient=patient.full_name),
+                   body=body, clock=clock, lang=lang)
 
 
 def _grant_for(db: Session, actor: Optional[User], grant_id: int, *, action: str, clock: Clock,

@@ -86,7 +86,8 @@ BARE_STATE = "reflex___state____state.bare_app___bare_app____bare_state"
 
 
 def _names():
-    from carespace_app.state.auth import RegisterState, SignInState
+    from carespace_app.state.auth import SignInState
+    from carespace_app.state.register import RegisterState
     from carespace_app.state.labs import LabsState
     from carespace_app.state.messages import MessagesState
     from carespace_app.state.session import SessionState

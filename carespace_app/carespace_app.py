@@ -16,7 +16,9 @@ from carespace_app.pages.public import forgot_password_page, register_page, rese
 from carespace_app.state.session import SessionState
 from carespace_app.event_budget import EventBudgetMiddleware
 from carespace_app.state.tab_guard import TabGuard
-from carespace_app.state.auth import ForgotPasswordState, RegisterState, ResetPasswordState, SignInState
+from carespace_app.state.auth import SignInState
+from carespace_app.state.password_reset import ForgotPasswordState, ResetPasswordState
+from carespace_app.state.register import RegisterState
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 log_safety.install()  # every log line one line, bounded, whoever supplied its text

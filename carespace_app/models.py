@@ -97,6 +97,10 @@ class User(SQLModel, table=True):
     # The portal's language for this person ("en" or "es", carespace_app/i18n): the switch
     # saves it; their emails use it.
     language: str = Field(default="en", max_length=5, sa_column_kwargs={"server_default": "en"})
+    # False until the person chose it (the switch, or registering in it): an account made
+    # before languages, or by the office, takes the browser's at its next sign-in
+    # (services/identity/language.py::adopt_at_sign_in).
+    language_chosen: bool = Field(default=False)
 
 
 class Patient(SQLModel, table=True):

@@ -28,7 +28,9 @@ from carespace_app.models import AuditEvent, SignInFailure, SignInTicket, UserSe
 from carespace_app.services.errors import BUSY, Busy
 from carespace_app.services.identity import accounts, resets, security
 from carespace_app.state import auth
-from carespace_app.state.auth import RegisterState, ResetPasswordState, SignInState
+from carespace_app.state.auth import SignInState
+from carespace_app.state.password_reset import ResetPasswordState
+from carespace_app.state.register import RegisterState
 from carespace_app.state.session import SOMETHING_WRONG
 from carespace_app.state.settings import SettingsState
 from tests.factories import PASSWORD, make_patient, make_user, patient_user

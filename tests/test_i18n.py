@@ -19,7 +19,8 @@ from carespace_app.services.identity import email_change, passwords, resets
 from carespace_app.services.mail import outbox
 from carespace_app.services.onboarding import invitations
 from carespace_app.services.records import patients
-from carespace_app.state.auth import RegisterState, SignInState
+from carespace_app.state.auth import SignInState
+from carespace_app.state.register import RegisterState
 from carespace_app.state.session import SessionState
 from carespace_app.timefmt import day, long_day, time_only, when
 from tests.factories import PASSWORD, make_patient, make_staff, patient_user
@@ -174,6 +175,49 @@ def test_the_language_follows_the_person_through_sign_in_and_sign_out(db):
     assert tab.session_state.lang == "en"
 
 
+def test_an_account_that_never_chose_takes_its_browsers_language_at_sign_in_and_keeps_it(db):
+    """An account made before languages (or by the office) has not chosen: signing in from
+    a Spanish browser it is Spanish from then on, as a first visit would be, and an English
+    browser later does not undo it; an account that chose is never changed by a browser."""
+    rosa = patient_user(db, make_patient(db, first_name="Rosa", last_name="Alvarez"))
+    chose = patient_user(db, make_patient(db, first_name="Dan", last_name="Smith"))
+    chose.language_chosen = True
+    db.add(chose)
+    db.commit()
+    assert (rosa.language, rosa.language_chosen) == ("en", False)
+
+    def sign_in(user, accept_language):
+        tab = Browser(f"b-{user.id}-{accept_language}", accept_language=accept_language).tab()
+        tab.open(routes.SIGN_IN)
+        tab.call(SignInState, "submit", form={"email": user.email, "password": PASSWORD})
+        assert tab.session_state.signed_in, tab.state(SignInState).error
+        return tab
+
+    tab = sign_in(rosa, "es-MX,es;q=0.9")
+    assert tab.path == routes.HOME and tab.session_state.lang == "es"
+    db.expire_all()
+    assert (db.get(User, rosa.id).language, db.get(User, rosa.id).language_chosen) == ("es", True)
+    (row,) = db.exec(select(AuditEvent).where(AuditEvent.action == "settings.language")).all()
+    assert (row.actor_user_id, row.detail) == (rosa.id, "es (the browser's, at sign-in)")
+
+    assert sign_in(rosa, "en-US").session_state.lang == "es"  # remembered for the person
+    assert sign_in(chose, "es-MX").session_state.lang == "en"  # their choice stands
+    db.expire_all()
+    assert db.get(User, chose.id).language == "en"
+    assert len(db.exec(select(AuditEvent).where(AuditEvent.action == "settings.language")).all()) == 1
+
+
+def test_a_switch_or_a_registration_is_a_choice(db):
+    rosa = patient_user(db, make_patient(db, first_name="Rosa", last_name="Alvarez"))
+    browser = Browser("chooser")
+    browser.token = sign_in_token(rosa)
+    tab = browser.tab()
+    tab.open(routes.HOME)
+    tab.call(SessionState, "set_language", lang="en")  # the language it had: a choice still
+    db.expire_all()
+    assert db.get(User, rosa.id).language_chosen
+
+
 def test_the_switch_saves_to_the_person_and_is_audited_as_a_settings_change(db):
     patient = make_patient(db, first_name="Rosa", last_name="Alvarez")
     user = patient_user(db, patient)
@@ -225,7 +269,7 @@ def test_registration_in_spanish_keeps_spanish_for_the_new_account(db):
                               confirm_password=GOOD, date_of_birth=patient.date_of_birth,
                               accepted_terms=True, clock=clock, language=tab.session_state.lang)
     db.commit()
-    assert db.get(User, user.id).language == "es"
+    assert (db.get(User, user.id).language, db.get(User, user.id).language_chosen) == ("es", True)
 
 
 # --- emails in the person's language -------------------------------------------------------

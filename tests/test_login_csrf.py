@@ -36,8 +36,9 @@ from carespace_app.http import (
 from carespace_app.models import SignInFailure, SignInTicket, User
 from carespace_app.services.identity import security
 from carespace_app.services.identity import sessions
-from carespace_app.state import auth
-from carespace_app.state.auth import RegisterState, SignInState
+from carespace_app.state import auth, auth_forms
+from carespace_app.state.auth import SignInState
+from carespace_app.state.register import RegisterState
 from tests.tabs import signed_out_state
 
 PASSWORD = "Zebra-Lamp-Cactus-42"
@@ -279,7 +280,7 @@ def test_sign_in_without_the_nonce_asks_to_reload_and_checks_nothing(db):
     make_user(db)
     state = _state(SignInState, cookie="theme=dark")
     _drive(SignInState.submit.fn(state, {"email": "jane@example.org", "password": "Wrong-Guess-11!"}))
-    assert state.error == auth.COOKIES_NEEDED and not state.busy
+    assert state.error == auth_forms.COOKIES_NEEDED and not state.busy
     assert state.navigate_to == ""
     assert db.exec(select(SignInTicket)).all() == []
     assert db.exec(select(SignInFailure)).all() == []  # not a failed guess either
@@ -290,4 +291,4 @@ def test_create_password_without_the_nonce_asks_to_reload(db):
     state._token = "whatever"
     _drive(RegisterState.submit.fn(state, {"email": "a@example.org", "password": PASSWORD,
                                            "confirm_password": PASSWORD, "terms": "on"}))
-    assert state.error == auth.COOKIES_NEEDED and state.navigate_to == ""
+    assert state.error == auth_forms.COOKIES_NEEDED and state.navigate_to == ""

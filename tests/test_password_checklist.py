@@ -24,8 +24,9 @@ from carespace_app.services.identity import accounts
 from carespace_app.services.identity import resets
 from carespace_app.services.identity import passwords
 from carespace_app.services.errors import ValidationError
-from carespace_app.state import auth
-from carespace_app.state.auth import RegisterState, ResetPasswordState
+from carespace_app.state import auth_forms
+from carespace_app.state.password_reset import ResetPasswordState
+from carespace_app.state.register import RegisterState
 from carespace_app.state.settings import SettingsState
 from tests.test_accounts import emails_to, token_in
 
@@ -48,7 +49,7 @@ def zxcvbn_calls(monkeypatch):
     monkeypatch.setattr(passwords, "zxcvbn", watched)
     return seen
 
-TOO_MANY = fmt("en", auth.TOO_MANY_TRIES, **auth.TRIES_PARAMS)
+TOO_MANY = fmt("en", auth_forms.TOO_MANY_TRIES, **auth_forms.TRIES_PARAMS)
 
 
 def _met(rules: list[dict[str, str]]) -> dict[str, str]:
@@ -220,7 +221,7 @@ def test_a_tab_gets_a_few_password_tries_a_minute_at_register(db, monkeypatch):
     state._token = "not-a-real-link"
     state.needs_date_of_birth = False
     now = [1_000_000.0]
-    monkeypatch.setattr(auth.time, "time", lambda: now[0])
+    monkeypatch.setattr(auth_forms.time, "time", lambda: now[0])
     form = {"email": "mike@example.com", "password": WORST, "confirm_password": WORST, "terms": "on"}
     for _ in range(policy.PASSWORD_TRIES_PER_TAB):
         _drive(RegisterState.submit.fn(state, form))

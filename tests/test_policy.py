@@ -193,14 +193,14 @@ def test_in_words_refuses_what_it_cannot_say(span):
 
 def test_the_sentences_say_the_policy():
     """The sentences built from policy read as people expect (spot checks, one per place)."""
-    from carespace_app.state import auth
+    from carespace_app.state import auth, auth_forms
     from carespace_app.pages.manage_users import FULL_ACCESS, FULL_ACCESS_PARAMS
 
     assert fmt("en", auth.SIGN_IN_NOTICES["idle"], **auth.NOTICE_PARAMS) == (
         f"You were signed out after {in_words(policy.IDLE_TIMEOUT)} without activity. "
         "Please sign in again.")
     window = in_words(policy.PASSWORD_TRIES_WINDOW, article=True)  # "a minute"
-    assert fmt("en", auth.TOO_MANY_TRIES, **auth.TRIES_PARAMS) == (f"You've tried several times in {window}. "
+    assert fmt("en", auth_forms.TOO_MANY_TRIES, **auth_forms.TRIES_PARAMS) == (f"You've tried several times in {window}. "
                                    f"Please wait {window}, then try again.")
     assert f"a link that works for {in_words(policy.INVITATION_TTL)}. " in fmt(
         "en", FULL_ACCESS, **FULL_ACCESS_PARAMS)

@@ -20,8 +20,9 @@ from carespace_app.models import SignInTicket, User, UserSession
 from carespace_app import policy
 from carespace_app.services.identity import security
 from carespace_app.services.identity import sessions
-from carespace_app.state import auth
-from carespace_app.state.auth import RegisterState, SignInState
+from carespace_app.state import auth, auth_forms
+from carespace_app.state.auth import SignInState
+from carespace_app.state.register import RegisterState
 from carespace_app.state.session import SessionState
 
 
@@ -410,8 +411,8 @@ def test_a_used_registration_link_in_a_signed_in_tab_says_so(db):
                  cookie=f"{routes.SESSION_COOKIE}={token}")
     _run(RegisterState.load.fn(state))
     assert state.view == "signed_in"
-    assert state.link_message == auth.ALREADY_SIGNED_IN
-    assert (state.home, state.home_label) == (routes.HOME, auth.HOME_LINKS["person"])
+    assert state.link_message == auth_forms.ALREADY_SIGNED_IN
+    assert (state.home, state.home_label) == (routes.HOME, auth_forms.HOME_LINKS["person"])
     # Signed out, the same link still says to call the office.
     state = _tab(RegisterState, path="/register", query={"token": "no-such-link"})
     _run(RegisterState.load.fn(state))

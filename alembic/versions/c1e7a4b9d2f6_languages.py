@@ -23,6 +23,9 @@ def upgrade() -> None:
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('language', sqlmodel.sql.sqltypes.AutoString(length=5),
                                       nullable=False, server_default='en'))
+        # Nobody has chosen yet: each account takes its browser's language at its next sign-in.
+        batch_op.add_column(sa.Column('language_chosen', sa.Boolean(), nullable=False,
+                                      server_default=sa.false()))
     with op.batch_alter_table('patients', schema=None) as batch_op:
         batch_op.add_column(sa.Column('language', sqlmodel.sql.sqltypes.AutoString(length=5),
                                       nullable=False, server_default='en'))
@@ -38,4 +41,5 @@ def downgrade() -> None:
     with op.batch_alter_table('patients', schema=None) as batch_op:
         batch_op.drop_column('language')
     with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('language_chosen')
         batch_op.drop_column('language')

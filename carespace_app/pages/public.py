@@ -23,11 +23,10 @@ from carespace_app.state.auth import (
     PAUSE_OVER,
     PAUSE_UNITS,
     SIGN_IN_PAUSED,
-    ForgotPasswordState,
-    RegisterState,
-    ResetPasswordState,
     SignInState,
 )
+from carespace_app.state.password_reset import ForgotPasswordState, ResetPasswordState
+from carespace_app.state.register import RegisterState
 from carespace_app.pages.terms import TERMS_OF_SERVICE
 from carespace_app.pages.two_step_sign_in import second_step
 

@@ -15,8 +15,8 @@ from carespace_app.services.mail import notifications
 from carespace_app.services.identity import passwords
 from carespace_app.services.onboarding import staff
 from carespace_app.services.records import result_release
-from carespace_app.state.auth import (ALREADY_SIGNED_IN, TOO_MANY_TRIES, TRIES_PARAMS, _another_try,
-                                      signed_in_home)
+from carespace_app.state.auth_forms import (ALREADY_SIGNED_IN, TOO_MANY_TRIES, TRIES_PARAMS,
+                                            another_try, signed_in_home)
 from carespace_app.state.portal import PortalState
 from carespace_app.state.session import SessionState
 
@@ -189,7 +189,7 @@ class SettingsState(PortalState):
 
     @rx.event
     async def change_password(self, form: dict):
-        if not _another_try(self):
+        if not another_try(self):
             self.password_error = self._tr(TOO_MANY_TRIES, **TRIES_PARAMS)
             return
         current = _text(form, "current_password")

@@ -24,9 +24,27 @@ def choose_language(db: Session, actor: User, lang: str, *, clock: Clock,
     user = db.get(User, actor.id) if actor is not None and actor.id else None
     if user is None or not user.is_active:
         raise NotAllowed()
+    if not user.language_chosen:
+        user.language_chosen = True
+        db.add(user)
     if user.language != lang:
         user.language = lang
         db.add(user)
         trail.record(db, "settings.language", actor=user, detail=lang, client_ip=client_ip,
                      clock=clock)
     return lang
+
+
+def adopt_at_sign_in(db: Session, user: User, lang: str, *, clock: Clock,
+                     client_ip: Optional[str] = None) -> None:
+    """An account that never chose (made before languages, or by the office) takes the
+    language of the browser it signs in from (the one the sign-in page was shown in), and
+    keeps it from then on, as a first visit would; a choice already made is never undone."""
+    if user.language_chosen or lang not in i18n.LANGUAGES:
+        return
+    user.language_chosen = True
+    db.add(user)
+    if user.language != lang:
+        user.language = lang
+        trail.record(db, "settings.language", actor=user, client_ip=client_ip, clock=clock,
+                     detail=f"{lang} (the browser's, at sign-in)")

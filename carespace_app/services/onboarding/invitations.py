@@ -320,6 +320,7 @@ def redeem(db: Session, token: str, *, email: str, password: str, confirm_passwo
         user = _open_access(db, invitation, grant, existing, password_hash, now)
         if existing is None and language in i18n.LANGUAGES:
             user.language = language
+            user.language_chosen = True  # registered in it
             db.add(user)
         db.flush()
     except IntegrityError:

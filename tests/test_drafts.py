@@ -206,7 +206,7 @@ def test_a_second_tap_of_send_reply_is_stored_once(db, practice):
     # The pause-in-typing save still on its way: it must not bring the draft back.
     tab.call(MessagesState, "keep_reply", form=dict(form))
     replies = db.exec(select(Message).where(Message.thread_id == thread,
-                                            Message.automatic.is_(False))).all()
+                                            Message.automatic.is_(False)).order_by(Message.id)).all()
     assert [m.body for m in replies] == ["Twice?", "Thank you!"]
     assert page.reply_note == REPLY_SENT and page.reply_text == ""
     assert db.exec(select(MessageDraft)).all() == []

@@ -36,8 +36,15 @@ TAB_AREAS = {
 
 def shown_for(area: str, component: rx.Component) -> rx.Component:
     """``component`` unless the viewer's access leaves ``area`` out (the server refuses it
-    anyway; this only keeps out of sight what would be refused)."""
-    return rx.cond(SessionState.hidden_areas.contains(area), rx.fragment(), component)
+    anyway; this only keeps out of sight what would be refused).
+
+    An area some access leaves out waits for the page header (``signed_in`` comes with it):
+    on the first page after signing in the tab does not yet know whose access it shows, and
+    a limited caregiver must not see the Messages tab appear and vanish."""
+    hidden = rx.cond(SessionState.hidden_areas.contains(area), rx.fragment(), component)
+    if area in scopes.EVERY_SCOPE_AREAS:
+        return hidden
+    return rx.cond(SessionState.signed_in, hidden, rx.fragment())
 
 
 def _for_tab(label: str, component: rx.Component) -> rx.Component:

@@ -30,6 +30,20 @@ def _tabs(page: Page):
     return page.get_by_role("navigation", name="Portal sections")
 
 
+# Records, for the whole life of the tab, the first link to Messages or Labs any page of it
+# ever put in the document, even for a moment (before its header arrived, say).
+WATCH_HIDDEN_LINKS = """
+(() => {
+  const look = () => {
+    if (sessionStorage.getItem("sawHidden")) return;
+    const link = document.querySelector('a[href^="/messages"], a[href^="/labs"]');
+    if (link) sessionStorage.setItem("sawHidden", link.getAttribute("href") + " on " + location.pathname);
+  };
+  new MutationObserver(look).observe(document, {subtree: true, childList: true, attributes: true});
+})();
+"""
+
+
 def _grant(page: Page, person, choice: str) -> None:
     page.goto("/manage-users")
     expect(page.get_by_role("heading", name="Manage Users", level=1)).to_be_visible()
@@ -56,6 +70,7 @@ def test_a_limited_caregiver_sees_only_appointments_and_is_refused_over_the_sock
     carer = new_page(browser, server)
     try:
         wire = Wire(carer)  # Maria's event socket passes through the test
+        carer.add_init_script(WATCH_HIDDEN_LINKS)
         register_from_email(server, carer, maria, subject="CareSpace portal")
         tabs = _tabs(carer)
         expect(tabs.get_by_role("link", name="Appointments")).to_be_visible()
@@ -63,6 +78,8 @@ def test_a_limited_caregiver_sees_only_appointments_and_is_refused_over_the_sock
         expect(tabs.get_by_role("link", name=re.compile("^Messages"))).to_have_count(0)
         expect(tabs.get_by_role("link", name="Labs")).to_have_count(0)
         expect(carer.get_by_role("heading", name="Newest lab results")).to_have_count(0)
+        # Not even for a moment on the first page after signing in, before its header came.
+        assert carer.evaluate("sessionStorage.getItem('sawHidden')") is None
 
         # A bookmark or a typed address: the page says why instead of showing itself.
         carer.goto("/messages")

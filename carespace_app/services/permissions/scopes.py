@@ -34,6 +34,8 @@ SCOPE_AREAS: dict[str, frozenset[str]] = {
     SCOPE_APPOINTMENTS_LABS: frozenset({AREA_HOME, AREA_APPOINTMENTS, AREA_LABS, AREA_RESOURCES}),
     SCOPE_APPOINTMENTS: frozenset({AREA_HOME, AREA_APPOINTMENTS, AREA_RESOURCES}),
 }
+# The areas every access reaches (the tabs show them before the viewer is known).
+EVERY_SCOPE_AREAS = frozenset.intersection(*SCOPE_AREAS.values())
 # Widest first: a person with two live rows for one patient (re-granted) gets the wider.
 SCOPE_ORDER = (SCOPE_FULL, SCOPE_APPOINTMENTS_LABS, SCOPE_APPOINTMENTS)
 

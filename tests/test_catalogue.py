@@ -102,6 +102,15 @@ CONVERTED = [
     "carespace_app/services/text_rules.py",
     "carespace_app/services/permissions/tab_access.py",
     "carespace_app/event_budget.py",
+    # Services that also hold the office's sentences, marked OFFICE_ (admin English).
+    "carespace_app/services/mail/notifications.py",
+    "carespace_app/services/records/messaging.py",
+    "carespace_app/services/records/checkins.py",
+    "carespace_app/services/records/appointments.py",
+    "carespace_app/services/records/labs.py",
+    "carespace_app/services/records/share_links.py",
+    "carespace_app/services/permissions/caregivers.py",
+    "carespace_app/services/onboarding/invitations.py",
 ]
 
 # Calls whose string arguments are catalogue sentences.
@@ -121,6 +130,8 @@ NOT_TEXT_CALLS = {"get", "log", "exception", "warning", "info", "debug", "error"
                   "set_value", "set_focus", "startswith", "split", "replace", "format",
                   "getLogger", "ValueError", "TypeError", "AssertionError", "query_parameters",
                   "icon", "color", "Var", "encode", "decode", "strip",
+                  # Office English: admin pages and staff emails stay English (i18n.OFFICE_).
+                  "OFFICE_",
                   # A page's <title> is fixed when Reflex compiles the page: it can't follow
                   # the tab's language (the headings and text on the page do).
                   "add_page"}
@@ -130,9 +141,16 @@ FIRST_ARG_NAMES = {"portal_page"}
 CODE_FUNCTIONS = {"add_custom_code", "add_imports"}
 
 
+# Codes with a space in them, never shown as words: statuses compared and mapped to words
+# elsewhere, and the calendar file's product id.
+CODES = {"old link", "not invited", "-//CareSpace//Patient Portal//EN"}
+
+
 def _reads_as_text(value: str) -> bool:
     """A sentence ("a letter and a space") or a label ("Close", "Password")."""
     stripped = value.strip()
+    if stripped in CODES:
+        return False
     if "=>" in stripped:  # a JavaScript function (a chart's tick formatter)
         return False
     if not any(ch.isalpha() for ch in stripped):
@@ -211,10 +229,10 @@ def untranslated(source: str, filename: str = "<module>") -> list[str]:
 # ``rx.text(release.CHOICE_NOW)`` compiles the English alone into the page.
 # Exceptions carry their msgid to the call path, which says it in the tab's language.
 CARRIES_MSGID = re.compile(r"(Error|Refused|Failed|Busy|Throttled|NotAllowed|NotFound|Outcome"
-                           r"|__init__|_wrong|append)$")
+                           r"|Unavailable|WrongAnswer|__init__|_wrong|_word|_notify|append)$")
 # Arguments that hand a msgid on to code that translates it (a notice's news, a field's
 # "enter it" sentence raised later), or name a thing (the app's issuer in an authenticator).
-CARRIES_MSGID_KEYWORDS = {"news", "blank", "issuer_name", "area"}
+CARRIES_MSGID_KEYWORDS = {"news", "blank", "issuer_name", "area", "missing"}
 
 
 def _catalogue_ids() -> set:

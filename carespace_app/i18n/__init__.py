@@ -37,6 +37,13 @@ def N_(msgid: str) -> str:
     return msgid
 
 
+def OFFICE_(text: str) -> str:
+    """A sentence only the office reads: the admin pages and staff emails stay English (issue
+    #17 allows it), so it is not in the catalogue, on purpose and said so where it is
+    written (tests/test_catalogue.py lets it through)."""
+    return text
+
+
 def normalize(lang: Optional[str]) -> str:
     """A language we speak: "es" or "en" (anything else, or nothing, is English)."""
     return lang if lang in LANGUAGES else DEFAULT
@@ -156,5 +163,5 @@ def pick_language(header: Optional[str]) -> str:
     return best
 
 
-__all__ = ["LANGUAGES", "LANGUAGE_NAMES", "DEFAULT", "N_", "gettext", "ngettext", "fmt",
+__all__ = ["LANGUAGES", "LANGUAGE_NAMES", "DEFAULT", "N_", "OFFICE_", "gettext", "ngettext", "fmt",
            "format_params", "localized", "duration", "pick_language", "normalize"]

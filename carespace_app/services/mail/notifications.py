@@ -17,13 +17,13 @@ from sqlmodel import Session, select
 from carespace_app import i18n, routes
 from carespace_app.clock import Clock, utcnow
 from carespace_app.config import get_settings
-from carespace_app.i18n import N_
+from carespace_app.i18n import N_, OFFICE_
 from carespace_app.models import RELATION_CAREGIVER, Patient, PatientAccess, User
 from carespace_app.services.mail import outbox
 from carespace_app.services.permissions import scopes
 
 # Every kind of email the outbox holds, in the office's words (the Outbox page shows these).
-KIND_WORDS = {
+KIND_WORDS = OFFICE_({
     "invitation": "Invitation to register",
     "password_reset": "Password reset link",
     "email_change": "New email address to confirm",
@@ -37,7 +37,9 @@ KIND_WORDS = {
     "checkin_notification": "Symptom check-in is open",
     "checkin_reminder": "Symptom check-in reminder",
     "record_copy": "A copy of a health record (attached)",  # Download my record › Email it
-}
+    "access_changed": "Caregiver's access changed",
+    "access_end_notice": "Caregiver's access ends soon",
+})
 
 MESSAGE_KIND = "message_notification"
 LAB_RESULTS_KIND = "lab_results_notification"
@@ -68,12 +70,12 @@ QUESTIONS_TEMPLATE = N_("If you have a question in the meantime, call the office
 QUESTIONS_LINE = i18n.fmt("en", QUESTIONS_TEMPLATE, phone=get_settings().office_phone)
 
 # Staff notices stay in English (the office works in English): not catalogue entries.
-STAFF_SUBJECT = "A patient sent a new message"
-STAFF_NEWS = "A patient sent a new message in CareSpace."
-STAFF_OPEN_LINE = "To read it, sign in here: {link}"
-STAFF_SETTING_LABEL = "Email me when a patient sends a message"
-STAFF_WHY_LINE = (f'You get this email because "{STAFF_SETTING_LABEL}" is on in your '
-                  "CareSpace Settings; you can turn it off there.")
+STAFF_SUBJECT = OFFICE_("A patient sent a new message")
+STAFF_NEWS = OFFICE_("A patient sent a new message in CareSpace.")
+STAFF_OPEN_LINE = OFFICE_("To read it, sign in here: {link}")
+STAFF_SETTING_LABEL = OFFICE_("Email me when a patient sends a message")
+STAFF_WHY_LINE = OFFICE_(f'You get this email because "{STAFF_SETTING_LABEL}" is on in your '
+                         "CareSpace Settings; you can turn it off there.")
 
 
 @dataclass(frozen=True)
@@ -197,4 +199,4 @@ def tell_staff_patient_wrote(db: Session, patient_id: int, thread_id: int, *,
 
 def kind_in_words(kind: str) -> str:
     """The Outbox's words for a kind; an unknown kind reads as itself, made readable."""
-    return KIND_WORDS.get(kind) or kind.replace("_", " ").strip().capitalize() or "Email"
+    return KIND_WORDS.get(kind) or kind.replace("_", " ").strip().capitalize() or OFFICE_("Email")

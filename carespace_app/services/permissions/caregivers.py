@@ -28,7 +28,7 @@ from carespace_app.models import (
     PatientAccess,
     User,
 )
-from carespace_app.i18n import N_
+from carespace_app.i18n import N_, OFFICE_
 from carespace_app.policy import INVITATION_LIMIT_WINDOW, MAX_INVITATIONS_PER_DAY
 from carespace_app.services.audit import trail
 from carespace_app.services.errors import ValidationError
@@ -118,7 +118,7 @@ def grant_access(db: Session, patient_user: User, patient_id: int, *, name: str,
 
 def _terms(grant: CaregiverGrant) -> str:
     """The access and end date, as the trail says them."""
-    ends = grant.ends_on.isoformat() if grant.ends_on else "no end date"
+    ends = grant.ends_on.isoformat() if grant.ends_on else OFFICE_("no end date")
     return f"{grant.scope} access, {ends}"
 
 

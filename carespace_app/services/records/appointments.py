@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from carespace_app import i18n, routes, timefmt
 from carespace_app.clock import Clock
-from carespace_app.i18n import N_
+from carespace_app.i18n import N_, OFFICE_
 from carespace_app.models import (
     APPOINTMENT_CANCELLED,
     APPOINTMENT_SCHEDULED,
@@ -37,7 +37,7 @@ LOCATION_MAX = 300
 INSTRUCTIONS_MAX = 2000
 PRODID = "-//CareSpace//Patient Portal//EN"
 PAST_DATE_FIELD = "past_date"
-PAST_DATE_QUESTION = "This date is in the past. Book it anyway, or change the date?"
+PAST_DATE_QUESTION = OFFICE_("This date is in the past. Book it anyway, or change the date?")
 
 # What the patient (and their caregivers) are told by email: only that a visit on a
 # day changed, never its type, provider, place or instructions. The same words serve the
@@ -122,40 +122,40 @@ def past(db: Session, actor, patient_id: int, *, offset: int = 0, limit: int = 2
 def _required(value, field: str, label: str, limit: int) -> str:
     text = value.strip() if isinstance(value, str) else ""
     if not text:
-        raise ValidationError(f"Enter the {label}.", field=field)
+        raise ValidationError(OFFICE_(f"Enter the {label}."), field=field)
     if len(text) > limit:
-        raise ValidationError(f"The {label} can be at most {limit} characters.", field=field)
+        raise ValidationError(OFFICE_(f"The {label} can be at most {limit} characters."), field=field)
     return text
 
 
 def _validated(starts_at, duration_minutes, appointment_type, provider, location,
                instructions) -> dict:
-    provider = check_text(provider, field="provider", label="provider's name", single_line=True)
+    provider = check_text(provider, field="provider", label=OFFICE_("provider's name"), single_line=True)
     location = check_text(location, field="location", label="location", single_line=True)
     instructions = check_text(instructions, field="instructions", label="instructions",
                               single_line=False)
     if not isinstance(starts_at, datetime):
-        raise ValidationError("Enter the date and time of the appointment.", field="starts_at")
+        raise ValidationError(OFFICE_("Enter the date and time of the appointment."), field="starts_at")
     if starts_at.tzinfo is not None:  # stored as naive UTC, whatever the caller passed
         starts_at = starts_at.astimezone(timezone.utc).replace(tzinfo=None)
     if not 2000 <= starts_at.year <= 2100:
-        raise ValidationError("Check the year of the appointment.", field="starts_at")
+        raise ValidationError(OFFICE_("Check the year of the appointment."), field="starts_at")
     if isinstance(duration_minutes, bool) or not isinstance(duration_minutes, int) \
             or not MIN_DURATION <= duration_minutes <= MAX_DURATION:
         raise ValidationError(
-            f"Enter a length between {MIN_DURATION} and {MAX_DURATION} minutes.",
+            OFFICE_(f"Enter a length between {MIN_DURATION} and {MAX_DURATION} minutes."),
             field="duration_minutes")
     if appointment_type not in APPOINTMENT_TYPES:
-        raise ValidationError("Choose the type of appointment.", field="appointment_type")
+        raise ValidationError(OFFICE_("Choose the type of appointment."), field="appointment_type")
     instructions = instructions.strip() if isinstance(instructions, str) else ""
     if len(instructions) > INSTRUCTIONS_MAX:
-        raise ValidationError(f"Instructions can be at most {INSTRUCTIONS_MAX} characters.",
+        raise ValidationError(OFFICE_(f"Instructions can be at most {INSTRUCTIONS_MAX} characters."),
                               field="instructions")
     return dict(
         starts_at=starts_at,
         duration_minutes=duration_minutes,
         appointment_type=appointment_type,
-        provider=_required(provider, "provider", "provider's name", PROVIDER_MAX),
+        provider=_required(provider, "provider", OFFICE_("provider's name"), PROVIDER_MAX),
         location=_required(location, "location", "location", LOCATION_MAX),
         instructions=instructions,
     )
@@ -179,7 +179,7 @@ def _notify(db: Session, patient_id: int, sentence: str, starts_at: datetime, *,
 def _appointment(db: Session, appointment_id: int) -> Appointment:
     found = db.get(Appointment, appointment_id) if isinstance(appointment_id, int) else None
     if found is None:
-        raise NotFound("That appointment was not found.")
+        raise NotFound(OFFICE_("That appointment was not found."))
     return found
 
 
@@ -190,7 +190,7 @@ def create_appointment(db: Session, actor, patient_id: int, *, starts_at: dateti
     """A visit in the past is booked only when the office confirmed it (``past_confirmed``)."""
     access.require_staff(db, actor, action="appointment.create", clock=clock)
     if db.get(Patient, patient_id) is None:
-        raise NotFound("That patient was not found.")
+        raise NotFound(OFFICE_("That patient was not found."))
     fields = _validated(starts_at, duration_minutes, appointment_type, provider, location,
                         instructions)
     _check_not_past(fields["starts_at"], past_confirmed, clock)
@@ -214,7 +214,7 @@ def update_appointment(db: Session, actor, appointment_id: int, *, starts_at: da
     access.require_staff(db, actor, action="appointment.update", clock=clock)
     appointment = _appointment(db, appointment_id)
     if appointment.status == APPOINTMENT_CANCELLED:
-        raise ValidationError("This appointment was cancelled. Create a new appointment instead.")
+        raise ValidationError(OFFICE_("This appointment was cancelled. Create a new appointment instead."))
     fields = _validated(starts_at, duration_minutes, appointment_type, provider, location,
                         instructions)
     if fields["starts_at"] != appointment.starts_at:

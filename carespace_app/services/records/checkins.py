@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from carespace_app import i18n, policy, routes, timefmt
-from carespace_app.i18n import N_
+from carespace_app.i18n import N_, OFFICE_
 from carespace_app.clock import Clock
 from carespace_app.config import get_settings
 from carespace_app.models import (CHECKIN_DONE, CHECKIN_EXPIRED, CHECKIN_OPEN,
@@ -49,14 +49,15 @@ STAFF_CANNOT_ANSWER = N_("Only the patient or their caregiver can answer a check
 ANSWER_ALL = N_("Answer every question before sending: {names}.")
 YOU = N_("You")  # ALREADY_ANSWERED's {name} when it was the reader
 SOMEONE = N_("Someone")  # … when the account is gone
-CHOOSE_INTERVAL = "Choose weekly or every 14 days."
-PATIENT_NOT_FOUND = "That patient was not found."
-START_MISSING = "Enter the first check-in's date."
-START_IN_PAST = "The first check-in can't be in the past. Choose today or a later date."
-END_MISSING = "Enter the last check-in's date, or choose until stopped."
-END_BEFORE_START = "The end date must be on or after the start date."
-CHOOSE_SYMPTOMS = "Choose at least one symptom to ask about."
-NOTHING_TO_STOP = "This patient has no check-ins to stop."
+# The office's enrolment form (staff pages stay English).
+CHOOSE_INTERVAL = OFFICE_("Choose weekly or every 14 days.")
+PATIENT_NOT_FOUND = OFFICE_("That patient was not found.")
+START_MISSING = OFFICE_("Enter the first check-in's date.")
+START_IN_PAST = OFFICE_("The first check-in can't be in the past. Choose today or a later date.")
+END_MISSING = OFFICE_("Enter the last check-in's date, or choose until stopped.")
+END_BEFORE_START = OFFICE_("The end date must be on or after the start date.")
+CHOOSE_SYMPTOMS = OFFICE_("Choose at least one symptom to ask about.")
+NOTHING_TO_STOP = OFFICE_("This patient has no check-ins to stop.")
 
 
 # --- what pages show ---------------------------------------------------------------

@@ -28,7 +28,7 @@ from carespace_app.models import (
     Patient,
     User,
 )
-from carespace_app.i18n import N_
+from carespace_app.i18n import N_, OFFICE_
 from carespace_app.services import paging
 from carespace_app.services.permissions import access, scopes
 from carespace_app.services.audit import trail
@@ -55,7 +55,7 @@ CLIENT_KEY_MAX = 64
 HISTORY_MAX = 1000
 # A LOINC code: up to 7 digits, a hyphen, the check digit ("2857-1", "10334-1").
 _LOINC = re.compile(r"(\d{1,7})-(\d)")
-LOINC_WRONG = "Result {n}: the LOINC code looks wrong (like 10334-1); leave it empty if unsure."
+LOINC_WRONG = OFFICE_("Result {n}: the LOINC code looks wrong (like 10334-1); leave it empty if unsure.")
 # A value as people write it on a lab form: "1.0", "-2", ".5", "+3.25" (no exponents,
 # no thousands separators, no "nan").
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
@@ -206,9 +206,9 @@ def _finite(value, field: str, message: str) -> Optional[float]:
 def _text(value, field: str, label: str, limit: int, *, required: bool = True) -> str:
     text = value.strip() if isinstance(value, str) else ""
     if required and not text:
-        raise ValidationError(f"Enter the {label}.", field=field)
+        raise ValidationError(OFFICE_(f"Enter the {label}."), field=field)
     if len(text) > limit:
-        raise ValidationError(f"The {label} can be at most {limit} characters.", field=field)
+        raise ValidationError(OFFICE_(f"The {label} can be at most {limit} characters."), field=field)
     return text
 
 
@@ -235,21 +235,21 @@ def checked_loinc(value, n: int) -> str:
 
 
 def _checked_result(n: int, item: ResultInput) -> dict:
-    where = f"Result {n}: "
-    name = _text(item.test_name, "results", f"test name of result {n}", TEST_NAME_MAX)
-    name = check_text(name, field="results", label=f"test name of result {n}", single_line=True)
-    check_text(item.unit, field="results", label=f"unit of result {n}", single_line=True)
-    value, value_text = value_from_text(item.value, "results", where + "enter the value as a number.")
-    bounds = {key: _finite(getattr(item, key), "results", where + f"the {label} must be a number.")
-              for key, label in (("ref_low", "low limit"), ("ref_high", "high limit"),
-                                 ("critical_low", "critical low limit"),
-                                 ("critical_high", "critical high limit"))}
+    where = OFFICE_(f"Result {n}: ")
+    name = _text(item.test_name, "results", OFFICE_(f"test name of result {n}"), TEST_NAME_MAX)
+    name = check_text(name, field="results", label=OFFICE_(f"test name of result {n}"), single_line=True)
+    check_text(item.unit, field="results", label=OFFICE_(f"unit of result {n}"), single_line=True)
+    value, value_text = value_from_text(item.value, "results", where + OFFICE_("enter the value as a number."))
+    bounds = {key: _finite(getattr(item, key), "results", where + OFFICE_(f"the {label} must be a number."))
+              for key, label in OFFICE_((("ref_low", "low limit"), ("ref_high", "high limit"),
+                                         ("critical_low", "critical low limit"),
+                                         ("critical_high", "critical high limit")))}
     for low, high in (("ref_low", "ref_high"), ("critical_low", "critical_high")):
         if bounds[low] is not None and bounds[high] is not None and bounds[low] > bounds[high]:
-            raise ValidationError(where + "the low limit must not be above the high limit.",
+            raise ValidationError(where + OFFICE_("the low limit must not be above the high limit."),
                                   field="results")
     return dict(test_name=name, value=value, value_text=value_text, loinc=checked_loinc(item.loinc, n),
-                unit=_text(item.unit, "results", f"unit of result {n}", UNIT_MAX, required=False),
+                unit=_text(item.unit, "results", OFFICE_(f"unit of result {n}"), UNIT_MAX, required=False),
                 flag=compute_flag(value, bounds["ref_low"], bounds["ref_high"],
                                   bounds["critical_low"], bounds["critical_high"]),
                 **bounds)
@@ -259,7 +259,7 @@ def _client_key(key) -> Optional[str]:
     if key is None or key == "":
         return None
     if not isinstance(key, str) or len(key) > CLIENT_KEY_MAX or not key.isprintable():
-        raise ValidationError("The report could not be saved. Reload the page and save it again.")
+        raise ValidationError(OFFICE_("The report could not be saved. Reload the page and save it again."))
     return key
 
 
@@ -276,33 +276,33 @@ def enter_report(db: Session, actor, patient_id: int, *, panel: str, collected_a
     returns the report the first one stored, and stores and sends nothing more."""
     access.require_staff(db, actor, action="lab_report.enter", clock=clock)
     if db.get(Patient, patient_id) is None:
-        raise NotFound("That patient was not found.")
+        raise NotFound(OFFICE_("That patient was not found."))
     key = _client_key(client_key)
     if key is not None:
         earlier = db.exec(select(LabReport).where(LabReport.created_by_user_id == actor.id,
                                                   LabReport.client_key == key)).first()
         if earlier is not None:
             if earlier.patient_id != patient_id:
-                raise ValidationError("The report could not be saved. Reload the page and save it "
-                                      "again.")
+                raise ValidationError(OFFICE_("The report could not be saved. Reload the page and "
+                                              "save it again."))
             return earlier.id
-    panel = _text(panel, "panel", "panel name", TEXT_MAX)
-    provider = _text(ordering_provider, "ordering_provider", "ordering provider", TEXT_MAX)
-    panel = check_text(panel, field="panel", label="panel name", single_line=True)
-    provider = check_text(provider, field="ordering_provider", label="ordering provider",
+    panel = _text(panel, "panel", OFFICE_("panel name"), TEXT_MAX)
+    provider = _text(ordering_provider, "ordering_provider", OFFICE_("ordering provider"), TEXT_MAX)
+    panel = check_text(panel, field="panel", label=OFFICE_("panel name"), single_line=True)
+    provider = check_text(provider, field="ordering_provider", label=OFFICE_("ordering provider"),
                           single_line=True)
     if not isinstance(collected_at, datetime):
-        raise ValidationError("Enter when the sample was collected.", field="collected_at")
+        raise ValidationError(OFFICE_("Enter when the sample was collected."), field="collected_at")
     if not isinstance(resulted_at, datetime):
-        raise ValidationError("Enter when the results came back.", field="resulted_at")
+        raise ValidationError(OFFICE_("Enter when the results came back."), field="resulted_at")
     now = clock()
     if collected_at > now:
-        raise ValidationError("The collection time can't be in the future.", field="collected_at")
+        raise ValidationError(OFFICE_("The collection time can't be in the future."), field="collected_at")
     if resulted_at < collected_at:
-        raise ValidationError("Results can't come back before the sample was collected.",
+        raise ValidationError(OFFICE_("Results can't come back before the sample was collected."),
                               field="resulted_at")
     if not results:
-        raise ValidationError("Add at least one result.", field="results")
+        raise ValidationError(OFFICE_("Add at least one result."), field="results")
     rows = [_checked_result(n, item) for n, item in enumerate(results, start=1)]
     report = LabReport(patient_id=patient_id, panel=panel, collected_at=collected_at,
                        resulted_at=resulted_at, ordering_provider=provider,
@@ -318,7 +318,7 @@ def enter_report(db: Session, actor, patient_id: int, *, panel: str, collected_a
     # report's email goes when it is released.
     if shown:
         result_release.tell_results_ready(db, patient_id, report_id, clock=clock)
-    held = "" if shown else f", held ({report.hold_kind}) until {report.release_by:%Y-%m-%d %H:%M} UTC"
+    held = "" if shown else OFFICE_(f", held ({report.hold_kind}) until {report.release_by:%Y-%m-%d %H:%M} UTC")
     trail.record(db, "lab_report.entered", actor=actor, patient_id=patient_id,
                  detail=f"report {report_id}, {len(rows)} results, {category}{held}", clock=clock)
     return report_id
@@ -330,8 +330,8 @@ def correct_result(db: Session, actor, result_id: int, *, value: float | str,
     access.require_staff(db, actor, action="lab_result.correct", clock=clock)
     result = db.get(LabResult, result_id) if isinstance(result_id, int) else None
     if result is None:
-        raise NotFound("That result was not found.")
-    new_value, new_text = value_from_text(value, "value", "Enter the corrected value as a number.")
+        raise NotFound(OFFICE_("That result was not found."))
+    new_value, new_text = value_from_text(value, "value", OFFICE_("Enter the corrected value as a number."))
     old_text = shown_value(result)
     result.value, result.value_text = new_value, new_text
     result.flag = compute_flag(new_value, result.ref_low, result.ref_high,

@@ -42,7 +42,7 @@ from carespace_app.models import (
     User,
 )
 from carespace_app import i18n
-from carespace_app.i18n import N_
+from carespace_app.i18n import N_, OFFICE_
 from carespace_app.services import paging
 from carespace_app.services.permissions import access, scopes
 from carespace_app.services.audit import trail
@@ -87,7 +87,7 @@ WRITE_FIRST = N_("Write your message before sending.")
 KEY_REFUSED = N_("Your message could not be sent. Reload the page and send it again.")
 CHOOSE_CATEGORY = N_("Choose a message category.")
 SUBJECT_MISSING = N_("Enter a subject, like \"Question about my visit\".")
-ASSIGN_WHO = "Choose a staff member from the list, or nobody."
+ASSIGN_WHO = OFFICE_("Choose a staff member from the list, or nobody.")
 
 
 class RedFlagsFound(ValidationError):
@@ -295,7 +295,7 @@ def start_thread(db: Session, actor: User, patient_id: int, *, category: str, su
     """
     relation = access.require_access(db, actor, patient_id, area=scopes.AREA_MESSAGES, action="message.send", clock=clock)
     if relation == access.RELATION_STAFF:
-        raise NotAllowed("Staff answer in an existing conversation, from the message queue.")
+        raise NotAllowed(OFFICE_("Staff answer in an existing conversation, from the message queue."))
     if category not in CATEGORIES:
         raise ValidationError(CHOOSE_CATEGORY, field="category")
     subject = _text(subject, field="subject", missing=SUBJECT_MISSING,
@@ -582,9 +582,9 @@ def staff_queue(db: Session, actor: User, *, category: Optional[str] = None,
     access.require_staff(db, actor, action="messages.queue", clock=clock)
     offset, limit = paging.clamp(offset, limit)
     if category and category not in CATEGORIES:
-        raise ValidationError("Choose a category from the list.", field="category")
+        raise ValidationError(OFFICE_("Choose a category from the list."), field="category")
     if status and status not in (THREAD_NEW, THREAD_OPEN, THREAD_CLOSED):
-        raise ValidationError("Choose a status from the list.", field="status")
+        raise ValidationError(OFFICE_("Choose a status from the list."), field="status")
     # The latest staff author, per row, read through ix_messages_thread.
     last_replied_by = (
         select(User.full_name)
@@ -636,10 +636,10 @@ def set_thread_status(db: Session, actor: User, thread_id: int, status: str, *, 
     """Staff close a conversation that needs nothing more, or open it again."""
     access.require_staff(db, actor, action="thread.set_status", clock=clock)
     if status not in (THREAD_OPEN, THREAD_CLOSED):
-        raise ValidationError("Choose open or closed.", field="status")
+        raise ValidationError(OFFICE_("Choose open or closed."), field="status")
     thread = db.get(MessageThread, thread_id) if isinstance(thread_id, int) else None
     if thread is None:
-        raise NotFound("That conversation was not found.")
+        raise NotFound(OFFICE_("That conversation was not found."))
     if status == THREAD_CLOSED:
         thread.closed_at = clock()
         thread.closed_by_user_id = actor.id
@@ -660,7 +660,7 @@ def assign(db: Session, actor: User, thread_id: int, assignee_id: Optional[int],
     access.require_staff(db, actor, action="thread.assign", clock=clock)
     thread = db.get(MessageThread, thread_id) if access.row_id(thread_id) else None
     if thread is None:
-        raise NotFound("That conversation was not found.")
+        raise NotFound(OFFICE_("That conversation was not found."))
     name = None
     if assignee_id is not None:
         chosen = db.get(User, assignee_id) if access.row_id(assignee_id) else None
@@ -727,7 +727,7 @@ def _draft_place(db: Session, actor: User, patient_id: int, thread_id, *, action
         thread, relation = _thread_for(db, actor, thread_id, action=action, clock=clock,
                                        patient_id=patient_id)
     if relation == access.RELATION_STAFF:
-        raise NotAllowed("The office keeps no drafts in a patient's portal.")
+        raise NotAllowed(OFFICE_("The office keeps no drafts in a patient's portal."))
     return (thread.id if thread is not None else NEW_MESSAGE), thread
 
 

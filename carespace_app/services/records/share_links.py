@@ -37,7 +37,7 @@ from sqlmodel import Session, select
 
 from carespace_app import i18n, routes
 from carespace_app.clock import Clock
-from carespace_app.i18n import N_
+from carespace_app.i18n import N_, OFFICE_
 from carespace_app.config import get_settings
 from carespace_app.models import RELATION_CAREGIVER, RELATION_SELF, ShareLink, User
 from carespace_app.policy import (
@@ -78,7 +78,7 @@ TOO_MANY_ACTIVE = N_("You have {count} share links that still work. Revoke one "
 SHARED_FOR = N_("{label} (shared link)")  # the PDF's "Made … for …"
 
 LABEL_LIMIT = 120  # ShareLink.label
-CREATED_BY_YOU = "You"  # LinkView.created_by for the viewer's own links (a code, not shown)
+CREATED_BY_YOU = "you"  # LinkView.created_by for the viewer's own links (a code, not shown)
 STATUS_ACTIVE, STATUS_EXPIRED, STATUS_REVOKED, STATUS_LOCKED = "active", "expired", "revoked", "locked"
 
 ACTION_CREATE = "share_link.create"
@@ -260,7 +260,7 @@ def create(db: Session, actor: User, patient_id: int, *, label: str, days, start
 
 def _detail(link: ShareLink) -> str:
     """The audit row's detail; patient_activity.share_label reads the label back from it."""
-    return f"share link {link.id}: {link.label}"
+    return OFFICE_(f"share link {link.id}: {link.label}")
 
 
 # --- the patient's list -----------------------------------------------------------------------
@@ -361,7 +361,7 @@ def _live_link(db: Session, token, *, client_ip: str, clock: Clock) -> ShareLink
         raise LinkUnavailable()
     link = db.exec(select(ShareLink).where(ShareLink.token_hash == security.token_hash(token))).first()
     if link is None:
-        raise _refused(db, None, "unknown share link", client_ip=client_ip, clock=clock)
+        raise _refused(db, None, OFFICE_("unknown share link"), client_ip=client_ip, clock=clock)
     status = _status(link, now)
     if status != STATUS_ACTIVE:
         raise _refused(db, link, status, client_ip=client_ip, clock=clock)
@@ -371,7 +371,8 @@ def _live_link(db: Session, token, *, client_ip: str, clock: Clock) -> ShareLink
             or not made_by.reaches(scopes.AREA_SHARE_LINKS):
         # The caregiver who made it lost access, or their access no longer reaches share
         # links (or the account was closed): so does the link.
-        raise _refused(db, link, "its maker no longer has access", client_ip=client_ip, clock=clock)
+        raise _refused(db, link, OFFICE_("its maker no longer has access"), client_ip=client_ip,
+                       clock=clock)
     return link
 
 

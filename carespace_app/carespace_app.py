@@ -7,6 +7,8 @@ import reflex as rx
 
 from carespace_app import log_safety, routes
 from carespace_app.config import get_settings
+from carespace_app.components.i18n import t
+from carespace_app.i18n import N_
 from carespace_app.frontend_errors import log_frontend_error
 from carespace_app.http import backend_routes, security_headers
 from carespace_app.jobs import start_background_jobs
@@ -50,12 +52,12 @@ app = rx.App(
 app.add_middleware(EventBudgetMiddleware())
 app.add_middleware(TabGuard())
 
-app.add_page(sign_in_page, route=routes.SIGN_IN, title="Sign in · CareSpace", on_load=SignInState.load)
-app.add_page(register_page, route=routes.REGISTER, title="Create Password · CareSpace",
+app.add_page(sign_in_page, route=routes.SIGN_IN, title=t(N_("Sign in · CareSpace")), on_load=SignInState.load)
+app.add_page(register_page, route=routes.REGISTER, title=t(N_("Create Password · CareSpace")),
              on_load=RegisterState.load)
-app.add_page(forgot_password_page, route=routes.FORGOT_PASSWORD, title="Forgot Password · CareSpace",
+app.add_page(forgot_password_page, route=routes.FORGOT_PASSWORD, title=t(N_("Forgot Password · CareSpace")),
              on_load=ForgotPasswordState.load)
-app.add_page(reset_password_page, route=routes.RESET_PASSWORD, title="Reset password · CareSpace",
+app.add_page(reset_password_page, route=routes.RESET_PASSWORD, title=t(N_("Reset password · CareSpace")),
              on_load=ResetPasswordState.load)
 # Each area registers its own pages (one module per area keeps merges apart).
 records.register(app)

@@ -131,10 +131,7 @@ NOT_TEXT_CALLS = {"get", "log", "exception", "warning", "info", "debug", "error"
                   "getLogger", "ValueError", "TypeError", "AssertionError", "query_parameters",
                   "icon", "color", "Var", "encode", "decode", "strip",
                   # Office English: admin pages and staff emails stay English (i18n.OFFICE_).
-                  "OFFICE_",
-                  # A page's <title> is fixed when Reflex compiles the page: it can't follow
-                  # the tab's language (the headings and text on the page do).
-                  "add_page"}
+                  "OFFICE_"}
 # Calls whose first argument names a thing (the portal's tab a page is in), not text.
 FIRST_ARG_NAMES = {"portal_page"}
 # Functions whose literals are code (a compiled React component's source).

@@ -5,6 +5,7 @@ import reflex as rx
 
 from carespace_app import routes
 from carespace_app.components.i18n import t
+from carespace_app.i18n import N_
 from carespace_app.components.ui import public_page
 from carespace_app.state.access_page import STILL_OPEN, AccessState
 
@@ -37,5 +38,5 @@ def access_page() -> rx.Component:
 
 
 def register(app: rx.App) -> None:
-    app.add_page(access_page, route=routes.ACCESS, title="Your access · CareSpace",
+    app.add_page(access_page, route=routes.ACCESS, title=t(N_("Your access · CareSpace")),
                  on_load=AccessState.load)

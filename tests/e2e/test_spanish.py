@@ -81,6 +81,7 @@ def test_a_spanish_speaking_family_registers_and_keeps_its_language(server, span
     page.get_by_role("button", name="Crear contraseña").click()
     expect(page).to_have_url(re.compile(r"/home/?$"), timeout=30_000)
     expect(page.locator("html")).to_have_attribute("lang", "es")
+    expect(page).to_have_title("Inicio · CareSpace")
     assert_fits_phone(page)
 
     # The header's switch offers the other language: English at once, saved to her; still
@@ -114,10 +115,12 @@ def test_the_switch_on_the_sign_in_page_changes_the_text_at_once(server, spanish
     open_page(page, "/forgot-password")
     wait_for_hydration(page)
     expect(page.get_by_role("heading", name="¿Olvidó su contraseña?")).to_be_visible()
+    expect(page).to_have_title("¿Olvidó su contraseña? · CareSpace")  # what a screen reader says first
     page.get_by_role("button", name="Enviar enlace para restablecer").click()  # empty: refused
     expect(page.get_by_text("Escriba el correo electrónico que usa para CareSpace.")).to_be_visible()
     page.get_by_role("button", name="English").click()
     expect(page.get_by_role("heading", name="Forgot Password")).to_be_visible()
+    expect(page).to_have_title("Forgot Password · CareSpace")
     expect(page.get_by_role("button", name="Send reset link")).to_be_visible()
     # Remembered by this browser: a new page load stays English.
     open_page(page, "/")

@@ -86,7 +86,7 @@ TWO_STEP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 def not_a_code(secret: str, at: datetime) -> str:
     """Six digits that are no code of the 30-second steps around ``at``: always refused."""
-    from carespace_app.services.identity.mfa import code_at
+    from carespace_app.services.identity.mfa_codes import code_at
 
     near = {code_at(secret, at + timedelta(seconds=shift)) for shift in (-60, -30, 0, 30, 60)}
     return next(c for c in ("000000", "111111", "222222", "333333") if c not in near)

@@ -27,7 +27,7 @@ from carespace_app.policy import ACCOUNT_BURST, RECOVERY_CODE_COUNT
 from carespace_app.services.errors import (
     AuthenticationFailed, LinkError, NotAllowed, Throttled, ValidationError,
 )
-from carespace_app.services.identity import mfa, sessions
+from carespace_app.services.identity import mfa, mfa_codes, sessions
 from carespace_app.services.onboarding import staff as staff_service
 from carespace_app.state.auth import SignInState
 from carespace_app.state.two_step import TwoStepState
@@ -51,7 +51,7 @@ def _subjects(db, to: str) -> list[str]:
 def _turned_on(db, user, clock) -> tuple[str, list[str]]:
     """Set-up as Settings does it: (the key, the recovery codes)."""
     setup = mfa.begin_setup(db, user, clock=clock)
-    codes = mfa.confirm_setup(db, user, mfa.code_at(setup.secret, clock()), clock=clock)
+    codes = mfa.confirm_setup(db, user, mfa_codes.code_at(setup.secret, clock()), clock=clock)
     db.commit()
     return setup.secret, codes
 
@@ -64,18 +64,18 @@ def _turned_on(db, user, clock) -> tuple[str, list[str]]:
     (1234567890, "89005924"), (2000000000, "69279037"), (20000000000, "65353130")])
 def test_rfc_6238_appendix_b_sha1_vectors(at, code):
     secret = base64.b32encode(b"12345678901234567890").decode()
-    assert mfa.code_at(secret, at, digits=8) == code
-    assert mfa.matching_step(secret, code, at, digits=8) == at // 30
+    assert mfa_codes.code_at(secret, at, digits=8) == code
+    assert mfa_codes.matching_step(secret, code, at, digits=8) == at // 30
 
 
 def test_a_code_is_taken_one_step_either_side_and_not_two(clock):
     now = clock()
-    assert mfa.matching_step(TWO_STEP_SECRET, mfa.code_at(TWO_STEP_SECRET, now - timedelta(seconds=30)), now)
-    assert mfa.matching_step(TWO_STEP_SECRET, mfa.code_at(TWO_STEP_SECRET, now + timedelta(seconds=30)), now)
-    assert mfa.matching_step(TWO_STEP_SECRET, mfa.code_at(TWO_STEP_SECRET, now - timedelta(seconds=60)), now) is None
-    assert mfa.matching_step(TWO_STEP_SECRET, "12345", now) is None  # not six digits
+    assert mfa_codes.matching_step(TWO_STEP_SECRET, mfa_codes.code_at(TWO_STEP_SECRET, now - timedelta(seconds=30)), now)
+    assert mfa_codes.matching_step(TWO_STEP_SECRET, mfa_codes.code_at(TWO_STEP_SECRET, now + timedelta(seconds=30)), now)
+    assert mfa_codes.matching_step(TWO_STEP_SECRET, mfa_codes.code_at(TWO_STEP_SECRET, now - timedelta(seconds=60)), now) is None
+    assert mfa_codes.matching_step(TWO_STEP_SECRET, "12345", now) is None  # not six digits
     # An authenticator app computes the same code (pyotp's own TOTP, the app's algorithm).
-    assert mfa.code_at(TWO_STEP_SECRET, now) == pyotp.TOTP(TWO_STEP_SECRET).at(
+    assert mfa_codes.code_at(TWO_STEP_SECRET, now) == pyotp.TOTP(TWO_STEP_SECRET).at(
         calendar.timegm(now.utctimetuple()))
 
 
@@ -87,12 +87,12 @@ def test_set_up_needs_a_right_code_and_the_key_is_sealed_at_rest(db, clock):
     setup = mfa.begin_setup(db, user, clock=clock)
     assert setup.uri.startswith("otpauth://totp/CareSpace:rosa%40example.test?")
     assert "issuer=CareSpace" in setup.uri and f"secret={setup.secret}" in setup.uri
-    assert mfa.qr_data_uri(setup.uri).startswith("data:image/svg+xml")
+    assert mfa_codes.qr_data_uri(setup.uri).startswith("data:image/svg+xml")
     with pytest.raises(ValidationError) as wrong:
         mfa.confirm_setup(db, user, not_a_code(setup.secret, clock()), clock=clock)
     assert str(wrong.value) == mfa.WRONG_CODE and wrong.value.field == "code"
     assert db.get(User, user.id).two_step_since is None  # still off
-    codes = mfa.confirm_setup(db, user, mfa.code_at(setup.secret, clock()), clock=clock)
+    codes = mfa.confirm_setup(db, user, mfa_codes.code_at(setup.secret, clock()), clock=clock)
     db.commit()
     assert db.get(User, user.id).two_step_since == clock()
     key = db.exec(select(TwoStepKey)).one()
@@ -126,7 +126,7 @@ def test_recovery_codes_are_hashed_at_rest_and_work_once(db, clock):
         select(OutboxEmail.body_template).where(OutboxEmail.subject == "A recovery code was used")).one()
     # "Make new recovery codes" replaces them all.
     clock.advance(seconds=30)
-    fresh = mfa.new_recovery_codes(db, user, mfa.code_at(_secret, clock()), clock=clock)
+    fresh = mfa.new_recovery_codes(db, user, mfa_codes.code_at(_secret, clock()), clock=clock)
     db.commit()
     assert not set(fresh) & set(codes)
     assert db.exec(select(RecoveryCode).where(RecoveryCode.used_at.is_not(None))).all() == []
@@ -138,15 +138,15 @@ def test_a_code_is_not_taken_twice(db, clock):
     secret, _codes = _turned_on(db, user, clock)  # set-up used this step's code
     token = mfa.password_passed(db, user, clock=clock)
     with pytest.raises(AuthenticationFailed):
-        mfa.sign_in_with_code(db, token, mfa.code_at(secret, clock()), client_ip=IP, clock=clock)
+        mfa.sign_in_with_code(db, token, mfa_codes.code_at(secret, clock()), client_ip=IP, clock=clock)
     db.commit()
     clock.advance(seconds=30)
-    assert mfa.sign_in_with_code(db, token, mfa.code_at(secret, clock()), client_ip=IP,
+    assert mfa.sign_in_with_code(db, token, mfa_codes.code_at(secret, clock()), client_ip=IP,
                                  clock=clock).id == user.id
     db.commit()
     later = mfa.password_passed(db, user, clock=clock)
     with pytest.raises(AuthenticationFailed):  # the same code again, in the same step
-        mfa.sign_in_with_code(db, later, mfa.code_at(secret, clock()), client_ip=IP, clock=clock)
+        mfa.sign_in_with_code(db, later, mfa_codes.code_at(secret, clock()), client_ip=IP, clock=clock)
 
 
 def test_turning_off_needs_the_password_and_a_code(db, clock):
@@ -154,7 +154,7 @@ def test_turning_off_needs_the_password_and_a_code(db, clock):
     secret, codes = _turned_on(db, user, clock)
     clock.advance(seconds=30)
     with pytest.raises(AuthenticationFailed):
-        mfa.turn_off(db, user, password="Wrong-Password-1!", code=mfa.code_at(secret, clock()),
+        mfa.turn_off(db, user, password="Wrong-Password-1!", code=mfa_codes.code_at(secret, clock()),
                      clock=clock)
     db.commit()
     with pytest.raises(AuthenticationFailed) as wrong:
@@ -173,13 +173,13 @@ def test_every_change_is_audited_and_emailed(db, clock):
     admin = make_staff(db, is_admin=True, two_step=True)
     secret, _codes = _turned_on(db, user, clock)
     clock.advance(seconds=30)
-    mfa.new_recovery_codes(db, user, mfa.code_at(secret, clock()), clock=clock)
+    mfa.new_recovery_codes(db, user, mfa_codes.code_at(secret, clock()), clock=clock)
     token = mfa.password_passed(db, user, clock=clock)
     db.commit()
     fresh_codes = db.exec(select(RecoveryCode)).all()
     assert len(fresh_codes) == RECOVERY_CODE_COUNT
     clock.advance(seconds=30)
-    mfa.turn_off(db, user, password=PASSWORD, code=mfa.code_at(secret, clock()), clock=clock)
+    mfa.turn_off(db, user, password=PASSWORD, code=mfa_codes.code_at(secret, clock()), clock=clock)
     db.commit()
     with pytest.raises(LinkError):  # the half-way sign-in stopped with it
         mfa.sign_in_with_code(db, token, "000000", client_ip=IP, clock=clock)
@@ -204,7 +204,7 @@ def test_wrong_codes_pause_the_account_like_wrong_passwords(db):
     secret = turn_on_two_step(db, user)
     token = mfa.password_passed(db, user, clock=clock)
     db.commit()
-    right = mfa.code_at(secret, clock())
+    right = mfa_codes.code_at(secret, clock())
     wrong = not_a_code(secret, clock())
     for n in range(ACCOUNT_BURST):
         with pytest.raises(AuthenticationFailed):

@@ -16,7 +16,7 @@ from carespace_app.event_budget import SLOW_DOWN, slow_down_delta
 from carespace_app.i18n import N_
 from carespace_app.models import OutboxEmail, User
 from carespace_app.services.errors import ValidationError
-from carespace_app.services.identity import accounts, email_change, mfa
+from carespace_app.services.identity import accounts, email_change, mfa, mfa_codes
 from carespace_app.services.mail import outbox
 from carespace_app.services.records import appointments
 from carespace_app.services.text_rules import check_text
@@ -156,7 +156,7 @@ def test_two_step_set_up_in_spanish_errors_toasts_and_email(db, clock):
     tab.call(TwoStepState, "confirm_setup", form={"two_step_code": not_a_code(secret, utcnow())})
     assert tab.state(TwoStepState).error == (
         "Ese código no es correcto. Revise su aplicación de autenticación e inténtelo de nuevo.")
-    tab.call(TwoStepState, "confirm_setup", form={"two_step_code": mfa.code_at(secret, utcnow())})
+    tab.call(TwoStepState, "confirm_setup", form={"two_step_code": mfa_codes.code_at(secret, utcnow())})
     assert tab.state(TwoStepState).view == "codes"
     assert tab.session_state.flash["text"] == "El inicio de sesión en dos pasos está activado."
     subject, body = _last_email(db, rosa.email)
@@ -183,7 +183,7 @@ def test_recovery_codes_left_are_counted_in_each_language():
 def test_a_used_recovery_code_is_told_in_the_persons_language(db, clock, lang, subject, says):
     _patient, rosa = _rosa(db, lang)
     setup = mfa.begin_setup(db, rosa, clock=clock)
-    codes = mfa.confirm_setup(db, rosa, mfa.code_at(setup.secret, clock()), clock=clock)
+    codes = mfa.confirm_setup(db, rosa, mfa_codes.code_at(setup.secret, clock()), clock=clock)
     token = mfa.password_passed(db, rosa, clock=clock)
     assert mfa.sign_in_with_recovery_code(db, token, codes[0], client_ip="203.0.113.9",
                                           clock=clock) == 9

@@ -12,7 +12,7 @@ import reflex as rx
 from carespace_app import routes
 from carespace_app.clock import utcnow
 from carespace_app.i18n import N_
-from carespace_app.services.identity import mfa
+from carespace_app.services.identity import mfa, mfa_codes
 from carespace_app.state.session import SessionState
 from carespace_app.timefmt import day
 
@@ -83,8 +83,8 @@ class TwoStepState(SessionState):
         if not got.ok:
             self.error = got.error
             return
-        self.qr = mfa.qr_data_uri(got.value.uri)
-        self.secret_text = mfa.grouped(got.value.secret)
+        self.qr = mfa_codes.qr_data_uri(got.value.uri)
+        self.secret_text = mfa_codes.grouped(got.value.secret)
         self.view = "setup"
         self.form_key += 1
         yield rx.set_focus("two_step_code")

@@ -16,18 +16,11 @@ person is emailed. Nothing here commits: the caller's unit of work does.
 """
 from __future__ import annotations
 
-import calendar
-import hashlib
-import hmac
-import re
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
 
-import pyotp
-import segno
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
 from carespace_app import i18n
@@ -36,21 +29,17 @@ from carespace_app.i18n import N_
 from carespace_app.config import STAFF_MFA_REQUIRED, get_settings
 from carespace_app.models import RecoveryCode, TwoStepKey, TwoStepPending, User
 from carespace_app.policy import (
-    RECOVERY_CODE_COUNT,
     TOTP_DIGITS,
-    TOTP_DRIFT_STEPS,
-    TOTP_STEP,
     TWO_STEP_PENDING_TTL,
 )
 from carespace_app.services.audit import trail
 from carespace_app.services.errors import AuthenticationFailed, NotAllowed, ValidationError
 from carespace_app.services.identity import accounts, links, security, signin
+from carespace_app.services.identity.mfa_codes import (
+    matching_step, new_secret, otpauth_uri, only_digits, normal_recovery, replace_recovery_codes, recovery_codes_left, use_recovery_code,
+)
 from carespace_app.services.permissions import access
 
-ISSUER = N_("CareSpace")  # the authenticator app shows it; the name in every language
-STEP_SECONDS = int(TOTP_STEP.total_seconds())
-RECOVERY_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"  # no 0/o, 1/l/i to mix up
-RECOVERY_GROUP = 4
 
 # --- what people read ------------------------------------------------------------------
 DIGITS = {"n": TOTP_DIGITS}  # the parameter of the sentences that say how many digits
@@ -111,100 +100,6 @@ SECOND_STEP = links.Purpose(
     messages={reason: START_AGAIN for reason in ("invalid", "expired", "used", "superseded")})
 
 
-# --- RFC 6238 ---------------------------------------------------------------------------
-
-
-def _timestamp(at: datetime | int) -> int:
-    """Seconds since the epoch of a naive UTC time (pyotp would read a naive one as local)."""
-    return at if isinstance(at, int) else calendar.timegm(at.utctimetuple())
-
-
-def code_at(secret: str, at: datetime | int, *, digits: int = TOTP_DIGITS) -> str:
-    """The code an authenticator app shows at ``at`` for this base32 key (SHA-1, 30 s)."""
-    return pyotp.TOTP(secret, digits=digits, digest=hashlib.sha1,
-                      interval=STEP_SECONDS).at(_timestamp(at))
-
-
-def matching_step(secret: str, code: str, at: datetime | int, *,
-                  digits: int = TOTP_DIGITS) -> Optional[int]:
-    """The 30-second step whose code this is (the current one, or one either side); None."""
-    if not isinstance(code, str) or len(code) != digits or not code.isdigit():
-        return None
-    now_step = _timestamp(at) // STEP_SECONDS
-    found = None
-    for step in range(now_step - TOTP_DRIFT_STEPS, now_step + TOTP_DRIFT_STEPS + 1):
-        if hmac.compare_digest(code_at(secret, step * STEP_SECONDS, digits=digits), code):
-            found = step  # no early return: each check costs the same
-    return found
-
-
-def new_secret() -> str:
-    return pyotp.random_base32()  # 160 bits, as RFC 4226 recommends
-
-
-def grouped(secret: str) -> str:
-    """"JBSW Y3DP EHPK 3PXP": the key as people copy it by hand."""
-    return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
-
-
-def otpauth_uri(secret: str, email: str) -> str:
-    return pyotp.TOTP(secret, interval=STEP_SECONDS, digits=TOTP_DIGITS).provisioning_uri(
-        name=email, issuer_name=ISSUER)
-
-
-def qr_data_uri(uri: str) -> str:
-    """The set-up QR code as an SVG data: URL (the CSP allows data: images)."""
-    return segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
-
-
-def _only_digits(code) -> str:
-    return re.sub(r"\s", "", code) if isinstance(code, str) else ""
-
-
-# --- recovery codes ---------------------------------------------------------------------
-
-
-def _recovery_hash(code: str) -> str:
-    """A keyed hash (the app's secret key): a stolen database alone can't test guesses."""
-    key = hashlib.sha256(("carespace-recovery:" + get_settings().secret_key).encode()).digest()
-    return hmac.new(key, code.encode("utf-8"), hashlib.sha256).hexdigest()
-
-
-def _normal_recovery(code) -> str:
-    return re.sub(r"[\s-]", "", code).lower() if isinstance(code, str) else ""
-
-
-def _new_recovery_code() -> str:
-    raw = "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(2 * RECOVERY_GROUP))
-    return f"{raw[:RECOVERY_GROUP]}-{raw[RECOVERY_GROUP:]}"
-
-
-def _replace_recovery_codes(db: Session, user: User, now: datetime) -> list[str]:
-    db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-    codes = [_new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
-    for code in codes:
-        db.add(RecoveryCode(user_id=user.id, code_hash=_recovery_hash(_normal_recovery(code)),
-                            created_at=now))
-    db.flush()
-    return codes
-
-
-def recovery_codes_left(db: Session, user_id: int) -> int:
-    return db.exec(select(func.count(RecoveryCode.id)).where(
-        RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None))).one()
-
-
-def _use_recovery_code(db: Session, user: User, code, now: datetime) -> bool:
-    """Mark a right, unused recovery code used (once, under any race); True if it was."""
-    normal = _normal_recovery(code)
-    if len(normal) != 2 * RECOVERY_GROUP:
-        return False
-    return db.execute(update(RecoveryCode).where(
-        RecoveryCode.user_id == user.id, RecoveryCode.code_hash == _recovery_hash(normal),
-        RecoveryCode.used_at.is_(None)).values(used_at=now)
-        .execution_options(synchronize_session=False)).rowcount == 1
-
-
 # --- the key ----------------------------------------------------------------------------
 
 
@@ -217,7 +112,7 @@ def _take_code(db: Session, user: User, code, now: datetime) -> bool:
     key = _key(db, user.id)
     if key is None or key.sealed_secret is None:
         return False
-    step = matching_step(security.unseal(key.sealed_secret), _only_digits(code), now)
+    step = matching_step(security.unseal(key.sealed_secret), only_digits(code), now)
     if step is None:
         return False
     return db.execute(update(TwoStepKey).where(
@@ -294,7 +189,7 @@ def confirm_setup(db: Session, actor: User, code, *, clock: Clock,
     key = _key(db, user.id)
     if key is None or key.sealed_pending is None:
         raise ValidationError(SETUP_GONE)
-    digits = _only_digits(code)
+    digits = only_digits(code)
     if not digits:
         raise ValidationError(NO_CODE, field="code", params=DIGITS)
     now = clock()
@@ -305,7 +200,7 @@ def confirm_setup(db: Session, actor: User, code, *, clock: Clock,
     db.add(key)
     user.two_step_since = now
     db.add(user)
-    codes = _replace_recovery_codes(db, user, now)
+    codes = replace_recovery_codes(db, user, now)
     trail.record(db, "two_step.on", actor=user, client_ip=client_ip, clock=clock)
     _notify(db, user, "on", clock)
     return codes
@@ -319,7 +214,7 @@ def _prove(db: Session, user: User, code, *, clock: Clock, client_ip: str,
     now = clock()
     if _take_code(db, user, code, now):
         return
-    if recovery_ok and _use_recovery_code(db, user, code, now):
+    if recovery_ok and use_recovery_code(db, user, code, now):
         trail.record(db, "two_step.recovery_used", actor=user, client_ip=client_ip, clock=clock)
         return
     signin.record_failure(db, user.email, client_ip, clock=clock)
@@ -332,10 +227,10 @@ def new_recovery_codes(db: Session, actor: User, code, *, clock: Clock,
     user = _account(db, actor)
     if user.two_step_since is None:
         raise ValidationError(NOT_ON)
-    if not _only_digits(code):
+    if not only_digits(code):
         raise ValidationError(NO_CODE, field="code", params=DIGITS)
     _prove(db, user, code, clock=clock, client_ip=client_ip or "", recovery_ok=False)
-    codes = _replace_recovery_codes(db, user, clock())
+    codes = replace_recovery_codes(db, user, clock())
     trail.record(db, "two_step.new_codes", actor=user, client_ip=client_ip, clock=clock)
     _notify(db, user, "new_codes", clock)
     return codes
@@ -414,7 +309,7 @@ def sign_in_with_code(db: Session, token, code, *, client_ip: str, clock: Clock)
     """The second step with an authenticator code: the person, whose session may start."""
     now = clock()
     row, user = _pending_user(db, token, now)
-    digits = _only_digits(code)
+    digits = only_digits(code)
     if not digits:
         raise ValidationError(NO_CODE, field="code", params=DIGITS)
     signin.check_throttle(db, user.email, client_ip, user=user, clock=clock)
@@ -431,10 +326,10 @@ def sign_in_with_recovery_code(db: Session, token, code, *, client_ip: str, cloc
     with ``finish_after_recovery`` once the person has read that."""
     now = clock()
     row, user = _pending_user(db, token, now)
-    if not _normal_recovery(code):
+    if not normal_recovery(code):
         raise ValidationError(NO_RECOVERY_CODE, field="code")
     signin.check_throttle(db, user.email, client_ip, user=user, clock=clock)
-    if not _use_recovery_code(db, user, code, now):
+    if not use_recovery_code(db, user, code, now):
         raise _wrong(db, user, client_ip, clock, WRONG_RECOVERY_CODE, what="recovery code")
     row.passed_at = now
     db.add(row)

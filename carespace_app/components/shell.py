@@ -34,22 +34,26 @@ TAB_AREAS = {
 }
 
 
-def shown_for(area: str, component: rx.Component) -> rx.Component:
+def shown_for(area: str, component: rx.Component, *, keep_place: bool = True) -> rx.Component:
     """``component`` unless the viewer's access leaves ``area`` out (the server refuses it
     anyway; this only keeps out of sight what would be refused).
 
-    An area some access leaves out waits for the page header (``signed_in`` comes with it):
-    on the first page after signing in the tab does not yet know whose access it shows, and
-    a limited caregiver must not see the Messages tab appear and vanish."""
+    An area some access leaves out is not shown until the page header has said whose access
+    the tab shows (``signed_in`` comes with it: a full page load paints before it): a limited
+    caregiver must not see the Messages tab appear and vanish. Until then it keeps its place,
+    invisible (not seen, focused, clicked or read out), so the tabs beside it don't move
+    under a finger when it appears (``keep_place=False``: in a closed menu, nothing moves)."""
     hidden = rx.cond(SessionState.hidden_areas.contains(area), rx.fragment(), component)
     if area in scopes.EVERY_SCOPE_AREAS:
         return hidden
-    return rx.cond(SessionState.signed_in, hidden, rx.fragment())
+    waiting = (rx.box(component, style={"display": "contents", "visibility": "hidden"})
+               if keep_place else rx.fragment())
+    return rx.cond(SessionState.signed_in, hidden, waiting)
 
 
-def _for_tab(label: str, component: rx.Component) -> rx.Component:
+def _for_tab(label: str, component: rx.Component, *, keep_place: bool = True) -> rx.Component:
     area = TAB_AREAS.get(label)
-    return shown_for(area, component) if area else component
+    return shown_for(area, component, keep_place=keep_place) if area else component
 # The phone's page menu (pages/help.py tells people to tap it by this name).
 MENU_LABEL = N_("Menu")
 
@@ -92,7 +96,7 @@ def _tabs(active: str) -> rx.Component:
 
 def _phone_menu(active: str) -> rx.Component:
     items = [_for_tab(label, rx.menu.item(t(label), tab_extra(label) or rx.fragment(),
-                                          on_select=rx.redirect(href)))
+                                          on_select=rx.redirect(href)), keep_place=False)
              for label, href, _icon in TABS]
     return rx.box(
         rx.menu.root(
@@ -131,7 +135,8 @@ def _name_menu() -> rx.Component:
             # The patient's and every caregiver's with full access (issue #16: caregivers
             # download for the patient).
             shown_for(scopes.AREA_RECORD,
-                      rx.menu.item(t("Download my record"), on_select=rx.redirect(routes.RECORD))),
+                      rx.menu.item(t("Download my record"), on_select=rx.redirect(routes.RECORD)),
+                      keep_place=False),
             rx.menu.separator(),
             rx.menu.item(t("Sign out"), on_select=SessionState.sign_out),
         ),

@@ -31,15 +31,30 @@ def _tabs(page: Page):
 
 
 # Records, for the whole life of the tab, the first link to Messages or Labs any page of it
-# ever put in the document, even for a moment (before its header arrived, say).
+# ever showed, even for a moment (before its header arrived, say).
 WATCH_HIDDEN_LINKS = """
 (() => {
   const look = () => {
     if (sessionStorage.getItem("sawHidden")) return;
-    const link = document.querySelector('a[href^="/messages"], a[href^="/labs"]');
+    const link = [...document.querySelectorAll('a[href^="/messages"], a[href^="/labs"]')]
+      .find((a) => a.checkVisibility({visibilityProperty: true}));
     if (link) sessionStorage.setItem("sawHidden", link.getAttribute("href") + " on " + location.pathname);
   };
   new MutationObserver(look).observe(document, {subtree: true, childList: true, attributes: true});
+})();
+"""
+
+
+# Where the Help tab was first drawn, before the page's header said whose access it shows.
+FIRST_HELP_X = """
+(() => {
+  const look = () => {
+    const help = document.querySelector('nav a[href="/help"]');
+    if (help && window.firstHelpX === undefined && help.checkVisibility()) {
+      window.firstHelpX = help.getBoundingClientRect().left;
+    }
+  };
+  new MutationObserver(look).observe(document, {subtree: true, childList: true});
 })();
 """
 
@@ -59,6 +74,15 @@ def _grant(page: Page, person, choice: str) -> None:
 def test_a_limited_caregiver_sees_only_appointments_and_is_refused_over_the_socket(server, page: Page,
                                                                                    browser):
     rosa = registered_patient(server, page, first="Rosa", last="Quintero")
+    # Her tabs wait for her page's header without moving: a full page load draws Home before
+    # it, and the Help tab stays where a finger may already be on its way to it.
+    page.add_init_script(FIRST_HELP_X)
+    page.goto("/home")
+    expect(_tabs(page).get_by_role("link", name=re.compile("^Messages"))).to_be_visible()
+    # (A tab that moved is a tab's width away, 60 px or more; a late font may nudge a few.)
+    moved = page.evaluate("window.firstHelpX") - page.evaluate(
+        "document.querySelector('nav a[href=\"/help\"]').getBoundingClientRect().left")
+    assert abs(moved) < 16, f"the Help tab moved {moved} px when the header came"
     maria = caregiver("Maria", "Quintero")
     _grant(page, maria, LIMITED)
     expect(user_card(page, maria).get_by_test_id("access-terms")).to_have_text(

@@ -24,14 +24,7 @@ def choose_language(db: Session, actor: User, lang: str, *, clock: Clock,
     user = db.get(User, actor.id) if actor is not None and actor.id else None
     if user is None or not user.is_active:
         raise NotAllowed()
-    if not user.language_chosen:
-        user.language_chosen = True
-        db.add(user)
-    if user.language != lang:
-        user.language = lang
-        db.add(user)
-        trail.record(db, "settings.language", actor=user, detail=lang, client_ip=client_ip,
-                     clock=clock)
+    _keep(db, user, lang, detail=lang, client_ip=client_ip, clock=clock)
     return lang
 
 
@@ -42,9 +35,19 @@ def adopt_at_sign_in(db: Session, user: User, lang: str, *, clock: Clock,
     keeps it from then on, as a first visit would; a choice already made is never undone."""
     if user.language_chosen or lang not in i18n.LANGUAGES:
         return
-    user.language_chosen = True
-    db.add(user)
+    _keep(db, user, lang, detail=f"{lang} (the browser's, at sign-in)", client_ip=client_ip,
+          clock=clock)
+
+
+def _keep(db: Session, user: User, lang: str, *, detail: str, client_ip: Optional[str],
+          clock: Clock) -> None:
+    """The person's language from now on, a choice made; a change is audited as a settings
+    change (the same language again writes no audit row)."""
+    if not user.language_chosen:
+        user.language_chosen = True
+        db.add(user)
     if user.language != lang:
         user.language = lang
-        trail.record(db, "settings.language", actor=user, client_ip=client_ip, clock=clock,
-                     detail=f"{lang} (the browser's, at sign-in)")
+        db.add(user)
+        trail.record(db, "settings.language", actor=user, detail=detail, client_ip=client_ip,
+                     clock=clock)

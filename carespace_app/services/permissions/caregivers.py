@@ -144,11 +144,12 @@ def change_access(db: Session, actor: User, grant_id: int, *, scope: str, ends_o
         granted = db.get(PatientAccess, grant.access_id)
         if granted is not None:
             granted.scope, granted.ends_on = scope, end_day
+    after = _terms(grant)
     trail.record(db, "caregiver.access_changed", actor=actor, role=role,
                  patient_id=grant.patient_id,
-                 detail=f"{grant.name} <{grant.email}>: {before} -> {_terms(grant)}",
+                 detail=f"{grant.name} <{grant.email}>: {before} -> {after}",
                  client_ip=client_ip, clock=clock)
-    if _terms(grant) != before:
+    if after != before:
         _tell_caregiver(db, grant, clock=clock)
     return grant
 
